@@ -1,0 +1,568 @@
+/*
+ * The plain UDP transport: one datagram per message, no handshake, no
+ * crypto. A server tells its peers apart by address and port on one
+ * socket; a client connects its socket to the server so that the kernel
+ * drops datagrams from anyone else.
+ *
+ * It authenticates nothing, so culvertd only loads it with insecure = yes.
+ * It is the baseline the secure transports are measured against, and a
+ * tool for networks that are already trusted.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <culvert/transport.h>
+
+/* Datagrams per recvmmsg/sendmmsg: one syscall for a burst. */
+#define BATCH 64
+/* The largest UDP payload over IPv4. */
+#define DATAGRAM_MAX 65507
+#define DEFAULT_SOCKET_BUFFER (4 << 20)
+
+struct cv_link {
+	struct cv_instance *inst;
+	struct cv_session *session;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint64_t hash;
+	struct cv_link *next;	/* hash chain */
+};
+
+struct cv_instance {
+	const struct cv_host_api *api;
+	struct cv_host *host;
+	int socket_buffer;
+	int fd;
+	bool server;
+	uint64_t seed;		/* keyed hash: strangers cannot pick collisions */
+
+	/* Server: peers by address. */
+	struct cv_link **buckets;
+	size_t n_buckets, n_links;
+
+	/* Client: the one link, and the timer that reports it up. */
+	struct cv_link *client;
+	struct cv_timer *up_timer;
+
+	struct mmsghdr rx[BATCH];
+	struct iovec rx_iov[BATCH];
+	struct sockaddr_storage rx_addr[BATCH];
+	uint8_t *rx_buf[BATCH];
+	struct mmsghdr tx[BATCH];
+	struct iovec tx_iov[BATCH];
+};
+
+#define LOG(inst, prio, ...) (inst)->api->log((inst)->host, prio, __VA_ARGS__)
+
+/* ---- peers by address */
+
+static uint64_t peer_hash(const struct cv_instance *inst,
+			  const struct sockaddr_storage *ss)
+{
+	const uint8_t *bytes;
+	size_t len;
+	uint16_t port;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		bytes = (const uint8_t *)&in->sin_addr;
+		len = 4;
+		port = in->sin_port;
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		bytes = (const uint8_t *)&in6->sin6_addr;
+		len = 16;
+		port = in6->sin6_port;
+	}
+	/* FNV-1a, seeded per instance, finished with a multiply-xorshift. */
+	uint64_t h = 0xcbf29ce484222325ull ^ inst->seed;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ bytes[i]) * 0x100000001b3ull;
+	h = (h ^ port) * 0x100000001b3ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+static bool same_peer(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+static struct cv_link *find_link(const struct cv_instance *inst,
+				 const struct sockaddr_storage *peer,
+				 uint64_t hash)
+{
+	struct cv_link *l = inst->buckets[hash & (inst->n_buckets - 1)];
+
+	while (l && !(l->hash == hash && same_peer(&l->peer, peer)))
+		l = l->next;
+	return l;
+}
+
+static int grow_buckets(struct cv_instance *inst)
+{
+	size_t n = inst->n_buckets * 2;
+	struct cv_link **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < inst->n_buckets; i++)
+		while (inst->buckets[i]) {
+			struct cv_link *l = inst->buckets[i];
+			inst->buckets[i] = l->next;
+			l->next = b[l->hash & (n - 1)];
+			b[l->hash & (n - 1)] = l;
+		}
+	free(inst->buckets);
+	inst->buckets = b;
+	inst->n_buckets = n;
+	return 0;
+}
+
+static struct cv_link *add_link(struct cv_instance *inst,
+				const struct sockaddr_storage *peer,
+				socklen_t peer_len, uint64_t hash)
+{
+	if (inst->n_links >= inst->n_buckets && grow_buckets(inst) < 0)
+		return NULL;
+	struct cv_link *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->inst = inst;
+	l->peer = *peer;
+	l->peer_len = peer_len;
+	l->hash = hash;
+	size_t i = hash & (inst->n_buckets - 1);
+	l->next = inst->buckets[i];
+	inst->buckets[i] = l;
+	inst->n_links++;
+	return l;
+}
+
+static void remove_link(struct cv_instance *inst, struct cv_link *link)
+{
+	struct cv_link **p = &inst->buckets[link->hash & (inst->n_buckets - 1)];
+
+	while (*p && *p != link)
+		p = &(*p)->next;
+	if (*p) {
+		*p = link->next;
+		inst->n_links--;
+	}
+	free(link);
+}
+
+/* ---- configuration and sockets */
+
+static int parse_size(const char *text, int *out)
+{
+	char *end;
+	unsigned long long v = strtoull(text, &end, 10);
+
+	if (end == text)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end || v < 65536 || v > (256u << 20))
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int udp_create(const struct cv_host_api *api, struct cv_host *host,
+		      struct cv_instance **out)
+{
+	struct cv_instance *inst = calloc(1, sizeof(*inst));
+
+	if (!inst)
+		return -ENOMEM;
+	inst->api = api;
+	inst->host = host;
+	inst->fd = -1;
+	inst->socket_buffer = DEFAULT_SOCKET_BUFFER;
+	const char *size = api->config_get(host, "socket-buffer");
+	if (size && parse_size(size, &inst->socket_buffer) < 0) {
+		LOG(inst, CV_LOG_ERR,
+		    "[udp] socket-buffer: '%s' is not a size (expected 64K to 256M, e.g. 4M)",
+		    size);
+		free(inst);
+		return -EINVAL;
+	}
+	if (getrandom(&inst->seed, sizeof(inst->seed), 0) != sizeof(inst->seed))
+		inst->seed = (uint64_t)(uintptr_t)inst;
+	for (int i = 0; i < BATCH; i++) {
+		inst->rx_buf[i] = malloc(DATAGRAM_MAX);
+		if (!inst->rx_buf[i]) {
+			for (int j = 0; j < i; j++)
+				free(inst->rx_buf[j]);
+			free(inst);
+			return -ENOMEM;
+		}
+	}
+	*out = inst;
+	return 0;
+}
+
+/* Resolve "host:port" from the config; the core checked its shape. */
+static int resolve(struct cv_instance *inst, const char *key, bool passive,
+		   struct addrinfo **out)
+{
+	const char *value = inst->api->config_get(inst->host, key);
+	char host[256];
+
+	if (!value) {
+		LOG(inst, CV_LOG_ERR, "'%s' is not set", key);
+		return -EINVAL;
+	}
+	const char *colon = strrchr(value, ':');
+	const char *start = value[0] == '[' ? value + 1 : value;
+	const char *end = value[0] == '[' ? strchr(value, ']') : colon;
+	if (!colon || !end || end < start || (size_t)(end - start) >= sizeof(host)) {
+		LOG(inst, CV_LOG_ERR, "'%s': '%s' is not HOST:PORT", key, value);
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(end - start), start);
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_DGRAM,
+		.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG,
+	};
+	int rc = getaddrinfo(host, colon + 1, &hints, out);
+	if (rc != 0) {
+		LOG(inst, CV_LOG_ERR, "cannot resolve %s '%s': %s", key, value,
+		    gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
+static void set_buffers(struct cv_instance *inst, int fd)
+{
+	int size = inst->socket_buffer;
+
+	/* The FORCE variants pass net.core.*mem_max when we may (root):
+	 * a burst from TUN must not overflow a default-sized buffer. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+
+	if (fd < 0)
+		return -errno;
+	if (ai->ai_family == AF_INET6) {
+		int off = 0;	/* [::] takes IPv4 clients too */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	}
+	set_buffers(inst, fd);
+	return fd;
+}
+
+/* ---- receiving */
+
+static void deliver_run(struct cv_instance *inst, struct cv_link *link,
+			struct cv_msg *msgs, unsigned int count)
+{
+	if (link && count)
+		inst->api->deliver(inst->host, link->session, msgs, count);
+}
+
+/* The link for a datagram's sender; a new one for a new peer (server). */
+static struct cv_link *link_for(struct cv_instance *inst, int i)
+{
+	if (!inst->server)
+		return inst->client && inst->client->session ? inst->client
+							     : NULL;
+	uint64_t hash = peer_hash(inst, &inst->rx_addr[i]);
+	struct cv_link *link = find_link(inst, &inst->rx_addr[i], hash);
+	if (link)
+		return link;
+	link = add_link(inst, &inst->rx_addr[i], inst->rx[i].msg_hdr.msg_namelen,
+			hash);
+	if (!link)
+		return NULL;
+	struct cv_link_info info = {
+		.peer = (const struct sockaddr *)&link->peer,
+		.peer_len = link->peer_len,
+	};
+	link->session = inst->api->link_up(inst->host, link, &info);
+	if (!link->session) {
+		remove_link(inst, link);
+		return NULL;
+	}
+	return link;
+}
+
+static void on_readable(void *arg, int fd, uint32_t events)
+{
+	struct cv_instance *inst = arg;
+	struct cv_msg msgs[BATCH];
+
+	/* A few rounds at most, then back to the loop: fairness to TUN. */
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < BATCH; i++) {
+			inst->rx_iov[i] = (struct iovec){ inst->rx_buf[i],
+							  DATAGRAM_MAX };
+			inst->rx[i].msg_hdr = (struct msghdr){
+				.msg_name = &inst->rx_addr[i],
+				.msg_namelen = sizeof(inst->rx_addr[i]),
+				.msg_iov = &inst->rx_iov[i],
+				.msg_iovlen = 1,
+			};
+		}
+		/* inst->fd, not fd: the core may have closed the client's
+		 * link, and with it the socket, in the previous round. */
+		if (inst->fd < 0)
+			return;
+		int n = recvmmsg(inst->fd, inst->rx, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			/* ECONNREFUSED: an ICMP error for an earlier send,
+			 * e.g. the server is not up yet. The core's
+			 * retransmission and keepalives deal with it. */
+			return;
+		}
+		/* Runs of datagrams from one peer go up as one batch. The
+		 * core may close a link while it handles the run, so each
+		 * run's link is looked up afresh. */
+		struct cv_link *run = NULL;
+		unsigned int first = 0;
+		for (int i = 0; i < n; i++) {
+			msgs[i] = (struct cv_msg){ .data = inst->rx_buf[i],
+						   .len = inst->rx[i].msg_len };
+			bool same = run && inst->server &&
+				    same_peer(&run->peer, &inst->rx_addr[i]);
+			if (run && (same || !inst->server))
+				continue;
+			deliver_run(inst, run, msgs + first, (unsigned int)i - first);
+			run = link_for(inst, i);
+			first = (unsigned int)i;
+		}
+		deliver_run(inst, run, msgs + first, (unsigned int)n - first);
+		if (n < BATCH)
+			return;
+	}
+}
+
+/* ---- server */
+
+static int udp_listen(struct cv_instance *inst)
+{
+	struct addrinfo *ai;
+	int err = resolve(inst, "listen", true, &ai);
+
+	if (err < 0)
+		return err;
+	inst->server = true;
+	inst->n_buckets = 64;
+	inst->buckets = calloc(inst->n_buckets, sizeof(*inst->buckets));
+	if (!inst->buckets) {
+		freeaddrinfo(ai);
+		return -ENOMEM;
+	}
+	inst->fd = open_socket(inst, ai);
+	if (inst->fd < 0) {
+		err = inst->fd;
+	} else if (bind(inst->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		err = -errno;
+		LOG(inst, CV_LOG_ERR, "cannot listen on %s: %s",
+		    inst->api->config_get(inst->host, "listen"), strerror(errno));
+	} else {
+		err = inst->api->watch(inst->host, inst->fd, CV_EV_IN,
+				       on_readable, inst);
+	}
+	freeaddrinfo(ai);
+	if (err == 0)
+		LOG(inst, CV_LOG_NOTICE, "listening on %s",
+		    inst->api->config_get(inst->host, "listen"));
+	return err;
+}
+
+/* ---- client */
+
+static void client_close(struct cv_instance *inst)
+{
+	if (inst->fd >= 0) {
+		inst->api->unwatch(inst->host, inst->fd);
+		close(inst->fd);
+		inst->fd = -1;
+	}
+	free(inst->client);
+	inst->client = NULL;
+}
+
+static void on_client_up(void *arg)
+{
+	struct cv_instance *inst = arg;
+	struct cv_link *link = inst->client;
+	struct cv_link_info info = {
+		.peer = (const struct sockaddr *)&link->peer,
+		.peer_len = link->peer_len,
+	};
+
+	link->session = inst->api->link_up(inst->host, link, &info);
+	if (!link->session)
+		client_close(inst);	/* refused: the core said why */
+}
+
+static int udp_connect(struct cv_instance *inst)
+{
+	struct addrinfo *ai;
+	int err = resolve(inst, "remote", false, &ai);
+
+	if (err < 0)
+		return err;
+	client_close(inst);
+	inst->client = calloc(1, sizeof(*inst->client));
+	if (!inst->client) {
+		freeaddrinfo(ai);
+		return -ENOMEM;
+	}
+	inst->client->inst = inst;
+	memcpy(&inst->client->peer, ai->ai_addr, ai->ai_addrlen);
+	inst->client->peer_len = ai->ai_addrlen;
+	inst->fd = open_socket(inst, ai);
+	if (inst->fd < 0)
+		err = inst->fd;
+	else if (connect(inst->fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		err = -errno;
+	else
+		err = inst->api->watch(inst->host, inst->fd, CV_EV_IN,
+				       on_readable, inst);
+	freeaddrinfo(ai);
+	if (err < 0) {
+		LOG(inst, CV_LOG_ERR, "cannot open a socket to %s: %s",
+		    inst->api->config_get(inst->host, "remote"), strerror(-err));
+		client_close(inst);
+		return err;
+	}
+	if (!inst->up_timer)
+		inst->up_timer = inst->api->timer_new(inst->host, on_client_up,
+						      inst);
+	if (!inst->up_timer) {
+		client_close(inst);
+		return -ENOMEM;
+	}
+	/* No handshake: the link is up at once, but reported from the
+	 * loop, not from inside connect(). */
+	inst->api->timer_arm(inst->up_timer, 0);
+	return 0;
+}
+
+/* ---- sending */
+
+static int udp_send(struct cv_instance *inst, struct cv_link *link,
+		    const struct cv_msg *msgs, unsigned int count)
+{
+	unsigned int done = 0;
+
+	while (done < count) {
+		unsigned int n = count - done < BATCH ? count - done : BATCH;
+		for (unsigned int i = 0; i < n; i++) {
+			inst->tx_iov[i] = (struct iovec){ msgs[done + i].data,
+							  msgs[done + i].len };
+			inst->tx[i].msg_hdr = (struct msghdr){
+				.msg_name = inst->server ? &link->peer : NULL,
+				.msg_namelen = inst->server ? link->peer_len : 0,
+				.msg_iov = &inst->tx_iov[i],
+				.msg_iovlen = 1,
+			};
+		}
+		int sent = sendmmsg(inst->fd, inst->tx, n, MSG_DONTWAIT);
+		if (sent < 0) {
+			/* A full buffer or an ICMP error drops datagrams,
+			 * as the network would; the link itself is fine. */
+			if (errno == EBADF || errno == ENOTSOCK)
+				return -errno;
+			/* Skip the datagram that failed and go on. */
+			done++;
+			continue;
+		}
+		done += (unsigned int)sent;
+		if ((unsigned int)sent < n)
+			break;
+	}
+	return (int)done;
+}
+
+static void udp_close(struct cv_instance *inst, struct cv_link *link)
+{
+	if (inst->server) {
+		remove_link(inst, link);
+		return;
+	}
+	if (link == inst->client) {
+		if (inst->up_timer)
+			inst->api->timer_arm(inst->up_timer, -1);
+		client_close(inst);
+	}
+}
+
+static void udp_destroy(struct cv_instance *inst)
+{
+	if (inst->server) {
+		for (size_t i = 0; i < inst->n_buckets; i++)
+			while (inst->buckets[i]) {
+				struct cv_link *l = inst->buckets[i];
+				inst->buckets[i] = l->next;
+				free(l);
+			}
+		free(inst->buckets);
+		if (inst->fd >= 0) {
+			inst->api->unwatch(inst->host, inst->fd);
+			close(inst->fd);
+		}
+	} else {
+		client_close(inst);
+	}
+	if (inst->up_timer)
+		inst->api->timer_free(inst->up_timer);
+	for (int i = 0; i < BATCH; i++)
+		free(inst->rx_buf[i]);
+	free(inst);
+}
+
+static const struct cv_option udp_options[] = {
+	{ "socket-buffer",
+	  "send and receive buffer of the UDP socket, 64K-256M (default 4M)" },
+	{ NULL, NULL },
+};
+
+const struct cv_transport culvert_transport = {
+	.abi_version = CULVERT_TRANSPORT_ABI,
+	.size = sizeof(struct cv_transport),
+	.name = "udp",
+	.description = "plain UDP datagrams, no encryption (needs insecure = yes)",
+	.flags = 0,
+	.options = udp_options,
+	.create = udp_create,
+	.listen = udp_listen,
+	.connect = udp_connect,
+	.send = udp_send,
+	.close = udp_close,
+	.destroy = udp_destroy,
+};

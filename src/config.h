@@ -1,0 +1,102 @@
+/*
+ * The configuration file: `key = value` lines, `#` comments, and a [NAME]
+ * section per transport plugin. One table of keys (config_keys.c) drives
+ * the parser, the defaults, --help and the documentation test; every error
+ * names the file and line.
+ */
+#ifndef CULVERT_CONFIG_H
+#define CULVERT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <culvert/transport.h>
+
+#include "addr.h"
+
+#define CONFIG_MAX_TRANSPORTS 4
+#define CONFIG_MAX_ROUTES 64
+#define CONFIG_NAME_MAX 32
+#define CONFIG_MAX_KEYS 64
+
+enum config_mode { MODE_UNSET = 0, MODE_SERVER, MODE_CLIENT };
+
+/* One `key = value` line as written, for plugins' config_get(). */
+struct config_entry {
+	char *section;		/* NULL for the global part */
+	char *key;
+	char *value;
+	unsigned int line;
+	struct config_entry *next;
+};
+
+struct config {
+	char *path;
+
+	enum config_mode mode;
+	unsigned int n_transports;
+	char transports[CONFIG_MAX_TRANSPORTS][CONFIG_NAME_MAX];
+	char *listen;
+	char *remote;
+	char *device;
+	unsigned int mtu;
+	bool has_pool;
+	struct cv_prefix pool;
+	unsigned int n_routes;
+	struct cv_prefix routes[CONFIG_MAX_ROUTES];
+	unsigned int keepalive_interval;	/* seconds */
+	unsigned int keepalive_timeout;		/* seconds */
+	bool insecure;
+	char *plugin_dir;
+
+	struct config_entry *entries;	/* in file order */
+};
+
+enum config_key_flags {
+	KEY_REPEATABLE = 0x1,
+	KEY_SERVER = 0x2,	/* only meaningful for mode = server */
+	KEY_CLIENT = 0x4,	/* only meaningful for mode = client */
+};
+
+struct config_key {
+	const char *name;
+	/* Parse value into the field at cfg + offset. On error return
+	 * -EINVAL and point *why at a phrase that completes
+	 * "key 'NAME': 'VALUE' ..." (for example "is not a prefix"). */
+	int (*parse)(struct config *cfg, void *field, const char *value,
+		     const char **why);
+	size_t offset;
+	const char *def;	/* default, parsed like a value; or NULL */
+	const char *metavar;	/* what the value looks like, for --help */
+	unsigned int flags;
+	const char *help;
+};
+
+extern const struct config_key config_keys[];
+const struct config_key *config_key_find(const char *name);
+
+/* Parse path into a new config. On error prints "FILE:LINE: ..." lines to
+ * the log and returns -EINVAL (or the errno of opening the file). Keys in
+ * [sections] are kept for the plugins and checked by config_check_section
+ * once the plugin is loaded. */
+int config_load(const char *path, struct config **out);
+/* The same from a string, for tests; path is the name used in errors. */
+int config_parse_string(const char *path, const char *text,
+			struct config **out);
+void config_free(struct config *cfg);
+
+/* Every key in section [name] must be one the plugin declared. */
+int config_check_section(const struct config *cfg, const char *name,
+			 const struct cv_option *options);
+/* Sections that name no transport in use, for a warning. */
+const struct config_entry *config_unused_section(const struct config *cfg);
+
+/* A value as the plugin sees it: [section] first, then global. */
+const char *config_get(const struct config *cfg, const char *section,
+		       const char *key);
+
+/* The key in config_keys (or options, when not NULL) nearest to name,
+ * or NULL when none is close: for "did you mean ...?". */
+const char *config_suggest(const char *name, const struct cv_option *options);
+
+#endif

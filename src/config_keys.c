@@ -1,0 +1,298 @@
+/* The table of configuration keys, and one small parser per kind of value.
+ * culvert.conf(5) documents every key here; a test holds them together. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_unsigned(const char *value, unsigned long min,
+			  unsigned long max, unsigned int *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*value))
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(value, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_mode(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	enum config_mode *mode = field;
+
+	if (strcmp(value, "server") == 0)
+		*mode = MODE_SERVER;
+	else if (strcmp(value, "client") == 0)
+		*mode = MODE_CLIENT;
+	else {
+		*why = "is not a mode (expected server or client)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_transports(struct config *cfg, void *field,
+			    const char *value, const char **why)
+{
+	char names[CONFIG_MAX_TRANSPORTS][CONFIG_NAME_MAX];
+	unsigned int n = 0;
+	const char *s = value;
+
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t len = strcspn(s, ", \t");
+		if (len == 0 || len >= CONFIG_NAME_MAX) {
+			*why = "is not a list of transport names (expected NAME[, NAME...])";
+			return -EINVAL;
+		}
+		if (n == CONFIG_MAX_TRANSPORTS) {
+			*why = "names more than 4 transports";
+			return -EINVAL;
+		}
+		memcpy(names[n], s, len);
+		names[n][len] = '\0';
+		for (const char *c = names[n]; *c; c++)
+			if (!islower((unsigned char)*c) &&
+			    !isdigit((unsigned char)*c) && *c != '-' &&
+			    *c != '_') {
+				*why = "has a transport name with characters other than a-z, 0-9, '-' and '_'";
+				return -EINVAL;
+			}
+		for (unsigned int i = 0; i < n; i++)
+			if (strcmp(names[i], names[n]) == 0) {
+				*why = "names the same transport twice";
+				return -EINVAL;
+			}
+		n++;
+		s += len;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == ',') {
+			s++;
+			if (!*s) {
+				*why = "ends with a comma";
+				return -EINVAL;
+			}
+		} else if (*s) {
+			*why = "is not a list of transport names (separate them with commas)";
+			return -EINVAL;
+		}
+	}
+	memcpy(cfg->transports, names, sizeof(names));
+	cfg->n_transports = n;
+	return 0;
+}
+
+static int set_string(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int parse_endpoint(struct config *cfg, void *field, const char *value,
+			  const char **why)
+{
+	char host[256], port[8];
+
+	if (endpoint_split(value, host, sizeof(host), port, sizeof(port),
+			   why) < 0)
+		return -EINVAL;
+	if (set_string(field, value) < 0) {
+		*why = "could not be stored: out of memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_ifname(struct config *cfg, void *field, const char *value,
+			const char **why)
+{
+	if (strlen(value) >= IFNAMSIZ) {
+		*why = "is too long for a device name (at most 15 characters)";
+		return -EINVAL;
+	}
+	for (const char *c = value; *c; c++)
+		if (*c == '/' || *c == ':' || isspace((unsigned char)*c)) {
+			*why = "is not a device name ('/', ':' and spaces are not allowed)";
+			return -EINVAL;
+		}
+	if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0) {
+		*why = "is not a device name";
+		return -EINVAL;
+	}
+	if (set_string(field, value) < 0) {
+		*why = "could not be stored: out of memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_mtu(struct config *cfg, void *field, const char *value,
+		     const char **why)
+{
+	/* 576: the smallest datagram every IPv4 host must accept. */
+	if (parse_unsigned(value, 576, 65535, field) < 0) {
+		*why = "is not an MTU (expected 576-65535)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_pool(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	struct cv_prefix *pool = field;
+
+	if (prefix_parse(value, false, pool, why) < 0)
+		return -EINVAL;
+	if (pool->addr.family != AF_INET) {
+		*why = "is not an IPv4 prefix (IPv6 pools are not supported yet)";
+		return -EINVAL;
+	}
+	if (pool->len > 30 || pool->len < 8) {
+		*why = "is not a usable pool (expected a prefix from /8 to /30)";
+		return -EINVAL;
+	}
+	cfg->has_pool = true;
+	return 0;
+}
+
+static int parse_route(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	struct cv_prefix route;
+
+	if (prefix_parse(value, false, &route, why) < 0)
+		return -EINVAL;
+	if (route.addr.family != AF_INET) {
+		*why = "is not an IPv4 prefix (IPv6 routes are not supported yet)";
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->n_routes; i++)
+		if (cfg->routes[i].len == route.len &&
+		    addr_equal(&cfg->routes[i].addr, &route.addr)) {
+			*why = "is already routed by an earlier line";
+			return -EINVAL;
+		}
+	if (cfg->n_routes == CONFIG_MAX_ROUTES) {
+		*why = "is one route too many (at most 64)";
+		return -EINVAL;
+	}
+	cfg->routes[cfg->n_routes++] = route;
+	return 0;
+}
+
+static int parse_keepalive(struct config *cfg, void *field,
+			   const char *value, const char **why)
+{
+	unsigned int interval, timeout;
+	char first[16];
+	const char *comma = strchr(value, ',');
+	size_t len = comma ? (size_t)(comma - value) : strlen(value);
+
+	*why = "is not a keepalive (expected INTERVAL, TIMEOUT in seconds, "
+	       "1-3600, TIMEOUT at least twice INTERVAL)";
+	if (len >= sizeof(first))
+		return -EINVAL;
+	memcpy(first, value, len);
+	first[len] = '\0';
+	while (len > 0 && isspace((unsigned char)first[len - 1]))
+		first[--len] = '\0';
+	if (parse_unsigned(first, 1, 3600, &interval) < 0)
+		return -EINVAL;
+	if (comma) {
+		const char *t = comma + 1;
+		while (isspace((unsigned char)*t))
+			t++;
+		if (parse_unsigned(t, 2, 7200, &timeout) < 0)
+			return -EINVAL;
+	} else {
+		timeout = interval * 6;
+	}
+	/* One lost keepalive must not end a session. */
+	if (timeout < 2 * interval)
+		return -EINVAL;
+	cfg->keepalive_interval = interval;
+	cfg->keepalive_timeout = timeout;
+	return 0;
+}
+
+static int parse_bool(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	bool *b = field;
+
+	if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+	    !strcmp(value, "on") || !strcmp(value, "1"))
+		*b = true;
+	else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+		 !strcmp(value, "off") || !strcmp(value, "0"))
+		*b = false;
+	else {
+		*why = "is not yes or no";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_path(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	if (value[0] != '/') {
+		*why = "is not an absolute path";
+		return -EINVAL;
+	}
+	if (set_string(field, value) < 0) {
+		*why = "could not be stored: out of memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define FIELD(name) offsetof(struct config, name)
+
+const struct config_key config_keys[] = {
+	{ "mode", parse_mode, FIELD(mode), NULL, "server|client", 0,
+	  "whether this culvertd accepts clients or connects to a server" },
+	{ "transport", parse_transports, FIELD(n_transports), NULL,
+	  "NAME[, NAME...]", 0,
+	  "transport plugins: a server listens on each, a client tries them in order" },
+	{ "listen", parse_endpoint, FIELD(listen), NULL, "ADDRESS:PORT",
+	  KEY_SERVER, "where the server accepts clients ([::]:PORT for IPv6)" },
+	{ "remote", parse_endpoint, FIELD(remote), NULL, "HOST:PORT",
+	  KEY_CLIENT, "the server a client connects to" },
+	{ "device", parse_ifname, FIELD(device), NULL, "NAME", 0,
+	  "name of the TUN device (default: chosen by the kernel, tunN)" },
+	{ "mtu", parse_mtu, FIELD(mtu), "1400", "BYTES", KEY_SERVER,
+	  "MTU of the tunnel, pushed to clients (default 1400)" },
+	{ "pool", parse_pool, FIELD(pool), NULL, "ADDRESS/LENGTH", KEY_SERVER,
+	  "inner IPv4 addresses: the server takes the first, clients the rest" },
+	{ "route", parse_route, FIELD(n_routes), NULL, "ADDRESS/LENGTH",
+	  KEY_SERVER | KEY_REPEATABLE,
+	  "a network behind the server, pushed to clients (repeatable)" },
+	{ "keepalive", parse_keepalive, FIELD(keepalive_interval), "10, 60",
+	  "INTERVAL, TIMEOUT", KEY_SERVER,
+	  "seconds between keepalives, and of silence before a peer is dead (default 10, 60)" },
+	{ "insecure", parse_bool, FIELD(insecure), "no", "yes|no", 0,
+	  "allow transports without encryption (udp); never on an untrusted network" },
+	{ "plugin-dir", parse_path, FIELD(plugin_dir), PLUGINDIR, "PATH", 0,
+	  "where transport plugins are found (default " PLUGINDIR ")" },
+	{ 0 },
+};
+
+_Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= CONFIG_MAX_KEYS,
+	       "raise CONFIG_MAX_KEYS");

@@ -1,0 +1,316 @@
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "datapath.h"
+#include "host.h"
+#include "log.h"
+#include "loop.h"
+#include "netcheck.h"
+#include "netlink.h"
+#include "pool.h"
+#include "route.h"
+#include "session.h"
+
+#define RECONNECT_FIRST_MS 1000
+#define RECONNECT_MAX_MS 60000
+
+/* ---- transports */
+
+static int check_transport(const struct config *cfg, const struct cv_host *h)
+{
+	const struct cv_transport *t = h->t;
+
+	if (!(t->flags & CV_TRANSPORT_SECURE) && !cfg->insecure) {
+		log_err("%s: transport '%s' neither encrypts nor authenticates anything; "
+			"to use it anyway, on a network you trust, set 'insecure = yes'",
+			cfg->path, t->name);
+		return -EPERM;
+	}
+	return config_check_section(cfg, t->name, t->options);
+}
+
+/* Load every transport named in the config, check it, and create its
+ * instance (which reads its config but opens nothing). */
+static int load_transports(struct daemon *d)
+{
+	struct config *cfg = d->cfg;
+	int err = plugin_system_init();
+
+	if (err < 0)
+		return err;
+	d->plugins_ready = true;
+	for (unsigned int i = 0; i < cfg->n_transports; i++) {
+		struct cv_host *h = &d->transports[i];
+		h->daemon = d;
+		err = plugin_load(cfg->plugin_dir, cfg->transports[i], &h->plugin);
+		if (err < 0)
+			return err;
+		d->n_transports++;
+		h->t = h->plugin.transport;
+		err = check_transport(cfg, h);
+		if (err < 0)
+			return err;
+		err = h->t->create(&host_api, h, &h->inst);
+		if (err < 0) {
+			log_err("%s: transport '%s' cannot start: %s", cfg->path,
+				h->t->name, strerror(-err));
+			return err;
+		}
+	}
+	const struct config_entry *unused = config_unused_section(cfg);
+	if (unused)
+		log_warn("%s:%u: section [%s] is for a transport not named in 'transport'; it is ignored",
+			 cfg->path, unused->line, unused->section);
+	return 0;
+}
+
+static void unload_transports(struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->n_transports; i++) {
+		struct cv_host *h = &d->transports[i];
+		if (h->inst)
+			h->t->destroy(h->inst);
+		h->inst = NULL;
+		plugin_unload(&h->plugin);
+	}
+	if (d->plugins_ready)
+		plugin_system_exit();
+	d->plugins_ready = false;
+	d->n_transports = 0;
+}
+
+static void warn_insecure(const struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->n_transports; i++)
+		if (!(d->transports[i].t->flags & CV_TRANSPORT_SECURE))
+			log_warn("INSECURE: transport '%s' sends every packet in clear text and accepts any peer (insecure = yes); use it only on a network you trust",
+				 d->transports[i].t->name);
+}
+
+/* ---- the client's way back */
+
+static void client_connect(struct daemon *d)
+{
+	struct cv_host *h = &d->transports[d->next_transport];
+
+	log_info("connecting to %s over %s", d->cfg->remote, h->t->name);
+	d->connecting = true;
+	int err = h->t->connect(h->inst);
+	if (err < 0) {
+		d->connecting = false;
+		daemon_client_lost(d);
+	}
+}
+
+static void on_reconnect(void *arg)
+{
+	client_connect(arg);
+}
+
+void daemon_client_lost(struct daemon *d)
+{
+	if (d->stopping || d->cfg->mode != MODE_CLIENT || d->connecting)
+		return;
+	d->next_transport = (d->next_transport + 1) % d->n_transports;
+	unsigned int delay = d->reconnect_delay_ms ? d->reconnect_delay_ms * 2
+						   : RECONNECT_FIRST_MS;
+	if (delay > RECONNECT_MAX_MS)
+		delay = RECONNECT_MAX_MS;
+	d->reconnect_delay_ms = delay;
+	/* Jitter of +-25%: clients that lost one server together must not
+	 * all come back in the same millisecond. */
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)loop_now(d->loop);
+	unsigned int jittered = delay - delay / 4 + r % (delay / 2 + 1);
+	log_notice("reconnecting in %.1f s", jittered / 1000.0);
+	loop_timer_arm(d->reconnect, jittered);
+}
+
+/* ---- signals */
+
+static void shutdown_sessions(struct daemon *d)
+{
+	d->stopping = true;
+	while (d->sessions)
+		session_end(d->sessions, PROTO_REASON_SHUTDOWN,
+			    "culvertd is stopping");
+}
+
+static void on_stop_signal(void *arg, int signo)
+{
+	struct daemon *d = arg;
+
+	log_notice("%s: stopping", strsignal(signo));
+	shutdown_sessions(d);
+	loop_stop(d->loop);
+}
+
+static void on_counters_signal(void *arg, int signo)
+{
+	daemon_log_counters(arg);
+}
+
+static void on_reload_signal(void *arg, int signo)
+{
+	log_notice("SIGHUP: reloading is not supported yet; restart culvertd to apply a new config");
+}
+
+void daemon_log_counters(const struct daemon *d)
+{
+	char line[1024];
+	size_t used = 0;
+
+#define COUNTER_PRINT(name) \
+	if (used < sizeof(line)) \
+		used += (size_t)snprintf(line + used, sizeof(line) - used, \
+					 " " #name "=%llu", \
+					 (unsigned long long)d->counters.name);
+	DAEMON_COUNTERS(COUNTER_PRINT)
+#undef COUNTER_PRINT
+	log_notice("counters: sessions=%u%s", d->n_sessions, line);
+}
+
+/* ---- setup */
+
+static int setup_server_tun(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	char buf[ADDR_STRLEN];
+	const char *why;
+	int err;
+
+	err = pool_new(&cfg->pool, &d->pool);
+	if (err == 0)
+		err = route_table_new(&d->routes);
+	if (err < 0) {
+		log_err("cannot set up the address pool: %s", strerror(-err));
+		return err;
+	}
+	d->server_addr = pool_server_addr(d->pool);
+	err = nl_link_set(d->nl, d->tun.ifindex, cfg->mtu, true, &why);
+	if (err < 0) {
+		log_err("cannot set %s up with MTU %u: %s", d->tun.name, cfg->mtu,
+			why ? why : strerror(-err));
+		return err;
+	}
+	err = nl_addr_add(d->nl, d->tun.ifindex, &d->server_addr, &why);
+	if (err < 0) {
+		log_err("cannot add address %s to %s: %s",
+			prefix_str(&d->server_addr, buf), d->tun.name,
+			why ? why : strerror(-err));
+		return err;
+	}
+	log_notice("%s is up: %s, mtu %u, %u client addresses", d->tun.name,
+		   prefix_str(&d->server_addr, buf), cfg->mtu, pool_size(d->pool));
+	netcheck_server(cfg);
+	return 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+	int err = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	err |= loop_signal(d->loop, SIGINT, on_stop_signal, d);
+	err |= loop_signal(d->loop, SIGTERM, on_stop_signal, d);
+	err |= loop_signal(d->loop, SIGUSR1, on_counters_signal, d);
+	err |= loop_signal(d->loop, SIGHUP, on_reload_signal, d);
+	if (err) {
+		log_err("cannot set up signal handling");
+		return -EIO;
+	}
+	return 0;
+}
+
+int daemon_check(struct config *cfg)
+{
+	struct daemon d = { .cfg = cfg, .tun.fd = -1 };
+	int err = loop_new(&d.loop);
+
+	if (err == 0)
+		err = load_transports(&d);
+	unload_transports(&d);
+	loop_free(d.loop);
+	return err;
+}
+
+int daemon_init(struct daemon *d, struct config *cfg)
+{
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->cfg = cfg;
+	d->tun.fd = -1;
+	if ((err = loop_new(&d->loop)) < 0 || (err = setup_signals(d)) < 0)
+		return err;
+	if ((err = load_transports(d)) < 0)
+		return err;
+	warn_insecure(d);
+	if ((err = tun_open(cfg->device, &d->tun)) < 0)
+		return err;
+	if ((err = nl_open(&d->nl)) < 0) {
+		log_err("cannot open a netlink socket: %s", strerror(-err));
+		return err;
+	}
+	const char *why;
+	/* Without IPv6 in the kernel there is nothing to turn off. */
+	if (nl_link_no_ipv6_autoconf(d->nl, d->tun.ifindex, &why) < 0)
+		log_debug("cannot turn off IPv6 autoconfiguration on %s: %s",
+			  d->tun.name, why ? why : "kernel refused");
+	if ((err = datapath_new(d, &d->datapath)) < 0 ||
+	    (err = datapath_start(d->datapath)) < 0) {
+		log_err("cannot start the data path: %s", strerror(-err));
+		return err;
+	}
+	if (cfg->mode == MODE_SERVER) {
+		if ((err = setup_server_tun(d)) < 0)
+			return err;
+		for (unsigned int i = 0; i < d->n_transports; i++) {
+			struct cv_host *h = &d->transports[i];
+			if ((err = h->t->listen(h->inst)) < 0)
+				return err;
+		}
+		return 0;
+	}
+	d->reconnect = loop_timer_new(d->loop, on_reconnect, d);
+	if (!d->reconnect)
+		return -ENOMEM;
+	log_notice("%s created; waiting for the server to assign an address",
+		   d->tun.name);
+	client_connect(d);
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	int err = loop_run(d->loop);
+
+	if (err < 0)
+		shutdown_sessions(d);
+	return err;
+}
+
+void daemon_cleanup(struct daemon *d)
+{
+	d->stopping = true;
+	while (d->sessions)
+		session_end(d->sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
+	unload_transports(d);
+	loop_timer_free(d->reconnect);
+	datapath_free(d->datapath);
+	if (d->loop && d->tun.fd >= 0)
+		loop_unwatch(d->loop, d->tun.fd);
+	tun_close(&d->tun);
+	nl_close(d->nl);
+	route_table_free(d->routes);
+	pool_free(d->pool);
+	loop_free(d->loop);
+	memset(d, 0, sizeof(*d));
+}

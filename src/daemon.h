@@ -1,0 +1,93 @@
+/*
+ * The daemon: the state one culvertd holds, and its life from the config
+ * file to a clean exit. Server and client share all of it; the mode only
+ * decides who starts the conversation and who owns the address pool.
+ */
+#ifndef CULVERT_DAEMON_H
+#define CULVERT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <culvert/transport.h>
+
+#include "config.h"
+#include "plugin.h"
+#include "tun.h"
+
+struct loop;
+struct loop_timer;
+struct nl;
+struct pool;
+struct route_table;
+struct datapath;
+
+/* What was dropped, by reason; logged on SIGUSR1 (and, later, served by
+ * the control socket). One list, so the names in the log line cannot drift
+ * from the fields. */
+#define DAEMON_COUNTERS(X) \
+	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
+	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
+	X(too_big) X(tun_full) X(send_failed) X(refused) \
+	X(sessions_opened) X(sessions_closed)
+
+struct counters {
+#define COUNTER_FIELD(name) uint64_t name;
+	DAEMON_COUNTERS(COUNTER_FIELD)
+#undef COUNTER_FIELD
+};
+
+/* One loaded transport and the instance the core created of it. The
+ * cv_host handed to the plugin is this struct. */
+struct cv_host {
+	struct daemon *daemon;
+	struct plugin plugin;
+	const struct cv_transport *t;	/* plugin.transport */
+	struct cv_instance *inst;
+};
+
+struct daemon {
+	struct config *cfg;
+	struct loop *loop;
+	struct nl *nl;
+	struct tun tun;
+	struct datapath *datapath;
+
+	bool plugins_ready;		/* libltdl initialised */
+	unsigned int n_transports;
+	struct cv_host transports[CONFIG_MAX_TRANSPORTS];
+
+	/* Every session, for shutdown and the counters. */
+	struct cv_session *sessions;
+	unsigned int n_sessions;
+	unsigned int n_pending;		/* sessions that have not said hello */
+
+	/* Server. */
+	struct pool *pool;
+	struct route_table *routes;
+	struct cv_prefix server_addr;
+
+	/* Client: the one session, and the way back after losing it. */
+	struct cv_session *client;
+	unsigned int next_transport;	/* which transport to try next */
+	unsigned int reconnect_delay_ms;
+	struct loop_timer *reconnect;
+	bool connecting;
+
+	struct counters counters;
+	int64_t malformed_logged_at;	/* to rate-limit that log line */
+	bool stopping;
+	int exit_code;
+};
+
+int daemon_init(struct daemon *d, struct config *cfg);
+/* Loads and checks everything a run would, then stops: --check-config. */
+int daemon_check(struct config *cfg);
+int daemon_run(struct daemon *d);
+void daemon_cleanup(struct daemon *d);
+
+/* The client lost its session (or never got one): try again later. */
+void daemon_client_lost(struct daemon *d);
+void daemon_log_counters(const struct daemon *d);
+
+#endif

@@ -1,0 +1,140 @@
+/* culvertd: the command line, and the order of a run. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: culvertd -c FILE [-f] [-v]... [--check-config]\n"
+		"\n"
+		"A VPN daemon: a server that lets clients reach the networks behind it,\n"
+		"or a client of such a server, as FILE's 'mode' says.\n"
+		"\n"
+		"  -c, --config FILE   the configuration file (see culvert.conf(5))\n"
+		"  -f, --foreground    stay in the foreground and log to stderr\n"
+		"  -v, --verbose       log more: once for info, twice for debug\n"
+		"      --check-config  parse FILE, load its transports, report, exit\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       the version\n"
+		"\n"
+		"Configuration keys (KEY = VALUE in FILE):\n");
+	for (const struct config_key *k = config_keys; k->name; k++) {
+		const char *only = k->flags & KEY_SERVER   ? " [server]"
+				   : k->flags & KEY_CLIENT ? " [client]"
+							   : "";
+		fprintf(out, "  %-11s %s%s\n  %11s   %s\n", k->name, k->metavar,
+			only, "", k->help);
+	}
+	fprintf(out, "\nTransport plugins are looked up in %s.\n"
+		     "See culvertd(8) and culvert.conf(5).\n", PLUGINDIR);
+}
+
+static void print_summary(const struct config *cfg)
+{
+	printf("%s: OK: mode %s, transport", cfg->path,
+	       cfg->mode == MODE_SERVER ? "server" : "client");
+	for (unsigned int i = 0; i < cfg->n_transports; i++)
+		printf("%s %s", i ? "," : "", cfg->transports[i]);
+	if (cfg->mode == MODE_SERVER) {
+		char pool[ADDR_STRLEN];
+		printf(", listen %s, pool %s, %u route%s\n", cfg->listen,
+		       prefix_str(&cfg->pool, pool), cfg->n_routes,
+		       cfg->n_routes == 1 ? "" : "s");
+	} else {
+		printf(", remote %s\n", cfg->remote);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256 };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *path = NULL;
+	bool foreground = false, check = false;
+	int verbosity = LOG_NOTICE, opt;
+
+	while ((opt = getopt_long(argc, argv, "c:fvhV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'v':
+			if (verbosity < LOG_DEBUG)
+				verbosity++;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("culvertd %s (transport ABI %d)\n", PACKAGE_VERSION,
+			       CULVERT_TRANSPORT_ABI);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'culvertd --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "culvertd: unexpected argument '%s'\nTry 'culvertd --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	if (!path) {
+		fprintf(stderr, "culvertd: no configuration file: use -c FILE\nTry 'culvertd --help'.\n");
+		return 2;
+	}
+
+	/* Until the daemon detaches, errors go to the terminal that
+	 * started it, where the user is looking. */
+	log_open("culvertd", true, verbosity);
+	struct config *cfg;
+	if (config_load(path, &cfg) < 0)
+		return 1;
+	if (check) {
+		int err = daemon_check(cfg);
+		if (err == 0)
+			print_summary(cfg);
+		config_free(cfg);
+		return err < 0 ? 1 : 0;
+	}
+
+	struct daemon d;
+	int err = daemon_init(&d, cfg);
+	if (err == 0 && !foreground) {
+		if (daemon(0, 0) < 0) {
+			log_err("cannot detach: %s", strerror(errno));
+			err = -errno;
+		} else {
+			log_open("culvertd", false, verbosity);
+		}
+	}
+	if (err == 0)
+		err = daemon_run(&d);
+	daemon_cleanup(&d);
+	config_free(cfg);
+	log_notice("culvertd stopped");
+	return err < 0 ? 1 : 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * The address pool. Every client address has a slot, indexed from the
+ * first client address. Three structures keep each lease O(1) even for a
+ * /16 with thousands of clients:
+ *
+ *   - a cursor: slots at or past it have never been leased, so "an address
+ *     nobody held" is just the cursor. The slot array only grows to the
+ *     cursor, so a /8 costs memory for the addresses used, not 16M slots.
+ *   - the free list: released slots, doubly linked through the slots, oldest
+ *     release at the head, so the least recently released is the head and an
+ *     identity can take its own slot back from the middle.
+ *   - the identity map: identity -> the slot it was last given, chained
+ *     through the slots, so a returning client finds its address at once.
+ *
+ * An identity remembers one address, the latest it was given: a second
+ * session under the same identity takes the name over, and the first
+ * session's address becomes anonymous.
+ */
+#include "pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define NO_SLOT UINT32_MAX
+#define FIRST_CAPACITY 256u
+
+struct slot {
+	char *identity;		/* last holder's, kept after release; NULL
+				 * when anonymous or given away since */
+	uint32_t identity_hash;
+	uint32_t chain_next;	/* next slot in the same identity bucket */
+	uint32_t lru_prev, lru_next;	/* free list links while released */
+	bool leased;
+};
+
+struct pool {
+	struct cv_prefix prefix;
+	uint32_t network;	/* host byte order, like every address below */
+	uint32_t size;		/* client addresses */
+	uint32_t in_use;
+
+	struct slot *slots;
+	uint32_t capacity;	/* slots allocated, at most size */
+	uint32_t never_used;	/* slots [never_used, size) were never leased */
+
+	uint32_t lru_head, lru_tail;	/* released slots, oldest first */
+
+	uint32_t *buckets;	/* identity map: first slot of each chain */
+	uint32_t bucket_mask;	/* bucket count - 1, a power of two */
+};
+
+/* The gateway takes the first host address; clients start after it. */
+static uint32_t server_address(const struct pool *pool)
+{
+	return pool->network + 1;
+}
+
+static uint32_t slot_address(const struct pool *pool, uint32_t slot)
+{
+	return pool->network + 2 + slot;
+}
+
+/* FNV-1a: an identity is what authentication proved (a certificate
+ * subject, a user name), not what any packet says, so nobody unauthenticated
+ * can aim collisions at the map and a simple hash is enough. */
+static uint32_t identity_hash(const char *identity)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)identity; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* ---- identity map */
+
+static uint32_t *bucket_of(struct pool *pool, uint32_t hash)
+{
+	return &pool->buckets[hash & pool->bucket_mask];
+}
+
+static void identity_link(struct pool *pool, uint32_t slot)
+{
+	uint32_t *head = bucket_of(pool, pool->slots[slot].identity_hash);
+
+	pool->slots[slot].chain_next = *head;
+	*head = slot;
+}
+
+static void identity_unlink(struct pool *pool, uint32_t slot)
+{
+	uint32_t *link = bucket_of(pool, pool->slots[slot].identity_hash);
+
+	while (*link != slot)
+		link = &pool->slots[*link].chain_next;
+	*link = pool->slots[slot].chain_next;
+}
+
+static uint32_t identity_find(struct pool *pool, const char *identity)
+{
+	uint32_t hash = identity_hash(identity);
+	uint32_t slot = *bucket_of(pool, hash);
+
+	while (slot != NO_SLOT) {
+		const struct slot *s = &pool->slots[slot];
+		if (s->identity_hash == hash && strcmp(s->identity, identity) == 0)
+			return slot;
+		slot = s->chain_next;
+	}
+	return NO_SLOT;
+}
+
+/* Detaches the slot's identity from the map and hands the string over. */
+static char *identity_take(struct pool *pool, uint32_t slot)
+{
+	char *identity = pool->slots[slot].identity;
+
+	if (identity) {
+		identity_unlink(pool, slot);
+		pool->slots[slot].identity = NULL;
+	}
+	return identity;
+}
+
+static void identity_give(struct pool *pool, uint32_t slot, char *identity)
+{
+	pool->slots[slot].identity = identity;
+	pool->slots[slot].identity_hash = identity_hash(identity);
+	identity_link(pool, slot);
+}
+
+/* One bucket per slot keeps the chains short; rebuilt as the slots grow. */
+static int identity_map_resize(struct pool *pool)
+{
+	uint32_t count = 1;
+
+	while (count < pool->capacity)
+		count <<= 1;
+	if (pool->buckets && count == pool->bucket_mask + 1)
+		return 0;
+
+	uint32_t *buckets = malloc(count * sizeof(*buckets));
+	if (!buckets)
+		return -ENOMEM;
+	memset(buckets, 0xff, count * sizeof(*buckets));	/* NO_SLOT */
+	free(pool->buckets);
+	pool->buckets = buckets;
+	pool->bucket_mask = count - 1;
+	for (uint32_t i = 0; i < pool->never_used; i++)
+		if (pool->slots[i].identity)
+			identity_link(pool, i);
+	return 0;
+}
+
+/* ---- free list of released slots */
+
+static void lru_append(struct pool *pool, uint32_t slot)
+{
+	struct slot *s = &pool->slots[slot];
+
+	s->lru_prev = pool->lru_tail;
+	s->lru_next = NO_SLOT;
+	if (pool->lru_tail != NO_SLOT)
+		pool->slots[pool->lru_tail].lru_next = slot;
+	else
+		pool->lru_head = slot;
+	pool->lru_tail = slot;
+}
+
+static void lru_unlink(struct pool *pool, uint32_t slot)
+{
+	struct slot *s = &pool->slots[slot];
+
+	if (s->lru_prev != NO_SLOT)
+		pool->slots[s->lru_prev].lru_next = s->lru_next;
+	else
+		pool->lru_head = s->lru_next;
+	if (s->lru_next != NO_SLOT)
+		pool->slots[s->lru_next].lru_prev = s->lru_prev;
+	else
+		pool->lru_tail = s->lru_prev;
+}
+
+/* ---- slots */
+
+static int slots_reserve(struct pool *pool, uint32_t needed)
+{
+	if (needed <= pool->capacity)
+		return 0;
+
+	uint32_t capacity = pool->capacity * 2;
+	if (capacity < needed)
+		capacity = needed;
+	if (capacity > pool->size)
+		capacity = pool->size;
+
+	struct slot *slots = realloc(pool->slots, capacity * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	pool->slots = slots;
+	pool->capacity = capacity;
+	return identity_map_resize(pool);
+}
+
+/* An address nobody held, else the least recently released one. */
+static int take_free_slot(struct pool *pool, uint32_t *out)
+{
+	if (pool->never_used < pool->size) {
+		int err = slots_reserve(pool, pool->never_used + 1);
+		if (err)
+			return err;
+		uint32_t slot = pool->never_used++;
+		pool->slots[slot] = (struct slot){ .identity = NULL };
+		*out = slot;
+		return 0;
+	}
+	if (pool->lru_head == NO_SLOT)
+		return -ENOSPC;
+	*out = pool->lru_head;
+	lru_unlink(pool, *out);
+	free(identity_take(pool, *out));	/* its last holder loses it */
+	return 0;
+}
+
+/* ---- the API */
+
+int pool_new(const struct cv_prefix *prefix, struct pool **out)
+{
+	/* /8 is the widest pool we size for; past /30 no client address is
+	 * left once the network, gateway and broadcast addresses are out. */
+	if (prefix->addr.family != AF_INET || prefix->len < 8 || prefix->len > 30)
+		return -EINVAL;
+
+	struct pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	uint32_t host_count = UINT32_C(1) << (32 - prefix->len);
+	pool->prefix = *prefix;
+	pool->network = ntohl(prefix->addr.v4.s_addr) & ~(host_count - 1);
+	pool->prefix.addr.v4.s_addr = htonl(pool->network);
+	pool->size = host_count - 3;	/* network, gateway, broadcast */
+	pool->lru_head = pool->lru_tail = NO_SLOT;
+
+	uint32_t first = pool->size < FIRST_CAPACITY ? pool->size : FIRST_CAPACITY;
+	if (slots_reserve(pool, first) < 0) {
+		pool_free(pool);
+		return -ENOMEM;
+	}
+	*out = pool;
+	return 0;
+}
+
+void pool_free(struct pool *pool)
+{
+	if (!pool)
+		return;
+	for (uint32_t i = 0; i < pool->never_used; i++)
+		free(pool->slots[i].identity);
+	free(pool->slots);
+	free(pool->buckets);
+	free(pool);
+}
+
+struct cv_prefix pool_server_addr(const struct pool *pool)
+{
+	struct cv_prefix server = pool->prefix;
+
+	server.addr.v4.s_addr = htonl(server_address(pool));
+	return server;
+}
+
+static void lease_slot(struct pool *pool, uint32_t slot, struct cv_addr *out)
+{
+	pool->slots[slot].leased = true;
+	pool->in_use++;
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	out->v4.s_addr = htonl(slot_address(pool, slot));
+}
+
+int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out)
+{
+	bool named = identity && identity[0];
+	uint32_t held = named ? identity_find(pool, identity) : NO_SLOT;
+
+	if (held != NO_SLOT && !pool->slots[held].leased) {
+		/* Its previous address, released and not given away since. */
+		lru_unlink(pool, held);
+		lease_slot(pool, held, out);
+		return 0;
+	}
+
+	/* Copy the name before taking a slot, so that failing leaves the
+	 * pool as it was. An identity already holding a leased slot moves
+	 * its name over instead. */
+	char *name = NULL;
+	if (named && held == NO_SLOT && !(name = strdup(identity)))
+		return -ENOMEM;
+
+	uint32_t slot;
+	int err = take_free_slot(pool, &slot);
+	if (err) {
+		free(name);
+		return err;
+	}
+	if (held != NO_SLOT)
+		name = identity_take(pool, held);
+	if (name)
+		identity_give(pool, slot, name);
+	lease_slot(pool, slot, out);
+	return 0;
+}
+
+void pool_release(struct pool *pool, const struct cv_addr *addr)
+{
+	if (addr->family != AF_INET)
+		return;
+
+	/* Unsigned wrap-around sends addresses below the first client
+	 * address past never_used too. */
+	uint32_t slot = ntohl(addr->v4.s_addr) - slot_address(pool, 0);
+	if (slot >= pool->never_used || !pool->slots[slot].leased)
+		return;
+	pool->slots[slot].leased = false;
+	pool->in_use--;
+	lru_append(pool, slot);
+}
+
+unsigned int pool_size(const struct pool *pool)
+{
+	return pool->size;
+}
+
+unsigned int pool_in_use(const struct pool *pool)
+{
+	return pool->in_use;
+}

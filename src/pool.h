@@ -1,0 +1,35 @@
+/*
+ * The address pool: inner IPv4 addresses leased to clients. The first
+ * host address of the prefix is the gateway's own; clients get the rest
+ * (network and broadcast addresses excluded). A released address stays
+ * tied to the identity that held it, so a client that reconnects gets the
+ * same address back unless the pool had to hand it to someone else.
+ */
+#ifndef CULVERT_POOL_H
+#define CULVERT_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct pool;
+
+/* -EINVAL unless the prefix is IPv4 from /8 to /30; -ENOMEM. */
+int pool_new(const struct cv_prefix *prefix, struct pool **out);
+void pool_free(struct pool *pool);
+
+/* The gateway's address, with the pool's prefix length. */
+struct cv_prefix pool_server_addr(const struct pool *pool);
+
+/* Lease an address to identity (NULL or "" for an anonymous peer, which
+ * gets no address back later). The identity's previous address first,
+ * then an address never held by anyone else, then the least recently
+ * released one. -ENOSPC when every address is in use. */
+int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out);
+void pool_release(struct pool *pool, const struct cv_addr *addr);
+
+unsigned int pool_size(const struct pool *pool);	/* client addresses */
+unsigned int pool_in_use(const struct pool *pool);
+
+#endif

@@ -1,0 +1,577 @@
+/*
+ * The control protocol codec, version 1. doc/PROTOCOL.md is the
+ * specification; this file follows it section by section.
+ *
+ * Everything decoded here comes from the network before (and after)
+ * authentication, so the decoder checks every length against the bytes it
+ * was given, never against a length field alone, and allocates nothing.
+ */
+#include "proto.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Bytes before the attributes, type byte included. */
+#define HELLO_FIXED 7	/* type, version, flags, nonce */
+#define WELCOME_FIXED 5	/* type, nonce */
+#define REFUSE_FIXED 2	/* type, reason */
+#define BYE_LEN 2	/* type, reason; nothing may follow */
+#define TLV_HEADER 2	/* attribute type, value length */
+
+/* Attribute types. Bit 0x80 marks an attribute as critical: a receiver
+ * that does not know it must reject the message instead of skipping it,
+ * because acting on the rest without it would be wrong. */
+enum attr_type {
+	ATTR_ADDR4 = 0x01,
+	ATTR_ROUTE4 = 0x02,
+	ATTR_MTU = 0x03,
+	ATTR_KEEPALIVE = 0x04,
+	ATTR_SERVER4 = 0x05,
+	ATTR_MESSAGE = 0x06,
+	ATTR_ROUTE6 = 0x07,
+	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
+	 * from the table below, so version 1 skips it like any unknown
+	 * non-critical attribute and a v2 server can send it to a v1
+	 * client. */
+	ATTR_CRITICAL = 0x80,
+};
+
+#define BIT(n) (1u << (n))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* How one attribute value is checked and stored. v holds exactly the
+ * length the table allows. */
+typedef int attr_parser(const uint8_t *v, size_t len, struct proto_msg *m,
+			const char **why);
+
+struct attr {
+	const char *name;	/* as errors and doc/PROTOCOL.md name it */
+	uint8_t len;		/* exact value length; 0: 1-255 bytes */
+	bool repeatable;
+	unsigned int allowed;	/* BIT(message type) where it may appear */
+	unsigned int required;	/* BIT(message type) where it must */
+	attr_parser *parse;
+};
+
+static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
+	parse_keepalive, parse_server4, parse_message;
+
+#define IN_WELCOME BIT(PROTO_WELCOME)
+#define IN_REFUSE BIT(PROTO_REFUSE)
+
+static const struct attr attrs[] = {
+	[ATTR_ADDR4] = { .name = "ADDR4", .len = 5, .allowed = IN_WELCOME,
+			 .required = IN_WELCOME, .parse = parse_addr4 },
+	[ATTR_ROUTE4] = { .name = "ROUTE4", .len = 5, .repeatable = true,
+			  .allowed = IN_WELCOME, .parse = parse_route4 },
+	[ATTR_MTU] = { .name = "MTU", .len = 2, .allowed = IN_WELCOME,
+		       .required = IN_WELCOME, .parse = parse_mtu },
+	[ATTR_KEEPALIVE] = { .name = "KEEPALIVE", .len = 4,
+			     .allowed = IN_WELCOME, .required = IN_WELCOME,
+			     .parse = parse_keepalive },
+	[ATTR_SERVER4] = { .name = "SERVER4", .len = 4, .allowed = IN_WELCOME,
+			   .parse = parse_server4 },
+	[ATTR_MESSAGE] = { .name = "MESSAGE", .len = 0, .allowed = IN_REFUSE,
+			   .parse = parse_message },
+	[ATTR_ROUTE6] = { .name = "ROUTE6", .len = 17, .repeatable = true,
+			  .allowed = IN_WELCOME, .parse = parse_route6 },
+};
+
+static const struct attr *attr_find(uint8_t type)
+{
+	if (type >= ARRAY_SIZE(attrs) || !attrs[type].name)
+		return NULL;
+	return &attrs[type];
+}
+
+/* ---- reasons for rejecting a message */
+
+/* Most reasons are string literals. The few that quote a value from the
+ * wire ("route 3 has host bits set") are formatted into this buffer:
+ * static storage, so nothing is allocated and the caller frees nothing;
+ * per thread, so loops on different threads cannot overwrite each other's
+ * reason. The phrase stays valid until the next proto_decode (or
+ * proto_encode) on the same thread, long enough to log it. */
+static _Thread_local char why_buf[96];
+
+static int bad(const char **why, const char *phrase)
+{
+	*why = phrase;
+	return -EBADMSG;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int badf(const char **why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
+	va_end(ap);
+	*why = why_buf;
+	return -EBADMSG;
+}
+
+/* ---- integers on the wire are big-endian */
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void set16(uint8_t *p, uint16_t x)
+{
+	p[0] = (uint8_t)(x >> 8);
+	p[1] = (uint8_t)x;
+}
+
+static void set32(uint8_t *p, uint32_t x)
+{
+	set16(p, (uint16_t)(x >> 16));
+	set16(p + 2, (uint16_t)x);
+}
+
+/* ---- attribute values */
+
+static size_t family_bytes(sa_family_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* An address and a prefix length, as ADDR4, ROUTE4 and ROUTE6 carry them.
+ * cv_addr's bytes[] overlays v4 and v6, so one copy serves both. */
+static void get_prefix(const uint8_t *v, sa_family_t family,
+		       struct cv_prefix *p)
+{
+	size_t n = family_bytes(family);
+
+	p->addr.family = family;
+	memcpy(p->addr.bytes, v, n);
+	p->len = v[n];
+}
+
+/* Whether every bit after the first len of the n-byte address a is 0. */
+static bool host_bits_zero(const uint8_t *a, size_t n, unsigned int len)
+{
+	for (size_t i = len / 8; i < n; i++) {
+		uint8_t host = i == len / 8 ? (uint8_t)(0xff >> len % 8) : 0xff;
+		if (a[i] & host)
+			return false;
+	}
+	return true;
+}
+
+static int parse_addr4(const uint8_t *v, size_t len, struct proto_msg *m,
+		       const char **why)
+{
+	struct cv_prefix *p = &m->welcome.addr4;
+
+	get_prefix(v, AF_INET, p);
+	/* The length is the pool's: it tells the client which addresses are
+	 * on the tunnel. /0 would put the whole internet there. */
+	if (p->len < 1 || p->len > 32)
+		return badf(why, "ADDR4 prefix length %u out of range 1-32",
+			    p->len);
+	return 0;
+}
+
+/* ROUTE4 and ROUTE6 share one numbering, and one limit, so a peer cannot
+ * get past PROTO_MAX_ROUTES by mixing families. Routes are counted from 1
+ * in the order they appear, as a person reading a dump would. */
+static int parse_route(const uint8_t *v, sa_family_t family,
+		       struct proto_msg *m, const char **why)
+{
+	struct proto_welcome *w = &m->welcome;
+	size_t n = family_bytes(family);
+	unsigned int nth = w->n_routes + 1, bits = (unsigned int)n * 8;
+
+	if (w->n_routes == PROTO_MAX_ROUTES)
+		return badf(why, "more than %d routes", PROTO_MAX_ROUTES);
+	if (v[n] > bits)
+		return badf(why, "route %u prefix length %u out of range 0-%u",
+			    nth, v[n], bits);
+	/* A route with host bits is a typo on the server ("198.51.100.1/24");
+	 * installing it as a network would hide which one was meant. */
+	if (!host_bits_zero(v, n, v[n]))
+		return badf(why, "route %u has host bits set", nth);
+	get_prefix(v, family, &w->routes[w->n_routes++]);
+	return 0;
+}
+
+static int parse_route4(const uint8_t *v, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	return parse_route(v, AF_INET, m, why);
+}
+
+static int parse_route6(const uint8_t *v, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	return parse_route(v, AF_INET6, m, why);
+}
+
+static int parse_mtu(const uint8_t *v, size_t len, struct proto_msg *m,
+		     const char **why)
+{
+	m->welcome.mtu = get16(v);
+	/* 576 is the datagram every IPv4 host must accept (RFC 791); a
+	 * smaller tunnel MTU cannot carry the traffic users expect. */
+	if (m->welcome.mtu < 576)
+		return badf(why, "MTU %u out of range 576-65535",
+			    m->welcome.mtu);
+	return 0;
+}
+
+static int parse_keepalive(const uint8_t *v, size_t len, struct proto_msg *m,
+			   const char **why)
+{
+	struct proto_welcome *w = &m->welcome;
+
+	w->keepalive_interval = get16(v);
+	w->keepalive_timeout = get16(v + 2);
+	/* Interval 0 would make the client send keepalives without pause; a
+	 * timeout not above the interval would end healthy, idle sessions. */
+	if (w->keepalive_interval < 1)
+		return bad(why, "keepalive interval 0, expected at least 1");
+	if (w->keepalive_timeout <= w->keepalive_interval)
+		return badf(why, "keepalive timeout %u not above interval %u",
+			    w->keepalive_timeout, w->keepalive_interval);
+	return 0;
+}
+
+static int parse_server4(const uint8_t *v, size_t len, struct proto_msg *m,
+			 const char **why)
+{
+	m->welcome.server4.family = AF_INET;
+	memcpy(m->welcome.server4.bytes, v, 4);
+	return 0;
+}
+
+static int parse_message(const uint8_t *v, size_t len, struct proto_msg *m,
+			 const char **why)
+{
+	/* The text ends up in logs and on terminals: anything but printable
+	 * ASCII could forge log lines or send escape sequences. */
+	for (size_t i = 0; i < len; i++)
+		m->refuse.text[i] = v[i] >= 0x20 && v[i] <= 0x7e ? (char)v[i]
+								  : '?';
+	m->refuse.text[len] = '\0';
+	return 0;
+}
+
+/* ---- decoding */
+
+/* Whether vlen is a length the table allows for a. */
+static int check_len(const struct attr *a, size_t vlen, const char **why)
+{
+	if (a->len == 0 && vlen == 0)
+		return badf(why, "%s length 0, expected 1-255", a->name);
+	if (a->len != 0 && vlen != a->len)
+		return badf(why, "%s length %zu, expected %u", a->name, vlen,
+			    a->len);
+	return 0;
+}
+
+/* The attributes that follow a message's fixed part, up to len. */
+static int decode_attrs(const uint8_t *p, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	unsigned int seen = 0;
+	const char *msg = proto_type_name(m->type);
+
+	while (len > 0) {
+		if (len < TLV_HEADER || p[1] > len - TLV_HEADER)
+			return bad(why, "truncated attribute");
+		uint8_t type = p[0], vlen = p[1];
+		const uint8_t *v = p + TLV_HEADER;
+		p += TLV_HEADER + vlen;
+		len -= TLV_HEADER + vlen;
+
+		const struct attr *a = attr_find(type);
+		if (!a) {
+			if (type & ATTR_CRITICAL)
+				return badf(why,
+					    "unknown critical attribute 0x%02x",
+					    type);
+			continue;	/* a newer peer's extra: safe to skip */
+		}
+		if (!(a->allowed & BIT(m->type)))
+			return badf(why, "%s not allowed in %s", a->name, msg);
+		if ((seen & BIT(type)) && !a->repeatable)
+			return badf(why, "duplicate %s in %s", a->name, msg);
+		seen |= BIT(type);
+		int err = check_len(a, vlen, why);
+		if (err == 0)
+			err = a->parse(v, vlen, m, why);
+		if (err)
+			return err;
+	}
+	for (size_t t = 0; t < ARRAY_SIZE(attrs); t++)
+		if ((attrs[t].required & BIT(m->type)) && !(seen & BIT(t)))
+			return badf(why, "%s without %s", msg, attrs[t].name);
+	return 0;
+}
+
+static int decode_hello(const uint8_t *buf, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	if (len < HELLO_FIXED)
+		return bad(why, "truncated hello");
+	m->hello.version = buf[1];
+	/* buf[2], the flags, is ignored: a later version may define bits
+	 * without breaking version 1 servers. */
+	m->hello.nonce = get32(buf + 3);
+	/* Another version's attributes mean what that version says. Decode
+	 * only what every version shares, so the session can answer with a
+	 * REFUSE "unsupported protocol version" instead of a protocol
+	 * error about an attribute it was never meant to understand. */
+	if (m->hello.version != PROTO_VERSION)
+		return 0;
+	return decode_attrs(buf + HELLO_FIXED, len - HELLO_FIXED, m, why);
+}
+
+static int decode_welcome(const uint8_t *buf, size_t len,
+			  struct proto_msg *m, const char **why)
+{
+	if (len < WELCOME_FIXED)
+		return bad(why, "truncated welcome");
+	m->welcome.nonce = get32(buf + 1);
+	return decode_attrs(buf + WELCOME_FIXED, len - WELCOME_FIXED, m, why);
+}
+
+static int decode_refuse(const uint8_t *buf, size_t len, struct proto_msg *m,
+			 const char **why)
+{
+	if (len < REFUSE_FIXED)
+		return bad(why, "truncated refuse");
+	/* Any reason byte is accepted: a newer peer may know more reasons,
+	 * and proto_reason_name() says "unknown" for them. */
+	m->refuse.reason = buf[1];
+	return decode_attrs(buf + REFUSE_FIXED, len - REFUSE_FIXED, m, why);
+}
+
+static int decode_bye(const uint8_t *buf, size_t len, struct proto_msg *m,
+		      const char **why)
+{
+	if (len < BYE_LEN)
+		return bad(why, "truncated bye");
+	if (len > BYE_LEN)
+		return bad(why, "bye with trailing bytes");
+	m->bye.reason = buf[1];
+	return 0;
+}
+
+int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
+		 const char **why)
+{
+	memset(m, 0, sizeof(*m));
+	if (len == 0)
+		return bad(why, "empty message");
+	m->type = buf[0];
+	if (m->type == PROTO_DATA)
+		return bad(why, "data is not a control message");
+	if (len > PROTO_MAX_CONTROL)
+		return badf(why, "oversized control message (%zu bytes, at most %d)",
+			    len, PROTO_MAX_CONTROL);
+	switch (m->type) {
+	case PROTO_HELLO:
+		return decode_hello(buf, len, m, why);
+	case PROTO_WELCOME:
+		return decode_welcome(buf, len, m, why);
+	case PROTO_REFUSE:
+		return decode_refuse(buf, len, m, why);
+	case PROTO_KEEPALIVE:
+		return len == 1 ? 0 : bad(why, "keepalive with trailing bytes");
+	case PROTO_BYE:
+		return decode_bye(buf, len, m, why);
+	default:
+		return badf(why, "unknown message type 0x%02x", m->type);
+	}
+}
+
+/* ---- encoding */
+
+/* Appends to buf until something does not fit; then it only remembers
+ * that, so the encoders can write straight through and check once. */
+struct writer {
+	uint8_t *buf;
+	size_t size;
+	size_t len;
+	bool full;
+};
+
+static void put(struct writer *w, const void *data, size_t n)
+{
+	if (w->full || n > w->size - w->len) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->buf + w->len, data, n);
+	w->len += n;
+}
+
+static void put8(struct writer *w, uint8_t x)
+{
+	put(w, &x, 1);
+}
+
+static void put32(struct writer *w, uint32_t x)
+{
+	uint8_t b[4];
+
+	set32(b, x);
+	put(w, b, sizeof(b));
+}
+
+static void put_attr(struct writer *w, uint8_t type, const void *v, size_t n)
+{
+	put8(w, type);
+	put8(w, (uint8_t)n);
+	put(w, v, n);
+}
+
+static void put_prefix(struct writer *w, uint8_t type,
+		       const struct cv_prefix *p)
+{
+	uint8_t v[17];
+	size_t n = family_bytes(p->addr.family);
+
+	memcpy(v, p->addr.bytes, n);
+	v[n] = p->len;
+	put_attr(w, type, v, n + 1);
+}
+
+static void encode_hello(struct writer *w, const struct proto_hello *h)
+{
+	put8(w, PROTO_HELLO);
+	put8(w, h->version);
+	put8(w, 0);		/* flags: none defined */
+	put32(w, h->nonce);
+}
+
+/* What the wire cannot express at all; values it can express but the
+ * peer would reject are caught by proto_encode's check of its output. */
+static bool welcome_encodable(const struct proto_welcome *w)
+{
+	if (w->n_routes > PROTO_MAX_ROUTES || w->addr4.addr.family != AF_INET ||
+	    (w->server4.family != 0 && w->server4.family != AF_INET))
+		return false;
+	for (unsigned int i = 0; i < w->n_routes; i++)
+		if (w->routes[i].addr.family != AF_INET &&
+		    w->routes[i].addr.family != AF_INET6)
+			return false;
+	return true;
+}
+
+static void encode_welcome(struct writer *w, const struct proto_welcome *m)
+{
+	uint8_t v[4];
+
+	put8(w, PROTO_WELCOME);
+	put32(w, m->nonce);
+	put_prefix(w, ATTR_ADDR4, &m->addr4);
+	if (m->server4.family)
+		put_attr(w, ATTR_SERVER4, m->server4.bytes, 4);
+	set16(v, m->mtu);
+	put_attr(w, ATTR_MTU, v, 2);
+	set16(v, m->keepalive_interval);
+	set16(v + 2, m->keepalive_timeout);
+	put_attr(w, ATTR_KEEPALIVE, v, 4);
+	for (unsigned int i = 0; i < m->n_routes; i++) {
+		const struct cv_prefix *r = &m->routes[i];
+		put_prefix(w, r->addr.family == AF_INET ? ATTR_ROUTE4
+							: ATTR_ROUTE6, r);
+	}
+}
+
+static void encode_refuse(struct writer *w, const struct proto_refuse *r)
+{
+	size_t n = strnlen(r->text, PROTO_MAX_TEXT);
+
+	put8(w, PROTO_REFUSE);
+	put8(w, r->reason);
+	if (n > 0)
+		put_attr(w, ATTR_MESSAGE, r->text, n);
+}
+
+ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
+{
+	struct writer w = {
+		.buf = buf,
+		/* Past PROTO_MAX_CONTROL the peer would reject it anyway. */
+		.size = size < PROTO_MAX_CONTROL ? size : PROTO_MAX_CONTROL,
+	};
+
+	switch (m->type) {
+	case PROTO_HELLO:
+		encode_hello(&w, &m->hello);
+		break;
+	case PROTO_WELCOME:
+		if (!welcome_encodable(&m->welcome))
+			return -EINVAL;
+		encode_welcome(&w, &m->welcome);
+		break;
+	case PROTO_REFUSE:
+		encode_refuse(&w, &m->refuse);
+		break;
+	case PROTO_KEEPALIVE:
+		put8(&w, PROTO_KEEPALIVE);
+		break;
+	case PROTO_BYE:
+		put8(&w, PROTO_BYE);
+		put8(&w, m->bye.reason);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (w.full)
+		return -ENOSPC;
+
+	/* A value the peer would reject (MTU 100, a route with host bits) is
+	 * a bug or a bad configuration on this side: refuse to send it, so
+	 * the error shows up here rather than as a refusal over there. */
+	struct proto_msg check;
+	const char *why;
+	if (proto_decode(buf, w.len, &check, &why) < 0)
+		return -EINVAL;
+	return (ssize_t)w.len;
+}
+
+/* ---- names for logs */
+
+const char *proto_type_name(uint8_t type)
+{
+	static const char *const names[] = {
+		[PROTO_DATA] = "data",		[PROTO_HELLO] = "hello",
+		[PROTO_WELCOME] = "welcome",	[PROTO_REFUSE] = "refuse",
+		[PROTO_KEEPALIVE] = "keepalive", [PROTO_BYE] = "bye",
+	};
+
+	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+const char *proto_reason_name(uint8_t reason)
+{
+	static const char *const names[] = {
+		[PROTO_REASON_UNSPECIFIED] = "unspecified",
+		[PROTO_REASON_VERSION] = "unsupported protocol version",
+		[PROTO_REASON_POOL_EXHAUSTED] = "address pool exhausted",
+		[PROTO_REASON_SHUTDOWN] = "shutting down",
+		[PROTO_REASON_TIMEOUT] = "keepalive timeout",
+		[PROTO_REASON_PROTOCOL] = "protocol error",
+		[PROTO_REASON_AUTH] = "authentication failed",
+		[PROTO_REASON_POLICY] = "refused by policy",
+	};
+
+	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";
+}

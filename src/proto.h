@@ -1,0 +1,95 @@
+/*
+ * The control protocol, version 1: what the core says over every link,
+ * whatever the transport. Byte by byte in doc/PROTOCOL.md.
+ *
+ * Every message starts with a type byte. PROTO_DATA carries one inner IP
+ * packet and never goes through this codec (it is the fast path); the
+ * others are control messages, encoded and decoded here.
+ */
+#ifndef CULVERT_PROTO_H
+#define CULVERT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+
+#define PROTO_VERSION 1
+/* Largest control message, type byte included. Fits one datagram on any
+ * path that carries IPv6 (1280) with room for transport overhead. */
+#define PROTO_MAX_CONTROL 1024
+#define PROTO_MAX_ROUTES 64
+#define PROTO_MAX_TEXT 255
+
+enum proto_type {
+	PROTO_DATA = 0x00,
+	PROTO_HELLO = 0x01,
+	PROTO_WELCOME = 0x02,
+	PROTO_REFUSE = 0x03,
+	PROTO_KEEPALIVE = 0x04,
+	PROTO_BYE = 0x05,
+};
+
+/* Why a peer was refused or said bye; sent as one byte. */
+enum proto_reason {
+	PROTO_REASON_UNSPECIFIED = 0,
+	PROTO_REASON_VERSION = 1,	/* protocol version not spoken */
+	PROTO_REASON_POOL_EXHAUSTED = 2,
+	PROTO_REASON_SHUTDOWN = 3,	/* the sender is stopping */
+	PROTO_REASON_TIMEOUT = 4,	/* no keepalive within the timeout */
+	PROTO_REASON_PROTOCOL = 5,	/* a message the sender could not accept */
+	PROTO_REASON_AUTH = 6,		/* authentication failed */
+	PROTO_REASON_POLICY = 7,	/* refused by configuration */
+};
+
+struct proto_hello {
+	uint8_t version;
+	uint32_t nonce;		/* the client's choice; echoed in welcome */
+};
+
+struct proto_welcome {
+	uint32_t nonce;
+	struct cv_prefix addr4;		/* client's address, pool's length */
+	struct cv_addr server4;		/* the gateway's inner address */
+	uint16_t mtu;
+	uint16_t keepalive_interval;	/* seconds */
+	uint16_t keepalive_timeout;	/* seconds */
+	unsigned int n_routes;
+	struct cv_prefix routes[PROTO_MAX_ROUTES];
+};
+
+struct proto_refuse {
+	uint8_t reason;			/* enum proto_reason */
+	char text[PROTO_MAX_TEXT + 1];	/* printable ASCII, NUL-terminated */
+};
+
+struct proto_bye {
+	uint8_t reason;
+};
+
+struct proto_msg {
+	uint8_t type;			/* enum proto_type, never PROTO_DATA */
+	union {
+		struct proto_hello hello;
+		struct proto_welcome welcome;
+		struct proto_refuse refuse;
+		struct proto_bye bye;
+	};
+};
+
+/* Encode m into buf. Returns the length, -ENOSPC when buf is too small,
+ * -EINVAL when m cannot be encoded (an unknown type, too many routes). */
+ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size);
+
+/* Decode one control message. Returns 0, or -EBADMSG with *why set to a
+ * phrase naming what was wrong ("truncated welcome", "route 3 has host
+ * bits set"), valid until the next call on this thread: log it at once.
+ * Never reads past len; never trusts a length field. */
+int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
+		 const char **why);
+
+const char *proto_type_name(uint8_t type);
+const char *proto_reason_name(uint8_t reason);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * One peer: the state machine of the control protocol over one link
+ * (hello, welcome or refuse, keepalive, bye), its inner address, and its
+ * timers. On the server a session exists per link; on the client there is
+ * at most one.
+ */
+#ifndef CULVERT_SESSION_H
+#define CULVERT_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <culvert/transport.h>
+
+#include "addr.h"
+#include "proto.h"
+
+struct daemon;
+struct loop_timer;
+
+enum session_state {
+	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
+	SESSION_UP,	/* addresses assigned, data flows */
+};
+
+struct cv_session {
+	struct daemon *daemon;
+	struct cv_host *transport;
+	struct cv_link *link;
+	struct cv_session *prev, *next;	/* daemon->sessions */
+
+	enum session_state state;
+	char peer[ADDR_STRLEN];		/* outer address, for logs */
+	char *identity;			/* what the handshake proved, or NULL */
+	uint32_t nonce;
+	size_t max_msg;			/* 0: no limit */
+
+	bool has_inner;
+	struct cv_addr inner;		/* the peer's inner address (server) */
+
+	int64_t started, last_rx, last_tx;
+	struct loop_timer *timer;
+	unsigned int retransmit_ms;	/* client: hello back-off */
+	unsigned int keepalive_ms, timeout_ms;
+
+	/* Client: what was installed, so that exactly that is removed. */
+	bool addr_installed;
+	struct cv_prefix addr;
+	unsigned int n_routes;
+	struct cv_prefix routes[PROTO_MAX_ROUTES];
+};
+
+/* A link came up: a new session, or NULL when the core refuses it. */
+struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
+			       struct cv_link *link,
+			       const struct cv_link_info *info);
+
+/* A control message from the peer (type byte first). Returns false when
+ * the message ended the session, which is then freed. */
+bool session_control(struct cv_session *s, const uint8_t *msg, size_t len);
+
+/* Send messages on the session's link and account for them. Returns the
+ * plugin's answer; on a negative one the caller ends the session. */
+int session_send(struct cv_session *s, const struct cv_msg *msgs,
+		 unsigned int count);
+
+/* End the session: tell the peer (bye with reason) unless the link is
+ * already gone, close the link, give back the address, free it. */
+void session_end(struct cv_session *s, uint8_t reason, const char *why);
+/* The plugin reports the link lost; the session ends without a bye. */
+void session_link_lost(struct cv_session *s, int err, const char *why);
+
+/* For logs: the identity, or the outer address. */
+const char *session_name(const struct cv_session *s);
+
+#endif

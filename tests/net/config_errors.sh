@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# config_errors.sh - culvertd --check-config refuses bad configurations with
+# a message a user can act on, and accepts a good one. No root, no network:
+# only temp files.
+# shellcheck disable=SC2317,SC2001  # helpers are called through check()
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
+set -u -o pipefail
+
+[[ -n ${CULVERTD:-} && -x $CULVERTD ]] || {
+	echo "CULVERTD is not set to an executable (it is '${CULVERTD:-}'): run this through make check" >&2
+	exit 99
+}
+: "${CULVERT_PLUGIN_DIR:?run this through make check}" "${CULVERT_TEST_PLUGIN_DIR:?run this through make check}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/cvt-config_errors-$$.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+failed=0
+
+# conf NAME : stdin -> $T/NAME.conf ; run NAME : --check-config on it,
+# setting RC and ERR (stderr and stdout together, as a user sees them).
+conf() { cat >"$T/$1.conf"; }
+run() {
+	RC=0
+	ERR=$(timeout 10 "$CULVERTD" -c "$T/$1.conf" --check-config 2>&1 </dev/null) || RC=$?
+}
+# check DESCRIPTION CONDITION... : one line of output; on failure show why
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		echo "#   exit status $RC, output:"
+		sed 's/^/#     /' <<<"${ERR:-(nothing)}"
+		failed=$((failed + 1))
+	fi
+}
+refused() { ((RC != 0 && RC != 124)); }
+says() { grep -Eq -- "$1" <<<"$ERR"; }
+says_all() {
+	local re
+	for re in "$@"; do says "$re" || return 1; done
+}
+
+common_server="listen = 192.0.2.1:4433
+device = cv0
+pool = 203.0.113.0/24
+route = 198.51.100.0/24"
+
+# 1. a transport nobody ships: name it and list what exists
+conf pigeon <<-EOF
+mode = server
+transport = carrier-pigeon
+insecure = yes
+$common_server
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run pigeon
+check "unknown transport 'carrier-pigeon' is refused" refused
+check "the error names carrier-pigeon and lists udp among the plugins found" \
+	says_all 'carrier-pigeon' '\budp\b'
+
+# 2. a plugin built for ABI 999: refused, naming both versions
+conf wrongabi <<-EOF
+mode = server
+transport = wrongabi
+$common_server
+plugin-dir = $CULVERT_TEST_PLUGIN_DIR
+EOF
+run wrongabi
+check "a plugin built for ABI 999 is refused" refused
+check "the error names the plugin's ABI 999 and culvertd's ABI 1" \
+	says_all 'wrongabi' '\b999\b' '(version|ABI) 1\b'
+
+# 3. udp carries no security: without insecure = yes it is refused
+conf noinsecure <<-EOF
+mode = server
+transport = udp
+$common_server
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run noinsecure
+check "udp without 'insecure = yes' is refused" refused
+check "the error mentions insecure" says 'insecure'
+
+# 4. a bad prefix: FILE:LINE: key 'pool': ... with the right line (5)
+conf badpool <<-EOF
+# line 1
+mode = server
+transport = udp
+insecure = yes
+pool = 203.0.113.0/33
+listen = 192.0.2.1:4433
+device = cv0
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run badpool
+check "pool = 203.0.113.0/33 is refused" refused
+check "the error reads '$T/badpool.conf:5: key 'pool': ...'" \
+	says "(^|[ :])$T/badpool.conf:5: key 'pool': .*203\.0\.113\.0/33"
+
+# 5. a misspelt key: an error that suggests the right one (line 3)
+conf typo <<-EOF
+mode = server
+transport = udp
+pol = 203.0.113.0/24
+insecure = yes
+listen = 192.0.2.1:4433
+device = cv0
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run typo
+check "unknown key 'pol' is refused" refused
+check "the error is at line 3, names 'pol' and suggests 'pool'" \
+	says_all "$T/typo.conf:3:" "'pol'" "'?pool'?"
+
+# 6. the lab's gateway config, and a client's: accepted
+conf good <<-EOF
+# gateway of the lab
+mode = server
+transport = udp
+insecure = yes            # udp has no crypto: explicit opt-in
+listen = 192.0.2.1:4433
+device = cv0
+pool = 203.0.113.0/24
+route = 198.51.100.0/24
+
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run good
+check "a good server config passes --check-config (exit 0)" test "$RC" -eq 0
+conf goodclient <<-EOF
+mode = client
+transport = udp
+insecure = yes
+remote = 192.0.2.1:4433
+device = cv0
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run goodclient
+check "a good client config passes --check-config (exit 0)" test "$RC" -eq 0
+
+# 7. a file that does not exist: refused, naming it
+RC=0
+ERR=$(timeout 10 "$CULVERTD" -c "$T/missing.conf" --check-config 2>&1 </dev/null) || RC=$?
+missing_named() { refused && says "$T/missing.conf"; }
+check "a missing config file is refused, naming the file" missing_named
+
+((failed == 0)) || {
+	echo "# $failed check(s) failed"
+	exit 1
+}
+exit 0

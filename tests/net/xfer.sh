@@ -1,0 +1,75 @@
+# shellcheck shell=bash disable=SC2034  # the XFER_* results are for the tests
+# xfer.sh - the lab's TCP transfer, sourced by lab.sh (uses its names).
+#
+#   lab_xfer MB [PORT]
+#
+# V listens with socat on 198.51.100.2:PORT (default 5001); for the one
+# connection it accepts, a small receiver records SOCAT_PEERADDR (the source
+# address V saw) and the data, then its sha256. U sends MB MiB from
+# /dev/urandom. Every step is bounded by timeout(1) or a counted poll.
+# Sets XFER_SENT_SUM, XFER_RECV_SUM, XFER_PEER, XFER_BYTES, XFER_SECS;
+# returns 0 when the data arrived whole, 1 otherwise (with a reason on stderr).
+
+lab_xfer() {
+	local mb=$1 port=${2:-5001} d="$LAB_TMP/xfer" i pid t0 t1
+	local limit=$((30 + mb * 3))   # seconds: generous for a slow CI box
+	rm -rf "$d"
+	mkdir -p "$d" || return 1
+	XFER_SENT_SUM='' XFER_RECV_SUM='' XFER_PEER='' XFER_BYTES=0 XFER_SECS=''
+
+	head -c $((mb * 1024 * 1024)) /dev/urandom >"$d/send" || return 1
+	XFER_SENT_SUM=$(sha256sum <"$d/send" | cut -d' ' -f1)
+
+	# Temp files and mv: the test sees a file only once it is complete.
+	cat >"$d/recv.sh" <<-'EOF'
+	#!/bin/sh
+	printf '%s\n' "$SOCAT_PEERADDR" >"$1/peer.tmp" && mv "$1/peer.tmp" "$1/peer"
+	cat >"$1/recv"
+	sha256sum <"$1/recv" | cut -d' ' -f1 >"$1/recv.sum.tmp" && mv "$1/recv.sum.tmp" "$1/recv.sum"
+	EOF
+	chmod +x "$d/recv.sh"
+
+	printf '[v] socat -u TCP-LISTEN:%s,bind=%s EXEC:recv.sh  (records SOCAT_PEERADDR)\n' \
+		"$port" "$LAB_V_LAN" >&2
+	ip netns exec "$LAB_V" timeout "$limit" socat -u \
+		"TCP-LISTEN:$port,bind=$LAB_V_LAN,reuseaddr" "EXEC:$d/recv.sh $d" \
+		2>"$d/listen.err" </dev/null &
+	pid=$!
+	lab_bg "$pid"
+	lab__wait 5 lab__listening "$port" || {
+		echo "xfer: socat on V did not listen on $LAB_V_LAN:$port: $(cat "$d/listen.err")" >&2
+		return 1
+	}
+
+	t0=$(date +%s.%N)
+	in_ns u timeout "$limit" socat -u "OPEN:$d/send" \
+		"TCP:$LAB_V_LAN:$port,connect-timeout=5" 2>"$d/send.err" || {
+		echo "xfer: sending from U failed: $(cat "$d/send.err")" >&2
+		return 1
+	}
+	lab__deadline "$limit"
+	for ((i = 0; i < limit * 20; i++)); do
+		[[ -f $d/recv.sum ]] && break
+		lab__before || break
+		sleep 0.1
+	done
+	t1=$(date +%s.%N)
+	[[ -f $d/recv.sum ]] || {
+		echo "xfer: V did not finish receiving within ${limit}s" >&2
+		return 1
+	}
+	XFER_RECV_SUM=$(cat "$d/recv.sum")
+	XFER_PEER=$(cat "$d/peer" 2>/dev/null)
+	XFER_BYTES=$(stat -c %s "$d/recv")
+	XFER_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	rm -f "$d/send" "$d/recv"
+	[[ $XFER_SENT_SUM == "$XFER_RECV_SUM" ]] || {
+		echo "xfer: checksum mismatch: sent $XFER_SENT_SUM, V got $XFER_RECV_SUM ($XFER_BYTES bytes)" >&2
+		return 1
+	}
+	return 0
+}
+
+lab__listening() {   # lab__listening PORT : V has a TCP listener on PORT
+	ip netns exec "$LAB_V" ss -Hltn "sport = :$1" | grep -q .
+}

@@ -1,0 +1,333 @@
+/* The config parser: good files read right, every kind of bad line
+ * reported with FILE:LINE and what was wrong. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+
+/* Every line the parser logs, joined by newlines. */
+static char logged[8192];
+
+static void capture(int priority, const char *line, void *arg)
+{
+	size_t used = strlen(logged);
+
+	snprintf(logged + used, sizeof(logged) - used, "%s\n", line);
+}
+
+static void setup(void)
+{
+	logged[0] = '\0';
+	log_set_sink(capture, NULL);
+}
+
+static void teardown(void)
+{
+	log_set_sink(NULL, NULL);
+}
+
+static struct config *parse_ok(const char *text)
+{
+	struct config *cfg = NULL;
+	int err = config_parse_string("test.conf", text, &cfg);
+
+	ck_assert_msg(err == 0, "parse failed (%d): %s", err, logged);
+	ck_assert_ptr_nonnull(cfg);
+	return cfg;
+}
+
+/* Parsing must fail and log a line containing `expected`. */
+static void parse_bad(const char *text, const char *expected)
+{
+	struct config *cfg = (struct config *)1;
+
+	logged[0] = '\0';
+	ck_assert_int_lt(config_parse_string("test.conf", text, &cfg), 0);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(logged, expected),
+		      "expected \"%s\" in the errors, got:\n%s", expected, logged);
+}
+
+#define SERVER "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n" \
+	       "pool = 203.0.113.0/24\n"
+#define CLIENT "mode = client\ntransport = udp\nremote = 192.0.2.1:4433\n"
+
+START_TEST(server_file)
+{
+	struct config *cfg = parse_ok(
+		"# the lab's gateway\n"
+		"mode = server\n"
+		"   transport=udp , tls   # two transports\n"
+		"listen = 192.0.2.1:4433\n"
+		"device = cv0\n"
+		"pool = 203.0.113.0/24\n"
+		"route = 198.51.100.0/24\n"
+		"route = 192.0.2.128/25\n"
+		"mtu = 1300\n"
+		"keepalive = 5, 30\n"
+		"insecure = yes\n"
+		"plugin-dir = /opt/culvert/plugins\n"
+		"\n"
+		"[udp]\n"
+		"socket-buffer = 8M\n");
+	char buf[ADDR_STRLEN];
+
+	ck_assert_int_eq(cfg->mode, MODE_SERVER);
+	ck_assert_uint_eq(cfg->n_transports, 2);
+	ck_assert_str_eq(cfg->transports[0], "udp");
+	ck_assert_str_eq(cfg->transports[1], "tls");
+	ck_assert_str_eq(cfg->listen, "192.0.2.1:4433");
+	ck_assert_str_eq(cfg->device, "cv0");
+	ck_assert(cfg->has_pool);
+	ck_assert_str_eq(prefix_str(&cfg->pool, buf), "203.0.113.0/24");
+	ck_assert_uint_eq(cfg->n_routes, 2);
+	ck_assert_str_eq(prefix_str(&cfg->routes[0], buf), "198.51.100.0/24");
+	ck_assert_str_eq(prefix_str(&cfg->routes[1], buf), "192.0.2.128/25");
+	ck_assert_uint_eq(cfg->mtu, 1300);
+	ck_assert_uint_eq(cfg->keepalive_interval, 5);
+	ck_assert_uint_eq(cfg->keepalive_timeout, 30);
+	ck_assert(cfg->insecure);
+	ck_assert_str_eq(cfg->plugin_dir, "/opt/culvert/plugins");
+	ck_assert_str_eq(config_get(cfg, "udp", "socket-buffer"), "8M");
+	ck_assert_ptr_null(config_get(cfg, "tls", "socket-buffer"));
+	/* A plugin sees the global keys too. */
+	ck_assert_str_eq(config_get(cfg, "udp", "listen"), "192.0.2.1:4433");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct config *cfg = parse_ok(CLIENT);
+
+	ck_assert_int_eq(cfg->mode, MODE_CLIENT);
+	ck_assert_str_eq(cfg->remote, "192.0.2.1:4433");
+	ck_assert_ptr_null(cfg->device);
+	ck_assert_uint_eq(cfg->mtu, 1400);
+	ck_assert_uint_eq(cfg->keepalive_interval, 10);
+	ck_assert_uint_eq(cfg->keepalive_timeout, 60);
+	ck_assert(!cfg->insecure);
+	ck_assert_str_eq(cfg->plugin_dir, PLUGINDIR);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(keepalive_timeout_default)
+{
+	struct config *cfg = parse_ok(SERVER "keepalive = 15\n");
+
+	ck_assert_uint_eq(cfg->keepalive_interval, 15);
+	ck_assert_uint_eq(cfg->keepalive_timeout, 90);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(section_value_wins)
+{
+	struct config *cfg = parse_ok(CLIENT "[udp]\nremote = 198.51.100.9:1\n");
+
+	ck_assert_str_eq(config_get(cfg, "udp", "remote"), "198.51.100.9:1");
+	ck_assert_str_eq(config_get(cfg, NULL, "remote"), "192.0.2.1:4433");
+	config_free(cfg);
+}
+END_TEST
+
+/* Each bad line, and the words a user reads for it. */
+static const struct {
+	const char *text;
+	const char *error;
+} bad_lines[] = {
+	{ SERVER "pool = 10.8.0.0/33\n",
+	  "test.conf:5: key 'pool' is set twice (first on line 4)" },
+	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+	  "pool = 10.8.0.0/33\n",
+	  "test.conf:4: key 'pool': '10.8.0.0/33' is not a prefix (expected ADDRESS/0-32)" },
+	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+	  "pool = 10.8.0.1/24\n",
+	  "test.conf:4: key 'pool': '10.8.0.1/24' has host bits set" },
+	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+	  "pool = 10.8.0.0/31\n",
+	  "key 'pool': '10.8.0.0/31' is not a usable pool" },
+	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+	  "pool = 2001:db8::/64\n",
+	  "key 'pool': '2001:db8::/64' is not an IPv4 prefix" },
+	{ SERVER "pol = 10.8.0.0/24\n",
+	  "test.conf:5: unknown key 'pol' (did you mean 'pool'?)" },
+	{ SERVER "certificate-authority = x\n",
+	  "test.conf:5: unknown key 'certificate-authority'\n" },
+	{ SERVER "device =\n", "test.conf:5: key 'device' has no value" },
+	{ SERVER "just some words\n",
+	  "test.conf:5: expected KEY = VALUE, found 'just some words'" },
+	{ SERVER "[udp\n", "test.conf:5: expected [SECTION], found '[udp'" },
+	{ SERVER "[UDP!]\n", "test.conf:5: '[UDP!]' is not a section name" },
+	{ "mode = gateway\n",
+	  "test.conf:1: key 'mode': 'gateway' is not a mode (expected server or client)" },
+	{ SERVER "transport = udp, udp\n", "key 'transport' is set twice" },
+	{ "mode = client\ntransport = udp, udp\nremote = 192.0.2.1:1\n",
+	  "test.conf:2: key 'transport': 'udp, udp' names the same transport twice" },
+	{ "mode = client\ntransport = udp,\nremote = 192.0.2.1:1\n",
+	  "'udp,' ends with a comma" },
+	{ "mode = client\ntransport = a, b, c, d, e\nremote = 192.0.2.1:1\n",
+	  "names more than 4 transports" },
+	{ "mode = client\ntransport = udp tls\nremote = 192.0.2.1:1\n",
+	  "separate them with commas" },
+	{ "mode = client\ntransport = udp\nremote = 192.0.2.1\n",
+	  "test.conf:3: key 'remote': '192.0.2.1' is not an endpoint" },
+	{ "mode = client\ntransport = udp\nremote = 192.0.2.1:0\n",
+	  "key 'remote': '192.0.2.1:0' has no valid port" },
+	{ "mode = client\ntransport = udp\nremote = 192.0.2.1:70000\n",
+	  "has no valid port" },
+	{ SERVER "mtu = 100\n",
+	  "test.conf:5: key 'mtu': '100' is not an MTU (expected 576-65535)" },
+	{ SERVER "mtu = big\n", "key 'mtu': 'big' is not an MTU" },
+	{ SERVER "keepalive = 10, 15\n",
+	  "key 'keepalive': '10, 15' is not a keepalive" },
+	{ SERVER "keepalive = soon\n", "key 'keepalive': 'soon' is not a keepalive" },
+	{ SERVER "insecure = maybe\n", "key 'insecure': 'maybe' is not yes or no" },
+	{ SERVER "plugin-dir = plugins\n",
+	  "key 'plugin-dir': 'plugins' is not an absolute path" },
+	{ SERVER "device = a-very-long-device-name\n",
+	  "is too long for a device name" },
+	{ SERVER "device = ../cv0\n", "is not a device name" },
+	{ SERVER "route = 198.51.100.0/24\nroute = 198.51.100.0/24\n",
+	  "test.conf:6: key 'route': '198.51.100.0/24' is already routed by an earlier line" },
+	{ SERVER "route = 203.0.113.128/25\n",
+	  "route 203.0.113.128/25 overlaps pool 203.0.113.0/24" },
+	{ "transport = udp\n", "key 'mode' is missing" },
+	{ "mode = server\ntransport = udp\npool = 203.0.113.0/24\n",
+	  "key 'listen' is missing for mode = server" },
+	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n",
+	  "key 'pool' is missing for mode = server" },
+	{ "mode = client\ntransport = udp\n",
+	  "key 'remote' is missing for mode = client" },
+	{ "mode = client\nremote = 192.0.2.1:1\n",
+	  "key 'transport' is missing for mode = client" },
+	{ CLIENT "pool = 203.0.113.0/24\n",
+	  "test.conf:4: key 'pool' does not apply to mode = client" },
+	{ SERVER "remote = 192.0.2.1:1\n",
+	  "test.conf:5: key 'remote' does not apply to mode = server" },
+};
+
+START_TEST(bad_line)
+{
+	parse_bad(bad_lines[_i].text, bad_lines[_i].error);
+}
+END_TEST
+
+START_TEST(every_error_reported)
+{
+	parse_bad("mode = server\nmtu = 1\nkeepalive = x\npol = 1\n", "mtu");
+	ck_assert_ptr_nonnull(strstr(logged, "test.conf:2:"));
+	ck_assert_ptr_nonnull(strstr(logged, "test.conf:3:"));
+	ck_assert_ptr_nonnull(strstr(logged, "test.conf:4:"));
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct config *cfg;
+
+	ck_assert_int_lt(config_load("/nonexistent/culvert.conf", &cfg), 0);
+	ck_assert_ptr_nonnull(strstr(logged, "cannot read config /nonexistent/culvert.conf"));
+}
+END_TEST
+
+static const struct cv_option udp_like[] = {
+	{ "socket-buffer", "size" },
+	{ NULL, NULL },
+};
+
+START_TEST(section_keys_checked)
+{
+	struct config *cfg = parse_ok(SERVER "[udp]\nsocket-bufer = 1M\n");
+
+	ck_assert_int_lt(config_check_section(cfg, "udp", udp_like), 0);
+	ck_assert_ptr_nonnull(strstr(logged,
+		"test.conf:6: unknown key 'socket-bufer' in [udp] (did you mean 'socket-buffer'?)"));
+	config_free(cfg);
+
+	logged[0] = '\0';
+	cfg = parse_ok(SERVER "[udp]\nsocket-buffer = 1M\nsocket-buffer = 2M\n");
+	ck_assert_int_lt(config_check_section(cfg, "udp", udp_like), 0);
+	ck_assert_ptr_nonnull(strstr(logged, "test.conf:7: key 'socket-buffer' in [udp] is set twice (first on line 6)"));
+	config_free(cfg);
+
+	cfg = parse_ok(SERVER "[udp]\nsocket-buffer = 1M\n");
+	ck_assert_int_eq(config_check_section(cfg, "udp", udp_like), 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(unused_section)
+{
+	struct config *cfg = parse_ok(SERVER "[udp]\nsocket-buffer = 1M\n[dtls]\nmtu = 1\n");
+	const struct config_entry *e = config_unused_section(cfg);
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->section, "dtls");
+	ck_assert_uint_eq(e->line, 8);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(suggestions)
+{
+	ck_assert_str_eq(config_suggest("trasport", NULL), "transport");
+	ck_assert_str_eq(config_suggest("keep-alive", NULL), "keepalive");
+	ck_assert_str_eq(config_suggest("plugindir", NULL), "plugin-dir");
+	ck_assert_ptr_null(config_suggest("zzzzzzzz", NULL));
+}
+END_TEST
+
+/* culvert.conf(5) documents every key the parser accepts. */
+START_TEST(every_key_documented)
+{
+	const char *srcdir = getenv("CULVERT_SRCDIR");
+	char path[4096], page[65536];
+
+	ck_assert_msg(srcdir, "CULVERT_SRCDIR is not set (run through make check)");
+	snprintf(path, sizeof(path), "%s/man/culvert.conf.5", srcdir);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "cannot read %s", path);
+	size_t n = fread(page, 1, sizeof(page) - 1, f);
+	page[n] = '\0';
+	fclose(f);
+	for (const struct config_key *k = config_keys; k->name; k++) {
+		char item[64];
+		snprintf(item, sizeof(item), ".It Cm %s ", k->name);
+		ck_assert_msg(strstr(page, item),
+			      "key '%s' is not documented in %s (no '%s')",
+			      k->name, path, item);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, server_file);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, keepalive_timeout_default);
+	tcase_add_test(tc, section_value_wins);
+	tcase_add_loop_test(tc, bad_line, 0,
+			    sizeof(bad_lines) / sizeof(bad_lines[0]));
+	tcase_add_test(tc, every_error_reported);
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, section_keys_checked);
+	tcase_add_test(tc, unused_section);
+	tcase_add_test(tc, suggestions);
+	tcase_add_test(tc, every_key_documented);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
