@@ -385,6 +385,14 @@ void config_free(struct config *cfg)
 	free(cfg->remote);
 	free(cfg->device);
 	free(cfg->plugin_dir);
+	free(cfg->cert);
+	free(cfg->key);
+	free(cfg->ca);
+	free(cfg->server_name);
+	free(cfg->priority);
+	free(cfg->password_file);
+	free(cfg->pam_service);
+	free(cfg->username);
 	free(cfg);
 }
 
@@ -450,5 +458,9 @@ const char *config_get(const struct config *cfg, const char *section,
 		if (!e->section && !global)
 			global = e->value;
 	}
-	return global;
+	if (global)
+		return global;
+	/* Unset: what the core would use, so a plugin sees the same. */
+	const struct config_key *k = config_key_find(key);
+	return k ? k->def : NULL;
 }

@@ -21,6 +21,10 @@
 
 enum config_mode { MODE_UNSET = 0, MODE_SERVER, MODE_CLIENT };
 
+/* What a client must prove (config key auth); a bit set. */
+#define AUTH_METHOD_CERTIFICATE 0x1
+#define AUTH_METHOD_PASSWORD 0x2
+
 /* One `key = value` line as written, for plugins' config_get(). */
 struct config_entry {
 	char *section;		/* NULL for the global part */
@@ -48,6 +52,24 @@ struct config {
 	unsigned int keepalive_timeout;		/* seconds */
 	bool insecure;
 	char *plugin_dir;
+
+	/* Authentication. cert, key, ca, server-name and priority are read
+	 * by the secure transports; the core only checks their form. */
+	char *cert;
+	char *key;
+	char *ca;
+	char *server_name;
+	char *priority;
+	unsigned int auth;		/* AUTH_METHOD_* */
+	char *password_file;
+	char *pam_service;
+	char *username;
+
+	/* Limits and policy. */
+	unsigned int max_clients;
+	unsigned int handshake_timeout;	/* seconds */
+	unsigned int max_handshakes;
+	bool client_to_client;
 
 	struct config_entry *entries;	/* in file order */
 };
@@ -91,7 +113,8 @@ int config_check_section(const struct config *cfg, const char *name,
 /* Sections that name no transport in use, for a warning. */
 const struct config_entry *config_unused_section(const struct config *cfg);
 
-/* A value as the plugin sees it: [section] first, then global. */
+/* A value as the plugin sees it: [section] first, then global, then the
+ * global key's default. */
 const char *config_get(const struct config *cfg, const char *section,
 		       const char *key);
 

@@ -263,6 +263,75 @@ static int parse_path(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+static int parse_auth(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	unsigned int *auth = field;
+
+	if (strcmp(value, "certificate") == 0)
+		*auth = AUTH_METHOD_CERTIFICATE;
+	else if (strcmp(value, "password") == 0)
+		*auth = AUTH_METHOD_PASSWORD;
+	else if (strcmp(value, "certificate+password") == 0)
+		*auth = AUTH_METHOD_CERTIFICATE | AUTH_METHOD_PASSWORD;
+	else {
+		*why = "is not an authentication method (expected certificate, password or certificate+password)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A name to check the server's certificate against, or a user name: no
+ * spaces or control characters, which no certificate or login carries. */
+static int parse_name(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	if (strlen(value) > 253) {
+		*why = "is too long (at most 253 characters)";
+		return -EINVAL;
+	}
+	for (const char *c = value; *c; c++)
+		if (!isgraph((unsigned char)*c)) {
+			*why = "contains a space or a control character";
+			return -EINVAL;
+		}
+	if (set_string(field, value) < 0) {
+		*why = "could not be stored: out of memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_text(struct config *cfg, void *field, const char *value,
+		      const char **why)
+{
+	if (set_string(field, value) < 0) {
+		*why = "could not be stored: out of memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_count(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	if (parse_unsigned(value, 1, 1000000, field) < 0) {
+		*why = "is not a number from 1 to 1000000";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_seconds(struct config *cfg, void *field, const char *value,
+			 const char **why)
+{
+	if (parse_unsigned(value, 1, 3600, field) < 0) {
+		*why = "is not a number of seconds from 1 to 3600";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define FIELD(name) offsetof(struct config, name)
 
 const struct config_key config_keys[] = {
@@ -291,6 +360,36 @@ const struct config_key config_keys[] = {
 	  "allow transports without encryption (udp); never on an untrusted network" },
 	{ "plugin-dir", parse_path, FIELD(plugin_dir), PLUGINDIR, "PATH", 0,
 	  "where transport plugins are found (default " PLUGINDIR ")" },
+	{ "cert", parse_path, FIELD(cert), NULL, "PATH", 0,
+	  "this side's certificate, PEM (server: required by tls and dtls)" },
+	{ "key", parse_path, FIELD(key), NULL, "PATH", 0,
+	  "the private key of cert, PEM" },
+	{ "ca", parse_path, FIELD(ca), NULL, "PATH", 0,
+	  "CA certificate(s), PEM: a client checks the server against it, a server its clients" },
+	{ "server-name", parse_name, FIELD(server_name), NULL, "NAME",
+	  KEY_CLIENT,
+	  "the name the server's certificate must carry (default: the host in remote)" },
+	{ "priority", parse_text, FIELD(priority), NULL, "STRING", 0,
+	  "GnuTLS priority string (default: TLS 1.3, or 1.2 at least, AES-GCM first)" },
+	{ "auth", parse_auth, FIELD(auth), "certificate",
+	  "certificate|password|certificate+password", KEY_SERVER,
+	  "what a client must prove (default certificate)" },
+	{ "password-file", parse_path, FIELD(password_file), NULL, "PATH", 0,
+	  "server: user:crypt-hash lines (culvertctl passwd); client: a file holding the password" },
+	{ "pam-service", parse_name, FIELD(pam_service), NULL, "NAME",
+	  KEY_SERVER, "check passwords of users not in password-file with this PAM service" },
+	{ "username", parse_name, FIELD(username), NULL, "NAME", KEY_CLIENT,
+	  "the user name a client logs in with (auth = password)" },
+	{ "max-clients", parse_count, FIELD(max_clients), "1024", "COUNT",
+	  KEY_SERVER, "sessions served at once (default 1024)" },
+	{ "handshake-timeout", parse_seconds, FIELD(handshake_timeout), "10",
+	  "SECONDS", 0,
+	  "time a peer has for its TLS handshake and its hello (default 10)" },
+	{ "max-handshakes", parse_count, FIELD(max_handshakes), "256", "COUNT",
+	  KEY_SERVER, "connections still in their handshake at once (default 256)" },
+	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
+	  "yes|no", KEY_SERVER,
+	  "let clients reach each other through the server (default no)" },
 	{ 0 },
 };
 

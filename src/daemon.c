@@ -7,12 +7,14 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "auth.h"
 #include "datapath.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
 #include "netcheck.h"
 #include "netlink.h"
+#include "password.h"
 #include "pool.h"
 #include "route.h"
 #include "session.h"
@@ -213,6 +215,27 @@ static int setup_server_tun(struct daemon *d)
 	return 0;
 }
 
+static int setup_server_auth(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	int err;
+
+	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
+		return 0;
+	if (!cfg->password_file && !cfg->pam_service) {
+		log_err("%s: auth = %s needs 'password-file' or 'pam-service'",
+			cfg->path, cfg->auth & AUTH_METHOD_CERTIFICATE
+					   ? "certificate+password"
+					   : "password");
+		return -EINVAL;
+	}
+	if ((err = auth_new(cfg->password_file, cfg->pam_service, &d->auth)) < 0)
+		return err;
+	if ((err = auth_throttle_new(&d->throttle)) < 0)
+		log_err("cannot set up the login throttle: %s", strerror(-err));
+	return err;
+}
+
 static int setup_signals(struct daemon *d)
 {
 	int err = 0;
@@ -270,7 +293,8 @@ int daemon_init(struct daemon *d, struct config *cfg)
 		return err;
 	}
 	if (cfg->mode == MODE_SERVER) {
-		if ((err = setup_server_tun(d)) < 0)
+		if ((err = setup_server_auth(d)) < 0 ||
+		    (err = setup_server_tun(d)) < 0)
 			return err;
 		for (unsigned int i = 0; i < d->n_transports; i++) {
 			struct cv_host *h = &d->transports[i];
@@ -279,6 +303,8 @@ int daemon_init(struct daemon *d, struct config *cfg)
 		}
 		return 0;
 	}
+	if ((err = password_load(cfg, &d->password)) < 0)
+		return err;
 	d->reconnect = loop_timer_new(d->loop, on_reconnect, d);
 	if (!d->reconnect)
 		return -ENOMEM;
@@ -311,6 +337,9 @@ void daemon_cleanup(struct daemon *d)
 	nl_close(d->nl);
 	route_table_free(d->routes);
 	pool_free(d->pool);
+	auth_free(d->auth);
+	auth_throttle_free(d->throttle);
+	password_free(d->password);
 	loop_free(d->loop);
 	memset(d, 0, sizeof(*d));
 }

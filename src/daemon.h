@@ -21,6 +21,8 @@ struct nl;
 struct pool;
 struct route_table;
 struct datapath;
+struct auth;
+struct auth_throttle;
 
 /* What was dropped, by reason; logged on SIGUSR1 (and, later, served by
  * the control socket). One list, so the names in the log line cannot drift
@@ -29,6 +31,7 @@ struct datapath;
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
 	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
 	X(too_big) X(tun_full) X(send_failed) X(refused) \
+	X(auth_failed) X(client_to_client) X(after_end) \
 	X(sessions_opened) X(sessions_closed)
 
 struct counters {
@@ -66,9 +69,13 @@ struct daemon {
 	struct pool *pool;
 	struct route_table *routes;
 	struct cv_prefix server_addr;
+	unsigned int n_up;		/* sessions past hello */
+	struct auth *auth;		/* when auth includes password */
+	struct auth_throttle *throttle;
 
 	/* Client: the one session, and the way back after losing it. */
 	struct cv_session *client;
+	char *password;			/* for auth = password servers */
 	unsigned int next_transport;	/* which transport to try next */
 	unsigned int reconnect_delay_ms;
 	struct loop_timer *reconnect;

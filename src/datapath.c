@@ -162,6 +162,22 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 	return memcmp(src, &s->inner.v4, 4) == 0;
 }
 
+/* Whether a server should refuse to pass pkt from one client to another:
+ * clients are strangers to each other unless client-to-client = yes. */
+static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
+			    size_t len)
+{
+	const uint8_t *dst;
+
+	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client ||
+	    packet_addr(pkt, len, false, &dst) != AF_INET)
+		return false;
+	struct cv_addr a = { .family = AF_INET };
+	memcpy(&a.v4, dst, 4);
+	return prefix_contains(&d->cfg->pool, &a) &&
+	       !addr_equal(&a, &d->server_addr.addr);
+}
+
 static void deliver_data(struct datapath *dp, struct cv_session *s,
 			 const uint8_t *pkt, size_t len)
 {
@@ -173,6 +189,10 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 	}
 	if (!source_allowed(s, pkt, len)) {
 		d->counters.spoofed_source++;
+		return;
+	}
+	if (to_other_client(d, pkt, len)) {
+		d->counters.client_to_client++;
 		return;
 	}
 	if (write(d->tun.fd, pkt, len) < 0) {
@@ -199,7 +219,11 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 			deliver_data(dp, s, msgs[i].data + 1, msgs[i].len - 1);
 			continue;
 		}
-		if (!session_control(s, msgs[i].data, msgs[i].len))
-			return;	/* the session ended: drop the rest */
+		if (!session_control(s, msgs[i].data, msgs[i].len)) {
+			/* The session ended: the rest of the batch has no
+			 * one to go to. */
+			d->counters.after_end += count - i - 1;
+			return;
+		}
 	}
 }

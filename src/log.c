@@ -7,9 +7,15 @@
 static struct {
 	bool to_stderr;
 	int max_priority;
+	bool timestamps;
 	log_sink *sink;
 	void *sink_arg;
-} logger = { true, LOG_NOTICE, NULL, NULL };
+} logger = { true, LOG_NOTICE, true, NULL, NULL };
+
+void log_set_timestamps(bool on)
+{
+	logger.timestamps = on;
+}
 
 void log_set_sink(log_sink *sink, void *arg)
 {
@@ -55,14 +61,18 @@ void log_vmsg(int priority, const char *prefix, const char *fmt, va_list ap)
 		[LOG_ERR] = "error: ", [LOG_WARNING] = "warning: ",
 		[LOG_NOTICE] = "", [LOG_INFO] = "", [LOG_DEBUG] = "debug: ",
 	};
+	const char *tag = priority <= LOG_DEBUG && priority >= LOG_ERR
+				  ? level[priority] : "";
+	if (!logger.timestamps) {
+		fprintf(stderr, "culvertd: %s%s\n", tag, line);
+		return;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	localtime_r(&ts.tv_sec, &tm);
 	fprintf(stderr, "%02d:%02d:%02d.%03ld %s%s\n", tm.tm_hour, tm.tm_min,
-		tm.tm_sec, ts.tv_nsec / 1000000,
-		priority <= LOG_DEBUG && priority >= LOG_ERR ? level[priority] : "",
-		line);
+		tm.tm_sec, ts.tv_nsec / 1000000, tag, line);
 }
 
 void log_msg(int priority, const char *fmt, ...)

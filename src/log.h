@@ -7,6 +7,9 @@
 #include <syslog.h>
 
 void log_open(const char *ident, bool to_stderr, int max_priority);
+/* On stderr, whether lines start with the time (a daemon's log) or not
+ * (a one-shot command's errors). */
+void log_set_timestamps(bool on);
 void log_msg(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vmsg(int priority, const char *prefix, const char *fmt, va_list ap)

@@ -31,8 +31,8 @@ static void usage(FILE *out)
 		const char *only = k->flags & KEY_SERVER   ? " [server]"
 				   : k->flags & KEY_CLIENT ? " [client]"
 							   : "";
-		fprintf(out, "  %-11s %s%s\n  %11s   %s\n", k->name, k->metavar,
-			only, "", k->help);
+		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name,
+			k->metavar, only, "", k->help);
 	}
 	fprintf(out, "\nTransport plugins are looked up in %s.\n"
 		     "See culvertd(8) and culvert.conf(5).\n", PLUGINDIR);
@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 	/* Until the daemon detaches, errors go to the terminal that
 	 * started it, where the user is looking. */
 	log_open("culvertd", true, verbosity);
+	log_set_timestamps(!check);
 	struct config *cfg;
 	if (config_load(path, &cfg) < 0)
 		return 1;

@@ -33,6 +33,8 @@ enum attr_type {
 	ATTR_SERVER4 = 0x05,
 	ATTR_MESSAGE = 0x06,
 	ATTR_ROUTE6 = 0x07,
+	ATTR_USERNAME = 0x09,
+	ATTR_PASSWORD = 0x0a,
 	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
 	 * from the table below, so version 1 skips it like any unknown
 	 * non-critical attribute and a v2 server can send it to a v1
@@ -58,8 +60,10 @@ struct attr {
 };
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
-	parse_keepalive, parse_server4, parse_message;
+	parse_keepalive, parse_server4, parse_message, parse_username,
+	parse_password;
 
+#define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
 #define IN_REFUSE BIT(PROTO_REFUSE)
 
@@ -79,6 +83,10 @@ static const struct attr attrs[] = {
 			   .parse = parse_message },
 	[ATTR_ROUTE6] = { .name = "ROUTE6", .len = 17, .repeatable = true,
 			  .allowed = IN_WELCOME, .parse = parse_route6 },
+	[ATTR_USERNAME] = { .name = "USERNAME", .len = 0, .allowed = IN_HELLO,
+			    .parse = parse_username },
+	[ATTR_PASSWORD] = { .name = "PASSWORD", .len = 0, .allowed = IN_HELLO,
+			    .parse = parse_password },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -269,6 +277,30 @@ static int parse_message(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+/* A credential is a C string to the rest of culvertd: a NUL inside
+ * would cut it short, so that user "alice\0x" could pass as "alice". */
+static int get_credential(const uint8_t *v, size_t len, char *out,
+			  const char *name, const char **why)
+{
+	if (memchr(v, '\0', len))
+		return badf(why, "%s contains a NUL byte", name);
+	memcpy(out, v, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int parse_username(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	return get_credential(v, len, m->hello.username, "USERNAME", why);
+}
+
+static int parse_password(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	return get_credential(v, len, m->hello.password, "PASSWORD", why);
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -457,6 +489,12 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 	put8(w, h->version);
 	put8(w, 0);		/* flags: none defined */
 	put32(w, h->nonce);
+	size_t user = strnlen(h->username, PROTO_MAX_TEXT);
+	size_t pass = strnlen(h->password, PROTO_MAX_TEXT);
+	if (user > 0)
+		put_attr(w, ATTR_USERNAME, h->username, user);
+	if (pass > 0)
+		put_attr(w, ATTR_PASSWORD, h->password, pass);
 }
 
 /* What the wire cannot express at all; values it can express but the
@@ -542,9 +580,10 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 	 * the error shows up here rather than as a refusal over there. */
 	struct proto_msg check;
 	const char *why;
-	if (proto_decode(buf, w.len, &check, &why) < 0)
-		return -EINVAL;
-	return (ssize_t)w.len;
+	int err = proto_decode(buf, w.len, &check, &why);
+	/* The copy may hold a password. */
+	explicit_bzero(&check, sizeof(check));
+	return err < 0 ? -EINVAL : (ssize_t)w.len;
 }
 
 /* ---- names for logs */

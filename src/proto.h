@@ -46,6 +46,10 @@ enum proto_reason {
 struct proto_hello {
 	uint8_t version;
 	uint32_t nonce;		/* the client's choice; echoed in welcome */
+	/* Credentials, when the server asks for a password: NUL-terminated,
+	 * empty when absent. Sent only over a secure transport. */
+	char username[PROTO_MAX_TEXT + 1];
+	char password[PROTO_MAX_TEXT + 1];
 };
 
 struct proto_welcome {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "auth.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -13,9 +14,6 @@
 #include "pool.h"
 #include "route.h"
 
-/* A peer has this long to say hello before its state is dropped: a
- * stranger may make us allocate, but not for long. */
-#define HELLO_TIMEOUT_MS 10000
 /* Pre-hello sessions held at once; more links are refused. */
 #define MAX_PENDING 1024
 /* The client's hello back-off on unreliable transports. */
@@ -102,6 +100,8 @@ static void unlink_session(struct cv_session *s)
 	d->n_sessions--;
 	if (s->state == SESSION_HELLO && is_server(s))
 		d->n_pending--;
+	if (s->state == SESSION_UP && is_server(s))
+		d->n_up--;
 }
 
 static void client_uninstall(struct cv_session *s)
@@ -227,7 +227,18 @@ static int send_hello(struct cv_session *s)
 
 	m.hello.version = PROTO_VERSION;
 	m.hello.nonce = s->nonce;
-	return send_control(s, &m, 1);
+	/* A password goes only where the transport encrypts it and has
+	 * proved who the server is. */
+	const struct daemon *d = s->daemon;
+	if (d->password && (s->transport->t->flags & CV_TRANSPORT_SECURE)) {
+		snprintf(m.hello.username, sizeof(m.hello.username), "%s",
+			 d->cfg->username);
+		snprintf(m.hello.password, sizeof(m.hello.password), "%s",
+			 d->password);
+	}
+	int err = send_control(s, &m, 1);
+	explicit_bzero(&m, sizeof(m));
+	return err;
 }
 
 static void on_hello_retransmit(void *arg)
@@ -278,8 +289,10 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 	s->state = SESSION_HELLO;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(d->loop);
-	if (info->peer)
+	if (info->peer && info->peer_len <= sizeof(s->peer_addr)) {
+		memcpy(&s->peer_addr, info->peer, info->peer_len);
 		sockaddr_str(info->peer, s->peer);
+	}
 	else
 		snprintf(s->peer, sizeof(s->peer), "(unknown)");
 	if (info->identity && !(s->identity = strdup(info->identity)))
@@ -299,7 +312,8 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 
 	if (server) {
 		d->n_pending++;
-		loop_timer_arm(s->timer, HELLO_TIMEOUT_MS);
+		/* A stranger may make us allocate, but not for long. */
+		loop_timer_arm(s->timer, d->cfg->handshake_timeout * 1000);
 		log_debug("link from %s over %s", s->peer, transport->t->name);
 		return s;
 	}
@@ -347,7 +361,85 @@ static int send_welcome(struct cv_session *s)
 	return send_control(s, &m, 1);
 }
 
-static bool server_hello(struct cv_session *s, const struct proto_hello *h)
+/* Refuse a peer with a reason for it and one for our log; the session is
+ * gone afterwards. */
+static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
+		   const char *logged)
+{
+	log_warn("refusing %s: %s", s->peer, logged);
+	s->daemon->counters.refused++;
+	send_refuse(s, reason, told);
+	session_free(s, false, logged);
+	return false;
+}
+
+/* Whether the peer proved what `auth` asks, and the server has room. On
+ * success the session's identity is what was proved. */
+static bool server_admit(struct cv_session *s, struct proto_hello *h)
+{
+	struct daemon *d = s->daemon;
+	const struct config *cfg = d->cfg;
+	char text[160];
+
+	if (d->n_up >= cfg->max_clients)
+		return refuse(s, PROTO_REASON_POLICY, "the server is full",
+			      "max-clients reached");
+	/* Insecure transports prove nothing; insecure = yes let them in. */
+	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
+		return true;
+	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && !s->identity)
+		return refuse(s, PROTO_REASON_AUTH,
+			      "a client certificate is required",
+			      "no client certificate (auth = certificate)");
+	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
+		return true;
+
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	int64_t wait = auth_throttle_wait(d->throttle, sa, loop_now(d->loop));
+	if (wait > 0) {
+		snprintf(text, sizeof(text),
+			 "too many failed logins from your address; try again in %lld s",
+			 (long long)(wait + 999) / 1000);
+		return refuse(s, PROTO_REASON_AUTH, text,
+			      "too many failed logins from this address");
+	}
+	if (!h->username[0] || !h->password[0])
+		return refuse(s, PROTO_REASON_AUTH,
+			      "this server needs a username and password",
+			      "no username or password (auth = password)");
+	/* The name goes into the log: only what a password file may hold. */
+	if (!auth_valid_user(h->username)) {
+		auth_throttle_failed(d->throttle, sa, loop_now(d->loop));
+		d->counters.auth_failed++;
+		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
+			      "a user name with characters no user has");
+	}
+	enum auth_result r = auth_check(d->auth, h->username, h->password);
+	explicit_bzero(h->password, sizeof(h->password));
+	if (r != AUTH_OK) {
+		auth_throttle_failed(d->throttle, sa, loop_now(d->loop));
+		d->counters.auth_failed++;
+		snprintf(text, sizeof(text), "user '%.64s': %s", h->username,
+			 auth_result_str(r));
+		/* The same answer for every failure: it must not tell a
+		 * stranger which users exist. */
+		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
+			      text);
+	}
+	auth_throttle_succeeded(d->throttle, sa);
+	if (s->identity && strcmp(s->identity, h->username) != 0)
+		log_info("%s: certificate '%s' logs in as user '%s'", s->peer,
+			 s->identity, h->username);
+	char *name = strdup(h->username);
+	if (!name)
+		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+			      "out of memory");
+	free(s->identity);
+	s->identity = name;
+	return true;
+}
+
+static bool server_hello(struct cv_session *s, struct proto_hello *h)
 {
 	struct daemon *d = s->daemon;
 	char buf[ADDR_STRLEN];
@@ -367,6 +459,7 @@ static bool server_hello(struct cv_session *s, const struct proto_hello *h)
 			 session_name(s));
 		server_release(s);
 		s->state = SESSION_HELLO;
+		d->n_up--;
 		d->n_pending++;
 	}
 	if (h->version != PROTO_VERSION) {
@@ -374,22 +467,15 @@ static bool server_hello(struct cv_session *s, const struct proto_hello *h)
 		snprintf(text, sizeof(text),
 			 "protocol version %u is not spoken here (this server speaks %u)",
 			 h->version, PROTO_VERSION);
-		log_warn("refusing %s: %s", s->peer, text);
-		d->counters.refused++;
-		send_refuse(s, PROTO_REASON_VERSION, text);
-		session_free(s, false, text);
-		return false;
+		return refuse(s, PROTO_REASON_VERSION, text, text);
 	}
+	if (!server_admit(s, h))
+		return false;
 	int err = pool_lease(d->pool, s->identity, &s->inner);
-	if (err < 0) {
-		log_warn("refusing %s: the address pool is exhausted (%u in use); widen 'pool'",
-			 s->peer, pool_in_use(d->pool));
-		d->counters.refused++;
-		send_refuse(s, PROTO_REASON_POOL_EXHAUSTED,
-			    "no free inner address");
-		session_free(s, false, "address pool exhausted");
-		return false;
-	}
+	if (err < 0)
+		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
+			      "no free inner address",
+			      "the address pool is exhausted; widen 'pool'");
 	s->has_inner = true;
 	if (route_add(d->routes, &s->inner, s) < 0) {
 		log_err("cannot route %s to %s: out of memory",
@@ -401,6 +487,7 @@ static bool server_hello(struct cv_session *s, const struct proto_hello *h)
 	s->nonce = h->nonce;
 	s->state = SESSION_UP;
 	d->n_pending--;
+	d->n_up++;
 	s->keepalive_ms = d->cfg->keepalive_interval * 1000;
 	s->timeout_ms = d->cfg->keepalive_timeout * 1000;
 	loop_timer_free(s->timer);

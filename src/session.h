@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <culvert/transport.h>
 
@@ -31,6 +32,7 @@ struct cv_session {
 
 	enum session_state state;
 	char peer[ADDR_STRLEN];		/* outer address, for logs */
+	struct sockaddr_storage peer_addr; /* and for the login throttle */
 	char *identity;			/* what the handshake proved, or NULL */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */

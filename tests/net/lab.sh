@@ -9,16 +9,32 @@
 #  |    192.0.2.2/24 +----+ 192.0.2.1/24 198.51.100.1/24 +----+ 198.51.100.2/24  |
 #  |                 |    |                              |    |                  |
 #  | culvertd client |    | culvertd server, listening   |    | default route    |
-#  |                 |    | on udp 192.0.2.1:4433        |    | via 198.51.100.1 |
+#  |                 |    | on 192.0.2.1:4433            |    | via 198.51.100.1 |
 #  | cv0 203.0.113.2 #====# cv0 203.0.113.1              |    |                  |
 #  +-----------------+ ^  +------------------------------+    +------------------+
 #                      |
-#       the tunnel: culvert's messages inside udp datagrams between u0 and gw0
+#       the tunnel: culvert's messages between u0 and gw0, in udp datagrams
+#       (transport udp) or in a TLS session over TCP (transport tls)
 #
 #   U has no route to 198.51.100.0/24 (and no default route) until culvertd
 #   installs one through cv0. V's only way back to 203.0.113.2 is its default
 #   route via the gateway. The gateway forwards only after `lab_forwarding on`.
 #   No NAT anywhere: V sees U's inner address.
+#
+#   More clients (lab_add_client N, N = 2..9) sit on the same public /24, each
+#   on its own veth to the gateway, which reaches each by a host route:
+#
+#    cvt-u2-$ID                  cvt-gw-$ID
+#  +-----------------+         +------------------------------------------+
+#  |  u0 192.0.2.3/24+---------+ gw0b (no address; 192.0.2.3/32 dev gw0b) |
+#  +-----------------+         |                                          |
+#    cvt-u3-$ID                |                                          |
+#  +-----------------+         |                                          |
+#  |  u0 192.0.2.4/24+---------+ gw0c (no address; 192.0.2.4/32 dev gw0c) |
+#  +-----------------+         +------------------------------------------+
+#
+#   Client N's public address is 192.0.2.(N+1); its inner address is whatever
+#   the pool hands out (lab_inner NS tells). gw0 and U are exactly as above.
 #
 # Everything is named with $LAB_ID (test name + PID), so tests run in parallel.
 # One EXIT trap, set when this file is sourced, ends every process started
@@ -37,9 +53,20 @@
 #   lab_wait_log NAME ERE SECS  poll NAME's log for ERE; 1 on timeout or death
 #   lab_counters NAME           SIGUSR1, parse the next `counters:` line into
 #                               the associative array LAB_COUNTERS
-#   lab_ping COUNT              ping V from U; sets LAB_PING_RECEIVED
+#   lab_ping COUNT [NS]         ping V from U (or NS); sets LAB_PING_RECEIVED
 #   lab_xfer MB                 TCP transfer U -> V (see xfer.sh)
-#   in_ns NS CMD...             run CMD in NS (u, gw, v or a full name), echoing it
+#   in_ns NS CMD...             run CMD in NS (u, u2.., gw, v or a full name), echoing it
+#
+#   lab_add_client N            one more client namespace, cvt-uN-$ID (N = 2..9)
+#   lab_inner NS                print NS's inner IPv4 address (on cv0)
+#   lab_require_tls [T]         skip (77) without certtool or the plugin T (tls)
+#   lab_pki DIR                 test certificates and keys in DIR (see there)
+#   lab_tls_configs             $LAB_TMP/gw.conf and $LAB_TMP/u.conf over tls,
+#                               auth = certificate, U presents alice's cert
+#   lab_server_conf FILE [K=V..]  a tls server config; K=V replaces or adds
+#   lab_client_conf FILE [K=V..]  a key, K= removes it (see lab__conf)
+#   lab_passwd FILE USER PASS   add USER to a server's password-file
+#   lab_capture NAME NS DEV     tcpdump -w $LAB_TMP/NAME.pcap (lab_capture_stop)
 #   ok "text" / fail "text"     one result line; fail also prints every log, exits 1
 
 LAB_ID=${LAB_ID:-$(basename "$0" .sh)-$$}
@@ -62,9 +89,11 @@ LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || {
 	echo "lab.sh: cannot create a temp dir" >&2
 	exit 99
 }
-declare -A LAB_PID=() LAB_START=() LAB_LOG=() LAB_NSOF=() LAB_COUNTERS=()
+# -g: global even when this file is sourced inside a function (quickstart)
+declare -gA LAB_PID=() LAB_START=() LAB_LOG=() LAB_NSOF=() LAB_COUNTERS=()
 LAB_NAMES=()      # every daemon started, in order (their logs are printed on failure)
 LAB_BG=()         # other background processes: "pid starttime"
+LAB_EXTRA_NS=()   # namespaces of lab_add_client, removed with the others
 LAB_NETNS_MADE=0
 
 lab__dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -77,16 +106,20 @@ lab__dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lab__usec() { local t=${EPOCHREALTIME//[!0-9]/}; echo "${t:-$((SECONDS * 1000000))}"; }
 lab__deadline() { LAB_DEADLINE=$(($(lab__usec) + $1 * 1000000)); }
 lab__before() { (($(lab__usec) < LAB_DEADLINE)); }
-lab__ns() {   # u|gw|v -> namespace name; anything else is taken as is
+lab__ns() {   # u|u2..u9|gw|v -> namespace name; anything else is taken as is
 	case $1 in
-	u) echo "$LAB_U" ;; gw) echo "$LAB_GW" ;; v) echo "$LAB_V" ;; *) echo "$1" ;;
+	u) echo "$LAB_U" ;; gw) echo "$LAB_GW" ;; v) echo "$LAB_V" ;;
+	u[2-9]) echo "cvt-$1-$LAB_ID" ;; *) echo "$1" ;;
 	esac
 }
-lab__short() {   # namespace name -> u|gw|v for messages
+lab__short() {   # namespace name -> u|u2..u9|gw|v for messages
 	case $1 in
-	"$LAB_U" | u) echo u ;; "$LAB_GW" | gw) echo gw ;; "$LAB_V" | v) echo v ;; *) echo "$1" ;;
+	"$LAB_U" | u) echo u ;; "$LAB_GW" | gw) echo gw ;; "$LAB_V" | v) echo v ;;
+	"cvt-u"[2-9]"-$LAB_ID") local n=${1#cvt-}; echo "${n%%-*}" ;;
+	*) echo "$1" ;;
 	esac
 }
+lab__all_ns() { echo "$LAB_U" "$LAB_GW" "$LAB_V" "${LAB_EXTRA_NS[@]}"; }
 
 in_ns() {   # in_ns NS CMD... : print "[ns] CMD" on stderr, then run it there
 	local ns; ns=$(lab__ns "$1"); shift
@@ -155,7 +188,7 @@ lab__end_leftovers() {
 	local ns pid sig i left
 	for sig in TERM KILL; do
 		left=0
-		for ns in "$LAB_U" "$LAB_GW" "$LAB_V"; do
+		for ns in $(lab__all_ns); do
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do
 				[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
 				[[ $sig == TERM ]] &&
@@ -167,7 +200,7 @@ lab__end_leftovers() {
 		for ((i = 0; i < 20; i++)); do
 			sleep 0.1
 			left=0
-			for ns in "$LAB_U" "$LAB_GW" "$LAB_V"; do
+			for ns in $(lab__all_ns); do
 				[[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && left=1
 			done
 			((left)) || return 0
@@ -190,9 +223,10 @@ lab_down() {   # end our processes, delete the namespaces and the temp dir
 	LAB_BG=()
 	if ((LAB_NETNS_MADE)); then
 		lab__end_leftovers
-		for n in "$LAB_U" "$LAB_GW" "$LAB_V"; do
+		for n in $(lab__all_ns); do
 			ip netns del "$n" 2>/dev/null
 		done
+		LAB_EXTRA_NS=()
 		LAB_NETNS_MADE=0
 	fi
 	if [[ -n ${LAB_KEEP_TMP:-} ]]; then
@@ -266,6 +300,35 @@ lab_up() {
 		fail "V cannot reach the gateway on 198.51.100.0/24"
 }
 
+# lab_add_client N : host UN, cvt-uN-$ID, one more client on the public /24
+# (drawing at the top). Call after lab_up.
+lab_add_client() {
+	local n=$1 ns gwdev pub letters=(- - b c d e f g h i)
+	[[ $n =~ ^[2-9]$ ]] || fail "lab_add_client: N must be 2..9, not '$n'"
+	((LAB_NETNS_MADE)) || fail "lab_add_client $n: call lab_up first"
+	ns=$(lab__ns "u$n")
+	gwdev=gw0${letters[n]}
+	pub=192.0.2.$((n + 1))
+	ip netns add "$ns" || fail "ip netns add $ns"
+	LAB_EXTRA_NS+=("$ns")
+	lab__ip "$ns" link set lo up
+	ip link add u0 netns "$ns" type veth peer name "$gwdev" netns "$LAB_GW" ||
+		fail "veth u0 ($ns) <-> $gwdev"
+	lab__ip "$ns" addr add "$pub/24" dev u0
+	lab__ip "$ns" link set u0 up
+	lab__ip "$LAB_GW" link set "$gwdev" up
+	# The gateway's 192.0.2.1 lives on gw0; a host route sends UN's replies
+	# out of gwdev, and the kernel answers UN's ARP for 192.0.2.1 there.
+	lab__ip "$LAB_GW" route add "$pub/32" dev "$gwdev" src "$LAB_GW_PUB"
+	lab__wait 5 ip netns exec "$ns" ping -c 1 -W 1 -q "$LAB_GW_PUB" ||
+		fail "u$n ($pub) cannot reach the gateway on 192.0.2.0/24"
+}
+
+lab_inner() {   # lab_inner NS : NS's first IPv4 address on the tunnel device
+	ip -n "$(lab__ns "$1")" -4 -o addr show dev "$LAB_DEV" 2>/dev/null |
+		awk '{ sub("/.*", "", $4); print $4; exit }'
+}
+
 lab__ip() {   # lab__ip NS ARGS... : ip -n NS ARGS, or fail naming the command
 	ip -n "$@" || fail "ip -n $*"
 }
@@ -309,6 +372,200 @@ lab_write_configs() {   # the lab's two configs, plain udp
 	device    = $LAB_DEV
 	plugin-dir = $CULVERT_PLUGIN_DIR
 	EOF
+}
+
+# --------------------------------------------------- tls: certificates, configs
+lab_require_tls() {   # lab_require_tls [TRANSPORT] : certtool, and the plugin (tls)
+	local t=${1:-tls}
+	command -v certtool >/dev/null || skip "certtool not found: install gnutls-bin"
+	[[ -e $CULVERT_PLUGIN_DIR/$t.la || -e $CULVERT_PLUGIN_DIR/$t.so ]] ||
+		skip "no $t plugin in $CULVERT_PLUGIN_DIR (was it built?)"
+}
+
+# lab_pki DIR : a small PKI for the tests, made with certtool, ECDSA P-256
+# (fast to make). Sets LAB_PKI=DIR. Every NAME below is NAME.crt + NAME.key
+# (keys mode 600). Good certificates are valid from 2020 to 2099, so a test
+# never depends on the day it runs.
+#   ca          the lab's CA; gateway and clients trust it
+#   server      CN vpn.example.org, SAN dns vpn.example.org + ip 192.0.2.1
+#   alice bob carol   client certificates (CN = the name), signed by ca
+#   other-ca    an unrelated CA
+#   mallory     a client certificate (CN mallory) signed by other-ca
+#   dave-expired  a client certificate (CN dave) signed by ca, valid only in 2020
+#   other-server  the server's names, but signed by other-ca
+#   expired     the server's names, signed by ca, valid only in 2020
+#   future      the server's names, signed by ca, valid from 2090
+lab_pki() {
+	local dir=$1 n
+	{ mkdir -p "$dir" && chmod 700 "$dir"; } || fail "lab_pki: cannot make $dir"
+	LAB_PKI=$dir
+	lab__tmpl "$dir/ca.tmpl" 'cn = "culvert test CA"' ca cert_signing_key crl_signing_key
+	lab__tmpl "$dir/other-ca.tmpl" 'cn = "someone else CA"' ca cert_signing_key
+	lab__tmpl "$dir/server.tmpl" 'cn = "vpn.example.org"' 'dns_name = "vpn.example.org"' \
+		'ip_address = "192.0.2.1"' tls_www_server signing_key
+	for n in alice bob carol mallory dave; do
+		lab__tmpl "$dir/$n.tmpl" "cn = \"$n\"" tls_www_client signing_key
+	done
+	lab__selfsign "$dir" ca
+	lab__selfsign "$dir" other-ca
+	lab__sign "$dir" server ca server
+	lab__sign "$dir" alice ca alice
+	lab__sign "$dir" bob ca bob
+	lab__sign "$dir" carol ca carol
+	lab__sign "$dir" mallory other-ca mallory
+	lab__sign "$dir" other-server other-ca server
+	sed -e '/^activation_date/d' -e '/^expiration_date/d' "$dir/server.tmpl" >"$dir/expired.tmpl"
+	sed -e '/^activation_date/d' -e '/^expiration_date/d' "$dir/dave.tmpl" >"$dir/dave-expired.tmpl"
+	cp "$dir/expired.tmpl" "$dir/future.tmpl"
+	printf '%s\n' 'activation_date = "2020-01-01 00:00:00 UTC"' \
+		'expiration_date = "2020-12-31 23:59:59 UTC"' |
+		tee -a "$dir/dave-expired.tmpl" >>"$dir/expired.tmpl"
+	printf '%s\n' 'activation_date = "2090-01-01 00:00:00 UTC"' \
+		'expiration_date = "2099-12-31 23:59:59 UTC"' >>"$dir/future.tmpl"
+	lab__sign "$dir" expired ca expired
+	lab__sign "$dir" future ca future
+	lab__sign "$dir" dave-expired ca dave-expired
+	rm -f "$dir"/*.tmpl
+}
+lab__tmpl() {   # lab__tmpl FILE LINE... : a certtool template, valid 2020-2099
+	local f=$1
+	shift
+	printf '%s\n' "$@" 'activation_date = "2020-01-01 00:00:00 UTC"' \
+		'expiration_date = "2099-12-31 23:59:59 UTC"' >"$f"
+}
+lab__key() {   # lab__key DIR NAME : DIR/NAME.key, mode 600 from its creation
+	(umask 077 && certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+		--outfile "$1/$2.key" >/dev/null 2>"$1/$2.err") ||
+		fail "certtool: cannot make key $2: $(cat "$1/$2.err")"
+	chmod 600 "$1/$2.key"
+}
+lab__selfsign() {   # lab__selfsign DIR NAME
+	lab__key "$1" "$2"
+	certtool --generate-self-signed --load-privkey "$1/$2.key" \
+		--template "$1/$2.tmpl" --outfile "$1/$2.crt" >/dev/null 2>"$1/$2.err" ||
+		fail "certtool: cannot make $2.crt: $(cat "$1/$2.err")"
+	rm -f "$1/$2.err"
+}
+lab__sign() {   # lab__sign DIR NAME CA TEMPLATE
+	lab__key "$1" "$2"
+	certtool --generate-certificate --load-privkey "$1/$2.key" \
+		--load-ca-certificate "$1/$3.crt" --load-ca-privkey "$1/$3.key" \
+		--template "$1/$4.tmpl" --outfile "$1/$2.crt" >/dev/null 2>"$1/$2.err" ||
+		fail "certtool: cannot make $2.crt: $(cat "$1/$2.err")"
+	rm -f "$1/$2.err"
+}
+
+# lab__conf FILE TITLE DEFAULT... -- OVERRIDE... : write a config of KEY=VALUE
+# words, one `key = value` line each, in order. An OVERRIDE KEY=VALUE
+# replaces the default of KEY or, for a new KEY, is added at the end; KEY=
+# drops KEY. A KEY starting with '[' is written as is (a section line), so
+# "[tls]=" "mtu=1300" as the last overrides make a section.
+lab__conf() {
+	local file=$1 title=$2 kv k i found
+	local -a keys=() vals=()
+	shift 2
+	while (($#)) && [[ $1 != -- ]]; do
+		keys+=("${1%%=*}") vals+=("${1#*=}")
+		shift
+	done
+	(($#)) && shift
+	for kv; do
+		k=${kv%%=*} found=0
+		for i in "${!keys[@]}"; do
+			if [[ ${keys[i]} == "$k" && $k != \[* ]]; then
+				vals[i]=${kv#*=} found=1
+				break
+			fi
+		done
+		((found)) || keys+=("$k") vals+=("${kv#*=}")
+	done
+	{
+		printf '# %s\n' "$title"
+		for i in "${!keys[@]}"; do
+			if [[ ${keys[i]} == \[* ]]; then
+				printf '%s\n' "${keys[i]}"
+			elif [[ -n ${vals[i]} ]]; then
+				printf '%-13s = %s\n' "${keys[i]}" "${vals[i]}"
+			fi
+		done
+	} >"$file" || fail "cannot write $file"
+}
+
+# lab_server_conf FILE [KEY=VALUE...] : the gateway over tls, certificates
+# from lab_pki, auth = certificate unless overridden.
+lab_server_conf() {
+	local file=$1
+	shift
+	lab__conf "$file" "gateway: the server of the lab, over tls" \
+		mode=server transport=tls "listen=$LAB_GW_PUB:$LAB_PORT" "device=$LAB_DEV" \
+		"pool=$LAB_POOL" "route=$LAB_LAN_NET" \
+		"cert=$LAB_PKI/server.crt" "key=$LAB_PKI/server.key" "ca=$LAB_PKI/ca.crt" \
+		auth=certificate "plugin-dir=$CULVERT_PLUGIN_DIR" -- "$@"
+}
+
+# lab_client_conf FILE [KEY=VALUE...] : a client over tls presenting alice's
+# certificate; for a password client, override cert= key= and add
+# username=... password-file=...
+lab_client_conf() {
+	local file=$1
+	shift
+	lab__conf "$file" "a client of the lab, over tls" \
+		mode=client transport=tls "remote=$LAB_GW_PUB:$LAB_PORT" "device=$LAB_DEV" \
+		"ca=$LAB_PKI/ca.crt" server-name=vpn.example.org \
+		"cert=$LAB_PKI/alice.crt" "key=$LAB_PKI/alice.key" \
+		"plugin-dir=$CULVERT_PLUGIN_DIR" -- "$@"
+}
+
+lab_tls_configs() {   # the lab's two configs over tls: what lab_write_configs is for udp
+	[[ -n ${LAB_PKI:-} ]] || lab_pki "$LAB_TMP/pki"
+	lab_server_conf "$LAB_TMP/gw.conf"
+	lab_client_conf "$LAB_TMP/u.conf"
+}
+
+# lab_passwd FILE USER PASSWORD : culvertctl passwd, the password on stdin
+lab_passwd() {
+	[[ -n ${CULVERTCTL:-} && -x $CULVERTCTL ]] || {
+		echo "CULVERTCTL is not set to an executable (it is '${CULVERTCTL:-}'): run this through make check" >&2
+		exit 99
+	}
+	printf '%s\n' "$3" | "$CULVERTCTL" passwd "$1" "$2" >"$LAB_TMP/passwd.out" 2>&1 ||
+		fail "culvertctl passwd $1 $2: $(cat "$LAB_TMP/passwd.out")"
+	chmod 600 "$1"
+}
+
+# ------------------------------------------------------------- captures
+# lab_capture NAME NS DEV [FILTER...] : tcpdump in NS on DEV, every packet
+# whole, into $LAB_TMP/NAME.pcap; returns once tcpdump listens (bounded).
+# lab_capture_stop NAME : SIGTERM (tcpdump flushes the file and exits), then
+# a bounded wait.
+declare -gA LAB_CAP=()   # NAME -> "pid starttime"
+lab_capture() {
+	local name=$1 ns dev=$3 i
+	ns=$(lab__ns "$2")
+	shift 3
+	command -v tcpdump >/dev/null || skip "tcpdump not found: install tcpdump"
+	# -Z root: tcpdump would otherwise drop to its own user, who cannot
+	# write into our mode-700 temp dir. --immediate-mode: no packet waits in a
+	# kernel block at SIGTERM; -B 64 MiB: none is dropped during a transfer.
+	printf '[%s] tcpdump -i %s -w %s.pcap %s\n' "$(lab__short "$ns")" "$dev" "$name" "$*" >&2
+	ip netns exec "$ns" timeout 120 tcpdump -i "$dev" -n -s 0 -B 65536 --immediate-mode -Z root \
+		-w "$LAB_TMP/$name.pcap" "$@" >"$LAB_TMP/$name.tcpdump" 2>&1 </dev/null &
+	LAB_CAP[$name]="$! $(lab__starttime "$!")"
+	lab_bg "$!"
+	lab__deadline 10
+	for ((i = 0; i < 200; i++)); do
+		grep -q 'listening on' "$LAB_TMP/$name.tcpdump" && return 0
+		lab__before || break
+		sleep 0.05
+	done
+	fail "tcpdump $name did not start: $(cat "$LAB_TMP/$name.tcpdump")"
+}
+lab_capture_stop() {
+	local pid st
+	read -r pid st <<<"${LAB_CAP[$1]}"
+	lab__end "$pid" "$st" 5
+	wait "$pid" 2>/dev/null
+	return 0
 }
 
 # ------------------------------------------------------------- culvertd
@@ -388,9 +645,9 @@ lab_counters() {   # lab_counters NAME : fills LAB_COUNTERS from a fresh `counte
 	return 0
 }
 
-lab_ping() {   # lab_ping COUNT : ping V from U; LAB_PING_RECEIVED = replies
+lab_ping() {   # lab_ping COUNT [NS] : ping V from U (or NS); LAB_PING_RECEIVED = replies
 	local out
-	out=$(in_ns u timeout $(($1 * 2 + 5)) ping -c "$1" -i 0.2 -W 2 "$LAB_V_LAN" 2>&1)
+	out=$(in_ns "${2:-u}" timeout $(($1 * 2 + 5)) ping -c "$1" -i 0.2 -W 2 "$LAB_V_LAN" 2>&1)
 	printf '%s\n' "$out" | sed 's/^/    /'
 	LAB_PING_RECEIVED=$(sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out")
 	LAB_PING_RECEIVED=${LAB_PING_RECEIVED:-0}

@@ -1,23 +1,26 @@
 # shellcheck shell=bash disable=SC2034  # the XFER_* results are for the tests
 # xfer.sh - the lab's TCP transfer, sourced by lab.sh (uses its names).
 #
-#   lab_xfer MB [PORT]
+#   lab_xfer MB [PORT [FROM [SOURCE]]]
 #
 # V listens with socat on 198.51.100.2:PORT (default 5001); for the one
 # connection it accepts, a small receiver records SOCAT_PEERADDR (the source
-# address V saw) and the data, then its sha256. U sends MB MiB from
-# /dev/urandom. Every step is bounded by timeout(1) or a counted poll.
+# address V saw) and the data, then its sha256. U (or the namespace FROM:
+# u2, u3...) sends MB MiB read from SOURCE (default /dev/urandom; a file
+# shorter than MB MiB sends less). Every step is bounded by timeout(1) or a
+# counted poll.
 # Sets XFER_SENT_SUM, XFER_RECV_SUM, XFER_PEER, XFER_BYTES, XFER_SECS;
 # returns 0 when the data arrived whole, 1 otherwise (with a reason on stderr).
 
 lab_xfer() {
-	local mb=$1 port=${2:-5001} d="$LAB_TMP/xfer" i pid t0 t1
+	local mb=$1 port=${2:-5001} from=${3:-u} src=${4:-/dev/urandom}
+	local d="$LAB_TMP/xfer" i pid t0 t1
 	local limit=$((30 + mb * 3))   # seconds: generous for a slow CI box
 	rm -rf "$d"
 	mkdir -p "$d" || return 1
 	XFER_SENT_SUM='' XFER_RECV_SUM='' XFER_PEER='' XFER_BYTES=0 XFER_SECS=''
 
-	head -c $((mb * 1024 * 1024)) /dev/urandom >"$d/send" || return 1
+	head -c $((mb * 1024 * 1024)) "$src" >"$d/send" || return 1
 	XFER_SENT_SUM=$(sha256sum <"$d/send" | cut -d' ' -f1)
 
 	# Temp files and mv: the test sees a file only once it is complete.
@@ -42,9 +45,9 @@ lab_xfer() {
 	}
 
 	t0=$(date +%s.%N)
-	in_ns u timeout "$limit" socat -u "OPEN:$d/send" \
+	in_ns "$from" timeout "$limit" socat -u "OPEN:$d/send" \
 		"TCP:$LAB_V_LAN:$port,connect-timeout=5" 2>"$d/send.err" || {
-		echo "xfer: sending from U failed: $(cat "$d/send.err")" >&2
+		echo "xfer: sending from $from failed: $(cat "$d/send.err")" >&2
 		return 1
 	}
 	lab__deadline "$limit"

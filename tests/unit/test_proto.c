@@ -597,6 +597,36 @@ START_TEST(test_unknown_type)
 }
 END_TEST
 
+START_TEST(test_hello_credentials)
+{
+	struct proto_msg m = { .type = PROTO_HELLO }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	const char *why;
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.nonce = 0x01020304;
+	strcpy(m.hello.username, "alice");
+	strcpy(m.hello.password, "correct horse battery staple");
+	ssize_t len = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(len, 7);
+	ck_assert_int_eq(decode(buf, (size_t)len, &out, &why), 0);
+	ck_assert_str_eq(out.hello.username, "alice");
+	ck_assert_str_eq(out.hello.password, "correct horse battery staple");
+	ck_assert_uint_eq(out.hello.nonce, 0x01020304);
+
+	/* A NUL inside would let "alice\0x" pass as "alice". */
+	struct wire w = { .len = 0 };
+	ADD(&w, 0x01, 0x01, 0x00, 0, 0, 0, 1);
+	ADD(&w, 0x09, 0x03, 'a', 0x00, 'b');
+	expect_bad(&w, "USERNAME contains a NUL byte");
+
+	/* Credentials belong in hello only. */
+	struct wire r = { .len = 0 };
+	ADD(&r, 0x03, 0x06, 0x0a, 0x02, 'p', 'w');
+	expect_bad(&r, "PASSWORD not allowed in refuse");
+}
+END_TEST
+
 /* ---- attributes */
 
 START_TEST(test_unknown_attributes_skipped)
@@ -609,7 +639,7 @@ START_TEST(test_unknown_attributes_skipped)
 	memset(&expected.welcome.server4, 0, sizeof(expected.welcome.server4));
 
 	welcome_base(&w);
-	ADD(&w, 0x09, 0x00);			/* empty */
+	ADD(&w, 0x0b, 0x00);			/* empty */
 	ADD(&w, 0x7f, 0x02, 0x02, 0x05);	/* looks like a TLV inside */
 	/* ADDR6, reserved for version 2: skipped at any length */
 	ADD(&w, 0x08, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
@@ -1200,6 +1230,7 @@ static Suite *proto_suite(void)
 	TCase *robust = tcase_create("robustness");
 
 	tcase_add_test(codec, test_names);
+	tcase_add_test(codec, test_hello_credentials);
 	tcase_add_test(codec, test_hello_round_trip);
 	tcase_add_test(codec, test_hello_flags_ignored);
 	tcase_add_test(codec, test_hello_other_version);

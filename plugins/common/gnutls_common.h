@@ -1,0 +1,101 @@
+/*
+ * gnutls_common.h - the GnuTLS setup that the tls and dtls transports
+ * share, so that both check certificates the same way and say the same
+ * things when a check fails.
+ *
+ * One struct gtls per plugin instance: credentials and the priority cache
+ * are loaded once, in the plugin's create(), from the config keys cert,
+ * key, ca, server-name, priority and auth. Every session the plugin opens
+ * afterwards borrows them. No state outside the struct.
+ *
+ * Verification is GnuTLS's own (gnutls_session_set_verify_cert): the
+ * chain against 'ca', the validity dates, and on the client the name
+ * against the server certificate's subjectAltName. Nothing here checks a
+ * certificate or a host name by hand; this file only turns GnuTLS's
+ * verdict into a sentence a user can act on.
+ */
+#ifndef CULVERT_GNUTLS_COMMON_H
+#define CULVERT_GNUTLS_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gnutls/gnutls.h>
+
+#include <culvert/transport.h>
+
+/* Longest DNS name (RFC 1035), and room for an IPv6 literal. */
+#define GTLS_NAME_MAX 254
+
+struct gtls {
+	const struct cv_host_api *api;
+	struct cv_host *host;
+	bool server;
+	/* Server: auth contains "certificate", so every client must present
+	 * a certificate signed by 'ca'. */
+	bool require_client_cert;
+	const char *auth;		/* server: the auth value, for messages */
+	const char *ca;			/* path, or NULL */
+	bool have_cert;			/* cert and key are loaded */
+	/* Client: the name the server's certificate must carry. */
+	char server_name[GTLS_NAME_MAX + 1];
+	bool server_name_is_ip;		/* then it is not sent as SNI */
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t priority;
+	/* What GnuTLS checks the peer's certificate against besides the
+	 * chain: the name (client) and the key purpose. Sessions point
+	 * here, so it lives as long as the instance. */
+	gnutls_typed_vdata_st verify[2];
+	unsigned int n_verify;
+};
+
+/*
+ * Read cert, key, ca, server-name, priority and auth through host and
+ * load what they name. default_server_name is the host part of 'remote'
+ * (client; NULL on a server); default_priority the transport's own safe
+ * default. Logs one line naming the key and the file on error, and
+ * returns a negative errno. On success, gtls_deinit() undoes it.
+ */
+int gtls_init(struct gtls *g, const struct cv_host_api *api,
+	      struct cv_host *host, bool server,
+	      const char *default_server_name, const char *default_priority);
+void gtls_deinit(struct gtls *g);
+
+/*
+ * A new session with g's credentials, priorities and verification, in
+ * non-blocking mode; flags are added to gnutls_init()'s (GNUTLS_DATAGRAM
+ * for dtls). The caller sets the transport and frees it with
+ * gnutls_deinit(). Returns a GnuTLS error code.
+ */
+int gtls_session_new(const struct gtls *g, unsigned int flags,
+		     gnutls_session_t *out);
+
+/*
+ * Why a handshake failed (err: what gnutls_handshake() returned), as one
+ * phrase for the log. On a client it completes "cannot connect to REMOTE:
+ * ...", e.g. "the server's certificate has expired"; on a server it
+ * completes "refused 192.0.2.2:41234: ...", e.g. "no client certificate
+ * (auth = certificate)". Returns a negative errno for link_down():
+ * -EACCES when a certificate was refused (by either side), -ECONNRESET
+ * when the peer went away, -EPROTO otherwise.
+ */
+int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
+			 int err, char *why, size_t size);
+
+/* Tell the peer why its handshake failed (err as above), so that its
+ * log can say it too. Best effort: never blocks, errors are ignored. A
+ * peer that sent an alert itself, or hung up, gets none. */
+void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err);
+
+/*
+ * What the peer's verified certificate proves: its subject CN, or the
+ * whole DN when it has no CN, with control characters replaced by '?' so
+ * that the log and the core can print it. *out is malloc'd, or NULL when
+ * the peer sent no certificate. Returns 0 or a negative errno.
+ */
+int gtls_peer_identity(gnutls_session_t session, char **out);
+
+/* "TLS1.3, AES-256-GCM" and the like, for the log. */
+void gtls_describe(gnutls_session_t session, char *buf, size_t size);
+
+#endif /* CULVERT_GNUTLS_COMMON_H */

@@ -1,0 +1,60 @@
+/*
+ * Password authentication: a file of crypt(3) hashes (libxcrypt), and PAM
+ * when a service is configured; and a per-address back-off after failed
+ * attempts, so that guessing is slow and one address cannot lock out
+ * others.
+ */
+#ifndef CULVERT_AUTH_H
+#define CULVERT_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct auth;
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_UNKNOWN_USER,
+	AUTH_WRONG_PASSWORD,
+	AUTH_LOCKED,		/* the hash is locked ("!" or "*") */
+	AUTH_BAD_HASH,		/* the file's hash is malformed: never matches */
+	AUTH_ERROR,		/* PAM or the system failed */
+};
+
+/* Load password_file (may be NULL when only PAM is used); pam_service
+ * may be NULL. Errors in the file are logged as FILE:LINE: ... and make
+ * this fail with -EINVAL; a missing file is -ENOENT, logged. */
+int auth_new(const char *password_file, const char *pam_service,
+	     struct auth **out);
+void auth_free(struct auth *auth);
+/* For tests: read the PAM service file from dir instead of /etc/pam.d.
+ * -ENOTSUP without PAM, or with a Linux-PAM older than 1.4 (no
+ * pam_start_confdir). */
+int auth_set_pam_confdir(struct auth *auth, const char *dir);
+
+/* Check a user's password: the file first, then PAM for users the file
+ * does not know. Takes as long for an unknown user as for a known one. */
+enum auth_result auth_check(struct auth *auth, const char *user,
+			    const char *password);
+/* Whether name is a user name a password file may hold: 1-64 of
+ * [A-Za-z0-9._@+-]. */
+bool auth_valid_user(const char *name);
+/* For the server's log: "unknown user", "wrong password", ... */
+const char *auth_result_str(enum auth_result result);
+
+/* Failed attempts per source address (IPv4, or IPv6 /64). */
+struct auth_throttle;
+
+int auth_throttle_new(struct auth_throttle **out);
+void auth_throttle_free(struct auth_throttle *t);
+/* Milliseconds this address must still wait before its next attempt is
+ * checked: 0 when it may try now. now is monotonic milliseconds. */
+int64_t auth_throttle_wait(struct auth_throttle *t, const struct sockaddr *sa,
+			   int64_t now);
+void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *sa,
+			  int64_t now);
+void auth_throttle_succeeded(struct auth_throttle *t,
+			     const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * culvertctl: the table of subcommands lives in culvertctl.c; each
+ * subcommand lives in its own ctl_*.c.
+ */
+#ifndef CULVERT_CTL_H
+#define CULVERT_CTL_H
+
+/* What a subcommand returns when its arguments are wrong: culvertctl
+ * then prints that subcommand's usage line from the table. */
+#define CTL_USAGE (-1)
+
+struct ctl_command {
+	const char *name;
+	const char *args;		/* the synopsis after the name */
+	/* argv[0] is the subcommand's name. Returns the exit status, or
+	 * CTL_USAGE. */
+	int (*run)(int argc, char *argv[]);
+	const char *description;	/* one line, for --help */
+};
+
+/* culvertctl passwd FILE USER */
+int ctl_passwd(int argc, char *argv[]);
+
+/* Sets user's password in the password file at path: replaces the user's
+ * line, or adds one, and keeps every other line as it was. Writes
+ * path.tmp and renames it over path, so a crash leaves the old file or
+ * the new one. Returns 0, or a negative errno after logging why. */
+int passwd_update(const char *path, const char *user, const char *password);
+
+#endif

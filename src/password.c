@@ -1,0 +1,98 @@
+#include "password.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#define PASSWORD_MAX 255	/* what the control protocol carries */
+
+static void chomp(char *s)
+{
+	s[strcspn(s, "\r\n")] = '\0';
+}
+
+static int from_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		int err = -errno;
+		log_err("cannot read password-file %s: %s", path, strerror(errno));
+		return err;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		log_warn("password-file %s can be read by other users: chmod 600 it",
+			 path);
+	bool ok = fgets(buf, (int)size, f) != NULL;
+	fclose(f);
+	if (!ok) {
+		log_err("password-file %s is empty: put the password on its first line",
+			path);
+		return -EINVAL;
+	}
+	chomp(buf);
+	return 0;
+}
+
+static int from_terminal(const char *user, const char *remote, char *buf,
+			 size_t size)
+{
+	struct termios old, quiet;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) < 0) {
+		log_err("no password for user '%s': set password-file, or start culvertd on a terminal to be asked",
+			user);
+		return -EINVAL;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	fprintf(stderr, "Password for %s at %s: ", user, remote);
+	fflush(stderr);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	bool ok = fgets(buf, (int)size, stdin) != NULL;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	if (!ok)
+		return -EINVAL;
+	chomp(buf);
+	return 0;
+}
+
+int password_load(const struct config *cfg, char **out)
+{
+	char buf[PASSWORD_MAX + 2];
+	int err;
+
+	*out = NULL;
+	if (!cfg->username)
+		return 0;
+	if (cfg->password_file)
+		err = from_file(cfg->password_file, buf, sizeof(buf));
+	else
+		err = from_terminal(cfg->username, cfg->remote, buf, sizeof(buf));
+	if (err == 0 && (buf[0] == '\0' || strlen(buf) > PASSWORD_MAX)) {
+		log_err("the password for '%s' must be 1 to %d characters",
+			cfg->username, PASSWORD_MAX);
+		err = -EINVAL;
+	}
+	if (err == 0 && !(*out = strdup(buf)))
+		err = -ENOMEM;
+	explicit_bzero(buf, sizeof(buf));
+	return err;
+}
+
+void password_free(char *password)
+{
+	if (!password)
+		return;
+	explicit_bzero(password, strlen(password));
+	free(password);
+}

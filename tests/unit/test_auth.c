@@ -1,0 +1,948 @@
+/* Password checks against known hashes, every kind of bad password file
+ * line, PAM through a private service file, the back-off per source
+ * address, and culvertctl passwd's rewrite of the file. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <crypt.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "ctl.h"
+#include "log.h"
+
+/* ---- fixtures: a private directory, and every line logged
+ *
+ * Each test case gets a directory (an unchecked fixture, in the parent
+ * process), and each test a directory inside it: check does not run the
+ * teardown of a test that failed, but the case's teardown still removes
+ * what that test left. */
+
+static char top[4096], dir[4200];
+static char logged[16384];
+
+static void capture(int priority, const char *line, void *arg)
+{
+	size_t used = strlen(logged);
+
+	snprintf(logged + used, sizeof(logged) - used, "%s\n", line);
+}
+
+/* rm -r, for the two levels of directories here */
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char sub[8192];
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			remove_tree(sub);
+		else
+			unlink(sub);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+static void make_top(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(top, sizeof(top), "%s/culvert-test-auth.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(top));
+}
+
+static void remove_top(void)
+{
+	remove_tree(top);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "%s/test.XXXXXX", top);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	logged[0] = '\0';
+	log_set_sink(capture, NULL);
+}
+
+static void teardown(void)
+{
+	log_set_sink(NULL, NULL);
+	remove_tree(dir);
+}
+
+/* dir/name, in a static buffer (one of four, so calls can nest). */
+static const char *in_dir(const char *name)
+{
+	static char paths[4][8192];
+	static int next;
+	char *p = paths[next++ % 4];
+
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static const char *write_file(const char *name, const char *text,
+			      mode_t mode)
+{
+	const char *path = in_dir(name);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return path;
+}
+
+static char *read_file(const char *path)
+{
+	static char text[8192];
+	FILE *f = fopen(path, "r");
+
+	ck_assert_msg(f, "cannot read %s", path);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+static struct auth *load_ok(const char *text)
+{
+	struct auth *auth = NULL;
+	const char *path = write_file("users", text, 0600);
+	int err = auth_new(path, NULL, &auth);
+
+	ck_assert_msg(err == 0, "auth_new failed (%d): %s", err, logged);
+	ck_assert_ptr_nonnull(auth);
+	return auth;
+}
+
+/* Loading must fail and log "FILE:LINE: expected". */
+static void load_bad(const char *text, unsigned int line, const char *expected)
+{
+	struct auth *auth = (struct auth *)1;
+	const char *path = write_file("users", text, 0600);
+	char want[9000];
+
+	logged[0] = '\0';
+	ck_assert_int_eq(auth_new(path, NULL, &auth), -EINVAL);
+	ck_assert_ptr_null(auth);
+	snprintf(want, sizeof(want), "%s:%u: %s", path, line, expected);
+	ck_assert_msg(strstr(logged, want), "expected \"%s\" in the log, got:\n%s",
+		      want, logged);
+}
+
+#define assert_check(auth, user, password, expected) \
+	ck_assert_str_eq(auth_result_str(auth_check(auth, user, password)), \
+			 auth_result_str(expected))
+
+/* ---- known hashes */
+
+static const struct vector {
+	const char *password;
+	const char *hash;
+	enum auth_result result;	/* for the right password */
+} vectors[] = {
+	/* Made with crypt_gensalt_ra + crypt_ra, libxcrypt 4.4.33 */
+	{ "correct horse battery staple",
+	  "$y$j9T$CUScBDYR9eRYuvJzJzt1q1$4T9PempLjNdZbm3wAOQrjdXYfyCoobxqd6Ox.PLzXp0",
+	  AUTH_OK },
+	{ "Tr0ub4dor&3",
+	  "$6$FsLpXu0OgB8.0uYO$CtgMsM1eOvnvrOwFA/dWi32NPrSoVy4vdDOEvBeesRq6lzyngYfFZZoGXwdQ17HQfOFBc7HbM2KZxlwCPFrMe0",
+	  AUTH_OK },
+	{ "p@ss:word#1",
+	  "$2b$05$4EfalkMieqAa/uXq1WHsIer6pLCnpQ5O2ueNpAgWJnY9AbM5UdWkW",
+	  AUTH_OK },
+	/* Published: yescrypt's reference TESTS-OK */
+	{ "pleaseletmein",
+	  "$y$jD5.7$LdJMENpBABJJ3hIHjB1Bi.$HboGM6qPrsK.StKYGt6KErmUYtioHreJd98oIugoNB6",
+	  AUTH_OK },
+	/* Published: Drepper's SHA-crypt specification */
+	{ "Hello world!",
+	  "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+	  AUTH_OK },
+	/* Published: crypt_blowfish's test vectors (Openwall) */
+	{ "U*U", "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+	  AUTH_OK },
+	/* SHA-256 is a legacy method to libxcrypt (not in its "strong"
+	 * set), so crypt_checksalt refuses it: never a match. */
+	{ "hunter2 with spaces",
+	  "$5$mZsGvY4x8eGx.1hu$12QXK/w2lKJM82nT7QettlVS8wLxqqOXE7gRKoQpNq7",
+	  AUTH_BAD_HASH },
+	{ "Hello world!",
+	  "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5",
+	  AUTH_BAD_HASH },
+};
+
+START_TEST(known_vector)
+{
+	const struct vector *v = &vectors[_i];
+	char text[256], wrong[128];
+
+	/* The vector itself is right: crypt reproduces it. */
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	ck_assert_ptr_nonnull(data);
+	ck_assert_str_eq(crypt_rn(v->password, v->hash, data, sizeof(*data)),
+			 v->hash);
+	free(data);
+
+	snprintf(text, sizeof(text), "# vector %d\nvictor:%s\n", _i, v->hash);
+	struct auth *auth = load_ok(text);
+	assert_check(auth, "victor", v->password, v->result);
+	snprintf(wrong, sizeof(wrong), "%s!", v->password);
+	enum auth_result miss = v->result == AUTH_OK ? AUTH_WRONG_PASSWORD
+						     : v->result;
+	assert_check(auth, "victor", wrong, miss);
+	wrong[0] ^= 0x20;		/* one bit */
+	wrong[strlen(wrong) - 1] = '\0';
+	assert_check(auth, "victor", wrong, miss);
+	auth_free(auth);
+}
+END_TEST
+
+START_TEST(several_users)
+{
+	struct auth *auth = load_ok(
+		"# users of the lab\n"
+		"\n"
+		"   # an indented comment\n"
+		"zed:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\r\n"
+		"alice:$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1  \n"
+		"bob.smith@example.org:!\n"
+		"\t\n"
+		"A-Z_0+9:*");
+	assert_check(auth, "alice", "Hello world!", AUTH_OK);
+	assert_check(auth, "zed", "U*U", AUTH_OK);
+	assert_check(auth, "alice", "U*U", AUTH_WRONG_PASSWORD);
+	assert_check(auth, "zed", "Hello world!", AUTH_WRONG_PASSWORD);
+	assert_check(auth, "Alice", "Hello world!", AUTH_UNKNOWN_USER);
+	assert_check(auth, "bob.smith@example.org", "", AUTH_LOCKED);
+	assert_check(auth, "A-Z_0+9", "x", AUTH_LOCKED);
+	ck_assert_str_eq(logged, "");
+	auth_free(auth);
+}
+END_TEST
+
+START_TEST(unknown_user)
+{
+	struct auth *auth = load_ok("alice:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n");
+
+	assert_check(auth, "mallory", "U*U", AUTH_UNKNOWN_USER);
+	assert_check(auth, "", "U*U", AUTH_UNKNOWN_USER);
+	assert_check(auth, "alice\n", "U*U", AUTH_UNKNOWN_USER);
+	assert_check(auth, "alice:", "U*U", AUTH_UNKNOWN_USER);
+	assert_check(auth, NULL, "U*U", AUTH_ERROR);
+	assert_check(auth, "alice", NULL, AUTH_ERROR);
+	auth_free(auth);
+}
+END_TEST
+
+START_TEST(locked)
+{
+	struct auth *auth = load_ok(
+		"a:!\n"
+		"b:*\n"
+		"c:!$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n"
+		"d:*$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n");
+
+	assert_check(auth, "a", "", AUTH_LOCKED);
+	assert_check(auth, "a", "!", AUTH_LOCKED);
+	assert_check(auth, "b", "*", AUTH_LOCKED);
+	/* The right password of the hash behind the '!' */
+	assert_check(auth, "c", "Hello world!", AUTH_LOCKED);
+	assert_check(auth, "d", "Hello world!", AUTH_LOCKED);
+	ck_assert_str_eq(logged, "");	/* locking is no mistake */
+	auth_free(auth);
+}
+END_TEST
+
+START_TEST(malformed_hash)
+{
+	struct auth *auth = load_ok(
+		"good:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+		"garbage:not a hash\n"
+		"empty:\n"
+		"md5:$1$deadbeef$Q7g0UO4hRC0mgQUQ/qkjZ0\n"
+		"des:abJnggxhB/yWI\n"
+		"colons:$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1:18955:0:99999\n");
+	const char *path = in_dir("users");
+	const char *users[] = { "garbage", "empty", "md5", "des", "colons" };
+	char want[9000];
+
+	for (unsigned int i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want),
+			 "%s:%u: user '%s' has a malformed or unsupported hash; it can never log in\n",
+			 path, i + 2, users[i]);
+		ck_assert_msg(strstr(logged, want), "expected \"%s\" in:\n%s",
+			      want, logged);
+		assert_check(auth, users[i], "", AUTH_BAD_HASH);
+	}
+	assert_check(auth, "colons", "Hello world!", AUTH_BAD_HASH);
+	assert_check(auth, "good", "U*U", AUTH_OK);
+	auth_free(auth);
+}
+END_TEST
+
+/* ---- bad files */
+
+static const struct bad_file {
+	const char *text;
+	unsigned int line;
+	const char *error;
+} bad_files[] = {
+	{ "# users\nalice $6$x\n", 2, "expected USER:HASH, found no ':'" },
+	{ "alice:!\nbob\n", 2, "expected USER:HASH, found no ':'" },
+	{ ":$6$x$y\n", 1, "no user name before ':'" },
+	{ " alice:!\n", 1, "' alice' is not a user name" },
+	{ "al ice:!\n", 1, "'al ice' is not a user name" },
+	{ "alice\x01:!\n", 1, "'alice?' is not a user name" },
+	{ "al/ice:!\n", 1, "'al/ice' is not a user name" },
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:!\n",
+	  1, "user name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 64 characters" },
+	{ "alice:!\nbob:*\n\n# again\nalice:*\n", 5,
+	  "user 'alice' appears twice (first on line 1)" },
+};
+
+START_TEST(bad_file)
+{
+	load_bad(bad_files[_i].text, bad_files[_i].line, bad_files[_i].error);
+}
+END_TEST
+
+START_TEST(every_error_reported)
+{
+	load_bad("a:!\nno colon\nb c:!\na:*\nd:!\na:!\n", 2,
+		 "expected USER:HASH, found no ':'");
+	const char *path = in_dir("users");
+	const char *expected[] = {
+		":3: 'b c' is not a user name",
+		":4: user 'a' appears twice (first on line 1)",
+		":6: user 'a' appears twice (first on line 1)",
+	};
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		char want[9000];
+		snprintf(want, sizeof(want), "%s%s", path, expected[i]);
+		ck_assert_msg(strstr(logged, want), "expected \"%s\" in:\n%s",
+			      want, logged);
+	}
+}
+END_TEST
+
+START_TEST(the_longest_name)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "%.64s:!\n",
+		 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+-");
+	struct auth *auth = load_ok(text);
+	text[64] = '\0';
+	assert_check(auth, text, "", AUTH_LOCKED);
+	auth_free(auth);
+	ck_assert(auth_valid_user(text));
+	ck_assert(auth_valid_user("a"));
+	ck_assert(!auth_valid_user(""));
+	ck_assert(!auth_valid_user(NULL));
+	ck_assert(!auth_valid_user("é"));
+	ck_assert(!auth_valid_user("a:b"));
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct auth *auth = (struct auth *)1;
+	const char *path = in_dir("nowhere");
+
+	ck_assert_int_eq(auth_new(path, NULL, &auth), -ENOENT);
+	ck_assert_ptr_null(auth);
+	ck_assert_msg(strstr(logged, "cannot read password file") &&
+		      strstr(logged, path), "got:\n%s", logged);
+
+	ck_assert_int_eq(auth_new(dir, NULL, &auth), -EINVAL);
+	ck_assert_msg(strstr(logged, "is not a regular file"), "got:\n%s",
+		      logged);
+}
+END_TEST
+
+START_TEST(readable_by_others)
+{
+	struct auth *auth = NULL;
+	const char *path = write_file("users", "alice:!\n", 0644);
+	char want[9000];
+
+	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+	auth_free(auth);
+	snprintf(want, sizeof(want),
+		 "password file %s can be read by other users (mode 0644): chmod 600 it",
+		 path);
+	ck_assert_msg(strstr(logged, want), "expected \"%s\", got:\n%s", want,
+		      logged);
+
+	logged[0] = '\0';
+	chmod(path, 0640);
+	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+	auth_free(auth);
+	ck_assert_msg(strstr(logged, "(mode 0640)"), "got:\n%s", logged);
+
+	logged[0] = '\0';
+	chmod(path, 0600);
+	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+	auth_free(auth);
+	ck_assert_str_eq(logged, "");
+}
+END_TEST
+
+START_TEST(result_strings)
+{
+	ck_assert_str_eq(auth_result_str(AUTH_OK), "ok");
+	ck_assert_str_eq(auth_result_str(AUTH_UNKNOWN_USER), "unknown user");
+	ck_assert_str_eq(auth_result_str(AUTH_WRONG_PASSWORD), "wrong password");
+	ck_assert_str_eq(auth_result_str(AUTH_LOCKED), "locked user");
+	ck_assert_str_eq(auth_result_str(AUTH_BAD_HASH), "malformed hash");
+	ck_assert_str_eq(auth_result_str(AUTH_ERROR), "system error");
+}
+END_TEST
+
+/* CPU time of this thread: a busy machine (make -j check) delays the
+ * test, but does not change how much work a check does. */
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The fastest of three checks. */
+static double check_time(struct auth *auth, const char *user)
+{
+	double best = 1e9;
+
+	for (int i = 0; i < 3; i++) {
+		double start = seconds();
+		auth_check(auth, user, "not the password");
+		double took = seconds() - start;
+		best = took < best ? took : best;
+	}
+	return best;
+}
+
+/* An unknown, locked or broken user costs a hash too: otherwise the
+ * time of an answer would tell which names exist. */
+START_TEST(unknown_user_takes_as_long)
+{
+	struct auth *auth = load_ok(
+		"known:$y$j9T$CUScBDYR9eRYuvJzJzt1q1$4T9PempLjNdZbm3wAOQrjdXYfyCoobxqd6Ox.PLzXp0\n"
+		"locked:!\n"
+		"broken:junk\n");
+	double known = check_time(auth, "known");
+	const char *others[] = { "unknown", "locked", "broken" };
+
+	for (int i = 0; i < 3; i++) {
+		double t = check_time(auth, others[i]);
+		ck_assert_msg(t > known / 3 && t < known * 3,
+			      "user '%s' took %.1f ms, a known user %.1f ms",
+			      others[i], t * 1000, known * 1000);
+	}
+	auth_free(auth);
+}
+END_TEST
+
+/* ---- PAM */
+
+#ifdef HAVE_PAM
+/* A private PAM service: users unknown to the system are unknown, the
+ * password "pam secret" is right (pam_exec hands it to a shell script),
+ * anything else is wrong; the account is always valid. */
+static struct auth *pam_auth(const char *file)
+{
+	char service[9000];
+	struct auth *auth = NULL;
+
+	write_file("check.sh", "IFS= read -r pw\n[ \"$pw\" = \"pam secret\" ]\n",
+		   0600);
+	snprintf(service, sizeof(service),
+		 "auth requisite pam_succeed_if.so quiet uid >= 0\n"
+		 "auth [success=1 default=ignore] pam_exec.so quiet expose_authtok /bin/sh %s\n"
+		 "auth requisite pam_deny.so\n"
+		 "auth required pam_permit.so\n"
+		 "account required pam_permit.so\n",
+		 in_dir("check.sh"));
+	write_file("culvert-test", service, 0600);
+	ck_assert_int_eq(auth_new(file, "culvert-test", &auth), 0);
+	int err = auth_set_pam_confdir(auth, dir);
+	if (err == -ENOTSUP) {
+		auth_free(auth);
+		return NULL;
+	}
+	ck_assert_int_eq(err, 0);
+	return auth;
+}
+
+START_TEST(pam_service)
+{
+	if (!getpwnam("nobody"))
+		return;		/* no system user to try */
+	struct auth *auth = pam_auth(NULL);
+	if (!auth)
+		return;		/* Linux-PAM before 1.4 */
+	assert_check(auth, "nobody", "pam secret", AUTH_OK);
+	assert_check(auth, "nobody", "pam secret!", AUTH_WRONG_PASSWORD);
+	assert_check(auth, "nobody", "", AUTH_WRONG_PASSWORD);
+	assert_check(auth, "no-such-user-here", "pam secret",
+		     AUTH_UNKNOWN_USER);
+	/* Not a name the file could hold: PAM never hears of it. */
+	assert_check(auth, "nobody\n", "pam secret", AUTH_UNKNOWN_USER);
+	auth_free(auth);
+}
+END_TEST
+
+/* The file decides for the users it lists, PAM only for the others. */
+START_TEST(file_before_pam)
+{
+	if (!getpwnam("nobody"))
+		return;
+	const char *file = write_file("users",
+		"nobody:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+		"daemon:!\n", 0600);
+	struct auth *auth = pam_auth(file);
+	if (!auth)
+		return;
+	assert_check(auth, "nobody", "pam secret", AUTH_WRONG_PASSWORD);
+	assert_check(auth, "nobody", "U*U", AUTH_OK);
+	assert_check(auth, "daemon", "pam secret", AUTH_LOCKED);
+	assert_check(auth, "root", "pam secret", AUTH_OK);
+	auth_free(auth);
+}
+END_TEST
+#else
+START_TEST(no_pam)
+{
+	struct auth *auth = (struct auth *)1;
+
+	ck_assert_int_eq(auth_new(NULL, "culvert", &auth), -ENOTSUP);
+	ck_assert_ptr_null(auth);
+	ck_assert_msg(strstr(logged, "built without PAM"), "got:\n%s", logged);
+}
+END_TEST
+#endif
+
+/* ---- the back-off */
+
+static struct sockaddr_storage v4(const char *text, uint16_t port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, text, &sin->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage v6(const char *text)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(443);
+	ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6->sin6_addr), 1);
+	return ss;
+}
+
+#define SA(ss) ((const struct sockaddr *)&(ss))
+#define MINUTE 60000
+
+static struct auth_throttle *throttle(void)
+{
+	struct auth_throttle *t = NULL;
+
+	ck_assert_int_eq(auth_throttle_new(&t), 0);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+static void fail_n(struct auth_throttle *t, const struct sockaddr *sa,
+		   int n, int64_t now)
+{
+	for (int i = 0; i < n; i++)
+		auth_throttle_failed(t, sa, now);
+}
+
+START_TEST(backoff_doubles)
+{
+	struct auth_throttle *t = throttle();
+	struct sockaddr_storage a = v4("192.0.2.7", 40000);
+	static const int64_t expected[] = {
+		0, 0, 0, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
+		60000,
+	};
+	int64_t now = 1000000;
+
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), now), 0);
+	for (int failures = 1; failures < 12; failures++) {
+		auth_throttle_failed(t, SA(a), now);
+		ck_assert_msg(auth_throttle_wait(t, SA(a), now) ==
+			      expected[failures],
+			      "after %d failures: wait %lld ms, expected %lld",
+			      failures,
+			      (long long)auth_throttle_wait(t, SA(a), now),
+			      (long long)expected[failures]);
+		now += expected[failures];	/* wait as told */
+	}
+	auth_throttle_free(t);
+}
+END_TEST
+
+START_TEST(backoff_counts_down)
+{
+	struct auth_throttle *t = throttle();
+	struct sockaddr_storage a = v4("192.0.2.7", 1);
+
+	fail_n(t, SA(a), 5, 0);		/* 4 s to wait */
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 4000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 1500), 2500);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 3999), 1);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 4000), 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 9 * MINUTE), 0);
+	/* An attempt before its time still counts. */
+	auth_throttle_failed(t, SA(a), 5000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 5000), 8000);
+	auth_throttle_free(t);
+}
+END_TEST
+
+START_TEST(forgotten_after_ten_minutes)
+{
+	struct auth_throttle *t = throttle();
+	struct sockaddr_storage a = v4("192.0.2.7", 1);
+	struct sockaddr_storage b = v4("192.0.2.8", 1);
+
+	/* Just under ten minutes: remembered, the sixth failure waits 8 s. */
+	fail_n(t, SA(a), 5, 0);
+	auth_throttle_failed(t, SA(a), 10 * MINUTE - 1);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 10 * MINUTE - 1), 8000);
+
+	/* Ten minutes: forgotten, this is a first failure again. */
+	fail_n(t, SA(b), 5, 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 10 * MINUTE), 0);
+	fail_n(t, SA(b), 3, 10 * MINUTE);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 10 * MINUTE), 1000);
+
+	/* Forgotten too when nobody asked about it in between. */
+	auth_throttle_failed(t, SA(a), 30 * MINUTE);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 30 * MINUTE), 0);
+	auth_throttle_free(t);
+}
+END_TEST
+
+START_TEST(success_resets)
+{
+	struct auth_throttle *t = throttle();
+	struct sockaddr_storage a = v4("192.0.2.7", 1);
+
+	fail_n(t, SA(a), 6, 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 8000);
+	auth_throttle_succeeded(t, SA(a));
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 0);
+	fail_n(t, SA(a), 2, 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 0);
+	auth_throttle_failed(t, SA(a), 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 1000);
+	auth_throttle_succeeded(t, SA(a));
+	auth_throttle_succeeded(t, SA(a));	/* twice is harmless */
+	auth_throttle_free(t);
+}
+END_TEST
+
+START_TEST(sources)
+{
+	struct auth_throttle *t = throttle();
+	struct sockaddr_storage a1 = v6("2001:db8:0:1::1");
+	struct sockaddr_storage a2 = v6("2001:db8:0:1:ffff:ffff:ffff:fffe");
+	struct sockaddr_storage b = v6("2001:db8:0:2::1");
+	struct sockaddr_storage c = v6("2001:db9:0:1::1");
+	struct sockaddr_storage p4 = v4("198.51.100.1", 1);
+	struct sockaddr_storage p4_port = v4("198.51.100.1", 2);
+	struct sockaddr_storage q4 = v4("198.51.100.2", 1);
+	struct sockaddr_storage p4_mapped = v6("::ffff:198.51.100.1");
+	struct sockaddr_storage q4_mapped = v6("::ffff:198.51.100.3");
+
+	/* One /64 is one source, whichever of its addresses fails. */
+	fail_n(t, SA(a1), 2, 0);
+	fail_n(t, SA(a2), 2, 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a1), 0), 2000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a2), 0), 2000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 0), 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(c), 0), 0);
+	fail_n(t, SA(b), 3, 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 0), 1000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a1), 0), 2000);
+
+	/* IPv4: the address, whatever the port; mapped into IPv6 the same. */
+	fail_n(t, SA(p4), 2, 0);
+	fail_n(t, SA(p4_port), 1, 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(p4), 0), 1000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(p4_mapped), 0), 1000);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(q4), 0), 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(q4_mapped), 0), 0);
+	auth_throttle_succeeded(t, SA(p4_mapped));
+	ck_assert_int_eq(auth_throttle_wait(t, SA(p4), 0), 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(a1), 0), 2000);
+	auth_throttle_free(t);
+}
+END_TEST
+
+/* The table holds 4096 sources: the one whose last failure is the oldest
+ * makes room for a new one. */
+START_TEST(bounded)
+{
+	struct auth_throttle *t = throttle();
+	struct sockaddr_storage first = v6("2001:db8:ffff:ffff::1");
+	struct sockaddr_storage second = v6("2001:db8:ffff:fffe::1");
+	char text[64];
+
+	fail_n(t, SA(first), 4, 0);
+	fail_n(t, SA(second), 4, 1);
+	for (int i = 0; i < 4095; i++) {
+		snprintf(text, sizeof(text), "2001:db8:%x:%x::1", i >> 8,
+			 i & 0xff);
+		struct sockaddr_storage ss = v6(text);
+		auth_throttle_failed(t, SA(ss), 1);
+		if (i == 4093)	/* 4096 sources: full, but all still there */
+			ck_assert_int_eq(auth_throttle_wait(t, SA(first), 1),
+					 1999);
+	}
+	ck_assert_int_eq(auth_throttle_wait(t, SA(first), 1), 0);
+	ck_assert_int_eq(auth_throttle_wait(t, SA(second), 1), 2000);
+	auth_throttle_free(t);
+}
+END_TEST
+
+/* ---- culvertctl passwd */
+
+static const char *users_text =
+	"# culvert users\n"
+	"\n"
+	"bob:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+	"alice:$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n"
+	"   # carol left\n"
+	"carol:!\n";
+
+static void assert_password(const char *path, const char *user,
+			    const char *password, enum auth_result expected)
+{
+	struct auth *auth = NULL;
+
+	ck_assert_msg(auth_new(path, NULL, &auth) == 0, "%s", logged);
+	assert_check(auth, user, password, expected);
+	auth_free(auth);
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+START_TEST(passwd_new_file)
+{
+	const char *path = in_dir("users");
+
+	umask(022);
+	ck_assert_int_eq(passwd_update(path, "alice", "s3cret pass"), 0);
+	ck_assert_uint_eq(mode_of(path), 0600);
+	const char *text = read_file(path);
+	ck_assert_msg(strncmp(text, "alice:$y$", 9) == 0, "%s", text);
+	ck_assert_msg(strchr(text, '\n') == text + strlen(text) - 1, "%s", text);
+	assert_password(path, "alice", "s3cret pass", AUTH_OK);
+	assert_password(path, "alice", "s3cret", AUTH_WRONG_PASSWORD);
+	ck_assert_msg(strstr(logged, ": added user 'alice'"), "%s", logged);
+	ck_assert_int_eq(access(in_dir("users.tmp"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(passwd_replaces)
+{
+	const char *path = write_file("users", users_text, 0640);
+
+	ck_assert_int_eq(passwd_update(path, "alice", "new one"), 0);
+	char *text = read_file(path);
+	char *line = strstr(text, "alice:$y$");
+	ck_assert_msg(line, "%s", text);
+	/* Every other line as it was, in its place. */
+	size_t before = (size_t)(strstr(users_text, "alice:") - users_text);
+	ck_assert_int_eq(strncmp(text, users_text, before), 0);
+	ck_assert_str_eq(strchr(line, '\n') + 1, "   # carol left\ncarol:!\n");
+	ck_assert_uint_eq(mode_of(path), 0640);
+	assert_password(path, "alice", "new one", AUTH_OK);
+	assert_password(path, "alice", "Hello world!", AUTH_WRONG_PASSWORD);
+	assert_password(path, "bob", "U*U", AUTH_OK);
+	assert_password(path, "carol", "", AUTH_LOCKED);
+	ck_assert_msg(strstr(logged, "changed the password of user 'alice'"),
+		      "%s", logged);
+}
+END_TEST
+
+START_TEST(passwd_adds)
+{
+	/* The last line has no line break: the new one must not join it. */
+	const char *path = write_file("users", "bob:!", 0600);
+
+	ck_assert_int_eq(passwd_update(path, "dave@example.org", "pw"), 0);
+	char *text = read_file(path);
+	ck_assert_msg(strncmp(text, "bob:!\ndave@example.org:$y$", 26) == 0,
+		      "%s", text);
+	assert_password(path, "dave@example.org", "pw", AUTH_OK);
+	assert_password(path, "bob", "pw", AUTH_LOCKED);
+}
+END_TEST
+
+START_TEST(passwd_drops_duplicates)
+{
+	const char *path = write_file("users",
+		"alice:!\nbob:!\nalice:*\nalice2:!\n", 0600);
+
+	ck_assert_int_eq(passwd_update(path, "alice", "pw"), 0);
+	char *text = read_file(path);
+	ck_assert_msg(strncmp(text, "alice:$y$", 9) == 0, "%s", text);
+	ck_assert_msg(strstr(text, "\nbob:!\nalice2:!\n"), "%s", text);
+	ck_assert_msg(strstr(logged, ":3: removed another line of user 'alice' (first on line 1)"),
+		      "%s", logged);
+	assert_password(path, "alice", "pw", AUTH_OK);
+}
+END_TEST
+
+START_TEST(passwd_through_symlink)
+{
+	const char *path = write_file("real", users_text, 0600);
+
+	ck_assert_int_eq(symlink(path, in_dir("link")), 0);
+	ck_assert_int_eq(passwd_update(in_dir("link"), "bob", "pw"), 0);
+	struct stat st;
+	ck_assert_int_eq(lstat(in_dir("link"), &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	assert_password(path, "bob", "pw", AUTH_OK);
+}
+END_TEST
+
+START_TEST(passwd_refuses)
+{
+	const char *path = write_file("users", users_text, 0600);
+	char longest[300];
+
+	ck_assert_int_eq(passwd_update(path, "bad user", "pw"), -EINVAL);
+	ck_assert_msg(strstr(logged, "'bad user' is not a user name"), "%s",
+		      logged);
+	ck_assert_int_eq(passwd_update(path, "", "pw"), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", ""), -EINVAL);
+	ck_assert_msg(strstr(logged, "the password is empty"), "%s", logged);
+	ck_assert_int_eq(passwd_update(path, "alice", "two\nlines"), -EINVAL);
+	memset(longest, 'x', 256);
+	longest[256] = '\0';
+	ck_assert_int_eq(passwd_update(path, "alice", longest), -EINVAL);
+	ck_assert_msg(strstr(logged, "longer than 255 bytes"), "%s", logged);
+	longest[255] = '\0';
+	ck_assert_str_eq(read_file(path), users_text);
+
+	/* A temporary file left behind: someone else is at it. */
+	write_file("users.tmp", "", 0600);
+	ck_assert_int_eq(passwd_update(path, "alice", "pw"), -EEXIST);
+	ck_assert_msg(strstr(logged, "users.tmp exists"), "%s", logged);
+	ck_assert_str_eq(read_file(path), users_text);
+	ck_assert_str_eq(read_file(in_dir("users.tmp")), "");
+	unlink(in_dir("users.tmp"));
+
+	ck_assert_int_eq(passwd_update(path, "alice", longest), 0);
+	assert_password(path, "alice", longest, AUTH_OK);
+
+	/* A failure after the temporary file was made removes it. */
+	ck_assert_int_eq(mkdir(in_dir("subdir"), 0700), 0);
+	ck_assert_int_eq(passwd_update(in_dir("subdir"), "alice", "pw"),
+			 -EINVAL);
+	ck_assert_msg(strstr(logged, "subdir is not a regular file"), "%s",
+		      logged);
+	ck_assert_int_eq(access(in_dir("subdir.tmp"), F_OK), -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("auth");
+	TCase *file = tcase_create("file");
+	TCase *pam = tcase_create("pam");
+	TCase *back_off = tcase_create("throttle");
+	TCase *passwd = tcase_create("passwd");
+
+	tcase_add_unchecked_fixture(file, make_top, remove_top);
+	tcase_add_checked_fixture(file, setup, teardown);
+	tcase_set_timeout(file, 60);	/* yescrypt under a sanitizer */
+	tcase_add_loop_test(file, known_vector, 0,
+			    sizeof(vectors) / sizeof(vectors[0]));
+	tcase_add_test(file, several_users);
+	tcase_add_test(file, unknown_user);
+	tcase_add_test(file, locked);
+	tcase_add_test(file, malformed_hash);
+	tcase_add_loop_test(file, bad_file, 0,
+			    sizeof(bad_files) / sizeof(bad_files[0]));
+	tcase_add_test(file, every_error_reported);
+	tcase_add_test(file, the_longest_name);
+	tcase_add_test(file, missing_file);
+	tcase_add_test(file, readable_by_others);
+	tcase_add_test(file, result_strings);
+	tcase_add_test(file, unknown_user_takes_as_long);
+	suite_add_tcase(s, file);
+
+	tcase_add_unchecked_fixture(pam, make_top, remove_top);
+	tcase_add_checked_fixture(pam, setup, teardown);
+#ifdef HAVE_PAM
+	tcase_add_test(pam, pam_service);
+	tcase_add_test(pam, file_before_pam);
+#else
+	tcase_add_test(pam, no_pam);
+#endif
+	suite_add_tcase(s, pam);
+
+	tcase_add_test(back_off, backoff_doubles);
+	tcase_add_test(back_off, backoff_counts_down);
+	tcase_add_test(back_off, forgotten_after_ten_minutes);
+	tcase_add_test(back_off, success_resets);
+	tcase_add_test(back_off, sources);
+	tcase_add_test(back_off, bounded);
+	suite_add_tcase(s, back_off);
+
+	tcase_add_unchecked_fixture(passwd, make_top, remove_top);
+	tcase_add_checked_fixture(passwd, setup, teardown);
+	tcase_set_timeout(passwd, 60);
+	tcase_add_test(passwd, passwd_new_file);
+	tcase_add_test(passwd, passwd_replaces);
+	tcase_add_test(passwd, passwd_adds);
+	tcase_add_test(passwd, passwd_drops_duplicates);
+	tcase_add_test(passwd, passwd_through_symlink);
+	tcase_add_test(passwd, passwd_refuses);
+	suite_add_tcase(s, passwd);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
