@@ -69,6 +69,7 @@ struct config {
 	unsigned int max_clients;
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
+	unsigned int fallback_timeout;	/* seconds */
 	bool client_to_client;
 
 	struct config_entry *entries;	/* in file order */

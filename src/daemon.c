@@ -103,8 +103,13 @@ static void client_connect(struct daemon *d)
 
 	log_info("connecting to %s over %s", d->cfg->remote, h->t->name);
 	d->connecting = true;
-	int err = h->t->connect(h->inst);
+	/* With another transport to try, a silent one (UDP dropped on the
+	 * way) must not hold the client for a whole handshake timeout. */
+	if (d->n_transports > 1)
+		loop_timer_arm(d->fallback, d->cfg->fallback_timeout * 1000);
+	int err = h->inst ? h->t->connect(h->inst) : -ENODEV;
 	if (err < 0) {
+		loop_timer_arm(d->fallback, -1);
 		d->connecting = false;
 		daemon_client_lost(d);
 	}
@@ -113,6 +118,42 @@ static void client_connect(struct daemon *d)
 static void on_reconnect(void *arg)
 {
 	client_connect(arg);
+}
+
+void daemon_connect_done(struct daemon *d)
+{
+	d->connecting = false;
+	loop_timer_arm(d->fallback, -1);
+}
+
+/* The ABI has no way to cancel a connect(): a fresh instance abandons it,
+ * since destroy() closes every socket of the old one. */
+static void restart_transport(struct cv_host *h)
+{
+	h->t->destroy(h->inst);
+	h->inst = NULL;
+	int err = h->t->create(&host_api, h, &h->inst);
+	if (err < 0) {
+		h->inst = NULL;
+		log_err("transport '%s' cannot start again: %s", h->t->name,
+			strerror(-err));
+	}
+}
+
+static void on_fallback(void *arg)
+{
+	struct daemon *d = arg;
+	struct cv_host *from = &d->transports[d->next_transport];
+
+	if (!d->connecting)
+		return;
+	d->next_transport = (d->next_transport + 1) % d->n_transports;
+	log_notice("no %s link to %s after %u s; falling back to %s",
+		   from->t->name, d->cfg->remote, d->cfg->fallback_timeout,
+		   d->transports[d->next_transport].t->name);
+	restart_transport(from);
+	d->connecting = false;
+	client_connect(d);
 }
 
 void daemon_client_lost(struct daemon *d)
@@ -306,7 +347,8 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	if ((err = password_load(cfg, &d->password)) < 0)
 		return err;
 	d->reconnect = loop_timer_new(d->loop, on_reconnect, d);
-	if (!d->reconnect)
+	d->fallback = loop_timer_new(d->loop, on_fallback, d);
+	if (!d->reconnect || !d->fallback)
 		return -ENOMEM;
 	log_notice("%s created; waiting for the server to assign an address",
 		   d->tun.name);
@@ -330,6 +372,7 @@ void daemon_cleanup(struct daemon *d)
 		session_end(d->sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
 	unload_transports(d);
 	loop_timer_free(d->reconnect);
+	loop_timer_free(d->fallback);
 	datapath_free(d->datapath);
 	if (d->loop && d->tun.fd >= 0)
 		loop_unwatch(d->loop, d->tun.fd);

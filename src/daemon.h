@@ -79,6 +79,7 @@ struct daemon {
 	unsigned int next_transport;	/* which transport to try next */
 	unsigned int reconnect_delay_ms;
 	struct loop_timer *reconnect;
+	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;
 
 	struct counters counters;
@@ -95,6 +96,8 @@ void daemon_cleanup(struct daemon *d);
 
 /* The client lost its session (or never got one): try again later. */
 void daemon_client_lost(struct daemon *d);
+/* The client's connect() is over: its link came up, or it failed. */
+void daemon_connect_done(struct daemon *d);
 void daemon_log_counters(const struct daemon *d);
 
 #endif

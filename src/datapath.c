@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "icmp.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
@@ -98,6 +99,25 @@ static void flush(struct datapath *dp, struct cv_session *s,
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send");
 }
 
+/* A packet larger than its session's link carries: tell the sender the
+ * size that fits, as a router on the path would. */
+static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
+		    size_t fits)
+{
+	struct daemon *d = dp->daemon;
+	uint8_t answer[ICMP_ANSWER_MAX];
+	const struct cv_addr *self = d->cfg->mode == MODE_SERVER
+					     ? &d->server_addr.addr
+					     : &d->client->addr.addr;
+	size_t n = icmp_frag_needed(pkt, len, self,
+				    (uint16_t)(fits < 65535 ? fits : 65535),
+				    answer);
+
+	d->counters.too_big++;
+	if (n > 0 && write(d->tun.fd, answer, n) < 0)
+		d->counters.tun_full++;
+}
+
 static void on_tun_readable(void *arg, int fd, uint32_t events)
 {
 	struct datapath *dp = arg;
@@ -122,7 +142,7 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 			continue;
 		}
 		if (s->max_msg && (size_t)len + 1 > s->max_msg) {
-			d->counters.too_big++;
+			too_big(dp, dp->buf[n] + 1, (size_t)len, s->max_msg - 1);
 			continue;
 		}
 		if (s != batch_session) {

@@ -62,7 +62,7 @@ static struct cv_session *host_link_up(struct cv_host *host,
 	if (d->stopping)
 		return NULL;
 	if (d->cfg->mode == MODE_CLIENT)
-		d->connecting = false;
+		daemon_connect_done(d);
 	return session_new(d, host, link, info);
 }
 
@@ -78,7 +78,7 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	/* A connect() that never came up. */
 	log_warn("%s: cannot connect to %s: %s", host->t->name, d->cfg->remote,
 		 why ? why : "no reason given");
-	d->connecting = false;
+	daemon_connect_done(d);
 	daemon_client_lost(d);
 }
 

@@ -337,6 +337,15 @@ fail:
 
 /* ---- server: hello -> welcome or refuse */
 
+/* The tunnel MTU a session can carry: what was asked for, or less when
+ * its link cannot carry that much in one message (DTLS in a path MTU). */
+static unsigned int session_mtu(const struct cv_session *s, unsigned int mtu)
+{
+	if (s->max_msg && s->max_msg - 1 < mtu)
+		return (unsigned int)s->max_msg - 1;
+	return mtu;
+}
+
 static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 {
 	const struct config *cfg = s->daemon->cfg;
@@ -346,7 +355,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->addr4.addr = s->inner;
 	w->addr4.len = s->daemon->server_addr.len;
 	w->server4 = s->daemon->server_addr.addr;
-	w->mtu = (uint16_t)cfg->mtu;
+	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
 	w->n_routes = cfg->n_routes;
@@ -512,9 +521,10 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 	const char *why;
 	int err;
 
-	err = nl_link_set(d->nl, d->tun.ifindex, w->mtu, true, &why);
+	unsigned int mtu = session_mtu(s, w->mtu);
+	err = nl_link_set(d->nl, d->tun.ifindex, mtu, true, &why);
 	if (err < 0) {
-		log_err("cannot set %s up with MTU %u: %s", d->tun.name, w->mtu,
+		log_err("cannot set %s up with MTU %u: %s", d->tun.name, mtu,
 			why ? why : strerror(-err));
 		return err;
 	}
@@ -561,7 +571,7 @@ static void log_tunnel_up(const struct cv_session *s,
 	}
 	log_notice("tunnel up: %s on %s over %s to %s, mtu %u, routes: %s",
 		   prefix_str(&w->addr4, addr), s->daemon->tun.name,
-		   s->transport->t->name, s->peer, w->mtu,
+		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
 		   w->n_routes ? routes : "none");
 }
 
