@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "auth.h"
+#include "auth_worker.h"
 #include "datapath.h"
 #include "host.h"
 #include "log.h"
@@ -272,8 +273,9 @@ static int setup_server_auth(struct daemon *d)
 	}
 	if ((err = auth_new(cfg->password_file, cfg->pam_service, &d->auth)) < 0)
 		return err;
-	if ((err = auth_throttle_new(&d->throttle)) < 0)
-		log_err("cannot set up the login throttle: %s", strerror(-err));
+	if ((err = auth_throttle_new(&d->throttle)) < 0 ||
+	    (err = auth_worker_new(d->loop, d->auth, &d->auth_worker)) < 0)
+		log_err("cannot set up password checks: %s", strerror(-err));
 	return err;
 }
 
@@ -371,6 +373,7 @@ void daemon_cleanup(struct daemon *d)
 	while (d->sessions)
 		session_end(d->sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
 	unload_transports(d);
+	auth_worker_free(d->auth_worker);
 	loop_timer_free(d->reconnect);
 	loop_timer_free(d->fallback);
 	datapath_free(d->datapath);

@@ -23,6 +23,7 @@ struct route_table;
 struct datapath;
 struct auth;
 struct auth_throttle;
+struct auth_worker;
 
 /* What was dropped, by reason; logged on SIGUSR1 (and, later, served by
  * the control socket). One list, so the names in the log line cannot drift
@@ -71,6 +72,7 @@ struct daemon {
 	struct cv_prefix server_addr;
 	unsigned int n_up;		/* sessions past hello */
 	struct auth *auth;		/* when auth includes password */
+	struct auth_worker *auth_worker;
 	struct auth_throttle *throttle;
 
 	/* Client: the one session, and the way back after losing it. */

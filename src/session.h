@@ -18,6 +18,7 @@
 
 struct daemon;
 struct loop_timer;
+struct auth_job;
 
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
@@ -34,6 +35,8 @@ struct cv_session {
 	char peer[ADDR_STRLEN];		/* outer address, for logs */
 	struct sockaddr_storage peer_addr; /* and for the login throttle */
 	char *identity;			/* what the handshake proved, or NULL */
+	char *login;			/* server: user whose password is checked */
+	struct auth_job *auth_job;	/* server: that check, until it answers */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
 

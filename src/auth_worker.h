@@ -1,0 +1,34 @@
+/*
+ * Password checks off the event loop. A yescrypt hash costs tens of
+ * milliseconds and PAM may take seconds; done on the loop, every login
+ * would stall every tunnel. A worker thread checks, and the answer comes
+ * back to the loop as a callback.
+ */
+#ifndef CULVERT_AUTH_WORKER_H
+#define CULVERT_AUTH_WORKER_H
+
+#include "auth.h"
+
+struct loop;
+struct auth_worker;
+struct auth_job;
+
+typedef void auth_done_cb(void *arg, enum auth_result result);
+
+/* The thread starts with the first job, so that a daemon that forks after
+ * setting up (culvertd without -f) forks before any thread exists. */
+int auth_worker_new(struct loop *loop, struct auth *auth,
+		    struct auth_worker **out);
+/* Waits for the check in progress, if any; pending callbacks are not
+ * called. */
+void auth_worker_free(struct auth_worker *w);
+
+/* Check user's password; done(arg, result) runs later on the loop. NULL
+ * when the queue is full (too many logins at once) or out of memory. */
+struct auth_job *auth_worker_submit(struct auth_worker *w, const char *user,
+				    const char *password, auth_done_cb *done,
+				    void *arg);
+/* The job's callback will not run (its session is gone). */
+void auth_job_cancel(struct auth_job *job);
+
+#endif

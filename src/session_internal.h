@@ -1,0 +1,38 @@
+/* What the parts of a session share: session.c (lifecycle, timers,
+ * dispatch), session_server.c and session_client.c. Not for other files. */
+#ifndef CULVERT_SESSION_INTERNAL_H
+#define CULVERT_SESSION_INTERNAL_H
+
+#include "session.h"
+
+bool session_is_server(const struct cv_session *s);
+bool session_reliable(const struct cv_session *s);
+
+/* Control messages go out `copies` times in one batch (at most 3). */
+int session_send_control(struct cv_session *s, const struct proto_msg *m,
+			 unsigned int copies);
+void session_send_refuse(struct cv_session *s, uint8_t reason,
+			 const char *text);
+/* Free s now; close its link unless the link is already gone. */
+void session_free(struct cv_session *s, bool link_gone, const char *why);
+void session_malformed(struct cv_session *s, const char *why);
+
+/* From now on keepalives every interval_s, dead after timeout_s. */
+int session_keepalive_start(struct cv_session *s, unsigned int interval_s,
+			    unsigned int timeout_s);
+/* The tunnel MTU s can carry: mtu, or less when its link carries less. */
+unsigned int session_mtu(const struct cv_session *s, unsigned int mtu);
+
+/* session_server.c */
+bool server_hello(struct cv_session *s, struct proto_hello *h);
+void server_release(struct cv_session *s);
+void server_hello_timeout(void *arg);
+
+/* session_client.c */
+/* A new client session: say hello, again until answered. */
+void client_start(struct cv_session *s);
+void client_hello_retransmit(void *arg);
+bool client_welcome(struct cv_session *s, const struct proto_welcome *w);
+void client_uninstall(struct cv_session *s);
+
+#endif

@@ -1,0 +1,231 @@
+/* The server's side of a session: a hello admitted (version, limits,
+ * certificate, password) or refused, an address leased, the welcome. */
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "auth_worker.h"
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "route.h"
+#include "session_internal.h"
+
+/* Give back what the session held on the server: its route and lease. */
+void server_release(struct cv_session *s)
+{
+	if (!s->has_inner)
+		return;
+	route_del(s->daemon->routes, &s->inner, s);
+	pool_release(s->daemon->pool, &s->inner);
+	s->has_inner = false;
+}
+
+void server_hello_timeout(void *arg)
+{
+	struct cv_session *s = arg;
+
+	session_free(s, false, "no hello in time");
+}
+
+
+static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
+{
+	const struct config *cfg = s->daemon->cfg;
+
+	memset(w, 0, sizeof(*w));
+	w->nonce = s->nonce;
+	w->addr4.addr = s->inner;
+	w->addr4.len = s->daemon->server_addr.len;
+	w->server4 = s->daemon->server_addr.addr;
+	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
+	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
+	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
+	w->n_routes = cfg->n_routes;
+	memcpy(w->routes, cfg->routes, cfg->n_routes * sizeof(cfg->routes[0]));
+}
+
+static int send_welcome(struct cv_session *s)
+{
+	struct proto_msg m = { .type = PROTO_WELCOME };
+
+	fill_welcome(s, &m.welcome);
+	return session_send_control(s, &m, 1);
+}
+
+/* Refuse a peer with a reason for it and one for our log; the session is
+ * gone afterwards. */
+static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
+		   const char *logged)
+{
+	log_warn("refusing %s: %s", s->peer, logged);
+	s->daemon->counters.refused++;
+	session_send_refuse(s, reason, told);
+	session_free(s, false, logged);
+	return false;
+}
+
+/* The name a login proved: it names the session and keeps its lease. */
+static bool take_login(struct cv_session *s)
+{
+	if (s->identity && strcmp(s->identity, s->login) != 0)
+		log_info("%s: certificate '%s' logs in as user '%s'", s->peer,
+			 s->identity, s->login);
+	free(s->identity);
+	s->identity = s->login;
+	s->login = NULL;
+	return true;
+}
+
+static bool server_accept(struct cv_session *s);
+
+/* The worker's answer about the password of s->login. */
+static void on_password_checked(void *arg, enum auth_result result)
+{
+	struct cv_session *s = arg;
+	struct daemon *d = s->daemon;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	char text[160];
+
+	s->auth_job = NULL;
+	if (result != AUTH_OK) {
+		auth_throttle_failed(d->throttle, sa, loop_now(d->loop));
+		d->counters.auth_failed++;
+		snprintf(text, sizeof(text), "user '%s': %s", s->login,
+			 auth_result_str(result));
+		/* The same answer for every failure: it must not tell a
+		 * stranger which users exist. */
+		refuse(s, PROTO_REASON_AUTH, "wrong username or password", text);
+		return;
+	}
+	auth_throttle_succeeded(d->throttle, sa);
+	take_login(s);
+	server_accept(s);
+}
+
+/* Whether the peer may go on: the limits, and what `auth` asks that the
+ * hello itself shows. A password is checked by the worker afterwards
+ * (s->auth_job set); everything else is decided here. */
+static bool server_admit(struct cv_session *s, struct proto_hello *h)
+{
+	struct daemon *d = s->daemon;
+	const struct config *cfg = d->cfg;
+	char text[160];
+
+	if (d->n_up >= cfg->max_clients)
+		return refuse(s, PROTO_REASON_POLICY, "the server is full",
+			      "max-clients reached");
+	/* Insecure transports prove nothing; insecure = yes let them in. */
+	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
+		return true;
+	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && !s->identity)
+		return refuse(s, PROTO_REASON_AUTH,
+			      "a client certificate is required",
+			      "no client certificate (auth = certificate)");
+	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
+		return true;
+
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	int64_t wait = auth_throttle_wait(d->throttle, sa, loop_now(d->loop));
+	if (wait > 0) {
+		snprintf(text, sizeof(text),
+			 "too many failed logins from your address; try again in %lld s",
+			 (long long)(wait + 999) / 1000);
+		return refuse(s, PROTO_REASON_AUTH, text,
+			      "too many failed logins from this address");
+	}
+	if (!h->username[0] || !h->password[0])
+		return refuse(s, PROTO_REASON_AUTH,
+			      "this server needs a username and password",
+			      "no username or password (auth = password)");
+	/* The name goes into the log: only what a password file may hold. */
+	if (!auth_valid_user(h->username)) {
+		auth_throttle_failed(d->throttle, sa, loop_now(d->loop));
+		d->counters.auth_failed++;
+		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
+			      "a user name with characters no user has");
+	}
+	s->login = strdup(h->username);
+	if (s->login)
+		s->auth_job = auth_worker_submit(d->auth_worker, h->username,
+						 h->password, on_password_checked,
+						 s);
+	explicit_bzero(h->password, sizeof(h->password));
+	if (!s->auth_job)
+		return refuse(s, PROTO_REASON_AUTH,
+			      "the server is busy checking logins; try again",
+			      "too many logins waiting for a password check");
+	return true;
+}
+
+bool server_hello(struct cv_session *s, struct proto_hello *h)
+{
+	struct daemon *d = s->daemon;
+
+	if (s->auth_job)
+		return true;	/* a retransmission: the answer is coming */
+	if (s->state == SESSION_UP) {
+		if (h->nonce == s->nonce) {
+			/* Our welcome was lost: say it again. */
+			if (send_welcome(s) < 0) {
+				session_end(s, PROTO_REASON_UNSPECIFIED,
+					    "cannot send welcome");
+				return false;
+			}
+			return true;
+		}
+		/* The client started over on the same link. */
+		log_info("session %s said hello again: starting over",
+			 session_name(s));
+		server_release(s);
+		s->state = SESSION_HELLO;
+		d->n_up--;
+		d->n_pending++;
+	}
+	if (h->version != PROTO_VERSION) {
+		char text[80];
+		snprintf(text, sizeof(text),
+			 "protocol version %u is not spoken here (this server speaks %u)",
+			 h->version, PROTO_VERSION);
+		return refuse(s, PROTO_REASON_VERSION, text, text);
+	}
+	s->nonce = h->nonce;
+	if (!server_admit(s, h))
+		return false;
+	return s->auth_job ? true : server_accept(s);
+}
+
+/* An admitted peer: its address, its route, the welcome. */
+static bool server_accept(struct cv_session *s)
+{
+	struct daemon *d = s->daemon;
+	char buf[ADDR_STRLEN];
+
+	int err = pool_lease(d->pool, s->identity, &s->inner);
+	if (err < 0)
+		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
+			      "no free inner address",
+			      "the address pool is exhausted; widen 'pool'");
+	s->has_inner = true;
+	if (route_add(d->routes, &s->inner, s) < 0)
+		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+			      "out of memory");
+	s->state = SESSION_UP;
+	d->n_pending--;
+	d->n_up++;
+	if (session_keepalive_start(s, d->cfg->keepalive_interval,
+				    d->cfg->keepalive_timeout) < 0 ||
+	    send_welcome(s) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send welcome");
+		return false;
+	}
+	log_notice("session %s up over %s: inner address %s",
+		   session_name(s), s->transport->t->name,
+		   addr_str(&s->inner, buf));
+	return true;
+}
