@@ -84,9 +84,10 @@ static void *worker_main(void *arg)
 		if (w->stop)
 			break;
 		struct auth_job *job = pop(&w->todo);
+		struct auth *auth = w->auth;	/* a reload may swap it */
 		pthread_mutex_unlock(&w->lock);
 
-		job->result = auth_check(w->auth, job->user, job->password);
+		job->result = auth_check(auth, job->user, job->password);
 		explicit_bzero(job->password, strlen(job->password));
 
 		pthread_mutex_lock(&w->lock);
@@ -217,4 +218,11 @@ struct auth_job *auth_worker_submit(struct auth_worker *w, const char *user,
 void auth_job_cancel(struct auth_job *job)
 {
 	job->cancelled = true;
+}
+
+void auth_worker_set_auth(struct auth_worker *w, struct auth *auth)
+{
+	pthread_mutex_lock(&w->lock);
+	w->auth = auth;
+	pthread_mutex_unlock(&w->lock);
 }

@@ -28,6 +28,11 @@ void auth_worker_free(struct auth_worker *w);
 struct auth_job *auth_worker_submit(struct auth_worker *w, const char *user,
 				    const char *password, auth_done_cb *done,
 				    void *arg);
+/* Check later jobs against auth (a reloaded password file). A check in
+ * progress finishes with the old one, which the caller keeps until
+ * auth_worker_free. */
+void auth_worker_set_auth(struct auth_worker *w, struct auth *auth);
+
 /* The job's callback will not run (its session is gone). */
 void auth_job_cancel(struct auth_job *job);
 

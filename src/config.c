@@ -372,6 +372,7 @@ void config_free(struct config *cfg)
 {
 	if (!cfg)
 		return;
+	config_free(cfg->retired);
 	while (cfg->entries) {
 		struct config_entry *e = cfg->entries;
 		cfg->entries = e->next;
@@ -393,6 +394,7 @@ void config_free(struct config *cfg)
 	free(cfg->password_file);
 	free(cfg->pam_service);
 	free(cfg->username);
+	free(cfg->control_socket);
 	free(cfg);
 }
 

@@ -70,15 +70,20 @@ struct config {
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	char *control_socket;
 	bool client_to_client;
 
 	struct config_entry *entries;	/* in file order */
+	/* Configs replaced by a reload: plugins may still hold strings
+	 * from them, so they live until the daemon ends. */
+	struct config *retired;
 };
 
 enum config_key_flags {
 	KEY_REPEATABLE = 0x1,
 	KEY_SERVER = 0x2,	/* only meaningful for mode = server */
 	KEY_CLIENT = 0x4,	/* only meaningful for mode = client */
+	KEY_RESTART = 0x8,	/* a reload cannot change it: restart */
 };
 
 struct config_key {

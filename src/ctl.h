@@ -20,6 +20,15 @@ struct ctl_command {
 
 /* culvertctl passwd FILE USER */
 int ctl_passwd(int argc, char *argv[]);
+int ctl_status(int argc, char *argv[]);
+int ctl_kick(int argc, char *argv[]);
+int ctl_reload(int argc, char *argv[]);
+
+/* Which daemon the commands below talk to: the socket, or the one its
+ * config file names. Returns 0 or a negative errno, logged. */
+int ctl_set_socket(const char *socket, const char *config);
+/* Send one request to the daemon, print the answer; the exit status. */
+int ctl_request(const char *request);
 
 /* Sets user's password in the password file at path: replaces the user's
  * line, or adds one, and keeps every other line as it was. Writes

@@ -8,6 +8,12 @@
 #include "log.h"
 
 static const struct ctl_command commands[] = {
+	{ "status", "[--json]", ctl_status,
+	  "the daemon's sessions and counters (needs -c or -s)" },
+	{ "kick", "NAME", ctl_kick,
+	  "end the sessions of NAME (identity or outer address) now" },
+	{ "reload", "", ctl_reload,
+	  "read the config and password file again, as SIGHUP does" },
 	{ "passwd", "FILE USER", ctl_passwd,
 	  "set USER's password in the password file FILE" },
 };
@@ -30,8 +36,10 @@ static void usage(FILE *f)
 {
 	int width = synopsis_width();
 
-	fprintf(f, "Usage: culvertctl COMMAND [ARGS]\n"
+	fprintf(f, "Usage: culvertctl [-c FILE | -s SOCKET] COMMAND [ARGS]\n"
 		   "       culvertctl -h | --help | -V | --version\n\n"
+		   "  -c FILE     talk to the culvertd that runs with config FILE\n"
+		   "  -s SOCKET   talk to the culvertd on control socket SOCKET\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		char synopsis[128];
@@ -73,6 +81,19 @@ int main(int argc, char *argv[])
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("culvertctl %s\n", PACKAGE_VERSION);
 		return 0;
+	}
+	if ((strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "-s") == 0) &&
+	    argc > 2) {
+		bool socket = argv[1][1] == 's';
+		if (ctl_set_socket(socket ? argv[2] : NULL,
+				   socket ? NULL : argv[2]) < 0)
+			return 1;
+		argc -= 2;
+		argv += 2;
+		if (argc < 2) {
+			usage(stderr);
+			return 1;
+		}
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const struct ctl_command *cmd = &commands[i];

@@ -24,6 +24,8 @@ struct datapath;
 struct auth;
 struct auth_throttle;
 struct auth_worker;
+struct control;
+struct retired_auth;
 
 /* What was dropped, by reason; logged on SIGUSR1 (and, later, served by
  * the control socket). One list, so the names in the log line cannot drift
@@ -84,12 +86,18 @@ struct daemon {
 	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;
 
+	struct control *control;
+	/* Password files replaced by reloads: a check may still be using
+	 * one, so they live until the daemon ends. */
+	struct retired_auth *retired_auth;
+
 	struct counters counters;
 	int64_t malformed_logged_at;	/* to rate-limit that log line */
 	bool stopping;
 	int exit_code;
 };
 
+/* Takes cfg: daemon_cleanup frees it, also when this fails. */
 int daemon_init(struct daemon *d, struct config *cfg);
 /* Loads and checks everything a run would, then stops: --check-config. */
 int daemon_check(struct config *cfg);
@@ -101,5 +109,10 @@ void daemon_client_lost(struct daemon *d);
 /* The client's connect() is over: its link came up, or it failed. */
 void daemon_connect_done(struct daemon *d);
 void daemon_log_counters(const struct daemon *d);
+/* Read the config file again (SIGHUP, culvertctl reload). New settings
+ * apply to new sessions; live ones stay up. A file that does not parse,
+ * or changes a key that needs a restart, leaves everything as it was.
+ * Returns 0 or a negative errno, after logging why. */
+int daemon_reload(struct daemon *d);
 
 #endif

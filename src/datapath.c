@@ -155,6 +155,8 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 					       .len = (size_t)len + 1 };
 		d->counters.tx_packets++;
 		d->counters.tx_bytes += (uint64_t)len;
+		s->tx_packets++;
+		s->tx_bytes += (uint64_t)len;
 		n++;
 	}
 	flush(dp, batch_session, dp->msgs + first, n - first);
@@ -222,6 +224,8 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 	}
 	d->counters.rx_packets++;
 	d->counters.rx_bytes += len;
+	s->rx_packets++;
+	s->rx_bytes += len;
 }
 
 void datapath_deliver(struct datapath *dp, struct cv_session *s,

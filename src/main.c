@@ -135,7 +135,6 @@ int main(int argc, char **argv)
 	if (err == 0)
 		err = daemon_run(&d);
 	daemon_cleanup(&d);
-	config_free(cfg);
 	log_notice("culvertd stopped");
 	return err < 0 ? 1 : 0;
 }

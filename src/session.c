@@ -224,6 +224,7 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 	s->state = SESSION_HELLO;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(d->loop);
+	s->connected_at = time(NULL);
 	if (info->peer && info->peer_len <= sizeof(s->peer_addr)) {
 		memcpy(&s->peer_addr, info->peer, info->peer_len);
 		sockaddr_str(info->peer, s->peer);

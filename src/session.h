@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <culvert/transport.h>
 
@@ -43,7 +44,10 @@ struct cv_session {
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */
 
-	int64_t started, last_rx, last_tx;
+	int64_t started, last_rx, last_tx;	/* loop_now() milliseconds */
+	time_t connected_at;			/* wall clock, for status */
+	uint64_t rx_packets, rx_bytes;		/* inner packets from the peer */
+	uint64_t tx_packets, tx_bytes;		/* and to it */
 	struct loop_timer *timer;
 	unsigned int retransmit_ms;	/* client: hello back-off */
 	unsigned int keepalive_ms, timeout_ms;

@@ -12,7 +12,6 @@
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,6 +19,8 @@
 #include <unistd.h>
 
 #include <culvert/transport.h>
+
+#include "../common/endpoint.h"
 
 /* Datagrams per recvmmsg/sendmmsg: one syscall for a burst. */
 #define BATCH 64
@@ -224,38 +225,6 @@ static int udp_create(const struct cv_host_api *api, struct cv_host *host,
 	return 0;
 }
 
-/* Resolve "host:port" from the config; the core checked its shape. */
-static int resolve(struct cv_instance *inst, const char *key, bool passive,
-		   struct addrinfo **out)
-{
-	const char *value = inst->api->config_get(inst->host, key);
-	char host[256];
-
-	if (!value) {
-		LOG(inst, CV_LOG_ERR, "'%s' is not set", key);
-		return -EINVAL;
-	}
-	const char *colon = strrchr(value, ':');
-	const char *start = value[0] == '[' ? value + 1 : value;
-	const char *end = value[0] == '[' ? strchr(value, ']') : colon;
-	if (!colon || !end || end < start || (size_t)(end - start) >= sizeof(host)) {
-		LOG(inst, CV_LOG_ERR, "'%s': '%s' is not HOST:PORT", key, value);
-		return -EINVAL;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(end - start), start);
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_DGRAM,
-		.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG,
-	};
-	int rc = getaddrinfo(host, colon + 1, &hints, out);
-	if (rc != 0) {
-		LOG(inst, CV_LOG_ERR, "cannot resolve %s '%s': %s", key, value,
-		    gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
-	return 0;
-}
-
 static void set_buffers(struct cv_instance *inst, int fd)
 {
 	int size = inst->socket_buffer;
@@ -275,10 +244,7 @@ static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
 
 	if (fd < 0)
 		return -errno;
-	if (ai->ai_family == AF_INET6) {
-		int off = 0;	/* [::] takes IPv4 clients too */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	}
+	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
 	set_buffers(inst, fd);
 	return fd;
 }
@@ -373,7 +339,8 @@ static void on_readable(void *arg, int fd, uint32_t events)
 static int udp_listen(struct cv_instance *inst)
 {
 	struct addrinfo *ai;
-	int err = resolve(inst, "listen", true, &ai);
+	int err = endpoint_resolve(inst->api, inst->host, "listen",
+				   SOCK_DGRAM, true, &ai);
 
 	if (err < 0)
 		return err;
@@ -432,7 +399,8 @@ static void on_client_up(void *arg)
 static int udp_connect(struct cv_instance *inst)
 {
 	struct addrinfo *ai;
-	int err = resolve(inst, "remote", false, &ai);
+	int err = endpoint_resolve(inst->api, inst->host, "remote",
+				   SOCK_DGRAM, false, &ai);
 
 	if (err < 0)
 		return err;

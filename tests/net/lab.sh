@@ -90,7 +90,7 @@ LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || {
 	exit 99
 }
 # -g: global even when this file is sourced inside a function (quickstart)
-declare -gA LAB_PID=() LAB_START=() LAB_LOG=() LAB_NSOF=() LAB_COUNTERS=()
+declare -gA LAB_PID=() LAB_START=() LAB_LOG=() LAB_NSOF=() LAB_COUNTERS=() LAB_SOCK=()
 LAB_NAMES=()      # every daemon started, in order (their logs are printed on failure)
 LAB_BG=()         # other background processes: "pid starttime"
 LAB_EXTRA_NS=()   # namespaces of lab_add_client, removed with the others
@@ -575,6 +575,12 @@ lab_start() {   # lab_start NAME NS CONF
 	[[ -z ${LAB_PID[$name]:-} ]] || fail "lab_start: '$name' was started before"
 	LAB_LOG[$name]=$LAB_TMP/$name.log
 	LAB_NSOF[$name]=$ns
+	# Each daemon's control socket in this test's own directory: the
+	# default under /run/culvert/ is shared by tests running at once.
+	if ! grep -q '^[[:space:]]*control-socket' "$conf"; then
+		sed -i "1i control-socket = $LAB_TMP/$name.sock" "$conf"
+	fi
+	LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
 	ip netns exec "$ns" "$CULVERTD" -c "$conf" -f -v >"${LAB_LOG[$name]}" 2>&1 </dev/null &
 	LAB_PID[$name]=$!
 	LAB_START[$name]=$(lab__starttime "$!")

@@ -1,0 +1,78 @@
+/*
+ * Splitting and resolving 'listen' and 'remote' for the transports. See
+ * endpoint.h.
+ */
+#include "endpoint.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int endpoint_parse(const char *value, char *host, size_t host_size,
+		   const char **port)
+{
+	const char *start = value, *end, *colon;
+
+	if (value[0] == '[') {
+		start = value + 1;
+		end = strchr(start, ']');
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		colon = end + 1;
+	} else {
+		/* One colon only: a bare IPv6 address would be ambiguous. */
+		colon = strrchr(value, ':');
+		if (!colon || strchr(value, ':') != colon)
+			return -EINVAL;
+		end = colon;
+	}
+	if (end == start || (size_t)(end - start) >= host_size || !colon[1])
+		return -EINVAL;
+	memcpy(host, start, (size_t)(end - start));
+	host[end - start] = '\0';
+	*port = colon + 1;
+	return 0;
+}
+
+int endpoint_resolve(const struct cv_host_api *api, struct cv_host *host,
+		     const char *key, int socktype, bool passive,
+		     struct addrinfo **out)
+{
+	const char *value = api->config_get(host, key);
+	char name[256];
+	const char *port;
+
+	if (!value) {
+		api->log(host, CV_LOG_ERR, "'%s' is not set", key);
+		return -EINVAL;
+	}
+	if (endpoint_parse(value, name, sizeof(name), &port) < 0) {
+		api->log(host, CV_LOG_ERR,
+			 "'%s': '%s' is not an endpoint (expected HOST:PORT or [IPV6]:PORT)",
+			 key, value);
+		return -EINVAL;
+	}
+	struct addrinfo hints = {
+		.ai_socktype = socktype,
+		.ai_protocol = socktype == SOCK_STREAM ? IPPROTO_TCP
+			       : socktype == SOCK_DGRAM ? IPPROTO_UDP
+			       : 0,
+		.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG,
+	};
+	int rc = getaddrinfo(name, port, &hints, out);
+	if (rc != 0) {
+		api->log(host, CV_LOG_ERR, "cannot resolve %s '%s': %s", key,
+			 value, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
+void endpoint_dual_stack(int fd, int family)
+{
+	int off = 0;
+
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+}

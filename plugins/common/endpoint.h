@@ -1,0 +1,46 @@
+/*
+ * endpoint.h - where a transport listens or connects: the HOST:PORT and
+ * [IPV6]:PORT values of 'listen' and 'remote', split and resolved the same
+ * way by every transport, and the socket options that follow from them.
+ *
+ * The core checks the global keys' shape when it reads the config; a
+ * transport's own [name] section may set them too, and is checked only
+ * here. Nothing here keeps state.
+ */
+#ifndef CULVERT_ENDPOINT_H
+#define CULVERT_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <netdb.h>
+
+#include <culvert/transport.h>
+
+/*
+ * Split "HOST:PORT" or "[IPV6]:PORT" into host (NUL-terminated, in a
+ * buffer of host_size) and *port (pointing into value). Returns 0, or
+ * -EINVAL when value is not of that shape or the host does not fit.
+ * (The core's endpoint_split() in src/addr.c checks the same shape, and
+ * the port's range; plugins do not link the core.)
+ */
+int endpoint_parse(const char *value, char *host, size_t host_size,
+		   const char **port);
+
+/*
+ * Read key (e.g. "listen", "remote") through api->config_get and resolve
+ * it for sockets of socktype (SOCK_STREAM, SOCK_DGRAM): passive for
+ * bind(), else for connect(). On success *out is a list for
+ * freeaddrinfo(), addresses in the order to try. Logs one line naming the
+ * key and its value when it is unset, not an endpoint, or not resolvable,
+ * and returns a negative errno: -EINVAL or -EHOSTUNREACH.
+ */
+int endpoint_resolve(const struct cv_host_api *api, struct cv_host *host,
+		     const char *key, int socktype, bool passive,
+		     struct addrinfo **out);
+
+/* Let an IPv6 socket bound to [::] take IPv4 peers too (as ::ffff:a.b.c.d),
+ * whatever net.ipv6.bindv6only says. Does nothing for other families;
+ * best effort. */
+void endpoint_dual_stack(int fd, int family);
+
+#endif /* CULVERT_ENDPOINT_H */

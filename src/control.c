@@ -1,0 +1,219 @@
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+#include "session.h"
+#include "status.h"
+
+#define RUN_DIR "/run/culvert"
+#define REQUEST_MAX 512
+
+struct control {
+	struct daemon *daemon;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+void control_path(const struct config *cfg, char *buf, size_t size)
+{
+	if (cfg->control_socket) {
+		snprintf(buf, size, "%s", cfg->control_socket);
+		return;
+	}
+	char copy[4096];
+	snprintf(copy, sizeof(copy), "%s", cfg->path);
+	char *name = basename(copy);
+	size_t len = strlen(name);
+	if (len > 5 && strcmp(name + len - 5, ".conf") == 0)
+		name[len - 5] = '\0';
+	snprintf(buf, size, RUN_DIR "/%s.sock", name);
+}
+
+/* ---- requests */
+
+/* Write all of buf; the peer is culvertctl, reading as we write. A
+ * send timeout bounds how long a stuck reader holds the loop. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void answer(int fd, const char *status, const struct strbuf *body)
+{
+	write_all(fd, status, strlen(status));
+	write_all(fd, "\n", 1);
+	if (body && body->len)
+		write_all(fd, body->buf, body->len);
+}
+
+static void kick(struct daemon *d, const char *name, struct strbuf *out)
+{
+	unsigned int ended = 0;
+	struct cv_session *s = d->sessions;
+
+	while (s) {
+		struct cv_session *next = s->next;
+		if (strcmp(session_name(s), name) == 0) {
+			log_notice("session %s kicked by the administrator",
+				   session_name(s));
+			session_end(s, PROTO_REASON_POLICY,
+				    "kicked by the administrator");
+			ended++;
+		}
+		s = next;
+	}
+	strbuf_printf(out, "%u session%s ended\n", ended, ended == 1 ? "" : "s");
+}
+
+static void handle(struct daemon *d, int fd, char *request)
+{
+	struct strbuf body = { 0 };
+	char *arg = strchr(request, ' ');
+
+	if (arg)
+		*arg++ = '\0';
+	if (strcmp(request, "status") == 0 && !arg) {
+		status_text(d, &body);
+		answer(fd, "ok", &body);
+	} else if (strcmp(request, "status") == 0 && strcmp(arg, "--json") == 0) {
+		status_json(d, &body);
+		answer(fd, "ok", &body);
+	} else if (strcmp(request, "kick") == 0 && arg && *arg) {
+		kick(d, arg, &body);
+		answer(fd, strstr(body.buf, "0 sessions") == body.buf
+				   ? "error: no session of that name"
+				   : "ok",
+		       &body);
+	} else if (strcmp(request, "reload") == 0 && !arg) {
+		answer(fd, daemon_reload(d) == 0
+				   ? "ok"
+				   : "error: the new config was refused; see the log",
+		       NULL);
+	} else {
+		answer(fd, "error: unknown request", NULL);
+	}
+	free(body.buf);
+}
+
+static void on_client(void *arg, int fd, uint32_t events)
+{
+	struct control *c = arg;
+	char request[REQUEST_MAX];
+	ssize_t n = read(fd, request, sizeof(request) - 1);
+
+	loop_unwatch(c->daemon->loop, fd);
+	if (n > 0) {
+		request[n] = '\0';
+		request[strcspn(request, "\r\n")] = '\0';
+		struct timeval tv = { .tv_sec = 1 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		int flags = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+		handle(c->daemon, fd, request);
+	}
+	close(fd);
+}
+
+static void on_accept(void *arg, int fd, uint32_t events)
+{
+	struct control *c = arg;
+
+	for (int i = 0; i < 16; i++) {
+		int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (conn < 0)
+			return;
+		if (loop_watch(c->daemon->loop, conn, EPOLLIN, on_client, c) < 0)
+			close(conn);
+	}
+}
+
+/* ---- the socket */
+
+/* Whether a daemon answers on path: then it is not ours to remove. */
+static bool in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used = fd >= 0 &&
+		    connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return used;
+}
+
+int control_open(struct daemon *d, struct control **out)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->daemon = d;
+	control_path(d->cfg, c->path, sizeof(c->path));
+	if (strlen(c->path) >= sizeof(sun.sun_path)) {
+		log_err("control socket path %s is too long", c->path);
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
+	if (!d->cfg->control_socket)
+		mkdir(RUN_DIR, 0755);
+	if (in_use(&sun)) {
+		log_err("another culvertd answers on %s; stop it first, or set control-socket",
+			c->path);
+		free(c);
+		return -EADDRINUSE;
+	}
+	unlink(c->path);	/* left by a daemon that did not stop cleanly */
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    bind(c->fd, (const struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(c->path, 0660) < 0 || listen(c->fd, 16) < 0) {
+		err = -errno;
+		log_err("cannot open the control socket %s: %s", c->path,
+			strerror(errno));
+		control_close(c);
+		return err;
+	}
+	err = loop_watch(d->loop, c->fd, EPOLLIN, on_accept, c);
+	if (err < 0) {
+		control_close(c);
+		return err;
+	}
+	log_info("control socket: %s", c->path);
+	*out = c;
+	return 0;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0) {
+		loop_unwatch(c->daemon->loop, c->fd);
+		close(c->fd);
+		unlink(c->path);
+	}
+	free(c);
+}

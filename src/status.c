@@ -1,0 +1,91 @@
+#include "status.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+#include "addr.h"
+#include "daemon.h"
+#include "loop.h"
+#include "session.h"
+
+static const char *state_name(const struct cv_session *s)
+{
+	return s->state == SESSION_UP ? "up" : "hello";
+}
+
+/* The session's inner address: the lease on a server, the assigned
+ * address on a client, "-" before either. */
+static const char *inner_str(const struct cv_session *s, char buf[ADDR_STRLEN])
+{
+	if (s->has_inner)
+		return addr_str(&s->inner, buf);
+	if (s->addr_installed)
+		return addr_str(&s->addr.addr, buf);
+	return "-";
+}
+
+static void iso_time(time_t t, char buf[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static double seconds_ago(const struct daemon *d, int64_t ms)
+{
+	return (double)(loop_now(d->loop) - ms) / 1000.0;
+}
+
+void status_text(const struct daemon *d, struct strbuf *out)
+{
+	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-20s %12s %9s %12s %9s %9s\n",
+		      "IDENTITY", "TRANSPORT", "OUTER", "INNER", "SINCE",
+		      "RX_BYTES", "RX_PKTS", "TX_BYTES", "TX_PKTS", "SEEN_AGO");
+	for (const struct cv_session *s = d->sessions; s; s = s->next) {
+		char inner[ADDR_STRLEN], since[32];
+		iso_time(s->connected_at, since);
+		strbuf_printf(out,
+			      "%-20s %-9s %-22s %-15s %-20s %12" PRIu64 " %9" PRIu64
+			      " %12" PRIu64 " %9" PRIu64 " %8.1fs%s\n",
+			      session_name(s), s->transport->t->name, s->peer,
+			      inner_str(s, inner), since, s->rx_bytes,
+			      s->rx_packets, s->tx_bytes, s->tx_packets,
+			      seconds_ago(d, s->last_rx),
+			      s->state == SESSION_UP ? "" : " (hello)");
+	}
+	strbuf_printf(out, "sessions: %u\n", d->n_sessions);
+#define COUNTER_LINE(name) \
+	strbuf_printf(out, "%s: %" PRIu64 "\n", #name, d->counters.name);
+	DAEMON_COUNTERS(COUNTER_LINE)
+#undef COUNTER_LINE
+}
+
+void status_json(const struct daemon *d, struct strbuf *out)
+{
+	strbuf_printf(out, "{\"sessions\":[");
+	for (const struct cv_session *s = d->sessions; s; s = s->next) {
+		char inner[ADDR_STRLEN], since[32];
+		iso_time(s->connected_at, since);
+		strbuf_printf(out, "%s{\"identity\":", s == d->sessions ? "" : ",");
+		strbuf_json_string(out, session_name(s));
+		strbuf_printf(out, ",\"transport\":");
+		strbuf_json_string(out, s->transport->t->name);
+		strbuf_printf(out, ",\"state\":\"%s\",\"outer\":", state_name(s));
+		strbuf_json_string(out, s->peer);
+		strbuf_printf(out, ",\"inner\":");
+		strbuf_json_string(out, inner_str(s, inner));
+		strbuf_printf(out,
+			      ",\"since\":\"%s\",\"rx_bytes\":%" PRIu64
+			      ",\"rx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+			      ",\"tx_packets\":%" PRIu64 ",\"last_seen_s\":%.1f}",
+			      since, s->rx_bytes, s->rx_packets, s->tx_bytes,
+			      s->tx_packets, seconds_ago(d, s->last_rx));
+	}
+	strbuf_printf(out, "],\"counters\":{\"sessions\":%u", d->n_sessions);
+#define COUNTER_JSON(name) \
+	strbuf_printf(out, ",\"%s\":%" PRIu64, #name, d->counters.name);
+	DAEMON_COUNTERS(COUNTER_JSON)
+#undef COUNTER_JSON
+	strbuf_printf(out, "}}\n");
+}
