@@ -395,6 +395,8 @@ void config_free(struct config *cfg)
 	free(cfg->pam_service);
 	free(cfg->username);
 	free(cfg->control_socket);
+	free(cfg->user);
+	free(cfg->group);
 	free(cfg);
 }
 

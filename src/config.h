@@ -71,6 +71,8 @@ struct config {
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
 	char *control_socket;
+	char *user;
+	char *group;
 	bool client_to_client;
 
 	struct config_entry *entries;	/* in file order */

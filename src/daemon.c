@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "auth.h"
 #include "auth_worker.h"
@@ -18,6 +21,7 @@
 #include "netlink.h"
 #include "password.h"
 #include "pool.h"
+#include "privilege.h"
 #include "route.h"
 #include "session.h"
 
@@ -193,6 +197,9 @@ static void on_stop_signal(void *arg, int signo)
 	struct daemon *d = arg;
 
 	log_notice("%s: stopping", strsignal(signo));
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
 	shutdown_sessions(d);
 	loop_stop(d->loop);
 }
@@ -381,11 +388,21 @@ static int setup_signals(struct daemon *d)
 	return 0;
 }
 
+static int drop_privileges(struct daemon *d)
+{
+	char path[4096];
+
+	control_path(d->cfg, path, sizeof(path));
+	return privilege_drop(d->cfg, d->control ? path : NULL);
+}
+
 int daemon_check(struct config *cfg)
 {
 	struct daemon d = { .cfg = cfg, .tun.fd = -1 };
 	int err = loop_new(&d.loop);
 
+	if (err == 0)
+		err = privilege_check(cfg);
 	if (err == 0)
 		err = load_transports(&d);
 	unload_transports(&d);
@@ -432,7 +449,7 @@ int daemon_init(struct daemon *d, struct config *cfg)
 			if ((err = h->t->listen(h->inst)) < 0)
 				return err;
 		}
-		return 0;
+		return drop_privileges(d);
 	}
 	if ((err = password_load(cfg, &d->password)) < 0)
 		return err;
@@ -442,6 +459,8 @@ int daemon_init(struct daemon *d, struct config *cfg)
 		return -ENOMEM;
 	log_notice("%s created; waiting for the server to assign an address",
 		   d->tun.name);
+	if ((err = drop_privileges(d)) < 0)
+		return err;
 	client_connect(d);
 	return 0;
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# priv_drop.sh - with `user = nobody`, both ends run as that user after
+# setup with CAP_NET_ADMIN as their only capability, and the tunnel still
+# works: a ping, and a second client that connects afterwards (a new
+# session on the dropped gateway, a new address and routes on the dropped
+# client). Topology: lab.sh, hosts U and U2.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
+set -u -o pipefail
+# shellcheck source=tests/net/lab.sh
+. "$(dirname "$0")/lab.sh"
+
+lab_require
+lab_require_tls tls
+getent passwd nobody >/dev/null || skip "no user 'nobody' on this system"
+group=$(id -gn nobody)
+lab_up
+lab_add_client 2
+lab_forwarding on
+lab_pki "$LAB_TMP/pki"
+P=$LAB_PKI
+lab_server_conf "$LAB_TMP/gw.conf" user=nobody "group=$group"
+lab_client_conf "$LAB_TMP/u.conf" user=nobody
+lab_client_conf "$LAB_TMP/u2.conf" user=nobody "cert=$P/bob.crt" "key=$P/bob.key"
+
+# A capability set as /proc shows it: CAP_NET_ADMIN is bit 12.
+NET_ADMIN_ONLY=0000000000001000
+check_dropped() {   # check_dropped NAME
+	local pid=${LAB_PID[$1]} uid cap
+	uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
+	cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
+	[[ $uid == "$(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -u nobody)" ]] ||
+		fail "$1 (pid $pid) runs with uids '$uid', not nobody's"
+	[[ $cap == "$NET_ADMIN_ONLY" ]] ||
+		fail "$1 (pid $pid) has effective capabilities $cap, expected $NET_ADMIN_ONLY (CAP_NET_ADMIN only)"
+	local bnd
+	bnd=$(awk '/^CapBnd:/ { print $2 }' "/proc/$pid/status")
+	(( (16#$bnd & ~16#$NET_ADMIN_ONLY) == 0 )) ||
+		fail "$1 (pid $pid) could regain other capabilities: CapBnd $bnd"
+	[[ $(awk '/^CapPrm:/ { print $2 }' "/proc/$pid/status") == "$NET_ADMIN_ONLY" ]] ||
+		fail "$1 (pid $pid) keeps other permitted capabilities"
+	ok "$1 runs as nobody with CAP_NET_ADMIN only (CapEff $cap)"
+}
+
+lab_start gw gw "$LAB_TMP/gw.conf"
+lab_wait_log gw 'running as user nobody' 10 || fail "gateway did not drop to user nobody"
+check_dropped gw
+lab_start u u "$LAB_TMP/u.conf"
+lab_wait_log u 'tunnel up' 15 || fail "client U did not come up"
+check_dropped u
+lab_ping 5 u || fail "no ping through the tunnel after the privilege drop"
+ok "ping U -> V: $LAB_PING_RECEIVED of 5"
+
+# A client that arrives after both dropped: a new session on the gateway,
+# and on U2 an address and routes installed by an unprivileged daemon.
+lab_start u2 u2 "$LAB_TMP/u2.conf"
+lab_wait_log u2 'tunnel up' 15 || fail "a client connecting after the drop did not come up"
+check_dropped u2
+lab_ping 5 u2 || fail "no ping from the client that connected after the drop"
+ok "a client connecting after the drop works: $LAB_PING_RECEIVED of 5"
+
+lab_stop u
+in_ns u ip link show "$LAB_DEV" >/dev/null 2>&1 && fail "U's $LAB_DEV survived the stop of its unprivileged daemon"
+ok "U's $LAB_DEV is gone after the unprivileged daemon stopped"
+exit 0
