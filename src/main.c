@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "config.h"
 #include "daemon.h"
@@ -132,6 +135,10 @@ int main(int argc, char **argv)
 			log_open("culvertd", false, verbosity);
 		}
 	}
+#ifdef HAVE_SYSTEMD
+	if (err == 0)   /* culvertd@.service is Type=notify: set up, serving */
+		sd_notify(0, "READY=1");
+#endif
 	if (err == 0)
 		err = daemon_run(&d);
 	daemon_cleanup(&d);
