@@ -80,6 +80,7 @@ struct daemon {
 	/* Client: the one session, and the way back after losing it. */
 	struct cv_session *client;
 	char *password;			/* for auth = password servers */
+	struct cv_addr previous_addr;	/* of the last session, to ask back */
 	unsigned int next_transport;	/* which transport to try next */
 	unsigned int reconnect_delay_ms;
 	struct loop_timer *reconnect;

@@ -338,3 +338,65 @@ unsigned int pool_in_use(const struct pool *pool)
 {
 	return pool->in_use;
 }
+
+/* Make slot, not yet reached by the cursor, free to take: the never used
+ * slots before it join the free list, so the cursor stays a boundary. */
+static int claim_unused(struct pool *pool, uint32_t slot)
+{
+	int err = slots_reserve(pool, slot + 1);
+
+	if (err)
+		return err;
+	while (pool->never_used < slot) {
+		uint32_t skipped = pool->never_used++;
+		pool->slots[skipped] = (struct slot){ .identity = NULL };
+		lru_append(pool, skipped);
+	}
+	pool->slots[slot] = (struct slot){ .identity = NULL };
+	pool->never_used = slot + 1;
+	return 0;
+}
+
+/* Whether identity may have the free slot: nobody else is remembered
+ * for it. */
+static bool may_take(const struct pool *pool, uint32_t slot,
+		     const char *identity)
+{
+	const char *held = pool->slots[slot].identity;
+
+	return !held || (identity && strcmp(held, identity) == 0);
+}
+
+int pool_lease_hint(struct pool *pool, const char *identity,
+		    const struct cv_addr *hint, struct cv_addr *out)
+{
+	if (!hint || hint->family != AF_INET)
+		return pool_lease(pool, identity, out);
+	uint32_t slot = ntohl(hint->v4.s_addr) - slot_address(pool, 0);
+	if (slot >= pool->size ||
+	    (slot < pool->never_used && (pool->slots[slot].leased ||
+					 !may_take(pool, slot, identity))))
+		return pool_lease(pool, identity, out);
+
+	bool named = identity && identity[0];
+	uint32_t held = named ? identity_find(pool, identity) : NO_SLOT;
+	char *name = NULL;
+	if (named && held == NO_SLOT && !(name = strdup(identity)))
+		return -ENOMEM;
+	if (slot >= pool->never_used) {
+		int err = claim_unused(pool, slot);
+		if (err) {
+			free(name);
+			return err;
+		}
+	} else {
+		lru_unlink(pool, slot);
+	}
+	if (named && held != slot) {
+		if (held != NO_SLOT)
+			name = identity_take(pool, held);
+		identity_give(pool, slot, name);
+	}
+	lease_slot(pool, slot, out);
+	return 0;
+}

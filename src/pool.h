@@ -27,6 +27,11 @@ struct cv_prefix pool_server_addr(const struct pool *pool);
  * then an address never held by anyone else, then the least recently
  * released one. -ENOSPC when every address is in use. */
 int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out);
+/* The same, but hint first (the address a client held before, say across
+ * a server restart) when it is in the pool, free, and not remembered for
+ * another identity. */
+int pool_lease_hint(struct pool *pool, const char *identity,
+		    const struct cv_addr *hint, struct cv_addr *out);
 void pool_release(struct pool *pool, const struct cv_addr *addr);
 
 unsigned int pool_size(const struct pool *pool);	/* client addresses */

@@ -35,6 +35,7 @@ enum attr_type {
 	ATTR_ROUTE6 = 0x07,
 	ATTR_USERNAME = 0x09,
 	ATTR_PASSWORD = 0x0a,
+	ATTR_PREVIOUS4 = 0x0b,
 	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
 	 * from the table below, so version 1 skips it like any unknown
 	 * non-critical attribute and a v2 server can send it to a v1
@@ -61,7 +62,7 @@ struct attr {
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
-	parse_password;
+	parse_password, parse_previous4;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -87,6 +88,8 @@ static const struct attr attrs[] = {
 			    .parse = parse_username },
 	[ATTR_PASSWORD] = { .name = "PASSWORD", .len = 0, .allowed = IN_HELLO,
 			    .parse = parse_password },
+	[ATTR_PREVIOUS4] = { .name = "PREVIOUS4", .len = 4, .allowed = IN_HELLO,
+			     .parse = parse_previous4 },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -301,6 +304,14 @@ static int parse_password(const uint8_t *v, size_t len, struct proto_msg *m,
 	return get_credential(v, len, m->hello.password, "PASSWORD", why);
 }
 
+static int parse_previous4(const uint8_t *v, size_t len, struct proto_msg *m,
+			   const char **why)
+{
+	m->hello.previous4.family = AF_INET;
+	memcpy(m->hello.previous4.bytes, v, 4);
+	return 0;
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -495,6 +506,8 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 		put_attr(w, ATTR_USERNAME, h->username, user);
 	if (pass > 0)
 		put_attr(w, ATTR_PASSWORD, h->password, pass);
+	if (h->previous4.family == AF_INET)
+		put_attr(w, ATTR_PREVIOUS4, h->previous4.bytes, 4);
 }
 
 /* What the wire cannot express at all; values it can express but the

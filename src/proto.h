@@ -50,6 +50,9 @@ struct proto_hello {
 	 * empty when absent. Sent only over a secure transport. */
 	char username[PROTO_MAX_TEXT + 1];
 	char password[PROTO_MAX_TEXT + 1];
+	/* The inner address the client had before (family 0 when none): the
+	 * server gives it back if it can, across its own restart too. */
+	struct cv_addr previous4;
 };
 
 struct proto_welcome {

@@ -43,6 +43,7 @@ struct cv_session {
 
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */
+	struct cv_addr previous4;	/* server: what the client had before */
 
 	int64_t started, last_rx, last_tx;	/* loop_now() milliseconds */
 	time_t connected_at;			/* wall clock, for status */

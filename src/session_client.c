@@ -34,6 +34,9 @@ static int send_hello(struct cv_session *s)
 		snprintf(m.hello.password, sizeof(m.hello.password), "%s",
 			 d->password);
 	}
+	/* Ask for the address of the last session back: a server that
+	 * restarted knows it no more. */
+	m.hello.previous4 = d->previous_addr;
 	int err = session_send_control(s, &m, 1);
 	explicit_bzero(&m, sizeof(m));
 	return err;
@@ -170,6 +173,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 		return false;
 	}
 	s->daemon->reconnect_delay_ms = 0;
+	s->daemon->previous_addr = w->addr4.addr;
 	log_tunnel_up(s, w);
 	return true;
 }

@@ -195,6 +195,7 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, PROTO_REASON_VERSION, text, text);
 	}
 	s->nonce = h->nonce;
+	s->previous4 = h->previous4;
 	if (!server_admit(s, h))
 		return false;
 	return s->auth_job ? true : server_accept(s);
@@ -206,7 +207,8 @@ static bool server_accept(struct cv_session *s)
 	struct daemon *d = s->daemon;
 	char buf[ADDR_STRLEN];
 
-	int err = pool_lease(d->pool, s->identity, &s->inner);
+	int err = pool_lease_hint(d->pool, s->identity, &s->previous4,
+				  &s->inner);
 	if (err < 0)
 		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
 			      "no free inner address",

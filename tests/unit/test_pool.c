@@ -405,6 +405,85 @@ START_TEST(slash16_churn_with_new_identities)
 }
 END_TEST
 
+/* ---- hints: the address a client held before */
+
+static unsigned int lease_hint(struct pool *pool, const char *identity,
+			       unsigned int last)
+{
+	struct cv_addr hint = v4(0x0a080000 | last), a;
+
+	ck_assert_int_eq(pool_lease_hint(pool, identity, &hint, &a), 0);
+	return ntohl(a.v4.s_addr) & 0xff;
+}
+
+/* After a server restart nothing was leased yet: the hint is honoured
+ * far past the cursor, and the addresses it skipped are still handed
+ * out, each once. */
+START_TEST(hint_past_cursor_after_restart)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+
+	ck_assert_uint_eq(lease_hint(pool, "carol", 40), 40);
+	ck_assert_uint_eq(lease_hint(pool, "alice", 7), 7);
+	ck_assert_uint_eq(pool_in_use(pool), 2);
+	bool seen[256] = { false };
+	seen[40] = seen[7] = true;
+	for (unsigned int i = 0; i < 251; i++) {
+		unsigned int got = lease(pool, NULL);
+		ck_assert_msg(!seen[got], "10.8.0.%u leased twice", got);
+		seen[got] = true;
+	}
+	assert_full(pool);
+	pool_free(pool);
+}
+END_TEST
+
+START_TEST(hint_not_honoured_when_taken)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+
+	ck_assert_uint_eq(lease(pool, "alice"), 2);
+	/* bob asks for alice's address: he gets another. */
+	ck_assert_uint_ne(lease_hint(pool, "bob", 2), 2);
+	/* Outside the pool, or the gateway's own: ignored. */
+	ck_assert_uint_ne(lease_hint(pool, "carol", 1), 1);
+	struct cv_addr far = v4(0x0a090002), a;
+	ck_assert_int_eq(pool_lease_hint(pool, "dave", &far, &a), 0);
+	ck_assert_uint_eq(ntohl(a.v4.s_addr) >> 8, 0x0a0800);
+	pool_free(pool);
+}
+END_TEST
+
+/* A released address remembered for alice is not given to bob on his
+ * say-so; alice asking for it gets it. */
+START_TEST(hint_respects_remembered_identity)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+
+	ck_assert_uint_eq(lease(pool, "alice"), 2);
+	release(pool, 2);
+	ck_assert_uint_ne(lease_hint(pool, "bob", 2), 2);
+	ck_assert_uint_eq(lease_hint(pool, "alice", 2), 2);
+	pool_free(pool);
+}
+END_TEST
+
+/* An identity's name moves to the hinted address: afterwards it is
+ * remembered there, not at its old one. */
+START_TEST(hint_moves_identity)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+
+	ck_assert_uint_eq(lease(pool, "alice"), 2);
+	release(pool, 2);
+	ck_assert_uint_eq(lease_hint(pool, "alice", 9), 9);
+	release(pool, 9);
+	ck_assert_uint_eq(lease(pool, "alice"), 9);
+	pool_free(pool);
+}
+END_TEST
+
+
 static Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -425,6 +504,10 @@ static Suite *pool_suite(void)
 	tcase_add_test(which, identity_with_two_sessions_gets_latest);
 	tcase_add_test(which, identity_with_two_sessions_forgets_earlier);
 	tcase_add_test(which, foreign_release_is_harmless);
+	tcase_add_test(which, hint_past_cursor_after_restart);
+	tcase_add_test(which, hint_not_honoured_when_taken);
+	tcase_add_test(which, hint_respects_remembered_identity);
+	tcase_add_test(which, hint_moves_identity);
 	/* The default 4 s limit (when check forks) is the speed test: a
 	 * linear scan per lease takes minutes here. */
 	tcase_add_test(scale, slash16_fills_and_drains_quickly);
@@ -434,6 +517,7 @@ static Suite *pool_suite(void)
 	suite_add_tcase(s, scale);
 	return s;
 }
+
 
 int main(void)
 {

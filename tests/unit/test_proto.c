@@ -8,6 +8,7 @@
  */
 #include "proto.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <ctype.h>
 #include <errno.h>
@@ -612,6 +613,15 @@ START_TEST(test_hello_credentials)
 	ck_assert_int_eq(decode(buf, (size_t)len, &out, &why), 0);
 	ck_assert_str_eq(out.hello.username, "alice");
 	ck_assert_str_eq(out.hello.password, "correct horse battery staple");
+	ck_assert_int_eq(out.hello.previous4.family, 0);
+
+	/* The address of the last session, asked back. */
+	m.hello.previous4.family = AF_INET;
+	inet_pton(AF_INET, "203.0.113.7", &m.hello.previous4.v4);
+	len = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(decode(buf, (size_t)len, &out, &why), 0);
+	ck_assert_int_eq(out.hello.previous4.family, AF_INET);
+	ck_assert_mem_eq(&out.hello.previous4.v4, &m.hello.previous4.v4, 4);
 	ck_assert_uint_eq(out.hello.nonce, 0x01020304);
 
 	/* A NUL inside would let "alice\0x" pass as "alice". */
@@ -639,7 +649,7 @@ START_TEST(test_unknown_attributes_skipped)
 	memset(&expected.welcome.server4, 0, sizeof(expected.welcome.server4));
 
 	welcome_base(&w);
-	ADD(&w, 0x0b, 0x00);			/* empty */
+	ADD(&w, 0x0c, 0x00);			/* empty */
 	ADD(&w, 0x7f, 0x02, 0x02, 0x05);	/* looks like a TLV inside */
 	/* ADDR6, reserved for version 2: skipped at any length */
 	ADD(&w, 0x08, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
