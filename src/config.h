@@ -70,6 +70,7 @@ struct config {
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
 	char *user;
 	char *group;

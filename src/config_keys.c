@@ -332,6 +332,16 @@ static int parse_seconds(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+static int parse_rekey(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	if (parse_unsigned(value, 1, 604800, field) < 0) {
+		*why = "is not a number of seconds from 1 to 604800 (a week)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define FIELD(name) offsetof(struct config, name)
 
 const struct config_key config_keys[] = {
@@ -393,6 +403,9 @@ const struct config_key config_keys[] = {
 	  "time a peer has for its TLS handshake and its hello (default 10)" },
 	{ "max-handshakes", parse_count, FIELD(max_handshakes), "256", "COUNT",
 	  KEY_SERVER, "connections still in their handshake at once (default 256)" },
+	{ "rekey-interval", parse_rekey, FIELD(rekey_interval), "3600",
+	  "SECONDS", KEY_CLIENT,
+	  "seconds between fresh TLS keys, both ways; the client asks (default 3600)" },
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },

@@ -129,7 +129,12 @@ struct cv_link *link_new(struct cv_instance *inst)
 	link->inst = inst;
 	link->fd = -1;
 	link->timer = inst->api->timer_new(inst->host, link_on_timer, link);
-	if (!link->timer) {
+	link->rekey_timer = inst->api->timer_new(inst->host, link_on_rekey, link);
+	if (!link->timer || !link->rekey_timer) {
+		if (link->timer)
+			inst->api->timer_free(link->timer);
+		if (link->rekey_timer)
+			inst->api->timer_free(link->rekey_timer);
 		free(link);
 		return NULL;
 	}
@@ -198,6 +203,7 @@ void link_free(struct cv_link *link)
 	if (link->tls)
 		gnutls_deinit(link->tls);
 	inst->api->timer_free(link->timer);
+	inst->api->timer_free(link->rekey_timer);
 	free(link->carry);
 	free(link->out);
 	if (link->addrs)
@@ -483,6 +489,9 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 	if (err == 0)
 		err = parse_number(inst, "max-handshakes", 256, 1, 1000000,
 				   &inst->max_handshakes);
+	if (err == 0)
+		err = parse_number(inst, "rekey-interval", 3600, 1, 604800,
+				   &inst->rekey_interval);
 	const char *remote = api->config_get(host, "remote");
 	if (!inst->server && remote &&
 	    endpoint_parse(remote, remote_host, sizeof(remote_host), &port) < 0)

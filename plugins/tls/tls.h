@@ -49,6 +49,8 @@ struct cv_link {
 	struct cv_session *session;
 	/* Handshake deadline; once up, "read on" after a long burst. */
 	struct cv_timer *timer;
+	struct cv_timer *rekey_timer;	/* up: the next TLS 1.3 key update */
+	unsigned int rekeys;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	char peer_name[INET6_ADDRSTRLEN + 8];
@@ -80,6 +82,7 @@ struct cv_instance {
 	struct gtls tls;
 	bool server;
 	unsigned int handshake_timeout;	/* seconds */
+	unsigned int rekey_interval;	/* seconds */
 	unsigned int max_handshakes;
 	int listen_fd;
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
@@ -124,6 +127,8 @@ void client_timed_out(struct cv_link *link);
 
 /* The link's timer: the handshake deadline, or "read on". */
 void link_on_timer(void *arg);
+/* The rekey timer: fresh keys both ways (TLS 1.3 KeyUpdate). */
+void link_on_rekey(void *arg);
 /* What the loop watches the link's socket for now (CV_EV_*). */
 void link_set_events(struct cv_link *link, uint32_t events);
 /* A GnuTLS session on link->fd, in LINK_HANDSHAKE, its deadline armed. */

@@ -401,6 +401,11 @@ static void handshake_done(struct cv_link *link)
 	if (inst->server)
 		handshake_queue_leave(link);
 	link->state = LINK_UP;
+	/* The client rekeys; the server answers. Two KeyUpdate requests
+	 * crossing each other end the session in GnuTLS 3.7. */
+	if (!inst->server)
+		inst->api->timer_arm(link->rekey_timer,
+				     (int64_t)inst->rekey_interval * 1000);
 	if (inst->server && inst->tls.require_client_cert) {
 		/* GnuTLS required and verified the certificate; one
 		 * without a usable name still identifies nobody. */
@@ -505,6 +510,48 @@ int link_start_tls(struct cv_link *link)
 		handshake_queue_enter(link);
 	inst->api->timer_arm(link->timer, (int64_t)inst->handshake_timeout * 1000);
 	return 0;
+}
+
+/* ---- rekeying */
+
+/* TLS 1.3 lets either side replace the traffic keys of both directions
+ * with a KeyUpdate, in band and without a handshake: records in flight
+ * under the old keys are still read, so no packet is lost. TLS 1.2 has
+ * only renegotiation, which culvert does not do. */
+void link_on_rekey(void *arg)
+{
+	struct cv_link *link = arg;
+	struct cv_instance *inst = link->inst;
+
+	if (link->state != LINK_UP)
+		return;
+	if (gnutls_protocol_get_version(link->tls) != GNUTLS_TLS1_3) {
+		LOG(inst, CV_LOG_INFO,
+		    "TLS 1.2 with %s: not rekeyed (only TLS 1.3 updates keys in place)",
+		    link->peer_name);
+		return;
+	}
+	/* A record GnuTLS could not finish sending must go out first: it
+	 * would be corrupted by a KeyUpdate sent in between. */
+	if (link->out_off < link->out_len) {
+		inst->api->timer_arm(link->rekey_timer, 1000);
+		return;
+	}
+	int ret = gnutls_session_key_update(link->tls, GNUTLS_KU_PEER);
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+		inst->api->timer_arm(link->rekey_timer, 1000);
+		return;
+	}
+	if (ret < 0) {
+		LOG(inst, CV_LOG_WARNING, "cannot rekey with %s: %s",
+		    link->peer_name, gnutls_strerror(ret));
+	} else {
+		link->rekeys++;
+		LOG(inst, CV_LOG_INFO, "new TLS keys with %s (rekey %u)",
+		    link->peer_name, link->rekeys);
+	}
+	inst->api->timer_arm(link->rekey_timer,
+			     (int64_t)inst->rekey_interval * 1000);
 }
 
 /* ---- events */
