@@ -23,6 +23,8 @@ int ctl_passwd(int argc, char *argv[]);
 int ctl_status(int argc, char *argv[]);
 int ctl_kick(int argc, char *argv[]);
 int ctl_reload(int argc, char *argv[]);
+/* culvertctl pki SUBCOMMAND DIR ...: a CA in a directory (pki.h) */
+int ctl_pki(int argc, char *argv[]);
 
 /* Which daemon the commands below talk to: the socket, or the one its
  * config file names. Returns 0 or a negative errno, logged. */

@@ -16,6 +16,8 @@ static const struct ctl_command commands[] = {
 	  "read the config and password file again, as SIGHUP does" },
 	{ "passwd", "FILE USER", ctl_passwd,
 	  "set USER's password in the password file FILE" },
+	{ "pki", "SUBCOMMAND DIR ...", ctl_pki,
+	  "a CA, server and client certificates, a CRL (pki help lists them)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
