@@ -397,6 +397,10 @@ void config_free(struct config *cfg)
 	free(cfg->control_socket);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->up_script);
+	free(cfg->down_script);
+	free(cfg->client_connect_script);
+	free(cfg->client_disconnect_script);
 	free(cfg);
 }
 

@@ -74,6 +74,8 @@ struct config {
 	char *control_socket;
 	char *user;
 	char *group;
+	char *up_script, *down_script;			/* client */
+	char *client_connect_script, *client_disconnect_script; /* server */
 	bool client_to_client;
 
 	struct config_entry *entries;	/* in file order */

@@ -14,6 +14,7 @@
 #include "auth_worker.h"
 #include "control.h"
 #include "datapath.h"
+#include "hook.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
@@ -482,6 +483,7 @@ void daemon_cleanup(struct daemon *d)
 	unload_transports(d);
 	auth_worker_free(d->auth_worker);
 	control_close(d->control);
+	hook_abandon_all(&d->hooks);
 	while (d->retired_auth) {
 		struct retired_auth *r = d->retired_auth;
 		d->retired_auth = r->next;

@@ -25,6 +25,7 @@ struct auth;
 struct auth_throttle;
 struct auth_worker;
 struct control;
+struct hook;
 struct retired_auth;
 
 /* What was dropped, by reason; logged on SIGUSR1 (and, later, served by
@@ -88,6 +89,7 @@ struct daemon {
 	bool connecting;
 
 	struct control *control;
+	struct hook *hooks;		/* scripts still running */
 	/* Password files replaced by reloads: a check may still be using
 	 * one, so they live until the daemon ends. */
 	struct retired_auth *retired_auth;

@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
+#include "hook.h"
 #include "session_internal.h"
 
 /* Pre-hello sessions held at once; more links are refused. */
@@ -24,6 +25,44 @@ bool session_is_server(const struct cv_session *s)
 bool session_reliable(const struct cv_session *s)
 {
 	return s->transport->t->flags & CV_TRANSPORT_RELIABLE;
+}
+
+struct hook *session_hook(struct cv_session *s, const char *script,
+			  const char *event, hook_done_cb *done)
+{
+	struct daemon *d = s->daemon;
+	struct hook_env env = { 0 };
+	char buf[ADDR_STRLEN];
+
+	if (!script)
+		return NULL;
+	hook_env_add(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	hook_env_add(&env, "CULVERT_EVENT", "%s", event);
+	hook_env_add(&env, "CULVERT_DEVICE", "%s", d->tun.name);
+	hook_env_add(&env, "CULVERT_TRANSPORT", "%s", s->transport->t->name);
+	hook_env_add(&env, "CULVERT_OUTER_ADDRESS", "%s", s->peer);
+	if (s->identity)
+		hook_env_add(&env, "CULVERT_IDENTITY", "%s", s->identity);
+	if (s->has_inner)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
+			     addr_str(&s->inner, buf));
+	if (s->addr_installed) {
+		char routes[1024] = "";
+		size_t used = 0;
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
+			     prefix_str(&s->addr, buf));
+		for (unsigned int i = 0; i < s->n_routes && used < sizeof(routes); i++) {
+			int n = snprintf(routes + used, sizeof(routes) - used,
+					 "%s%s", i ? " " : "",
+					 prefix_str(&s->routes[i], buf));
+			used += n > 0 ? (size_t)n : 0;
+		}
+		hook_env_add(&env, "CULVERT_ROUTES", "%s", routes);
+	}
+	struct hook *h = hook_run(d->loop, &d->hooks, script, event, &env,
+				  done, s);
+	hook_env_free(&env);
+	return h;
 }
 
 const char *session_name(const struct cv_session *s)
@@ -111,6 +150,11 @@ void session_free(struct cv_session *s, bool link_gone,
 		log_debug("link %s ended before hello: %s", s->peer, why);
 	if (s->auth_job)
 		auth_job_cancel(s->auth_job);
+	if (s->connect_hook)
+		hook_cancel(s->connect_hook);
+	if (s->state == SESSION_UP && session_is_server(s))
+		session_hook(s, d->cfg->client_disconnect_script,
+			     "client-disconnect", NULL);
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
 	if (session_is_server(s))

@@ -20,6 +20,7 @@
 struct daemon;
 struct loop_timer;
 struct auth_job;
+struct hook;
 
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
@@ -38,6 +39,7 @@ struct cv_session {
 	char *identity;			/* what the handshake proved, or NULL */
 	char *login;			/* server: user whose password is checked */
 	struct auth_job *auth_job;	/* server: that check, until it answers */
+	struct hook *connect_hook;	/* server: client-connect-script */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
 

@@ -68,6 +68,8 @@ void client_hello_retransmit(void *arg)
 
 void client_uninstall(struct cv_session *s)
 {
+	if (s->state == SESSION_UP)
+		session_hook(s, s->daemon->cfg->down_script, "down", NULL);
 	struct daemon *d = s->daemon;
 	char buf[ADDR_STRLEN];
 	const char *why;
@@ -174,6 +176,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 	}
 	s->daemon->reconnect_delay_ms = 0;
 	s->daemon->previous_addr = w->addr4.addr;
+	session_hook(s, s->daemon->cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	return true;
 }

@@ -3,6 +3,7 @@
 #ifndef CULVERT_SESSION_INTERNAL_H
 #define CULVERT_SESSION_INTERNAL_H
 
+#include "hook.h"
 #include "session.h"
 
 bool session_is_server(const struct cv_session *s);
@@ -22,6 +23,11 @@ int session_keepalive_start(struct cv_session *s, unsigned int interval_s,
 			    unsigned int timeout_s);
 /* The tunnel MTU s can carry: mtu, or less when its link carries less. */
 unsigned int session_mtu(const struct cv_session *s, unsigned int mtu);
+
+/* Run script (if set) for event, with the session's CULVERT_* variables;
+ * done as in hook_run. */
+struct hook *session_hook(struct cv_session *s, const char *script,
+			  const char *event, hook_done_cb *done);
 
 /* session_server.c */
 bool server_hello(struct cv_session *s, struct proto_hello *h);

@@ -167,7 +167,7 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 {
 	struct daemon *d = s->daemon;
 
-	if (s->auth_job)
+	if (s->auth_job || s->connect_hook)
 		return true;	/* a retransmission: the answer is coming */
 	if (s->state == SESSION_UP) {
 		if (h->nonce == s->nonce) {
@@ -201,22 +201,12 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 	return s->auth_job ? true : server_accept(s);
 }
 
-/* An admitted peer: its address, its route, the welcome. */
-static bool server_accept(struct cv_session *s)
+/* The session is up: keepalives, the welcome. */
+static bool server_welcome(struct cv_session *s)
 {
 	struct daemon *d = s->daemon;
 	char buf[ADDR_STRLEN];
 
-	int err = pool_lease_hint(d->pool, s->identity, &s->previous4,
-				  &s->inner);
-	if (err < 0)
-		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
-			      "no free inner address",
-			      "the address pool is exhausted; widen 'pool'");
-	s->has_inner = true;
-	if (route_add(d->routes, &s->inner, s) < 0)
-		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
-			      "out of memory");
 	s->state = SESSION_UP;
 	d->n_pending--;
 	d->n_up++;
@@ -229,5 +219,47 @@ static bool server_accept(struct cv_session *s)
 	log_notice("session %s up over %s: inner address %s",
 		   session_name(s), s->transport->t->name,
 		   addr_str(&s->inner, buf));
+	return true;
+}
+
+static void on_client_connect_done(void *arg, int status)
+{
+	struct cv_session *s = arg;
+	char text[80];
+
+	s->connect_hook = NULL;
+	if (status == 0) {
+		server_welcome(s);
+		return;
+	}
+	snprintf(text, sizeof(text), "client-connect-script said no (exit status %d)",
+		 status);
+	refuse(s, PROTO_REASON_POLICY, "refused by the server's policy", text);
+}
+
+/* An admitted peer: its address and route; then, once the administrator's
+ * client-connect-script (if any) agrees, the welcome. */
+static bool server_accept(struct cv_session *s)
+{
+	struct daemon *d = s->daemon;
+
+	int err = pool_lease_hint(d->pool, s->identity, &s->previous4,
+				  &s->inner);
+	if (err < 0)
+		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
+			      "no free inner address",
+			      "the address pool is exhausted; widen 'pool'");
+	s->has_inner = true;
+	if (route_add(d->routes, &s->inner, s) < 0)
+		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+			      "out of memory");
+	if (!d->cfg->client_connect_script)
+		return server_welcome(s);
+	s->connect_hook = session_hook(s, d->cfg->client_connect_script,
+				       "client-connect", on_client_connect_done);
+	if (!s->connect_hook)
+		return refuse(s, PROTO_REASON_POLICY,
+			      "refused by the server's policy",
+			      "client-connect-script could not run");
 	return true;
 }
