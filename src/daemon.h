@@ -117,5 +117,7 @@ void daemon_log_counters(const struct daemon *d);
  * or changes a key that needs a restart, leaves everything as it was.
  * Returns 0 or a negative errno, after logging why. */
 int daemon_reload(struct daemon *d);
+/* The password files reloads replaced (reload.c). */
+void daemon_free_retired(struct daemon *d);
 
 #endif

@@ -1,0 +1,105 @@
+/* Reloading: the config and password file read again while every
+ * session stays up (SIGHUP, culvertctl reload). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "auth_worker.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+struct retired_auth {
+	struct auth *auth;
+	struct retired_auth *next;
+};
+
+/* Keys a running daemon cannot change (its socket, device, pool): a new
+ * value there refuses the whole reload rather than half-apply it. */
+static int check_restart_keys(const struct config *old,
+			      const struct config *new)
+{
+	int changed = 0;
+
+	for (const struct config_key *k = config_keys; k->name; k++) {
+		if (!(k->flags & KEY_RESTART))
+			continue;
+		const char *a = config_get(old, NULL, k->name);
+		const char *b = config_get(new, NULL, k->name);
+		if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
+			log_err("%s: '%s' changed; that needs a restart of culvertd",
+				new->path, k->name);
+			changed++;
+		}
+	}
+	return changed ? -EINVAL : 0;
+}
+
+static int reload_auth(struct daemon *d, const struct config *cfg)
+{
+	struct auth *auth = NULL;
+	int err;
+
+	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
+		return 0;
+	if (!d->auth_worker) {
+		log_err("%s: auth = password needs a restart of culvertd to take effect",
+			cfg->path);
+		return -EINVAL;
+	}
+	if (!cfg->password_file && !cfg->pam_service) {
+		log_err("%s: auth needs 'password-file' or 'pam-service'", cfg->path);
+		return -EINVAL;
+	}
+	if ((err = auth_new(cfg->password_file, cfg->pam_service, &auth)) < 0)
+		return err;
+	struct retired_auth *r = malloc(sizeof(*r));
+	if (!r) {
+		auth_free(auth);
+		return -ENOMEM;
+	}
+	*r = (struct retired_auth){ d->auth, d->retired_auth };
+	d->retired_auth = r;
+	d->auth = auth;
+	auth_worker_set_auth(d->auth_worker, auth);
+	return 0;
+}
+
+int daemon_reload(struct daemon *d)
+{
+	struct config *cfg;
+	int err;
+
+	log_notice("reloading %s", d->cfg->path);
+	if ((err = config_load(d->cfg->path, &cfg)) < 0) {
+		log_err("reload failed; the running config stays in force");
+		return err;
+	}
+	err = check_restart_keys(d->cfg, cfg);
+	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++)
+		err = config_check_section(cfg, d->transports[i].t->name,
+					   d->transports[i].t->options);
+	if (err == 0 && cfg->mode == MODE_SERVER)
+		err = reload_auth(d, cfg);
+	if (err < 0) {
+		config_free(cfg);
+		log_err("reload failed; the running config stays in force");
+		return err;
+	}
+	cfg->retired = d->cfg;
+	d->cfg = cfg;
+	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
+	return 0;
+}
+
+
+void daemon_free_retired(struct daemon *d)
+{
+	while (d->retired_auth) {
+		struct retired_auth *r = d->retired_auth;
+		d->retired_auth = r->next;
+		auth_free(r->auth);
+		free(r);
+	}
+}
