@@ -21,6 +21,7 @@ struct hook {
 	pid_t pid;
 	int pidfd;		/* readable when the script has exited */
 	struct loop_timer *timeout;
+	struct loop_timer *poll;	/* instead, without pidfd_open */
 	hook_done_cb *done;
 	void *arg;
 };
@@ -56,20 +57,30 @@ static void hook_free(struct hook *h)
 		*h->list = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
-	loop_unwatch(h->loop, h->pidfd);
-	close(h->pidfd);
+	if (h->pidfd >= 0) {
+		loop_unwatch(h->loop, h->pidfd);
+		close(h->pidfd);
+	}
 	loop_timer_free(h->timeout);
+	loop_timer_free(h->poll);
 	free(h->script);
 	free(h);
 }
+
+/* Kernels before 5.3 (and valgrind) have no pidfd_open: then the loop
+ * asks every so often instead. */
+#define HOOK_POLL_MS 50
 
 static void on_exit_event(void *arg, int fd, uint32_t events)
 {
 	struct hook *h = arg;
 	int wstatus = 0, status = -1;
 
-	if (waitpid(h->pid, &wstatus, WNOHANG) <= 0)
+	if (waitpid(h->pid, &wstatus, WNOHANG) <= 0) {
+		if (h->poll)
+			loop_timer_arm(h->poll, HOOK_POLL_MS);
 		return;
+	}
 	if (WIFEXITED(wstatus))
 		status = WEXITSTATUS(wstatus);
 	else
@@ -80,6 +91,11 @@ static void on_exit_event(void *arg, int fd, uint32_t events)
 	if (h->done)
 		h->done(h->arg, status);
 	hook_free(h);
+}
+
+static void on_poll(void *arg)
+{
+	on_exit_event(arg, -1, 0);
 }
 
 /* A script that hangs must not hold a session (or the host) forever. */
@@ -125,16 +141,22 @@ struct hook *hook_run(struct loop *loop, struct hook **list,
 	}
 	h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
 	h->timeout = loop_timer_new(loop, on_timeout, h);
-	if (h->pidfd < 0 || !h->timeout ||
-	    loop_watch(loop, h->pidfd, EPOLLIN, on_exit_event, h) < 0) {
+	if (h->pidfd < 0)
+		h->poll = loop_timer_new(loop, on_poll, h);
+	if (!h->timeout || (h->pidfd < 0 && !h->poll) ||
+	    (h->pidfd >= 0 &&
+	     loop_watch(loop, h->pidfd, EPOLLIN, on_exit_event, h) < 0)) {
 		log_err("cannot wait for %s: %s", script, strerror(errno));
 		if (h->pidfd >= 0)
 			close(h->pidfd);
 		loop_timer_free(h->timeout);
+		loop_timer_free(h->poll);
 		free(h->script);
 		free(h);
 		return NULL;
 	}
+	if (h->poll)
+		loop_timer_arm(h->poll, HOOK_POLL_MS);
 	loop_timer_arm(h->timeout, HOOK_TIMEOUT_S * 1000);
 	h->list = list;
 	h->next = *list;
