@@ -23,6 +23,8 @@ int ctl_passwd(int argc, char *argv[]);
 int ctl_status(int argc, char *argv[]);
 int ctl_kick(int argc, char *argv[]);
 int ctl_reload(int argc, char *argv[]);
+/* culvertctl diagnose [-c FILE]: the network around the tunnel */
+int ctl_diagnose(int argc, char *argv[]);
 /* culvertctl pki SUBCOMMAND DIR ...: a CA in a directory (pki.h) */
 int ctl_pki(int argc, char *argv[]);
 
@@ -31,6 +33,16 @@ int ctl_pki(int argc, char *argv[]);
 int ctl_set_socket(const char *socket, const char *config);
 /* Send one request to the daemon, print the answer; the exit status. */
 int ctl_request(const char *request);
+/* The same, printing nothing: the answer's body is appended to body (when
+ * not NULL). Returns 0, -EPROTO when the daemon answered an error, or the
+ * negative errno of reaching it (-ENOENT: no socket, -ECONNREFUSED: no
+ * daemon behind it). */
+struct strbuf;
+int ctl_query(const char *request, struct strbuf *body);
+/* The socket chosen by ctl_set_socket, and the config file it was given,
+ * or NULL (-s SOCKET). */
+const char *ctl_socket_path(void);
+const char *ctl_config_path(void);
 
 /* Sets user's password in the password file at path: replaces the user's
  * line, or adds one, and keeps every other line as it was. Writes

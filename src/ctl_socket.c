@@ -1,5 +1,6 @@
 /* culvertctl's side of the control socket: one request, one answer. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,16 @@
 #include "strbuf.h"
 
 static char socket_path[108];
+static char config_path[4096];
 
 int ctl_set_socket(const char *socket, const char *config)
 {
+	config_path[0] = '\0';
 	if (socket) {
 		snprintf(socket_path, sizeof(socket_path), "%s", socket);
 		return 0;
 	}
+	snprintf(config_path, sizeof(config_path), "%s", config);
 	struct config *cfg;
 	if (config_load(config, &cfg) < 0)
 		return -EINVAL;
@@ -29,20 +33,35 @@ int ctl_set_socket(const char *socket, const char *config)
 	return 0;
 }
 
-static int connect_daemon(void)
+const char *ctl_socket_path(void)
+{
+	return socket_path;
+}
+
+const char *ctl_config_path(void)
+{
+	return config_path[0] ? config_path : NULL;
+}
+
+/* A connected socket, or a negative errno (logged unless quiet). */
+static int connect_daemon(bool quiet)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (!socket_path[0]) {
-		log_err("which daemon? give -c FILE (its config) or -s SOCKET");
+		if (!quiet)
+			log_err("which daemon? give -c FILE (its config) or -s SOCKET");
+		if (fd >= 0)
+			close(fd);
 		return -EINVAL;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int err = -errno;
-		log_err("cannot reach culvertd at %s: %s (is it running?)",
-			socket_path, strerror(errno));
+		if (!quiet)
+			log_err("cannot reach culvertd at %s: %s (is it running?)",
+				socket_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return err;
@@ -50,12 +69,14 @@ static int connect_daemon(void)
 	return fd;
 }
 
-int ctl_request(const char *request)
+/* Send request, read the whole answer into *answer (NUL-terminated).
+ * Returns 0 or a negative errno, logged unless quiet. */
+static int exchange(const char *request, struct strbuf *answer, bool quiet)
 {
-	int fd = connect_daemon();
+	int fd = connect_daemon(quiet);
 
 	if (fd < 0)
-		return 1;
+		return fd;
 	struct timeval tv = { .tv_sec = 10 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	/* One write, and no SIGPIPE: the daemon may answer and close as soon
@@ -64,23 +85,35 @@ int ctl_request(const char *request)
 	int len = snprintf(line, sizeof(line), "%s\n", request);
 	if (len < 0 || (size_t)len >= sizeof(line) ||
 	    send(fd, line, (size_t)len, MSG_NOSIGNAL) != len) {
-		log_err("cannot talk to culvertd at %s: %s", socket_path,
-			strerror(errno));
+		int err = len < 0 || (size_t)len >= sizeof(line) ? -EMSGSIZE : -errno;
+		if (!quiet)
+			log_err("cannot talk to culvertd at %s: %s", socket_path,
+				strerror(-err));
 		close(fd);
-		return 1;
+		return err;
 	}
 	shutdown(fd, SHUT_WR);
 
-	struct strbuf answer = { 0 };
 	char buf[4096];
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		strbuf_printf(&answer, "%.*s", (int)n, buf);
+		strbuf_printf(answer, "%.*s", (int)n, buf);
 	close(fd);
-	if (!answer.buf) {
-		log_err("culvertd at %s closed without an answer", socket_path);
-		return 1;
+	if (!answer->buf) {
+		if (!quiet)
+			log_err("culvertd at %s closed without an answer",
+				socket_path);
+		return -ECONNRESET;
 	}
+	return 0;
+}
+
+int ctl_request(const char *request)
+{
+	struct strbuf answer = { 0 };
+
+	if (exchange(request, &answer, false) < 0)
+		return 1;
 	char *body = strchr(answer.buf, '\n');
 	if (body)
 		*body++ = '\0';
@@ -90,6 +123,23 @@ int ctl_request(const char *request)
 	if (status)
 		log_err("%s", strncmp(answer.buf, "error: ", 7) == 0
 				      ? answer.buf + 7 : answer.buf);
+	free(answer.buf);
+	return status;
+}
+
+int ctl_query(const char *request, struct strbuf *body)
+{
+	struct strbuf answer = { 0 };
+	int err = exchange(request, &answer, true);
+
+	if (err < 0)
+		return err;
+	char *rest = strchr(answer.buf, '\n');
+	if (rest)
+		*rest++ = '\0';
+	int status = strcmp(answer.buf, "ok") == 0 ? 0 : -EPROTO;
+	if (rest && body)
+		strbuf_printf(body, "%s", rest);
 	free(answer.buf);
 	return status;
 }

@@ -14,6 +14,8 @@ static const struct ctl_command commands[] = {
 	  "end the sessions of NAME (identity or outer address) now" },
 	{ "reload", "", ctl_reload,
 	  "read the config and password file again, as SIGHUP does" },
+	{ "diagnose", "[-c FILE]", ctl_diagnose,
+	  "check the network around the tunnel; print each problem and its fix" },
 	{ "passwd", "FILE USER", ctl_passwd,
 	  "set USER's password in the password file FILE" },
 	{ "pki", "SUBCOMMAND DIR ...", ctl_pki,

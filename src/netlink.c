@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <net/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -17,10 +18,13 @@ struct nl {
 	char buf[];		/* one request out, then its answer in */
 };
 
-/* What the NLMSG_ERROR answer to one request said. */
+/* What the kernel answered to one request: the NLMSG_ERROR (or, for a
+ * dump, NLMSG_DONE) status, and the objects it sent, passed to fn. */
 struct nl_answer {
 	int err;
 	const char *msg;
+	mnl_cb_t fn;
+	void *arg;
 };
 
 int nl_open(struct nl **out)
@@ -89,6 +93,24 @@ static int on_error(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
+/* The end of a dump carries the dump's status. */
+static int on_done(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_answer *answer = data;
+
+	answer->err = 0;
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
+		answer->err = *(const int *)mnl_nlmsg_get_payload(nlh);
+	return MNL_CB_STOP;
+}
+
+static int on_object(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_answer *answer = data;
+
+	return answer->fn ? answer->fn(nlh, answer->arg) : MNL_CB_OK;
+}
+
 static struct nlmsghdr *request(struct nl *nl, uint16_t type, uint16_t flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
@@ -102,12 +124,23 @@ static struct nlmsghdr *request(struct nl *nl, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
-/* Send the request built in nl->buf and wait for its ack. */
-static int transact(struct nl *nl, const struct nlmsghdr *nlh,
-		    const char **why)
+static struct nlmsghdr *dump_request(struct nl *nl, uint16_t type)
 {
-	mnl_cb_t ctl[NLMSG_ERROR + 1] = { [NLMSG_ERROR] = on_error };
-	struct nl_answer answer = { -EPROTO, NULL };
+	struct nlmsghdr *nlh = request(nl, type, NLM_F_DUMP);
+
+	/* A dump ends with NLMSG_DONE, not with an ack. */
+	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	return nlh;
+}
+
+/* Send the request built in nl->buf and wait for its ack, or the end of
+ * the dump; fn (when not NULL) reads each object the kernel sends. */
+static int transact_read(struct nl *nl, const struct nlmsghdr *nlh,
+			 const char **why, mnl_cb_t fn, void *arg)
+{
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = on_error,
+					 [NLMSG_DONE] = on_done };
+	struct nl_answer answer = { -EPROTO, NULL, fn, arg };
 	int ret = MNL_CB_OK;
 	ssize_t n;
 
@@ -122,7 +155,7 @@ static int transact(struct nl *nl, const struct nlmsghdr *nlh,
 				continue;
 			return -errno;
 		}
-		ret = mnl_cb_run2(nl->buf, n, nl->seq, nl->portid, NULL,
+		ret = mnl_cb_run2(nl->buf, n, nl->seq, nl->portid, on_object,
 				  &answer, ctl, MNL_ARRAY_SIZE(ctl));
 		if (ret < 0)
 			return -errno;
@@ -133,6 +166,12 @@ static int transact(struct nl *nl, const struct nlmsghdr *nlh,
 			*why = nl->why;
 	}
 	return answer.err;
+}
+
+static int transact(struct nl *nl, const struct nlmsghdr *nlh,
+		    const char **why)
+{
+	return transact_read(nl, nlh, why, NULL, NULL);
 }
 
 /* Bytes of an address of this family, or 0 when unsupported. */
@@ -255,4 +294,227 @@ int nl_route_del(struct nl *nl, int ifindex, const struct cv_prefix *dst,
 		 const char **why)
 {
 	return route_request(nl, RTM_DELROUTE, 0, ifindex, dst, why);
+}
+
+/* ---- reading routes and links */
+
+/* Attributes by type into tb[0..max]. */
+struct attrs {
+	const struct nlattr **tb;
+	int max;
+};
+
+static int attr_by_type(const struct nlattr *attr, void *data)
+{
+	struct attrs *a = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= a->max)
+		a->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int metrics_attr(const struct nlattr *attr, void *data)
+{
+	struct nl_route *route = data;
+
+	if (mnl_attr_get_type(attr) == RTAX_MTU &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		route->mtu = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+/* An address attribute of the route's family, or false. */
+static bool route_addr(const struct nlattr *attr, int family,
+		       struct cv_addr *out)
+{
+	size_t size = family == AF_INET ? sizeof(struct in_addr)
+					: sizeof(struct in6_addr);
+
+	if (!attr || mnl_attr_get_payload_len(attr) != size)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = (sa_family_t)family;
+	memcpy(out->bytes, mnl_attr_get_payload(attr), size);
+	return true;
+}
+
+static bool u32_attr(const struct nlattr *attr, uint32_t *out)
+{
+	if (!attr || mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return false;
+	*out = mnl_attr_get_u32(attr);
+	return true;
+}
+
+static int route_parse(const struct nlmsghdr *nlh, struct nl_route *route)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct attrs attrs = { tb, RTA_MAX };
+	uint32_t oif = 0;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm) ||
+	    (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) ||
+	    mnl_attr_parse(nlh, sizeof(*rtm), attr_by_type, &attrs) < 0)
+		return -EBADMSG;
+	memset(route, 0, sizeof(*route));
+	/* A default route is the absence of a destination. */
+	if (!route_addr(tb[RTA_DST], rtm->rtm_family, &route->dst.addr))
+		route->dst.addr.family = rtm->rtm_family;
+	route->dst.len = rtm->rtm_dst_len;
+	route->has_gateway =
+		route_addr(tb[RTA_GATEWAY], rtm->rtm_family, &route->gateway);
+	route->has_prefsrc =
+		route_addr(tb[RTA_PREFSRC], rtm->rtm_family, &route->prefsrc);
+	u32_attr(tb[RTA_OIF], &oif);
+	route->oif = (int)oif;
+	u32_attr(tb[RTA_PRIORITY], &route->priority);
+	if (tb[RTA_METRICS])
+		mnl_attr_parse_nested(tb[RTA_METRICS], metrics_attr, route);
+	route->table = rtm->rtm_table;
+	u32_attr(tb[RTA_TABLE], &route->table);
+	route->type = rtm->rtm_type;
+	route->protocol = rtm->rtm_protocol;
+	return 0;
+}
+
+static int linkinfo_attr(const struct nlattr *attr, void *data)
+{
+	struct nl_link *link = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
+	    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
+		snprintf(link->kind, sizeof(link->kind), "%.*s",
+			 (int)strnlen(mnl_attr_get_str(attr),
+				      mnl_attr_get_payload_len(attr)),
+			 mnl_attr_get_str(attr));
+	return MNL_CB_OK;
+}
+
+static int link_parse(const struct nlmsghdr *nlh, struct nl_link *link)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	struct attrs attrs = { tb, IFLA_MAX };
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi) ||
+	    mnl_attr_parse(nlh, sizeof(*ifi), attr_by_type, &attrs) < 0 ||
+	    !tb[IFLA_IFNAME] ||
+	    mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0)
+		return -EBADMSG;
+	memset(link, 0, sizeof(*link));
+	link->ifindex = ifi->ifi_index;
+	link->up = ifi->ifi_flags & IFF_UP;
+	snprintf(link->name, sizeof(link->name), "%s",
+		 mnl_attr_get_str(tb[IFLA_IFNAME]));
+	u32_attr(tb[IFLA_MTU], &link->mtu);
+	if (tb[IFLA_LINKINFO])
+		mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr, link);
+	return 0;
+}
+
+/* What a read asks for: one object into route or link, or every object
+ * of a dump passed to route_fn or link_fn. */
+struct walk {
+	struct nl_route *route;
+	struct nl_link *link;
+	nl_route_fn *route_fn;
+	nl_link_fn *link_fn;
+	void *arg;
+	int err;	/* -ENOENT until the one object came; what fn said */
+};
+
+static int on_read(const struct nlmsghdr *nlh, void *data)
+{
+	struct walk *w = data;
+	struct nl_route route;
+	struct nl_link link;
+
+	/* An object we cannot read is skipped. */
+	if (nlh->nlmsg_type == RTM_NEWROUTE && route_parse(nlh, &route) == 0) {
+		if (w->route) {
+			*w->route = route;
+			w->err = 0;
+		} else if (w->route_fn) {
+			w->err = w->route_fn(&route, w->arg);
+		}
+	} else if (nlh->nlmsg_type == RTM_NEWLINK && link_parse(nlh, &link) == 0) {
+		if (w->link) {
+			*w->link = link;
+			w->err = 0;
+		} else if (w->link_fn) {
+			w->err = w->link_fn(&link, w->arg);
+		}
+	}
+	/* Stopping mid-dump would leave the rest of it in the socket: read
+	 * it, unseen. */
+	if (w->err && (w->route_fn || w->link_fn))
+		w->route_fn = NULL, w->link_fn = NULL;
+	return MNL_CB_OK;
+}
+
+static int read_objects(struct nl *nl, const struct nlmsghdr *nlh,
+			struct walk *w)
+{
+	int err = transact_read(nl, nlh, NULL, on_read, w);
+
+	return err < 0 ? err : w->err;
+}
+
+int nl_route_dump(struct nl *nl, int family, nl_route_fn *fn, void *arg)
+{
+	struct nlmsghdr *nlh = dump_request(nl, RTM_GETROUTE);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct walk w = { .route_fn = fn, .arg = arg };
+
+	rtm->rtm_family = (unsigned char)family;
+	return read_objects(nl, nlh, &w);
+}
+
+int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
+		    struct nl_route *out)
+{
+	struct cv_prefix host = { .addr = *dst,
+				  .len = dst->family == AF_INET ? 32 : 128 };
+	size_t size = family_size(&host);
+
+	if (!size)
+		return -EINVAL;
+
+	struct nlmsghdr *nlh = request(nl, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct walk w = { .route = out, .err = -ENOENT };
+
+	rtm->rtm_family = dst->family;
+	rtm->rtm_dst_len = host.len;
+	mnl_attr_put(nlh, RTA_DST, size, dst->bytes);
+	return read_objects(nl, nlh, &w);
+}
+
+int nl_link_get(struct nl *nl, int ifindex, const char *name,
+		struct nl_link *out)
+{
+	struct nlmsghdr *nlh = request(nl, RTM_GETLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct walk w = { .link = out, .err = -ENODEV };
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	if (!ifindex) {
+		if (!name || !*name || strlen(name) >= IFNAMSIZ)
+			return -ENODEV;
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	}
+	return read_objects(nl, nlh, &w);
+}
+
+int nl_link_dump(struct nl *nl, nl_link_fn *fn, void *arg)
+{
+	struct nlmsghdr *nlh = dump_request(nl, RTM_GETLINK);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct walk w = { .link_fn = fn, .arg = arg };
+
+	ifi->ifi_family = AF_UNSPEC;
+	return read_objects(nl, nlh, &w);
 }

@@ -7,7 +7,9 @@
 #ifndef CULVERT_NETLINK_H
 #define CULVERT_NETLINK_H
 
+#include <net/if.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "addr.h"
 
@@ -32,5 +34,47 @@ int nl_route_add(struct nl *nl, int ifindex, const struct cv_prefix *dst,
 		 const char **why);
 int nl_route_del(struct nl *nl, int ifindex, const struct cv_prefix *dst,
 		 const char **why);
+
+/* ---- reading: for the checks of the network around the tunnel */
+
+struct nl_route {
+	struct cv_prefix dst;
+	int oif;			/* 0: none (blackhole, unreachable) */
+	bool has_gateway, has_prefsrc;
+	struct cv_addr gateway;		/* the next hop, when not on-link */
+	struct cv_addr prefsrc;		/* the source address it picks */
+	uint32_t priority;		/* the metric */
+	uint32_t mtu;			/* RTAX_MTU: a route's or a learned
+					 * path MTU; 0 when none */
+	uint32_t table;
+	uint8_t type;			/* RTN_UNICAST, RTN_LOCAL, ... */
+	uint8_t protocol;		/* RTPROT_KERNEL, RTPROT_STATIC, ... */
+};
+
+/* Calls fn for every route of family (AF_INET or AF_INET6) in every
+ * table. fn returns 0 to go on; anything else ends the walk, and the
+ * dump returns it. */
+typedef int nl_route_fn(const struct nl_route *route, void *arg);
+int nl_route_dump(struct nl *nl, int family, nl_route_fn *fn, void *arg);
+/* The route the kernel picks for a packet to dst, as `ip route get`:
+ * dst becomes a host prefix; -ENETUNREACH when there is none. */
+int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
+		    struct nl_route *out);
+
+struct nl_link {
+	int ifindex;
+	char name[IFNAMSIZ];
+	unsigned int mtu;
+	bool up;
+	char kind[16];			/* "tun", "veth", ...; "" when none */
+};
+
+/* The link with ifindex, or (ifindex 0) the one called name; -ENODEV when
+ * there is none. */
+int nl_link_get(struct nl *nl, int ifindex, const char *name,
+		struct nl_link *out);
+/* Calls fn for every link, as nl_route_dump does. */
+typedef int nl_link_fn(const struct nl_link *link, void *arg);
+int nl_link_dump(struct nl *nl, nl_link_fn *fn, void *arg);
 
 #endif

@@ -1,0 +1,123 @@
+/*
+ * libFuzzer harness: what a malicious server can push to a client. Every
+ * input is decoded as a WELCOME (its first byte is forced to 0x02), then
+ * put through what the client does with a welcome before it touches the
+ * host (src/session_client.c, client_welcome and client_install).
+ *
+ * The client itself checks only the address family and a prefix length
+ * of at least 8; everything else it takes from proto_decode. So the
+ * asserts below are the decoder's promises the client depends on: a
+ * welcome that breaks one would reach netlink as it is.
+ *
+ * The client's checks are repeated here because they are not a function
+ * of their own yet; when they are (welcome_check(), see issue 8), call it
+ * instead of client_accepts().
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "fuzz.h"
+#include "proto.h"
+
+/* As client_welcome(): a welcome it would install. */
+static bool client_accepts(const struct proto_welcome *w)
+{
+	return w->addr4.addr.family == AF_INET && w->addr4.len >= 8;
+}
+
+/* As session_mtu(): the MTU the client sets, for a transport that carries
+ * messages of at most max_msg bytes (0: no limit). */
+static unsigned int client_mtu(size_t max_msg, unsigned int mtu)
+{
+	if (max_msg && max_msg - 1 < mtu)
+		return (unsigned int)max_msg - 1;
+	return mtu;
+}
+
+static bool host_bits_zero(const struct cv_prefix *p)
+{
+	unsigned int bits = p->addr.family == AF_INET ? 32 : 128;
+
+	for (unsigned int i = p->len; i < bits; i++)
+		if (p->addr.bytes[i / 8] & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+static void check_welcome(const struct proto_welcome *w)
+{
+	char buf[ADDR_STRLEN], line[512] = "";
+	size_t used = 0;
+
+	fuzz_assert(w->addr4.addr.family == AF_INET && w->addr4.len >= 1 &&
+			    w->addr4.len <= 32,
+		    "address %s", prefix_str(&w->addr4, buf));
+	fuzz_assert(w->server4.family == 0 || w->server4.family == AF_INET,
+		    "server4 family %u", w->server4.family);
+	fuzz_assert(w->mtu >= 576, "MTU %u", w->mtu);
+	fuzz_assert(w->keepalive_interval >= 1 &&
+			    w->keepalive_timeout > w->keepalive_interval,
+		    "keepalive %u, %u", w->keepalive_interval,
+		    w->keepalive_timeout);
+	fuzz_assert(w->n_routes <= PROTO_MAX_ROUTES, "%u routes", w->n_routes);
+	for (unsigned int i = 0; i < w->n_routes; i++) {
+		const struct cv_prefix *r = &w->routes[i];
+		fuzz_assert((r->addr.family == AF_INET && r->len <= 32) ||
+				    (r->addr.family == AF_INET6 && r->len <= 128),
+			    "route %u: family %u, length %u", i,
+			    r->addr.family, r->len);
+		fuzz_assert(host_bits_zero(r), "route %u: %s has host bits", i,
+			    prefix_str(r, buf));
+		/* What a welcome_check() would look at: the pushed routes
+		 * against the pushed address. */
+		(void)prefix_overlap(r, &w->addr4);
+		/* As log_tunnel_up() lists them. */
+		if (used < sizeof(line)) {
+			int n = snprintf(line + used, sizeof(line) - used,
+					 "%s%s", i ? ", " : "",
+					 prefix_str(r, buf));
+			if (n > 0)
+				used += (size_t)n;
+		}
+	}
+	if (w->server4.family == AF_INET) {
+		struct cv_addr server = w->server4;
+		(void)prefix_contains(&w->addr4, &server);
+		(void)addr_str(&server, buf);
+	}
+	if (!client_accepts(w))
+		return;
+	/* tls frames up to 65535 bytes; udp and dtls take the path's. */
+	static const size_t max_msgs[] = { 0, 65535, 1473, 1281 };
+	for (size_t i = 0; i < sizeof(max_msgs) / sizeof(max_msgs[0]); i++) {
+		unsigned int mtu = client_mtu(max_msgs[i], w->mtu);
+		fuzz_assert(mtu >= 576 && mtu <= w->mtu, "MTU %u from %u",
+			    mtu, w->mtu);
+	}
+	/* session_keepalive_start() counts in unsigned milliseconds. */
+	unsigned long long ms = w->keepalive_timeout * 1000ULL;
+	fuzz_assert(ms <= 0xffffffffULL, "keepalive timeout %u s overflows",
+		    w->keepalive_timeout);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct proto_msg m;
+	uint8_t buf[PROTO_MAX_CONTROL + 1];
+	const char *why = NULL;
+
+	if (size == 0 || size > sizeof(buf))
+		return 0;
+	memcpy(buf, data, size);
+	buf[0] = PROTO_WELCOME;
+	int err = proto_decode(buf, size, &m, &why);
+	if (err < 0) {
+		fuzz_assert(err == -EBADMSG && why && *why, "error %d", err);
+		return 0;
+	}
+	fuzz_assert(m.type == PROTO_WELCOME, "type 0x%02x", m.type);
+	check_welcome(&m.welcome);
+	return 0;
+}
