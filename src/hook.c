@@ -29,16 +29,21 @@ struct hook {
 void hook_env_add(struct hook_env *env, const char *name, const char *fmt,
 		  ...)
 {
-	char value[512];
+	char *value;
 	va_list ap;
 
 	if (env->n == HOOK_ENV_MAX)
 		return;
+	/* Never cut a value: a route list cut mid-prefix ("64.0.0.0/2" of
+	 * "64.0.0.0/24") would be a different, valid route to a script. */
 	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
+	int ok = vasprintf(&value, fmt, ap);
 	va_end(ap);
+	if (ok < 0)
+		return;
 	if (asprintf(&env->vars[env->n], "%s=%s", name, value) >= 0)
 		env->vars[++env->n] = NULL;
+	free(value);
 }
 
 void hook_env_free(struct hook_env *env)

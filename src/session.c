@@ -47,15 +47,18 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     addr_str(&s->inner, buf));
 	if (s->addr_installed) {
-		char routes[1024] = "";
+		/* Room for every route whole: PROTO_MAX_ROUTES of them. */
+		char routes[PROTO_MAX_ROUTES * ADDR_STRLEN] = "";
 		size_t used = 0;
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     prefix_str(&s->addr, buf));
-		for (unsigned int i = 0; i < s->n_routes && used < sizeof(routes); i++) {
+		for (unsigned int i = 0; i < s->n_routes; i++) {
 			int n = snprintf(routes + used, sizeof(routes) - used,
 					 "%s%s", i ? " " : "",
 					 prefix_str(&s->routes[i], buf));
-			used += n > 0 ? (size_t)n : 0;
+			if (n < 0 || (size_t)n >= sizeof(routes) - used)
+				break;
+			used += (size_t)n;
 		}
 		hook_env_add(&env, "CULVERT_ROUTES", "%s", routes);
 	}
