@@ -457,6 +457,10 @@ const char *config_get(const struct config *cfg, const char *section,
 		       const char *key)
 {
 	const char *global = NULL;
+	/* A KEY_CORE_ONLY key means something else in a plugin's section
+	 * ([dtls] mtu is the path's, the global mtu the tunnel's): no
+	 * fallback from one to the other. */
+	const struct config_key *k = config_key_find(key);
 
 	for (const struct config_entry *e = cfg->entries; e; e = e->next) {
 		if (strcmp(e->key, key) != 0)
@@ -466,9 +470,10 @@ const char *config_get(const struct config *cfg, const char *section,
 		if (!e->section && !global)
 			global = e->value;
 	}
+	if (section && k && (k->flags & KEY_CORE_ONLY))
+		return NULL;
 	if (global)
 		return global;
 	/* Unset: what the core would use, so a plugin sees the same. */
-	const struct config_key *k = config_key_find(key);
 	return k ? k->def : NULL;
 }

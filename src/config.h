@@ -89,6 +89,7 @@ enum config_key_flags {
 	KEY_SERVER = 0x2,	/* only meaningful for mode = server */
 	KEY_CLIENT = 0x4,	/* only meaningful for mode = client */
 	KEY_RESTART = 0x8,	/* a reload cannot change it: restart */
+	KEY_CORE_ONLY = 0x10,	/* a plugin's key of that name is its own */
 };
 
 struct config_key {

@@ -106,10 +106,14 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 {
 	struct daemon *d = dp->daemon;
 	uint8_t answer[ICMP_ANSWER_MAX];
-	const struct cv_addr *self = d->cfg->mode == MODE_SERVER
-					     ? &d->server_addr.addr
-					     : &d->client->addr.addr;
-	size_t n = icmp_frag_needed(pkt, len, self,
+	/* Sent as if from the packet's destination: the kernel drops what
+	 * arrives on cv0 from one of its own addresses (the gateway's inner
+	 * address), and a sender takes the MTU from any ICMP error that
+	 * quotes its packet. */
+	struct cv_addr from = { .family = AF_INET };
+	if (len >= 20)
+		memcpy(&from.v4, pkt + 16, 4);
+	size_t n = icmp_frag_needed(pkt, len, &from,
 				    (uint16_t)(fits < 65535 ? fits : 65535),
 				    answer);
 

@@ -530,10 +530,23 @@ static void describe_status(const struct gtls *g, gnutls_session_t s,
 		gnutls_x509_crt_deinit(crt);
 }
 
+/* Client: the server asked for a certificate and we sent none (a GnuTLS
+ * client sends none that the server's list of CAs does not cover). In
+ * (D)TLS 1.2 the server then answers handshake_failure, not
+ * certificate_required, so this is how to tell. */
+static bool sent_no_requested_cert(const struct gtls *g, gnutls_session_t s)
+{
+	return !g->server && gnutls_certificate_client_get_request_status(s) &&
+	       !gnutls_certificate_get_ours(s);
+}
+
 /* What an alert from the peer most likely means, for the one who reads
  * the log on this side. */
-static const char *alert_hint(const struct gtls *g, gnutls_alert_description_t a)
+static const char *alert_hint(const struct gtls *g, gnutls_session_t s,
+			      gnutls_alert_description_t a)
 {
+	if (a == GNUTLS_A_HANDSHAKE_FAILURE && sent_no_requested_cert(g, s))
+		a = GNUTLS_A_CERTIFICATE_REQUIRED;
 	switch (a) {
 	case GNUTLS_A_CERTIFICATE_REQUIRED:
 		if (g->server)
@@ -571,6 +584,7 @@ void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err)
 	case GNUTLS_E_PREMATURE_TERMINATION:
 	case GNUTLS_E_PULL_ERROR:
 	case GNUTLS_E_PUSH_ERROR:
+	case GNUTLS_E_TIMEDOUT:
 		return;
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 		/* TLS 1.2 has no certificate_required; RFC 5246 7.4.6 says
@@ -592,6 +606,7 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 			 int err, char *why, size_t size)
 {
 	const char *peer = g->server ? "it" : "the server";
+	const char *proto = g->datagram ? "DTLS" : "TLS";
 
 	switch (err) {
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
@@ -611,12 +626,16 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 		gnutls_alert_description_t a = gnutls_alert_get(session);
 		const char *name = gnutls_alert_get_name(a);
 		if (g->server)
-			snprintf(why, size, "it aborted the TLS handshake with alert '%s'%s",
-				 name ? name : "unknown", alert_hint(g, a));
+			snprintf(why, size, "it aborted the %s handshake with alert '%s'%s",
+				 proto, name ? name : "unknown",
+				 alert_hint(g, session, a));
 		else
-			snprintf(why, size, "the server refused the TLS handshake: %s%s",
-				 name ? name : "unknown alert", alert_hint(g, a));
+			snprintf(why, size, "the server refused the %s handshake: %s%s",
+				 proto, name ? name : "unknown alert",
+				 alert_hint(g, session, a));
 		return a == GNUTLS_A_CERTIFICATE_REQUIRED ||
+		       (a == GNUTLS_A_HANDSHAKE_FAILURE &&
+			sent_no_requested_cert(g, session)) ||
 		       a == GNUTLS_A_BAD_CERTIFICATE ||
 		       a == GNUTLS_A_UNKNOWN_CA || a == GNUTLS_A_ACCESS_DENIED ||
 		       a == GNUTLS_A_CERTIFICATE_UNKNOWN ||
@@ -626,18 +645,21 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 	case GNUTLS_E_PREMATURE_TERMINATION:
 	case GNUTLS_E_PULL_ERROR:
 	case GNUTLS_E_PUSH_ERROR:
-		snprintf(why, size, "%s closed the connection during the TLS handshake%s",
-			 peer, g->server ? "" : " (does it speak transport tls on this port?)");
+		snprintf(why, size, "%s closed the connection during the %s handshake%s",
+			 peer, proto,
+			 g->server ? ""
+			 : g->datagram ? " (does it speak transport dtls on this port?)"
+				       : " (does it speak transport tls on this port?)");
 		return -ECONNRESET;
 	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
 		/* Garbage has no valid version either, so both readings. */
-		snprintf(why, size, "%s does not speak TLS, or offers no TLS version that 'priority' allows (%s)",
-			 peer, gnutls_strerror(err));
+		snprintf(why, size, "%s does not speak %s, or offers no %s version that 'priority' allows (%s)",
+			 peer, proto, proto, gnutls_strerror(err));
 		return -EPROTO;
 	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
 	case GNUTLS_E_UNEXPECTED_PACKET:
 	case GNUTLS_E_UNEXPECTED_HANDSHAKE_PACKET:
-		snprintf(why, size, "%s does not speak TLS (%s)", peer,
+		snprintf(why, size, "%s does not speak %s (%s)", peer, proto,
 			 gnutls_strerror(err));
 		return -EPROTO;
 	case GNUTLS_E_NO_CIPHER_SUITES:
@@ -647,8 +669,14 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 		snprintf(why, size, "no TLS version or cipher in common with %s (%s); compare 'priority' on both sides",
 			 g->server ? "it" : "the server", gnutls_strerror(err));
 		return -EPROTO;
+	case GNUTLS_E_TIMEDOUT:
+		/* DTLS only: GnuTLS gave up retransmitting its flight. */
+		snprintf(why, size, "%s stopped answering during the %s handshake",
+			 peer, proto);
+		return -ETIMEDOUT;
 	default:
-		snprintf(why, size, "TLS handshake failed: %s", gnutls_strerror(err));
+		snprintf(why, size, "%s handshake failed: %s", proto,
+			 gnutls_strerror(err));
 		return -EPROTO;
 	}
 }

@@ -47,6 +47,9 @@ struct gtls {
 	 * here, so it lives as long as the instance. */
 	gnutls_typed_vdata_st verify[2];
 	unsigned int n_verify;
+	/* Set by the dtls transport after gtls_init(): messages then say
+	 * "DTLS handshake" and "transport dtls". */
+	bool datagram;
 };
 
 /*
