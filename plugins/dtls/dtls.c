@@ -74,29 +74,6 @@ void dtls_format_addr(const struct sockaddr *sa, socklen_t len, char *buf,
 		 host, port);
 }
 
-/* At most PEER_LOG_BURST lines a second about strangers and drops. */
-bool dtls_peer_log_allowed(struct cv_instance *inst)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec != inst->log_second) {
-		if (inst->log_suppressed)
-			LOG(inst, CV_LOG_NOTICE,
-			    "%u more lines about peers were not logged",
-			    inst->log_suppressed);
-		inst->log_second = now.tv_sec;
-		inst->log_lines = 0;
-		inst->log_suppressed = 0;
-	}
-	if (inst->log_lines >= PEER_LOG_BURST) {
-		inst->log_suppressed++;
-		return false;
-	}
-	inst->log_lines++;
-	return true;
-}
-
 /* ---- drops: replayed records, and those that fail authentication */
 
 uint64_t dtls_be64(const uint8_t *p)
@@ -259,28 +236,6 @@ void dtls_arm_report(struct cv_instance *inst)
 
 /* ---- configuration */
 
-static int parse_number(struct cv_instance *inst, const char *key,
-			unsigned long def, unsigned long min, unsigned long max,
-			unsigned int *out)
-{
-	const char *text = inst->api->config_get(inst->host, key);
-	char *end;
-
-	if (!text) {
-		*out = (unsigned int)def;
-		return 0;
-	}
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 10);
-	if (text[0] < '0' || text[0] > '9' || *end || errno || v < min || v > max) {
-		LOG(inst, CV_LOG_ERR, "'%s': '%s' is not a number from %lu to %lu",
-		    key, text, min, max);
-		return -EINVAL;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* A priority string made for tls (a global 'priority') may allow no
  * DTLS version at all: say so now, not at every handshake. */
 static int check_dtls_versions(struct cv_instance *inst)
@@ -313,16 +268,16 @@ static int dtls_create(const struct cv_host_api *api, struct cv_host *host,
 	inst->fd = -1;
 	const char *mode = api->config_get(host, "mode");
 	inst->server = mode && strcmp(mode, "server") == 0;
-	int err = parse_number(inst, "handshake-timeout", 10, 1, 3600,
+	int err = plugin_config_number(api, host, "handshake-timeout", 10, 1, 3600,
 			       &inst->handshake_timeout);
 	if (err == 0)
-		err = parse_number(inst, "max-handshakes", 256, 1, 1000000,
+		err = plugin_config_number(api, host, "max-handshakes", 256, 1, 1000000,
 				   &inst->max_handshakes);
 	/* [dtls] mtu. (A core that answers an unset one with the global
 	 * mtu, the tunnel's, makes the path MTU that: smaller than need
 	 * be, never too large for a tunnel that already fits the path.) */
 	if (err == 0)
-		err = parse_number(inst, "mtu", PATH_MTU_DEFAULT, PATH_MTU_MIN,
+		err = plugin_config_number(api, host, "mtu", PATH_MTU_DEFAULT, PATH_MTU_MIN,
 				   PATH_MTU_MAX, &inst->path_mtu);
 	if (err < 0) {
 		free(inst);

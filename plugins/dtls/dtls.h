@@ -23,6 +23,7 @@
 #include <culvert/transport.h>
 
 #include "../common/gnutls_common.h"
+#include "../common/plugin_util.h"
 
 /* Datagrams per recvmmsg/sendmmsg: one syscall for a burst. */
 #define BATCH 64
@@ -65,7 +66,6 @@
 /* A client tries at most this many addresses of 'remote' per connect(). */
 #define CONNECT_TRIES 8
 /* Lines a second about strangers and drops: a flood must not fill the log. */
-#define PEER_LOG_BURST 20
 /* A cookie is valid in the slot that made it and the next: 30-60 s. */
 #define COOKIE_SLOT_SECS 30
 
@@ -161,8 +161,7 @@ struct cv_instance {
 	uint64_t replays, forged, stale, oversize, strays, cookies_sent, roams;
 	int64_t roam_second;
 	unsigned int roam_trials;
-	time_t log_second;
-	unsigned int log_lines, log_suppressed;
+	struct peer_log peer_log;	/* about strangers and drops */
 
 	/* Receiving: one batch of datagrams, then the run of messages of one
 	 * link that the next deliver() takes, decrypted into the arena. */
@@ -187,10 +186,11 @@ struct cv_instance {
 
 #define LOG(inst, prio, ...) (inst)->api->log((inst)->host, prio, __VA_ARGS__)
 
-bool dtls_peer_log_allowed(struct cv_instance *inst);
+
 #define PEER_LOG(inst, prio, ...) \
 	do { \
-		if (dtls_peer_log_allowed(inst)) \
+		if (peer_log_allowed(&(inst)->peer_log, (inst)->api,     \
+				     (inst)->host, "lines about peers")) \
 			LOG(inst, prio, __VA_ARGS__); \
 	} while (0)
 

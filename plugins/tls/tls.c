@@ -34,57 +34,8 @@
 #define ACCEPTS_PER_WAKEUP 64
 #define ACCEPT_PAUSE_MS 1000
 #define CONNECT_TRIES 8		/* addresses of 'remote' tried per connect() */
-/* Lines a second about refused strangers: a scan must not fill the log. */
-#define PEER_LOG_BURST 20
 
 /* ---- configuration */
-
-static int parse_number(struct cv_instance *inst, const char *key,
-			unsigned long def, unsigned long min, unsigned long max,
-			unsigned int *out)
-{
-	const char *text = inst->api->config_get(inst->host, key);
-	char *end;
-
-	if (!text) {
-		*out = (unsigned int)def;
-		return 0;
-	}
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 10);
-	if (text[0] < '0' || text[0] > '9' || *end || errno || v < min || v > max) {
-		LOG(inst, CV_LOG_ERR, "'%s': '%s' is not a number from %lu to %lu",
-		    key, text, min, max);
-		return -EINVAL;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
-/* ---- logging about strangers */
-
-/* At most PEER_LOG_BURST lines a second about peers we refuse. */
-bool peer_log_allowed(struct cv_instance *inst)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec != inst->log_second) {
-		if (inst->log_suppressed)
-			LOG(inst, CV_LOG_NOTICE,
-			    "%u more refused connections were not logged",
-			    inst->log_suppressed);
-		inst->log_second = now.tv_sec;
-		inst->log_lines = 0;
-		inst->log_suppressed = 0;
-	}
-	if (inst->log_lines >= PEER_LOG_BURST) {
-		inst->log_suppressed++;
-		return false;
-	}
-	inst->log_lines++;
-	return true;
-}
 
 /* ---- links */
 
@@ -484,13 +435,13 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 	inst->listen_fd = -1;
 	const char *mode = api->config_get(host, "mode");
 	inst->server = mode && strcmp(mode, "server") == 0;
-	int err = parse_number(inst, "handshake-timeout", 10, 1, 3600,
+	int err = plugin_config_number(api, host, "handshake-timeout", 10, 1, 3600,
 			       &inst->handshake_timeout);
 	if (err == 0)
-		err = parse_number(inst, "max-handshakes", 256, 1, 1000000,
+		err = plugin_config_number(api, host, "max-handshakes", 256, 1, 1000000,
 				   &inst->max_handshakes);
 	if (err == 0)
-		err = parse_number(inst, "rekey-interval", 3600, 1, 604800,
+		err = plugin_config_number(api, host, "rekey-interval", 3600, 1, 604800,
 				   &inst->rekey_interval);
 	const char *remote = api->config_get(host, "remote");
 	if (!inst->server && remote &&

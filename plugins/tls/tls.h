@@ -20,6 +20,7 @@
 #include <culvert/transport.h>
 
 #include "../common/gnutls_common.h"
+#include "../common/plugin_util.h"
 
 #define FRAME_HDR 2
 #define MSG_MAX 65535		/* the most a 2-byte length frames */
@@ -91,8 +92,7 @@ struct cv_instance {
 	struct cv_link *hs_oldest, *hs_newest;
 	unsigned int n_handshaking;
 
-	time_t log_second;
-	unsigned int log_lines, log_suppressed;
+	struct peer_log peer_log;	/* about refused strangers */
 
 	struct cv_msg msgs[DELIVER_BATCH];
 	uint8_t rx[RX_SIZE];
@@ -102,11 +102,12 @@ struct cv_instance {
 
 /* ---- tls.c: the instance, its links, accepting and connecting */
 
-bool peer_log_allowed(struct cv_instance *inst);
+
 
 #define PEER_LOG(inst, prio, ...) \
 	do { \
-		if (peer_log_allowed(inst)) \
+		if (peer_log_allowed(&(inst)->peer_log, (inst)->api,     \
+				     (inst)->host, "refused connections")) \
 			LOG(inst, prio, __VA_ARGS__); \
 	} while (0)
 

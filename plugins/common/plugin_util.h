@@ -1,0 +1,30 @@
+/* Small pieces every transport plugin needs the same way: a number from
+ * its config, and a rate limit on log lines about strangers. */
+#ifndef CULVERT_PLUGIN_UTIL_H
+#define CULVERT_PLUGIN_UTIL_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <culvert/transport.h>
+
+/* key's value as a number in [min, max], def when unset. Returns 0, or
+ * -EINVAL after logging the key, the value and the range. */
+int plugin_config_number(const struct cv_host_api *api, struct cv_host *host,
+			 const char *key, unsigned long def, unsigned long min,
+			 unsigned long max, unsigned int *out);
+
+/* At most PEER_LOG_BURST lines a second about peers: a scan must not fill
+ * the log. The first line of a new second says how many were dropped,
+ * as "N more WHAT were not logged". */
+#define PEER_LOG_BURST 20
+
+struct peer_log {
+	time_t second;
+	unsigned int lines, suppressed;
+};
+
+bool peer_log_allowed(struct peer_log *pl, const struct cv_host_api *api,
+		      struct cv_host *host, const char *what);
+
+#endif
