@@ -282,7 +282,9 @@ static void check_whole(struct parser *p)
 		}
 	}
 	for (unsigned int i = 0; cfg->has_pool && i < cfg->n_routes; i++) {
-		if (prefix_overlap(&cfg->routes[i], &cfg->pool)) {
+		/* A default route covers the pool too, and means to. */
+		if (cfg->routes[i].len &&
+		    prefix_overlap(&cfg->routes[i], &cfg->pool)) {
 			char r[ADDR_STRLEN], pl[ADDR_STRLEN];
 			log_err("%s: route %s overlaps pool %s: the pool is routed through the tunnel already",
 				p->path, prefix_str(&cfg->routes[i], r),

@@ -18,6 +18,8 @@
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_NAME_MAX 32
 #define CONFIG_MAX_KEYS 64
+#define CONFIG_MAX_DNS 8
+#define CONFIG_DOMAIN_MAX 253	/* longest DNS name, in text */
 
 enum config_mode { MODE_UNSET = 0, MODE_SERVER, MODE_CLIENT };
 
@@ -77,6 +79,19 @@ struct config {
 	char *up_script, *down_script;			/* client */
 	char *client_connect_script, *client_disconnect_script; /* server */
 	bool client_to_client;
+
+	/* Full tunnel (client): the VPN's routes in their own table, the
+	 * transport's sockets marked so they still go out physically. */
+	bool route_default;		/* `route = default`: ::/0 too when
+					 * the tunnel carries IPv6 */
+	unsigned int route_table;
+	unsigned int fwmark;
+	bool block_ipv6;
+	/* DNS pushed to clients (server). */
+	unsigned int n_dns;
+	struct cv_addr dns[CONFIG_MAX_DNS];
+	unsigned int n_dns_domains;
+	char dns_domains[CONFIG_MAX_DNS][CONFIG_DOMAIN_MAX + 1];
 
 	struct config_entry *entries;	/* in file order */
 	/* Configs replaced by a reload: plugins may still hold strings

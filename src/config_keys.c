@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "proto.h"
 
 static int parse_unsigned(const char *value, unsigned long min,
 			  unsigned long max, unsigned int *out)
@@ -176,8 +179,15 @@ static int parse_route(struct config *cfg, void *field, const char *value,
 {
 	struct cv_prefix route;
 
-	if (prefix_parse(value, false, &route, why) < 0)
+	/* "default": everything into the tunnel, IPv6 too once the tunnel
+	 * carries it (see tunnel_routes.c). */
+	if (strcmp(value, "default") == 0) {
+		memset(&route, 0, sizeof(route));
+		route.addr.family = AF_INET;
+		cfg->route_default = true;
+	} else if (prefix_parse(value, false, &route, why) < 0) {
 		return -EINVAL;
+	}
 	if (route.addr.family != AF_INET) {
 		*why = "is not an IPv4 prefix (IPv6 routes are not supported yet)";
 		return -EINVAL;
@@ -342,6 +352,78 @@ static int parse_rekey(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* A routing table or a firewall mark: the kernel's u32, but not 0 (no
+ * table, no mark) nor the tables the kernel itself uses (253-255). */
+static int parse_table(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 0);
+	if (!isdigit((unsigned char)*value) || *end || errno || v < 1 ||
+	    v > 0xffffffffUL || (v >= 253 && v <= 255)) {
+		*why = "is not a table number (expected 1-4294967295, not 253-255)";
+		return -EINVAL;
+	}
+	*(unsigned int *)field = (unsigned int)v;
+	return 0;
+}
+
+static int parse_fwmark(struct config *cfg, void *field, const char *value,
+			const char **why)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 0);
+	if (!isdigit((unsigned char)*value) || *end || errno || v < 1 ||
+	    v > 0xffffffffUL) {
+		*why = "is not a firewall mark (expected 1-0xffffffff)";
+		return -EINVAL;
+	}
+	*(unsigned int *)field = (unsigned int)v;
+	return 0;
+}
+
+static int parse_dns(struct config *cfg, void *field, const char *value,
+		     const char **why)
+{
+	struct cv_addr a;
+
+	if (addr_parse(value, &a) < 0) {
+		*why = "is not an IPv4 or IPv6 address";
+		return -EINVAL;
+	}
+	if (cfg->n_dns == CONFIG_MAX_DNS) {
+		*why = "is one DNS server too many (at most 8)";
+		return -EINVAL;
+	}
+	cfg->dns[cfg->n_dns++] = a;
+	return 0;
+}
+
+/* A search domain as resolvers take it: letters, digits, '-', '_' and
+ * dots, with a leading '~' for a routing-only domain (systemd-resolved).
+ * Nothing else, since it ends up in a hook's environment too. */
+static int parse_dns_domain(struct config *cfg, void *field,
+			    const char *value, const char **why)
+{
+	if (!proto_dns_domain_valid(value)) {
+		*why = "is not a domain name (letters, digits, '-', '_' and '.', at most 253; '~' first for a routing-only domain)";
+		return -EINVAL;
+	}
+	if (cfg->n_dns_domains == CONFIG_MAX_DNS) {
+		*why = "is one domain too many (at most 8)";
+		return -EINVAL;
+	}
+	snprintf(cfg->dns_domains[cfg->n_dns_domains++],
+		 sizeof(cfg->dns_domains[0]), "%s", value);
+	return 0;
+}
+
 #define FIELD(name) offsetof(struct config, name)
 
 const struct config_key config_keys[] = {
@@ -361,9 +443,9 @@ const struct config_key config_keys[] = {
 	  "MTU of the tunnel, pushed to clients (default 1400)" },
 	{ "pool", parse_pool, FIELD(pool), NULL, "ADDRESS/LENGTH", KEY_SERVER | KEY_RESTART,
 	  "inner IPv4 addresses: the server takes the first, clients the rest" },
-	{ "route", parse_route, FIELD(n_routes), NULL, "ADDRESS/LENGTH",
-	  KEY_SERVER | KEY_REPEATABLE,
-	  "a network behind the server, pushed to clients (repeatable)" },
+	{ "route", parse_route, FIELD(n_routes), NULL, "ADDRESS/LENGTH|default",
+	  KEY_REPEATABLE,
+	  "server: a network pushed to clients; client: one it routes into the tunnel itself (repeatable)" },
 	{ "keepalive", parse_keepalive, FIELD(keepalive_interval), "10, 60",
 	  "INTERVAL, TIMEOUT", KEY_SERVER,
 	  "seconds between keepalives, and of silence before a peer is dead (default 10, 60)" },
@@ -423,6 +505,20 @@ const struct config_key config_keys[] = {
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },
+	{ "route-table", parse_table, FIELD(route_table), "51821", "NUMBER",
+	  KEY_CLIENT,
+	  "the routing table of the tunnel's routes, chosen before main by a rule (default 51821)" },
+	{ "fwmark", parse_fwmark, FIELD(fwmark), "51821", "MARK", KEY_CLIENT,
+	  "the mark on the transport's own sockets, which keeps them off the tunnel (default 51821)" },
+	{ "block-ipv6", parse_bool, FIELD(block_ipv6), "no", "yes|no",
+	  KEY_CLIENT,
+	  "drop IPv6 that the tunnel does not carry instead of letting it go around it (default no)" },
+	{ "dns", parse_dns, FIELD(n_dns), NULL, "ADDRESS",
+	  KEY_SERVER | KEY_REPEATABLE,
+	  "a DNS server pushed to clients (repeatable, at most 8)" },
+	{ "dns-domain", parse_dns_domain, FIELD(n_dns_domains), NULL, "NAME",
+	  KEY_SERVER | KEY_REPEATABLE,
+	  "a search domain pushed to clients (repeatable, at most 8)" },
 	{ 0 },
 };
 

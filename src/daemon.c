@@ -25,6 +25,7 @@
 #include "privilege.h"
 #include "route.h"
 #include "session.h"
+#include "tunnel_routes.h"
 
 #define RECONNECT_FIRST_MS 1000
 #define RECONNECT_MAX_MS 60000
@@ -367,6 +368,7 @@ int daemon_init(struct daemon *d, struct config *cfg)
 		}
 		return drop_privileges(d);
 	}
+	tunnel_routes_clean_stale(d->nl, cfg);
 	if ((err = password_load(cfg, &d->password)) < 0)
 		return err;
 	d->reconnect = loop_timer_new(d->loop, on_reconnect, d);

@@ -1,4 +1,5 @@
 #include "netlink.h"
+#include "netlink_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -517,4 +518,22 @@ int nl_link_dump(struct nl *nl, nl_link_fn *fn, void *arg)
 
 	ifi->ifi_family = AF_UNSPEC;
 	return read_objects(nl, nlh, &w);
+}
+
+/* ---- for netlink_table.c, which builds its own requests */
+
+struct nlmsghdr *nl_request(struct nl *nl, uint16_t type, uint16_t flags)
+{
+	return request(nl, type, flags);
+}
+
+struct nlmsghdr *nl_dump_request(struct nl *nl, uint16_t type)
+{
+	return dump_request(nl, type);
+}
+
+int nl_transact(struct nl *nl, const struct nlmsghdr *nlh, const char **why,
+		int (*fn)(const struct nlmsghdr *nlh, void *arg), void *arg)
+{
+	return transact_read(nl, nlh, why, fn, arg);
 }

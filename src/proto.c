@@ -36,6 +36,9 @@ enum attr_type {
 	ATTR_USERNAME = 0x09,
 	ATTR_PASSWORD = 0x0a,
 	ATTR_PREVIOUS4 = 0x0b,
+	/* 0x0c SERVER6 and 0x0d PREVIOUS6 come with inner IPv6. */
+	ATTR_DNS = 0x0e,
+	ATTR_DNS_DOMAIN = 0x0f,
 	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
 	 * from the table below, so version 1 skips it like any unknown
 	 * non-critical attribute and a v2 server can send it to a v1
@@ -62,7 +65,7 @@ struct attr {
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
-	parse_password, parse_previous4;
+	parse_password, parse_previous4, parse_dns, parse_dns_domain;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -90,6 +93,12 @@ static const struct attr attrs[] = {
 			    .parse = parse_password },
 	[ATTR_PREVIOUS4] = { .name = "PREVIOUS4", .len = 4, .allowed = IN_HELLO,
 			     .parse = parse_previous4 },
+	/* len 0: DNS is 4 or 16 bytes, which parse_dns checks. */
+	[ATTR_DNS] = { .name = "DNS", .len = 0, .repeatable = true,
+		       .allowed = IN_WELCOME, .parse = parse_dns },
+	[ATTR_DNS_DOMAIN] = { .name = "DNS_DOMAIN", .len = 0,
+			      .repeatable = true, .allowed = IN_WELCOME,
+			      .parse = parse_dns_domain },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -312,6 +321,62 @@ static int parse_previous4(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+static int parse_dns(const uint8_t *v, size_t len, struct proto_msg *m,
+		     const char **why)
+{
+	struct proto_welcome *w = &m->welcome;
+
+	if (len != 4 && len != 16)
+		return badf(why, "DNS length %zu, expected 4 or 16", len);
+	if (w->n_dns == PROTO_MAX_DNS)
+		return badf(why, "more than %d DNS servers", PROTO_MAX_DNS);
+	struct cv_addr *a = &w->dns[w->n_dns++];
+	a->family = len == 4 ? AF_INET : AF_INET6;
+	memcpy(a->bytes, v, len);
+	return 0;
+}
+
+bool proto_dns_domain_valid(const char *name)
+{
+	bool routing_only = *name == '~';
+
+	if (routing_only)
+		name++;
+	size_t len = strlen(name);
+	/* "~." is resolved's "every domain": send every query here. */
+	if (routing_only && strcmp(name, ".") == 0)
+		return true;
+	if (len == 0)
+		return false;
+	if (len > 253 || *name == '.' || strstr(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' ||
+		      *c == '.'))
+			return false;
+	return true;
+}
+
+static int parse_dns_domain(const uint8_t *v, size_t len, struct proto_msg *m,
+			    const char **why)
+{
+	struct proto_welcome *w = &m->welcome;
+	unsigned int nth = w->n_dns_domains + 1;
+
+	if (w->n_dns_domains == PROTO_MAX_DNS)
+		return badf(why, "more than %d DNS domains", PROTO_MAX_DNS);
+	char *out = w->dns_domains[w->n_dns_domains];
+	if (memchr(v, '\0', len))
+		return badf(why, "DNS_DOMAIN %u contains a NUL byte", nth);
+	memcpy(out, v, len);
+	out[len] = '\0';
+	if (!proto_dns_domain_valid(out))
+		return badf(why, "DNS_DOMAIN %u is not a domain name", nth);
+	w->n_dns_domains++;
+	return 0;
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -514,6 +579,11 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
  * peer would reject are caught by proto_encode's check of its output. */
 static bool welcome_encodable(const struct proto_welcome *w)
 {
+	if (w->n_dns > PROTO_MAX_DNS || w->n_dns_domains > PROTO_MAX_DNS)
+		return false;
+	for (unsigned int i = 0; i < w->n_dns; i++)
+		if (w->dns[i].family != AF_INET && w->dns[i].family != AF_INET6)
+			return false;
 	if (w->n_routes > PROTO_MAX_ROUTES || w->addr4.addr.family != AF_INET ||
 	    (w->server4.family != 0 && w->server4.family != AF_INET))
 		return false;
@@ -542,6 +612,13 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 		const struct cv_prefix *r = &m->routes[i];
 		put_prefix(w, r->addr.family == AF_INET ? ATTR_ROUTE4
 							: ATTR_ROUTE6, r);
+	}
+	for (unsigned int i = 0; i < m->n_dns; i++)
+		put_attr(w, ATTR_DNS, m->dns[i].bytes,
+			 family_bytes(m->dns[i].family));
+	for (unsigned int i = 0; i < m->n_dns_domains; i++) {
+		size_t n = strnlen(m->dns_domains[i], PROTO_MAX_TEXT);
+		put_attr(w, ATTR_DNS_DOMAIN, m->dns_domains[i], n);
 	}
 }
 

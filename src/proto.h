@@ -9,6 +9,7 @@
 #ifndef CULVERT_PROTO_H
 #define CULVERT_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,8 @@
 #define PROTO_MAX_CONTROL 1024
 #define PROTO_MAX_ROUTES 64
 #define PROTO_MAX_TEXT 255
+/* DNS servers, and search domains, in one welcome. */
+#define PROTO_MAX_DNS 8
 
 enum proto_type {
 	PROTO_DATA = 0x00,
@@ -64,6 +67,12 @@ struct proto_welcome {
 	uint16_t keepalive_timeout;	/* seconds */
 	unsigned int n_routes;
 	struct cv_prefix routes[PROTO_MAX_ROUTES];
+	/* DNS servers (IPv4 or IPv6) and search domains, in the server's
+	 * order; domains checked by proto_dns_domain_valid. */
+	unsigned int n_dns;
+	struct cv_addr dns[PROTO_MAX_DNS];
+	unsigned int n_dns_domains;
+	char dns_domains[PROTO_MAX_DNS][PROTO_MAX_TEXT + 1];
 };
 
 struct proto_refuse {
@@ -95,6 +104,12 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size);
  * Never reads past len; never trusts a length field. */
 int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		 const char **why);
+
+/* Whether name is a DNS search domain culvert passes on: 1-253 of
+ * letters, digits, '-', '_' and '.', or '~' then those (a routing-only
+ * domain, as systemd-resolved calls it). It reaches resolvers and the
+ * environment of scripts, so nothing else is let through. */
+bool proto_dns_domain_valid(const char *name);
 
 const char *proto_type_name(uint8_t type);
 const char *proto_reason_name(uint8_t reason);

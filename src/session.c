@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/rtnetlink.h>
 
 #include "auth_worker.h"
 #include "daemon.h"
+#include "dns.h"
 #include "log.h"
 #include "loop.h"
 #include "hook.h"
@@ -47,20 +49,24 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     addr_str(&s->inner, buf));
 	if (s->addr_installed) {
-		/* Room for every route whole: PROTO_MAX_ROUTES of them. */
-		char routes[PROTO_MAX_ROUTES * ADDR_STRLEN] = "";
+		/* Room for every route whole. */
+		char routes[TUNNEL_MAX_ROUTES * ADDR_STRLEN] = "";
 		size_t used = 0;
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     prefix_str(&s->addr, buf));
-		for (unsigned int i = 0; i < s->n_routes; i++) {
+		for (unsigned int i = 0; i < s->tunnel.n_routes; i++) {
+			const struct tunnel_route *r = &s->tunnel.routes[i];
+			if (r->type != RTN_UNICAST)
+				continue;
 			int n = snprintf(routes + used, sizeof(routes) - used,
-					 "%s%s", i ? " " : "",
-					 prefix_str(&s->routes[i], buf));
+					 "%s%s", used ? " " : "",
+					 prefix_str(&r->dst, buf));
 			if (n < 0 || (size_t)n >= sizeof(routes) - used)
 				break;
 			used += (size_t)n;
 		}
 		hook_env_add(&env, "CULVERT_ROUTES", "%s", routes);
+		dns_hook_env(s->dns, &env);
 	}
 	struct hook *h = hook_run(d->loop, &d->hooks, script, event, &env,
 				  done, s);

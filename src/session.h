@@ -16,11 +16,13 @@
 
 #include "addr.h"
 #include "proto.h"
+#include "tunnel_routes.h"
 
 struct daemon;
 struct loop_timer;
 struct auth_job;
 struct hook;
+struct dns_state;
 
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
@@ -58,8 +60,8 @@ struct cv_session {
 	/* Client: what was installed, so that exactly that is removed. */
 	bool addr_installed;
 	struct cv_prefix addr;
-	unsigned int n_routes;
-	struct cv_prefix routes[PROTO_MAX_ROUTES];
+	struct tunnel_routes tunnel;	/* routes, rules, block-ipv6 */
+	struct dns_state *dns;		/* pushed DNS, or NULL */
 };
 
 /* A link came up: a new session, or NULL when the core refuses it. */

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <linux/rtnetlink.h>
 
 #include "daemon.h"
+#include "dns.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -74,14 +76,9 @@ void client_uninstall(struct cv_session *s)
 	char buf[ADDR_STRLEN];
 	const char *why;
 
-	for (unsigned int i = s->n_routes; i-- > 0;) {
-		int err = nl_route_del(d->nl, d->tun.ifindex, &s->routes[i], &why);
-		if (err < 0 && err != -ESRCH)
-			log_warn("cannot remove route %s from %s: %s",
-				 prefix_str(&s->routes[i], buf), d->tun.name,
-				 why ? why : strerror(-err));
-	}
-	s->n_routes = 0;
+	dns_down(s->dns);
+	s->dns = NULL;
+	tunnel_routes_down(&s->tunnel, d->nl, d->cfg, d->tun.ifindex);
 	if (s->addr_installed) {
 		int err = nl_addr_del(d->nl, d->tun.ifindex, &s->addr, &why);
 		if (err < 0 && err != -EADDRNOTAVAIL)
@@ -115,23 +112,12 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 		return err;
 	}
 	s->addr_installed = true;
-	for (unsigned int i = 0; i < w->n_routes; i++) {
-		err = nl_route_add(d->nl, d->tun.ifindex, &w->routes[i], &why);
-		if (err == -EEXIST) {
-			/* Someone else's route: theirs to keep and remove. */
-			log_warn("route %s exists already; leaving it as it is",
-				 prefix_str(&w->routes[i], buf));
-			continue;
-		}
-		if (err < 0) {
-			log_err("cannot add route %s via %s: %s",
-				prefix_str(&w->routes[i], buf), d->tun.name,
-				why ? why : strerror(-err));
-			return err;
-		}
-		s->routes[s->n_routes++] = w->routes[i];
-	}
-	return 0;
+	err = tunnel_routes_up(&s->tunnel, d->nl, d->cfg, d->tun.ifindex,
+			       d->tun.name, w);
+	if (err < 0)
+		return err;
+	return dns_up(&s->dns, w, d->tun.ifindex, d->tun.name,
+		      tunnel_routes_default(&s->tunnel, AF_INET));
 }
 
 static void log_tunnel_up(const struct cv_session *s,
@@ -140,17 +126,22 @@ static void log_tunnel_up(const struct cv_session *s,
 	char addr[ADDR_STRLEN], routes[512] = "";
 	size_t used = 0;
 
-	for (unsigned int i = 0; i < w->n_routes && used < sizeof(routes); i++) {
+	const struct tunnel_routes *tr = &s->tunnel;
+
+	for (unsigned int i = 0; i < tr->n_routes && used < sizeof(routes); i++) {
 		char r[ADDR_STRLEN];
-		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s",
-				 i ? ", " : "", prefix_str(&w->routes[i], r));
+		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s%s",
+				 i ? ", " : "",
+				 tr->routes[i].type == RTN_UNICAST ? ""
+								   : "unreachable ",
+				 prefix_str(&tr->routes[i].dst, r));
 		if (n > 0)
 			used += (size_t)n;
 	}
-	log_notice("tunnel up: %s on %s over %s to %s, mtu %u, routes: %s",
+	log_notice("tunnel up: %s on %s over %s to %s, mtu %u, routes: %s (table %u)",
 		   prefix_str(&w->addr4, addr), s->daemon->tun.name,
 		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
-		   w->n_routes ? routes : "none");
+		   tr->n_routes ? routes : "none", s->daemon->cfg->route_table);
 }
 
 bool client_welcome(struct cv_session *s, const struct proto_welcome *w)

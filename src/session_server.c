@@ -48,6 +48,12 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
 	w->n_routes = cfg->n_routes;
 	memcpy(w->routes, cfg->routes, cfg->n_routes * sizeof(cfg->routes[0]));
+	w->n_dns = cfg->n_dns;
+	memcpy(w->dns, cfg->dns, cfg->n_dns * sizeof(cfg->dns[0]));
+	w->n_dns_domains = cfg->n_dns_domains;
+	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
+		snprintf(w->dns_domains[i], sizeof(w->dns_domains[i]), "%s",
+			 cfg->dns_domains[i]);
 }
 
 static int send_welcome(struct cv_session *s)

@@ -5,6 +5,7 @@
 #include "endpoint.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -75,4 +76,28 @@ void endpoint_dual_stack(int fd, int family)
 
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+}
+
+int endpoint_mark(const struct cv_host_api *api, struct cv_host *host, int fd)
+{
+	const char *value = api->config_get(host, "fwmark");
+	char *end;
+
+	if (!value)
+		return 0;
+	errno = 0;
+	unsigned long mark = strtoul(value, &end, 0);
+	if (errno || *end || mark == 0 || mark > 0xffffffffUL) {
+		api->log(host, CV_LOG_ERR, "'fwmark': '%s' is not a mark", value);
+		return -EINVAL;
+	}
+	unsigned int m = (unsigned int)mark;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &m, sizeof(m)) < 0) {
+		int err = -errno;
+		api->log(host, CV_LOG_ERR,
+			 "cannot mark the socket with fwmark %u (SO_MARK needs CAP_NET_ADMIN): %s",
+			 m, strerror(errno));
+		return err;
+	}
+	return 0;
 }

@@ -43,4 +43,12 @@ int endpoint_resolve(const struct cv_host_api *api, struct cv_host *host,
  * best effort. */
 void endpoint_dual_stack(int fd, int family);
 
+/* A client's socket carries the core's 'fwmark' (SO_MARK), so that its
+ * packets take the physical path even when the tunnel is the default
+ * route (the core's routing rules send marked packets to table main).
+ * Returns 0, or a negative errno after logging: a socket without the
+ * mark would send the tunnel's own packets into the tunnel. */
+int endpoint_mark(const struct cv_host_api *api, struct cv_host *host,
+		  int fd);
+
 #endif /* CULVERT_ENDPOINT_H */

@@ -90,10 +90,11 @@ static bool client_try_next(struct cv_link *link)
 			continue;
 		}
 		set_buffers(fd);
-		int err = 0;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		/* A mark that cannot be set is logged by endpoint_mark. */
+		int err = endpoint_mark(inst->api, inst->host, fd);
+		if (err == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 			err = -errno;
-		else
+		if (err == 0)
 			err = inst->api->watch(inst->host, fd, CV_EV_IN,
 					       on_client_readable, inst);
 		if (err < 0) {

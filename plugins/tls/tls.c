@@ -197,6 +197,15 @@ static bool client_try_next(struct cv_link *link)
 			continue;
 		}
 		tcp_nodelay(fd);
+		int err = endpoint_mark(inst->api, inst->host, fd);
+		if (err < 0) {
+			link->fail_err = err;
+			snprintf(link->fail_why, sizeof(link->fail_why),
+				 "cannot mark the socket for %s with fwmark",
+				 link->peer_name);
+			close(fd);
+			continue;
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
 		    errno != EINPROGRESS) {
 			link->fail_err = -errno;

@@ -414,11 +414,12 @@ static int udp_connect(struct cv_instance *inst)
 	memcpy(&inst->client->peer, ai->ai_addr, ai->ai_addrlen);
 	inst->client->peer_len = ai->ai_addrlen;
 	inst->fd = open_socket(inst, ai);
-	if (inst->fd < 0)
-		err = inst->fd;
-	else if (connect(inst->fd, ai->ai_addr, ai->ai_addrlen) < 0)
+	/* A mark that cannot be set is logged by endpoint_mark. */
+	err = inst->fd < 0 ? inst->fd
+			   : endpoint_mark(inst->api, inst->host, inst->fd);
+	if (err == 0 && connect(inst->fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		err = -errno;
-	else
+	if (err == 0)
 		err = inst->api->watch(inst->host, inst->fd, CV_EV_IN,
 				       on_readable, inst);
 	freeaddrinfo(ai);

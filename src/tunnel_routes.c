@@ -1,0 +1,271 @@
+/* The client's routes into the tunnel: their own table, the rules that
+ * choose it, and block-ipv6. The design is in tunnel_routes.h. */
+#include "tunnel_routes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/rtnetlink.h>
+
+#include "config.h"
+#include "log.h"
+#include "netlink.h"
+
+/* Whether the tunnel carries IPv6: when the welcome brings an inner IPv6
+ * address. Version 1 has none yet (ADDR6 is reserved), so never. */
+static bool tunnel_has_ipv6(const struct proto_welcome *w)
+{
+	(void)w;
+	return false;
+}
+
+static bool have_route(const struct tunnel_routes *tr,
+		       const struct cv_prefix *dst)
+{
+	for (unsigned int i = 0; i < tr->n_routes; i++)
+		if (tr->routes[i].dst.len == dst->len &&
+		    addr_equal(&tr->routes[i].dst.addr, &dst->addr))
+			return true;
+	return false;
+}
+
+/* The routes the session wants, before any is installed. */
+struct wanted {
+	unsigned int n;
+	struct tunnel_route r[TUNNEL_MAX_ROUTES];
+};
+
+static void want(struct wanted *wt, const struct cv_prefix *dst, uint8_t type)
+{
+	for (unsigned int i = 0; i < wt->n; i++)
+		if (wt->r[i].dst.len == dst->len &&
+		    addr_equal(&wt->r[i].dst.addr, &dst->addr))
+			return;
+	if (wt->n < TUNNEL_MAX_ROUTES)
+		wt->r[wt->n++] = (struct tunnel_route){ *dst, type };
+}
+
+static void collect(struct wanted *wt, const struct config *cfg,
+		    const struct proto_welcome *w)
+{
+	struct cv_prefix any6 = { .addr.family = AF_INET6, .len = 0 };
+
+	memset(wt, 0, sizeof(*wt));
+	for (unsigned int i = 0; i < w->n_routes; i++)
+		want(wt, &w->routes[i], RTN_UNICAST);
+	for (unsigned int i = 0; i < cfg->n_routes; i++)
+		want(wt, &cfg->routes[i], RTN_UNICAST);
+	if (cfg->route_default && tunnel_has_ipv6(w))
+		want(wt, &any6, RTN_UNICAST);
+	/* IPv6 the tunnel does not carry goes nowhere: unreachable, so that
+	 * programs fail at once and fall back to IPv4, instead of waiting as
+	 * they would for a blackhole. want() keeps a ::/0 into the tunnel. */
+	if (cfg->block_ipv6)
+		want(wt, &any6, RTN_UNREACHABLE);
+}
+
+static int add_rule(struct tunnel_routes *tr, struct nl *nl,
+		    const struct nl_rule *rule)
+{
+	char what[64];
+	const char *why;
+	int err = nl_rule_add(nl, rule, &why);
+
+	snprintf(what, sizeof(what), "%sfwmark %u lookup %u",
+		 rule->invert ? "not " : "", rule->fwmark, rule->table);
+	if (err == -EEXIST) {
+		/* Another culvertd with the same route-table and fwmark, or
+		 * the administrator's: theirs to keep and remove. */
+		log_warn("rule 'priority %u %s' (IPv%d) exists already; leaving it as it is (give each culvertd its own route-table and fwmark)",
+			 rule->priority, what, rule->family == AF_INET ? 4 : 6);
+		return 0;
+	}
+	if (err < 0) {
+		log_err("cannot add rule 'priority %u %s' (IPv%d): %s",
+			rule->priority, what, rule->family == AF_INET ? 4 : 6,
+			why ? why : strerror(-err));
+		return err;
+	}
+	tr->rules[tr->n_rules++] = *rule;
+	return 0;
+}
+
+/* Strict reverse-path filtering checks an incoming packet's source
+ * against the route back without the mark, which now leads into the
+ * tunnel: the server's answers would be dropped. */
+static void warn_rp_filter(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/conf/all/rp_filter", "re");
+	int v = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &v) == 1 && v == 1)
+		log_warn("net.ipv4.conf.all.rp_filter is 1 (strict): the server's packets may be dropped now that the tunnel's table comes before main; use 2 (loose)");
+	fclose(f);
+}
+
+int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
+		     const struct config *cfg, int ifindex, const char *ifname,
+		     const struct proto_welcome *w)
+{
+	struct wanted wt;
+	bool family[2] = { false, false };	/* IPv4, IPv6 */
+	char buf[ADDR_STRLEN];
+	const char *why;
+	int err;
+
+	collect(&wt, cfg, w);
+	/* The routes first: until the rules exist, nothing looks at them. */
+	for (unsigned int i = 0; i < wt.n; i++) {
+		const struct tunnel_route *r = &wt.r[i];
+		int oif = r->type == RTN_UNICAST ? ifindex : 0;
+		err = nl_table_route_add(nl, cfg->route_table, r->type, oif,
+					 &r->dst, &why);
+		if (err == -EEXIST) {
+			log_warn("route %s exists already in table %u; leaving it as it is",
+				 prefix_str(&r->dst, buf), cfg->route_table);
+		} else if (err < 0) {
+			log_err("cannot add %sroute %s %s%s to table %u: %s",
+				r->type == RTN_UNICAST ? "" : "unreachable ",
+				prefix_str(&r->dst, buf),
+				r->type == RTN_UNICAST ? "via " : "",
+				r->type == RTN_UNICAST ? ifname : "",
+				cfg->route_table, why ? why : strerror(-err));
+			return err;
+		} else if (!have_route(tr, &r->dst)) {
+			tr->routes[tr->n_routes++] = *r;
+		}
+		family[r->dst.addr.family == AF_INET6] = true;
+	}
+	if (family[0] && cfg->route_default)
+		warn_rp_filter();
+	/* The mark's rule before the table's: the transport's own packets
+	 * must never meet the tunnel's routes, or they would loop. */
+	for (int f = 0; f < 2; f++) {
+		if (!family[f])
+			continue;
+		struct nl_rule outer = {
+			.family = f ? AF_INET6 : AF_INET,
+			.priority = TUNNEL_RULE_PRIO_OUTER,
+			.table = RT_TABLE_MAIN,
+			.has_fwmark = true,
+			.fwmark = cfg->fwmark,
+		};
+		/* "not fwmark": should main have no route to the server,
+		 * its packets must fall through to the next rules, never
+		 * into the tunnel's table. */
+		struct nl_rule table = {
+			.family = outer.family,
+			.priority = TUNNEL_RULE_PRIO_TABLE,
+			.table = cfg->route_table,
+			.has_fwmark = true,
+			.fwmark = cfg->fwmark,
+			.invert = true,
+		};
+		if ((err = add_rule(tr, nl, &outer)) < 0 ||
+		    (err = add_rule(tr, nl, &table)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+void tunnel_routes_down(struct tunnel_routes *tr, struct nl *nl,
+			const struct config *cfg, int ifindex)
+{
+	char buf[ADDR_STRLEN];
+	const char *why;
+	int err;
+
+	/* The table's rule first: from then on nothing uses the routes. */
+	while (tr->n_rules > 0) {
+		const struct nl_rule *rule = &tr->rules[--tr->n_rules];
+		err = nl_rule_del(nl, rule, &why);
+		if (err < 0 && err != -ENOENT)
+			log_warn("cannot remove the rule of priority %u (IPv%d): %s",
+				 rule->priority,
+				 rule->family == AF_INET ? 4 : 6,
+				 why ? why : strerror(-err));
+	}
+	while (tr->n_routes > 0) {
+		const struct tunnel_route *r = &tr->routes[--tr->n_routes];
+		int oif = r->type == RTN_UNICAST ? ifindex : 0;
+		err = nl_table_route_del(nl, cfg->route_table, r->type, oif,
+					 &r->dst, &why);
+		if (err < 0 && err != -ESRCH && err != -ENODEV)
+			log_warn("cannot remove route %s from table %u: %s",
+				 prefix_str(&r->dst, buf), cfg->route_table,
+				 why ? why : strerror(-err));
+	}
+}
+
+bool tunnel_routes_default(const struct tunnel_routes *tr, int family)
+{
+	for (unsigned int i = 0; i < tr->n_routes; i++)
+		if (tr->routes[i].type == RTN_UNICAST &&
+		    tr->routes[i].dst.len == 0 &&
+		    tr->routes[i].dst.addr.family == family)
+			return true;
+	return false;
+}
+
+/* ---- what a crash left behind */
+
+struct stale {
+	const struct config *cfg;
+	unsigned int n_rules, n_routes;
+	struct nl_rule rules[8];
+	struct cv_prefix routes[2];
+};
+
+static int stale_rule(const struct nl_rule *rule, void *arg)
+{
+	struct stale *st = arg;
+	bool ours = rule->has_fwmark && rule->fwmark == st->cfg->fwmark &&
+		    !rule->has_dst &&
+		    ((rule->priority == TUNNEL_RULE_PRIO_OUTER &&
+		      !rule->invert && rule->table == RT_TABLE_MAIN) ||
+		     (rule->priority == TUNNEL_RULE_PRIO_TABLE &&
+		      rule->invert && rule->table == st->cfg->route_table));
+
+	if (ours && st->n_rules < 8)
+		st->rules[st->n_rules++] = *rule;
+	return 0;
+}
+
+/* Routes through the TUN device went with it; only those that go nowhere
+ * (block-ipv6's) outlive the process. */
+static int stale_route(const struct nl_route *route, void *arg)
+{
+	struct stale *st = arg;
+
+	if (route->table == st->cfg->route_table && route->dst.len == 0 &&
+	    route->type == RTN_UNREACHABLE && st->n_routes < 2)
+		st->routes[st->n_routes++] = route->dst;
+	return 0;
+}
+
+void tunnel_routes_clean_stale(struct nl *nl, const struct config *cfg)
+{
+	struct stale st = { .cfg = cfg };
+	char buf[ADDR_STRLEN];
+
+	/* Collected first, removed after: the socket is busy with a dump. */
+	nl_rule_dump(nl, AF_INET, stale_rule, &st);
+	nl_rule_dump(nl, AF_INET6, stale_rule, &st);
+	nl_route_dump(nl, AF_INET6, stale_route, &st);
+	nl_route_dump(nl, AF_INET, stale_route, &st);
+	for (unsigned int i = 0; i < st.n_rules; i++) {
+		const struct nl_rule *rule = &st.rules[i];
+		if (nl_rule_del(nl, rule, NULL) == 0)
+			log_notice("removed the IPv%d rule of priority %u (table %u) that an earlier culvertd left behind",
+				   rule->family == AF_INET ? 4 : 6,
+				   rule->priority, rule->table);
+	}
+	for (unsigned int i = 0; i < st.n_routes; i++)
+		if (nl_table_route_del(nl, cfg->route_table, RTN_UNREACHABLE,
+				       0, &st.routes[i], NULL) == 0)
+			log_notice("removed route unreachable %s from table %u, left by an earlier culvertd",
+				   prefix_str(&st.routes[i], buf),
+				   cfg->route_table);
+}
