@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "proto.h"
 
 /* The parse state for one file; errors are counted, not fatal, so that
  * one run reports every bad line. */
@@ -237,6 +238,26 @@ static const char *mode_name(enum config_mode mode)
 	return mode == MODE_SERVER ? "server" : "client";
 }
 
+/* The welcome a server sends must fit one control message
+ * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
+static void check_welcome_size(const struct config *cfg, struct parser *p)
+{
+	/* type and nonce, ADDR4, SERVER4, MTU, KEEPALIVE */
+	size_t size = 5 + 7 + 6 + 4 + 6;
+
+	for (unsigned int i = 0; i < cfg->n_routes; i++)
+		size += cfg->routes[i].addr.family == AF_INET ? 7 : 19;
+	for (unsigned int i = 0; i < cfg->n_dns; i++)
+		size += cfg->dns[i].family == AF_INET ? 6 : 18;
+	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
+		size += 2 + strlen(cfg->dns_domains[i]);
+	if (cfg->mode == MODE_SERVER && size > PROTO_MAX_CONTROL) {
+		log_err("%s: route, dns and dns-domain make a welcome of %zu bytes, more than %d: aggregate routes or drop domains",
+			p->path, size, PROTO_MAX_CONTROL);
+		p->errors++;
+	}
+}
+
 /* What only makes sense as a whole: required keys, and keys that do not
  * apply to this mode. */
 static void check_whole(struct parser *p)
@@ -292,6 +313,7 @@ static void check_whole(struct parser *p)
 			p->errors++;
 		}
 	}
+	check_welcome_size(cfg, p);
 }
 
 static int apply_defaults(struct config *cfg)

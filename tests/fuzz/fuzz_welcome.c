@@ -82,6 +82,17 @@ static void check_welcome(const struct proto_welcome *w)
 				used += (size_t)n;
 		}
 	}
+	/* DNS goes to resolved and into scripts' environment (src/dns.c). */
+	fuzz_assert(w->n_dns <= PROTO_MAX_DNS &&
+			    w->n_dns_domains <= PROTO_MAX_DNS,
+		    "%u DNS servers, %u domains", w->n_dns, w->n_dns_domains);
+	for (unsigned int i = 0; i < w->n_dns; i++)
+		fuzz_assert(w->dns[i].family == AF_INET ||
+				    w->dns[i].family == AF_INET6,
+			    "DNS %u: family %u", i, w->dns[i].family);
+	for (unsigned int i = 0; i < w->n_dns_domains; i++)
+		fuzz_assert(proto_dns_domain_valid(w->dns_domains[i]),
+			    "DNS domain %u is not a domain name", i);
 	if (w->server4.family == AF_INET) {
 		struct cv_addr server = w->server4;
 		(void)prefix_contains(&w->addr4, &server);

@@ -149,6 +149,62 @@ ERR=$(timeout 10 "$CULVERTD" -c "$T/missing.conf" --check-config 2>&1 </dev/null
 missing_named() { refused && says "$T/missing.conf"; }
 check "a missing config file is refused, naming the file" missing_named
 
+# 8. full tunnel and DNS keys: good ones pass, bad ones name the line
+conf fulltunnel <<-EOF
+mode = client
+transport = udp
+insecure = yes
+remote = 192.0.2.1:4433
+route = default
+route = 198.51.100.0/24
+route-table = 1000
+fwmark = 0x10
+block-ipv6 = yes
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run fulltunnel
+check "a client with route = default, route-table, fwmark, block-ipv6 passes" test "$RC" -eq 0
+conf badtable <<-EOF
+mode = client
+transport = udp
+insecure = yes
+remote = 192.0.2.1:4433
+route-table = 254
+fwmark = 0
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run badtable
+check "route-table = 254 (main) and fwmark = 0 are refused, each at its line" \
+	says_all "badtable.conf:5: key 'route-table': '254' is not a table number" \
+	"badtable.conf:6: key 'fwmark': '0' is not a firewall mark"
+conf dns <<-EOF
+mode = server
+transport = udp
+insecure = yes
+$common_server
+route = default
+dns = 198.51.100.53
+dns = 2001:db8::53
+dns-domain = corp.example
+dns-domain = ~internal.example
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run dns
+check "a server pushing route = default, dns and dns-domain passes" test "$RC" -eq 0
+conf baddns <<-EOF
+mode = server
+transport = udp
+insecure = yes
+$common_server
+dns = dns.example
+dns-domain = corp;example
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run baddns
+check "a DNS server by name and a domain with ';' are refused, each at its line" \
+	says_all "baddns.conf:8: key 'dns': 'dns.example' is not an IPv4 or IPv6 address" \
+	"baddns.conf:9: key 'dns-domain': 'corp;example' is not a domain name"
+
 ((failed == 0)) || {
 	echo "# $failed check(s) failed"
 	exit 1

@@ -668,6 +668,64 @@ START_TEST(test_unknown_attributes_skipped)
 }
 END_TEST
 
+START_TEST(test_dns)
+{
+	struct proto_msg m = { .type = PROTO_WELCOME }, out;
+	struct proto_welcome *w = &m.welcome;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	const char *why;
+
+	doc_welcome(&m);
+	w->n_dns = 2;
+	addr_parse("198.51.100.53", &w->dns[0]);
+	addr_parse("2001:db8::53", &w->dns[1]);
+	w->n_dns_domains = 2;
+	strcpy(w->dns_domains[0], "corp.example");
+	strcpy(w->dns_domains[1], "~internal.example");
+	ssize_t n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(decode(buf, (size_t)n, &out, &why), 0);
+	ck_assert_uint_eq(out.welcome.n_dns, 2);
+	ck_assert(addr_equal(&out.welcome.dns[0], &w->dns[0]));
+	ck_assert(addr_equal(&out.welcome.dns[1], &w->dns[1]));
+	ck_assert_uint_eq(out.welcome.n_dns_domains, 2);
+	ck_assert_str_eq(out.welcome.dns_domains[0], "corp.example");
+	ck_assert_str_eq(out.welcome.dns_domains[1], "~internal.example");
+	/* A domain a resolver or a script should never see. */
+	strcpy(w->dns_domains[1], "x; rm -rf /");
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), -EINVAL);
+
+	struct wire b;
+	welcome_base(&b);
+	ADD(&b, 0x0e, 0x05, 198, 51, 100, 53, 0);
+	expect_bad(&b, "DNS length 5, expected 4 or 16");
+	welcome_base(&b);
+	ADD(&b, 0x0e, 0x00);
+	expect_bad(&b, "DNS length 0, expected 1-255");
+	welcome_base(&b);
+	ADD(&b, 0x0f, 0x03, 'a', ' ', 'b');
+	expect_bad(&b, "DNS_DOMAIN 1 is not a domain name");
+	welcome_base(&b);
+	ADD(&b, 0x0f, 0x02, 'o', 'k', 0x0f, 0x03, 'a', 0, 'b');
+	expect_bad(&b, "DNS_DOMAIN 2 contains a NUL byte");
+	welcome_base(&b);
+	for (int i = 0; i < PROTO_MAX_DNS + 1; i++)
+		ADD(&b, 0x0e, 0x04, 198, 51, 100, (uint8_t)i);
+	expect_bad(&b, "more than 8 DNS servers");
+	b.len = 0;
+	ADD(&b, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7, 0x0e, 0x04, 1, 2, 3, 4);
+	expect_bad(&b, "DNS not allowed in hello");
+
+	ck_assert(proto_dns_domain_valid("a-b_c.example"));
+	ck_assert(proto_dns_domain_valid("~."));
+	ck_assert(!proto_dns_domain_valid(""));
+	ck_assert(!proto_dns_domain_valid("~"));
+	ck_assert(!proto_dns_domain_valid(".example"));
+	ck_assert(!proto_dns_domain_valid("a..b"));
+	ck_assert(!proto_dns_domain_valid("$(id)"));
+}
+END_TEST
+
 START_TEST(test_unknown_critical_rejected)
 {
 	struct wire w;
@@ -1261,6 +1319,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_unknown_type);
 	tcase_add_test(codec, test_unknown_attributes_skipped);
 	tcase_add_test(codec, test_unknown_critical_rejected);
+	tcase_add_test(codec, test_dns);
 	tcase_add_test(codec, test_truncated_attribute);
 	tcase_add_test(codec, test_bad_lengths);
 	tcase_add_test(codec, test_duplicates);
