@@ -16,13 +16,14 @@
 struct routes {
 	struct nl_route *v;
 	size_t n, cap;
+	uint32_t tunnel_table;	/* a client's route-table, besides main */
 };
 
 static int routes_add(const struct nl_route *route, void *arg)
 {
 	struct routes *rs = arg;
 
-	if (route->table != RT_TABLE_MAIN)
+	if (route->table != RT_TABLE_MAIN && route->table != rs->tunnel_table)
 		return 0;
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 64;
@@ -110,8 +111,10 @@ static void check_gateway_route(struct netcheck *nc, const struct routes *rs,
 	struct nl_route route;
 	char addr[ADDR_STRLEN], text[160], fix[256];
 
+	/* In culvert's own table the route does not count: the transport
+	 * marks its packets with fwmark, and the rule skips that table. */
 	if (nl_route_lookup(nc->nl, server, &route) < 0 ||
-	    route.oif != nc->tun.ifindex)
+	    route.oif != nc->tun.ifindex || route.table == nc->cfg->route_table)
 		return;
 	const struct nl_route *out = outside_route(rs, nc->tun.ifindex, server);
 	struct nl_route host = out ? *out : (struct nl_route){ 0 };
@@ -145,7 +148,10 @@ static unsigned int check_conflicts(struct netcheck *nc,
 			used += (size_t)len;
 		for (size_t j = 0; j < rs->n; j++) {
 			const struct nl_route *o = &rs->v[j];
-			if (o->oif == nc->tun.ifindex || !takes_from(o, t, server))
+			/* The tunnel's table is consulted before main: a
+			 * route in main takes nothing from it (TunnelVision). */
+			if (o->oif == nc->tun.ifindex || o->table != t->table ||
+			    !takes_from(o, t, server))
 				continue;
 			conflict = true;
 			found++;
@@ -180,7 +186,9 @@ void netcheck_route_conflicts(struct netcheck *nc, const struct cv_addr *server)
 	if (!nc->tun.ifindex)
 		return;
 	for (size_t f = 0; f < 2; f++) {
-		struct routes rs = { 0 };
+		struct routes rs = { .tunnel_table = nc->cfg->mode == MODE_CLIENT
+							    ? nc->cfg->route_table
+							    : RT_TABLE_MAIN };
 		int err = nl_route_dump(nc->nl, families[f], routes_add, &rs);
 		if (err < 0) {
 			netcheck_found(nc, NETCHECK_NOTE, NULL,
