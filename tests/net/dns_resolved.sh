@@ -64,6 +64,11 @@ lab_start gw gw "$LAB_TMP/gw.conf"
 lab_wait_log gw 'udp: listening|listening' 10 || true
 lab_start u u "$LAB_TMP/u.conf"
 lab_wait_log u 'tunnel up' 15 || fail "client did not come up"
+# route = default over udp: the transport's marked socket keeps the
+# tunnel's own datagrams out of the tunnel.
+lab_ping 3
+((LAB_PING_RECEIVED >= 2)) || fail "ping U -> V with route = default over udp: $LAB_PING_RECEIVED of 3"
+ok "route = default over udp: U reaches V ($LAB_PING_RECEIVED of 3)"
 ifindex=$(ip -n "$LAB_U" -o link show dev "$LAB_DEV" | cut -d: -f1)
 lab__wait 5 grep -q SetLinkDomains "$LAB_TMP/resolved.out" || fail "no call reached resolved: $(cat "$LAB_TMP/resolved.out")"
 grep -qxF "SetLinkDNS $ifindex 198.51.100.53 2001:db8::53" "$LAB_TMP/resolved.out" ||
