@@ -77,6 +77,10 @@ struct config {
 	char *up_script, *down_script;			/* client */
 	char *client_connect_script, *client_disconnect_script; /* server */
 	bool client_to_client;
+	/* Client: what a server's welcome may route (welcome_policy.h). */
+	bool accept_default_route;
+	unsigned int n_accept_routes;
+	struct cv_prefix accept_routes[CONFIG_MAX_ROUTES];
 
 	struct config_entry *entries;	/* in file order */
 	/* Configs replaced by a reload: plugins may still hold strings
