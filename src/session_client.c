@@ -183,8 +183,6 @@ static unsigned int outer_address(const struct cv_session *s,
 void client_refuse_server(struct cv_session *s, uint8_t reason,
 			  const char *what, const char *problem)
 {
-	char text[320];
-
 	log_err("server %s sent %s: %s; installing nothing and disconnecting",
 		s->peer, what, problem);
 	/* A bye even before the session is up: the server learns why at
@@ -192,8 +190,7 @@ void client_refuse_server(struct cv_session *s, uint8_t reason,
 	struct proto_msg m = { .type = PROTO_BYE };
 	m.bye.reason = reason;
 	session_send_control(s, &m, session_reliable(s) ? 1 : 3);
-	snprintf(text, sizeof(text), "refused the server's %s", what);
-	session_free(s, false, text);
+	session_free(s, false, "this client refused what the server sent");
 }
 
 bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
