@@ -300,6 +300,25 @@ START_TEST(malformed_hash)
 }
 END_TEST
 
+/* Legacy DES and MD5 hashes never match, not even with their right
+ * password: crypt would reproduce them, culvert refuses to. */
+START_TEST(legacy_hash_never_matches)
+{
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	ck_assert_ptr_nonnull(data);
+	ck_assert_str_eq(crypt_rn("des secret", "xy8AgKqheQla2", data,
+				  sizeof(*data)), "xy8AgKqheQla2");
+	free(data);
+
+	struct auth *auth = load_ok(
+		"des:xy8AgKqheQla2\n"
+		"md5:$1$saltsalt$8Vm.2xxXPWiXMc3Fvay73.\n");
+	assert_check(auth, "des", "des secret", AUTH_BAD_HASH);
+	assert_check(auth, "md5", "md5 secret", AUTH_BAD_HASH);
+	auth_free(auth);
+}
+END_TEST
+
 /* ---- the cost cap: absurd costs are refused at load, per family */
 
 static const struct cost_case {
@@ -1004,6 +1023,7 @@ int main(void)
 	tcase_add_test(file, unknown_user);
 	tcase_add_test(file, locked);
 	tcase_add_test(file, malformed_hash);
+	tcase_add_test(file, legacy_hash_never_matches);
 	tcase_add_loop_test(file, cost_cap, 0,
 			    sizeof(cost_cases) / sizeof(cost_cases[0]));
 	tcase_add_test(file, costly_hashes_refused_at_load);
