@@ -18,6 +18,7 @@
 #include <security/pam_appl.h>
 #endif
 
+#include "hash_cost.h"
 #include "log.h"
 
 #define USER_MAX 64
@@ -130,14 +131,21 @@ static void bad_user(struct loader *l, const char *name)
 			   printable(name, shown, sizeof(shown)));
 }
 
-static enum hash_state hash_state(const char *hash)
+/* costly: set to why a hash that is fine otherwise is refused. */
+static enum hash_state hash_state(const char *hash, char *costly,
+				  size_t size)
 {
+	costly[0] = '\0';
 	/* The convention of shadow(5): passwd -l puts a '!' in front. */
 	if (hash[0] == '!' || hash[0] == '*')
 		return HASH_LOCKED;
 	/* Unknown, too weak (DES, MD5, SHA-256) or broken: refuse rather
 	 * than compare against something crypt cannot reproduce. */
 	if (crypt_checksalt(hash) != CRYPT_SALT_OK)
+		return HASH_BAD;
+	/* One check of an absurd cost would hold the auth worker, and
+	 * every login queued behind it, for minutes. */
+	if (hash_cost_check(hash, costly, size) < 0)
 		return HASH_BAD;
 	return HASH_USABLE;
 }
@@ -184,14 +192,18 @@ static int load_line(struct loader *l, char *line)
 	u->name = strdup(name);
 	u->hash = strdup(hash);
 	u->line = l->line;
-	u->state = hash_state(hash);
+	char costly[160];
+	u->state = hash_state(hash, costly, sizeof(costly));
 	if (!u->name || !u->hash) {
 		free(u->name);
 		free(u->hash);
 		return -ENOMEM;
 	}
 	l->n++;
-	if (u->state == HASH_BAD)
+	if (u->state == HASH_BAD && costly[0])
+		log_warn("%s:%u: user '%s': %s; it can never log in",
+			 l->path, l->line, name, costly);
+	else if (u->state == HASH_BAD)
 		log_warn("%s:%u: user '%s' has a malformed or unsupported hash; it can never log in",
 			 l->path, l->line, name);
 	return 0;

@@ -79,6 +79,10 @@ struct config {
 	char *up_script, *down_script;			/* client */
 	char *client_connect_script, *client_disconnect_script; /* server */
 	bool client_to_client;
+	/* Client: what a server's welcome may route (welcome_policy.h). */
+	bool accept_default_route;
+	unsigned int n_accept_routes;
+	struct cv_prefix accept_routes[CONFIG_MAX_ROUTES];
 
 	/* Full tunnel (client): the VPN's routes in their own table, the
 	 * transport's sockets marked so they still go out physically. */

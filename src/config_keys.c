@@ -206,6 +206,43 @@ static int parse_route(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* accept-routes: a comma-separated list of prefixes, repeatable, IPv4
+ * or IPv6 (the welcome policy judges both). */
+static int parse_accept_routes(struct config *cfg, void *field,
+			       const char *value, const char **why)
+{
+	char item[ADDR_STRLEN + 8];
+	const char *s = value;
+
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t len = strcspn(s, ",");
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= sizeof(item)) {
+			*why = "is not a list of prefixes (expected ADDRESS/LENGTH[, ...])";
+			return -EINVAL;
+		}
+		memcpy(item, s, len);
+		item[len] = '\0';
+		if (cfg->n_accept_routes == CONFIG_MAX_ROUTES) {
+			*why = "lists too many prefixes (at most 64)";
+			return -EINVAL;
+		}
+		struct cv_prefix *p = &cfg->accept_routes[cfg->n_accept_routes];
+		if (prefix_parse(item, false, p, why) < 0)
+			return -EINVAL;
+		cfg->n_accept_routes++;
+		s += strcspn(s, ",");
+		if (*s == ',' && !*++s) {
+			*why = "ends with a comma";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int parse_keepalive(struct config *cfg, void *field,
 			   const char *value, const char **why)
 {
@@ -520,6 +557,12 @@ const struct config_key config_keys[] = {
 	{ "dns-domain", parse_dns_domain, FIELD(n_dns_domains), NULL, "NAME",
 	  KEY_SERVER | KEY_REPEATABLE,
 	  "a search domain pushed to clients (repeatable, at most 8)" },
+	{ "accept-default-route", parse_bool, FIELD(accept_default_route),
+	  "no", "yes|no", KEY_CLIENT,
+	  "let the server route all of this client's traffic through the tunnel (default no)" },
+	{ "accept-routes", parse_accept_routes, FIELD(n_accept_routes), NULL,
+	  "PREFIX[, PREFIX...]", KEY_CLIENT | KEY_REPEATABLE,
+	  "install only pushed routes inside these prefixes (default: any that is safe)" },
 	{ 0 },
 };
 

@@ -11,6 +11,7 @@
 #include "icmp.h"
 #include "log.h"
 #include "loop.h"
+#include "packet_check.h"
 #include "proto.h"
 #include "route.h"
 #include "session.h"
@@ -57,23 +58,6 @@ void datapath_free(struct datapath *dp)
 	for (int i = 0; i < BATCH; i++)
 		free(dp->buf[i]);
 	free(dp);
-}
-
-/* The family and the address at `field` (IPv4: 12 source, 16
- * destination; IPv6: 8 and 24) of an IP packet, or 0 if it is too short
- * to be one. */
-static int packet_addr(const uint8_t *pkt, size_t len, bool source,
-		       const uint8_t **addr)
-{
-	if (len >= sizeof(struct iphdr) && pkt[0] >> 4 == 4) {
-		*addr = pkt + (source ? 12 : 16);
-		return AF_INET;
-	}
-	if (len >= sizeof(struct ip6_hdr) && pkt[0] >> 4 == 6) {
-		*addr = pkt + (source ? 8 : 24);
-		return AF_INET6;
-	}
-	return 0;
 }
 
 static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
@@ -179,13 +163,10 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 			   size_t len)
 {
 	const uint8_t *src;
-	int family = packet_addr(pkt, len, true, &src);
 
-	if (s->daemon->cfg->mode == MODE_CLIENT)
-		return family != 0;	/* the server forwards for many */
-	if (family != AF_INET || !s->has_inner)
-		return false;
-	return memcmp(src, &s->inner.v4, 4) == 0;
+	if (s->daemon->cfg->mode == MODE_CLIENT)	/* the server forwards for many */
+		return packet_addr(pkt, len, true, &src) != 0;
+	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL);
 }
 
 /* Whether a server should refuse to pass pkt from one client to another:
@@ -193,15 +174,10 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
 			    size_t len)
 {
-	const uint8_t *dst;
-
-	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client ||
-	    packet_addr(pkt, len, false, &dst) != AF_INET)
+	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client)
 		return false;
-	struct cv_addr a = { .family = AF_INET };
-	memcpy(&a.v4, dst, 4);
-	return prefix_contains(&d->cfg->pool, &a) &&
-	       !addr_equal(&a, &d->server_addr.addr);
+	return packet_to_other_client(pkt, len, &d->cfg->pool,
+				      &d->server_addr.addr);
 }
 
 static void deliver_data(struct datapath *dp, struct cv_session *s,

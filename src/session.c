@@ -342,6 +342,19 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 
 	s->last_rx = loop_now(d->loop);
 	if (proto_decode(msg, len, &m, &why) < 0) {
+		/* Before its welcome a client expects one answer; one it
+		 * cannot decode is the server's error, not noise to wait
+		 * out (the socket takes datagrams from the server only). */
+		if (!server && s->state == SESSION_HELLO) {
+			/* why lasts until the next encode: the bye's. */
+			char problem[128];
+			snprintf(problem, sizeof(problem), "%s", why);
+			d->counters.malformed++;
+			client_refuse_server(s, PROTO_REASON_PROTOCOL,
+					     "a message this client cannot decode",
+					     problem);
+			return false;
+		}
 		session_malformed(s, why);
 		if (s->state == SESSION_HELLO && server) {
 			session_free(s, false, why);

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "session_internal.h"
+#include "welcome_policy.h"
 
 /* The hello back-off on unreliable transports. */
 #define RETRANSMIT_FIRST_MS 500
@@ -144,14 +145,65 @@ static void log_tunnel_up(const struct cv_session *s,
 		   tr->n_routes ? routes : "none", s->daemon->cfg->route_table);
 }
 
+/* The server's outer address, as the welcome policy compares it with
+ * routes: an IPv4-mapped IPv6 address is the IPv4 address it maps. */
+static unsigned int outer_address(const struct cv_session *s,
+				  struct cv_addr *out)
+{
+	const struct sockaddr_storage *ss = &s->peer_addr;
+
+	memset(out, 0, sizeof(*out));
+	if (ss->ss_family == AF_INET) {
+		out->family = AF_INET;
+		out->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+		return 1;
+	}
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		out->family = AF_INET;
+		memcpy(&out->v4, &a6->s6_addr[12], 4);
+	} else {
+		out->family = AF_INET6;
+		out->v6 = *a6;
+	}
+	return 1;
+}
+
+void client_refuse_server(struct cv_session *s, uint8_t reason,
+			  const char *what, const char *problem)
+{
+	log_err("server %s sent %s: %s; installing nothing and disconnecting",
+		s->peer, what, problem);
+	/* A bye even before the session is up: the server learns why at
+	 * once instead of waiting out its keepalive timeout. */
+	struct proto_msg m = { .type = PROTO_BYE };
+	m.bye.reason = reason;
+	session_send_control(s, &m, session_reliable(s) ? 1 : 3);
+	session_free(s, false, "this client refused what the server sent");
+}
+
 bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 {
+	const struct config *cfg = s->daemon->cfg;
+	struct cv_addr outer;
+	char why[256];
+
 	if (s->state == SESSION_UP || w->nonce != s->nonce)
 		return true; /* a duplicate, or an answer to an older hello */
-	if (w->addr4.addr.family != AF_INET || w->addr4.len < 8) {
-		log_err("server %s pushed an unusable address; disconnecting",
-			s->peer);
-		session_end(s, PROTO_REASON_PROTOCOL, "unusable welcome");
+	struct welcome_policy policy = {
+		.outer = &outer,
+		.n_outer = outer_address(s, &outer),
+		.accept_default_route = cfg->accept_default_route,
+		.accept = cfg->accept_routes,
+		.n_accept = cfg->n_accept_routes,
+	};
+	int err = welcome_policy_check(w, &policy, why, sizeof(why));
+	if (err < 0) {
+		client_refuse_server(s, err == -EPERM ? PROTO_REASON_POLICY
+						      : PROTO_REASON_PROTOCOL,
+				     "a welcome this client refuses", why);
 		return false;
 	}
 	if (client_install(s, w) < 0) {

@@ -40,5 +40,10 @@ void client_start(struct cv_session *s);
 void client_hello_retransmit(void *arg);
 bool client_welcome(struct cv_session *s, const struct proto_welcome *w);
 void client_uninstall(struct cv_session *s);
+/* The server sent what this client will not act on: log it, say bye with
+ * reason, end the session without installing anything (the daemon then
+ * reconnects after its back-off). what: "a welcome this client refuses". */
+void client_refuse_server(struct cv_session *s, uint8_t reason,
+			  const char *what, const char *problem);
 
 #endif

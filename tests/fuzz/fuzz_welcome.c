@@ -4,15 +4,11 @@
  * put through what the client does with a welcome before it touches the
  * host (src/session_client.c, client_welcome and client_install).
  *
- * The client itself checks only the address family and a prefix length
- * of at least 8; everything else it takes from proto_decode. So the
- * asserts below are the decoder's promises the client depends on: a
- * welcome that breaks one would reach netlink as it is.
- *
- * The client's checks are repeated here because they are not a function
- * of their own yet; when they are (welcome_check(), see issue 8), call it
- * instead of client_accepts().
+ * The asserts below are the decoder's promises the client depends on;
+ * then welcome_policy_check() (src/welcome_policy.c) decides, as the
+ * client does, and what it accepts must have a usable address.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,11 +16,26 @@
 #include "addr.h"
 #include "fuzz.h"
 #include "proto.h"
+#include "welcome_policy.h"
 
-/* As client_welcome(): a welcome it would install. */
+/* As client_welcome(): a welcome it would install, for a client that
+ * connected to 192.0.2.1 and accepts default routes (the widest policy). */
 static bool client_accepts(const struct proto_welcome *w)
 {
-	return w->addr4.addr.family == AF_INET && w->addr4.len >= 8;
+	struct cv_addr outer = { .family = AF_INET,
+				 .v4.s_addr = htonl(0xc0000201) };
+	struct welcome_policy p = { .outer = &outer, .n_outer = 1,
+				    .accept_default_route = true };
+	char why[256];
+
+	int err = welcome_policy_check(w, &p, why, sizeof(why));
+	fuzz_assert(err == 0 || (why[0] && strlen(why) < sizeof(why)),
+		    "refused without a reason");
+	if (err < 0)
+		return false;
+	fuzz_assert(w->addr4.addr.family == AF_INET && w->addr4.len >= 8,
+		    "accepted address length %u", w->addr4.len);
+	return true;
 }
 
 /* As session_mtu(): the MTU the client sets, for a transport that carries

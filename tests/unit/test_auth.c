@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "ctl.h"
+#include "hash_cost.h"
 #include "log.h"
 
 /* ---- fixtures: a private directory, and every line logged
@@ -295,6 +296,127 @@ START_TEST(malformed_hash)
 	}
 	assert_check(auth, "colons", "Hello world!", AUTH_BAD_HASH);
 	assert_check(auth, "good", "U*U", AUTH_OK);
+	auth_free(auth);
+}
+END_TEST
+
+/* Legacy DES and MD5 hashes never match, not even with their right
+ * password: crypt would reproduce them, culvert refuses to. */
+START_TEST(legacy_hash_never_matches)
+{
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	ck_assert_ptr_nonnull(data);
+	ck_assert_str_eq(crypt_rn("des secret", "xy8AgKqheQla2", data,
+				  sizeof(*data)), "xy8AgKqheQla2");
+	free(data);
+
+	struct auth *auth = load_ok(
+		"des:xy8AgKqheQla2\n"
+		"md5:$1$saltsalt$8Vm.2xxXPWiXMc3Fvay73.\n");
+	assert_check(auth, "des", "des secret", AUTH_BAD_HASH);
+	assert_check(auth, "md5", "md5 secret", AUTH_BAD_HASH);
+	auth_free(auth);
+}
+END_TEST
+
+/* ---- the cost cap: absurd costs are refused at load, per family */
+
+static const struct cost_case {
+	const char *hash;
+	int err;		/* of hash_cost_check */
+	const char *phrase;	/* in its reason, when refused */
+} cost_cases[] = {
+	/* bcrypt: cost up to 15 */
+	{ "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", 0, NULL },
+	{ "$2b$15$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", 0, NULL },
+	{ "$2b$16$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", -E2BIG,
+	  "bcrypt cost 16 is above the cap of 15" },
+	{ "$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", -E2BIG,
+	  "bcrypt cost 31 is above the cap of 15" },
+	{ "$2y$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", -E2BIG,
+	  "bcrypt cost 31" },
+	{ "$2a$20$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", -E2BIG,
+	  "bcrypt cost 20" },
+	/* SHA-crypt: up to 2,000,000 rounds; 5000 when not given */
+	{ "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", 0, NULL },
+	{ "$6$rounds=2000000$saltstring$x", 0, NULL },
+	{ "$6$rounds=2000001$saltstring$x", -E2BIG,
+	  "sha512crypt rounds=2000001 is above the cap of 2000000" },
+	{ "$6$rounds=999999999$saltstring$x", -E2BIG,
+	  "sha512crypt rounds=999999999 is above the cap of 2000000" },
+	{ "$6$rounds=99999999999999999999999999$s$x", -E2BIG,
+	  "rounds=99999999999999999999 is above" },
+	{ "$5$rounds=10000000$saltstring$x", -E2BIG, "sha256crypt rounds=10000000" },
+	{ "$6$rounds=$saltstring$x", -EINVAL, "sha512crypt rounds unreadable" },
+	/* yescrypt: 256 MiB of work; the default is 16 MiB */
+	{ "$y$j9T$CUScBDYR9eRYuvJzJzt1q1$4T9PempLjNdZbm3wAOQrjdXYfyCoobxqd6Ox.PLzXp0", 0, NULL },
+	{ "$y$jD5.7$LdJMENpBABJJ3hIHjB1Bi.$HboGM6qPrsK.StKYGt6KErmUYtioHreJd98oIugoNB6", 0, NULL },
+	{ "$y$jC5$CUScBDYR9eRYuvJzJzt1q1$x", 0, NULL },		/* N=2^15, r=8: 32 MiB */
+	{ "$y$jF5$CUScBDYR9eRYuvJzJzt1q1$x", 0, NULL },		/* N=2^18, r=8: 256 MiB */
+	{ "$y$jG5$CUScBDYR9eRYuvJzJzt1q1$x", -E2BIG,
+	  "yescrypt cost (N=2^19, r=8: 512 MiB of work) is above the cap of 256 MiB" },
+	{ "$y$jjT$CUScBDYR9eRYuvJzJzt1q1$x", -E2BIG, "N=2^48, r=32" },
+	{ "$y$j9T/8$CUScBDYR9eRYuvJzJzt1q1$x", 0, NULL },	/* t=11: 192 MiB */
+	{ "$y$j9T/j$CUScBDYR9eRYuvJzJzt1q1$x", -E2BIG,		/* t=48 */
+	  "yescrypt cost (N=2^12, r=32: 784 MiB of work)" },
+	{ "$gy$jG5$CUScBDYR9eRYuvJzJzt1q1$x", -E2BIG, "gost-yescrypt cost (N=2^19" },
+	{ "$y$j$x", -EINVAL, "yescrypt parameters unreadable" },
+	/* scrypt: the same cap; its lanes each go over all of N */
+	{ "$7$CU..../....abcdefgh$x", 0, NULL },		/* N=2^14, r=32: 64 MiB */
+	{ "$7$CU....5....abcdefgh$x", -E2BIG, "scrypt cost (N=2^14, r=32: 448 MiB" },
+	{ "$7$zU..../....abcdefgh$x", -E2BIG, "scrypt cost (N=2^63" },
+	{ "$7$C", -EINVAL, "scrypt parameters unreadable" },
+	/* A method whose cost culvert cannot read */
+	{ "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$x", -EINVAL,
+	  "culvert cannot tell what checking this kind of hash costs" },
+};
+
+START_TEST(cost_cap)
+{
+	const struct cost_case *c = &cost_cases[_i];
+	char why[160] = "";
+
+	ck_assert_msg(hash_cost_check(c->hash, why, sizeof(why)) == c->err,
+		      "%s: expected %d (%s)", c->hash, c->err, why);
+	if (c->phrase)
+		ck_assert_msg(strstr(why, c->phrase), "%s: expected \"%s\" in \"%s\"",
+			      c->hash, c->phrase, why);
+}
+END_TEST
+
+/* At load: each family's absurd entry is named with FILE:LINE and why,
+ * never matches (and is never hashed), and the rest of the file works. */
+START_TEST(costly_hashes_refused_at_load)
+{
+	struct auth *auth = load_ok(
+		"good:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+		"bf:$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+		"sha:$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n"
+		"yes:$y$jjT$CUScBDYR9eRYuvJzJzt1q1$4T9PempLjNdZbm3wAOQrjdXYfyCoobxqd6Ox.PLzXp0\n"
+		"scr:$7$zU..../....abcdefgh$T0sduvKxu8wrIjSE2QDlEIQ24zoUNt7XmCAyI.79rw6\n");
+	const char *path = in_dir("users");
+	const struct { unsigned int line; const char *text; } expected[] = {
+		{ 2, "user 'bf': bcrypt cost 31 is above the cap of 15; it can never log in" },
+		{ 3, "user 'sha': sha512crypt rounds=999999999 is above the cap of 2000000; it can never log in" },
+		{ 4, "user 'yes': yescrypt cost (N=2^48, r=32" },
+		{ 5, "user 'scr': scrypt cost (N=2^63" },
+	};
+	char want[9000];
+
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		snprintf(want, sizeof(want), "%s:%u: %s", path,
+			 expected[i].line, expected[i].text);
+		ck_assert_msg(strstr(logged, want), "expected \"%s\" in:\n%s",
+			      want, logged);
+	}
+	/* Refused at once: a check that hashed with these would not end
+	 * within the test's timeout. */
+	assert_check(auth, "bf", "U*U", AUTH_BAD_HASH);
+	assert_check(auth, "sha", "Hello world!", AUTH_BAD_HASH);
+	assert_check(auth, "yes", "x", AUTH_BAD_HASH);
+	assert_check(auth, "scr", "x", AUTH_BAD_HASH);
+	assert_check(auth, "good", "U*U", AUTH_OK);
+	assert_check(auth, "good", "U*U!", AUTH_WRONG_PASSWORD);
 	auth_free(auth);
 }
 END_TEST
@@ -901,6 +1023,10 @@ int main(void)
 	tcase_add_test(file, unknown_user);
 	tcase_add_test(file, locked);
 	tcase_add_test(file, malformed_hash);
+	tcase_add_test(file, legacy_hash_never_matches);
+	tcase_add_loop_test(file, cost_cap, 0,
+			    sizeof(cost_cases) / sizeof(cost_cases[0]));
+	tcase_add_test(file, costly_hashes_refused_at_load);
 	tcase_add_loop_test(file, bad_file, 0,
 			    sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(file, every_error_reported);

@@ -115,6 +115,26 @@ START_TEST(defaults)
 }
 END_TEST
 
+START_TEST(welcome_policy_keys)
+{
+	struct config *cfg = parse_ok(CLIENT);
+
+	ck_assert(!cfg->accept_default_route);
+	ck_assert_uint_eq(cfg->n_accept_routes, 0);
+	config_free(cfg);
+	cfg = parse_ok(CLIENT "accept-default-route = yes\n"
+		       "accept-routes = 198.51.100.0/24 , 10.0.0.0/8\n"
+		       "accept-routes = 2001:db8::/32\n");
+	ck_assert(cfg->accept_default_route);
+	ck_assert_uint_eq(cfg->n_accept_routes, 3);
+	char buf[ADDR_STRLEN];
+	ck_assert_str_eq(prefix_str(&cfg->accept_routes[0], buf), "198.51.100.0/24");
+	ck_assert_str_eq(prefix_str(&cfg->accept_routes[1], buf), "10.0.0.0/8");
+	ck_assert_str_eq(prefix_str(&cfg->accept_routes[2], buf), "2001:db8::/32");
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(keepalive_timeout_default)
 {
 	struct config *cfg = parse_ok(SERVER "keepalive = 15\n");
@@ -209,6 +229,15 @@ static const struct {
 	  "test.conf:4: key 'pool' does not apply to mode = client" },
 	{ SERVER "remote = 192.0.2.1:1\n",
 	  "test.conf:5: key 'remote' does not apply to mode = server" },
+	{ CLIENT "accept-default-route = sure\n",
+	  "test.conf:4: key 'accept-default-route': 'sure' is not yes or no" },
+	{ CLIENT "accept-routes = 10.0.0.0/8, 10.1.0.1/16\n",
+	  "key 'accept-routes': '10.0.0.0/8, 10.1.0.1/16' has host bits set" },
+	{ CLIENT "accept-routes = 10.0.0.0/8,\n", "ends with a comma" },
+	{ CLIENT "accept-routes = 10.0.0.0/8,,10.0.0.0/9\n",
+	  "is not a list of prefixes" },
+	{ SERVER "accept-default-route = yes\n",
+	  "key 'accept-default-route' does not apply to mode = server" },
 };
 
 START_TEST(bad_line)
@@ -314,6 +343,7 @@ int main(void)
 	tcase_add_test(tc, server_file);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, keepalive_timeout_default);
+	tcase_add_test(tc, welcome_policy_keys);
 	tcase_add_test(tc, section_value_wins);
 	tcase_add_loop_test(tc, bad_line, 0,
 			    sizeof(bad_lines) / sizeof(bad_lines[0]));

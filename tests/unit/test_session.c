@@ -1,0 +1,260 @@
+/* The session's own refusals, driven in process through a fake transport
+ * that records what the core sends: a server at max-clients refuses a
+ * hello with "the server is full" (and welcomes it below the limit), and
+ * a client that gets a welcome it must refuse says bye, installs nothing
+ * (there is no netlink here: installing would crash the test) and backs
+ * off. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+#include "pool.h"
+#include "proto.h"
+#include "route.h"
+#include "session.h"
+
+/* ---- a transport that only records */
+
+static struct proto_msg sent[8];
+static unsigned int n_sent, n_closed;
+static char logged[8192];
+
+static int fake_send(struct cv_instance *inst, struct cv_link *link,
+		     const struct cv_msg *msgs, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		const char *why;
+		ck_assert_uint_lt(n_sent, 8);
+		ck_assert_int_eq(proto_decode(msgs[i].data, msgs[i].len,
+					      &sent[n_sent++], &why), 0);
+	}
+	return (int)count;
+}
+
+static void fake_close(struct cv_instance *inst, struct cv_link *link)
+{
+	n_closed++;
+}
+
+static const struct cv_transport fake = {
+	.name = "fake", .send = fake_send, .close = fake_close,
+};
+
+static void capture(int priority, const char *line, void *arg)
+{
+	size_t used = strlen(logged);
+
+	snprintf(logged + used, sizeof(logged) - used, "%s\n", line);
+}
+
+static void nothing(void *arg)
+{
+}
+
+static struct daemon d;
+static struct cv_host host;
+static struct sockaddr_in peer;
+
+static void start(const char *conf)
+{
+	memset(&d, 0, sizeof(d));
+	n_sent = n_closed = 0;
+	logged[0] = '\0';
+	log_set_sink(capture, NULL);
+	ck_assert_int_eq(config_parse_string("test.conf", conf, &d.cfg), 0);
+	ck_assert_int_eq(loop_new(&d.loop), 0);
+	d.n_transports = 1;
+	host = (struct cv_host){ .daemon = &d, .t = &fake };
+	peer = (struct sockaddr_in){ .sin_family = AF_INET,
+				     .sin_port = htons(4433) };
+	inet_pton(AF_INET, "192.0.2.1", &peer.sin_addr);
+}
+
+static void finish(void)
+{
+	while (d.sessions)
+		session_end(d.sessions, PROTO_REASON_SHUTDOWN, "test over");
+	loop_timer_free(d.reconnect);
+	route_table_free(d.routes);
+	pool_free(d.pool);
+	loop_free(d.loop);
+	config_free(d.cfg);
+	log_set_sink(NULL, NULL);
+}
+
+static struct cv_session *link_up(void)
+{
+	struct cv_link_info info = { .peer = (struct sockaddr *)&peer,
+				     .peer_len = sizeof(peer) };
+	struct cv_session *s = session_new(&d, &host, (struct cv_link *)&d,
+					   &info);
+
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static bool deliver(struct cv_session *s, const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_CONTROL];
+	ssize_t n = proto_encode(m, buf, sizeof(buf));
+
+	ck_assert_int_gt(n, 0);
+	return session_control(s, buf, (size_t)n);
+}
+
+/* ---- max-clients */
+
+static const char *server_conf =
+	"mode = server\ntransport = udp\ninsecure = yes\n"
+	"listen = 192.0.2.1:4433\npool = 203.0.113.0/24\nmax-clients = 1\n";
+
+static void server_start(void)
+{
+	start(server_conf);
+	ck_assert_int_eq(pool_new(&d.cfg->pool, &d.pool), 0);
+	ck_assert_int_eq(route_table_new(&d.routes), 0);
+	d.server_addr = pool_server_addr(d.pool);
+}
+
+START_TEST(max_clients_refuses)
+{
+	server_start();
+	d.n_up = 1;			/* one client is being served */
+	struct cv_session *s = link_up();
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 42 } };
+
+	ck_assert(!deliver(s, &hello));	/* the session is gone */
+	ck_assert_uint_ge(n_sent, 1);
+	ck_assert_uint_eq(sent[0].type, PROTO_REFUSE);
+	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_POLICY);
+	ck_assert_str_eq(sent[0].refuse.text, "the server is full");
+	ck_assert_uint_eq(n_closed, 1);
+	ck_assert_uint_eq(d.counters.refused, 1);
+	ck_assert_ptr_null(d.sessions);
+	ck_assert_msg(strstr(logged, "max-clients reached"), "%s", logged);
+	finish();
+}
+END_TEST
+
+START_TEST(below_max_clients_welcomes)
+{
+	server_start();
+	struct cv_session *s = link_up();
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 42 } };
+
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(n_sent, 1);
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
+	ck_assert_uint_eq(sent[0].welcome.nonce, 42);
+	ck_assert_uint_eq(d.n_up, 1);
+	finish();
+}
+END_TEST
+
+/* ---- a client refuses a bad welcome */
+
+static const char *client_conf =
+	"mode = client\ntransport = udp\ninsecure = yes\n"
+	"remote = 192.0.2.1:4433\n";
+
+START_TEST(client_refuses_welcome)
+{
+	start(client_conf);
+	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	ck_assert_ptr_nonnull(d.reconnect);
+	struct cv_session *s = link_up();
+	struct proto_msg m = { .type = PROTO_WELCOME };
+	struct proto_welcome *w = &m.welcome;
+	const char *why;
+
+	w->nonce = s->nonce;
+	prefix_parse("203.0.113.2/24", true, &w->addr4, &why);
+	w->mtu = 1400;
+	w->keepalive_interval = 10;
+	w->keepalive_timeout = 60;
+	w->n_routes = 1;
+	prefix_parse("192.0.2.0/24", false, &w->routes[0], &why);
+
+	ck_assert(!deliver(s, &m));
+	/* Three byes, back to back, over an unreliable transport. */
+	ck_assert_uint_eq(n_sent, 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(sent[i].type, PROTO_BYE);
+		ck_assert_uint_eq(sent[i].bye.reason, PROTO_REASON_PROTOCOL);
+	}
+	ck_assert_ptr_null(d.client);
+	ck_assert_msg(strstr(logged,
+			     "server 192.0.2.1:4433 sent a welcome this client refuses: "
+			     "route 1 (192.0.2.0/24) covers the server's address 192.0.2.1"),
+		      "%s", logged);
+	ck_assert_msg(strstr(logged, "reconnecting in"), "%s", logged);
+	ck_assert_uint_gt(d.reconnect_delay_ms, 0);
+	finish();
+}
+END_TEST
+
+START_TEST(client_refuses_undecodable)
+{
+	start(client_conf);
+	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	struct cv_session *s = link_up();
+	const uint8_t junk[] = { PROTO_WELCOME, 0, 0, 0, 1, 0x81, 0 };
+
+	ck_assert(!session_control(s, junk, sizeof(junk)));
+	ck_assert_uint_eq(n_sent, 3);
+	ck_assert_uint_eq(sent[0].type, PROTO_BYE);
+	ck_assert_uint_eq(sent[0].bye.reason, PROTO_REASON_PROTOCOL);
+	ck_assert_msg(strstr(logged, "sent a message this client cannot decode: "
+				     "unknown critical attribute 0x81"),
+		      "%s", logged);
+	finish();
+}
+END_TEST
+
+START_TEST(default_route_is_policy)
+{
+	start(client_conf);
+	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	struct cv_session *s = link_up();
+	struct proto_msg m = { .type = PROTO_WELCOME };
+	const char *why;
+
+	m.welcome.nonce = s->nonce;
+	prefix_parse("203.0.113.2/24", true, &m.welcome.addr4, &why);
+	m.welcome.mtu = 1400;
+	m.welcome.keepalive_interval = 10;
+	m.welcome.keepalive_timeout = 60;
+	m.welcome.n_routes = 1;
+	prefix_parse("0.0.0.0/0", false, &m.welcome.routes[0], &why);
+	ck_assert(!deliver(s, &m));
+	ck_assert_uint_eq(sent[0].bye.reason, PROTO_REASON_POLICY);
+	finish();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("refusals");
+
+	tcase_add_test(tc, max_clients_refuses);
+	tcase_add_test(tc, below_max_clients_welcomes);
+	tcase_add_test(tc, client_refuses_welcome);
+	tcase_add_test(tc, client_refuses_undecodable);
+	tcase_add_test(tc, default_route_is_policy);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
