@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # SYS_* are read by peers.sh, which sources this
 # culvert-systems.sh - culvert's transports as systems of bench/peers.sh:
 # culvert-udp, culvert-tls and culvert-dtls. Sourced by peers.sh through
 # PEERS_EXTRA (bench/run.sh sets it), so it uses peers.sh's lab ($GW, $HU,

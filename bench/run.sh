@@ -110,29 +110,30 @@ compare() {   # compare MEDIAN.tsv -> comparison CSV lines
 	awk -F'\t' -v culvert="$CULVERT_SYSTEMS" '
 	function num(x) { return x != "-" && x != "" && x + 0 == x }
 	function pct(a, b) { return (num(a) && num(b) && b + 0 > 0) ? sprintf("%.0f", 100 * a / b) : "-" }
-	function row(c, other, m, a, b) {
-		printf "%s,%s,%s,%s,%s,%s\n", c, other, m, num(a) ? a : "-", num(b) ? b : "-", pct(a, b) }
-	{ sys[NR] = $1; tcp[$1] = $4; rev[$1] = $5; udp[$1] = $6; rtt[$1] = $8; cpu[$1] = $9; n = NR }
+	function row(c, against, other, m, a, b) {
+		printf "%s,%s,%s,%s,%s,%s,%s\n", c, against, other, m, num(a) ? a : "-", num(b) ? b : "-", pct(a, b) }
+	function better(m, x, y) { return (m == "rtt_ms" || m == "cpu_s_per_GB") ? x + 0 < y + 0 : x + 0 > y + 0 }
+	{ sys[NR] = $1; n = NR
+	  val[$1, "tcp_mbps"] = $4; val[$1, "tcp_rev_mbps"] = $5; val[$1, "udp_mbps"] = $6
+	  val[$1, "rtt_ms"] = $8; val[$1, "cpu_s_per_GB"] = $9; known[$1] = 1 }
 	END {
 		split(culvert, cs, " "); for (i in cs) isc[cs[i]] = 1
+		nm = split("tcp_mbps tcp_rev_mbps udp_mbps rtt_ms cpu_s_per_GB", ms, " ")
 		# the best peer for each metric: not culvert, not raw (no tunnel)
 		for (i = 1; i <= n; i++) { s = sys[i]; if (s in isc || s == "raw") continue
-			if (num(rtt[s]) && (brtt == "" || rtt[s] + 0 < rtt[brtt] + 0)) brtt = s
-			if (num(cpu[s]) && (bcpu == "" || cpu[s] + 0 < cpu[bcpu] + 0)) bcpu = s
-			if (num(tcp[s]) && (btcp == "" || tcp[s] + 0 > tcp[btcp] + 0)) btcp = s }
-		print "culvert,against,metric,culvert_value,other_value,culvert_pct_of_other"
+			for (j = 1; j <= nm; j++) { m = ms[j]
+				if (num(val[s, m]) && (best[m] == "" || better(m, val[s, m], val[best[m], m]))) best[m] = s } }
+		print "culvert,against,other_system,metric,culvert_value,other_value,culvert_pct_of_other"
 		for (i = 1; i <= n; i++) { c = sys[i]; if (!(c in isc)) continue
 			# its own kind of peer (ocserv-tls, ocserv-dtls), then no tunnel at all
 			t = c; sub(/^culvert-/, "", t)
-			np = 0; if (("ocserv-" t) in tcp) pl[++np] = "ocserv-" t; if ("raw" in tcp) pl[++np] = "raw"
+			np = 0; if (("ocserv-" t) in known) pl[++np] = "ocserv-" t; if ("raw" in known) pl[++np] = "raw"
 			for (j = 1; j <= np; j++) { p = pl[j]
-				row(c, p, "tcp_mbps", tcp[c], tcp[p]); row(c, p, "tcp_rev_mbps", rev[c], rev[p])
-				row(c, p, "udp_mbps", udp[c], udp[p]); row(c, p, "rtt_ms", rtt[c], rtt[p])
-				if (p != "raw") row(c, p, "cpu_s_per_GB", cpu[c], cpu[p])
-			}
-			if (btcp != "") row(c, "best peer " btcp, "tcp_mbps", tcp[c], tcp[btcp])
-			if (brtt != "") row(c, "best peer " brtt, "rtt_ms", rtt[c], rtt[brtt])
-			if (bcpu != "") row(c, "best peer " bcpu, "cpu_s_per_GB", cpu[c], cpu[bcpu])
+				for (k = 1; k <= nm; k++) if (p != "raw" || ms[k] != "cpu_s_per_GB")
+					row(c, p, p, ms[k], val[c, ms[k]], val[p, ms[k]]) }
+			# and, figure by figure, the best of the peers that were measured
+			for (k = 1; k <= nm; k++) { m = ms[k]
+				if (best[m] != "") row(c, "best peer", best[m], m, val[c, m], val[best[m], m]) }
 		} }' "$1"
 }
 compare "$MEDIAN" >"$DIR/comparison.csv"
@@ -140,9 +141,9 @@ compare "$MEDIAN" >"$DIR/comparison.csv"
 print_comparison() {   # the comparison CSV as a table, one line per culvert system and other
 	awk -F, 'NR == 1 { next }
 	{ k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k; c[k] = $1; o[k] = $2 }
-	  v[k, $3] = $4 " / " $5 " = " $6 ($6 == "-" ? "" : "%")
+	  v[k, $4] = $5 " / " $6 ($2 != $3 ? " " $3 : "") " = " $7 ($7 == "-" ? "" : "%")
 	  # the latency a tunnel adds is clearer in ms than in %
-	  if ($2 == "raw" && $3 == "rtt_ms" && $4 != "-" && $5 != "-") v[k, $3] = sprintf("%s vs %s: +%.3f ms", $4, $5, $4 - $5) }
+	  if ($2 == "raw" && $4 == "rtt_ms" && $5 != "-" && $6 != "-") v[k, $4] = sprintf("%s vs %s: +%.3f ms", $5, $6, $5 - $6) }
 	END {
 		split("tcp_mbps tcp_rev_mbps udp_mbps rtt_ms cpu_s_per_GB", m, " ")
 		printf "%s\t%s", "culvert", "against"; for (j = 1; j <= 5; j++) printf "\t%s", m[j]; print ""
