@@ -708,7 +708,7 @@ median_tsv() {   # median_tsv FILE... : per system, the median of each numeric f
 		good=0; why=""
 		for (j=1; j<=cnt[k]; j++) if (v[k, i, j] == "ok") good++; else if (why == "") why=v[k, i, j]
 		if (good == cnt[k]) return "ok"
-		if (good == 0 && cnt[k] == 1) return why
+		if (good == 0) return why
 		return "ok in " good "/" cnt[k] " runs; " why }
 	END { for (o=1; o<=n; o++) { k=order[o]; line=k
 		for (i=2; i<=nf[k]; i++) line=line OFS (i == nf[k] && i == nfields ? status(k, i) : f[i] == "s" ? txt(k, i) : med(k, i))
