@@ -46,7 +46,8 @@
 # SYS_TRANSPORT, SYS_CIPHER. Put it here or in a file named by $PEERS_EXTRA,
 # which is sourced. An optional sys_NAME_up runs once the tunnel carries
 # traffic (to read the negotiated cipher from a log, say). The runner waits
-# for V to answer through the tunnel, then measures. A daemon named on the command line needs no function at all:
+# for V to answer through the tunnel, then measures. A daemon named on the
+# command line needs no function at all:
 #   CUSTOM_NAME=culvert-udp CUSTOM_VERSION="culvert 0.1" CUSTOM_TRANSPORT=udp \
 #   CUSTOM_GW_CMD="culvertd -c gw.conf -f" CUSTOM_HU_CMD="culvertd -c u.conf -f" \
 #   peers.sh raw custom openvpn-udp
