@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# report.sh - `make bench`'s arithmetic on made-up rounds, without root or a
+# lab: bench/run.sh --report takes the medians per system over three rounds
+# (skipping a round where a system failed), keeps the failure with its reason,
+# compares culvert-tls with ocserv-tls, with raw and with the best peer, and
+# exits 1 because a culvert system was never measured.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
+set -u -o pipefail
+
+SRC=${CULVERT_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+command -v column >/dev/null || { echo "SKIP: column not found: install bsdextrautils"; exit 77; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-bench-report.XXXXXX") || exit 99
+trap 'rm -rf "$TMP"' EXIT
+
+fail() { printf 'not ok - %s\n' "$*"; exit 1; }
+ok() { printf 'ok - %s\n' "$*"; }
+
+# one line of peers.sh's TSV: system, tcp, rev, udp, rtt, cpu, status
+row() {
+	local s=$1 tcp=$2 rev=$3 udp=$4 rtt=$5 cpu=$6 st=$7
+	printf '%s\t' "$s" "$s 1.0" "proto" "$tcp" "$rev" "$udp" 10.00 "$rtt" "$cpu" \
+		1400 "cipher" 10 5 10 5 "srv:x" 10 "$cpu" 100 100 500
+	printf '%s\n' "$st"
+}
+dead() { printf '%s\t?\t?' "$1"; for ((i = 4; i <= 21; i++)); do printf '\t-'; done; printf '\t%s\n' "$2"; }
+
+R=$TMP/20260101-000000/work/results
+mkdir -p "$R"
+{
+	row culvert-tls 300 200 50 0.600 10.00 ok
+	dead culvert-udp "failed: setup failed"
+	row ocserv-tls 100 100 40 1.200 20.00 ok
+	row raw 2000 2000 400 0.100 - ok
+	row wireguard 150 140 60 1.000 30.00 ok
+} >"$R/20260101-000000-r1.tsv"
+{
+	row culvert-tls 100 220 52 0.500 12.00 ok
+	dead culvert-udp "failed: setup failed"
+	row ocserv-tls 110 90 42 1.100 22.00 ok
+	row raw 2100 1900 410 0.090 - ok
+	dead wireguard "failed: V not reachable through it after 30s"
+} >"$R/20260101-000000-r2.tsv"
+{
+	row culvert-tls 200 210 51 0.700 11.00 ok
+	dead culvert-udp "failed: setup failed"
+	row ocserv-tls 120 80 44 1.000 24.00 ok
+	row raw 1900 2100 420 0.110 - ok
+	row wireguard 170 160 70 0.900 28.00 ok
+} >"$R/20260101-000000-r3.tsv"
+
+out=$(BENCH_CHART=0 bash "$SRC/bench/run.sh" --report "$TMP/20260101-000000" 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/    /'
+D=$TMP/20260101-000000
+
+((rc == 1)) || fail "run.sh --report exits $rc, not 1, when culvert-udp failed in every round"
+ok "a culvert system that was never measured fails the bench"
+
+[[ $(head -n 1 "$D/results.csv") == system,version,transport,tcp_mbps,* ]] ||
+	fail "results.csv has no header: $(head -n 1 "$D/results.csv")"
+(($(wc -l <"$D/results.csv") == 6)) || fail "results.csv: not a header and 5 systems"
+grep -q '^"culvert-tls","culvert-tls 1.0","proto",200,210,51,10.00,0.600,11.00,' "$D/results.csv" ||
+	fail "culvert-tls's medians (tcp 200, rev 210, udp 51, rtt 0.600, cpu 11.00) are not in results.csv"
+ok "results.csv holds the median of each figure over the rounds"
+
+grep -q '^"wireguard",.*,160,150,65,.*"ok in 2/3 runs; failed: V not reachable' "$D/results.csv" ||
+	fail "wireguard: the medians of its two good rounds, and its failure, are not in results.csv"
+grep -q '^"culvert-udp",.*"failed: setup failed"$' "$D/results.csv" ||
+	fail "culvert-udp's failure and its reason are not in results.csv"
+grep -q 'culvert-udp: failed: setup failed' <<<"$out" || fail "the report does not list culvert-udp as failed"
+ok "a failed round is left out of the medians, a failed system is listed with its reason"
+
+grep -q '^culvert-tls,ocserv-tls,ocserv-tls,tcp_mbps,200,110,182$' "$D/comparison.csv" ||
+	fail "culvert-tls against ocserv-tls (tcp 200 / 110 = 182 %) is not in comparison.csv"
+grep -q '^culvert-tls,ocserv-tls,ocserv-tls,cpu_s_per_GB,11.00,22.00,50$' "$D/comparison.csv" ||
+	fail "culvert-tls against ocserv-tls (cpu 11 / 22 = 50 %) is not in comparison.csv"
+grep -q '^culvert-tls,raw,raw,tcp_mbps,200,2000,10$' "$D/comparison.csv" ||
+	fail "culvert-tls against raw (200 / 2000 = 10 %) is not in comparison.csv"
+grep -q 'cpu_s_per_GB' <<<"$(grep '^culvert-tls,raw,' "$D/comparison.csv")" &&
+	fail "culvert-tls is compared with raw on CPU per GB, which raw does not have"
+ok "culvert-tls is compared with ocserv-tls and with no tunnel"
+
+grep -q '^culvert-tls,best peer,wireguard,rtt_ms,0.600,0.950,63$' "$D/comparison.csv" ||
+	fail "the best peer's RTT (wireguard, 0.950) is not the comparison's"
+grep -q '^culvert-tls,best peer,ocserv-tls,cpu_s_per_GB,11.00,22.00,50$' "$D/comparison.csv" ||
+	fail "the best peer's CPU per GB (ocserv-tls, 22.00) is not the comparison's"
+grep -q '^culvert-tls,best peer,wireguard,tcp_mbps,200,160,125$' "$D/comparison.csv" ||
+	fail "the best peer's TCP throughput (wireguard, 160) is not the comparison's"
+grep -q 'raw (no tunnel) .*0.600 vs 0.100: +0.500 ms' <<<"$out" ||
+	fail "the report does not give the RTT culvert-tls adds to raw in ms"
+ok "every culvert figure is compared with the best peer for that figure"
