@@ -77,6 +77,7 @@ struct config {
 	char *up_script, *down_script;			/* client */
 	char *client_connect_script, *client_disconnect_script; /* server */
 	bool client_to_client;
+	bool offload;		/* TUN offloads (IFF_VNET_HDR, TSO) */
 
 	struct config_entry *entries;	/* in file order */
 	/* Configs replaced by a reload: plugins may still hold strings

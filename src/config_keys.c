@@ -423,6 +423,8 @@ const struct config_key config_keys[] = {
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },
+	{ "offload", parse_bool, FIELD(offload), "yes", "yes|no", KEY_RESTART,
+	  "large TCP segments between TUN and peers that take them (default yes)" },
 	{ 0 },
 };
 

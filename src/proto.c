@@ -36,6 +36,7 @@ enum attr_type {
 	ATTR_USERNAME = 0x09,
 	ATTR_PASSWORD = 0x0a,
 	ATTR_PREVIOUS4 = 0x0b,
+	ATTR_FEATURES = 0x10,
 	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
 	 * from the table below, so version 1 skips it like any unknown
 	 * non-critical attribute and a v2 server can send it to a v1
@@ -62,7 +63,7 @@ struct attr {
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
-	parse_password, parse_previous4;
+	parse_password, parse_previous4, parse_features;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -90,6 +91,8 @@ static const struct attr attrs[] = {
 			    .parse = parse_password },
 	[ATTR_PREVIOUS4] = { .name = "PREVIOUS4", .len = 4, .allowed = IN_HELLO,
 			     .parse = parse_previous4 },
+	[ATTR_FEATURES] = { .name = "FEATURES", .len = 1, .allowed = IN_WELCOME,
+			    .parse = parse_features },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -312,6 +315,15 @@ static int parse_previous4(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+/* Bits this version does not know are a later version's: kept, since
+ * the receiver acts only on the bits it knows. */
+static int parse_features(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	m->welcome.features = v[0];
+	return 0;
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -371,8 +383,9 @@ static int decode_hello(const uint8_t *buf, size_t len, struct proto_msg *m,
 	if (len < HELLO_FIXED)
 		return bad(why, "truncated hello");
 	m->hello.version = buf[1];
-	/* buf[2], the flags, is ignored: a later version may define bits
-	 * without breaking version 1 servers. */
+	/* Flags this version does not know are ignored: a later version
+	 * may define bits without breaking version 1 servers. */
+	m->hello.flags = buf[2];
 	m->hello.nonce = get32(buf + 3);
 	/* Another version's attributes mean what that version says. Decode
 	 * only what every version shares, so the session can answer with a
@@ -498,7 +511,7 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 {
 	put8(w, PROTO_HELLO);
 	put8(w, h->version);
-	put8(w, 0);		/* flags: none defined */
+	put8(w, h->flags);
 	put32(w, h->nonce);
 	size_t user = strnlen(h->username, PROTO_MAX_TEXT);
 	size_t pass = strnlen(h->password, PROTO_MAX_TEXT);
@@ -543,6 +556,8 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 		put_prefix(w, r->addr.family == AF_INET ? ATTR_ROUTE4
 							: ATTR_ROUTE6, r);
 	}
+	if (m->features)
+		put_attr(w, ATTR_FEATURES, &m->features, 1);
 }
 
 static void encode_refuse(struct writer *w, const struct proto_refuse *r)

@@ -29,7 +29,17 @@ enum proto_type {
 	PROTO_REFUSE = 0x03,
 	PROTO_KEEPALIVE = 0x04,
 	PROTO_BYE = 0x05,
+	/* An inner packet with segmentation metadata (a TCP segment of up
+	 * to 64 KiB, its checksum maybe left to do), to a peer that said it
+	 * takes them (PROTO_HELLO_DATA_GSO, PROTO_FEATURE_DATA_GSO). Fast
+	 * path, like PROTO_DATA; see src/offload.h. */
+	PROTO_DATA_GSO = 0x06,
 };
+
+/* proto_hello.flags: the client takes PROTO_DATA_GSO. */
+#define PROTO_HELLO_DATA_GSO 0x01
+/* proto_welcome.features: the server takes PROTO_DATA_GSO. */
+#define PROTO_FEATURE_DATA_GSO 0x01
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {
@@ -45,6 +55,7 @@ enum proto_reason {
 
 struct proto_hello {
 	uint8_t version;
+	uint8_t flags;		/* PROTO_HELLO_* */
 	uint32_t nonce;		/* the client's choice; echoed in welcome */
 	/* Credentials, when the server asks for a password: NUL-terminated,
 	 * empty when absent. Sent only over a secure transport. */
@@ -64,6 +75,7 @@ struct proto_welcome {
 	uint16_t keepalive_timeout;	/* seconds */
 	unsigned int n_routes;
 	struct cv_prefix routes[PROTO_MAX_ROUTES];
+	uint8_t features;		/* PROTO_FEATURE_*; 0: none, not sent */
 };
 
 struct proto_refuse {

@@ -48,6 +48,8 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
 	w->n_routes = cfg->n_routes;
 	memcpy(w->routes, cfg->routes, cfg->n_routes * sizeof(cfg->routes[0]));
+	if (session_takes_gso(s))
+		w->features |= PROTO_FEATURE_DATA_GSO;
 }
 
 static int send_welcome(struct cv_session *s)
@@ -195,6 +197,7 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, PROTO_REASON_VERSION, text, text);
 	}
 	s->nonce = h->nonce;
+	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->previous4 = h->previous4;
 	if (!server_admit(s, h))
 		return false;
