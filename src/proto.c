@@ -36,7 +36,7 @@ enum attr_type {
 	ATTR_USERNAME = 0x09,
 	ATTR_PASSWORD = 0x0a,
 	ATTR_PREVIOUS4 = 0x0b,
-	ATTR_FEATURES = 0x10,
+	ATTR_FEATURES = 0x11,
 	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
 	 * from the table below, so version 1 skips it like any unknown
 	 * non-critical attribute and a v2 server can send it to a v1

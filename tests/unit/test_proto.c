@@ -258,13 +258,13 @@ START_TEST(test_data_gso_offer)
 	welcome_base(&w);
 	expect_ok(&w, &out);
 	ck_assert_uint_eq(out.welcome.features, 0);
-	ADD(&w, 0x10, 0x01, 0x81);
+	ADD(&w, 0x11, 0x01, 0x81);
 	expect_ok(&w, &out);
 	ck_assert_uint_eq(out.welcome.features, 0x81);
-	ADD(&w, 0x10, 0x01, 0x01);
+	ADD(&w, 0x11, 0x01, 0x01);
 	expect_bad(&w, "duplicate FEATURES in welcome");
 	welcome_base(&w);
-	ADD(&w, 0x10, 0x02, 0x01, 0x00);
+	ADD(&w, 0x11, 0x02, 0x01, 0x00);
 	expect_bad(&w, "FEATURES length 2, expected 1");
 
 	memset(&in, 0, sizeof(in));
@@ -276,7 +276,7 @@ START_TEST(test_data_gso_offer)
 	in.welcome.features = PROTO_FEATURE_DATA_GSO;
 	size_t n = (size_t)round_trip(&in, buf, &out);
 	ck_assert_uint_eq(out.welcome.features, PROTO_FEATURE_DATA_GSO);
-	ck_assert_mem_eq(buf + n - 3, ((const uint8_t[]){ 0x10, 0x01, 0x01 }), 3);
+	ck_assert_mem_eq(buf + n - 3, ((const uint8_t[]){ 0x11, 0x01, 0x01 }), 3);
 }
 END_TEST
 
