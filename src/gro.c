@@ -142,7 +142,7 @@ void gro_flush(struct gro *g)
 	 * the TCP checksum left to the kernel (the pseudo-header's sum). */
 	uint8_t *vnet = g->head, *ip = g->head + VNET_HDR_LEN;
 	size_t total = g->hdr_len + g->payload;
-	int version = ip[0] >> 4;
+	int version = g->first[0] >> 4;
 	struct cv_segmentation seg = {
 		.flags = CV_MSG_NEEDS_CSUM,
 		.gso_type = version == 4 ? CV_GSO_TCPV4 : CV_GSO_TCPV6,
