@@ -96,6 +96,7 @@ struct config {
 	struct cv_addr dns[CONFIG_MAX_DNS];
 	unsigned int n_dns_domains;
 	char dns_domains[CONFIG_MAX_DNS][CONFIG_DOMAIN_MAX + 1];
+	bool offload;		/* TUN offloads (IFF_VNET_HDR, TSO) */
 
 	struct config_entry *entries;	/* in file order */
 	/* Configs replaced by a reload: plugins may still hold strings

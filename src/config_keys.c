@@ -563,6 +563,8 @@ const struct config_key config_keys[] = {
 	{ "accept-routes", parse_accept_routes, FIELD(n_accept_routes), NULL,
 	  "PREFIX[, PREFIX...]", KEY_CLIENT | KEY_REPEATABLE,
 	  "install only pushed routes inside these prefixes (default: any that is safe)" },
+	{ "offload", parse_bool, FIELD(offload), "yes", "yes|no", KEY_RESTART,
+	  "large TCP segments between TUN and peers that take them (default yes)" },
 	{ 0 },
 };
 

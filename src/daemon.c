@@ -341,7 +341,7 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	warn_insecure(d);
 	if ((err = control_open(d, &d->control)) < 0)
 		return err;
-	if ((err = tun_open(cfg->device, &d->tun)) < 0)
+	if ((err = tun_open(cfg->device, cfg->offload, &d->tun)) < 0)
 		return err;
 	if ((err = nl_open(&d->nl)) < 0) {
 		log_err("cannot open a netlink socket: %s", strerror(-err));

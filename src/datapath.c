@@ -1,17 +1,21 @@
 #include "datapath.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "gro.h"
 #include "icmp.h"
 #include "log.h"
 #include "loop.h"
 #include "packet_check.h"
+#include "offload.h"
 #include "proto.h"
 #include "route.h"
 #include "session.h"
@@ -21,13 +25,27 @@
 #define BATCH 64
 /* A TUN read never returns more than the largest IP packet. */
 #define PACKET_MAX 65535
+/* Where a read packet starts in its buffer: room before it for the
+ * virtio-net header TUN puts there, and for the type byte or the
+ * PROTO_DATA_GSO header that makes it a message without a copy. */
+#define HEAD 16
+/* Messages per wakeup, and the room for the pieces of large segments
+ * split in software: a few 64 KiB segments' worth. */
+#define MSGS_MAX 512
+#define SPLIT_CAP (512 * 1024)
 
 struct datapath {
 	struct daemon *daemon;
-	/* One buffer per batch slot; byte 0 is the type byte, so a packet
-	 * read at offset 1 is a data message without a copy. */
+	/* One buffer per batch slot; the packet at HEAD. */
 	uint8_t *buf[BATCH];
-	struct cv_msg msgs[BATCH];
+	struct cv_msg msgs[MSGS_MAX];
+	uint8_t *split;		/* SPLIT_CAP bytes */
+	struct gro gro;		/* into TUN, with offloads */
+
+	/* The batch under way in on_tun_readable(). */
+	unsigned int slot, n, first;
+	size_t split_used;
+	struct cv_session *run;	/* whose messages msgs[first..n) are */
 };
 
 int datapath_new(struct daemon *d, struct datapath **out)
@@ -40,13 +58,18 @@ int datapath_new(struct daemon *d, struct datapath **out)
 	for (int i = 0; i < BATCH; i++) {
 		/* Large and untouched until used: the kernel backs only the
 		 * pages a packet actually reaches. */
-		dp->buf[i] = malloc(PACKET_MAX + 1);
+		dp->buf[i] = malloc(HEAD + PACKET_MAX);
 		if (!dp->buf[i]) {
 			datapath_free(dp);
 			return -ENOMEM;
 		}
-		dp->buf[i][0] = PROTO_DATA;
 	}
+	dp->split = malloc(SPLIT_CAP);
+	if (!dp->split) {
+		datapath_free(dp);
+		return -ENOMEM;
+	}
+	gro_init(&dp->gro, d->tun.fd);
 	*out = dp;
 	return 0;
 }
@@ -57,6 +80,7 @@ void datapath_free(struct datapath *dp)
 		return;
 	for (int i = 0; i < BATCH; i++)
 		free(dp->buf[i]);
+	free(dp->split);
 	free(dp);
 }
 
@@ -74,13 +98,69 @@ static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
 	return s && s->state == SESSION_UP ? s : NULL;
 }
 
-static void flush(struct datapath *dp, struct cv_session *s,
-		  const struct cv_msg *msgs, unsigned int count)
+/* Write one packet into TUN, after a virtio-net header when the device
+ * takes one (vnet NULL: a plain packet, checksums done). */
+static void tun_write(struct datapath *dp, const uint8_t *vnet,
+		      const uint8_t *pkt, size_t len)
 {
+	static const uint8_t plain[VNET_HDR_LEN];
+	struct daemon *d = dp->daemon;
+	struct iovec iov[2] = {
+		{ (void *)(vnet ? vnet : plain), VNET_HDR_LEN },
+		{ (void *)pkt, len },
+	};
+	bool with_hdr = d->tun.vnet_hdr;
+
+	/* The kernel's queue is full: drop, as a router would. */
+	if (writev(d->tun.fd, iov + !with_hdr, 1 + with_hdr) < 0)
+		d->counters.tun_full++;
+}
+
+/* Send the run of messages under way, msgs[first..n). */
+static void flush_run(struct datapath *dp)
+{
+	struct cv_session *s = dp->run;
+	unsigned int first = dp->first, count = dp->n - first;
+
+	dp->run = NULL;
+	dp->first = dp->n;
 	if (!s || count == 0)
 		return;
-	if (session_send(s, msgs, count) < 0)
+	if (session_send(s, dp->msgs + first, count) < 0)
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send");
+}
+
+/* Room for `msgs` more messages and `bytes` of split pieces: when there
+ * is none, send what is queued and start over with every buffer free.
+ * Called before the next packet's session is looked up: the send may end
+ * a session. */
+static void make_room(struct datapath *dp, unsigned int msgs, size_t bytes)
+{
+	if (dp->n + msgs <= MSGS_MAX && dp->split_used + bytes <= SPLIT_CAP &&
+	    dp->slot < BATCH)
+		return;
+	flush_run(dp);
+	/* A packet just read into buf[slot] is yet to be queued: it moves
+	 * to the first slot, which is the one it will take. */
+	if (dp->slot > 0 && dp->slot < BATCH) {
+		uint8_t *b = dp->buf[0];
+		dp->buf[0] = dp->buf[dp->slot];
+		dp->buf[dp->slot] = b;
+	}
+	dp->slot = dp->n = dp->first = 0;
+	dp->split_used = 0;
+}
+
+/* Messages msgs[n..n+count) are for s: runs for one session go out in
+ * one send(). Ending the previous run's session here cannot free s. */
+static void queue(struct datapath *dp, struct cv_session *s,
+		  unsigned int count)
+{
+	if (s != dp->run) {
+		flush_run(dp);
+		dp->run = s;
+	}
+	dp->n += count;
 }
 
 /* A packet larger than its session's link carries: tell the sender the
@@ -102,52 +182,160 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 				    answer);
 
 	d->counters.too_big++;
-	if (n > 0 && write(d->tun.fd, answer, n) < 0)
-		d->counters.tun_full++;
+	if (n > 0)
+		tun_write(dp, NULL, answer, n);
+}
+
+static void put_gso_header(uint8_t *h, const struct cv_segmentation *seg)
+{
+	h[0] = PROTO_DATA_GSO;
+	h[1] = seg->flags & CV_MSG_NEEDS_CSUM ? DATA_GSO_F_NEEDS_CSUM : 0;
+	h[2] = seg->gso_type;
+	h[3] = (uint8_t)(seg->gso_size >> 8);
+	h[4] = (uint8_t)seg->gso_size;
+}
+
+/*
+ * A large segment read from TUN (checked) for session s. To a peer that
+ * takes them, whole as PROTO_DATA_GSO (in pieces of several segments if
+ * the link's messages are smaller); to anyone else split into packets
+ * that fit one wire segment each, checksums done.
+ */
+static void queue_large(struct datapath *dp, struct cv_session *s,
+			uint8_t *pkt, size_t len,
+			const struct cv_segmentation *seg)
+{
+	struct daemon *d = dp->daemon;
+	unsigned int per = 1, count;
+	size_t room = 1;
+	struct cv_segmentation out_seg;
+
+	if (s->data_gso) {
+		if (!s->max_msg || DATA_GSO_HDR + len <= s->max_msg) {
+			put_gso_header(pkt - DATA_GSO_HDR, seg);
+			dp->msgs[dp->n] = (struct cv_msg){
+				.data = pkt - DATA_GSO_HDR,
+				.len = DATA_GSO_HDR + len,
+				.seg = *seg,
+			};
+			dp->slot++;
+			queue(dp, s, 1);
+			d->counters.gso_whole++;
+			return;
+		}
+		per = (unsigned int)((s->max_msg - DATA_GSO_HDR - seg->hdr_len) /
+				     seg->gso_size);
+		room = DATA_GSO_HDR;
+	}
+	size_t need = offload_split_size(len, seg, per, room);
+	count = offload_split(pkt, len, seg, per, room,
+			      dp->split + dp->split_used,
+			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
+			      MSGS_MAX - dp->n, &out_seg);
+	if (count == 0) {
+		d->counters.malformed++;	/* cannot happen: sized above */
+		return;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		struct cv_msg *m = &dp->msgs[dp->n + i];
+		if (per == 1)
+			m->data[0] = PROTO_DATA;
+		else
+			put_gso_header(m->data, &out_seg);
+		m->seg = out_seg;
+	}
+	dp->split_used += need;
+	queue(dp, s, count);
+	if (per > 1)
+		d->counters.gso_whole++;
+	else
+		d->counters.gso_split++;
+}
+
+/* One packet read from TUN at buf + HEAD, len bytes, with its
+ * segmentation metadata: to its session's queue, or dropped. */
+static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
+		     struct cv_segmentation *seg)
+{
+	struct daemon *d = dp->daemon;
+	uint8_t *pkt = buf + HEAD;
+	const char *why;
+
+	if (seg->gso_type != CV_GSO_NONE) {
+		if (offload_check(pkt, len, seg, &why) < 0) {
+			d->counters.malformed++;
+			return;
+		}
+		/* Split pieces are the most room it may need. */
+		make_room(dp, offload_segments(len, seg),
+			  offload_split_size(len, seg, 1, 1));
+	}
+	struct cv_session *s = session_for(d, pkt, len);
+	if (!s) {
+		d->counters.no_route++;
+		return;
+	}
+	if (seg->gso_type != CV_GSO_NONE) {
+		/* One wire segment must fit the link, as a packet would. */
+		size_t wire = (size_t)seg->hdr_len + seg->gso_size;
+		if (s->max_msg && wire + 1 > s->max_msg) {
+			too_big(dp, pkt, len, s->max_msg - 1);
+			return;
+		}
+		queue_large(dp, s, pkt, len, seg);
+	} else {
+		if (seg->flags & CV_MSG_NEEDS_CSUM)
+			offload_finish_csum(pkt, len, seg);
+		if (s->max_msg && len + 1 > s->max_msg) {
+			too_big(dp, pkt, len, s->max_msg - 1);
+			return;
+		}
+		pkt[-1] = PROTO_DATA;
+		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
+						   .len = len + 1 };
+		dp->slot++;
+		queue(dp, s, 1);
+	}
+	d->counters.tx_packets++;
+	d->counters.tx_bytes += (uint64_t)len;
+	s->tx_packets++;
+	s->tx_bytes += (uint64_t)len;
 }
 
 static void on_tun_readable(void *arg, int fd, uint32_t events)
 {
 	struct datapath *dp = arg;
 	struct daemon *d = dp->daemon;
-	struct cv_session *batch_session = NULL;
-	unsigned int first = 0, n = 0, reads = 0;
+	bool vnet = d->tun.vnet_hdr;
 
-	/* Runs of packets for the same session go out in one send(). */
+	dp->slot = dp->n = dp->first = 0;
+	dp->split_used = 0;
+	dp->run = NULL;
 	/* Bounded also when every packet is dropped, so that a flood into
 	 * TUN cannot starve the other fds. */
-	while (n < BATCH && reads++ < 2 * BATCH) {
-		ssize_t len = read(fd, dp->buf[n] + 1, PACKET_MAX);
+	for (unsigned int reads = 0; reads < 2 * BATCH; reads++) {
+		make_room(dp, 1, 0);
+		uint8_t *buf = dp->buf[dp->slot];
+		uint8_t *at = vnet ? buf + HEAD - VNET_HDR_LEN : buf + HEAD;
+		size_t hdr = vnet ? VNET_HDR_LEN : 0;
+		ssize_t len = read(fd, at, PACKET_MAX + hdr);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("reading %s: %s", d->tun.name,
 					 strerror(errno));
 			break;
 		}
-		struct cv_session *s = session_for(d, dp->buf[n] + 1, (size_t)len);
-		if (!s) {
-			d->counters.no_route++;
-			continue;
+		struct cv_segmentation seg = { 0 };
+		if (vnet) {
+			if ((size_t)len < hdr) {
+				d->counters.malformed++;
+				continue;
+			}
+			offload_from_vnet(at, &seg);
 		}
-		if (s->max_msg && (size_t)len + 1 > s->max_msg) {
-			too_big(dp, dp->buf[n] + 1, (size_t)len, s->max_msg - 1);
-			continue;
-		}
-		if (s != batch_session) {
-			/* Ending batch_session here cannot free s. */
-			flush(dp, batch_session, dp->msgs + first, n - first);
-			batch_session = s;
-			first = n;
-		}
-		dp->msgs[n] = (struct cv_msg){ .data = dp->buf[n],
-					       .len = (size_t)len + 1 };
-		d->counters.tx_packets++;
-		d->counters.tx_bytes += (uint64_t)len;
-		s->tx_packets++;
-		s->tx_bytes += (uint64_t)len;
-		n++;
+		from_tun(dp, buf, (size_t)len - hdr, &seg);
 	}
-	flush(dp, batch_session, dp->msgs + first, n - first);
+	flush_run(dp);
 }
 
 int datapath_start(struct datapath *dp)
@@ -180,32 +368,88 @@ static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
 				      &d->server_addr.addr);
 }
 
-static void deliver_data(struct datapath *dp, struct cv_session *s,
+/* The checks every packet from a peer passes before TUN: false when it
+ * was dropped (and counted). A large segment is one flow: its first
+ * header speaks for every segment in it. */
+static bool data_allowed(struct datapath *dp, struct cv_session *s,
 			 const uint8_t *pkt, size_t len)
 {
 	struct daemon *d = dp->daemon;
 
 	if (s->state != SESSION_UP) {
 		d->counters.before_hello++;
-		return;
+		return false;
 	}
 	if (!source_allowed(s, pkt, len)) {
 		d->counters.spoofed_source++;
-		return;
+		return false;
 	}
 	if (to_other_client(d, pkt, len)) {
 		d->counters.client_to_client++;
-		return;
-	}
-	if (write(d->tun.fd, pkt, len) < 0) {
-		/* The kernel's queue is full: drop, as a router would. */
-		d->counters.tun_full++;
-		return;
+		return false;
 	}
 	d->counters.rx_packets++;
 	d->counters.rx_bytes += len;
 	s->rx_packets++;
 	s->rx_bytes += len;
+	return true;
+}
+
+static void deliver_data(struct datapath *dp, struct cv_session *s,
+			 const uint8_t *pkt, size_t len)
+{
+	if (!data_allowed(dp, s, pkt, len))
+		return;
+	if (dp->daemon->tun.vnet_hdr)
+		gro_packet(&dp->gro, pkt, len);
+	else
+		tun_write(dp, NULL, pkt, len);
+}
+
+/* A PROTO_DATA_GSO message: its metadata checked against the packet,
+ * then into TUN whole, for the kernel to split or deliver as one. Only
+ * a peer we told that we take them sends it. */
+static void deliver_large(struct datapath *dp, struct cv_session *s,
+			  const uint8_t *msg, size_t len)
+{
+	struct daemon *d = dp->daemon;
+	const char *why = "truncated";
+	const uint8_t *pkt = msg + DATA_GSO_HDR;
+	struct cv_segmentation seg = { 0 };
+	uint8_t vnet[VNET_HDR_LEN];
+
+	if (!d->tun.vnet_hdr || !s->data_gso) {
+		session_malformed(s, "a large segment, which we never offered to take");
+		return;
+	}
+	if (len > DATA_GSO_HDR) {
+		seg.flags = msg[1] & DATA_GSO_F_NEEDS_CSUM ? CV_MSG_NEEDS_CSUM : 0;
+		seg.gso_type = msg[2];
+		seg.gso_size = (uint16_t)(msg[3] << 8 | msg[4]);
+	}
+	if (len <= DATA_GSO_HDR ||
+	    offload_check(pkt, len - DATA_GSO_HDR, &seg, &why) < 0) {
+		char text[120];
+		snprintf(text, sizeof(text), "large segment: %s", why);
+		session_malformed(s, text);
+		return;
+	}
+	if (!data_allowed(dp, s, pkt, len - DATA_GSO_HDR))
+		return;
+	gro_flush(&dp->gro);	/* in order with what came before */
+	offload_to_vnet(pkt, &seg, vnet);
+	tun_write(dp, vnet, pkt, len - DATA_GSO_HDR);
+}
+
+/* What gro.c counted, into the daemon's counters. */
+static void gro_done(struct datapath *dp)
+{
+	struct daemon *d = dp->daemon;
+
+	gro_flush(&dp->gro);
+	d->counters.gro_joined += dp->gro.joined;
+	d->counters.tun_full += dp->gro.write_failed;
+	dp->gro.joined = dp->gro.write_failed = 0;
 }
 
 void datapath_deliver(struct datapath *dp, struct cv_session *s,
@@ -223,6 +467,14 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 			deliver_data(dp, s, msgs[i].data + 1, msgs[i].len - 1);
 			continue;
 		}
+		if (msgs[i].data[0] == PROTO_DATA_GSO) {
+			s->last_rx = loop_now(d->loop);
+			deliver_large(dp, s, msgs[i].data, msgs[i].len);
+			continue;
+		}
+		/* Packets before a control message go first: it may end
+		 * the session. */
+		gro_done(dp);
 		if (!session_control(s, msgs[i].data, msgs[i].len)) {
 			/* The session ended: the rest of the batch has no
 			 * one to go to. */
@@ -230,4 +482,5 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 			return;
 		}
 	}
+	gro_done(dp);
 }

@@ -39,6 +39,7 @@ enum attr_type {
 	/* 0x0c SERVER6 and 0x0d PREVIOUS6 come with inner IPv6. */
 	ATTR_DNS = 0x0e,
 	ATTR_DNS_DOMAIN = 0x0f,
+	ATTR_FEATURES = 0x11,
 	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
 	 * from the table below, so version 1 skips it like any unknown
 	 * non-critical attribute and a v2 server can send it to a v1
@@ -65,7 +66,8 @@ struct attr {
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
-	parse_password, parse_previous4, parse_dns, parse_dns_domain;
+	parse_password, parse_previous4, parse_dns, parse_dns_domain,
+	parse_features;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -99,6 +101,8 @@ static const struct attr attrs[] = {
 	[ATTR_DNS_DOMAIN] = { .name = "DNS_DOMAIN", .len = 0,
 			      .repeatable = true, .allowed = IN_WELCOME,
 			      .parse = parse_dns_domain },
+	[ATTR_FEATURES] = { .name = "FEATURES", .len = 1, .allowed = IN_WELCOME,
+			    .parse = parse_features },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -377,6 +381,15 @@ static int parse_dns_domain(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+/* Bits this version does not know are a later version's: kept, since
+ * the receiver acts only on the bits it knows. */
+static int parse_features(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	m->welcome.features = v[0];
+	return 0;
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -436,8 +449,9 @@ static int decode_hello(const uint8_t *buf, size_t len, struct proto_msg *m,
 	if (len < HELLO_FIXED)
 		return bad(why, "truncated hello");
 	m->hello.version = buf[1];
-	/* buf[2], the flags, is ignored: a later version may define bits
-	 * without breaking version 1 servers. */
+	/* Flags this version does not know are ignored: a later version
+	 * may define bits without breaking version 1 servers. */
+	m->hello.flags = buf[2];
 	m->hello.nonce = get32(buf + 3);
 	/* Another version's attributes mean what that version says. Decode
 	 * only what every version shares, so the session can answer with a
@@ -563,7 +577,7 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 {
 	put8(w, PROTO_HELLO);
 	put8(w, h->version);
-	put8(w, 0);		/* flags: none defined */
+	put8(w, h->flags);
 	put32(w, h->nonce);
 	size_t user = strnlen(h->username, PROTO_MAX_TEXT);
 	size_t pass = strnlen(h->password, PROTO_MAX_TEXT);
@@ -620,6 +634,8 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 		size_t n = strnlen(m->dns_domains[i], PROTO_MAX_TEXT);
 		put_attr(w, ATTR_DNS_DOMAIN, m->dns_domains[i], n);
 	}
+	if (m->features)
+		put_attr(w, ATTR_FEATURES, &m->features, 1);
 }
 
 static void encode_refuse(struct writer *w, const struct proto_refuse *r)

@@ -32,7 +32,17 @@ enum proto_type {
 	PROTO_REFUSE = 0x03,
 	PROTO_KEEPALIVE = 0x04,
 	PROTO_BYE = 0x05,
+	/* An inner packet with segmentation metadata (a TCP segment of up
+	 * to 64 KiB, its checksum maybe left to do), to a peer that said it
+	 * takes them (PROTO_HELLO_DATA_GSO, PROTO_FEATURE_DATA_GSO). Fast
+	 * path, like PROTO_DATA; see src/offload.h. */
+	PROTO_DATA_GSO = 0x06,
 };
+
+/* proto_hello.flags: the client takes PROTO_DATA_GSO. */
+#define PROTO_HELLO_DATA_GSO 0x01
+/* proto_welcome.features: the server takes PROTO_DATA_GSO. */
+#define PROTO_FEATURE_DATA_GSO 0x01
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {
@@ -48,6 +58,7 @@ enum proto_reason {
 
 struct proto_hello {
 	uint8_t version;
+	uint8_t flags;		/* PROTO_HELLO_* */
 	uint32_t nonce;		/* the client's choice; echoed in welcome */
 	/* Credentials, when the server asks for a password: NUL-terminated,
 	 * empty when absent. Sent only over a secure transport. */
@@ -73,6 +84,7 @@ struct proto_welcome {
 	struct cv_addr dns[PROTO_MAX_DNS];
 	unsigned int n_dns_domains;
 	char dns_domains[PROTO_MAX_DNS][PROTO_MAX_TEXT + 1];
+	uint8_t features;		/* PROTO_FEATURE_*; 0: none, not sent */
 };
 
 struct proto_refuse {

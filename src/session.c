@@ -29,6 +29,12 @@ bool session_reliable(const struct cv_session *s)
 	return s->transport->t->flags & CV_TRANSPORT_RELIABLE;
 }
 
+bool session_takes_gso(const struct cv_session *s)
+{
+	return s->daemon->tun.vnet_hdr &&
+	       (s->transport->t->flags & CV_TRANSPORT_GSO);
+}
+
 struct hook *session_hook(struct cv_session *s, const char *script,
 			  const char *event, hook_done_cb *done)
 {

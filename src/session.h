@@ -44,6 +44,7 @@ struct cv_session {
 	struct hook *connect_hook;	/* server: client-connect-script */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
+	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */
@@ -83,6 +84,10 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 void session_end(struct cv_session *s, uint8_t reason, const char *why);
 /* The plugin reports the link lost; the session ends without a bye. */
 void session_link_lost(struct cv_session *s, int err, const char *why);
+
+/* A message from s that was dropped as malformed: counted, and logged
+ * once a second at most. */
+void session_malformed(struct cv_session *s, const char *why);
 
 /* For logs: the identity, or the outer address. */
 const char *session_name(const struct cv_session *s);

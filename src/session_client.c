@@ -28,6 +28,8 @@ static int send_hello(struct cv_session *s)
 
 	m.hello.version = PROTO_VERSION;
 	m.hello.nonce = s->nonce;
+	if (session_takes_gso(s))
+		m.hello.flags |= PROTO_HELLO_DATA_GSO;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct daemon *d = s->daemon;
@@ -219,8 +221,13 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 	}
 	s->daemon->reconnect_delay_ms = 0;
 	s->daemon->previous_addr = w->addr4.addr;
+	s->data_gso = session_takes_gso(s) &&
+		      (w->features & PROTO_FEATURE_DATA_GSO);
 	session_hook(s, s->daemon->cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
+	if (s->data_gso)
+		log_info("large TCP segments cross %s whole (offload)",
+			 s->transport->t->name);
 	return true;
 }
 

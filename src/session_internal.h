@@ -8,6 +8,9 @@
 
 bool session_is_server(const struct cv_session *s);
 bool session_reliable(const struct cv_session *s);
+/* Whether this side takes PROTO_DATA_GSO on s: a TUN with offloads, and
+ * a transport that carries large messages whole (CV_TRANSPORT_GSO). */
+bool session_takes_gso(const struct cv_session *s);
 
 /* Control messages go out `copies` times in one batch (at most 3). */
 int session_send_control(struct cv_session *s, const struct proto_msg *m,
@@ -16,7 +19,6 @@ void session_send_refuse(struct cv_session *s, uint8_t reason,
 			 const char *text);
 /* Free s now; close its link unless the link is already gone. */
 void session_free(struct cv_session *s, bool link_gone, const char *why);
-void session_malformed(struct cv_session *s, const char *why);
 
 /* From now on keepalives every interval_s, dead after timeout_s. */
 int session_keepalive_start(struct cv_session *s, unsigned int interval_s,

@@ -54,6 +54,8 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
 		snprintf(w->dns_domains[i], sizeof(w->dns_domains[i]), "%s",
 			 cfg->dns_domains[i]);
+	if (session_takes_gso(s))
+		w->features |= PROTO_FEATURE_DATA_GSO;
 }
 
 static int send_welcome(struct cv_session *s)
@@ -201,6 +203,7 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, PROTO_REASON_VERSION, text, text);
 	}
 	s->nonce = h->nonce;
+	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->previous4 = h->previous4;
 	if (!server_admit(s, h))
 		return false;

@@ -182,6 +182,11 @@ struct cv_instance {
 	struct mmsghdr tx[BATCH];
 	struct iovec tx_iov[BATCH];
 	uint8_t *tx_buf;		/* BATCH * tx_slot */
+	/* Runs of records of one size leave as one UDP_SEGMENT send. */
+	struct mmsghdr tx_gso[BATCH];
+	unsigned int tx_gso_run[BATCH];
+	uint8_t tx_gso_ctrl[BATCH][CMSG_SPACE(sizeof(uint16_t))];
+	bool no_gso;			/* UDP_SEGMENT refused: one by one */
 };
 
 #define LOG(inst, prio, ...) (inst)->api->log((inst)->host, prio, __VA_ARGS__)

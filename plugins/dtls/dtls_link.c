@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include "dtls.h"
@@ -57,23 +59,76 @@ static ssize_t link_push(gnutls_transport_ptr_t ptr, const void *data,
 	return (ssize_t)len;
 }
 
+/* Group tx[from..] into runs for one UDP_SEGMENT send each: records to
+ * one peer, of equal size but the last, 64 KiB at most. Returns how
+ * many groups tx_gso[] now holds. */
+static unsigned int tx_group(struct cv_instance *inst, unsigned int from)
+{
+	unsigned int ng = 0, i = from;
+
+	while (i < inst->tx_n && ng < BATCH) {
+		size_t size = inst->tx_iov[i].iov_len, total = size;
+		unsigned int k = 1;
+		while (!inst->no_gso && i + k < inst->tx_n && k < 64 &&
+		       inst->tx[i + k].msg_hdr.msg_name == inst->tx[i].msg_hdr.msg_name &&
+		       inst->tx_iov[i + k].iov_len <= size &&
+		       total + inst->tx_iov[i + k].iov_len <= 65000) {
+			size_t len = inst->tx_iov[i + k].iov_len;
+			total += len;
+			k++;
+			if (len < size)
+				break;
+		}
+		struct msghdr *mh = &inst->tx_gso[ng].msg_hdr;
+		*mh = inst->tx[i].msg_hdr;
+		mh->msg_iovlen = k;
+		if (k > 1) {
+			mh->msg_control = inst->tx_gso_ctrl[ng];
+			mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+			struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t seg = (uint16_t)size;
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		inst->tx_gso_run[ng++] = k;
+		i += k;
+	}
+	return ng;
+}
+
 void tx_flush(struct cv_instance *inst)
 {
 	unsigned int done = 0;
 
 	while (done < inst->tx_n && inst->fd >= 0) {
-		int sent = sendmmsg(inst->fd, inst->tx + done, inst->tx_n - done,
-				    MSG_DONTWAIT);
-		if (sent < 0) {
-			if (errno == ECONNREFUSED && inst->client)
-				inst->client->refused = true;
-			done++;		/* lose the one that failed, go on */
-			continue;
+		unsigned int ng = tx_group(inst, done), g = 0;
+		while (g < ng && inst->fd >= 0) {
+			int sent = sendmmsg(inst->fd, inst->tx_gso + g, ng - g,
+					    MSG_DONTWAIT);
+			if (sent < 0) {
+				if ((errno == EIO || errno == EINVAL) &&
+				    inst->tx_gso_run[g] > 1 && !inst->no_gso) {
+					LOG(inst, CV_LOG_INFO,
+					    "UDP segmentation offload refused (%s): sending records one by one",
+					    strerror(errno));
+					inst->no_gso = true;
+					break;	/* regroup from done */
+				}
+				if (errno == ECONNREFUSED && inst->client)
+					inst->client->refused = true;
+				/* lose the one that failed, go on */
+				done += inst->tx_gso_run[g++];
+				continue;
+			}
+			if (sent == 0)
+				goto out;
+			for (int k = 0; k < sent; k++)
+				done += inst->tx_gso_run[g++];
 		}
-		if (sent == 0)
-			break;
-		done += (unsigned int)sent;
 	}
+out:
 	inst->tx_n = 0;
 }
 

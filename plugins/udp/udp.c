@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <culvert/transport.h>
@@ -26,6 +28,14 @@
 #define BATCH 64
 /* The largest UDP payload over IPv4. */
 #define DATAGRAM_MAX 65507
+/* Datagrams sent per sendmmsg() call, in runs of equal size that each
+ * leave as one UDP_SEGMENT send (the kernel cuts them: one trip down the
+ * stack for a run); and the messages one wakeup's reads may make once
+ * UDP_GRO has joined datagrams. */
+#define TX_IOV 256
+#define GSO_SEGMENTS 64
+#define RX_MSGS 1024
+#define CTRL_SIZE CMSG_SPACE(sizeof(int))
 #define DEFAULT_SOCKET_BUFFER (4 << 20)
 
 struct cv_link {
@@ -57,8 +67,13 @@ struct cv_instance {
 	struct iovec rx_iov[BATCH];
 	struct sockaddr_storage rx_addr[BATCH];
 	uint8_t *rx_buf[BATCH];
+	uint8_t rx_ctrl[BATCH][CTRL_SIZE];
+	struct cv_msg rx_msgs[RX_MSGS];
 	struct mmsghdr tx[BATCH];
-	struct iovec tx_iov[BATCH];
+	struct iovec tx_iov[TX_IOV];
+	unsigned int tx_run[BATCH];	/* messages in each tx[] */
+	uint8_t tx_ctrl[BATCH][CTRL_SIZE];
+	bool no_gso;			/* UDP_SEGMENT refused: one by one */
 };
 
 #define LOG(inst, prio, ...) (inst)->api->log((inst)->host, prio, __VA_ARGS__)
@@ -246,6 +261,10 @@ static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
 		return -errno;
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
 	set_buffers(inst, fd);
+	/* Datagrams that arrive as one large GSO packet (a veth, a NIC
+	 * with GRO) come up whole, their size in a cmsg: one read. */
+	int on = 1;
+	setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
 	return fd;
 }
 
@@ -284,10 +303,24 @@ static struct cv_link *link_for(struct cv_instance *inst, int i)
 	return link;
 }
 
+/* The size of the datagrams UDP_GRO joined into rx[i], or 0. */
+static size_t gro_size(struct cv_instance *inst, int i)
+{
+	struct msghdr *mh = &inst->rx[i].msg_hdr;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int size;
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			return size > 0 ? (size_t)size : 0;
+		}
+	return 0;
+}
+
 static void on_readable(void *arg, int fd, uint32_t events)
 {
 	struct cv_instance *inst = arg;
-	struct cv_msg msgs[BATCH];
+	struct cv_msg *msgs = inst->rx_msgs;
 
 	/* A few rounds at most, then back to the loop: fairness to TUN. */
 	for (int round = 0; round < 4; round++) {
@@ -299,6 +332,8 @@ static void on_readable(void *arg, int fd, uint32_t events)
 				.msg_namelen = sizeof(inst->rx_addr[i]),
 				.msg_iov = &inst->rx_iov[i],
 				.msg_iovlen = 1,
+				.msg_control = inst->rx_ctrl[i],
+				.msg_controllen = CTRL_SIZE,
 			};
 		}
 		/* inst->fd, not fd: the core may have closed the client's
@@ -316,19 +351,34 @@ static void on_readable(void *arg, int fd, uint32_t events)
 		 * core may close a link while it handles the run, so each
 		 * run's link is looked up afresh. */
 		struct cv_link *run = NULL;
-		unsigned int first = 0;
+		unsigned int m = 0;
 		for (int i = 0; i < n; i++) {
-			msgs[i] = (struct cv_msg){ .data = inst->rx_buf[i],
-						   .len = inst->rx[i].msg_len };
-			bool same = run && inst->server &&
-				    same_peer(&run->peer, &inst->rx_addr[i]);
-			if (run && (same || !inst->server))
-				continue;
-			deliver_run(inst, run, msgs + first, (unsigned int)i - first);
-			run = link_for(inst, i);
-			first = (unsigned int)i;
+			bool same = run && (!inst->server ||
+					    same_peer(&run->peer, &inst->rx_addr[i]));
+			if (!same) {
+				deliver_run(inst, run, msgs, m);
+				m = 0;
+				run = link_for(inst, i);
+			}
+			size_t len = inst->rx[i].msg_len;
+			size_t seg = gro_size(inst, i);
+			if (!seg || seg > len)
+				seg = len ? len : 1;
+			for (size_t off = 0; off < len || (len == 0 && off == 0);
+			     off += seg) {
+				if (m == RX_MSGS) {
+					deliver_run(inst, run, msgs, m);
+					m = 0;
+					run = link_for(inst, i);
+				}
+				size_t l = len - off < seg ? len - off : seg;
+				msgs[m++] = (struct cv_msg){
+					.data = inst->rx_buf[i] + off, .len = l };
+				if (len == 0)
+					break;
+			}
 		}
-		deliver_run(inst, run, msgs + first, (unsigned int)n - first);
+		deliver_run(inst, run, msgs, m);
 		if (n < BATCH)
 			return;
 	}
@@ -444,35 +494,83 @@ static int udp_connect(struct cv_instance *inst)
 
 /* ---- sending */
 
+/* How many of msgs (at most max, within iov room) leave as one
+ * UDP_SEGMENT send: equal sizes, the last maybe shorter, 64 KiB at most. */
+static unsigned int gso_run(const struct cv_instance *inst,
+			    const struct cv_msg *msgs, unsigned int max)
+{
+	size_t size = msgs[0].len, total = size;
+	unsigned int n = 1;
+
+	if (inst->no_gso)
+		return 1;
+	while (n < max && n < GSO_SEGMENTS && msgs[n].len <= size &&
+	       msgs[n].len > 0 && total + msgs[n].len <= DATAGRAM_MAX - 512) {
+		total += msgs[n].len;
+		if (msgs[n++].len < size)
+			break;
+	}
+	return n;
+}
+
 static int udp_send(struct cv_instance *inst, struct cv_link *link,
 		    const struct cv_msg *msgs, unsigned int count)
 {
 	unsigned int done = 0;
 
 	while (done < count) {
-		unsigned int n = count - done < BATCH ? count - done : BATCH;
-		for (unsigned int i = 0; i < n; i++) {
-			inst->tx_iov[i] = (struct iovec){ msgs[done + i].data,
-							  msgs[done + i].len };
-			inst->tx[i].msg_hdr = (struct msghdr){
+		unsigned int nm = 0, ni = 0, at = done;
+		while (at < count && nm < BATCH && ni < TX_IOV) {
+			unsigned int run = gso_run(inst, msgs + at,
+						   (count - at < TX_IOV - ni)
+							   ? count - at : TX_IOV - ni);
+			for (unsigned int k = 0; k < run; k++)
+				inst->tx_iov[ni + k] = (struct iovec){
+					msgs[at + k].data, msgs[at + k].len };
+			struct msghdr *mh = &inst->tx[nm].msg_hdr;
+			*mh = (struct msghdr){
 				.msg_name = inst->server ? &link->peer : NULL,
 				.msg_namelen = inst->server ? link->peer_len : 0,
-				.msg_iov = &inst->tx_iov[i],
-				.msg_iovlen = 1,
+				.msg_iov = &inst->tx_iov[ni],
+				.msg_iovlen = run,
 			};
+			if (run > 1) {
+				mh->msg_control = inst->tx_ctrl[nm];
+				mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+				struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+				c->cmsg_level = SOL_UDP;
+				c->cmsg_type = UDP_SEGMENT;
+				c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+				uint16_t size = (uint16_t)msgs[at].len;
+				memcpy(CMSG_DATA(c), &size, sizeof(size));
+			}
+			inst->tx_run[nm++] = run;
+			ni += run;
+			at += run;
 		}
-		int sent = sendmmsg(inst->fd, inst->tx, n, MSG_DONTWAIT);
+		int sent = sendmmsg(inst->fd, inst->tx, nm, MSG_DONTWAIT);
 		if (sent < 0) {
 			/* A full buffer or an ICMP error drops datagrams,
 			 * as the network would; the link itself is fine. */
 			if (errno == EBADF || errno == ENOTSOCK)
 				return -errno;
-			/* Skip the datagram that failed and go on. */
-			done++;
+			if ((errno == EIO || errno == EINVAL) &&
+			    inst->tx_run[0] > 1 && !inst->no_gso) {
+				/* No UDP GSO on this path: datagrams one
+				 * by one from now on. */
+				LOG(inst, CV_LOG_INFO,
+				    "UDP segmentation offload refused (%s): sending datagrams one by one",
+				    strerror(errno));
+				inst->no_gso = true;
+				continue;
+			}
+			/* Skip what failed and go on. */
+			done += inst->tx_run[0];
 			continue;
 		}
-		done += (unsigned int)sent;
-		if ((unsigned int)sent < n)
+		for (int k = 0; k < sent; k++)
+			done += inst->tx_run[k];
+		if (sent < (int)nm)
 			break;
 	}
 	return (int)done;

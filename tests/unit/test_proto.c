@@ -240,6 +240,46 @@ START_TEST(test_hello_flags_ignored)
 }
 END_TEST
 
+/* The DATA_GSO offer: a hello flag one way, a FEATURES attribute the
+ * other; both survive the round trip, unknown bits included, and an old
+ * welcome (no FEATURES) decodes as no features. */
+START_TEST(test_data_gso_offer)
+{
+	struct proto_msg in = { .type = PROTO_HELLO }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	in.hello.version = PROTO_VERSION;
+	in.hello.flags = PROTO_HELLO_DATA_GSO;
+	ck_assert_uint_eq(round_trip(&in, buf, &out), 7);
+	ck_assert_uint_eq(buf[2], 0x01);
+	ck_assert_uint_eq(out.hello.flags, PROTO_HELLO_DATA_GSO);
+
+	welcome_base(&w);
+	expect_ok(&w, &out);
+	ck_assert_uint_eq(out.welcome.features, 0);
+	ADD(&w, 0x11, 0x01, 0x81);
+	expect_ok(&w, &out);
+	ck_assert_uint_eq(out.welcome.features, 0x81);
+	ADD(&w, 0x11, 0x01, 0x01);
+	expect_bad(&w, "duplicate FEATURES in welcome");
+	welcome_base(&w);
+	ADD(&w, 0x11, 0x02, 0x01, 0x00);
+	expect_bad(&w, "FEATURES length 2, expected 1");
+
+	memset(&in, 0, sizeof(in));
+	in.type = PROTO_WELCOME;
+	in.welcome.addr4 = prefix("203.0.113.2/24");
+	in.welcome.mtu = 1400;
+	in.welcome.keepalive_interval = 10;
+	in.welcome.keepalive_timeout = 60;
+	in.welcome.features = PROTO_FEATURE_DATA_GSO;
+	size_t n = (size_t)round_trip(&in, buf, &out);
+	ck_assert_uint_eq(out.welcome.features, PROTO_FEATURE_DATA_GSO);
+	ck_assert_mem_eq(buf + n - 3, ((const uint8_t[]){ 0x11, 0x01, 0x01 }), 3);
+}
+END_TEST
+
 /* A hello of another version decodes, whatever its attributes, so the
  * session can refuse it with "unsupported protocol version". */
 START_TEST(test_hello_other_version)
@@ -1301,6 +1341,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_hello_credentials);
 	tcase_add_test(codec, test_hello_round_trip);
 	tcase_add_test(codec, test_hello_flags_ignored);
+	tcase_add_test(codec, test_data_gso_offer);
 	tcase_add_test(codec, test_hello_other_version);
 	tcase_add_test(codec, test_hello_v1_attributes);
 	tcase_add_test(codec, test_welcome_round_trip);
