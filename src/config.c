@@ -239,6 +239,33 @@ static const char *mode_name(enum config_mode mode)
 
 /* What only makes sense as a whole: required keys, and keys that do not
  * apply to this mode. */
+/* IPv6 inside needs pool6, and pool6 needs pool: the welcome carries an
+ * IPv4 address always (ADDR4 is required in protocol version 1), so an
+ * IPv6-only inner is not supported. */
+static void check_inner_ipv6(struct parser *p, struct config *cfg)
+{
+	const struct config_key *k6 = config_key_find("pool6");
+	const struct config_key *kr = config_key_find("route");
+	char r[ADDR_STRLEN], pl[ADDR_STRLEN];
+
+	if (cfg->has_pool6 && !cfg->has_pool) {
+		p->line = p->seen_line[k6 - config_keys];
+		parse_error(p, "key 'pool6' needs 'pool' as well: an IPv6-only tunnel is not supported (add pool = 10.8.0.0/24, say)");
+	}
+	for (unsigned int i = 0; i < cfg->n_routes; i++) {
+		const struct cv_prefix *route = &cfg->routes[i];
+		if (route->addr.family != AF_INET6)
+			continue;
+		p->line = p->seen_line[kr - config_keys];
+		if (!cfg->has_pool6)
+			parse_error(p, "route %s is IPv6, but there is no 'pool6': clients would have no IPv6 address to send from (add pool6 = 2001:db8:100::/64, say)",
+				    prefix_str(route, r));
+		else if (prefix_overlap(route, &cfg->pool6))
+			parse_error(p, "route %s overlaps pool6 %s: the pool is routed through the tunnel already",
+				    prefix_str(route, r), prefix_str(&cfg->pool6, pl));
+	}
+}
+
 static void check_whole(struct parser *p)
 {
 	struct config *cfg = p->cfg;
@@ -290,6 +317,7 @@ static void check_whole(struct parser *p)
 			p->errors++;
 		}
 	}
+	check_inner_ipv6(p, cfg);
 }
 
 static int apply_defaults(struct config *cfg)

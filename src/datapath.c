@@ -105,18 +105,26 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		    size_t fits)
 {
 	struct daemon *d = dp->daemon;
-	uint8_t answer[ICMP_ANSWER_MAX];
+	uint8_t answer[ICMP6_ANSWER_MAX];
 	/* Sent as if from the packet's destination: the kernel drops what
 	 * arrives on cv0 from one of its own addresses (the gateway's inner
 	 * address), and a sender takes the MTU from any ICMP error that
 	 * quotes its packet. */
-	struct cv_addr from = { .family = AF_INET };
-	if (len >= 20)
-		memcpy(&from.v4, pkt + 16, 4);
-	size_t n = icmp_frag_needed(pkt, len, &from,
-				    (uint16_t)(fits < 65535 ? fits : 65535),
-				    answer);
+	struct cv_addr from;
+	const uint8_t *dst;
+	size_t n = 0;
 
+	from.family = (sa_family_t)packet_addr(pkt, len, false, &dst);
+	if (from.family == AF_INET) {
+		memcpy(&from.v4, dst, 4);
+		n = icmp_frag_needed(pkt, len, &from,
+				     (uint16_t)(fits < 65535 ? fits : 65535),
+				     answer);
+	} else if (from.family == AF_INET6) {
+		memcpy(&from.v6, dst, 16);
+		n = icmp6_packet_too_big(pkt, len, &from, (uint32_t)fits,
+					 answer);
+	}
 	d->counters.too_big++;
 	if (n > 0 && write(d->tun.fd, answer, n) < 0)
 		d->counters.tun_full++;
@@ -173,6 +181,14 @@ int datapath_start(struct datapath *dp)
 	return loop_watch(d->loop, d->tun.fd, CV_EV_IN, on_tun_readable, dp);
 }
 
+/* The same for IPv6: only the address leased from pool6. A link-local
+ * source is refused too: culvertd gives the tunnel none, so one can only
+ * be made up, and the gateway would forward nothing from it anyway. */
+static bool source6_allowed(const struct cv_session *s, const uint8_t *src)
+{
+	return s->has_inner6 && memcmp(src, &s->inner6.v6, 16) == 0;
+}
+
 /* A server accepts from a session only packets from the address it
  * leased to it; anything else would let one client speak as another. */
 static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
@@ -183,9 +199,24 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 
 	if (s->daemon->cfg->mode == MODE_CLIENT)
 		return family != 0;	/* the server forwards for many */
+	if (family == AF_INET6)
+		return source6_allowed(s, src);
 	if (family != AF_INET || !s->has_inner)
 		return false;
 	return memcmp(src, &s->inner.v4, 4) == 0;
+}
+
+/* to_other_client for an IPv6 destination dst (16 bytes): inside pool6,
+ * and not the gateway's own ::1. */
+static bool to_other_client6(const struct daemon *d, const uint8_t *dst)
+{
+	struct cv_addr a = { .family = AF_INET6 };
+
+	if (!d->cfg->has_pool6)
+		return false;
+	memcpy(&a.v6, dst, 16);
+	return prefix_contains(&d->cfg->pool6, &a) &&
+	       !addr_equal(&a, &d->server_addr6.addr);
 }
 
 /* Whether a server should refuse to pass pkt from one client to another:
@@ -195,8 +226,12 @@ static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
 {
 	const uint8_t *dst;
 
-	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client ||
-	    packet_addr(pkt, len, false, &dst) != AF_INET)
+	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client)
+		return false;
+	int family = packet_addr(pkt, len, false, &dst);
+	if (family == AF_INET6)
+		return to_other_client6(d, dst);
+	if (family != AF_INET)
 		return false;
 	struct cv_addr a = { .family = AF_INET };
 	memcpy(&a.v4, dst, 4);

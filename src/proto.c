@@ -36,10 +36,11 @@ enum attr_type {
 	ATTR_USERNAME = 0x09,
 	ATTR_PASSWORD = 0x0a,
 	ATTR_PREVIOUS4 = 0x0b,
-	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
-	 * from the table below, so version 1 skips it like any unknown
-	 * non-critical attribute and a v2 server can send it to a v1
-	 * client. */
+	/* The inner IPv6 address. Non-critical: a client that predates them
+	 * skips them and runs the tunnel on IPv4 alone. */
+	ATTR_ADDR6 = 0x08,
+	ATTR_SERVER6 = 0x0c,
+	ATTR_PREVIOUS6 = 0x0d,
 	ATTR_CRITICAL = 0x80,
 };
 
@@ -62,7 +63,8 @@ struct attr {
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
-	parse_password, parse_previous4;
+	parse_password, parse_previous4, parse_addr6, parse_server6,
+	parse_previous6;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -90,6 +92,12 @@ static const struct attr attrs[] = {
 			    .parse = parse_password },
 	[ATTR_PREVIOUS4] = { .name = "PREVIOUS4", .len = 4, .allowed = IN_HELLO,
 			     .parse = parse_previous4 },
+	[ATTR_ADDR6] = { .name = "ADDR6", .len = 17, .allowed = IN_WELCOME,
+			 .parse = parse_addr6 },
+	[ATTR_SERVER6] = { .name = "SERVER6", .len = 16, .allowed = IN_WELCOME,
+			   .parse = parse_server6 },
+	[ATTR_PREVIOUS6] = { .name = "PREVIOUS6", .len = 16,
+			     .allowed = IN_HELLO, .parse = parse_previous6 },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -196,6 +204,19 @@ static int parse_addr4(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+static int parse_addr6(const uint8_t *v, size_t len, struct proto_msg *m,
+		       const char **why)
+{
+	struct cv_prefix *p = &m->welcome.addr6;
+
+	get_prefix(v, AF_INET6, p);
+	/* As for ADDR4: the pool's length; ::/0 on the tunnel is wrong. */
+	if (p->len < 1 || p->len > 128)
+		return badf(why, "ADDR6 prefix length %u out of range 1-128",
+			    p->len);
+	return 0;
+}
+
 /* ROUTE4 and ROUTE6 share one numbering, and one limit, so a peer cannot
  * get past PROTO_MAX_ROUTES by mixing families. Routes are counted from 1
  * in the order they appear, as a person reading a dump would. */
@@ -268,6 +289,14 @@ static int parse_server4(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+static int parse_server6(const uint8_t *v, size_t len, struct proto_msg *m,
+			 const char **why)
+{
+	m->welcome.server6.family = AF_INET6;
+	memcpy(m->welcome.server6.bytes, v, 16);
+	return 0;
+}
+
 static int parse_message(const uint8_t *v, size_t len, struct proto_msg *m,
 			 const char **why)
 {
@@ -309,6 +338,14 @@ static int parse_previous4(const uint8_t *v, size_t len, struct proto_msg *m,
 {
 	m->hello.previous4.family = AF_INET;
 	memcpy(m->hello.previous4.bytes, v, 4);
+	return 0;
+}
+
+static int parse_previous6(const uint8_t *v, size_t len, struct proto_msg *m,
+			   const char **why)
+{
+	m->hello.previous6.family = AF_INET6;
+	memcpy(m->hello.previous6.bytes, v, 16);
 	return 0;
 }
 
@@ -508,6 +545,8 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 		put_attr(w, ATTR_PASSWORD, h->password, pass);
 	if (h->previous4.family == AF_INET)
 		put_attr(w, ATTR_PREVIOUS4, h->previous4.bytes, 4);
+	if (h->previous6.family == AF_INET6)
+		put_attr(w, ATTR_PREVIOUS6, h->previous6.bytes, 16);
 }
 
 /* What the wire cannot express at all; values it can express but the
@@ -515,7 +554,9 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 static bool welcome_encodable(const struct proto_welcome *w)
 {
 	if (w->n_routes > PROTO_MAX_ROUTES || w->addr4.addr.family != AF_INET ||
-	    (w->server4.family != 0 && w->server4.family != AF_INET))
+	    (w->server4.family != 0 && w->server4.family != AF_INET) ||
+	    (w->addr6.addr.family != 0 && w->addr6.addr.family != AF_INET6) ||
+	    (w->server6.family != 0 && w->server6.family != AF_INET6))
 		return false;
 	for (unsigned int i = 0; i < w->n_routes; i++)
 		if (w->routes[i].addr.family != AF_INET &&
@@ -533,6 +574,10 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 	put_prefix(w, ATTR_ADDR4, &m->addr4);
 	if (m->server4.family)
 		put_attr(w, ATTR_SERVER4, m->server4.bytes, 4);
+	if (m->addr6.addr.family)
+		put_prefix(w, ATTR_ADDR6, &m->addr6);
+	if (m->server6.family)
+		put_attr(w, ATTR_SERVER6, m->server6.bytes, 16);
 	set16(v, m->mtu);
 	put_attr(w, ATTR_MTU, v, 2);
 	set16(v, m->keepalive_interval);
