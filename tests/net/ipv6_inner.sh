@@ -34,8 +34,23 @@ lab_require_tls dtls
 lab_up
 lab_add_client 2
 lab_forwarding on
+# With pool6 and IPv6 forwarding off, culvertctl diagnose says so, with
+# the fix; once it is on, diagnose says that too.
+lab_write_configs
+printf 'pool6 = %s\n' "$POOL6" >>"$LAB_TMP/gw.conf"
+ip netns exec "$LAB_GW" sysctl -qw net.ipv6.conf.all.forwarding=0 ||
+	fail "cannot turn IPv6 forwarding off in the gateway"
+in_ns gw "$CULVERTCTL" -c "$LAB_TMP/gw.conf" diagnose >"$LAB_TMP/diag.out" 2>&1
+grep -q 'IPv6 forwarding is off' "$LAB_TMP/diag.out" &&
+	grep -q 'net.ipv6.conf.all.forwarding=1' "$LAB_TMP/diag.out" ||
+	fail "diagnose with pool6 and IPv6 forwarding off did not say so: $(cat "$LAB_TMP/diag.out")"
+ok "diagnose with pool6: 'IPv6 forwarding is off', with the sysctl that fixes it"
 ip netns exec "$LAB_GW" sysctl -qw net.ipv6.conf.all.forwarding=1 ||
 	fail "cannot turn IPv6 forwarding on in the gateway"
+in_ns gw "$CULVERTCTL" -c "$LAB_TMP/gw.conf" diagnose >"$LAB_TMP/diag.out" 2>&1
+grep -q 'IPv6 forwarding is on' "$LAB_TMP/diag.out" ||
+	fail "diagnose with IPv6 forwarding on did not say so: $(cat "$LAB_TMP/diag.out")"
+ok "diagnose: 'IPv6 forwarding is on' once it is"
 lab__ip "$LAB_GW" addr add "$GW_LAN6/64" dev gw1 nodad
 lab__ip "$LAB_V" addr add "$V_LAN6/64" dev v0 nodad
 lab__ip "$LAB_V" -6 route add "$POOL6" via "$GW_LAN6"
@@ -170,4 +185,21 @@ for T in tls dtls; do
 	[[ -z $(ip -n "$LAB_U" -6 route show "$LAN6" 2>/dev/null) ]] ||
 		fail "U still routes $LAN6 after its culvertd stopped"
 done
+
+# A session whose MTU is below IPv6's 1280 ([dtls] mtu = 1200): Linux
+# takes IPv6 off such a device, so the tunnel comes up on IPv4 alone,
+# and both sides say why.
+lab_server_conf "$LAB_TMP/gw-small.conf" transport=dtls "pool6=$POOL6" "[dtls]=" mtu=1200
+sed -i "2i route = $LAN6" "$LAB_TMP/gw-small.conf"
+lab_client_conf "$LAB_TMP/u-small.conf" transport=dtls "[dtls]=" mtu=1200
+lab_start gw-small gw "$LAB_TMP/gw-small.conf"
+lab_wait_log gw-small 'dtls: listening' 10 || fail "gateway did not listen over dtls"
+lab_start u-small u "$LAB_TMP/u-small.conf"
+lab_wait_log u-small 'tunnel up' 15 || fail "U did not come up over dtls with mtu 1200"
+[[ -z $(inner6 u) ]] || fail "U has IPv6 address $(inner6 u) on a $LAB_DEV below 1280 bytes"
+grep -q 'no IPv6 inside: the tunnel MTU over dtls is .*below IPv6' "${LAB_LOG[gw-small]}" ||
+	fail "the gateway did not say why it gave no IPv6 address"
+lab_ping 3
+((LAB_PING_RECEIVED >= 2)) || fail "IPv4 ping U -> V with mtu 1200: $LAB_PING_RECEIVED of 3"
+ok "dtls with mtu 1200: no IPv6 inside (below 1280), the gateway says why, IPv4 works ($LAB_PING_RECEIVED of 3)"
 exit 0
