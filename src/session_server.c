@@ -79,8 +79,12 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
-	w->n_routes = cfg->n_routes;
-	memcpy(w->routes, cfg->routes, cfg->n_routes * sizeof(cfg->routes[0]));
+	/* IPv6 routes only with an IPv6 address to send from: a client
+	 * without one (a session below 1280 bytes) could use them only
+	 * with sources the datapath drops. */
+	for (unsigned int i = 0; i < cfg->n_routes; i++)
+		if (s->has_inner6 || cfg->routes[i].addr.family != AF_INET6)
+			w->routes[w->n_routes++] = cfg->routes[i];
 }
 
 static int send_welcome(struct cv_session *s)
