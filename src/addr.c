@@ -121,6 +121,13 @@ const char *sockaddr_str(const void *sa, char buf[ADDR_STRLEN])
 		const struct sockaddr_in *in = sa;
 		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
 		snprintf(buf, ADDR_STRLEN, "%s:%u", a, ntohs(in->sin_port));
+	} else if (s->sa_family == AF_INET6 &&
+		   IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+		/* An IPv4 peer of a dual-stack [::] socket: shown as the
+		 * IPv4 address it is, as the tls and dtls plugins do. */
+		const struct sockaddr_in6 *in6 = sa;
+		inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], a, sizeof(a));
+		snprintf(buf, ADDR_STRLEN, "%s:%u", a, ntohs(in6->sin6_port));
 	} else if (s->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));

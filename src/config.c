@@ -242,8 +242,11 @@ static const char *mode_name(enum config_mode mode)
  * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
 static void check_welcome_size(const struct config *cfg, struct parser *p)
 {
-	/* type and nonce, ADDR4, SERVER4, MTU, KEEPALIVE */
-	size_t size = 5 + 7 + 6 + 4 + 6;
+	/* type and nonce, ADDR4, SERVER4, MTU, KEEPALIVE, FEATURES */
+	size_t size = 5 + 7 + 6 + 4 + 6 + 3;
+
+	if (cfg->has_pool6)
+		size += 19 + 18;	/* ADDR6, SERVER6 */
 
 	for (unsigned int i = 0; i < cfg->n_routes; i++)
 		size += cfg->routes[i].addr.family == AF_INET ? 7 : 19;
@@ -255,6 +258,33 @@ static void check_welcome_size(const struct config *cfg, struct parser *p)
 		log_err("%s: route, dns and dns-domain make a welcome of %zu bytes, more than %d: aggregate routes or drop domains",
 			p->path, size, PROTO_MAX_CONTROL);
 		p->errors++;
+	}
+}
+
+/* IPv6 inside needs pool6, and pool6 needs pool: the welcome carries an
+ * IPv4 address always (ADDR4 is required in protocol version 1), so an
+ * IPv6-only inner is not supported. */
+static void check_inner_ipv6(struct parser *p, struct config *cfg)
+{
+	const struct config_key *k6 = config_key_find("pool6");
+	const struct config_key *kr = config_key_find("route");
+	char r[ADDR_STRLEN], pl[ADDR_STRLEN];
+
+	if (cfg->has_pool6 && !cfg->has_pool) {
+		p->line = p->seen_line[k6 - config_keys];
+		parse_error(p, "key 'pool6' needs 'pool' as well: an IPv6-only tunnel is not supported (add pool = 10.8.0.0/24, say)");
+	}
+	for (unsigned int i = 0; i < cfg->n_routes; i++) {
+		const struct cv_prefix *route = &cfg->routes[i];
+		if (route->addr.family != AF_INET6 || cfg->mode != MODE_SERVER)
+			continue;
+		p->line = p->seen_line[kr - config_keys];
+		if (!cfg->has_pool6)
+			parse_error(p, "route %s is IPv6, but there is no 'pool6': clients would have no IPv6 address to send from (add pool6 = 2001:db8:100::/64, say)",
+				    prefix_str(route, r));
+		else if (prefix_overlap(route, &cfg->pool6))
+			parse_error(p, "route %s overlaps pool6 %s: the pool is routed through the tunnel already",
+				    prefix_str(route, r), prefix_str(&cfg->pool6, pl));
 	}
 }
 
@@ -314,6 +344,7 @@ static void check_whole(struct parser *p)
 		}
 	}
 	check_welcome_size(cfg, p);
+	check_inner_ipv6(p, cfg);
 }
 
 static int apply_defaults(struct config *cfg)

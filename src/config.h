@@ -48,6 +48,8 @@ struct config {
 	unsigned int mtu;
 	bool has_pool;
 	struct cv_prefix pool;
+	bool has_pool6;			/* inner IPv6 too */
+	struct cv_prefix pool6;
 	unsigned int n_routes;
 	struct cv_prefix routes[CONFIG_MAX_ROUTES];
 	unsigned int keepalive_interval;	/* seconds */

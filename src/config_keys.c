@@ -174,6 +174,25 @@ static int parse_pool(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+static int parse_pool6(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	struct cv_prefix *pool = field;
+
+	if (prefix_parse(value, false, pool, why) < 0)
+		return -EINVAL;
+	if (pool->addr.family != AF_INET6) {
+		*why = "is not an IPv6 prefix (IPv4 addresses go in 'pool')";
+		return -EINVAL;
+	}
+	if (pool->len > 64 || pool->len < 16) {
+		*why = "is not a usable IPv6 pool (expected a prefix from /16 to /64)";
+		return -EINVAL;
+	}
+	cfg->has_pool6 = true;
+	return 0;
+}
+
 static int parse_route(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
@@ -186,10 +205,6 @@ static int parse_route(struct config *cfg, void *field, const char *value,
 		route.addr.family = AF_INET;
 		cfg->route_default = true;
 	} else if (prefix_parse(value, false, &route, why) < 0) {
-		return -EINVAL;
-	}
-	if (route.addr.family != AF_INET) {
-		*why = "is not an IPv4 prefix (IPv6 routes are not supported yet)";
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < cfg->n_routes; i++)
@@ -480,6 +495,9 @@ const struct config_key config_keys[] = {
 	  "MTU of the tunnel, pushed to clients (default 1400)" },
 	{ "pool", parse_pool, FIELD(pool), NULL, "ADDRESS/LENGTH", KEY_SERVER | KEY_RESTART,
 	  "inner IPv4 addresses: the server takes the first, clients the rest" },
+	{ "pool6", parse_pool6, FIELD(pool6), NULL, "ADDRESS/LENGTH",
+	  KEY_SERVER | KEY_RESTART,
+	  "inner IPv6 addresses too, /16 to /64: the server takes ::1, clients the rest" },
 	{ "route", parse_route, FIELD(n_routes), NULL, "ADDRESS/LENGTH|default",
 	  KEY_REPEATABLE,
 	  "server: a network pushed to clients; client: one it routes into the tunnel itself (repeatable)" },

@@ -233,6 +233,31 @@ void daemon_log_counters(const struct daemon *d)
 
 /* ---- setup */
 
+/* pool6: the gateway's ::1 on the TUN device, clients lease the rest. */
+static int setup_server_ipv6(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	char buf[ADDR_STRLEN];
+	const char *why;
+	int err = pool_new(&cfg->pool6, &d->pool6);
+
+	if (err < 0) {
+		log_err("cannot set up the IPv6 address pool: %s", strerror(-err));
+		return err;
+	}
+	d->server_addr6 = pool_server_addr(d->pool6);
+	err = nl_addr_add(d->nl, d->tun.ifindex, &d->server_addr6, &why);
+	if (err < 0) {
+		log_err("cannot add address %s to %s: %s",
+			prefix_str(&d->server_addr6, buf), d->tun.name,
+			why ? why : strerror(-err));
+		return err;
+	}
+	log_notice("%s has %s too, %u client IPv6 addresses", d->tun.name,
+		   prefix_str(&d->server_addr6, buf), pool_size(d->pool6));
+	return 0;
+}
+
 static int setup_server_tun(struct daemon *d)
 {
 	const struct config *cfg = d->cfg;
@@ -263,6 +288,8 @@ static int setup_server_tun(struct daemon *d)
 	}
 	log_notice("%s is up: %s, mtu %u, %u client addresses", d->tun.name,
 		   prefix_str(&d->server_addr, buf), cfg->mtu, pool_size(d->pool));
+	if (cfg->has_pool6 && (err = setup_server_ipv6(d)) < 0)
+		return err;
 	netcheck_server(cfg);
 	return 0;
 }
@@ -411,6 +438,7 @@ void daemon_cleanup(struct daemon *d)
 	nl_close(d->nl);
 	route_table_free(d->routes);
 	pool_free(d->pool);
+	pool_free(d->pool6);
 	config_free(d->cfg);	/* and every config a reload retired */
 	auth_free(d->auth);
 	auth_throttle_free(d->throttle);

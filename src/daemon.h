@@ -74,6 +74,8 @@ struct daemon {
 	struct pool *pool;
 	struct route_table *routes;
 	struct cv_prefix server_addr;
+	struct pool *pool6;		/* NULL without pool6 */
+	struct cv_prefix server_addr6;	/* family 0 without pool6 */
 	unsigned int n_up;		/* sessions past hello */
 	struct auth *auth;		/* when auth includes password */
 	struct auth_worker *auth_worker;
@@ -83,6 +85,7 @@ struct daemon {
 	struct cv_session *client;
 	char *password;			/* for auth = password servers */
 	struct cv_addr previous_addr;	/* of the last session, to ask back */
+	struct cv_addr previous_addr6;	/* and its IPv6 one (family 0: none) */
 	unsigned int next_transport;	/* which transport to try next */
 	unsigned int reconnect_delay_ms;
 	struct loop_timer *reconnect;

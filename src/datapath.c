@@ -169,18 +169,26 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		    size_t fits)
 {
 	struct daemon *d = dp->daemon;
-	uint8_t answer[ICMP_ANSWER_MAX];
+	uint8_t answer[ICMP6_ANSWER_MAX];
 	/* Sent as if from the packet's destination: the kernel drops what
 	 * arrives on cv0 from one of its own addresses (the gateway's inner
 	 * address), and a sender takes the MTU from any ICMP error that
 	 * quotes its packet. */
-	struct cv_addr from = { .family = AF_INET };
-	if (len >= 20)
-		memcpy(&from.v4, pkt + 16, 4);
-	size_t n = icmp_frag_needed(pkt, len, &from,
-				    (uint16_t)(fits < 65535 ? fits : 65535),
-				    answer);
+	struct cv_addr from;
+	const uint8_t *dst;
+	size_t n = 0;
 
+	from.family = (sa_family_t)packet_addr(pkt, len, false, &dst);
+	if (from.family == AF_INET) {
+		memcpy(&from.v4, dst, 4);
+		n = icmp_frag_needed(pkt, len, &from,
+				     (uint16_t)(fits < 65535 ? fits : 65535),
+				     answer);
+	} else if (from.family == AF_INET6) {
+		memcpy(&from.v6, dst, 16);
+		n = icmp6_packet_too_big(pkt, len, &from, (uint32_t)fits,
+					 answer);
+	}
 	d->counters.too_big++;
 	if (n > 0)
 		tun_write(dp, NULL, answer, n);
@@ -345,7 +353,7 @@ int datapath_start(struct datapath *dp)
 	return loop_watch(d->loop, d->tun.fd, CV_EV_IN, on_tun_readable, dp);
 }
 
-/* A server accepts from a session only packets from the address it
+/* A server accepts from a session only packets from the addresses it
  * leased to it; anything else would let one client speak as another. */
 static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 			   size_t len)
@@ -354,7 +362,8 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 
 	if (s->daemon->cfg->mode == MODE_CLIENT)	/* the server forwards for many */
 		return packet_addr(pkt, len, true, &src) != 0;
-	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL);
+	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL,
+				     s->has_inner6 ? &s->inner6 : NULL);
 }
 
 /* Whether a server should refuse to pass pkt from one client to another:
@@ -365,7 +374,9 @@ static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
 	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client)
 		return false;
 	return packet_to_other_client(pkt, len, &d->cfg->pool,
-				      &d->server_addr.addr);
+				      &d->server_addr.addr,
+				      d->cfg->has_pool6 ? &d->cfg->pool6 : NULL,
+				      &d->server_addr6.addr);
 }
 
 /* The checks every packet from a peer passes before TUN: false when it

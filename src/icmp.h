@@ -25,4 +25,16 @@ size_t icmp_frag_needed(const uint8_t *pkt, size_t len,
 			const struct cv_addr *from, uint16_t mtu,
 			uint8_t out[ICMP_ANSWER_MAX]);
 
+/* An ICMPv6 error may quote the packet up to the IPv6 minimum MTU
+ * (RFC 4443 2.4 c); we quote up to this, the answer's whole size. */
+#define ICMP6_ANSWER_MAX 1280
+
+/* The ICMPv6 "packet too big" answer (RFC 4443 3.2) to the IPv6 packet
+ * pkt, from address `from`, telling the sender that `mtu` fits. Returns
+ * its length, or 0 when pkt gets no answer: not IPv6, from the
+ * unspecified or a multicast address, or itself an ICMPv6 error. */
+size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len,
+			    const struct cv_addr *from, uint32_t mtu,
+			    uint8_t out[ICMP6_ANSWER_MAX]);
+
 #endif

@@ -49,8 +49,14 @@ static void print_summary(const struct config *cfg)
 		printf("%s %s", i ? "," : "", cfg->transports[i]);
 	if (cfg->mode == MODE_SERVER) {
 		char pool[ADDR_STRLEN];
-		printf(", listen %s, pool %s, %u route%s\n", cfg->listen,
-		       prefix_str(&cfg->pool, pool), cfg->n_routes,
+		char pool6[ADDR_STRLEN + 8] = "";
+		if (cfg->has_pool6) {
+			char p6[ADDR_STRLEN];
+			snprintf(pool6, sizeof(pool6), ", pool6 %s",
+				 prefix_str(&cfg->pool6, p6));
+		}
+		printf(", listen %s, pool %s%s, %u route%s\n", cfg->listen,
+		       prefix_str(&cfg->pool, pool), pool6, cfg->n_routes,
 		       cfg->n_routes == 1 ? "" : "s");
 	} else {
 		printf(", remote %s\n", cfg->remote);

@@ -227,7 +227,10 @@ void netcheck_forwarding(struct netcheck *nc)
 	bool v4 = false, v6 = false;
 	char fix[512], routes[ADDR_STRLEN + 64];
 
-	if (!is_server(nc) || cfg->n_routes == 0)
+	/* With pool6 the gateway forwards IPv6 between its clients and
+	 * what it pushes: IPv6 forwarding counts even before any route6. */
+	v6 = cfg->has_pool6;
+	if (!is_server(nc) || (cfg->n_routes == 0 && !v6))
 		return;
 	for (unsigned int i = 0; i < cfg->n_routes; i++) {
 		v4 |= cfg->routes[i].addr.family == AF_INET;
@@ -239,6 +242,8 @@ void netcheck_forwarding(struct netcheck *nc)
 			       sysctl_fix(fix, sizeof(fix),
 					  "net.ipv6.conf.all.forwarding", 1),
 			       "IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0): clients will reach this gateway but not the IPv6 networks it pushes");
+	else if (v6)
+		netcheck_found(nc, NETCHECK_OK, NULL, "IPv6 forwarding is on");
 	if (!v4)
 		return;
 	int on = netcheck_ipv4_forwarding();

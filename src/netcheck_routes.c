@@ -216,13 +216,17 @@ static void remind_route_back(struct netcheck *nc, const struct cv_prefix *r,
 	char pool[ADDR_STRLEN], net[ADDR_STRLEN], src[ADDR_STRLEN],
 		gw[ADDR_STRLEN], name[IFNAMSIZ], fix[400];
 
-	prefix_str(&nc->cfg->pool, pool);
+	/* The pool of the route's family: an IPv6 network routes back to
+	 * pool6. */
+	bool v6 = r->addr.family == AF_INET6 && nc->cfg->has_pool6;
+	const char *ip = v6 ? "ip6" : "ip";
+	prefix_str(v6 ? &nc->cfg->pool6 : &nc->cfg->pool, pool);
 	prefix_str(r, net);
 	netcheck_ifname(nc, route->oif, name);
 	if (r->len == 0) {
 		snprintf(fix, sizeof(fix),
-			 "nft add table ip culvert && nft add chain ip culvert nat '{ type nat hook postrouting priority srcnat; }' && nft add rule ip culvert nat ip saddr %s oifname %s masquerade",
-			 pool, name);
+			 "nft add table %s culvert && nft add chain %s culvert nat '{ type nat hook postrouting priority srcnat; }' && nft add rule %s culvert nat %s saddr %s oifname %s masquerade",
+			 ip, ip, ip, ip, pool, name);
 		netcheck_found(nc, NETCHECK_NOTE, fix,
 			       "clients send all their traffic here, and the hosts beyond %s cannot route back to the pool %s: NAT it, for example with:",
 			       name, pool);

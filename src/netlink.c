@@ -235,6 +235,11 @@ static int addr_request(struct nl *nl, uint16_t type, uint16_t flags,
 	ifa->ifa_prefixlen = local->len;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = ifindex;
+	/* An IPv6 address would wait out duplicate address detection (a
+	 * second or more, dropping traffic) though the tunnel has no one
+	 * else on it to collide with: usable at once. */
+	if (local->addr.family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
 	/* IPv4 keeps the local address and the peer (IFA_ADDRESS) apart; on
 	 * a device without a peer both are ours. */
 	if (local->addr.family == AF_INET)

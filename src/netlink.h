@@ -24,7 +24,8 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned int mtu, bool up,
  * addresses culvertd assigns, so the kernel sends no router or multicast
  * listener solicitations into it. Call before the link goes up. */
 int nl_link_no_ipv6_autoconf(struct nl *nl, int ifindex, const char **why);
-/* Address on ifindex; the kernel adds the prefix route itself. */
+/* Address on ifindex; the kernel adds the prefix route itself. IPv6
+ * addresses skip duplicate address detection (IFA_F_NODAD). */
 int nl_addr_add(struct nl *nl, int ifindex, const struct cv_prefix *local,
 		const char **why);
 int nl_addr_del(struct nl *nl, int ifindex, const struct cv_prefix *local,

@@ -21,27 +21,38 @@ int packet_addr(const uint8_t *pkt, size_t len, bool source,
 	return 0;
 }
 
+/* Whether the address at a (family's length) is want. */
+static bool same_addr(int family, const uint8_t *a, const struct cv_addr *want)
+{
+	if (!want || want->family != family)
+		return false;
+	return memcmp(a, want->bytes, family == AF_INET ? 4 : 16) == 0;
+}
+
 bool packet_source_allowed(const uint8_t *pkt, size_t len,
-			   const struct cv_addr *leased)
+			   const struct cv_addr *leased4,
+			   const struct cv_addr *leased6)
 {
 	const uint8_t *src;
 	int family = packet_addr(pkt, len, true, &src);
 
-	/* Inner addresses are IPv4 only: an IPv6 packet has no lease. */
-	if (!leased || family != AF_INET || leased->family != AF_INET)
-		return false;
-	return memcmp(src, &leased->v4, 4) == 0;
+	return same_addr(family, src, family == AF_INET ? leased4 : leased6);
 }
 
 bool packet_to_other_client(const uint8_t *pkt, size_t len,
-			    const struct cv_prefix *pool,
-			    const struct cv_addr *server)
+			    const struct cv_prefix *pool4,
+			    const struct cv_addr *server4,
+			    const struct cv_prefix *pool6,
+			    const struct cv_addr *server6)
 {
 	const uint8_t *dst;
+	int family = packet_addr(pkt, len, false, &dst);
+	const struct cv_prefix *pool = family == AF_INET ? pool4 : pool6;
 
-	if (packet_addr(pkt, len, false, &dst) != AF_INET)
+	if (!family || !pool || pool->addr.family != family)
 		return false;
-	struct cv_addr a = { .family = AF_INET };
-	memcpy(&a.v4, dst, 4);
-	return prefix_contains(pool, &a) && !addr_equal(&a, server);
+	struct cv_addr a = { .family = (sa_family_t)family };
+	memcpy(a.bytes, dst, family == AF_INET ? 4 : 16);
+	return prefix_contains(pool, &a) &&
+	       !addr_equal(&a, family == AF_INET ? server4 : server6);
 }

@@ -17,16 +17,19 @@
 int packet_addr(const uint8_t *pkt, size_t len, bool source,
 		const uint8_t **addr);
 
-/* Whether pkt's source is leased, the inner address the session was
- * given (NULL: none yet, so nothing is allowed): anything else would let
- * one client speak as another. */
+/* Whether pkt's source is the address the session was leased in its
+ * family (none yet: nothing is allowed): anything else would let one
+ * client speak as another. */
 bool packet_source_allowed(const uint8_t *pkt, size_t len,
-			   const struct cv_addr *leased);
+			   const struct cv_addr *leased4,
+			   const struct cv_addr *leased6);
 
-/* Whether pkt goes to another client: an address in the pool that is not
- * the server's own. */
+/* Whether pkt goes to another client: an address in the pool of its
+ * family (NULL: no such pool) that is not the server's own. */
 bool packet_to_other_client(const uint8_t *pkt, size_t len,
-			    const struct cv_prefix *pool,
-			    const struct cv_addr *server);
+			    const struct cv_prefix *pool4,
+			    const struct cv_addr *server4,
+			    const struct cv_prefix *pool6,
+			    const struct cv_addr *server6);
 
 #endif

@@ -37,8 +37,7 @@ struct slot {
 };
 
 struct pool {
-	struct cv_prefix prefix;
-	uint32_t network;	/* host byte order, like every address below */
+	struct cv_prefix prefix;	/* host bits cleared */
 	uint32_t size;		/* client addresses */
 	uint32_t in_use;
 
@@ -52,15 +51,37 @@ struct pool {
 	uint32_t bucket_mask;	/* bucket count - 1, a power of two */
 };
 
-/* The gateway takes the first host address; clients start after it. */
-static uint32_t server_address(const struct pool *pool)
+/* An address is the network plus an offset: the gateway is offset 1 and
+ * slot N is offset N + 2. Offsets stay below 2^32, so only the last four
+ * bytes of the address change, IPv4 and IPv6 alike; for IPv6 those bytes
+ * are all host bits (pool_new sizes the pool so). */
+static struct cv_addr address_at(const struct pool *pool, uint32_t offset)
 {
-	return pool->network + 1;
+	struct cv_addr a = pool->prefix.addr;
+	size_t last = pool->prefix.addr.family == AF_INET ? 0 : 12;
+	uint32_t low;
+
+	memcpy(&low, a.bytes + last, 4);
+	low = htonl(ntohl(low) + offset);
+	memcpy(a.bytes + last, &low, 4);
+	return a;
 }
 
-static uint32_t slot_address(const struct pool *pool, uint32_t slot)
+/* The slot of addr, or a value past every slot when addr is not a client
+ * address of the pool. */
+static uint32_t slot_of(const struct pool *pool, const struct cv_addr *addr)
 {
-	return pool->network + 2 + slot;
+	size_t last = pool->prefix.addr.family == AF_INET ? 0 : 12;
+	uint32_t net, low;
+
+	if (addr->family != pool->prefix.addr.family ||
+	    memcmp(addr->bytes, pool->prefix.addr.bytes, last) != 0)
+		return NO_SLOT;
+	memcpy(&net, pool->prefix.addr.bytes + last, 4);
+	memcpy(&low, addr->bytes + last, 4);
+	/* Unsigned wrap-around sends addresses below the first client
+	 * address past every slot too. */
+	return ntohl(low) - ntohl(net) - 2;
 }
 
 /* FNV-1a: an identity is what authentication proved (a certificate
@@ -229,19 +250,31 @@ static int take_free_slot(struct pool *pool, uint32_t *out)
 
 int pool_new(const struct cv_prefix *prefix, struct pool **out)
 {
-	/* /8 is the widest pool we size for; past /30 no client address is
-	 * left once the network, gateway and broadcast addresses are out. */
-	if (prefix->addr.family != AF_INET || prefix->len < 8 || prefix->len > 30)
+	/* /8 is the widest IPv4 pool we size for; past /30 no client
+	 * address is left once the network, gateway and broadcast addresses
+	 * are out. IPv6 has no broadcast address: up to /126. */
+	bool v6 = prefix->addr.family == AF_INET6;
+	if ((prefix->addr.family != AF_INET || prefix->len < 8 || prefix->len > 30) &&
+	    (!v6 || prefix->len < 16 || prefix->len > 126))
 		return -EINVAL;
 
 	struct pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
-	uint32_t host_count = UINT32_C(1) << (32 - prefix->len);
+	unsigned int host_bits = (v6 ? 128u : 32u) - prefix->len;
 	pool->prefix = *prefix;
-	pool->network = ntohl(prefix->addr.v4.s_addr) & ~(host_count - 1);
-	pool->prefix.addr.v4.s_addr = htonl(pool->network);
-	pool->size = host_count - 3;	/* network, gateway, broadcast */
+	/* Clear the host bits: a pool is named by its network. */
+	for (unsigned int i = 0; i < (v6 ? 16u : 4u); i++) {
+		unsigned int keep = prefix->len > i * 8 ? prefix->len - i * 8 : 0;
+		if (keep < 8)
+			pool->prefix.addr.bytes[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	if (!v6)
+		pool->size = (UINT32_C(1) << host_bits) - 3; /* net, gw, bcast */
+	else if (host_bits < 24)
+		pool->size = (UINT32_C(1) << host_bits) - 2; /* net, gw */
+	else
+		pool->size = (UINT32_C(1) << 24) - 2;	/* as many as a /8 */
 	pool->lru_head = pool->lru_tail = NO_SLOT;
 
 	uint32_t first = pool->size < FIRST_CAPACITY ? pool->size : FIRST_CAPACITY;
@@ -268,7 +301,7 @@ struct cv_prefix pool_server_addr(const struct pool *pool)
 {
 	struct cv_prefix server = pool->prefix;
 
-	server.addr.v4.s_addr = htonl(server_address(pool));
+	server.addr = address_at(pool, 1);
 	return server;
 }
 
@@ -276,9 +309,7 @@ static void lease_slot(struct pool *pool, uint32_t slot, struct cv_addr *out)
 {
 	pool->slots[slot].leased = true;
 	pool->in_use++;
-	memset(out, 0, sizeof(*out));
-	out->family = AF_INET;
-	out->v4.s_addr = htonl(slot_address(pool, slot));
+	*out = address_at(pool, slot + 2);
 }
 
 int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out)
@@ -316,12 +347,8 @@ int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out)
 
 void pool_release(struct pool *pool, const struct cv_addr *addr)
 {
-	if (addr->family != AF_INET)
-		return;
+	uint32_t slot = slot_of(pool, addr);
 
-	/* Unsigned wrap-around sends addresses below the first client
-	 * address past never_used too. */
-	uint32_t slot = ntohl(addr->v4.s_addr) - slot_address(pool, 0);
 	if (slot >= pool->never_used || !pool->slots[slot].leased)
 		return;
 	pool->slots[slot].leased = false;
@@ -370,9 +397,9 @@ static bool may_take(const struct pool *pool, uint32_t slot,
 int pool_lease_hint(struct pool *pool, const char *identity,
 		    const struct cv_addr *hint, struct cv_addr *out)
 {
-	if (!hint || hint->family != AF_INET)
+	if (!hint || hint->family != pool->prefix.addr.family)
 		return pool_lease(pool, identity, out);
-	uint32_t slot = ntohl(hint->v4.s_addr) - slot_address(pool, 0);
+	uint32_t slot = slot_of(pool, hint);
 	if (slot >= pool->size ||
 	    (slot < pool->never_used && (pool->slots[slot].leased ||
 					 !may_take(pool, slot, identity))))

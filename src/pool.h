@@ -1,5 +1,6 @@
 /*
- * The address pool: inner IPv4 addresses leased to clients. The first
+ * The address pool: inner addresses leased to clients, one pool per
+ * family (pool, pool6). The first
  * host address of the prefix is the gateway's own; clients get the rest
  * (network and broadcast addresses excluded). A released address stays
  * tied to the identity that held it, so a client that reconnects gets the
@@ -15,7 +16,9 @@
 
 struct pool;
 
-/* -EINVAL unless the prefix is IPv4 from /8 to /30; -ENOMEM. */
+/* -EINVAL unless the prefix is IPv4 from /8 to /30 or IPv6 from /16 to
+ * /126 (an IPv6 pool serves at most 2^24 - 2 clients, however wide);
+ * -ENOMEM. */
 int pool_new(const struct cv_prefix *prefix, struct pool **out);
 void pool_free(struct pool *pool);
 

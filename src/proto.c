@@ -36,14 +36,14 @@ enum attr_type {
 	ATTR_USERNAME = 0x09,
 	ATTR_PASSWORD = 0x0a,
 	ATTR_PREVIOUS4 = 0x0b,
-	/* 0x0c SERVER6 and 0x0d PREVIOUS6 come with inner IPv6. */
+	/* The inner IPv6 address. Non-critical: a client that predates them
+	 * skips them and runs the tunnel on IPv4 alone. */
+	ATTR_ADDR6 = 0x08,
+	ATTR_SERVER6 = 0x0c,
+	ATTR_PREVIOUS6 = 0x0d,
 	ATTR_DNS = 0x0e,
 	ATTR_DNS_DOMAIN = 0x0f,
 	ATTR_FEATURES = 0x11,
-	/* 0x08 ADDR6 is reserved for version 2. It is deliberately absent
-	 * from the table below, so version 1 skips it like any unknown
-	 * non-critical attribute and a v2 server can send it to a v1
-	 * client. */
 	ATTR_CRITICAL = 0x80,
 };
 
@@ -66,8 +66,8 @@ struct attr {
 
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
-	parse_password, parse_previous4, parse_dns, parse_dns_domain,
-	parse_features;
+	parse_password, parse_previous4, parse_addr6, parse_server6,
+	parse_previous6, parse_dns, parse_dns_domain, parse_features;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -95,6 +95,12 @@ static const struct attr attrs[] = {
 			    .parse = parse_password },
 	[ATTR_PREVIOUS4] = { .name = "PREVIOUS4", .len = 4, .allowed = IN_HELLO,
 			     .parse = parse_previous4 },
+	[ATTR_ADDR6] = { .name = "ADDR6", .len = 17, .allowed = IN_WELCOME,
+			 .parse = parse_addr6 },
+	[ATTR_SERVER6] = { .name = "SERVER6", .len = 16, .allowed = IN_WELCOME,
+			   .parse = parse_server6 },
+	[ATTR_PREVIOUS6] = { .name = "PREVIOUS6", .len = 16,
+			     .allowed = IN_HELLO, .parse = parse_previous6 },
 	/* len 0: DNS is 4 or 16 bytes, which parse_dns checks. */
 	[ATTR_DNS] = { .name = "DNS", .len = 0, .repeatable = true,
 		       .allowed = IN_WELCOME, .parse = parse_dns },
@@ -209,6 +215,19 @@ static int parse_addr4(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+static int parse_addr6(const uint8_t *v, size_t len, struct proto_msg *m,
+		       const char **why)
+{
+	struct cv_prefix *p = &m->welcome.addr6;
+
+	get_prefix(v, AF_INET6, p);
+	/* As for ADDR4: the pool's length; ::/0 on the tunnel is wrong. */
+	if (p->len < 1 || p->len > 128)
+		return badf(why, "ADDR6 prefix length %u out of range 1-128",
+			    p->len);
+	return 0;
+}
+
 /* ROUTE4 and ROUTE6 share one numbering, and one limit, so a peer cannot
  * get past PROTO_MAX_ROUTES by mixing families. Routes are counted from 1
  * in the order they appear, as a person reading a dump would. */
@@ -281,6 +300,14 @@ static int parse_server4(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+static int parse_server6(const uint8_t *v, size_t len, struct proto_msg *m,
+			 const char **why)
+{
+	m->welcome.server6.family = AF_INET6;
+	memcpy(m->welcome.server6.bytes, v, 16);
+	return 0;
+}
+
 static int parse_message(const uint8_t *v, size_t len, struct proto_msg *m,
 			 const char **why)
 {
@@ -322,6 +349,14 @@ static int parse_previous4(const uint8_t *v, size_t len, struct proto_msg *m,
 {
 	m->hello.previous4.family = AF_INET;
 	memcpy(m->hello.previous4.bytes, v, 4);
+	return 0;
+}
+
+static int parse_previous6(const uint8_t *v, size_t len, struct proto_msg *m,
+			   const char **why)
+{
+	m->hello.previous6.family = AF_INET6;
+	memcpy(m->hello.previous6.bytes, v, 16);
 	return 0;
 }
 
@@ -587,6 +622,8 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 		put_attr(w, ATTR_PASSWORD, h->password, pass);
 	if (h->previous4.family == AF_INET)
 		put_attr(w, ATTR_PREVIOUS4, h->previous4.bytes, 4);
+	if (h->previous6.family == AF_INET6)
+		put_attr(w, ATTR_PREVIOUS6, h->previous6.bytes, 16);
 }
 
 /* What the wire cannot express at all; values it can express but the
@@ -599,7 +636,9 @@ static bool welcome_encodable(const struct proto_welcome *w)
 		if (w->dns[i].family != AF_INET && w->dns[i].family != AF_INET6)
 			return false;
 	if (w->n_routes > PROTO_MAX_ROUTES || w->addr4.addr.family != AF_INET ||
-	    (w->server4.family != 0 && w->server4.family != AF_INET))
+	    (w->server4.family != 0 && w->server4.family != AF_INET) ||
+	    (w->addr6.addr.family != 0 && w->addr6.addr.family != AF_INET6) ||
+	    (w->server6.family != 0 && w->server6.family != AF_INET6))
 		return false;
 	for (unsigned int i = 0; i < w->n_routes; i++)
 		if (w->routes[i].addr.family != AF_INET &&
@@ -617,6 +656,10 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 	put_prefix(w, ATTR_ADDR4, &m->addr4);
 	if (m->server4.family)
 		put_attr(w, ATTR_SERVER4, m->server4.bytes, 4);
+	if (m->addr6.addr.family)
+		put_prefix(w, ATTR_ADDR6, &m->addr6);
+	if (m->server6.family)
+		put_attr(w, ATTR_SERVER6, m->server6.bytes, 16);
 	set16(v, m->mtu);
 	put_attr(w, ATTR_MTU, v, 2);
 	set16(v, m->keepalive_interval);

@@ -67,12 +67,16 @@ struct proto_hello {
 	/* The inner address the client had before (family 0 when none): the
 	 * server gives it back if it can, across its own restart too. */
 	struct cv_addr previous4;
+	struct cv_addr previous6;	/* the same for IPv6 (pool6) */
 };
 
 struct proto_welcome {
 	uint32_t nonce;
 	struct cv_prefix addr4;		/* client's address, pool's length */
 	struct cv_addr server4;		/* the gateway's inner address */
+	/* IPv6 inside (pool6): family 0 when the server has no pool6. */
+	struct cv_prefix addr6;
+	struct cv_addr server6;
 	uint16_t mtu;
 	uint16_t keepalive_interval;	/* seconds */
 	uint16_t keepalive_timeout;	/* seconds */

@@ -54,6 +54,12 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 	if (s->has_inner)
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     addr_str(&s->inner, buf));
+	if (s->has_inner6)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS6", "%s",
+			     addr_str(&s->inner6, buf));
+	if (s->addr6_installed)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS6", "%s",
+			     prefix_str(&s->addr6, buf));
 	if (s->addr_installed) {
 		/* Room for every route whole. */
 		char routes[TUNNEL_MAX_ROUTES * ADDR_STRLEN] = "";

@@ -49,6 +49,9 @@ struct cv_session {
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */
 	struct cv_addr previous4;	/* server: what the client had before */
+	bool has_inner6;		/* server, with pool6: its IPv6 too */
+	struct cv_addr inner6;
+	struct cv_addr previous6;
 
 	int64_t started, last_rx, last_tx;	/* loop_now() milliseconds */
 	time_t connected_at;			/* wall clock, for status */
@@ -61,6 +64,8 @@ struct cv_session {
 	/* Client: what was installed, so that exactly that is removed. */
 	bool addr_installed;
 	struct cv_prefix addr;
+	bool addr6_installed;
+	struct cv_prefix addr6;
 	struct tunnel_routes tunnel;	/* routes, rules, block-ipv6 */
 	struct dns_state *dns;		/* pushed DNS, or NULL */
 };

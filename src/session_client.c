@@ -42,6 +42,7 @@ static int send_hello(struct cv_session *s)
 	/* Ask for the address of the last session back: a server that
 	 * restarted knows it no more. */
 	m.hello.previous4 = d->previous_addr;
+	m.hello.previous6 = d->previous_addr6;
 	int err = session_send_control(s, &m, 1);
 	explicit_bzero(&m, sizeof(m));
 	return err;
@@ -82,6 +83,14 @@ void client_uninstall(struct cv_session *s)
 	dns_down(s->dns);
 	s->dns = NULL;
 	tunnel_routes_down(&s->tunnel, d->nl, d->cfg, d->tun.ifindex);
+	if (s->addr6_installed) {
+		int err = nl_addr_del(d->nl, d->tun.ifindex, &s->addr6, &why);
+		if (err < 0 && err != -EADDRNOTAVAIL)
+			log_warn("cannot remove address %s from %s: %s",
+				 prefix_str(&s->addr6, buf), d->tun.name,
+				 why ? why : strerror(-err));
+		s->addr6_installed = false;
+	}
 	if (s->addr_installed) {
 		int err = nl_addr_del(d->nl, d->tun.ifindex, &s->addr, &why);
 		if (err < 0 && err != -EADDRNOTAVAIL)
@@ -90,6 +99,14 @@ void client_uninstall(struct cv_session *s)
 				 why ? why : strerror(-err));
 		s->addr_installed = false;
 	}
+}
+
+static bool has_route6(const struct proto_welcome *w)
+{
+	for (unsigned int i = 0; i < w->n_routes; i++)
+		if (w->routes[i].addr.family == AF_INET6)
+			return true;
+	return false;
 }
 
 static int client_install(struct cv_session *s, const struct proto_welcome *w)
@@ -115,6 +132,32 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 		return err;
 	}
 	s->addr_installed = true;
+	/* Linux takes IPv6 off a device below 1280 bytes: then the tunnel
+	 * runs on IPv4 alone, as if the server had sent no IPv6 at all. */
+	struct proto_welcome v4only;
+	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
+	if (!ipv6 && (w->addr6.addr.family == AF_INET6 || has_route6(w))) {
+		log_warn("no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
+			 mtu, SESSION_IPV6_MIN_MTU);
+		v4only = *w;
+		v4only.addr6.addr.family = 0;
+		v4only.n_routes = 0;
+		for (unsigned int i = 0; i < w->n_routes; i++)
+			if (w->routes[i].addr.family == AF_INET)
+				v4only.routes[v4only.n_routes++] = w->routes[i];
+		w = &v4only;
+	}
+	if (w->addr6.addr.family == AF_INET6) {
+		s->addr6 = w->addr6;
+		err = nl_addr_add(d->nl, d->tun.ifindex, &s->addr6, &why);
+		if (err < 0 && err != -EEXIST) {
+			log_err("cannot add address %s to %s: %s",
+				prefix_str(&s->addr6, buf), d->tun.name,
+				why ? why : strerror(-err));
+			return err;
+		}
+		s->addr6_installed = true;
+	}
 	err = tunnel_routes_up(&s->tunnel, d->nl, d->cfg, d->tun.ifindex,
 			       d->tun.name, w);
 	if (err < 0)
@@ -126,7 +169,7 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 static void log_tunnel_up(const struct cv_session *s,
 			  const struct proto_welcome *w)
 {
-	char addr[ADDR_STRLEN], routes[512] = "";
+	char addr[ADDR_STRLEN], addr6[ADDR_STRLEN + 2] = "", routes[512] = "";
 	size_t used = 0;
 
 	const struct tunnel_routes *tr = &s->tunnel;
@@ -141,8 +184,12 @@ static void log_tunnel_up(const struct cv_session *s,
 		if (n > 0)
 			used += (size_t)n;
 	}
-	log_notice("tunnel up: %s on %s over %s to %s, mtu %u, routes: %s (table %u)",
-		   prefix_str(&w->addr4, addr), s->daemon->tun.name,
+	if (s->addr6_installed) {
+		char a[ADDR_STRLEN];
+		snprintf(addr6, sizeof(addr6), " %s", prefix_str(&w->addr6, a));
+	}
+	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
+		   prefix_str(&w->addr4, addr), addr6, s->daemon->tun.name,
 		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
 		   tr->n_routes ? routes : "none", s->daemon->cfg->route_table);
 }
@@ -221,6 +268,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 	}
 	s->daemon->reconnect_delay_ms = 0;
 	s->daemon->previous_addr = w->addr4.addr;
+	s->daemon->previous_addr6 = w->addr6.addr;
 	s->data_gso = session_takes_gso(s) &&
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	session_hook(s, s->daemon->cfg->up_script, "up", NULL);

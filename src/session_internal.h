@@ -25,6 +25,9 @@ int session_keepalive_start(struct cv_session *s, unsigned int interval_s,
 			    unsigned int timeout_s);
 /* The tunnel MTU s can carry: mtu, or less when its link carries less. */
 unsigned int session_mtu(const struct cv_session *s, unsigned int mtu);
+/* IPv6 needs links of 1280 bytes at least (RFC 8200 5); below that
+ * Linux takes IPv6 off the device, and the tunnel runs on IPv4 alone. */
+#define SESSION_IPV6_MIN_MTU 1280
 
 /* Run script (if set) for event, with the session's CULVERT_* variables;
  * done as in hook_run. */

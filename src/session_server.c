@@ -19,11 +19,39 @@
 /* Give back what the session held on the server: its route and lease. */
 void server_release(struct cv_session *s)
 {
+	if (s->has_inner6) {
+		route_del(s->daemon->routes, &s->inner6, s);
+		pool_release(s->daemon->pool6, &s->inner6);
+		s->has_inner6 = false;
+	}
 	if (!s->has_inner)
 		return;
 	route_del(s->daemon->routes, &s->inner, s);
 	pool_release(s->daemon->pool, &s->inner);
 	s->has_inner = false;
+}
+
+/* With pool6, the session's IPv6 address as well: its previous one when
+ * it can, as for IPv4. -ENOSPC when pool6 is exhausted, -ENOMEM. */
+static int lease_inner6(struct cv_session *s)
+{
+	struct daemon *d = s->daemon;
+	int err;
+
+	if (!d->pool6)
+		return 0;
+	unsigned int mtu = session_mtu(s, d->cfg->mtu);
+	if (mtu < SESSION_IPV6_MIN_MTU) {
+		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
+			 s->peer, s->transport->t->name, mtu,
+			 SESSION_IPV6_MIN_MTU);
+		return 0;
+	}
+	err = pool_lease_hint(d->pool6, s->identity, &s->previous6, &s->inner6);
+	if (err < 0)
+		return err;
+	s->has_inner6 = true;
+	return route_add(d->routes, &s->inner6, s);
 }
 
 void server_hello_timeout(void *arg)
@@ -43,11 +71,20 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->addr4.addr = s->inner;
 	w->addr4.len = s->daemon->server_addr.len;
 	w->server4 = s->daemon->server_addr.addr;
+	if (s->has_inner6) {
+		w->addr6.addr = s->inner6;
+		w->addr6.len = s->daemon->server_addr6.len;
+		w->server6 = s->daemon->server_addr6.addr;
+	}
 	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
-	w->n_routes = cfg->n_routes;
-	memcpy(w->routes, cfg->routes, cfg->n_routes * sizeof(cfg->routes[0]));
+	/* IPv6 routes only with an IPv6 address to send from: a client
+	 * without one (a session below 1280 bytes) could use them only
+	 * with sources the datapath drops. */
+	for (unsigned int i = 0; i < cfg->n_routes; i++)
+		if (s->has_inner6 || cfg->routes[i].addr.family != AF_INET6)
+			w->routes[w->n_routes++] = cfg->routes[i];
 	w->n_dns = cfg->n_dns;
 	memcpy(w->dns, cfg->dns, cfg->n_dns * sizeof(cfg->dns[0]));
 	w->n_dns_domains = cfg->n_dns_domains;
@@ -205,6 +242,7 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->previous4 = h->previous4;
+	s->previous6 = h->previous6;
 	if (!server_admit(s, h))
 		return false;
 	return s->auth_job ? true : server_accept(s);
@@ -225,9 +263,11 @@ static bool server_welcome(struct cv_session *s)
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send welcome");
 		return false;
 	}
-	log_notice("session %s up over %s: inner address %s",
+	char buf6[ADDR_STRLEN];
+	log_notice("session %s up over %s: inner address %s%s%s",
 		   session_name(s), s->transport->t->name,
-		   addr_str(&s->inner, buf));
+		   addr_str(&s->inner, buf), s->has_inner6 ? " and " : "",
+		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "");
 	return true;
 }
 
@@ -260,6 +300,14 @@ static bool server_accept(struct cv_session *s)
 			      "the address pool is exhausted; widen 'pool'");
 	s->has_inner = true;
 	if (route_add(d->routes, &s->inner, s) < 0)
+		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+			      "out of memory");
+	err = lease_inner6(s);
+	if (err == -ENOSPC)
+		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
+			      "no free inner IPv6 address",
+			      "the IPv6 address pool is exhausted; widen 'pool6'");
+	if (err < 0)
 		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
 			      "out of memory");
 	if (!d->cfg->client_connect_script)

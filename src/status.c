@@ -24,6 +24,16 @@ static const char *inner_str(const struct cv_session *s, char buf[ADDR_STRLEN])
 	return "-";
 }
 
+/* The session's IPv6 inner address (pool6), or "-". */
+static const char *inner6_str(const struct cv_session *s, char buf[ADDR_STRLEN])
+{
+	if (s->has_inner6)
+		return addr_str(&s->inner6, buf);
+	if (s->addr6_installed)
+		return addr_str(&s->addr6.addr, buf);
+	return "-";
+}
+
 static void iso_time(time_t t, char buf[32])
 {
 	struct tm tm;
@@ -39,17 +49,18 @@ static double seconds_ago(const struct daemon *d, int64_t ms)
 
 void status_text(const struct daemon *d, struct strbuf *out)
 {
-	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-20s %12s %9s %12s %9s %9s\n",
-		      "IDENTITY", "TRANSPORT", "OUTER", "INNER", "SINCE",
+	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-22s %-20s %12s %9s %12s %9s %9s\n",
+		      "IDENTITY", "TRANSPORT", "OUTER", "INNER", "INNER6", "SINCE",
 		      "RX_BYTES", "RX_PKTS", "TX_BYTES", "TX_PKTS", "SEEN_AGO");
 	for (const struct cv_session *s = d->sessions; s; s = s->next) {
-		char inner[ADDR_STRLEN], since[32];
+		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
 		iso_time(s->connected_at, since);
 		strbuf_printf(out,
-			      "%-20s %-9s %-22s %-15s %-20s %12" PRIu64 " %9" PRIu64
+			      "%-20s %-9s %-22s %-15s %-22s %-20s %12" PRIu64 " %9" PRIu64
 			      " %12" PRIu64 " %9" PRIu64 " %8.1fs%s\n",
 			      session_name(s), s->transport->t->name, s->peer,
-			      inner_str(s, inner), since, s->rx_bytes,
+			      inner_str(s, inner), inner6_str(s, inner6), since,
+			      s->rx_bytes,
 			      s->rx_packets, s->tx_bytes, s->tx_packets,
 			      seconds_ago(d, s->last_rx),
 			      s->state == SESSION_UP ? "" : " (hello)");
@@ -65,7 +76,7 @@ void status_json(const struct daemon *d, struct strbuf *out)
 {
 	strbuf_printf(out, "{\"sessions\":[");
 	for (const struct cv_session *s = d->sessions; s; s = s->next) {
-		char inner[ADDR_STRLEN], since[32];
+		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
 		iso_time(s->connected_at, since);
 		strbuf_printf(out, "%s{\"identity\":", s == d->sessions ? "" : ",");
 		strbuf_json_string(out, session_name(s));
@@ -75,6 +86,8 @@ void status_json(const struct daemon *d, struct strbuf *out)
 		strbuf_json_string(out, s->peer);
 		strbuf_printf(out, ",\"inner\":");
 		strbuf_json_string(out, inner_str(s, inner));
+		strbuf_printf(out, ",\"inner6\":");
+		strbuf_json_string(out, inner6_str(s, inner6));
 		strbuf_printf(out,
 			      ",\"since\":\"%s\",\"rx_bytes\":%" PRIu64
 			      ",\"rx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64

@@ -12,11 +12,10 @@
 #include "netlink.h"
 
 /* Whether the tunnel carries IPv6: when the welcome brings an inner IPv6
- * address. Version 1 has none yet (ADDR6 is reserved), so never. */
+ * address (the client leaves it out below IPv6's minimum MTU). */
 static bool tunnel_has_ipv6(const struct proto_welcome *w)
 {
-	(void)w;
-	return false;
+	return w->addr6.addr.family == AF_INET6;
 }
 
 static bool have_route(const struct tunnel_routes *tr,

@@ -24,6 +24,9 @@
  * /32 (an address with no neighbours, as point-to-point VPNs hand out)
  * are fine too. */
 #define ADDR4_MIN_LEN 8
+/* The same for IPv6: servers hand out /16 to /64 (pool6), and an
+ * address alone (/128) is fine too. */
+#define ADDR6_MIN_LEN 16
 /* What IPv6 requires of every link (RFC 8200). */
 #define IPV6_MIN_MTU 1280
 
@@ -117,9 +120,54 @@ static int host_part(const struct cv_addr *a, unsigned int len)
 
 bool welcome_has_inner(const struct proto_welcome *w, int family)
 {
-	/* Version 1 carries an inner IPv4 address only; ADDR6 extends
-	 * this, and with it the routes a client accepts. */
+	if (family == AF_INET6)
+		return w->addr6.addr.family == AF_INET6;
 	return family == AF_INET && w->addr4.addr.family == AF_INET;
+}
+
+/* ADDR6 and SERVER6, when the server sent them: the same rules as for
+ * IPv4 but the broadcast, which IPv6 has none of. */
+static int check_address6(const struct proto_welcome *w,
+			  const struct welcome_policy *p, char *why,
+			  size_t size)
+{
+	const struct cv_prefix *a = &w->addr6;
+	char buf[ADDR_STRLEN], other[ADDR_STRLEN];
+	const struct special *s;
+
+	if (a->addr.family != AF_INET6)
+		return 0;
+	prefix_str(a, buf);
+	if (a->len < ADDR6_MIN_LEN)
+		return refuse(-EPROTO, why, size,
+			      "address %s: prefix length %u is shorter than /%d",
+			      buf, a->len, ADDR6_MIN_LEN);
+	if ((s = special_addr(&a->addr)))
+		return refuse(-EPROTO, why, size, "address %s is %s", buf,
+			      s->what);
+	for (unsigned int i = 0; i < p->n_outer; i++)
+		if (prefix_contains(a, &p->outer[i]))
+			return refuse(-EPROTO, why, size,
+				      "address %s puts the server's address %s on the tunnel, "
+				      "so the tunnel's own packets would loop into it",
+				      buf, addr_str(&p->outer[i], other));
+	const struct cv_addr *srv = &w->server6;
+	if (srv->family == 0)
+		return 0;
+	addr_str(srv, other);
+	if ((s = special_addr(srv)))
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s is %s", other,
+			      s->what);
+	if (addr_equal(srv, &a->addr))
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s is the client's own",
+			      other);
+	if (!prefix_contains(a, srv))
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s lies outside the client's network %s",
+			      other, buf);
+	return 0;
 }
 
 static int check_address(const struct proto_welcome *w,
@@ -248,6 +296,8 @@ int welcome_policy_check(const struct proto_welcome *w,
 		return refuse(-EPROTO, why, why_size, "more than %d routes",
 			      PROTO_MAX_ROUTES);
 	int err = check_address(w, p, why, why_size);
+	if (err == 0)
+		err = check_address6(w, p, why, why_size);
 	if (err < 0)
 		return err;
 	/* IPv6 needs 1280 on every link; ready for when ADDR6 comes. */

@@ -45,6 +45,9 @@ void dtls_client_address_failed(struct cv_link *link, int err,
 
 	link->fail_err = err;
 	snprintf(link->fail_why, sizeof(link->fail_why), "%s", why);
+	if (link->next_addr)
+		LOG(inst, CV_LOG_INFO, "%s; trying the next address of 'remote'",
+		    why);
 	if (link->tls) {
 		gnutls_deinit(link->tls);
 		link->tls = NULL;

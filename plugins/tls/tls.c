@@ -236,6 +236,9 @@ static void connect_failed(struct cv_link *link, int err)
 	else
 		snprintf(link->fail_why, sizeof(link->fail_why),
 			 "cannot reach %s: %s", link->peer_name, strerror(err));
+	if (link->next_addr)
+		LOG(link->inst, CV_LOG_INFO,
+		    "%s; trying the next address of 'remote'", link->fail_why);
 	if (!client_try_next(link))
 		link_client_fail(link, link->fail_err, link->fail_why);
 }

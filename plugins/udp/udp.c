@@ -421,13 +421,18 @@ static int udp_listen(struct cv_instance *inst)
 
 /* ---- client */
 
-static void client_close(struct cv_instance *inst)
+static void client_close_socket(struct cv_instance *inst)
 {
 	if (inst->fd >= 0) {
 		inst->api->unwatch(inst->host, inst->fd);
 		close(inst->fd);
 		inst->fd = -1;
 	}
+}
+
+static void client_close(struct cv_instance *inst)
+{
+	client_close_socket(inst);
 	free(inst->client);
 	inst->client = NULL;
 }
@@ -461,17 +466,23 @@ static int udp_connect(struct cv_instance *inst)
 		return -ENOMEM;
 	}
 	inst->client->inst = inst;
-	memcpy(&inst->client->peer, ai->ai_addr, ai->ai_addrlen);
-	inst->client->peer_len = ai->ai_addrlen;
-	inst->fd = open_socket(inst, ai);
-	/* A mark that cannot be set is logged by endpoint_mark. */
-	err = inst->fd < 0 ? inst->fd
-			   : endpoint_mark(inst->api, inst->host, inst->fd);
-	if (err == 0 && connect(inst->fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		err = -errno;
-	if (err == 0)
-		err = inst->api->watch(inst->host, inst->fd, CV_EV_IN,
-				       on_readable, inst);
+	/* Each address of 'remote' in getaddrinfo's order, until one has a
+	 * route (an IPv6 address on a host without IPv6, say, has none). */
+	err = -EHOSTUNREACH;
+	for (const struct addrinfo *a = ai; a && err < 0; a = a->ai_next) {
+		client_close_socket(inst);
+		memcpy(&inst->client->peer, a->ai_addr, a->ai_addrlen);
+		inst->client->peer_len = a->ai_addrlen;
+		inst->fd = open_socket(inst, a);
+		/* A mark that cannot be set is logged by endpoint_mark. */
+		err = inst->fd < 0 ? inst->fd
+				   : endpoint_mark(inst->api, inst->host, inst->fd);
+		if (err == 0 && connect(inst->fd, a->ai_addr, a->ai_addrlen) < 0)
+			err = -errno;
+		if (err == 0)
+			err = inst->api->watch(inst->host, inst->fd, CV_EV_IN,
+					       on_readable, inst);
+	}
 	freeaddrinfo(ai);
 	if (err < 0) {
 		LOG(inst, CV_LOG_ERR, "cannot open a socket to %s: %s",

@@ -67,6 +67,12 @@ static void check_welcome(const struct proto_welcome *w)
 		    "address %s", prefix_str(&w->addr4, buf));
 	fuzz_assert(w->server4.family == 0 || w->server4.family == AF_INET,
 		    "server4 family %u", w->server4.family);
+	fuzz_assert(w->addr6.addr.family == 0 ||
+			    (w->addr6.addr.family == AF_INET6 &&
+			     w->addr6.len >= 1 && w->addr6.len <= 128),
+		    "address6 %s", prefix_str(&w->addr6, buf));
+	fuzz_assert(w->server6.family == 0 || w->server6.family == AF_INET6,
+		    "server6 family %u", w->server6.family);
 	fuzz_assert(w->mtu >= 576, "MTU %u", w->mtu);
 	fuzz_assert(w->keepalive_interval >= 1 &&
 			    w->keepalive_timeout > w->keepalive_interval,

@@ -204,6 +204,56 @@ run baddns
 check "a DNS server by name and a domain with ';' are refused, each at its line" \
 	says_all "baddns.conf:8: key 'dns': 'dns.example' is not an IPv4 or IPv6 address" \
 	"baddns.conf:9: key 'dns-domain': 'corp;example' is not a domain name"
+# 9. IPv6 inside: pool6 needs pool, an IPv6 route needs pool6, a /65 is
+# no pool6; each error at its line. A good one passes.
+conf pool6only <<-EOF
+mode = server
+transport = udp
+insecure = yes
+pool6 = 2001:db8:100::/64
+listen = [2001:db8::1]:4433
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run pool6only
+check "pool6 without pool is refused at its line, saying IPv6-only is not supported" \
+	says_all "$T/pool6only.conf:4: key 'pool6' needs 'pool'" "not supported"
+conf route6 <<-EOF
+mode = server
+transport = udp
+insecure = yes
+pool = 203.0.113.0/24
+route = 2001:db8:200::/64
+listen = [::]:4433
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run route6
+check "an IPv6 route without pool6 is refused at its line" \
+	says "$T/route6.conf:5: route 2001:db8:200::/64 is IPv6, but there is no 'pool6'"
+conf pool6wide <<-EOF
+mode = server
+transport = udp
+insecure = yes
+pool = 203.0.113.0/24
+pool6 = 2001:db8:100::/65
+listen = [::]:4433
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run pool6wide
+check "pool6 = .../65 is refused at its line" \
+	says "$T/pool6wide.conf:5: key 'pool6': .*/16 to /64"
+conf good6 <<-EOF
+mode = server
+transport = udp
+insecure = yes
+pool = 203.0.113.0/24
+pool6 = 2001:db8:100::/64
+route = 198.51.100.0/24
+route = 2001:db8:200::/64
+listen = [2001:db8::1]:4433
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run good6
+check "pool6 with an IPv6 route and an IPv6 listen passes --check-config" test "$RC" -eq 0
 
 ((failed == 0)) || {
 	echo "# $failed check(s) failed"

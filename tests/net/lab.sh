@@ -84,6 +84,16 @@ LAB_GW_IN=203.0.113.1
 LAB_U_IN=203.0.113.2
 LAB_PORT=4433
 LAB_DEV=cv0
+# LAB_OUTER=6: U and the gateway speak IPv6 only on the outside (u0, gw0 in
+# 2001:db8::/64, no IPv4 there); LAB_GW_EP is the endpoint form either way.
+LAB_PUB_LEN=24
+if [[ ${LAB_OUTER:-4} == 6 ]]; then
+	LAB_U_PUB=2001:db8::2 LAB_GW_PUB=2001:db8::1 LAB_PUB_LEN=64
+fi
+LAB_GW_EP=$LAB_GW_PUB:$LAB_PORT
+LAB_OUTER6_FLAGS=
+[[ $LAB_GW_PUB == *:* ]] && LAB_OUTER6_FLAGS=nodad
+[[ $LAB_GW_PUB == *:* ]] && LAB_GW_EP=[$LAB_GW_PUB]:$LAB_PORT
 
 LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || {
 	echo "lab.sh: cannot create a temp dir" >&2
@@ -225,6 +235,8 @@ lab_down() {   # end our processes, delete the namespaces and the temp dir
 		lab__end_leftovers
 		for n in $(lab__all_ns); do
 			ip netns del "$n" 2>/dev/null
+			# a test's own /etc/hosts for NS (ipv6_outer.sh)
+			[[ -d /etc/netns/$n ]] && rm -rf "/etc/netns/$n"
 		done
 		LAB_EXTRA_NS=()
 		LAB_NETNS_MADE=0
@@ -283,8 +295,9 @@ lab_up() {
 		fail "veth u0 <-> gw0"
 	ip link add gw1 netns "$LAB_GW" type veth peer name v0 netns "$LAB_V" ||
 		fail "veth gw1 <-> v0"
-	lab__ip "$LAB_U" addr add "$LAB_U_PUB/24" dev u0
-	lab__ip "$LAB_GW" addr add "$LAB_GW_PUB/24" dev gw0
+	# nodad: an IPv6 outer address is usable at once (LAB_OUTER=6)
+	lab__ip "$LAB_U" addr add "$LAB_U_PUB/$LAB_PUB_LEN" dev u0 ${LAB_OUTER6_FLAGS:-}
+	lab__ip "$LAB_GW" addr add "$LAB_GW_PUB/$LAB_PUB_LEN" dev gw0 ${LAB_OUTER6_FLAGS:-}
 	lab__ip "$LAB_GW" addr add "$LAB_GW_LAN/24" dev gw1
 	lab__ip "$LAB_V" addr add "$LAB_V_LAN/24" dev v0
 	lab__ip "$LAB_U" link set u0 up
@@ -357,7 +370,7 @@ lab_write_configs() {   # the lab's two configs, plain udp
 	mode      = server
 	transport = udp
 	insecure  = yes              # udp has no crypto: explicit opt-in
-	listen    = $LAB_GW_PUB:$LAB_PORT
+	listen    = $LAB_GW_EP
 	device    = $LAB_DEV
 	pool      = $LAB_POOL     # gateway takes .1, the client gets .2
 	route     = $LAB_LAN_NET   # pushed to clients
@@ -368,7 +381,7 @@ lab_write_configs() {   # the lab's two configs, plain udp
 	mode      = client
 	transport = udp
 	insecure  = yes
-	remote    = $LAB_GW_PUB:$LAB_PORT
+	remote    = $LAB_GW_EP
 	device    = $LAB_DEV
 	plugin-dir = $CULVERT_PLUGIN_DIR
 	EOF
@@ -497,7 +510,7 @@ lab_server_conf() {
 	local file=$1
 	shift
 	lab__conf "$file" "gateway: the server of the lab, over tls" \
-		mode=server transport=tls "listen=$LAB_GW_PUB:$LAB_PORT" "device=$LAB_DEV" \
+		mode=server transport=tls "listen=$LAB_GW_EP" "device=$LAB_DEV" \
 		"pool=$LAB_POOL" "route=$LAB_LAN_NET" \
 		"cert=$LAB_PKI/server.crt" "key=$LAB_PKI/server.key" "ca=$LAB_PKI/ca.crt" \
 		auth=certificate "plugin-dir=$CULVERT_PLUGIN_DIR" -- "$@"
@@ -510,7 +523,7 @@ lab_client_conf() {
 	local file=$1
 	shift
 	lab__conf "$file" "a client of the lab, over tls" \
-		mode=client transport=tls "remote=$LAB_GW_PUB:$LAB_PORT" "device=$LAB_DEV" \
+		mode=client transport=tls "remote=$LAB_GW_EP" "device=$LAB_DEV" \
 		"ca=$LAB_PKI/ca.crt" server-name=vpn.example.org \
 		"cert=$LAB_PKI/alice.crt" "key=$LAB_PKI/alice.key" \
 		"plugin-dir=$CULVERT_PLUGIN_DIR" -- "$@"

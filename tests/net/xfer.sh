@@ -32,10 +32,13 @@ lab_xfer() {
 	EOF
 	chmod +x "$d/recv.sh"
 
-	printf '[v] socat -u TCP-LISTEN:%s,bind=%s EXEC:recv.sh  (records SOCAT_PEERADDR)\n' \
-		"$port" "$LAB_V_LAN" >&2
+	# An IPv6 LAB_V_LAN (tests/net/ipv6_inner.sh) needs socat's TCP6 and [].
+	local tcp=TCP host=$LAB_V_LAN
+	[[ $LAB_V_LAN == *:* ]] && tcp=TCP6 host=[$LAB_V_LAN]
+	printf '[v] socat -u %s-LISTEN:%s,bind=%s EXEC:recv.sh  (records SOCAT_PEERADDR)\n' \
+		"$tcp" "$port" "$host" >&2
 	ip netns exec "$LAB_V" timeout "$limit" socat -u \
-		"TCP-LISTEN:$port,bind=$LAB_V_LAN,reuseaddr" "EXEC:$d/recv.sh $d" \
+		"$tcp-LISTEN:$port,bind=$host,reuseaddr" "EXEC:$d/recv.sh $d" \
 		2>"$d/listen.err" </dev/null &
 	pid=$!
 	lab_bg "$pid"
@@ -46,7 +49,7 @@ lab_xfer() {
 
 	t0=$(date +%s.%N)
 	in_ns "$from" timeout "$limit" socat -u "OPEN:$d/send" \
-		"TCP:$LAB_V_LAN:$port,connect-timeout=5" 2>"$d/send.err" || {
+		"$tcp:$host:$port,connect-timeout=5" 2>"$d/send.err" || {
 		echo "xfer: sending from $from failed: $(cat "$d/send.err")" >&2
 		return 1
 	}

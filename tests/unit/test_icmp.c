@@ -108,6 +108,83 @@ START_TEST(short_payload_quoted_whole)
 }
 END_TEST
 
+/* A 1400-byte IPv6 TCP packet from 2001:db8:200::2 to 2001:db8:100::2. */
+static void tcp6_packet(uint8_t *pkt, size_t len)
+{
+	memset(pkt, 0xab, len);
+	pkt[0] = 0x60;
+	pkt[1] = pkt[2] = pkt[3] = 0;
+	pkt[4] = (uint8_t)((len - 40) >> 8);
+	pkt[5] = (uint8_t)(len - 40);
+	pkt[6] = 6;		/* TCP */
+	pkt[7] = 63;
+	inet_pton(AF_INET6, "2001:db8:200::2", pkt + 8);
+	inet_pton(AF_INET6, "2001:db8:100::2", pkt + 24);
+}
+
+/* The ICMPv6 checksum over the pseudo-header and the message: 0xffff
+ * when right (RFC 8200 8.1). */
+static uint16_t icmp6_sum(const uint8_t *ip)
+{
+	size_t len = (size_t)(ip[4] << 8 | ip[5]);
+	uint8_t pseudo[40];
+
+	memcpy(pseudo, ip + 8, 32);
+	pseudo[32] = pseudo[33] = 0;
+	pseudo[34] = (uint8_t)(len >> 8);
+	pseudo[35] = (uint8_t)len;
+	pseudo[36] = pseudo[37] = pseudo[38] = 0;
+	pseudo[39] = 58;
+	uint32_t sum = (uint32_t)sum16(pseudo, 40) + sum16(ip + 40, len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+START_TEST(packet_too_big_v6)
+{
+	uint8_t pkt[1400], out[ICMP6_ANSWER_MAX];
+	struct cv_addr from = { .family = AF_INET6 };
+
+	inet_pton(AF_INET6, "2001:db8:100::2", &from.v6);
+	tcp6_packet(pkt, sizeof(pkt));
+	size_t n = icmp6_packet_too_big(pkt, sizeof(pkt), &from, 1334, out);
+	ck_assert_uint_eq(n, 1280);	/* quoted up to the IPv6 minimum */
+	ck_assert_uint_eq(out[0] >> 4, 6);
+	ck_assert_uint_eq((size_t)(out[4] << 8 | out[5]), n - 40);
+	ck_assert_uint_eq(out[6], 58);				/* ICMPv6 */
+	ck_assert_mem_eq(out + 8, &from.v6, 16);
+	ck_assert_mem_eq(out + 24, pkt + 8, 16);		/* to the sender */
+	ck_assert_uint_eq(out[40], 2);				/* packet too big */
+	ck_assert_uint_eq(out[41], 0);
+	ck_assert_uint_eq((uint32_t)out[44] << 24 | (uint32_t)out[45] << 16 |
+			  (uint32_t)out[46] << 8 | out[47], 1334);
+	ck_assert_mem_eq(out + 48, pkt, n - 48);
+	ck_assert_uint_eq(icmp6_sum(out), 0xffff);
+
+	/* A short packet is quoted whole. */
+	n = icmp6_packet_too_big(pkt, 60, &from, 1280, out);
+	ck_assert_uint_eq(n, 40 + 8 + 60);
+	ck_assert_uint_eq(icmp6_sum(out), 0xffff);
+
+	/* No answer to an ICMPv6 error, to ::, to a group, or to IPv4. */
+	pkt[6] = 58;
+	pkt[40] = 1;		/* destination unreachable */
+	ck_assert_uint_eq(icmp6_packet_too_big(pkt, sizeof(pkt), &from, 1280, out), 0);
+	pkt[40] = 128;		/* echo request: answered */
+	ck_assert_uint_gt(icmp6_packet_too_big(pkt, sizeof(pkt), &from, 1280, out), 0);
+	tcp6_packet(pkt, sizeof(pkt));
+	memset(pkt + 8, 0, 16);
+	ck_assert_uint_eq(icmp6_packet_too_big(pkt, sizeof(pkt), &from, 1280, out), 0);
+	pkt[8] = 0xff;
+	ck_assert_uint_eq(icmp6_packet_too_big(pkt, sizeof(pkt), &from, 1280, out), 0);
+	tcp_packet(pkt, sizeof(pkt));
+	ck_assert_uint_eq(icmp6_packet_too_big(pkt, sizeof(pkt), &from, 1280, out), 0);
+	tcp6_packet(pkt, sizeof(pkt));
+	ck_assert_uint_eq(icmp6_packet_too_big(pkt, 39, &from, 1280, out), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("icmp");
@@ -116,6 +193,7 @@ int main(void)
 	tcase_add_test(tc, answer_fields);
 	tcase_add_test(tc, no_answer);
 	tcase_add_test(tc, short_payload_quoted_whole);
+	tcase_add_test(tc, packet_too_big_v6);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

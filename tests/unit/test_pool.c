@@ -145,8 +145,62 @@ START_TEST(refused_prefixes)
 	ck_assert_int_eq(pool_new_of("10.8.0.1/32"), -EINVAL);
 	ck_assert_int_eq(pool_new_of("10.0.0.0/7"), -EINVAL);
 	ck_assert_int_eq(pool_new_of("0.0.0.0/0"), -EINVAL);
-	ck_assert_int_eq(pool_new_of("fd00::/64"), -EINVAL);
-	ck_assert_int_eq(pool_new_of("fd00::/120"), -EINVAL);
+	ck_assert_int_eq(pool_new_of("2001:db8::/127"), -EINVAL);
+	ck_assert_int_eq(pool_new_of("2001::/15"), -EINVAL);
+	ck_assert_int_eq(pool_new_of("::/0"), -EINVAL);
+}
+END_TEST
+
+static const char *lease6(struct pool *pool, const char *identity,
+			  const char *hint, char buf[ADDR_STRLEN])
+{
+	struct cv_addr a, h;
+
+	if (hint)
+		ck_assert_int_eq(addr_parse(hint, &h), 0);
+	ck_assert_int_eq(pool_lease_hint(pool, identity, hint ? &h : NULL, &a),
+			 0);
+	ck_assert_int_eq(a.family, AF_INET6);
+	return addr_str(&a, buf);
+}
+
+/* pool6: the gateway ::1, clients from ::2 on, a returning identity or a
+ * hint gets its address back, and a /64 is sized like a /8. */
+START_TEST(ipv6_pool)
+{
+	struct pool *pool = pool_of("2001:db8:100::77/64");
+	struct cv_prefix server = pool_server_addr(pool);
+	char buf[ADDR_STRLEN];
+	struct cv_addr a;
+
+	ck_assert_str_eq(prefix_str(&server, buf), "2001:db8:100::1/64");
+	ck_assert_uint_eq(pool_size(pool), (1u << 24) - 2);
+	ck_assert_str_eq(lease6(pool, "alice", NULL, buf), "2001:db8:100::2");
+	ck_assert_str_eq(lease6(pool, "bob", NULL, buf), "2001:db8:100::3");
+	/* A hint far out, past the cursor: taken as it is. */
+	ck_assert_str_eq(lease6(pool, NULL, "2001:db8:100::1:2", buf),
+			 "2001:db8:100::1:2");
+	/* Not in the pool (host bits above the last 32 set, or another
+	 * network): leased as usual, at the cursor, past the hint. */
+	ck_assert_str_eq(lease6(pool, NULL, "2001:db8:100:0:1::5", buf),
+			 "2001:db8:100::1:3");
+	ck_assert_str_eq(lease6(pool, NULL, "2001:db8:101::5", buf),
+			 "2001:db8:100::1:4");
+	ck_assert_uint_eq(pool_in_use(pool), 5);
+	ck_assert_int_eq(addr_parse("2001:db8:100::2", &a), 0);
+	pool_release(pool, &a);
+	ck_assert_int_eq(addr_parse("2001:db8:100:0:1::3", &a), 0);
+	pool_release(pool, &a);		/* not ours: nothing happens */
+	ck_assert_uint_eq(pool_in_use(pool), 4);
+	ck_assert_str_eq(lease6(pool, "alice", NULL, buf), "2001:db8:100::2");
+	pool_free(pool);
+
+	pool = pool_of("2001:db8::/126");
+	ck_assert_uint_eq(pool_size(pool), 2);
+	ck_assert_str_eq(lease6(pool, NULL, NULL, buf), "2001:db8::2");
+	ck_assert_str_eq(lease6(pool, NULL, NULL, buf), "2001:db8::3");
+	ck_assert_int_eq(pool_lease(pool, NULL, &a), -ENOSPC);
+	pool_free(pool);
 }
 END_TEST
 
@@ -492,6 +546,7 @@ static Suite *pool_suite(void)
 	TCase *scale = tcase_create("scale");
 
 	tcase_add_test(shape, slash24_shape);
+	tcase_add_test(shape, ipv6_pool);
 	tcase_add_test(shape, host_bits_in_prefix_are_ignored);
 	tcase_add_test(shape, slash24_exhausts_after_253);
 	tcase_add_test(shape, slash30_has_one_client_address);

@@ -122,6 +122,12 @@ static void assert_welcome_eq(const struct proto_welcome *a,
 	ck_assert_uint_eq(a->server4.family, b->server4.family);
 	if (a->server4.family)
 		ck_assert(addr_equal(&a->server4, &b->server4));
+	ck_assert_uint_eq(a->addr6.addr.family, b->addr6.addr.family);
+	if (a->addr6.addr.family)
+		assert_prefix_eq(&a->addr6, &b->addr6);
+	ck_assert_uint_eq(a->server6.family, b->server6.family);
+	if (a->server6.family)
+		ck_assert(addr_equal(&a->server6, &b->server6));
 	ck_assert_uint_eq(a->mtu, b->mtu);
 	ck_assert_uint_eq(a->keepalive_interval, b->keepalive_interval);
 	ck_assert_uint_eq(a->keepalive_timeout, b->keepalive_timeout);
@@ -137,6 +143,11 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_HELLO:
 		ck_assert_uint_eq(a->hello.version, b->hello.version);
 		ck_assert_uint_eq(a->hello.nonce, b->hello.nonce);
+		ck_assert_uint_eq(a->hello.previous6.family,
+				  b->hello.previous6.family);
+		if (a->hello.previous6.family)
+			ck_assert(addr_equal(&a->hello.previous6,
+					     &b->hello.previous6));
 		break;
 	case PROTO_WELCOME:
 		assert_welcome_eq(&a->welcome, &b->welcome);
@@ -379,6 +390,102 @@ START_TEST(test_welcome_encoding_order)
 	ssize_t n = proto_encode(&in, buf, sizeof(buf));
 	ck_assert_int_eq(n, sizeof(expected));
 	ck_assert_mem_eq(buf, expected, sizeof(expected));
+}
+END_TEST
+
+/* IPv6 inside: ADDR6 and SERVER6 after SERVER4, before MTU. */
+#define W_ADDR6 0x08, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 0, 0, \
+	0, 0, 0, 0, 0, 0, 0, 2, 64
+#define W_SERVER6 0x0c, 0x10, 0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 0, 0, \
+	0, 0, 0, 0, 0, 0, 0, 1
+
+START_TEST(test_welcome_ipv6_inside)
+{
+	static const uint8_t expected[] = {
+		W_HEAD, W_ADDR4,
+		0x05, 0x04, 203, 0, 113, 1,
+		W_ADDR6, W_SERVER6,
+		W_MTU, W_KEEPALIVE,
+		0x02, 0x05, 198, 51, 100, 0, 24,
+	};
+	struct proto_msg in, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+
+	doc_welcome(&in);
+	in.welcome.addr6 = prefix("2001:db8:100::2/64");
+	in.welcome.server6 = addr("2001:db8:100::1");
+	ssize_t n = proto_encode(&in, buf, sizeof(buf));
+	ck_assert_int_eq(n, sizeof(expected));
+	ck_assert_mem_eq(buf, expected, sizeof(expected));
+	round_trip(&in, buf, &out);
+	ck_assert_uint_eq(out.welcome.addr6.addr.family, AF_INET6);
+	ck_assert_uint_eq(out.welcome.addr6.len, 64);
+
+	/* Without them, as before: nothing of IPv6 decoded. */
+	doc_welcome(&in);
+	round_trip(&in, buf, &out);
+	ck_assert_uint_eq(out.welcome.addr6.addr.family, 0);
+	ck_assert_uint_eq(out.welcome.server6.family, 0);
+}
+END_TEST
+
+START_TEST(test_addr6_rules)
+{
+	struct wire w;
+	struct proto_msg m;
+
+	welcome_base(&w);
+	ADD(&w, W_ADDR6);
+	expect_ok(&w, &m);
+	ADD(&w, W_ADDR6);
+	expect_bad(&w, "duplicate ADDR6 in welcome");
+
+	welcome_base(&w);
+	ADD(&w, 0x08, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 2, 0);
+	expect_bad(&w, "ADDR6 prefix length 0 out of range 1-128");
+	welcome_base(&w);
+	ADD(&w, 0x08, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 2, 129);
+	expect_bad(&w, "ADDR6 prefix length 129 out of range 1-128");
+	welcome_base(&w);
+	ADD(&w, 0x08, 0x05, 203, 0, 113, 2, 24);
+	expect_bad(&w, "ADDR6 length 5, expected 17");
+	welcome_base(&w);
+	ADD(&w, 0x0c, 0x04, 203, 0, 113, 1);
+	expect_bad(&w, "SERVER6 length 4, expected 16");
+	welcome_base(&w);
+	ADD(&w, W_SERVER6, W_SERVER6);
+	expect_bad(&w, "duplicate SERVER6 in welcome");
+
+	struct wire h = { .len = 0 };
+	ADD(&h, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2a, W_ADDR6);
+	expect_bad(&h, "ADDR6 not allowed in hello");
+	h.len = 0;
+	ADD(&h, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2a,
+	    0x0d, 0x04, 203, 0, 113, 2);
+	expect_bad(&h, "PREVIOUS6 length 4, expected 16");
+	welcome_base(&w);
+	ADD(&w, 0x0d, 0x10, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 2);
+	expect_bad(&w, "PREVIOUS6 not allowed in welcome");
+}
+END_TEST
+
+START_TEST(test_hello_previous6)
+{
+	struct proto_msg in = { .type = PROTO_HELLO }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+
+	in.hello.version = PROTO_VERSION;
+	in.hello.nonce = NONCE;
+	in.hello.previous4 = addr("203.0.113.9");
+	in.hello.previous6 = addr("2001:db8:100::9");
+	/* fixed 7, PREVIOUS4 6, PREVIOUS6 18 */
+	ck_assert_uint_eq(round_trip(&in, buf, &out), 7 + 6 + 18);
+	ck_assert_uint_eq(buf[13], 0x0d);
+	ck_assert_uint_eq(buf[14], 16);
+	ck_assert(addr_equal(&out.hello.previous4, &in.hello.previous4));
 }
 END_TEST
 
@@ -689,12 +796,11 @@ START_TEST(test_unknown_attributes_skipped)
 	memset(&expected.welcome.server4, 0, sizeof(expected.welcome.server4));
 
 	welcome_base(&w);
-	ADD(&w, 0x0c, 0x00);			/* empty */
+	ADD(&w, 0x3c, 0x00);			/* empty */
 	ADD(&w, 0x7f, 0x02, 0x02, 0x05);	/* looks like a TLV inside */
-	/* ADDR6, reserved for version 2: skipped at any length */
-	ADD(&w, 0x08, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+	ADD(&w, 0x3d, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
 	    0, 0, 0, 0, 0, 0, 0, 2, 64);
-	ADD(&w, 0x08, 0x01, 0xff);
+	ADD(&w, 0x3d, 0x01, 0xff);
 	ADD(&w, 0x40, 0xff);
 	memset(w.b + w.len, 0x80, 255);
 	w.len += 255;
@@ -1236,6 +1342,9 @@ START_TEST(test_doc_examples)
 
 	doc_welcome(&m);
 	check_doc_example("welcome", &m);
+	m.welcome.addr6 = prefix("2001:db8:100::2/64");
+	m.welcome.server6 = addr("2001:db8:100::1");
+	check_doc_example("welcome6", &m);
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REFUSE;
@@ -1347,6 +1456,9 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_welcome_round_trip);
 	tcase_add_test(codec, test_welcome_without_server4);
 	tcase_add_test(codec, test_welcome_encoding_order);
+	tcase_add_test(codec, test_welcome_ipv6_inside);
+	tcase_add_test(codec, test_addr6_rules);
+	tcase_add_test(codec, test_hello_previous6);
 	tcase_add_test(codec, test_refuse_round_trip);
 	tcase_add_test(codec, test_refuse_longest_text);
 	tcase_add_test(codec, test_keepalive_and_bye);

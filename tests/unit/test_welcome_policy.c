@@ -262,12 +262,46 @@ START_TEST(server_outer_ipv6)
 }
 END_TEST
 
-START_TEST(ipv6_not_yet)
+START_TEST(inner_ipv6)
 {
 	struct proto_welcome w = good();
 
 	ck_assert(welcome_has_inner(&w, AF_INET));
 	ck_assert(!welcome_has_inner(&w, AF_INET6));
+	add_route(&w, "2001:db8:200::/64");
+	refused(&w, -EPROTO, "assigned no inner IPv6 address");
+
+	w.addr6 = pfx("2001:db8:100::2/64");
+	w.server6 = addr("2001:db8:100::1");
+	ck_assert(welcome_has_inner(&w, AF_INET6));
+	accepted(&w);
+	w.mtu = 1279;
+	refused(&w, -EPROTO, "below 1280");
+	w.mtu = 1400;
+
+	struct proto_welcome bad = w;
+	bad.addr6 = pfx("fe80::2/64");
+	refused(&bad, -EPROTO, "link-local");
+	bad = w;
+	bad.addr6 = pfx("2001:db8:100::2/8");
+	refused(&bad, -EPROTO, "shorter than /16");
+	bad = w;
+	bad.server6 = addr("2001:db8:999::1");
+	refused(&bad, -EPROTO, "lies outside");
+	bad = w;
+	bad.server6 = bad.addr6.addr;
+	refused(&bad, -EPROTO, "the client's own");
+	/* A server reached over IPv6 inside the client's IPv6 network. */
+	struct cv_addr v6 = addr("2001:db8:100::99");
+	policy.outer = &v6;
+	refused(&w, -EPROTO, "loop");
+}
+END_TEST
+
+START_TEST(route_count)
+{
+	struct proto_welcome w = good();
+
 	w.n_routes = PROTO_MAX_ROUTES + 1;
 	refused(&w, -EPROTO, "more than 64 routes");
 }
@@ -376,7 +410,8 @@ int main(void)
 	tcase_add_test(tc, default_route_opt_in);
 	tcase_add_test(tc, accept_routes);
 	tcase_add_test(tc, server_outer_ipv6);
-	tcase_add_test(tc, ipv6_not_yet);
+	tcase_add_test(tc, inner_ipv6);
+	tcase_add_test(tc, route_count);
 	tcase_add_test(tc, decoder_rules);
 	suite_add_tcase(s, tc);
 
