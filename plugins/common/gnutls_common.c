@@ -4,6 +4,7 @@
  * See gnutls_common.h.
  */
 #include "gnutls_common.h"
+#include "gnutls_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,16 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/x509.h>
-
 /* PEM files larger than this are not certificates or keys someone meant. */
 #define PEM_MAX (1 << 20)
 /* Warn this long before our own certificate expires. */
 #define EXPIRY_WARNING_SECS (14 * 24 * 3600)
 /* subjectAltNames listed when the server name does not match. */
 #define SAN_LIST_MAX 4
-
-#define LOG(g, prio, ...) (g)->api->log((g)->host, prio, __VA_ARGS__)
 
 /* ---- small helpers */
 
@@ -131,7 +128,9 @@ static void check_own_dates(const struct gtls *g, gnutls_x509_crt_t crt,
 
 /* ---- loading */
 
-static int load_key_pair(struct gtls *g, const char *cert, const char *key)
+static int load_key_pair(const struct gtls *g,
+			 gnutls_certificate_credentials_t cred,
+			 const char *cert, const char *key)
 {
 	gnutls_datum_t cert_pem = { NULL, 0 }, key_pem = { NULL, 0 };
 	gnutls_x509_crt_t *crts = NULL;
@@ -159,7 +158,7 @@ static int load_key_pair(struct gtls *g, const char *cert, const char *key)
 		    key, gnutls_strerror(ret));
 		goto out;
 	}
-	ret = gnutls_certificate_set_x509_key(g->cred, crts, (int)n_crts, pk);
+	ret = gnutls_certificate_set_x509_key(cred, crts, (int)n_crts, pk);
 	if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) {
 		LOG(g, CV_LOG_ERR, "'key' (%s) is not the private key of 'cert' (%s)",
 		    key, cert);
@@ -183,15 +182,21 @@ out:
 	return err;
 }
 
-static int load_ca(struct gtls *g, const char *ca)
+/* The CA certificates also come back in *cas, *n_cas, for load_crl(). */
+static int load_ca(const struct gtls *g, gnutls_certificate_credentials_t cred,
+		   const char *ca, gnutls_x509_crt_t **cas, unsigned int *n_cas)
 {
 	gnutls_datum_t pem = { NULL, 0 };
 	int err = read_pem(g, "ca", ca, false, &pem);
 
 	if (err < 0)
 		return err;
-	int ret = gnutls_certificate_set_x509_trust_mem(g->cred, &pem,
+	int ret = gnutls_certificate_set_x509_trust_mem(cred, &pem,
 							GNUTLS_X509_FMT_PEM);
+	if (ret > 0 &&
+	    gnutls_x509_crt_list_import2(cas, n_cas, &pem, GNUTLS_X509_FMT_PEM,
+					 0) < 0)
+		*n_cas = 0;
 	free_pem(&pem, false);
 	if (ret < 0) {
 		LOG(g, CV_LOG_ERR, "'ca' (%s) is not a PEM certificate file: %s",
@@ -205,6 +210,70 @@ static int load_ca(struct gtls *g, const char *ca)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * GnuTLS takes a CRL on trust (gnutls_certificate_set_x509_crl says "they
+ * should have been verified before"): one that 'ca' did not sign could
+ * otherwise revoke, or fail to revoke, anything. An out-of-date list is
+ * still used, with a warning: it still names every certificate revoked
+ * until it was signed, and dropping it would let them all back in.
+ */
+static int load_crl(const struct gtls *g, gnutls_certificate_credentials_t cred,
+		    const char *path, gnutls_x509_crt_t *cas,
+		    unsigned int n_cas)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_x509_crl_t *crls = NULL;
+	unsigned int n_crls = 0;
+	int err = read_pem(g, "crl", path, false, &pem);
+
+	if (err < 0)
+		return err;
+	err = -EINVAL;
+	int ret = gnutls_x509_crl_list_import2(&crls, &n_crls, &pem,
+					       GNUTLS_X509_FMT_PEM, 0);
+	if (ret < 0 || n_crls == 0) {
+		LOG(g, CV_LOG_ERR,
+		    "'crl' (%s) holds no PEM certificate revocation list (-----BEGIN X509 CRL-----): %s",
+		    path, ret < 0 ? gnutls_strerror(ret) : "none found");
+		goto out;
+	}
+	for (unsigned int i = 0; i < n_crls; i++) {
+		unsigned int status = 0;
+		char date[64];
+
+		ret = gnutls_x509_crl_verify(crls[i], cas, n_cas, 0, &status);
+		if (ret < 0 ||
+		    (status & ~(GNUTLS_CERT_INVALID |
+				GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+				GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE))) {
+			LOG(g, CV_LOG_ERR,
+			    "'crl' (%s) is not signed by the CA in 'ca' (%s): is it another CA's list?",
+			    path, g->ca);
+			goto out;
+		}
+		if (status & GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED) {
+			format_date(gnutls_x509_crl_get_next_update(crls[i]), date,
+				    sizeof(date));
+			LOG(g, CV_LOG_WARNING,
+			    "'crl' (%s) is out of date since %s: sign it again (culvertctl pki crl DIR) and reload",
+			    path, date);
+		}
+	}
+	ret = gnutls_certificate_set_x509_crl(cred, crls, (int)n_crls);
+	if (ret < 0) {
+		LOG(g, CV_LOG_ERR, "cannot use 'crl' (%s): %s", path,
+		    gnutls_strerror(ret));
+		goto out;
+	}
+	err = 0;
+out:
+	for (unsigned int i = 0; i < n_crls; i++)
+		gnutls_x509_crl_deinit(crls[i]);
+	gnutls_free(crls);
+	free_pem(&pem, false);
+	return err;
 }
 
 static int load_priority(struct gtls *g, const char *text)
@@ -236,8 +305,7 @@ static bool is_ip_literal(const char *name)
 
 /* Which keys this side needs, checked before any file is opened so that
  * the first error names the missing key. */
-static int check_keys(struct gtls *g, const char *cert, const char *key,
-		      const char *default_server_name)
+static int check_keys(struct gtls *g, const char *cert, const char *key)
 {
 	if (g->server) {
 		if (!cert || !key) {
@@ -262,6 +330,10 @@ static int check_keys(struct gtls *g, const char *cert, const char *key,
 			    auth);
 			return -EINVAL;
 		}
+		if (g->crl && !g->require_client_cert)
+			LOG(g, CV_LOG_WARNING,
+			    "'crl' (%s) is not used: with auth = %s no client shows a certificate",
+			    g->crl, auth);
 		return 0;
 	}
 	if (!g->ca) {
@@ -277,7 +349,7 @@ static int check_keys(struct gtls *g, const char *cert, const char *key,
 	}
 	const char *name = g->api->config_get(g->host, "server-name");
 	if (!name)
-		name = default_server_name;
+		name = g->default_name;
 	if (!name || !*name) {
 		LOG(g, CV_LOG_ERR,
 		    "'server-name' is not set and 'remote' names no host to check the server's certificate against");
@@ -295,6 +367,70 @@ static int check_keys(struct gtls *g, const char *cert, const char *key,
 	return 0;
 }
 
+void gtls_cred_unref(struct gtls_cred *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	gnutls_certificate_free_credentials(c->cred);
+	free(c);
+}
+
+int gtls_load_cred(struct gtls *g, struct gtls_cred **out)
+{
+	gnutls_x509_crt_t *cas = NULL;
+	unsigned int n_cas = 0;
+
+	g->ca = g->api->config_get(g->host, "ca");
+	g->crl = g->api->config_get(g->host, "crl");
+	g->auth = g->api->config_get(g->host, "auth");
+	if (!g->auth)
+		g->auth = "certificate";
+	g->require_client_cert = false;
+
+	const char *cert = g->api->config_get(g->host, "cert");
+	const char *key = g->api->config_get(g->host, "key");
+	int err = check_keys(g, cert, key);
+	if (err < 0)
+		return err;
+
+	struct gtls_cred *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->refs = 1;
+	int ret = gnutls_certificate_allocate_credentials(&c->cred);
+	if (ret < 0) {
+		LOG(g, CV_LOG_ERR, "cannot set up TLS credentials: %s",
+		    gnutls_strerror(ret));
+		free(c);
+		return -ENOMEM;
+	}
+	if (cert && (err = load_key_pair(g, c->cred, cert, key)) < 0)
+		goto fail;
+	g->have_cert = cert != NULL;
+	/* A password-only server asks for no client certificate, so it has
+	 * no use for a CA, nor for a list of revoked ones. */
+	if (!g->server || g->require_client_cert) {
+		if ((err = load_ca(g, c->cred, g->ca, &cas, &n_cas)) < 0)
+			goto fail;
+		if (g->crl &&
+		    (err = load_crl(g, c->cred, g->crl, cas, n_cas)) < 0)
+			goto fail;
+	} else {
+		g->ca = NULL;
+		g->crl = NULL;
+	}
+	*out = c;
+	err = 0;
+	goto out;
+fail:
+	gtls_cred_unref(c);
+out:
+	for (unsigned int i = 0; i < n_cas; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	gnutls_free(cas);
+	return err;
+}
+
 int gtls_init(struct gtls *g, const struct cv_host_api *api,
 	      struct cv_host *host, bool server,
 	      const char *default_server_name, const char *default_priority)
@@ -303,37 +439,19 @@ int gtls_init(struct gtls *g, const struct cv_host_api *api,
 	g->api = api;
 	g->host = host;
 	g->server = server;
-	g->ca = api->config_get(host, "ca");
-	g->auth = api->config_get(host, "auth");
-	if (!g->auth)
-		g->auth = "certificate";
+	if (default_server_name)
+		snprintf(g->default_name, sizeof(g->default_name), "%s",
+			 default_server_name);
 
-	const char *cert = api->config_get(host, "cert");
-	const char *key = api->config_get(host, "key");
 	const char *priority = api->config_get(host, "priority");
-	int err = check_keys(g, cert, key, default_server_name);
+	int err = gtls_load_cred(g, &g->cred);
 	if (err < 0)
 		return err;
-
-	int ret = gnutls_certificate_allocate_credentials(&g->cred);
-	if (ret < 0) {
-		LOG(g, CV_LOG_ERR, "cannot set up TLS credentials: %s",
-		    gnutls_strerror(ret));
-		return -ENOMEM;
+	if ((err = load_priority(g, priority ? priority : default_priority)) < 0) {
+		gtls_cred_unref(g->cred);
+		g->cred = NULL;
+		return err;
 	}
-	if (cert && (err = load_key_pair(g, cert, key)) < 0)
-		goto fail;
-	g->have_cert = cert != NULL;
-	/* A password-only server asks for no client certificate, so it has
-	 * no use for a CA. */
-	if (!server || g->require_client_cert) {
-		if ((err = load_ca(g, g->ca)) < 0)
-			goto fail;
-	} else {
-		g->ca = NULL;
-	}
-	if ((err = load_priority(g, priority ? priority : default_priority)) < 0)
-		goto fail;
 	/* The key purpose too: a certificate the CA issued for a web server
 	 * must not log in as a client, nor a client's pose as the server.
 	 * (A certificate without the extension passes, as RFC 5280 says.) */
@@ -348,19 +466,13 @@ int gtls_init(struct gtls *g, const struct cv_host_api *api,
 						 : GNUTLS_KP_TLS_WWW_SERVER),
 	};
 	return 0;
-
-fail:
-	gnutls_certificate_free_credentials(g->cred);
-	g->cred = NULL;
-	return err;
 }
 
 void gtls_deinit(struct gtls *g)
 {
 	if (g->priority)
 		gnutls_priority_deinit(g->priority);
-	if (g->cred)
-		gnutls_certificate_free_credentials(g->cred);
+	gtls_cred_unref(g->cred);
 	g->priority = NULL;
 	g->cred = NULL;
 }
@@ -382,8 +494,11 @@ int gtls_session_new(const struct gtls *g, unsigned int flags,
 	if (ret < 0)
 		return ret;
 	if ((ret = gnutls_priority_set(s, g->priority)) < 0 ||
-	    (ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, g->cred)) < 0)
+	    (ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+					  g->cred->cred)) < 0)
 		goto fail;
+	g->cred->refs++;
+	gnutls_session_set_ptr(s, g->cred);
 	if (g->server) {
 		if (g->require_client_cert) {
 			/* REQUIRE, not REQUEST: a client without a
@@ -409,6 +524,17 @@ int gtls_session_new(const struct gtls *g, unsigned int flags,
 fail:
 	gnutls_deinit(s);
 	return ret;
+}
+
+void gtls_session_free(gnutls_session_t session)
+{
+	struct gtls_cred *c;
+
+	if (!session)
+		return;
+	c = gnutls_session_get_ptr(session);
+	gnutls_deinit(session);
+	gtls_cred_unref(c);
 }
 
 /* ---- explaining failures */
@@ -479,15 +605,38 @@ static void describe_names(gnutls_x509_crt_t crt, char *buf, size_t size)
 		snprintf(buf + used, size - used, ")");
 }
 
-static void describe_status(const struct gtls *g, gnutls_session_t s,
-			    unsigned int status, char *why, size_t size)
+static int crt_identity(gnutls_x509_crt_t crt, char **out);
+
+/* " ('alice', serial 0x1f...)": which certificate, for a revocation. */
+static void describe_subject(gnutls_x509_crt_t crt, char *buf, size_t size)
+{
+	unsigned char serial[32];
+	size_t n = sizeof(serial), used;
+	char *name = NULL;
+
+	buf[0] = '\0';
+	if (!crt)
+		return;
+	crt_identity(crt, &name);
+	snprintf(buf, size, " ('%s'", name ? name : "no name");
+	free(name);
+	used = strlen(buf);
+	if (gnutls_x509_crt_get_serial(crt, serial, &n) == 0 && n > 0) {
+		used += (size_t)snprintf(buf + used, size - used, ", serial ");
+		for (size_t i = 0; i < n && used + 3 < size; i++)
+			used += (size_t)snprintf(buf + used, size - used, "%02x",
+						 serial[i]);
+	}
+	if (used + 1 < size)
+		snprintf(buf + used, size - used, ")");
+}
+
+void gtls_describe_status(const struct gtls *g, gnutls_x509_crt_t crt,
+			  unsigned int status, char *why, size_t size)
 {
 	const char *whose = g->server ? "its certificate" : "the server's certificate";
-	gnutls_x509_crt_t crt = NULL;
 	char detail[300], date[64];
 
-	if (peer_certificate(s, &crt) < 0)
-		crt = NULL;
 	/* The CA first: a certificate nobody we trust signed cannot be
 	 * judged on anything else. INVALID alone means the same. */
 	if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNATURE_FAILURE |
@@ -496,6 +645,10 @@ static void describe_status(const struct gtls *g, gnutls_session_t s,
 		describe_issuer(crt, detail, sizeof(detail));
 		snprintf(why, size, "%s is not signed by the CA in 'ca' (%s)%s",
 			 whose, g->ca ? g->ca : "not set", detail);
+	} else if (status & GNUTLS_CERT_REVOKED) {
+		describe_subject(crt, detail, sizeof(detail));
+		snprintf(why, size, "%s%s is revoked: 'crl' (%s) lists it", whose,
+			 detail, g->crl ? g->crl : "not set");
 	} else if (status & GNUTLS_CERT_EXPIRED) {
 		format_date(crt ? gnutls_x509_crt_get_expiration_time(crt)
 				: (time_t)-1, date, sizeof(date));
@@ -526,8 +679,6 @@ static void describe_status(const struct gtls *g, gnutls_session_t s,
 				 status);
 		}
 	}
-	if (crt)
-		gnutls_x509_crt_deinit(crt);
 }
 
 /* Client: the server asked for a certificate and we sent none (a GnuTLS
@@ -560,9 +711,12 @@ static const char *alert_hint(const struct gtls *g, gnutls_session_t s,
 			return g->have_cert ? "; no TLS version or cipher in common (compare 'priority' on both sides), or the server refused 'cert'"
 					    : "; no TLS version or cipher in common (compare 'priority' on both sides), or the server wants a client certificate ('cert' and 'key')";
 		return "; no TLS version or cipher in common: compare 'priority' on both sides";
+	case GNUTLS_A_CERTIFICATE_REVOKED:
+		if (!g->server)
+			return "; the server's 'crl' lists this client's certificate: it needs a new one";
+		/* fall through */
 	case GNUTLS_A_BAD_CERTIFICATE:
 	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
-	case GNUTLS_A_CERTIFICATE_REVOKED:
 	case GNUTLS_A_CERTIFICATE_EXPIRED:
 	case GNUTLS_A_CERTIFICATE_UNKNOWN:
 	case GNUTLS_A_UNKNOWN_CA:
@@ -586,6 +740,16 @@ void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err)
 	case GNUTLS_E_PUSH_ERROR:
 	case GNUTLS_E_TIMEDOUT:
 		return;
+	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+		/* GnuTLS would say bad_certificate: the peer's log can be
+		 * more precise than that. */
+		if (gnutls_session_get_verify_cert_status(session) &
+		    GNUTLS_CERT_REVOKED) {
+			gnutls_alert_send(session, GNUTLS_AL_FATAL,
+					  GNUTLS_A_CERTIFICATE_REVOKED);
+			return;
+		}
+		break;
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 		/* TLS 1.2 has no certificate_required; RFC 5246 7.4.6 says
 		 * handshake_failure (GnuTLS would send decode_error, which
@@ -610,10 +774,17 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 
 	switch (err) {
 	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
-		describe_status(g, session,
-				gnutls_session_get_verify_cert_status(session),
-				why, size);
+	{
+		gnutls_x509_crt_t crt = NULL;
+		if (peer_certificate(session, &crt) < 0)
+			crt = NULL;
+		gtls_describe_status(g, crt,
+				     gnutls_session_get_verify_cert_status(session),
+				     why, size);
+		if (crt)
+			gnutls_x509_crt_deinit(crt);
 		return -EACCES;
+	}
 	case GNUTLS_E_CERTIFICATE_REQUIRED:
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 		if (g->server)
@@ -639,7 +810,8 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 		       a == GNUTLS_A_BAD_CERTIFICATE ||
 		       a == GNUTLS_A_UNKNOWN_CA || a == GNUTLS_A_ACCESS_DENIED ||
 		       a == GNUTLS_A_CERTIFICATE_UNKNOWN ||
-		       a == GNUTLS_A_CERTIFICATE_EXPIRED
+		       a == GNUTLS_A_CERTIFICATE_EXPIRED ||
+		       a == GNUTLS_A_CERTIFICATE_REVOKED
 			       ? -EACCES : -ECONNREFUSED;
 	}
 	case GNUTLS_E_PREMATURE_TERMINATION:
@@ -686,8 +858,6 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 int gtls_peer_identity(gnutls_session_t session, char **out)
 {
 	gnutls_x509_crt_t crt;
-	char cn[1024];
-	size_t size = sizeof(cn);
 	int err = peer_certificate(session, &crt);
 
 	*out = NULL;
@@ -695,6 +865,17 @@ int gtls_peer_identity(gnutls_session_t session, char **out)
 		return 0;
 	if (err < 0)
 		return err;
+	err = crt_identity(crt, out);
+	gnutls_x509_crt_deinit(crt);
+	return err;
+}
+
+static int crt_identity(gnutls_x509_crt_t crt, char **out)
+{
+	char cn[1024];
+	size_t size = sizeof(cn);
+
+	*out = NULL;
 	int ret = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME,
 						0, 0, cn, &size);
 	if (ret == 0) {
@@ -706,7 +887,6 @@ int gtls_peer_identity(gnutls_session_t session, char **out)
 			gnutls_free(dn.data);
 		}
 	}
-	gnutls_x509_crt_deinit(crt);
 	if (!*out)
 		return ret == GNUTLS_E_SHORT_MEMORY_BUFFER ? -EINVAL : -ENOMEM;
 	if (!**out) {

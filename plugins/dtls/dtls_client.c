@@ -45,10 +45,8 @@ void dtls_client_address_failed(struct cv_link *link, int err,
 
 	link->fail_err = err;
 	snprintf(link->fail_why, sizeof(link->fail_why), "%s", why);
-	if (link->tls) {
-		gnutls_deinit(link->tls);
-		link->tls = NULL;
-	}
+	gtls_session_free(link->tls);
+	link->tls = NULL;
 	dtls_client_close_socket(inst);
 	link->state = LINK_START;
 	inst->api->timer_arm(link->timer, 0);
