@@ -1,10 +1,13 @@
 /*
- * gnutls_internal.h - what gnutls_common.c (loading, sessions, messages)
- * lends gnutls_reload.c (reloading, checking live peers again). Private
- * to plugins/common/.
+ * gnutls_internal.h - what the three files of the GnuTLS helper lend each
+ * other: gnutls_common.c (loading, sessions), gnutls_verdict.c (what a
+ * refusal means, the identity) and gnutls_reload.c (reloading, checking
+ * live peers again). Private to plugins/common/.
  */
 #ifndef CULVERT_GNUTLS_INTERNAL_H
 #define CULVERT_GNUTLS_INTERNAL_H
+
+#include <time.h>
 
 #include <gnutls/x509.h>
 
@@ -26,5 +29,11 @@ void gtls_cred_unref(struct gtls_cred *c);
  * status, as gtls_handshake_error() says it. */
 void gtls_describe_status(const struct gtls *g, gnutls_x509_crt_t crt,
 			  unsigned int status, char *why, size_t size);
+
+/* Certificate fields come from the network: keep control characters out
+ * of the log and of the identity the core stores ('?' instead). */
+void gtls_sanitize(char *s);
+/* "2031-01-01 00:00 UTC", or "(unknown date)". */
+void gtls_format_date(time_t t, char *buf, size_t size);
 
 #endif /* CULVERT_GNUTLS_INTERNAL_H */
