@@ -113,6 +113,9 @@ for t in tls dtls; do
 	grep -Eq "session $alice .*(ended|closed|down).*revoked" "${LAB_LOG[$gw]}" ||
 		fail "$t: the gateway did not log the end of alice's session with the reason"
 	ok "$t: the gateway says alice's certificate is revoked"
+	lab_wait_log "$u" "session .* ended: .*[Rr]evoked" 5 ||
+		fail "$t: alice's own log does not say her session ended because her certificate is revoked"
+	ok "$t: alice's log says why: $(grep -m1 -E 'session .* ended' "${LAB_LOG[$u]}" | cut -d' ' -f2-)"
 
 	lab_wait_log "$gw" "refused 192\.0\.2\.2:[0-9]+: its certificate \('$alice', serial [0-9a-f]+\) is revoked" 15 ||
 		fail "$t: the gateway did not refuse alice's reconnect as revoked"
