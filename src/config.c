@@ -444,6 +444,7 @@ void config_free(struct config *cfg)
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->ca);
+	free(cfg->crl);
 	free(cfg->server_name);
 	free(cfg->priority);
 	free(cfg->password_file);

@@ -62,6 +62,7 @@ struct config {
 	char *cert;
 	char *key;
 	char *ca;
+	char *crl;
 	char *server_name;
 	char *priority;
 	unsigned int auth;		/* AUTH_METHOD_* */

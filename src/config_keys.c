@@ -530,6 +530,8 @@ const struct config_key config_keys[] = {
 	  "the private key of cert, PEM" },
 	{ "ca", parse_path, FIELD(ca), NULL, "PATH", 0,
 	  "CA certificate(s), PEM: a client checks the server against it, a server its clients" },
+	{ "crl", parse_path, FIELD(crl), NULL, "PATH", KEY_SERVER,
+	  "certificate revocation list, PEM, signed by ca: clients it lists are refused" },
 	{ "server-name", parse_name, FIELD(server_name), NULL, "NAME",
 	  KEY_CLIENT,
 	  "the name the server's certificate must carry (default: the host in remote)" },

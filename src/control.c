@@ -19,7 +19,7 @@
 #include "session.h"
 #include "status.h"
 
-#define RUN_DIR "/run/culvert"
+#define RUN_DIR CONTROL_RUN_DIR
 #define REQUEST_MAX 512
 
 struct control {

@@ -13,6 +13,9 @@ struct daemon;
 struct config;
 struct control;
 
+/* Where control sockets go by default; culvertd makes it. */
+#define CONTROL_RUN_DIR "/run/culvert"
+
 /* The socket's path: control-socket, or /run/culvert/NAME.sock for the
  * config file NAME.conf. */
 void control_path(const struct config *cfg, char *buf, size_t size);

@@ -117,8 +117,10 @@ void daemon_client_lost(struct daemon *d);
 void daemon_connect_done(struct daemon *d);
 void daemon_log_counters(const struct daemon *d);
 /* Read the config file again (SIGHUP, culvertctl reload). New settings
- * apply to new sessions; live ones stay up. A file that does not parse,
- * or changes a key that needs a restart, leaves everything as it was.
+ * apply to new sessions; live ones stay up. Each transport with a reload
+ * entry loads its credentials again (and may end peers that no longer
+ * pass). A file that does not parse, changes a key that needs a restart,
+ * or names credentials that do not load, leaves everything as it was.
  * Returns 0 or a negative errno, after logging why. */
 int daemon_reload(struct daemon *d);
 /* The password files reloads replaced (reload.c). */

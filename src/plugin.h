@@ -7,6 +7,13 @@
 
 #include <culvert/transport.h>
 
+/* Whether transport table t has the optional entry member: its size
+ * covers it (an older plugin's table ends before) and it is set. */
+#define TRANSPORT_HAS(t, member) \
+	((t)->size >= offsetof(struct cv_transport, member) + \
+			      sizeof((t)->member) && \
+	 (t)->member != NULL)
+
 struct plugin {
 	void *handle;			/* lt_dlhandle */
 	const struct cv_transport *transport;

@@ -1,5 +1,6 @@
 /* Reloading: the config and password file read again while every
- * session stays up (SIGHUP, culvertctl reload). */
+ * session stays up (SIGHUP, culvertctl reload), and each transport that
+ * can told to load its credentials again (struct cv_transport's reload). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,12 @@ static int check_restart_keys(const struct config *old,
 	return changed ? -EINVAL : 0;
 }
 
-static int reload_auth(struct daemon *d, const struct config *cfg)
+/* The password file and PAM service of cfg, loaded into *out (NULL when
+ * auth needs none); reload_auth_commit() puts it in force. */
+static int reload_auth_load(struct daemon *d, const struct config *cfg,
+			    struct auth **out)
 {
-	struct auth *auth = NULL;
-	int err;
-
+	*out = NULL;
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
 		return 0;
 	if (!d->auth_worker) {
@@ -52,8 +54,13 @@ static int reload_auth(struct daemon *d, const struct config *cfg)
 		log_err("%s: auth needs 'password-file' or 'pam-service'", cfg->path);
 		return -EINVAL;
 	}
-	if ((err = auth_new(cfg->password_file, cfg->pam_service, &auth)) < 0)
-		return err;
+	return auth_new(cfg->password_file, cfg->pam_service, out);
+}
+
+static int reload_auth_commit(struct daemon *d, struct auth *auth)
+{
+	if (!auth)
+		return 0;
 	struct retired_auth *r = malloc(sizeof(*r));
 	if (!r) {
 		auth_free(auth);
@@ -80,15 +87,44 @@ int daemon_reload(struct daemon *d)
 	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++)
 		err = config_check_section(cfg, d->transports[i].t->name,
 					   d->transports[i].t->options);
+	struct auth *auth = NULL;
 	if (err == 0 && cfg->mode == MODE_SERVER)
-		err = reload_auth(d, cfg);
+		err = reload_auth_load(d, cfg, &auth);
 	if (err < 0) {
 		config_free(cfg);
 		log_err("reload failed; the running config stays in force");
 		return err;
 	}
-	cfg->retired = d->cfg;
-	d->cfg = cfg;
+	struct config *old = d->cfg;
+	bool told = false;
+	d->cfg = cfg;		/* what the plugins' config_get() sees now */
+	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++) {
+		struct cv_host *h = &d->transports[i];
+		if (!h->inst || !TRANSPORT_HAS(h->t, reload))
+			continue;
+		told = true;
+		err = h->t->reload(h->inst);
+	}
+	if (err == 0)
+		err = reload_auth_commit(d, auth);
+	else
+		auth_free(auth);
+	if (err < 0) {
+		/* Each transport keeps its old credentials when it fails.
+		 * One before it that succeeded (only when a file changed
+		 * between the two reads) keeps the new ones, and may hold
+		 * strings of cfg: cfg lives on, retired, like a replaced one. */
+		d->cfg = old;
+		if (told) {
+			cfg->retired = old->retired;
+			old->retired = cfg;
+		} else {
+			config_free(cfg);
+		}
+		log_err("reload failed; the running config stays in force");
+		return err;
+	}
+	cfg->retired = old;
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
 	return 0;
 }

@@ -25,6 +25,9 @@
  *     │
  *   destroy()                       every link is gone after this
  *
+ *   reload()  (optional, any time between create and destroy: SIGHUP
+ *             or culvertctl reload; see struct cv_transport)
+ *
  * Ownership:
  *  - Whoever allocates frees. Buffers passed in a call (message data, the
  *    link info, strings) are lent for the duration of that call only; copy
@@ -163,7 +166,9 @@ struct cv_host_api {
 
 	/* A configuration value: the plugin's own [name] section first,
 	 * then the global keys (listen, remote, and the like). NULL when
-	 * unset. The string lives as long as the instance. */
+	 * unset. The string lives as long as the instance, also across
+	 * reloads: inside reload() this returns the new file's values, and
+	 * strings returned before stay valid. */
 	const char *(*config_get)(struct cv_host *host, const char *key);
 
 	/*
@@ -197,6 +202,11 @@ struct cv_option {
  * The table each plugin exports as CULVERT_TRANSPORT_SYMBOL. The core
  * refuses abi_version != CULVERT_TRANSPORT_ABI, and a size smaller than the
  * version-1 table.
+ *
+ * Optional entries are appended at the end, never inserted, and the ABI
+ * version stays 1: the core calls an entry only when the plugin's `size`
+ * covers it and it is not NULL, so a plugin built against an older header
+ * (a smaller table) keeps working, without the newer entries.
  */
 struct cv_transport {
 	uint32_t abi_version;
@@ -223,6 +233,20 @@ struct cv_transport {
 	void (*close)(struct cv_instance *inst, struct cv_link *link);
 	/* Close every link and socket, free the instance. */
 	void (*destroy)(struct cv_instance *inst);
+
+	/*
+	 * Optional (may be NULL or beyond `size`). The config file was read
+	 * again: config_get() now returns the new values. Load what the
+	 * plugin can change without dropping a link (tls and dtls: cert,
+	 * key, ca and crl) for the links that come up from now on; links up
+	 * now keep working. A plugin that checks its peers may check them
+	 * again and end those that no longer pass, with link_down(), but
+	 * from a timer (armed for 0 ms), never from inside reload(). On
+	 * error, log why (the key, the file, the reason), keep everything as
+	 * it was, and return a negative errno: the core then reports the
+	 * reload as failed.
+	 */
+	int (*reload)(struct cv_instance *inst);
 };
 
 #ifdef __cplusplus

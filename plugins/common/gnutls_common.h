@@ -4,9 +4,12 @@
  * things when a check fails.
  *
  * One struct gtls per plugin instance: credentials and the priority cache
- * are loaded once, in the plugin's create(), from the config keys cert,
- * key, ca, server-name, priority and auth. Every session the plugin opens
- * afterwards borrows them. No state outside the struct.
+ * are loaded in the plugin's create(), from the config keys cert, key,
+ * ca, crl, server-name, priority and auth. Every session the plugin opens
+ * afterwards borrows them. A reload (gnutls_reload.c) loads cert, key,
+ * ca and crl again into new credentials for the sessions opened after
+ * it; a session keeps the credentials it started with, which are
+ * reference-counted for that. No state outside the struct.
  *
  * Verification is GnuTLS's own (gnutls_session_set_verify_cert): the
  * chain against 'ca', the validity dates, and on the client the name
@@ -27,6 +30,12 @@
 /* Longest DNS name (RFC 1035), and room for an IPv6 literal. */
 #define GTLS_NAME_MAX 254
 
+/* Certificate credentials and the sessions that use them. */
+struct gtls_cred {
+	unsigned int refs;
+	gnutls_certificate_credentials_t cred;
+};
+
 struct gtls {
 	const struct cv_host_api *api;
 	struct cv_host *host;
@@ -36,11 +45,16 @@ struct gtls {
 	bool require_client_cert;
 	const char *auth;		/* server: the auth value, for messages */
 	const char *ca;			/* path, or NULL */
+	const char *crl;		/* path, or NULL */
 	bool have_cert;			/* cert and key are loaded */
 	/* Client: the name the server's certificate must carry. */
 	char server_name[GTLS_NAME_MAX + 1];
 	bool server_name_is_ip;		/* then it is not sent as SNI */
-	gnutls_certificate_credentials_t cred;
+	/* Client: the host in 'remote', server-name's default, for reload. */
+	char default_name[GTLS_NAME_MAX + 1];
+	/* What new sessions get; each session holds a reference to its
+	 * own (GnuTLS keeps only a pointer to it). */
+	struct gtls_cred *cred;
 	gnutls_priority_t priority;
 	/* What GnuTLS checks the peer's certificate against besides the
 	 * chain: the name (client) and the key purpose. Sessions point
@@ -53,7 +67,7 @@ struct gtls {
 };
 
 /*
- * Read cert, key, ca, server-name, priority and auth through host and
+ * Read cert, key, ca, crl, server-name, priority and auth through host and
  * load what they name. default_server_name is the host part of 'remote'
  * (client; NULL on a server); default_priority the transport's own safe
  * default. Logs one line naming the key and the file on error, and
@@ -68,10 +82,46 @@ void gtls_deinit(struct gtls *g);
  * A new session with g's credentials, priorities and verification, in
  * non-blocking mode; flags are added to gnutls_init()'s (GNUTLS_DATAGRAM
  * for dtls). The caller sets the transport and frees it with
- * gnutls_deinit(). Returns a GnuTLS error code.
+ * gtls_session_free(), never gnutls_deinit(): the session holds a
+ * reference to its credentials in its user pointer
+ * (gnutls_session_set_ptr), which the plugins leave alone. Returns a
+ * GnuTLS error code.
  */
 int gtls_session_new(const struct gtls *g, unsigned int flags,
 		     gnutls_session_t *out);
+void gtls_session_free(gnutls_session_t session);
+
+/*
+ * Reload (gnutls_reload.c): read cert, key, ca, crl and auth again
+ * through config_get and load them into new credentials, which sessions
+ * opened from now on use. On error (logged, naming the key, the file and
+ * GnuTLS's reason) the old credentials stay and a negative errno comes
+ * back.
+ */
+int gtls_reload(struct gtls *g);
+
+/*
+ * Check a live session's peer again, against g's current ca and crl
+ * (and on a client, server-name): 0 when it still passes, or when there
+ * is nothing to check (no certificate, a server that asks for none);
+ * -EKEYREVOKED when 'crl' lists it, -EACCES for any other failure, with
+ * why completed like gtls_handshake_error's ("its certificate ('alice',
+ * serial ...) is revoked: ...").
+ */
+int gtls_recheck(const struct gtls *g, gnutls_session_t session, char *why,
+		 size_t size);
+
+/* Tell the peer of a live session that its certificate no longer passes
+ * (err from gtls_recheck: alert certificate_revoked or bad_certificate),
+ * so that its log says why the link ends. Best effort, never blocks. */
+void gtls_send_recheck_alert(gnutls_session_t session, int err);
+
+/* gtls_recheck() for a session whose handshake ran on credentials that a
+ * reload has since replaced; 0 at once for one on the current ones. For
+ * handshake_done(): a handshake under way during a reload ends with the
+ * old ca and crl. */
+int gtls_recheck_stale(const struct gtls *g, gnutls_session_t session,
+		       char *why, size_t size);
 
 /*
  * Why a handshake failed (err: what gnutls_handshake() returned), as one

@@ -255,6 +255,57 @@ static int check_dtls_versions(struct cv_instance *inst)
 
 static void dtls_destroy(struct cv_instance *inst);
 
+/* ---- reloading */
+
+/* The links dtls_reload() doomed, ended from the loop: a plugin never
+ * calls link_down() from inside a call the core made to it. One at a
+ * time, looked up again after each upcall, which may end others. */
+static void on_recheck(void *arg)
+{
+	struct cv_instance *inst = arg;
+
+	for (;;) {
+		struct cv_link *link = inst->links;
+		while (link && !link->doomed)
+			link = link->next;
+		if (!link)
+			return;
+		char why[512];
+		snprintf(why, sizeof(why), "%s", link->doomed);
+		link_refuse(link, link->doomed_err, why);
+	}
+}
+
+/* New credentials for new sessions; every peer up now is checked
+ * against the new ca and crl, and those that fail are ended. */
+static int dtls_reload(struct cv_instance *inst)
+{
+	char why[400];
+	unsigned int doomed = 0;
+	int err = gtls_reload(&inst->tls);
+
+	if (err < 0)
+		return err;
+	for (struct cv_link *link = inst->links; link; link = link->next) {
+		if (link->state != LINK_UP || !link->session || link->closed ||
+		    link->doomed)
+			continue;
+		err = gtls_recheck(&inst->tls, link->tls, why, sizeof(why));
+		if (err == 0)
+			continue;
+		link->doomed_err = err;
+		LOG(inst, CV_LOG_WARNING, "ending the link to %s: %s",
+		    link->peer_name, why);
+		link->doomed = strdup(why);
+		if (!link->doomed)
+			link->doomed = strdup("its certificate no longer passes");
+		doomed++;
+	}
+	if (doomed)
+		inst->api->timer_arm(inst->recheck_timer, 0);
+	return 0;
+}
+
 static int dtls_create(const struct cv_host_api *api, struct cv_host *host,
 		       struct cv_instance **out)
 {
@@ -308,8 +359,9 @@ static int dtls_create(const struct cv_host_api *api, struct cv_host *host,
 	inst->arena = malloc(ARENA_SIZE);
 	inst->tx_buf = malloc((size_t)BATCH * inst->tx_slot);
 	inst->report_timer = api->timer_new(host, on_report, inst);
+	inst->recheck_timer = api->timer_new(host, on_recheck, inst);
 	err = !inst->rx_buf || !inst->arena || !inst->tx_buf ||
-		      !inst->report_timer
+		      !inst->report_timer || !inst->recheck_timer
 		      ? -ENOMEM : 0;
 	if (err == 0 && inst->server &&
 	    gnutls_key_generate(&inst->cookie_key, GNUTLS_COOKIE_KEY_SIZE) < 0) {
@@ -353,6 +405,8 @@ static void dtls_destroy(struct cv_instance *inst)
 	}
 	if (inst->report_timer)
 		inst->api->timer_free(inst->report_timer);
+	if (inst->recheck_timer)
+		inst->api->timer_free(inst->recheck_timer);
 	if (inst->cookie_key.data) {
 		gnutls_memset(inst->cookie_key.data, 0, inst->cookie_key.size);
 		gnutls_free(inst->cookie_key.data);
@@ -387,4 +441,5 @@ const struct cv_transport culvert_transport = {
 	.send = dtls_send,
 	.close = dtls_close,
 	.destroy = dtls_destroy,
+	.reload = dtls_reload,
 };

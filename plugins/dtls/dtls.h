@@ -120,6 +120,11 @@ struct cv_link {
 	 * code that made the upcall frees the link when it returns. */
 	unsigned int upcalls;
 	bool closed;
+	/* A reload found that the peer's certificate no longer passes: why,
+	 * for the link_down() that the recheck timer makes, and its
+	 * gtls_recheck() error. */
+	char *doomed;
+	int doomed_err;
 
 	/* Drops, for the log (see report_drops()). */
 	struct seen_window seen;
@@ -158,6 +163,7 @@ struct cv_instance {
 	/* Counts for the debug log, and the timer that reports drops. */
 	struct cv_timer *report_timer;
 	bool report_armed;
+	struct cv_timer *recheck_timer;	/* ends the links a reload doomed */
 	uint64_t replays, forged, stale, oversize, strays, cookies_sent, roams;
 	int64_t roam_second;
 	unsigned int roam_trials;
@@ -238,6 +244,9 @@ int link_start_tls(struct cv_link *link);
 void link_free(struct cv_link *link);
 void link_close_now(struct cv_link *link);
 void link_lost(struct cv_link *link, int err, const char *why);
+/* A reload found the peer's certificate no longer passes (err from
+ * gtls_recheck): an alert that says so, then link_lost(). */
+void link_refuse(struct cv_link *link, int err, const char *why);
 void link_handshake_step(struct cv_link *link);
 ssize_t link_recv_record(struct cv_link *link, uint8_t seq[8]);
 bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len);

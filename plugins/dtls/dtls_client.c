@@ -48,10 +48,8 @@ void dtls_client_address_failed(struct cv_link *link, int err,
 	if (link->next_addr)
 		LOG(inst, CV_LOG_INFO, "%s; trying the next address of 'remote'",
 		    why);
-	if (link->tls) {
-		gnutls_deinit(link->tls);
-		link->tls = NULL;
-	}
+	gtls_session_free(link->tls);
+	link->tls = NULL;
 	dtls_client_close_socket(inst);
 	link->state = LINK_START;
 	inst->api->timer_arm(link->timer, 0);

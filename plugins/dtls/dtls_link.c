@@ -246,8 +246,8 @@ void link_free(struct cv_link *link)
 		    link->peer_name, (unsigned long long)link->replays,
 		    (unsigned long long)link->forged,
 		    (unsigned long long)link->oversize);
-	if (link->tls)
-		gnutls_deinit(link->tls);
+	gtls_session_free(link->tls);
+	free(link->doomed);
 	inst->api->timer_free(link->timer);
 	if (link->addrs)
 		freeaddrinfo(link->addrs);
@@ -286,6 +286,12 @@ void link_lost(struct cv_link *link, int err, const char *why)
 	snprintf(text, sizeof(text), "%s", why);
 	link_free(link);
 	inst->api->link_down(inst->host, session, err, text);
+}
+
+void link_refuse(struct cv_link *link, int err, const char *why)
+{
+	gtls_send_recheck_alert(link->tls, err);
+	link_lost(link, err, why);
 }
 
 int link_start_tls(struct cv_link *link)
@@ -473,7 +479,7 @@ static void handshake_done(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
 	char *identity = NULL;
-	char desc[128];
+	char desc[128], why[400];
 	uint8_t seq[8];
 
 	inst->api->timer_arm(link->timer, -1);
@@ -491,6 +497,14 @@ static void handshake_done(struct cv_link *link)
 	    dtls_be64(seq) > 0) {
 		link->seen = (struct seen_window){ .top = dtls_be64(seq) - 1,
 						   .bits = ~0ull, .valid = true };
+	}
+	/* A handshake that began before a reload ran on the old ca and
+	 * crl: the new ones have the last word. */
+	if (gtls_recheck_stale(&inst->tls, link->tls, why, sizeof(why)) < 0) {
+		PEER_LOG(inst, CV_LOG_WARNING, "refused %s: %s", link->peer_name,
+			 why);
+		link_close_now(link);
+		return;
 	}
 	if (inst->server && inst->tls.require_client_cert) {
 		/* GnuTLS required and verified the certificate; one
@@ -520,7 +534,6 @@ static void handshake_done(struct cv_link *link)
 		/* The client at this address restarted: its new session
 		 * takes the old one's place, and the old one ends. */
 		struct cv_link *old = link->predecessor;
-		char why[200];
 		snprintf(why, sizeof(why),
 			 "%s began a new DTLS session (did it restart?); the old one ends",
 			 old->peer_name);

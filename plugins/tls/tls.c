@@ -151,8 +151,8 @@ void link_free(struct cv_link *link)
 	if (inst->server && link->state == LINK_HANDSHAKE)
 		handshake_queue_leave(link);
 	close_fd(link);
-	if (link->tls)
-		gnutls_deinit(link->tls);
+	gtls_session_free(link->tls);
+	free(link->doomed);
 	inst->api->timer_free(link->timer);
 	inst->api->timer_free(link->rekey_timer);
 	free(link->carry);
@@ -431,6 +431,57 @@ static int tls_listen(struct cv_instance *inst)
 	return 0;
 }
 
+/* ---- reloading */
+
+/* The links tls_reload() doomed, ended from the loop: a plugin never
+ * calls link_down() from inside a call the core made to it. One at a
+ * time, looked up again after each upcall, which may end others. */
+static void on_recheck(void *arg)
+{
+	struct cv_instance *inst = arg;
+
+	for (;;) {
+		struct cv_link *link = inst->links;
+		while (link && !link->doomed)
+			link = link->next;
+		if (!link)
+			return;
+		char why[512];
+		snprintf(why, sizeof(why), "%s", link->doomed);
+		link_refuse(link, link->doomed_err, why);
+	}
+}
+
+/* New credentials for new connections; every peer up now is checked
+ * against the new ca and crl, and those that fail are ended. */
+static int tls_reload(struct cv_instance *inst)
+{
+	char why[400];
+	unsigned int doomed = 0;
+	int err = gtls_reload(&inst->tls);
+
+	if (err < 0)
+		return err;
+	for (struct cv_link *link = inst->links; link; link = link->next) {
+		if (link->state != LINK_UP || !link->session || link->closed ||
+		    link->doomed)
+			continue;
+		err = gtls_recheck(&inst->tls, link->tls, why, sizeof(why));
+		if (err == 0)
+			continue;
+		link->doomed_err = err;
+		LOG(inst, CV_LOG_WARNING, "ending the link to %s: %s",
+		    link->peer_name, why);
+		link->doomed = strdup(why);
+		if (!link->doomed)
+			link->doomed = strdup("its certificate no longer passes");
+		doomed++;
+	}
+	if (doomed)
+		inst->api->timer_arm(inst->recheck_timer, 0);
+	return 0;
+}
+
 /* ---- the table's entry points */
 
 static int tls_create(const struct cv_host_api *api, struct cv_host *host,
@@ -467,6 +518,12 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 		free(inst);
 		return err;
 	}
+	inst->recheck_timer = api->timer_new(host, on_recheck, inst);
+	if (!inst->recheck_timer) {
+		gtls_deinit(&inst->tls);
+		free(inst);
+		return -ENOMEM;
+	}
 	*out = inst;
 	return 0;
 }
@@ -493,6 +550,7 @@ static void tls_destroy(struct cv_instance *inst)
 	}
 	if (inst->accept_timer)
 		inst->api->timer_free(inst->accept_timer);
+	inst->api->timer_free(inst->recheck_timer);
 	gtls_deinit(&inst->tls);
 	free(inst);
 }
@@ -517,4 +575,5 @@ const struct cv_transport culvert_transport = {
 	.send = tls_send,
 	.close = tls_close,
 	.destroy = tls_destroy,
+	.reload = tls_reload,
 };

@@ -69,6 +69,11 @@ struct cv_link {
 	unsigned int upcalls;
 	bool closed;
 	bool got_data;			/* application data has arrived */
+	/* A reload found that the peer's certificate no longer passes: why,
+	 * for the link_down() that the recheck timer makes, and its
+	 * gtls_recheck() error. */
+	char *doomed;
+	int doomed_err;
 
 	/* Client: the addresses of 'remote', and the last failure. */
 	struct addrinfo *addrs, *next_addr;
@@ -87,6 +92,7 @@ struct cv_instance {
 	unsigned int max_handshakes;
 	int listen_fd;
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
+	struct cv_timer *recheck_timer;	/* ends the links a reload doomed */
 	struct cv_link *links;
 	/* Server links still in their handshake, oldest first. */
 	struct cv_link *hs_oldest, *hs_newest;
@@ -145,5 +151,10 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 void link_close(struct cv_link *link);
 /* Flush what the socket takes, send close_notify, free. */
 void link_close_now(struct cv_link *link);
+/* The peer or the network ended an up link: free, then tell the core. */
+void link_lost(struct cv_link *link, int err, const char *why);
+/* A reload found the peer's certificate no longer passes (err from
+ * gtls_recheck): an alert that says so, then link_lost(). */
+void link_refuse(struct cv_link *link, int err, const char *why);
 
 #endif /* CULVERT_TLS_H */

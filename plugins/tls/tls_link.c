@@ -189,7 +189,7 @@ static bool upcall_done(struct cv_link *link)
 /* The peer or the network ended an up link: free it, then tell the
  * core. Freed first, so that nothing the core does in link_down() can
  * meet it. */
-static void link_lost(struct cv_link *link, int err, const char *why)
+void link_lost(struct cv_link *link, int err, const char *why)
 {
 	struct cv_instance *inst = link->inst;
 	struct cv_session *session = link->session;
@@ -198,6 +198,15 @@ static void link_lost(struct cv_link *link, int err, const char *why)
 	snprintf(text, sizeof(text), "%s", why);
 	link_free(link);
 	inst->api->link_down(inst->host, session, err, text);
+}
+
+void link_refuse(struct cv_link *link, int err, const char *why)
+{
+	/* Not in the middle of a record GnuTLS could not finish: the
+	 * alert would corrupt it. */
+	if (flush_out(link) == 0 && !out_pending(link))
+		gtls_send_recheck_alert(link->tls, err);
+	link_lost(link, err, why);
 }
 
 /* A client's connect() failed before any link came up. */
@@ -395,7 +404,7 @@ static void handshake_done(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
 	char *identity = NULL;
-	char desc[128];
+	char desc[128], why[400];
 
 	inst->api->timer_arm(link->timer, -1);
 	if (inst->server)
@@ -406,6 +415,14 @@ static void handshake_done(struct cv_link *link)
 	if (!inst->server)
 		inst->api->timer_arm(link->rekey_timer,
 				     (int64_t)inst->rekey_interval * 1000);
+	/* A handshake that began before a reload ran on the old ca and
+	 * crl: the new ones have the last word. */
+	if (gtls_recheck_stale(&inst->tls, link->tls, why, sizeof(why)) < 0) {
+		PEER_LOG(inst, CV_LOG_WARNING, "refused %s: %s", link->peer_name,
+			 why);
+		link_close_now(link);
+		return;
+	}
 	if (inst->server && inst->tls.require_client_cert) {
 		/* GnuTLS required and verified the certificate; one
 		 * without a usable name still identifies nobody. */

@@ -143,7 +143,26 @@ EOF
 run goodclient
 check "a good client config passes --check-config (exit 0)" test "$RC" -eq 0
 
-# 7. a file that does not exist: refused, naming it
+# 7. pam-service with user: pam_unix, run by the unprivileged daemon,
+# checks no password but that user's own; culvertd warns (and starts).
+if getent passwd nobody >/dev/null; then
+	conf pamuser <<-EOF
+	mode = server
+	transport = udp
+	insecure = yes
+	listen = 192.0.2.1:4433
+	pool = 203.0.113.0/24
+	auth = password
+	pam-service = login
+	user = nobody
+	plugin-dir = $CULVERT_PLUGIN_DIR
+	EOF
+	run pamuser
+	pam_warned() { test "$RC" -eq 0 && says "pam-service = login with user = nobody" && says "unix_chkpwd"; }
+	check "pam-service with user = nobody passes, with a warning that pam_unix cannot check others" pam_warned
+fi
+
+# 8. a file that does not exist: refused, naming it
 RC=0
 ERR=$(timeout 10 "$CULVERTD" -c "$T/missing.conf" --check-config 2>&1 </dev/null) || RC=$?
 missing_named() { refused && says "$T/missing.conf"; }

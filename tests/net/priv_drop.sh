@@ -3,7 +3,9 @@
 # setup with CAP_NET_ADMIN as their only capability, and the tunnel still
 # works: a ping, and a second client that connects afterwards (a new
 # session on the dropped gateway, a new address and routes on the dropped
-# client). Topology: lab.sh, hosts U and U2.
+# client). The gateway's control socket sits in /run/culvert, culvertd's
+# own directory, and is gone after the unprivileged gateway stops.
+# Topology: lab.sh, hosts U and U2.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -18,7 +20,10 @@ lab_add_client 2
 lab_forwarding on
 lab_pki "$LAB_TMP/pki"
 P=$LAB_PKI
-lab_server_conf "$LAB_TMP/gw.conf" user=nobody "group=$group"
+# In /run/culvert, as by default; named after this test, so that tests
+# running at once do not meet there.
+sock=/run/culvert/cvt-$LAB_ID-gw.sock
+lab_server_conf "$LAB_TMP/gw.conf" user=nobody "group=$group" "control-socket=$sock"
 lab_client_conf "$LAB_TMP/u.conf" user=nobody
 lab_client_conf "$LAB_TMP/u2.conf" user=nobody "cert=$P/bob.crt" "key=$P/bob.key"
 
@@ -61,4 +66,16 @@ ok "a client connecting after the drop works: $LAB_PING_RECEIVED of 5"
 lab_stop u
 in_ns u ip link show "$LAB_DEV" >/dev/null 2>&1 && fail "U's $LAB_DEV survived the stop of its unprivileged daemon"
 ok "U's $LAB_DEV is gone after the unprivileged daemon stopped"
+
+[[ -S $sock ]] || fail "the gateway's control socket $sock does not exist"
+[[ $(stat -c '%U:%G %a' "$sock") == "root:$group 660" ]] ||
+	fail "$sock is $(stat -c '%U:%G %a' "$sock"), not root:$group 660"
+"$CULVERTCTL" -s "$sock" status >"$LAB_TMP/status.txt" 2>&1 ||
+	fail "culvertctl status through $sock failed: $(cat "$LAB_TMP/status.txt")"
+lab_stop u2
+lab_stop gw
+rc=$?
+((rc == 0)) || fail "the unprivileged gateway exited with status $rc"
+[[ -e $sock ]] && { rm -f "$sock"; fail "the unprivileged gateway left its control socket $sock behind"; }
+ok "the unprivileged gateway removed its control socket in /run/culvert when it stopped"
 exit 0

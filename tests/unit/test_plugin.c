@@ -1,0 +1,80 @@
+/* plugin.c and the rule for optional entries of struct cv_transport: the
+ * core calls one only when the table's size covers it and it is set, so
+ * a plugin built against an older, smaller table keeps working. */
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "plugin.h"
+
+static int fake_reload(struct cv_instance *inst)
+{
+	(void)inst;
+	return 0;
+}
+
+START_TEST(optional_entry_needs_size_and_pointer)
+{
+	struct cv_transport t = { .abi_version = CULVERT_TRANSPORT_ABI,
+				  .size = sizeof(t), .reload = fake_reload };
+
+	ck_assert(TRANSPORT_HAS(&t, reload));
+	t.reload = NULL;
+	ck_assert(!TRANSPORT_HAS(&t, reload));
+	/* An older plugin's table ends before reload: whatever follows it
+	 * in the plugin's memory is not a pointer to call. */
+	t.reload = fake_reload;
+	t.size = (uint32_t)offsetof(struct cv_transport, reload);
+	ck_assert(!TRANSPORT_HAS(&t, reload));
+	t.size = (uint32_t)(offsetof(struct cv_transport, reload) +
+			    sizeof(t.reload) - 1);
+	ck_assert(!TRANSPORT_HAS(&t, reload));
+}
+END_TEST
+
+/* The shipped plugins: tls and dtls reload their credentials, udp has
+ * nothing to reload and leaves the entry NULL. */
+START_TEST(shipped_plugins_declare_reload)
+{
+	const char *dir = getenv("CULVERT_PLUGIN_DIR");
+	static const struct {
+		const char *name;
+		bool reload;
+	} want[] = { { "tls", true }, { "dtls", true }, { "udp", false } };
+
+	if (!dir)
+		return;	/* run outside make check */
+	ck_assert_int_eq(plugin_system_init(), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct plugin p;
+		ck_assert_msg(plugin_load(dir, want[i].name, &p) == 0, "%s",
+			      want[i].name);
+		ck_assert_msg(TRANSPORT_HAS(p.transport, reload) == want[i].reload,
+			      "%s", want[i].name);
+		plugin_unload(&p);
+	}
+	plugin_system_exit();
+}
+END_TEST
+
+static Suite *plugin_suite(void)
+{
+	Suite *s = suite_create("plugin");
+	TCase *tc = tcase_create("optional entries");
+
+	tcase_add_test(tc, optional_entry_needs_size_and_pointer);
+	tcase_add_test(tc, shipped_plugins_declare_reload);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *runner = srunner_create(plugin_suite());
+
+	srunner_run_all(runner, CK_NORMAL);
+	int failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? 1 : 0;
+}
