@@ -36,7 +36,8 @@ struct retired_auth;
 	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
 	X(too_big) X(tun_full) X(send_failed) X(refused) \
 	X(auth_failed) X(client_to_client) X(after_end) \
-	X(sessions_opened) X(sessions_closed)
+	X(sessions_opened) X(sessions_closed) \
+	X(sessions_up) X(unknown_type)
 
 struct counters {
 #define COUNTER_FIELD(name) uint64_t name;

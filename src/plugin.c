@@ -137,6 +137,13 @@ int plugin_load(const char *dir, const char *name, struct plugin *p)
 	return 0;
 }
 
+bool plugin_has_stats(const struct cv_transport *t)
+{
+	/* A plugin built before stats() existed has a shorter table. */
+	return t->size >= offsetof(struct cv_transport, stats) + sizeof(t->stats) &&
+	       t->stats;
+}
+
 void plugin_unload(struct plugin *p)
 {
 	if (p->handle)

@@ -3,6 +3,7 @@
 #ifndef CULVERT_PLUGIN_H
 #define CULVERT_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <culvert/transport.h>
@@ -20,6 +21,9 @@ void plugin_system_exit(void);
  * a line that names the path tried and what to do. */
 int plugin_load(const char *dir, const char *name, struct plugin *out);
 void plugin_unload(struct plugin *plugin);
+
+/* Whether t's table reaches the optional stats() entry, and sets it. */
+bool plugin_has_stats(const struct cv_transport *t);
 
 /* The names of the plugins in dir, ", "-separated ("none" if empty). */
 void plugin_list(const char *dir, char *buf, size_t size);
