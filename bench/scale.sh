@@ -56,6 +56,10 @@ for t in $SCALE_TRANSPORTS; do
 done
 GW_PID=${LAB_PID[gw]}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
+# The gateway's CPU time (user + system) in clock ticks: handshakes per
+# CPU second tell its capacity even on a machine busy with other work.
+cpu_ticks() { local s; s=$(cat "/proc/$GW_PID/stat"); s=${s##*) }; set -- $s; echo $(($12 + $13)); }
+HZ=$(getconf CLK_TCK)
 sessions_now() {
 	"$CULVERTCTL" -c "$LAB_TMP/gw.conf" status --json 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["sessions"])'
@@ -88,7 +92,7 @@ done
 wait_idle || fail "sessions left after the warm-up"
 IDLE=$(rss_kb)
 echo "# idle gateway (after a warm-up): RSS $IDLE KiB"
-printf '%-6s %8s %10s %12s %14s %12s\n' transport held "RSS KiB" "KiB/session" "ramp hs/s" "churn hs/s"
+printf '%-6s %8s %10s %12s %10s %11s %16s\n' transport held "RSS KiB" "KiB/session" "ramp hs/s" "churn hs/s" "hs/gw-CPU-second"
 
 for t in $SCALE_TRANSPORTS; do
 	# 1. hold HELD sessions
@@ -110,14 +114,18 @@ for t in $SCALE_TRANSPORTS; do
 	RAMP=$(field hold-$t ramp_rate)
 	wait_idle || fail "$t: sessions left after the hold"
 	# 2. churn: handshakes a second
+	CPU0=$(cpu_ticks)
 	loadgen churn-$t "$t" --sessions "$SCALE_PARALLEL" --total "$SCALE_CHURN" --hold 0 --rate 0 \
 		--parallel "$SCALE_PARALLEL" --duration 120
 	wait "$LG"
+	CPU=$(($(cpu_ticks) - CPU0))
+	PER_CPU=$(python3 -c 'import sys; print(round(int(sys.argv[1]) * int(sys.argv[3]) / max(int(sys.argv[2]), 1)))' \
+		"$(field churn-$t up)" "$CPU" "$HZ")
 	[[ $(field churn-$t failed) == 0 ]] ||
 		echo "# $t churn: $(field churn-$t failed) handshakes failed: $(grep -v '^\[' "$LAB_TMP/churn-$t.log" | tail -n 3)"
 	CHURN=$(field churn-$t handshake_rate)
 	wait_idle || fail "$t: sessions left after the churn"
-	printf '%-6s %8s %10s %12s %14s %12s\n' "$t" "$HELD" "$RSS" "$PER" "$RAMP" "$CHURN"
+	printf '%-6s %8s %10s %12s %10s %11s %16s\n' "$t" "$HELD" "$RSS" "$PER" "$RAMP" "$CHURN" "$PER_CPU"
 	echo "# $t: hold $(cat "$LAB_TMP/hold-$t.json")"
 	echo "# $t: churn $(cat "$LAB_TMP/churn-$t.json")"
 done
