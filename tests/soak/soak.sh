@@ -99,12 +99,20 @@ loadgen() {
 		--hold "$hold" --rate "$RATE" --duration $((SOAK_SECONDS + 60)) --json "$@" \
 		>"$LAB_TMP/$name.json" 2>"$LAB_TMP/$name.log" </dev/null &
 	LG_PIDS+=("$!")
+	LG_NAMES+=("$name")
 	lab_bg "$!"
 }
-wait_loadgens() {   # the loadgens' exit, bounded by their own --duration
-	local p
-	for p in "${LG_PIDS[@]}"; do wait "$p"; done
-	LG_PIDS=()
+# wait_loadgens : their exit, bounded by their own --duration. A loadgen
+# exits 1 when sessions failed (judged from its summary), anything else
+# is a crash or a sanitizer's report.
+wait_loadgens() {
+	local i rc
+	for i in "${!LG_PIDS[@]}"; do
+		wait "${LG_PIDS[i]}"
+		rc=$?
+		((rc <= 1)) || fail "culvert-loadgen ${LG_NAMES[i]} exited with status $rc: $(grep -v '^\[' "$LAB_TMP/${LG_NAMES[i]}.log" | tail -n 30)"
+	done
+	LG_PIDS=() LG_NAMES=()
 }
 # summaries NAME... : read the loadgens' JSON summaries for field NAME KEY
 declare -A FIELD=()
@@ -134,7 +142,7 @@ fds() { find "/proc/$GW_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 # ---- warm-up: as many sessions at once as the soak holds, so that the
 # gateway's heap and GnuTLS's caches reach their working size first.
-LG_PIDS=()
+LG_PIDS=() LG_NAMES=()
 loadgen warm-tls tls "$AT_ONCE" "$AT_ONCE" 2
 loadgen warm-dtls dtls "$AT_ONCE" "$AT_ONCE" 2
 wait_loadgens
