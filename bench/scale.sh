@@ -58,7 +58,7 @@ GW_PID=${LAB_PID[gw]}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
 # The gateway's CPU time (user + system) in clock ticks: handshakes per
 # CPU second tell its capacity even on a machine busy with other work.
-cpu_ticks() { local s; s=$(cat "/proc/$GW_PID/stat"); s=${s##*) }; set -- $s; echo $(($12 + $13)); }
+cpu_ticks() { local s; s=$(cat "/proc/$GW_PID/stat"); s=${s##*) }; set -- $s; echo $((${12} + ${13})); }
 HZ=$(getconf CLK_TCK)
 sessions_now() {
 	"$CULVERTCTL" -c "$LAB_TMP/gw.conf" status --json 2>/dev/null |
