@@ -216,9 +216,26 @@ static void on_reload_signal(void *arg, int signo)
 	daemon_reload(arg);
 }
 
+struct counter_line {
+	char *line;
+	size_t size, used;
+	const char *transport;
+};
+
+static void append_transport_counter(void *arg, const char *name,
+				     uint64_t value)
+{
+	struct counter_line *c = arg;
+
+	if (c->used < c->size)
+		c->used += (size_t)snprintf(c->line + c->used, c->size - c->used,
+					    " %s.%s=%llu", c->transport, name,
+					    (unsigned long long)value);
+}
+
 void daemon_log_counters(const struct daemon *d)
 {
-	char line[1024];
+	char line[2048];
 	size_t used = 0;
 
 #define COUNTER_PRINT(name) \
@@ -228,6 +245,14 @@ void daemon_log_counters(const struct daemon *d)
 					 (unsigned long long)d->counters.name);
 	DAEMON_COUNTERS(COUNTER_PRINT)
 #undef COUNTER_PRINT
+	/* The transports' own counters, as tls.NAME=VALUE. */
+	for (unsigned int i = 0; i < d->n_transports; i++) {
+		const struct cv_host *h = &d->transports[i];
+		struct counter_line c = { line, sizeof(line), used, h->t->name };
+		if (h->inst && TRANSPORT_HAS(h->t, stats))
+			h->t->stats(h->inst, append_transport_counter, &c);
+		used = c.used;
+	}
 	log_notice("counters: sessions=%u%s", d->n_sessions, line);
 }
 

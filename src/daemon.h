@@ -37,7 +37,8 @@ struct retired_auth;
 	X(too_big) X(tun_full) X(send_failed) X(refused) \
 	X(auth_failed) X(client_to_client) X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
-	X(gso_whole) X(gso_split) X(gro_joined)
+	X(gso_whole) X(gso_split) X(gro_joined) \
+	X(sessions_up) X(unknown_type)
 
 struct counters {
 #define COUNTER_FIELD(name) uint64_t name;

@@ -3,6 +3,7 @@
 #ifndef CULVERT_PLUGIN_H
 #define CULVERT_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <culvert/transport.h>

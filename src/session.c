@@ -332,17 +332,23 @@ fail:
 
 /* ---- receiving */
 
-void session_malformed(struct cv_session *s, const char *why)
+/* A dropped message: counted by the caller, logged here. */
+static void log_dropped(struct cv_session *s, const char *why)
 {
 	struct daemon *d = s->daemon;
 	int64_t now = loop_now(d->loop);
 
-	d->counters.malformed++;
 	/* One line a second at most: a stranger must not fill the log. */
 	if (now - d->malformed_logged_at >= 1000) {
 		d->malformed_logged_at = now;
 		log_info("dropped a message from %s: %s", s->peer, why);
 	}
+}
+
+void session_malformed(struct cv_session *s, const char *why)
+{
+	s->daemon->counters.malformed++;
+	log_dropped(s, why);
 }
 
 bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
@@ -367,7 +373,14 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 					     problem);
 			return false;
 		}
-		session_malformed(s, why);
+		/* A type no version-1 peer sends is counted apart from a
+		 * garbled message of a known type: a probe, or a newer peer. */
+		if (msg[0] > PROTO_DATA_GSO) {
+			d->counters.unknown_type++;
+			log_dropped(s, why);
+		} else {
+			session_malformed(s, why);
+		}
 		if (s->state == SESSION_HELLO && server) {
 			session_free(s, false, why);
 			return false;

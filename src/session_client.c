@@ -261,6 +261,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 		return false;
 	}
 	s->state = SESSION_UP;
+	s->daemon->counters.sessions_up++;
 	if (session_keepalive_start(s, w->keepalive_interval,
 				    w->keepalive_timeout) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");

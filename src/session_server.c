@@ -255,6 +255,7 @@ static bool server_welcome(struct cv_session *s)
 	char buf[ADDR_STRLEN];
 
 	s->state = SESSION_UP;
+	d->counters.sessions_up++;
 	d->n_pending--;
 	d->n_up++;
 	if (session_keepalive_start(s, d->cfg->keepalive_interval,

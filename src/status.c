@@ -1,11 +1,13 @@
 #include "status.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "addr.h"
 #include "daemon.h"
 #include "loop.h"
+#include "plugin.h"
 #include "session.h"
 
 static const char *state_name(const struct cv_session *s)
@@ -47,6 +49,54 @@ static double seconds_ago(const struct daemon *d, int64_t ms)
 	return (double)(loop_now(d->loop) - ms) / 1000.0;
 }
 
+/* ---- the transports' own counters (their optional stats() entry) */
+
+struct emit_ctx {
+	struct strbuf *out;
+	const char *transport;
+	bool json;
+	bool first;
+};
+
+static void emit_counter(void *arg, const char *name, uint64_t value)
+{
+	struct emit_ctx *c = arg;
+
+	if (!c->json) {
+		strbuf_printf(c->out, "%s.%s: %" PRIu64 "\n", c->transport, name,
+			      value);
+		return;
+	}
+	strbuf_printf(c->out, "%s", c->first ? "" : ",");
+	strbuf_json_string(c->out, name);
+	strbuf_printf(c->out, ":%" PRIu64, value);
+	c->first = false;
+}
+
+/* Text: "tls.truncated_record: 12" lines. JSON: a "transports" member,
+ * {"tls":{"truncated_record":12,...},...}, with a leading comma. */
+static void transport_counters(const struct daemon *d, struct strbuf *out,
+			       bool json)
+{
+	if (json)
+		strbuf_printf(out, ",\"transports\":{");
+	for (unsigned int i = 0; i < d->n_transports; i++) {
+		const struct cv_host *h = &d->transports[i];
+		struct emit_ctx c = { out, h->t->name, json, true };
+		if (json) {
+			strbuf_printf(out, "%s", i ? "," : "");
+			strbuf_json_string(out, h->t->name);
+			strbuf_printf(out, ":{");
+		}
+		if (h->inst && TRANSPORT_HAS(h->t, stats))
+			h->t->stats(h->inst, emit_counter, &c);
+		if (json)
+			strbuf_printf(out, "}");
+	}
+	if (json)
+		strbuf_printf(out, "}");
+}
+
 void status_text(const struct daemon *d, struct strbuf *out)
 {
 	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-22s %-20s %12s %9s %12s %9s %9s\n",
@@ -70,6 +120,7 @@ void status_text(const struct daemon *d, struct strbuf *out)
 	strbuf_printf(out, "%s: %" PRIu64 "\n", #name, d->counters.name);
 	DAEMON_COUNTERS(COUNTER_LINE)
 #undef COUNTER_LINE
+	transport_counters(d, out, false);
 }
 
 void status_json(const struct daemon *d, struct strbuf *out)
@@ -100,5 +151,7 @@ void status_json(const struct daemon *d, struct strbuf *out)
 	strbuf_printf(out, ",\"%s\":%" PRIu64, #name, d->counters.name);
 	DAEMON_COUNTERS(COUNTER_JSON)
 #undef COUNTER_JSON
-	strbuf_printf(out, "}}\n");
+	strbuf_printf(out, "}");
+	transport_counters(d, out, true);
+	strbuf_printf(out, "}\n");
 }

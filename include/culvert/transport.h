@@ -247,6 +247,19 @@ struct cv_transport {
 	 * reload as failed.
 	 */
 	int (*reload)(struct cv_instance *inst);
+
+	/*
+	 * Optional (NULL, or a table whose size ends before it): the
+	 * plugin's own counters, chiefly what it dropped and why (junk
+	 * datagrams, bad cookies, truncated or oversized records), which
+	 * the core never sees. The core asks when `culvertctl status` or
+	 * SIGUSR1 wants them; the plugin calls emit once per counter, with
+	 * a short lower_case name (the core shows it as "tls.NAME") and
+	 * the total since create(). No upcall may be made from inside.
+	 */
+	void (*stats)(struct cv_instance *inst,
+		      void (*emit)(void *arg, const char *name, uint64_t value),
+		      void *arg);
 };
 
 #ifdef __cplusplus

@@ -420,6 +420,28 @@ static void dtls_destroy(struct cv_instance *inst)
 	free(inst);
 }
 
+/* The names culvertctl status shows as dtls.NAME. */
+static void dtls_stats(struct cv_instance *inst,
+		       void (*emit)(void *arg, const char *name, uint64_t value),
+		       void *arg)
+{
+	emit(arg, "handshakes", inst->handshakes);
+	emit(arg, "handshake_failed", inst->handshake_failed);
+	emit(arg, "handshake_timeout", inst->handshakes_timed_out);
+	emit(arg, "evicted", inst->evicted);
+	emit(arg, "cookies_sent", inst->cookies_sent);
+	emit(arg, "bad_cookie", inst->bad_cookie);
+	emit(arg, "junk_datagram", inst->junk);
+	emit(arg, "truncated_record", inst->truncated_record);
+	emit(arg, "oversized_record", inst->oversized_record);
+	emit(arg, "stray_datagram", inst->strays - inst->junk);
+	emit(arg, "replayed_record", inst->replays);
+	emit(arg, "forged_record", inst->forged);
+	emit(arg, "stale_record", inst->stale);
+	emit(arg, "oversized_send", inst->oversize);
+	emit(arg, "roams", inst->roams);
+}
+
 static const struct cv_option dtls_options[] = {
 	{ "listen", "where dtls listens (UDP), if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's dtls endpoint, if not the global remote" },
@@ -442,4 +464,5 @@ const struct cv_transport culvert_transport = {
 	.close = dtls_close,
 	.destroy = dtls_destroy,
 	.reload = dtls_reload,
+	.stats = dtls_stats,
 };

@@ -53,6 +53,8 @@
 
 /* The DTLS record header (RFC 6347 4.1): type, version, epoch, seq, length. */
 #define REC_HDR 13
+/* The longest record a peer may send (RFC 6347 4.1: 2^14 + 2048). */
+#define REC_MAX_LEN (16384 + 2048)
 #define CT_CHANGE_CIPHER_SPEC 20
 #define CT_ALERT 21
 #define CT_HANDSHAKE 22
@@ -165,6 +167,9 @@ struct cv_instance {
 	bool report_armed;
 	struct cv_timer *recheck_timer;	/* ends the links a reload doomed */
 	uint64_t replays, forged, stale, oversize, strays, cookies_sent, roams;
+	/* And for stats(): what strangers sent that was dropped unread. */
+	uint64_t junk, bad_cookie, truncated_record, oversized_record;
+	uint64_t handshakes, handshake_failed, handshakes_timed_out, evicted;
 	int64_t roam_second;
 	unsigned int roam_trials;
 	struct peer_log peer_log;	/* about strangers and drops */

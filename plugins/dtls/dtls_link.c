@@ -486,6 +486,7 @@ static void handshake_done(struct cv_link *link)
 	if (link->in_hs_queue)
 		dtls_handshake_queue_leave(link);
 	link->state = LINK_UP;
+	inst->handshakes++;
 	/* GnuTLS measures its total handshake timeout from the start of the
 	 * handshake even afterwards: the peer's last flight again (ours was
 	 * lost) would no longer be answered, but read as GNUTLS_E_TIMEDOUT.
@@ -585,6 +586,7 @@ static void handshake_failed(struct cv_link *link, int ret)
 		dtls_client_address_failed(link, err, why);
 		return;
 	}
+	inst->handshake_failed++;
 	PEER_LOG(inst,
 		 err == -EACCES || ret == GNUTLS_E_FATAL_ALERT_RECEIVED
 			 ? CV_LOG_WARNING : CV_LOG_INFO,
@@ -656,6 +658,7 @@ static void on_link_timer(void *arg)
 		dtls_client_address_failed(link, -ETIMEDOUT, why);
 		return;
 	}
+	inst->handshakes_timed_out++;
 	PEER_LOG(inst, CV_LOG_INFO,
 		 "refused %s: no DTLS handshake within %u s (handshake-timeout)",
 		 link->peer_name, inst->handshake_timeout);

@@ -256,6 +256,20 @@ static uint32_t cookie_slot(void)
 	return (uint32_t)(dtls_now_ms() / 1000 / COOKIE_SLOT_SECS);
 }
 
+/* Whether a ClientHello (unfragmented, as every client's first is)
+ * carries a cookie: a missing one is a first contact, a wrong one a
+ * forgery or a replay from another address or time. */
+static bool hello_has_cookie(const uint8_t *d, size_t len)
+{
+	/* Record header, handshake header (12), version (2), random (32). */
+	size_t off = REC_HDR + 12 + 2 + 32;
+
+	if (len <= off)
+		return false;
+	off += 1 + d[off];		/* session id */
+	return len > off && d[off] > 0;
+}
+
 /* A ClientHello from an address without a link (or with an up link: a
  * client that restarted on the same port). A valid cookie proves the
  * peer receives at that address, and only then is there a link. */
@@ -277,6 +291,8 @@ static void stranger_hello(struct cv_instance *inst, const uint8_t *d,
 	}
 	if (ret == GNUTLS_E_BAD_COOKIE) {
 		struct cookie_dest dest = { inst, from, from_len };
+		if (hello_has_cookie(d, len))
+			inst->bad_cookie++;	/* forged, or too old */
 		memset(&prestate, 0, sizeof(prestate));
 		prestate.record_seq = d[10];	/* echo the ClientHello's */
 		cookie_client(from, slot, &c);
@@ -304,6 +320,7 @@ static void stranger_hello(struct cv_instance *inst, const uint8_t *d,
 		 * ever the oldest; a flood that holds every place would
 		 * otherwise keep real clients out while it lasts. */
 		struct cv_link *oldest = inst->hs_oldest;
+		inst->evicted++;
 		PEER_LOG(inst, CV_LOG_INFO,
 			 "dropped %s: the oldest of %u handshakes under way, making room for %s (max-handshakes)",
 			 oldest->peer_name, inst->n_handshaking, link->peer_name);
@@ -405,7 +422,26 @@ static void server_datagram(struct cv_instance *inst, const uint8_t *d,
 {
 	if (len < REC_HDR || d[1] != 0xfe) {	/* not DTLS */
 		inst->strays++;
+		inst->junk++;
 		return;
+	}
+	/* Every record whole and no longer than DTLS allows, before GnuTLS
+	 * or the cookie code spends anything on the datagram. */
+	for (size_t off = 0; off < len;) {
+		if (len - off < REC_HDR) {
+			inst->truncated_record++;
+			return;
+		}
+		size_t rec = (size_t)d[off + 11] << 8 | d[off + 12];
+		if (rec > REC_MAX_LEN) {
+			inst->oversized_record++;
+			return;
+		}
+		if (rec > len - off - REC_HDR) {
+			inst->truncated_record++;
+			return;
+		}
+		off += REC_HDR + rec;
 	}
 	unsigned int type = d[0], epoch = (unsigned int)d[3] << 8 | d[4];
 	bool hello = type == CT_HANDSHAKE && epoch == 0 && len > REC_HDR &&

@@ -333,6 +333,7 @@ static void accept_one(struct cv_instance *inst, int fd,
 		 * takes each freed one back at once, would otherwise keep
 		 * real clients out for as long as it lasts. */
 		struct cv_link *oldest = inst->hs_oldest;
+		inst->stats.evicted++;
 		PEER_LOG(inst, CV_LOG_INFO,
 			 "dropped %s: the oldest of %u handshakes under way, making room for %s (max-handshakes)",
 			 oldest->peer_name, inst->n_handshaking, link->peer_name);
@@ -367,6 +368,7 @@ static void on_accept(void *arg, int fd, uint32_t events)
 		    errno == ENOMEM) {
 			/* The connection stays queued and the listener
 			 * readable: without a pause the loop would spin. */
+			inst->stats.accept_paused++;
 			PEER_LOG(inst, CV_LOG_WARNING,
 				 "cannot accept connections: %s; pausing for %d ms (raise the open files limit?)",
 				 strerror(errno), ACCEPT_PAUSE_MS);
@@ -555,6 +557,15 @@ static void tls_destroy(struct cv_instance *inst)
 	free(inst);
 }
 
+static void tls_stats(struct cv_instance *inst,
+		      void (*emit)(void *arg, const char *name, uint64_t value),
+		      void *arg)
+{
+#define TLS_STATS_EMIT(name) emit(arg, #name, inst->stats.name);
+	TLS_STATS(TLS_STATS_EMIT)
+#undef TLS_STATS_EMIT
+}
+
 static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
@@ -576,4 +587,5 @@ const struct cv_transport culvert_transport = {
 	.close = tls_close,
 	.destroy = tls_destroy,
 	.reload = tls_reload,
+	.stats = tls_stats,
 };

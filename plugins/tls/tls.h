@@ -74,12 +74,27 @@ struct cv_link {
 	 * gtls_recheck() error. */
 	char *doomed;
 	int doomed_err;
+	bool heard;			/* server: the peer sent a byte */
 
 	/* Client: the addresses of 'remote', and the last failure. */
 	struct addrinfo *addrs, *next_addr;
 	unsigned int tries;
 	int fail_err;
 	char fail_why[400];
+};
+
+/* What the instance counted, for the table's stats(): chiefly what it
+ * dropped before the core could see it. One list, so the names shown by
+ * culvertctl status cannot drift from the fields. */
+#define TLS_STATS(X) \
+	X(handshakes) X(handshake_failed) X(handshake_timeout) \
+	X(junk) X(truncated_record) X(oversized_record) X(closed_early) \
+	X(evicted) X(zero_length_frame) X(accept_paused)
+
+struct tls_stats {
+#define TLS_STATS_FIELD(name) uint64_t name;
+	TLS_STATS(TLS_STATS_FIELD)
+#undef TLS_STATS_FIELD
 };
 
 struct cv_instance {
@@ -99,6 +114,7 @@ struct cv_instance {
 	unsigned int n_handshaking;
 
 	struct peer_log peer_log;	/* about refused strangers */
+	struct tls_stats stats;
 
 	struct cv_msg msgs[DELIVER_BATCH];
 	uint8_t rx[RX_SIZE];

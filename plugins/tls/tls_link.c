@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "tls.h"
 
@@ -363,6 +364,7 @@ static bool link_read(struct cv_link *link)
 		used -= consumed;
 		if (framing < 0) {
 			char why[200];
+			inst->stats.zero_length_frame++;
 			snprintf(why, sizeof(why),
 				 "%s sent a message of length 0, which culvert never sends (not a culvert peer?)",
 				 link->peer_name);
@@ -410,6 +412,7 @@ static void handshake_done(struct cv_link *link)
 	if (inst->server)
 		handshake_queue_leave(link);
 	link->state = LINK_UP;
+	inst->stats.handshakes++;
 	/* The client rekeys; the server answers. Two KeyUpdate requests
 	 * crossing each other end the session in GnuTLS 3.7. */
 	if (!inst->server)
@@ -467,6 +470,37 @@ static void handshake_done(struct cv_link *link)
 	link_read(link);
 }
 
+/* Why a stranger's handshake failed, by the kind of abuse it was: a
+ * record longer than TLS allows, bytes that are no TLS at all, a record
+ * cut off by the end of the connection, or a connection that closed
+ * before saying anything (a port check). */
+static void count_failure(struct cv_link *link, int ret)
+{
+	struct tls_stats *st = &link->inst->stats;
+
+	switch (ret) {
+	case GNUTLS_E_RECORD_OVERFLOW:
+		st->oversized_record++;
+		return;
+	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+	case GNUTLS_E_UNEXPECTED_PACKET:
+	case GNUTLS_E_UNEXPECTED_HANDSHAKE_PACKET:
+	case GNUTLS_E_DECRYPTION_FAILED:
+		st->junk++;
+		return;
+	case GNUTLS_E_PREMATURE_TERMINATION:
+	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
+	case GNUTLS_E_PULL_ERROR:
+		if (link->heard)
+			st->truncated_record++;
+		else
+			st->closed_early++;
+		return;
+	default:
+		st->handshake_failed++;
+	}
+}
+
 static void handshake_failed(struct cv_link *link, int ret)
 {
 	struct cv_instance *inst = link->inst;
@@ -480,6 +514,7 @@ static void handshake_failed(struct cv_link *link, int ret)
 		link_client_fail(link, err, why);
 		return;
 	}
+	count_failure(link, ret);
 	/* A refused certificate, or a client that refused ours, is worth a
 	 * warning; scanners and stray protocols are not. */
 	PEER_LOG(inst,
@@ -492,6 +527,13 @@ static void handshake_failed(struct cv_link *link, int ret)
 void link_handshake_step(struct cv_link *link)
 {
 	int ret = GNUTLS_E_AGAIN;
+	int queued = 0;
+
+	/* Whether a stranger that fails sent anything at all: a cut-off
+	 * record is abuse worth counting, a bare connect a port check. */
+	if (link->inst->server && !link->heard &&
+	    ioctl(link->fd, FIONREAD, &queued) == 0 && queued > 0)
+		link->heard = true;
 
 	/* Warning alerts and the like are not fatal: go on, a few times. */
 	for (unsigned int i = 0; i < 8; i++) {
@@ -594,6 +636,7 @@ void link_on_timer(void *arg)
 			link_client_fail(link, -ETIMEDOUT, why);
 			return;
 		}
+		inst->stats.handshake_timeout++;
 		PEER_LOG(inst, CV_LOG_INFO,
 			 "refused %s: no TLS handshake within %u s (handshake-timeout)",
 			 link->peer_name, inst->handshake_timeout);

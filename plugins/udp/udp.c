@@ -63,6 +63,10 @@ struct cv_instance {
 	struct cv_link *client;
 	struct cv_timer *up_timer;
 
+	/* For stats(): udp reads no message, so its only drops are peers
+	 * the core refused, datagrams cut short, and sends that failed. */
+	uint64_t peers, refused_peer, truncated_datagram, send_failed;
+
 	struct mmsghdr rx[BATCH];
 	struct iovec rx_iov[BATCH];
 	struct sockaddr_storage rx_addr[BATCH];
@@ -295,8 +299,10 @@ static struct cv_link *link_for(struct cv_instance *inst, int i)
 		.peer = (const struct sockaddr *)&link->peer,
 		.peer_len = link->peer_len,
 	};
+	inst->peers++;
 	link->session = inst->api->link_up(inst->host, link, &info);
 	if (!link->session) {
+		inst->refused_peer++;
 		remove_link(inst, link);
 		return NULL;
 	}
@@ -361,6 +367,11 @@ static void on_readable(void *arg, int fd, uint32_t events)
 				run = link_for(inst, i);
 			}
 			size_t len = inst->rx[i].msg_len;
+			if (inst->rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				/* Cut short: never a whole message. */
+				inst->truncated_datagram++;
+				len = 0;
+			}
 			size_t seg = gro_size(inst, i);
 			if (!seg || seg > len)
 				seg = len ? len : 1;
@@ -576,6 +587,7 @@ static int udp_send(struct cv_instance *inst, struct cv_link *link,
 				continue;
 			}
 			/* Skip what failed and go on. */
+			inst->send_failed++;
 			done += inst->tx_run[0];
 			continue;
 		}
@@ -624,6 +636,16 @@ static void udp_destroy(struct cv_instance *inst)
 	free(inst);
 }
 
+static void udp_stats(struct cv_instance *inst,
+		      void (*emit)(void *arg, const char *name, uint64_t value),
+		      void *arg)
+{
+	emit(arg, "peers", inst->peers);
+	emit(arg, "refused_peer", inst->refused_peer);
+	emit(arg, "truncated_datagram", inst->truncated_datagram);
+	emit(arg, "send_failed", inst->send_failed);
+}
+
 static const struct cv_option udp_options[] = {
 	{ "socket-buffer",
 	  "send and receive buffer of the UDP socket, 64K-256M (default 4M)" },
@@ -643,4 +665,5 @@ const struct cv_transport culvert_transport = {
 	.send = udp_send,
 	.close = udp_close,
 	.destroy = udp_destroy,
+	.stats = udp_stats,
 };

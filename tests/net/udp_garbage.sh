@@ -72,21 +72,23 @@ counter_rises() {
 
 counter malformed
 malformed=$CV
+counter unknown_type
+unknown_type=$CV
 counter before_hello
 before_hello=$CV
 counter sessions
 ((CV == 1)) || fail "gateway counts $CV sessions before the garbage, expected 1"
 echo "# before: $(grep 'counters: ' "${LAB_LOG[gw]}" | tail -n 1)"
 
-# Junk: unknown type bytes (0x80-0xff first), random lengths and contents.
+# Junk: unknown type bytes (0x80-0xff first), random lengths and contents;
+# counted apart from malformed messages of known types.
 junk=()
 for ((i = 0; i < 5; i++)); do
 	junk+=("$(printf '%02x' $((0x80 + RANDOM % 128)))$(rand_hex $((RANDOM % 300)))")
 done
 send_udp "${junk[@]}"
-counter_rises malformed "$malformed" || fail "malformed stayed at $CV after 5 junk datagrams"
-ok "5 junk datagrams: malformed $malformed -> $CV"
-malformed=$CV
+counter_rises unknown_type "$unknown_type" || fail "unknown_type stayed at $CV after 5 junk datagrams"
+ok "5 junk datagrams: unknown_type $unknown_type -> $CV"
 
 send_udp ""
 counter_rises malformed "$malformed" || fail "malformed stayed at $CV after an empty datagram"

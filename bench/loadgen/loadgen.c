@@ -1,0 +1,312 @@
+/*
+ * culvert-loadgen: the options, the schedule of sessions over the run,
+ * and the summary. See loadgen.h for what it is and lg_session.c for one
+ * session.
+ *
+ *   culvert-loadgen --transport tls --remote 192.0.2.1:4433 --ca ca.crt \
+ *       --cert alice.crt --key alice.key --sessions 50 --total 200 \
+ *       --hold 10 --rate 2 --duration 120 --json
+ *
+ * At most --sessions are under way at once, at most --parallel of them in
+ * their handshake; --total sessions are started over the run, each up for
+ * --hold seconds; --duration ends the run whatever is left (the sessions
+ * still up say bye and count as "cut"). SIGINT or SIGTERM ends it the same
+ * way, which is how bench/scale.sh releases sessions it holds.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "loadgen.h"
+#include "log.h"
+#include "loop.h"
+
+#define MAX_SESSIONS 20000
+
+static const struct option long_options[] = {
+	{ "transport", required_argument, NULL, 't' },
+	{ "remote", required_argument, NULL, 'r' },
+	{ "server-name", required_argument, NULL, 'n' },
+	{ "plugin-dir", required_argument, NULL, 'P' },
+	{ "ca", required_argument, NULL, 'A' },
+	{ "cert", required_argument, NULL, 'C' },
+	{ "key", required_argument, NULL, 'K' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "password", required_argument, NULL, 'p' },
+	{ "sessions", required_argument, NULL, 's' },
+	{ "total", required_argument, NULL, 'T' },
+	{ "hold", required_argument, NULL, 'H' },
+	{ "rate", required_argument, NULL, 'R' },
+	{ "duration", required_argument, NULL, 'D' },
+	{ "parallel", required_argument, NULL, 'j' },
+	{ "abuse-every", required_argument, NULL, 'a' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: culvert-loadgen --transport tls|dtls|udp --remote HOST:PORT [options]\n"
+		"  --ca FILE --cert FILE --key FILE   certificates (tls, dtls)\n"
+		"  --server-name NAME   name in the server's certificate (default: host of --remote)\n"
+		"  --user NAME --password TEXT        password authentication\n"
+		"  --sessions N         sessions at once (default 10)\n"
+		"  --total N            sessions over the run (default: --sessions)\n"
+		"  --hold SECONDS       each session's time up (default 10)\n"
+		"  --rate PPS           echo requests a second per session, 0-1000 (default 1)\n"
+		"  --duration SECONDS   hard bound on the run (default 300)\n"
+		"  --parallel N         handshakes under way at once (default 32)\n"
+		"  --abuse-every N      every Nth session misbehaves (default 0: none)\n"
+		"  --plugin-dir DIR     where the transport plugins are\n"
+		"  --json               the summary as JSON\n"
+		"  --verbose            the plugins' info and debug lines too\n");
+}
+
+static int number(const char *opt, const char *text, unsigned long min,
+		  unsigned long max, unsigned int *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+
+	if (errno || end == text || *end || v < min || v > max) {
+		fprintf(stderr, "culvert-loadgen: --%s: '%s' is not a number from %lu to %lu\n",
+			opt, text, min, max);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct lg_options *o)
+{
+	int c, err = 0;
+	bool total_set = false;
+
+	*o = (struct lg_options){
+		.sessions = 10, .hold_s = 10, .rate = 1, .duration_s = 300,
+		.parallel = 32,
+		.plugin_dir = getenv("CULVERT_PLUGIN_DIR") ? getenv("CULVERT_PLUGIN_DIR")
+							   : PLUGINDIR,
+	};
+	while (err == 0 &&
+	       (c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (c) {
+		case 't': o->transport = optarg; break;
+		case 'r': o->remote = optarg; break;
+		case 'n': o->server_name = optarg; break;
+		case 'P': o->plugin_dir = optarg; break;
+		case 'A': o->ca = optarg; break;
+		case 'C': o->cert = optarg; break;
+		case 'K': o->key = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'p': o->password = optarg; break;
+		case 's': err = number("sessions", optarg, 1, MAX_SESSIONS, &o->sessions); break;
+		case 'T':
+			err = number("total", optarg, 1, UINT_MAX, &o->total);
+			total_set = true;
+			break;
+		case 'H': err = number("hold", optarg, 0, 86400, &o->hold_s); break;
+		case 'R': err = number("rate", optarg, 0, 1000, &o->rate); break;
+		case 'D': err = number("duration", optarg, 1, 86400, &o->duration_s); break;
+		case 'j': err = number("parallel", optarg, 1, MAX_SESSIONS, &o->parallel); break;
+		case 'a': err = number("abuse-every", optarg, 0, UINT_MAX, &o->abuse_every); break;
+		case 'J': o->json = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (err < 0)
+		return err;
+	if (optind < argc || !o->transport || !o->remote) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (!total_set)
+		o->total = o->sessions;
+	if (!!o->user != !!o->password) {
+		fprintf(stderr, "culvert-loadgen: --user and --password go together\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the schedule */
+
+static void on_kick(void *arg)
+{
+	struct lg *lg = arg;
+	bool idle = true;
+
+	for (unsigned int i = 0; i < lg->opt.sessions; i++) {
+		struct cv_session *s = &lg->slots[i];
+		if (s->state == LG_IDLE && !lg->stopping &&
+		    lg->tot.started < lg->opt.total &&
+		    lg->n_connecting < lg->opt.parallel)
+			lg_slot_start(s);
+		if (s->state != LG_IDLE)
+			idle = false;
+	}
+	if (idle && (lg->stopping || lg->tot.started >= lg->opt.total))
+		loop_stop(lg->loop);
+}
+
+void lg_kick(struct lg *lg)
+{
+	/* From the loop, never inside a plugin's upcall. */
+	loop_timer_arm(lg->kick_timer, 0);
+}
+
+static void stop_all(struct lg *lg)
+{
+	lg->stopping = true;
+	for (unsigned int i = 0; i < lg->opt.sessions; i++)
+		lg_slot_stop(&lg->slots[i]);
+	lg_kick(lg);
+}
+
+static void on_end(void *arg)
+{
+	struct lg *lg = arg;
+
+	fprintf(stderr, "culvert-loadgen: --duration %u s is over; ending the run\n",
+		lg->opt.duration_s);
+	stop_all(lg);
+}
+
+static void on_signal(void *arg, int signo)
+{
+	stop_all(arg);
+}
+
+/* ---- the summary */
+
+static double seconds(int64_t ms)
+{
+	return (double)ms / 1000.0;
+}
+
+static void summary(const struct lg *lg, int64_t end_ms)
+{
+	const struct lg_totals *t = &lg->tot;
+	double elapsed = seconds(end_ms - lg->start_ms);
+	double span = seconds(lg->last_up_ms - lg->start_ms);
+	double hs_rate = t->up && span > 0 ? (double)t->up / span : 0;
+	double ramp = lg->all_up_ms ? seconds(lg->all_up_ms - lg->start_ms) : 0;
+	double ramp_rate = ramp > 0 ? lg->opt.sessions / ramp : 0;
+	double loss = t->pings_sent ? 100.0 * (double)(t->pings_sent - t->pings_received) /
+					      (double)t->pings_sent
+				    : 0;
+
+	if (lg->opt.json) {
+		printf("{\"transport\":\"%s\",\"sessions\":%u,\"total\":%u,"
+		       "\"started\":%" PRIu64 ",\"up\":%" PRIu64 ",\"completed\":%" PRIu64
+		       ",\"failed\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"lost\":%" PRIu64
+		       ",\"cut\":%" PRIu64 ",\"max_up\":%u,\"elapsed_s\":%.2f,"
+		       "\"handshake_rate\":%.1f,\"ramp_s\":%.2f,\"ramp_rate\":%.1f,"
+		       "\"pings_sent\":%" PRIu64 ",\"pings_received\":%" PRIu64
+		       ",\"ping_loss_pct\":%.3f,\"abusive_sessions\":%" PRIu64
+		       ",\"abuse_sent\":%" PRIu64 "}\n",
+		       lg->t->name, lg->opt.sessions, lg->opt.total, t->started, t->up,
+		       t->completed, t->failed, t->refused, t->lost, t->cut, lg->max_up,
+		       elapsed, hs_rate, ramp, ramp_rate, t->pings_sent,
+		       t->pings_received, loss, t->abusive_sessions, t->abuse_sent);
+		return;
+	}
+	printf("transport %s: %" PRIu64 " sessions started in %.1f s, %" PRIu64
+	       " up (%u at once at most), %" PRIu64 " completed, %" PRIu64
+	       " failed, %" PRIu64 " refused, %" PRIu64 " lost, %" PRIu64 " cut\n",
+	       lg->t->name, t->started, elapsed, t->up, lg->max_up, t->completed,
+	       t->failed, t->refused, t->lost, t->cut);
+	printf("handshakes: %.1f/s over the run", hs_rate);
+	if (ramp > 0)
+		printf("; all %u at once after %.2f s (%.1f/s)", lg->opt.sessions,
+		       ramp, ramp_rate);
+	printf("\npings: %" PRIu64 " sent, %" PRIu64 " answered, %.3f%% lost\n",
+	       t->pings_sent, t->pings_received, loss);
+	if (t->abusive_sessions)
+		printf("abuse: %" PRIu64 " sessions misbehaved, %" PRIu64
+		       " bad messages sent\n", t->abusive_sessions, t->abuse_sent);
+}
+
+/* Every session holds a socket, and a dtls instance a few more fds in
+ * GnuTLS: take what the hard limit allows. */
+static void raise_fd_limit(unsigned int sessions)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < (rlim_t)sessions + 64)
+		fprintf(stderr, "culvert-loadgen: the open files limit (%llu) is low for %u sessions\n",
+			(unsigned long long)rl.rlim_cur, sessions);
+}
+
+int main(int argc, char **argv)
+{
+	struct lg lg = { 0 };
+	int err;
+
+	if (parse_options(argc, argv, &lg.opt) < 0)
+		return 2;
+	log_open("culvert-loadgen", true, lg.opt.verbose ? LOG_DEBUG : LOG_WARNING);
+	log_set_timestamps(true);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(lg.opt.sessions);
+	if ((err = loop_new(&lg.loop)) < 0 || (err = plugin_system_init()) < 0)
+		return 1;
+	if ((err = plugin_load(lg.opt.plugin_dir, lg.opt.transport, &lg.plugin)) < 0)
+		return 1;
+	lg.t = lg.plugin.transport;
+	lg.slots = calloc(lg.opt.sessions, sizeof(*lg.slots));
+	lg.kick_timer = loop_timer_new(lg.loop, on_kick, &lg);
+	lg.end_timer = loop_timer_new(lg.loop, on_end, &lg);
+	if (!lg.slots || !lg.kick_timer || !lg.end_timer) {
+		fprintf(stderr, "culvert-loadgen: out of memory\n");
+		return 1;
+	}
+	unsigned int made = 0;
+	for (; made < lg.opt.sessions; made++) {
+		if ((err = lg_slot_init(&lg, &lg.slots[made], made)) < 0) {
+			fprintf(stderr, "culvert-loadgen: cannot create %s instance %u: %s\n",
+				lg.t->name, made, strerror(-err));
+			made++;
+			break;
+		}
+	}
+	if (err == 0 && (loop_signal(lg.loop, SIGINT, on_signal, &lg) < 0 ||
+			 loop_signal(lg.loop, SIGTERM, on_signal, &lg) < 0))
+		err = -EIO;
+	if (err == 0) {
+		lg.start_ms = loop_now(lg.loop);
+		loop_timer_arm(lg.end_timer, (int64_t)lg.opt.duration_s * 1000);
+		lg_kick(&lg);
+		err = loop_run(lg.loop);
+		/* Sessions the signal or the duration cut said bye: let the
+		 * plugins send it, then go. */
+		summary(&lg, loop_now(lg.loop));
+	}
+	for (unsigned int i = 0; i < made; i++)
+		lg_slot_free(&lg.slots[i]);
+	loop_timer_free(lg.kick_timer);
+	loop_timer_free(lg.end_timer);
+	free(lg.slots);
+	plugin_unload(&lg.plugin);
+	plugin_system_exit();
+	loop_free(lg.loop);
+	if (err < 0)
+		return 1;
+	return lg.tot.failed + lg.tot.refused + lg.tot.lost ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+/*
+ * culvert-loadgen: many client sessions in one process, without a TUN
+ * device, for the churn soak (tests/soak/soak.sh) and the scale benchmark
+ * (bench/scale.sh).
+ *
+ * It is built from the project's own code: the transport plugins are
+ * loaded through the core's loader (src/plugin.c), run on the core's event
+ * loop (src/loop.c), and spoken to in the core's control protocol
+ * (src/proto.c). What culvertd does with a TUN device, a session here
+ * does by hand: after the WELCOME it sends ICMP echo requests from its
+ * inner address to the gateway's, as DATA messages, and counts the
+ * replies the gateway's kernel sends back through the tunnel.
+ *
+ * loadgen.c holds the options, the schedule and the summary;
+ * lg_session.c one session and the host table its plugin instance sees.
+ */
+#ifndef CULVERT_LOADGEN_H
+#define CULVERT_LOADGEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <culvert/transport.h>
+
+#include "addr.h"
+#include "plugin.h"
+
+struct loop;
+struct loop_timer;
+
+struct lg_options {
+	const char *transport, *remote, *server_name, *plugin_dir;
+	const char *ca, *cert, *key, *user, *password;
+	unsigned int sessions;	/* at once */
+	unsigned int total;	/* over the run */
+	unsigned int hold_s;	/* each session's time up */
+	unsigned int rate;	/* echo requests a second, per session */
+	unsigned int duration_s;	/* hard bound on the run */
+	unsigned int parallel;	/* handshakes under way at once */
+	unsigned int abuse_every;	/* every Nth session misbehaves; 0: none */
+	bool json;
+	bool verbose;
+};
+
+enum lg_state {
+	LG_IDLE,	/* waiting for its turn */
+	LG_CONNECTING,	/* connect() called, no link yet */
+	LG_HELLO,	/* link up, hello sent, no welcome yet */
+	LG_UP,		/* pinging */
+	LG_DRAINING,	/* hold over: waiting for the last replies */
+};
+
+/* The plugin instance's host: one per session slot. */
+struct cv_host {
+	struct lg *lg;
+	struct cv_session *slot;
+};
+
+/* One session slot; the cv_session its plugin instance's link_up gets. */
+struct cv_session {
+	struct lg *lg;
+	unsigned int index;
+	struct cv_host host;
+	struct cv_instance *inst;
+	struct cv_link *link;
+	enum lg_state state;
+	struct loop_timer *timer;	/* deadline, retransmission, hold, drain */
+	struct loop_timer *ping_timer;
+	int64_t connect_ms, deadline_ms;
+	uint32_t nonce;
+	unsigned int hellos;
+	bool abusive;
+	struct cv_addr inner, server4;
+	uint16_t ping_id, ping_seq;
+	uint64_t sent, received;
+	int64_t last_keepalive_ms;
+};
+
+struct lg_totals {
+	uint64_t started, up, failed, refused, lost, completed, cut;
+	uint64_t pings_sent, pings_received;
+	uint64_t abusive_sessions, abuse_sent;
+};
+
+struct lg {
+	struct lg_options opt;
+	struct loop *loop;
+	struct plugin plugin;
+	const struct cv_transport *t;
+	struct cv_session *slots;
+	unsigned int n_up;		/* sessions up right now */
+	unsigned int n_connecting;	/* connect() to welcome */
+	unsigned int max_up;		/* the most up at once */
+	struct loop_timer *kick_timer, *end_timer;
+	int64_t start_ms, first_up_ms, last_up_ms, all_up_ms;
+	bool stopping;
+	struct lg_totals tot;
+};
+
+/* lg_session.c */
+extern const struct cv_host_api lg_host_api;
+int lg_slot_init(struct lg *lg, struct cv_session *s, unsigned int index);
+void lg_slot_free(struct cv_session *s);
+/* Begin a session in an idle slot. */
+void lg_slot_start(struct cv_session *s);
+/* Say bye now and end (the run is over). */
+void lg_slot_stop(struct cv_session *s);
+
+/* loadgen.c: a slot became idle, or a handshake ended. */
+void lg_kick(struct lg *lg);
+
+#endif
