@@ -1,4 +1,5 @@
 #include "control.h"
+#include "control_request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 #include "status.h"
 
 #define RUN_DIR CONTROL_RUN_DIR
-#define REQUEST_MAX 512
 
 struct control {
 	struct daemon *daemon;
@@ -85,32 +85,38 @@ static void kick(struct daemon *d, const char *name, struct strbuf *out)
 	strbuf_printf(out, "%u session%s ended\n", ended, ended == 1 ? "" : "s");
 }
 
-static void handle(struct daemon *d, int fd, char *request)
+static void handle(struct daemon *d, int fd, char *request, size_t len)
 {
 	struct strbuf body = { 0 };
-	char *arg = strchr(request, ' ');
+	struct control_request r = control_request_parse(request, len);
+	char error[80];
 
-	if (arg)
-		*arg++ = '\0';
-	if (strcmp(request, "status") == 0 && !arg) {
+	switch (r.op) {
+	case CONTROL_STATUS:
 		status_text(d, &body);
 		answer(fd, "ok", &body);
-	} else if (strcmp(request, "status") == 0 && strcmp(arg, "--json") == 0) {
+		break;
+	case CONTROL_STATUS_JSON:
 		status_json(d, &body);
 		answer(fd, "ok", &body);
-	} else if (strcmp(request, "kick") == 0 && arg && *arg) {
-		kick(d, arg, &body);
+		break;
+	case CONTROL_KICK:
+		kick(d, r.arg, &body);
 		answer(fd, strstr(body.buf, "0 sessions") == body.buf
 				   ? "error: no session of that name"
 				   : "ok",
 		       &body);
-	} else if (strcmp(request, "reload") == 0 && !arg) {
+		break;
+	case CONTROL_RELOAD:
 		answer(fd, daemon_reload(d) == 0
 				   ? "ok"
 				   : "error: the new config was refused; see the log",
 		       NULL);
-	} else {
-		answer(fd, "error: unknown request", NULL);
+		break;
+	case CONTROL_BAD:
+		snprintf(error, sizeof(error), "error: %s", r.why);
+		answer(fd, error, NULL);
+		break;
 	}
 	free(body.buf);
 }
@@ -118,18 +124,16 @@ static void handle(struct daemon *d, int fd, char *request)
 static void on_client(void *arg, int fd, uint32_t events)
 {
 	struct control *c = arg;
-	char request[REQUEST_MAX];
+	char request[CONTROL_REQUEST_MAX];
 	ssize_t n = read(fd, request, sizeof(request) - 1);
 
 	loop_unwatch(c->daemon->loop, fd);
 	if (n > 0) {
-		request[n] = '\0';
-		request[strcspn(request, "\r\n")] = '\0';
 		struct timeval tv = { .tv_sec = 1 };
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		int flags = fcntl(fd, F_GETFL);
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-		handle(c->daemon, fd, request);
+		handle(c->daemon, fd, request, (size_t)n);
 	}
 	close(fd);
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "control_request.h"
 #include "ctl.h"
 #include "log.h"
 #include "strbuf.h"
@@ -81,7 +82,7 @@ static int exchange(const char *request, struct strbuf *answer, bool quiet)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	/* One write, and no SIGPIPE: the daemon may answer and close as soon
 	 * as it has read the line. */
-	char line[600];
+	char line[CONTROL_REQUEST_MAX];
 	int len = snprintf(line, sizeof(line), "%s\n", request);
 	if (len < 0 || (size_t)len >= sizeof(line) ||
 	    send(fd, line, (size_t)len, MSG_NOSIGNAL) != len) {
@@ -96,8 +97,19 @@ static int exchange(const char *request, struct strbuf *answer, bool quiet)
 
 	char buf[4096];
 	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		strbuf_printf(answer, "%.*s", (int)n, buf);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		/* A daemon gone wrong must not take all our memory. */
+		if (answer->len + (size_t)n > CONTROL_ANSWER_MAX) {
+			close(fd);
+			if (!quiet)
+				log_err("culvertd at %s answered more than %u MiB; gave up",
+					socket_path, CONTROL_ANSWER_MAX >> 20);
+			free(answer->buf);
+			answer->buf = NULL;
+			return -EMSGSIZE;
+		}
+		strbuf_append(answer, buf, (size_t)n);
+	}
 	close(fd);
 	if (!answer->buf) {
 		if (!quiet)
@@ -114,15 +126,11 @@ int ctl_request(const char *request)
 
 	if (exchange(request, &answer, false) < 0)
 		return 1;
-	char *body = strchr(answer.buf, '\n');
-	if (body)
-		*body++ = '\0';
-	int status = strcmp(answer.buf, "ok") == 0 ? 0 : 1;
-	if (body)
-		fputs(body, status ? stderr : stdout);
+	struct control_answer a = control_answer_parse(answer.buf, answer.len);
+	int status = a.ok ? 0 : 1;
+	fwrite(a.body, 1, a.body_len, status ? stderr : stdout);
 	if (status)
-		log_err("%s", strncmp(answer.buf, "error: ", 7) == 0
-				      ? answer.buf + 7 : answer.buf);
+		log_err("%s", a.message);
 	free(answer.buf);
 	return status;
 }
@@ -134,12 +142,9 @@ int ctl_query(const char *request, struct strbuf *body)
 
 	if (err < 0)
 		return err;
-	char *rest = strchr(answer.buf, '\n');
-	if (rest)
-		*rest++ = '\0';
-	int status = strcmp(answer.buf, "ok") == 0 ? 0 : -EPROTO;
-	if (rest && body)
-		strbuf_printf(body, "%s", rest);
+	struct control_answer a = control_answer_parse(answer.buf, answer.len);
+	if (body && a.body_len)
+		strbuf_append(body, a.body, a.body_len);
 	free(answer.buf);
-	return status;
+	return a.ok ? 0 : -EPROTO;
 }

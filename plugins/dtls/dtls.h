@@ -51,15 +51,8 @@
 /* DTLS 1.2 with the server's order of ciphers. */
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:%SERVER_PRECEDENCE"
 
-/* The DTLS record header (RFC 6347 4.1): type, version, epoch, seq, length. */
-#define REC_HDR 13
-/* The longest record a peer may send (RFC 6347 4.1: 2^14 + 2048). */
-#define REC_MAX_LEN (16384 + 2048)
-#define CT_CHANGE_CIPHER_SPEC 20
-#define CT_ALERT 21
-#define CT_HANDSHAKE 22
-#define CT_APPLICATION_DATA 23
-#define HS_CLIENT_HELLO 1
+/* The DTLS record header, and the server's first look at a datagram. */
+#include "dtls_classify.h"
 
 /* Roaming: a record from an unknown port is tried against the sessions
  * of the same IP address, at most this many, at most this often. */

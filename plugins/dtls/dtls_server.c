@@ -212,29 +212,6 @@ void dtls_handshake_queue_leave(struct cv_link *link)
 
 /* ---- strangers: cookies */
 
-/* What a cookie is the MAC of: the peer's address and port, and the
- * time slot it was made in. */
-struct cookie_client {
-	uint16_t family;
-	uint16_t port;
-	uint32_t slot;
-	uint8_t addr[16];
-};
-
-static void cookie_client(const struct sockaddr_storage *from, uint32_t slot,
-			  struct cookie_client *c)
-{
-	size_t len;
-	uint16_t port;
-	const uint8_t *bytes = ip_bytes(from, &len, &port);
-
-	memset(c, 0, sizeof(*c));
-	c->family = from->ss_family;
-	c->port = port;
-	c->slot = slot;
-	memcpy(c->addr, bytes, len);
-}
-
 struct cookie_dest {
 	struct cv_instance *inst;
 	const struct sockaddr_storage *to;
@@ -278,14 +255,14 @@ static void stranger_hello(struct cv_instance *inst, const uint8_t *d,
 			   socklen_t from_len, struct cv_link *up)
 {
 	gnutls_dtls_prestate_st prestate;
-	struct cookie_client c;
+	struct dtls_cookie_client c;
 	uint32_t slot = cookie_slot();
 	int ret = GNUTLS_E_BAD_COOKIE;
 
 	memset(&prestate, 0, sizeof(prestate));
 	/* This slot's cookie, or the last one's. */
 	for (unsigned int back = 0; back < 2 && ret == GNUTLS_E_BAD_COOKIE; back++) {
-		cookie_client(from, slot - back, &c);
+		dtls_cookie_client(from, slot - back, &c);
 		ret = gnutls_dtls_cookie_verify(&inst->cookie_key, &c, sizeof(c),
 						(void *)d, len, &prestate);
 	}
@@ -295,7 +272,7 @@ static void stranger_hello(struct cv_instance *inst, const uint8_t *d,
 			inst->bad_cookie++;	/* forged, or too old */
 		memset(&prestate, 0, sizeof(prestate));
 		prestate.record_seq = d[10];	/* echo the ClientHello's */
-		cookie_client(from, slot, &c);
+		dtls_cookie_client(from, slot, &c);
 		if (gnutls_dtls_cookie_send(&inst->cookie_key, &c, sizeof(c),
 					    &prestate, &dest, cookie_push) >= 0)
 			inst->cookies_sent++;
@@ -414,66 +391,44 @@ static void roam(struct cv_instance *inst, const uint8_t *d, size_t len,
 
 /* ---- the server's receive loop */
 
-enum action { STRAY, COOKIE, ROAM, FEED };
-
 static void server_datagram(struct cv_instance *inst, const uint8_t *d,
 			    size_t len, const struct sockaddr_storage *from,
 			    socklen_t from_len)
 {
-	if (len < REC_HDR || d[1] != 0xfe) {	/* not DTLS */
+	struct dtls_head head;
+
+	if (!dtls_head_parse(d, len, &head)) {	/* not DTLS */
 		inst->strays++;
 		inst->junk++;
 		return;
 	}
-	/* Every record whole and no longer than DTLS allows, before GnuTLS
-	 * or the cookie code spends anything on the datagram. */
-	for (size_t off = 0; off < len;) {
-		if (len - off < REC_HDR) {
-			inst->truncated_record++;
-			return;
-		}
-		size_t rec = (size_t)d[off + 11] << 8 | d[off + 12];
-		if (rec > REC_MAX_LEN) {
-			inst->oversized_record++;
-			return;
-		}
-		if (rec > len - off - REC_HDR) {
-			inst->truncated_record++;
-			return;
-		}
-		off += REC_HDR + rec;
+	switch (dtls_records_check(d, len)) {
+	case DTLS_RECORDS_OK:
+		break;
+	case DTLS_RECORDS_TRUNCATED:
+		inst->truncated_record++;
+		return;
+	case DTLS_RECORDS_OVERSIZED:
+		inst->oversized_record++;
+		return;
 	}
-	unsigned int type = d[0], epoch = (unsigned int)d[3] << 8 | d[4];
-	bool hello = type == CT_HANDSHAKE && epoch == 0 && len > REC_HDR &&
-		     d[REC_HDR] == HS_CLIENT_HELLO;
 	uint64_t hash = peer_hash(inst, from, true);
 
 	/* Twice at most: a run of another link goes up first, and the
 	 * core may change the tables while it takes it. */
 	for (int pass = 0; pass < 2; pass++) {
 		struct cv_link *link = find_link(inst, from, hash);
-		struct cv_link *target = NULL;
-		enum action what = FEED;
+		struct dtls_sender sender = {
+			.known = link != NULL,
+			.up = link && link->state == LINK_UP,
+			.successor = link && link->successor,
+		};
+		enum dtls_action what = dtls_classify(&head, &sender);
+		struct cv_link *target = what == DTLS_FEED ? link
+					 : what == DTLS_FEED_SUCCESSOR ? link->successor
+					 : NULL;
 
-		if (!link)
-			what = hello ? COOKIE
-			       : type == CT_APPLICATION_DATA && epoch ? ROAM : STRAY;
-		else if (link->state != LINK_UP)
-			target = link;
-		else if (link->successor &&
-			 (epoch == 0 || type != CT_APPLICATION_DATA))
-			target = link->successor;	/* its new handshake */
-		else if (hello)
-			/* Not for the up session: a restarted client (or a
-			 * replay), which must prove itself with a cookie, and
-			 * may then replace the session if it finishes a
-			 * handshake of its own. */
-			what = COOKIE;
-		else
-			/* Also the client's last flight again, when our
-			 * last one was lost: GnuTLS sends it once more. */
-			target = link;
-		if (what == STRAY) {
+		if (what == DTLS_STRAY) {
 			inst->strays++;
 			return;
 		}
@@ -482,14 +437,15 @@ static void server_datagram(struct cv_instance *inst, const uint8_t *d,
 			continue;
 		}
 		switch (what) {
-		case COOKIE:
+		case DTLS_COOKIE:
 			stranger_hello(inst, d, len, from, from_len, link);
 			return;
-		case ROAM:
+		case DTLS_ROAM:
 			roam(inst, d, len, from, from_len);
 			return;
-		case STRAY:
-		case FEED:
+		case DTLS_STRAY:
+		case DTLS_FEED:
+		case DTLS_FEED_SUCCESSOR:
 			break;
 		}
 		if (target->state == LINK_UP) {

@@ -21,13 +21,14 @@
 
 #include "../common/gnutls_common.h"
 #include "../common/plugin_util.h"
+#include "tls_frame.h"
 
-#define FRAME_HDR 2
-#define MSG_MAX 65535		/* the most a 2-byte length frames */
+#define FRAME_HDR TLS_FRAME_HDR
+#define MSG_MAX TLS_FRAME_MAX	/* the most a 2-byte length frames */
 /* Read per round: four full records. */
 #define RX_READ (64 * 1024)
-/* A frame the previous round ended inside (at most FRAME_HDR + MSG_MAX
- * - 1 bytes), then one round's reading after it. */
+/* A frame the previous round ended inside (at most
+ * TLS_FRAME_PARTIAL_MAX bytes), then one round's reading after it. */
 #define RX_SIZE (FRAME_HDR + MSG_MAX + RX_READ)
 #define DELIVER_BATCH 256		/* messages per deliver() */
 

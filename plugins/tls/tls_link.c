@@ -3,8 +3,8 @@
  * close_notify.
  *
  * On the wire, inside the TLS stream, each message is a 2-byte big-endian
- * length and that many bytes; a length of 0 never occurs and ends the
- * link. Messages read in one burst go up in one deliver(); a batch to
+ * length and that many bytes (tls_frame.c); a length of 0 never occurs
+ * and ends the link. Messages read in one burst go up in one deliver(); a batch to
  * send is framed into one buffer and leaves in as few 16 KiB records as
  * GnuTLS makes of it.
  */
@@ -135,11 +135,8 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 			break;
 		if (out_reserve(link, FRAME_HDR + len) < 0)
 			break;
-		uint8_t *p = link->out + link->out_len;
-		p[0] = (uint8_t)(len >> 8);
-		p[1] = (uint8_t)len;
-		memcpy(p + FRAME_HDR, msgs[i].data, len);
-		link->out_len += FRAME_HDR + len;
+		link->out_len += tls_frame_put(link->out + link->out_len,
+					       msgs[i].data, len);
 		accepted++;
 	}
 	int ret = flush_out(link);
@@ -238,33 +235,22 @@ static int deliver_frames(struct cv_link *link, const uint8_t *buf,
 			  size_t len, size_t *used)
 {
 	struct cv_instance *inst = link->inst;
-	unsigned int n = 0;
 	size_t off = 0;
-	int result = 0;
 
-	while (len - off >= FRAME_HDR) {
-		size_t msg_len = (size_t)buf[off] << 8 | buf[off + 1];
-		if (msg_len == 0) {
-			result = -EPROTO;
-			break;
-		}
-		if (len - off - FRAME_HDR < msg_len)
-			break;
-		inst->msgs[n++] = (struct cv_msg){
-			.data = (uint8_t *)buf + off + FRAME_HDR,
-			.len = msg_len,
-		};
-		off += FRAME_HDR + msg_len;
-		if (n == DELIVER_BATCH) {
-			if (!deliver(link, n))
-				return 1;
-			n = 0;
-		}
+	for (;;) {
+		unsigned int n;
+		size_t took;
+		enum tls_frame_status status =
+			tls_frame_split(buf + off, len - off, inst->msgs,
+					DELIVER_BATCH, &n, &took);
+		off += took;
+		if (n && !deliver(link, n))
+			return 1;
+		if (status == TLS_FRAME_FULL)
+			continue;
+		*used = off;
+		return status == TLS_FRAME_ZERO ? -EPROTO : 0;
 	}
-	if (n && !deliver(link, n))
-		return 1;
-	*used = off;
-	return result;
 }
 
 /* Why an up link's read ended, for link_down(). */

@@ -1,0 +1,95 @@
+#include "control_request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+static struct control_request bad(const char *why)
+{
+	return (struct control_request){ .op = CONTROL_BAD, .why = why };
+}
+
+struct control_request control_request_parse(char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t line = nl ? (size_t)(nl - buf) : len;
+
+	/* No newline in a full read: the rest is still in the socket, and
+	 * the name read so far may be another session's. */
+	if (!nl && len >= CONTROL_REQUEST_MAX - 1)
+		return bad("request too long");
+	if (line && buf[line - 1] == '\r')
+		line--;
+	buf[line] = '\0';
+	for (size_t i = 0; i < line; i++)
+		if (is_control((unsigned char)buf[i]))
+			return bad("control character in the request");
+
+	char *arg = strchr(buf, ' ');
+	if (arg)
+		*arg++ = '\0';
+	if (strcmp(buf, "status") == 0 && !arg)
+		return (struct control_request){ .op = CONTROL_STATUS };
+	if (strcmp(buf, "status") == 0 && strcmp(arg, "--json") == 0)
+		return (struct control_request){ .op = CONTROL_STATUS_JSON };
+	if (strcmp(buf, "kick") == 0 && arg && *arg)
+		return (struct control_request){ .op = CONTROL_KICK, .arg = arg };
+	if (strcmp(buf, "reload") == 0 && !arg)
+		return (struct control_request){ .op = CONTROL_RELOAD };
+	return bad("unknown request");
+}
+
+int control_request_format(enum control_op op, const char *name, char *buf,
+			   size_t size)
+{
+	int n;
+
+	switch (op) {
+	case CONTROL_STATUS:
+		n = snprintf(buf, size, "status\n");
+		break;
+	case CONTROL_STATUS_JSON:
+		n = snprintf(buf, size, "status --json\n");
+		break;
+	case CONTROL_RELOAD:
+		n = snprintf(buf, size, "reload\n");
+		break;
+	case CONTROL_KICK:
+		if (!name || !*name)
+			return -EINVAL;
+		for (const char *c = name; *c; c++)
+			if (is_control((unsigned char)*c))
+				return -EINVAL;
+		n = snprintf(buf, size, "kick %s\n", name);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= size || n > CONTROL_REQUEST_MAX - 1)
+		return -EMSGSIZE;
+	return n;
+}
+
+struct control_answer control_answer_parse(char *buf, size_t len)
+{
+	char *nl = memchr(buf, '\n', len);
+	size_t head = nl ? (size_t)(nl - buf) : len;
+	struct control_answer a = {
+		.ok = head == 2 && memcmp(buf, "ok", 2) == 0,
+		.message = buf,
+		.body = nl ? nl + 1 : buf + len,
+		.body_len = nl ? len - head - 1 : 0,
+	};
+
+	buf[head] = '\0';
+	if (strncmp(buf, "error: ", 7) == 0)
+		a.message = buf + 7;
+	return a;
+}

@@ -1,0 +1,62 @@
+/*
+ * The words of the control socket (control.c, ctl_socket.c), as pure
+ * functions so that both ends agree and the fuzzer can reach them.
+ *
+ * culvertctl sends one line: "status", "status --json", "kick NAME" or
+ * "reload", ended by "\n" (a "\r" before it is ignored). The daemon
+ * answers "ok" or "error: WHY" on the first line, then the body, then
+ * closes the connection.
+ */
+#ifndef CULVERT_CONTROL_REQUEST_H
+#define CULVERT_CONTROL_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The longest request, its newline included: what the daemon reads. */
+#define CONTROL_REQUEST_MAX 512
+/* The most culvertctl reads of an answer: thousands of sessions fit. */
+#define CONTROL_ANSWER_MAX (64u << 20)
+
+enum control_op {
+	CONTROL_BAD,		/* not a request: *why says what is wrong */
+	CONTROL_STATUS,
+	CONTROL_STATUS_JSON,
+	CONTROL_KICK,		/* arg: the session's name */
+	CONTROL_RELOAD,
+};
+
+struct control_request {
+	enum control_op op;
+	const char *arg;	/* CONTROL_KICK: inside the parsed buffer */
+	const char *why;	/* CONTROL_BAD: a static sentence */
+};
+
+/* The request in the len bytes of buf, as the daemon read them (one
+ * read of at most CONTROL_REQUEST_MAX - 1 bytes). Writes into buf (the
+ * name gets its NUL); buf must have room for len + 1 bytes. A line
+ * without its newline is taken only when it cannot have been cut short
+ * by the read; a control character or a NUL inside makes it CONTROL_BAD,
+ * so that "kick alice\rx" can never kick alice. */
+struct control_request control_request_parse(char *buf, size_t len);
+
+/* culvertctl: the line for op (and name, for CONTROL_KICK), "\n"
+ * included, into buf. Returns its length, -EINVAL when name is empty or
+ * holds a control character, -EMSGSIZE when the line would be longer
+ * than the daemon reads. */
+int control_request_format(enum control_op op, const char *name, char *buf,
+			   size_t size);
+
+struct control_answer {
+	bool ok;		/* the first line is "ok" */
+	const char *message;	/* the first line, without "error: " */
+	const char *body;	/* what follows the first line, maybe "" */
+	size_t body_len;
+};
+
+/* Split the answer's len bytes in buf (culvertctl's side). Writes a NUL
+ * over the first newline; buf must hold len + 1 bytes, buf[len] = 0.
+ * The body may hold NUL bytes: body_len counts them. */
+struct control_answer control_answer_parse(char *buf, size_t len);
+
+#endif
