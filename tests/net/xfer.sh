@@ -37,7 +37,10 @@ lab_xfer() {
 	[[ $LAB_V_LAN == *:* ]] && tcp=TCP6 host=[$LAB_V_LAN]
 	printf '[v] socat -u %s-LISTEN:%s,bind=%s EXEC:recv.sh  (records SOCAT_PEERADDR)\n' \
 		"$tcp" "$port" "$host" >&2
-	ip netns exec "$LAB_V" timeout "$limit" socat -u \
+	# -t: after the sender's EOF, socat gives recv.sh that long to hash
+	# what it got before ending it (its default, 0.5 s, is too short for
+	# 50 MiB on a busy machine).
+	ip netns exec "$LAB_V" timeout "$limit" socat -u -t "$limit" \
 		"$tcp-LISTEN:$port,bind=$host,reuseaddr" "EXEC:$d/recv.sh $d" \
 		2>"$d/listen.err" </dev/null &
 	pid=$!
