@@ -1,4 +1,5 @@
 #include "gro.h"
+#include "wire.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -8,23 +9,6 @@
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
 #define IP_MAX 65535
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 void gro_init(struct gro *g, int fd)
 {

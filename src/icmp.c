@@ -1,4 +1,5 @@
 #include "icmp.h"
+#include "wire.h"
 
 #include <string.h>
 
@@ -10,17 +11,6 @@
 #define PROTO_ICMPV6 58
 #define ICMPV6_PACKET_TOO_BIG 2
 #define IPV6_HEADER 40
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* The Internet checksum (RFC 1071) of len bytes. */
 static uint16_t checksum(const uint8_t *p, size_t len)

@@ -118,6 +118,56 @@ static int host_part(const struct cv_addr *a, unsigned int len)
 	return host == ones ? 1 : 0;
 }
 
+/* The client's network must not hold the server's outer address: the
+ * tunnel's own packets would then loop into it. */
+static int check_not_outer(const struct cv_prefix *a,
+			   const struct welcome_policy *p, char *why,
+			   size_t size)
+{
+	char buf[ADDR_STRLEN], other[ADDR_STRLEN];
+
+	for (unsigned int i = 0; i < p->n_outer; i++)
+		if (prefix_contains(a, &p->outer[i]))
+			return refuse(-EPROTO, why, size,
+				      "address %s puts the server's address %s on the tunnel, "
+				      "so the tunnel's own packets would loop into it",
+				      prefix_str(a, buf),
+				      addr_str(&p->outer[i], other));
+	return 0;
+}
+
+/* SERVER4 or SERVER6, when sent: a host of the client's network a, and
+ * not the client itself. */
+static int check_server(const struct cv_prefix *a, const struct cv_addr *srv,
+			char *why, size_t size)
+{
+	char buf[ADDR_STRLEN], other[ADDR_STRLEN];
+	const struct special *s;
+
+	if (srv->family == 0)
+		return 0;
+	prefix_str(a, buf);
+	addr_str(srv, other);
+	if ((s = special_addr(srv)))
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s is %s", other,
+			      s->what);
+	if (addr_equal(srv, &a->addr))
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s is the client's own",
+			      other);
+	if (!prefix_contains(a, srv))
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s lies outside the client's network %s",
+			      other, buf);
+	if (srv->family == AF_INET && a->len <= 30 &&
+	    host_part(srv, a->len) != 0)
+		return refuse(-EPROTO, why, size,
+			      "the server's inner address %s is the network or broadcast address of %s",
+			      other, buf);
+	return 0;
+}
+
 bool welcome_has_inner(const struct proto_welcome *w, int family)
 {
 	if (family == AF_INET6)
@@ -132,7 +182,7 @@ static int check_address6(const struct proto_welcome *w,
 			  size_t size)
 {
 	const struct cv_prefix *a = &w->addr6;
-	char buf[ADDR_STRLEN], other[ADDR_STRLEN];
+	char buf[ADDR_STRLEN];
 	const struct special *s;
 
 	if (a->addr.family != AF_INET6)
@@ -145,29 +195,8 @@ static int check_address6(const struct proto_welcome *w,
 	if ((s = special_addr(&a->addr)))
 		return refuse(-EPROTO, why, size, "address %s is %s", buf,
 			      s->what);
-	for (unsigned int i = 0; i < p->n_outer; i++)
-		if (prefix_contains(a, &p->outer[i]))
-			return refuse(-EPROTO, why, size,
-				      "address %s puts the server's address %s on the tunnel, "
-				      "so the tunnel's own packets would loop into it",
-				      buf, addr_str(&p->outer[i], other));
-	const struct cv_addr *srv = &w->server6;
-	if (srv->family == 0)
-		return 0;
-	addr_str(srv, other);
-	if ((s = special_addr(srv)))
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s is %s", other,
-			      s->what);
-	if (addr_equal(srv, &a->addr))
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s is the client's own",
-			      other);
-	if (!prefix_contains(a, srv))
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s lies outside the client's network %s",
-			      other, buf);
-	return 0;
+	int err = check_not_outer(a, p, why, size);
+	return err < 0 ? err : check_server(a, &w->server6, why, size);
 }
 
 static int check_address(const struct proto_welcome *w,
@@ -175,7 +204,7 @@ static int check_address(const struct proto_welcome *w,
 			 size_t size)
 {
 	const struct cv_prefix *a = &w->addr4;
-	char buf[ADDR_STRLEN], other[ADDR_STRLEN];
+	char buf[ADDR_STRLEN];
 	const struct special *s;
 
 	if (a->addr.family != AF_INET)
@@ -197,34 +226,8 @@ static int check_address(const struct proto_welcome *w,
 		return refuse(-EPROTO, why, size,
 			      "address %s is its network's broadcast address",
 			      buf);
-	for (unsigned int i = 0; i < p->n_outer; i++)
-		if (prefix_contains(a, &p->outer[i]))
-			return refuse(-EPROTO, why, size,
-				      "address %s puts the server's address %s on the tunnel, "
-				      "so the tunnel's own packets would loop into it",
-				      buf, addr_str(&p->outer[i], other));
-
-	const struct cv_addr *srv = &w->server4;
-	if (srv->family == 0)
-		return 0;
-	addr_str(srv, other);
-	if ((s = special_addr(srv)))
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s is %s", other,
-			      s->what);
-	if (addr_equal(srv, &a->addr))
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s is the client's own",
-			      other);
-	if (!prefix_contains(a, srv))
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s lies outside the client's network %s",
-			      other, buf);
-	if (a->len <= 30 && host_part(srv, a->len) != 0)
-		return refuse(-EPROTO, why, size,
-			      "the server's inner address %s is the network or broadcast address of %s",
-			      other, buf);
-	return 0;
+	int err = check_not_outer(a, p, why, size);
+	return err < 0 ? err : check_server(a, &w->server4, why, size);
 }
 
 /* A default route, or half of the 0/1 + 128/1 split that overrides one

@@ -111,6 +111,20 @@ int gtls_reload(struct gtls *g);
 int gtls_recheck(const struct gtls *g, gnutls_session_t session, char *why,
 		 size_t size);
 
+/* What a reload decided about one live peer: why its link must end, and
+ * gtls_recheck()'s error; why is NULL while it still passes. */
+struct gtls_doom {
+	char *why;
+	int err;
+};
+
+/* gtls_recheck() on a live peer after gtls_reload(): true when it no
+ * longer passes, logged, with why kept in *d for the timer that ends its
+ * link (a plugin never calls link_down() from inside reload()). Free
+ * d->why with the link. */
+bool gtls_doom_check(const struct gtls *g, gnutls_session_t session,
+		     const char *peer_name, struct gtls_doom *d);
+
 /* Tell the peer of a live session that its certificate no longer passes
  * (err from gtls_recheck: alert certificate_revoked or bad_certificate),
  * so that its log says why the link ends. Best effort, never blocks. */

@@ -122,3 +122,20 @@ int gtls_recheck_stale(const struct gtls *g, gnutls_session_t session,
 		return 0;
 	return gtls_recheck(g, session, why, size);
 }
+
+bool gtls_doom_check(const struct gtls *g, gnutls_session_t session,
+		     const char *peer_name, struct gtls_doom *d)
+{
+	char why[400];
+	int err = gtls_recheck(g, session, why, sizeof(why));
+
+	if (err == 0)
+		return false;
+	g->api->log(g->host, CV_LOG_WARNING, "ending the link to %s: %s",
+		    peer_name, why);
+	d->err = err;
+	d->why = strdup(why);
+	if (!d->why)
+		d->why = strdup("its certificate no longer passes");
+	return true;
+}

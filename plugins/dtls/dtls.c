@@ -266,13 +266,13 @@ static void on_recheck(void *arg)
 
 	for (;;) {
 		struct cv_link *link = inst->links;
-		while (link && !link->doomed)
+		while (link && !link->doom.why)
 			link = link->next;
 		if (!link)
 			return;
 		char why[512];
-		snprintf(why, sizeof(why), "%s", link->doomed);
-		link_refuse(link, link->doomed_err, why);
+		snprintf(why, sizeof(why), "%s", link->doom.why);
+		link_refuse(link, link->doom.err, why);
 	}
 }
 
@@ -280,27 +280,16 @@ static void on_recheck(void *arg)
  * against the new ca and crl, and those that fail are ended. */
 static int dtls_reload(struct cv_instance *inst)
 {
-	char why[400];
 	unsigned int doomed = 0;
 	int err = gtls_reload(&inst->tls);
 
 	if (err < 0)
 		return err;
-	for (struct cv_link *link = inst->links; link; link = link->next) {
-		if (link->state != LINK_UP || !link->session || link->closed ||
-		    link->doomed)
-			continue;
-		err = gtls_recheck(&inst->tls, link->tls, why, sizeof(why));
-		if (err == 0)
-			continue;
-		link->doomed_err = err;
-		LOG(inst, CV_LOG_WARNING, "ending the link to %s: %s",
-		    link->peer_name, why);
-		link->doomed = strdup(why);
-		if (!link->doomed)
-			link->doomed = strdup("its certificate no longer passes");
-		doomed++;
-	}
+	for (struct cv_link *link = inst->links; link; link = link->next)
+		if (link->state == LINK_UP && link->session && !link->closed &&
+		    !link->doom.why)
+			doomed += gtls_doom_check(&inst->tls, link->tls,
+						  link->peer_name, &link->doom);
 	if (doomed)
 		inst->api->timer_arm(inst->recheck_timer, 0);
 	return 0;

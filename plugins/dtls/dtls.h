@@ -118,8 +118,7 @@ struct cv_link {
 	/* A reload found that the peer's certificate no longer passes: why,
 	 * for the link_down() that the recheck timer makes, and its
 	 * gtls_recheck() error. */
-	char *doomed;
-	int doomed_err;
+	struct gtls_doom doom;
 
 	/* Drops, for the log (see report_drops()). */
 	struct seen_window seen;

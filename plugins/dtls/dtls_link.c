@@ -247,7 +247,7 @@ void link_free(struct cv_link *link)
 		    (unsigned long long)link->forged,
 		    (unsigned long long)link->oversize);
 	gtls_session_free(link->tls);
-	free(link->doomed);
+	free(link->doom.why);
 	inst->api->timer_free(link->timer);
 	if (link->addrs)
 		freeaddrinfo(link->addrs);

@@ -73,8 +73,7 @@ struct cv_link {
 	/* A reload found that the peer's certificate no longer passes: why,
 	 * for the link_down() that the recheck timer makes, and its
 	 * gtls_recheck() error. */
-	char *doomed;
-	int doomed_err;
+	struct gtls_doom doom;
 	bool heard;			/* server: the peer sent a byte */
 
 	/* Client: the addresses of 'remote', and the last failure. */
