@@ -125,10 +125,15 @@ lab_wait_log u 'tunnel up' 15 || fail "client did not come up"
 grep -q 'routes: 0\.0\.0\.0/0, unreachable ::/0 (table 51821)' "${LAB_LOG[u]}" ||
 	fail "client did not log the default route and block-ipv6's: $(grep 'tunnel up' "${LAB_LOG[u]}")"
 ok "client is up: $(grep -o 'routes: .*' "${LAB_LOG[u]}")"
-in_ns u ip rule show | grep -q "not from all fwmark 0xca6d lookup 51821" ||
-	fail "no 'not fwmark lookup 51821' rule in U: $(ip -n "$LAB_U" rule)"
-in_ns u ip -6 rule show | grep -q "fwmark 0xca6d lookup main" ||
-	fail "no IPv6 'fwmark lookup main' rule in U: $(ip -n "$LAB_U" -6 rule)"
+# Into variables, not "| grep -q": ip flushes each rule as it prints it,
+# so a grep that quits at the first match can SIGPIPE it, and pipefail
+# takes that for a failure.
+rules4=$(in_ns u ip rule show)
+rules6=$(in_ns u ip -6 rule show)
+[[ $rules4 == *"not from all fwmark 0xca6d lookup 51821"* ]] ||
+	fail "no 'not fwmark lookup 51821' rule in U: $rules4"
+[[ $rules6 == *"fwmark 0xca6d lookup main"* ]] ||
+	fail "no IPv6 'fwmark lookup main' rule in U: $rules6"
 ok "U has the rules: $(ip -n "$LAB_U" rule show | grep -c 0xca6d) IPv4, $(ip -n "$LAB_U" -6 rule show | grep -c 0xca6d) IPv6"
 
 # ---- everything goes into the tunnel; the tunnel's own packets do not
