@@ -157,8 +157,12 @@ in_ns u timeout 60 socat -u "OPEN:$LAB_TMP/send" "TCP:$INET_ADDR:5002" ||
 lab__wait 20 sh -c "[ \$(stat -c %s $LAB_TMP/inet.recv 2>/dev/null || echo 0) -ge $((8 * 1024 * 1024)) ]" ||
 	fail "the internet received $(stat -c %s "$LAB_TMP/inet.recv" 2>/dev/null) of 8388608 bytes"
 tun=$(($(bytes u "$LAB_DEV" tx) - tun0)) phys=$(($(bytes u u0 tx) - phys0))
-((tun >= 8 * 1024 * 1024 && phys >= tun)) ||
-	fail "during 8 MiB: $LAB_DEV sent $tun bytes, u0 $phys: not every inner byte went out physically once"
+# The outer packets must leave on u0 (a loop would send them back into
+# cv0, and u0 would carry next to nothing). Not byte for byte: a packet
+# the tunnel drops under load counts on cv0, and again when TCP resends
+# it, but only once on u0.
+((tun >= 8 * 1024 * 1024 && phys * 100 >= tun * 90)) ||
+	fail "during 8 MiB: $LAB_DEV sent $tun bytes, u0 $phys: the tunnel's packets did not go out physically"
 ((phys < 2 * tun)) || fail "u0 sent $phys bytes for $tun inner: packets went round more than once (a loop)"
 grep -q 'session .* ended' "${LAB_LOG[u]}" && fail "the session ended during the transfer"
 [[ $(grep -c 'tunnel up' "${LAB_LOG[u]}") == 1 ]] || fail "the tunnel went down and up again"
