@@ -74,8 +74,10 @@ static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 #define IN_REFUSE BIT(PROTO_REFUSE)
 
 static const struct attr attrs[] = {
+	/* Not required: a welcome needs ADDR4 or ADDR6, which
+	 * decode_welcome checks, since the table has no "one of". */
 	[ATTR_ADDR4] = { .name = "ADDR4", .len = 5, .allowed = IN_WELCOME,
-			 .required = IN_WELCOME, .parse = parse_addr4 },
+			 .parse = parse_addr4 },
 	[ATTR_ROUTE4] = { .name = "ROUTE4", .len = 5, .repeatable = true,
 			  .allowed = IN_WELCOME, .parse = parse_route4 },
 	[ATTR_MTU] = { .name = "MTU", .len = 2, .allowed = IN_WELCOME,
@@ -503,7 +505,16 @@ static int decode_welcome(const uint8_t *buf, size_t len,
 	if (len < WELCOME_FIXED)
 		return bad(why, "truncated welcome");
 	m->welcome.nonce = get32(buf + 1);
-	return decode_attrs(buf + WELCOME_FIXED, len - WELCOME_FIXED, m, why);
+	int err = decode_attrs(buf + WELCOME_FIXED, len - WELCOME_FIXED, m,
+			       why);
+	if (err)
+		return err;
+	/* An IPv4-only, dual-stack or IPv6-only tunnel: at least one inner
+	 * address, or the client has nothing to put on its device. */
+	if (m->welcome.addr4.addr.family != AF_INET &&
+	    m->welcome.addr6.addr.family != AF_INET6)
+		return bad(why, "welcome without ADDR4 or ADDR6");
+	return 0;
 }
 
 static int decode_refuse(const uint8_t *buf, size_t len, struct proto_msg *m,
@@ -635,7 +646,11 @@ static bool welcome_encodable(const struct proto_welcome *w)
 	for (unsigned int i = 0; i < w->n_dns; i++)
 		if (w->dns[i].family != AF_INET && w->dns[i].family != AF_INET6)
 			return false;
-	if (w->n_routes > PROTO_MAX_ROUTES || w->addr4.addr.family != AF_INET ||
+	if (w->addr4.addr.family != AF_INET &&
+	    w->addr6.addr.family != AF_INET6)
+		return false;
+	if (w->n_routes > PROTO_MAX_ROUTES ||
+	    (w->addr4.addr.family != 0 && w->addr4.addr.family != AF_INET) ||
 	    (w->server4.family != 0 && w->server4.family != AF_INET) ||
 	    (w->addr6.addr.family != 0 && w->addr6.addr.family != AF_INET6) ||
 	    (w->server6.family != 0 && w->server6.family != AF_INET6))
@@ -653,7 +668,8 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 
 	put8(w, PROTO_WELCOME);
 	put32(w, m->nonce);
-	put_prefix(w, ATTR_ADDR4, &m->addr4);
+	if (m->addr4.addr.family)
+		put_prefix(w, ATTR_ADDR4, &m->addr4);
 	if (m->server4.family)
 		put_attr(w, ATTR_SERVER4, m->server4.bytes, 4);
 	if (m->addr6.addr.family)

@@ -186,7 +186,10 @@ static int check_address6(const struct proto_welcome *w,
 	const struct special *s;
 
 	if (a->addr.family != AF_INET6)
-		return 0;
+		return w->server6.family == 0 ? 0 :
+		       refuse(-EPROTO, why, size,
+			      "SERVER6 without ADDR6: the server gave its own inner IPv6 address "
+			      "but none to this client");
 	prefix_str(a, buf);
 	if (a->len < ADDR6_MIN_LEN)
 		return refuse(-EPROTO, why, size,
@@ -207,8 +210,14 @@ static int check_address(const struct proto_welcome *w,
 	char buf[ADDR_STRLEN];
 	const struct special *s;
 
+	/* An IPv6-only tunnel; the decoder saw to it that ADDR6 is there.
+	 * A SERVER4 alone has no network to lie in, as a ROUTE4 alone
+	 * (check_route) has no address to come from. */
 	if (a->addr.family != AF_INET)
-		return refuse(-EPROTO, why, size, "no inner IPv4 address");
+		return w->server4.family == 0 ? 0 :
+		       refuse(-EPROTO, why, size,
+			      "SERVER4 without ADDR4: the server gave its own inner IPv4 address "
+			      "but none to this client");
 	prefix_str(a, buf);
 	if (a->len < ADDR4_MIN_LEN)
 		return refuse(-EPROTO, why, size,

@@ -472,6 +472,45 @@ START_TEST(test_addr6_rules)
 }
 END_TEST
 
+/* An IPv6-only tunnel (pool6, no pool): ADDR6 stands in for ADDR4, which
+ * is left out; the bytes are those of the dual-stack welcome without
+ * ADDR4 and SERVER4. */
+START_TEST(test_welcome_ipv6_only)
+{
+	static const uint8_t expected[] = {
+		W_HEAD, W_ADDR6, W_SERVER6, W_MTU, W_KEEPALIVE,
+		0x07, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0x02, 0x00, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 64,
+	};
+	struct proto_msg in, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+
+	doc_welcome(&in);
+	memset(&in.welcome.addr4, 0, sizeof(in.welcome.addr4));
+	memset(&in.welcome.server4, 0, sizeof(in.welcome.server4));
+	in.welcome.n_routes = 0;
+	add_route(&in, "2001:db8:200::/64");
+	in.welcome.addr6 = prefix("2001:db8:100::2/64");
+	in.welcome.server6 = addr("2001:db8:100::1");
+	ssize_t n = proto_encode(&in, buf, sizeof(buf));
+	ck_assert_int_eq(n, sizeof(expected));
+	ck_assert_mem_eq(buf, expected, sizeof(expected));
+	round_trip(&in, buf, &out);
+	ck_assert_uint_eq(out.welcome.addr4.addr.family, 0);
+	ck_assert_uint_eq(out.welcome.server4.family, 0);
+	ck_assert_uint_eq(out.welcome.addr6.addr.family, AF_INET6);
+
+	/* Decoded from bytes too, ADDR6 the only address. */
+	struct wire w = { .len = 0 };
+	ADD(&w, W_HEAD, W_MTU, W_ADDR6, W_KEEPALIVE);
+	expect_ok(&w, &out);
+	ck_assert_uint_eq(out.welcome.addr6.len, 64);
+	/* The encoder will not write a welcome with neither address. */
+	in.welcome.addr6.addr.family = 0;
+	ck_assert_int_eq(proto_encode(&in, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_hello_previous6)
 {
 	struct proto_msg in = { .type = PROTO_HELLO }, out;
@@ -997,7 +1036,10 @@ START_TEST(test_missing_required)
 	struct wire w = { .len = 0 };
 
 	ADD(&w, W_HEAD, W_MTU, W_KEEPALIVE);
-	expect_bad(&w, "welcome without ADDR4");
+	expect_bad(&w, "welcome without ADDR4 or ADDR6");
+	w.len = 0;
+	ADD(&w, W_HEAD, W_MTU, W_KEEPALIVE, 0x05, 0x04, 203, 0, 113, 1);
+	expect_bad(&w, "welcome without ADDR4 or ADDR6");
 	w.len = 0;
 	ADD(&w, W_HEAD, W_KEEPALIVE, W_ADDR4);
 	expect_bad(&w, "welcome without MTU");
@@ -1006,7 +1048,7 @@ START_TEST(test_missing_required)
 	expect_bad(&w, "welcome without KEEPALIVE");
 	w.len = 0;
 	ADD(&w, W_HEAD);
-	expect_bad(&w, "welcome without ADDR4");
+	expect_bad(&w, "welcome without MTU");
 	w.len = 4;
 	expect_bad(&w, "truncated welcome");
 	w.len = 0;
@@ -1455,6 +1497,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_hello_v1_attributes);
 	tcase_add_test(codec, test_welcome_round_trip);
 	tcase_add_test(codec, test_welcome_without_server4);
+	tcase_add_test(codec, test_welcome_ipv6_only);
 	tcase_add_test(codec, test_welcome_encoding_order);
 	tcase_add_test(codec, test_welcome_ipv6_inside);
 	tcase_add_test(codec, test_addr6_rules);

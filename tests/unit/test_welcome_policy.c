@@ -298,6 +298,35 @@ START_TEST(inner_ipv6)
 }
 END_TEST
 
+/* An IPv6-only tunnel (the server has pool6 and no pool): no ADDR4, and
+ * then nothing of IPv4 may come with it. */
+START_TEST(ipv6_only)
+{
+	struct proto_welcome w = good();
+
+	w.addr4.addr.family = 0;
+	w.server4.family = 0;
+	w.n_routes = 0;
+	w.addr6 = pfx("2001:db8:100::2/64");
+	w.server6 = addr("2001:db8:100::1");
+	add_route(&w, "2001:db8:200::/64");
+	ck_assert(!welcome_has_inner(&w, AF_INET));
+	accepted(&w);
+
+	struct proto_welcome bad = w;
+	bad.server4 = addr("203.0.113.1");
+	refused(&bad, -EPROTO, "SERVER4 without ADDR4");
+	bad = w;
+	add_route(&bad, "198.51.100.0/24");
+	refused(&bad, -EPROTO,
+		"route 2 (198.51.100.0/24) is IPv4, but the server assigned no inner IPv4 address");
+	/* The same rule the other way round. */
+	bad = good();
+	bad.server6 = addr("2001:db8:100::1");
+	refused(&bad, -EPROTO, "SERVER6 without ADDR6");
+}
+END_TEST
+
 START_TEST(route_count)
 {
 	struct proto_welcome w = good();
@@ -411,6 +440,7 @@ int main(void)
 	tcase_add_test(tc, accept_routes);
 	tcase_add_test(tc, server_outer_ipv6);
 	tcase_add_test(tc, inner_ipv6);
+	tcase_add_test(tc, ipv6_only);
 	tcase_add_test(tc, route_count);
 	tcase_add_test(tc, decoder_rules);
 	suite_add_tcase(s, tc);
