@@ -242,8 +242,11 @@ static const char *mode_name(enum config_mode mode)
  * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
 static void check_welcome_size(const struct config *cfg, struct parser *p)
 {
-	/* type and nonce, ADDR4, SERVER4, MTU, KEEPALIVE, FEATURES */
-	size_t size = 5 + 7 + 6 + 4 + 6 + 3;
+	/* type and nonce, MTU, KEEPALIVE, FEATURES */
+	size_t size = 5 + 4 + 6 + 3;
+
+	if (cfg->has_pool)
+		size += 7 + 6;		/* ADDR4, SERVER4 */
 
 	if (cfg->has_pool6)
 		size += 19 + 18;	/* ADDR6, SERVER6 */
@@ -261,28 +264,41 @@ static void check_welcome_size(const struct config *cfg, struct parser *p)
 	}
 }
 
-/* IPv6 inside needs pool6, and pool6 needs pool: the welcome carries an
- * IPv4 address always (ADDR4 is required in protocol version 1), so an
- * IPv6-only inner is not supported. */
-static void check_inner_ipv6(struct parser *p, struct config *cfg)
+/* The line of the i-th global `route`, for an error about that route. */
+static unsigned int route_line(const struct config *cfg, unsigned int i)
 {
-	const struct config_key *k6 = config_key_find("pool6");
-	const struct config_key *kr = config_key_find("route");
+	for (const struct config_entry *e = cfg->entries; e; e = e->next)
+		if (!e->section && strcmp(e->key, "route") == 0 && i-- == 0)
+			return e->line;
+	return 0;
+}
+
+/* A server's inner families: pool gives IPv4, pool6 IPv6, either or
+ * both (pool6 alone is an IPv6-only tunnel: the welcome then carries
+ * ADDR6 without ADDR4). A route of a family without a pool would give
+ * clients nothing to send from. */
+static void check_inner_families(struct parser *p, struct config *cfg)
+{
 	char r[ADDR_STRLEN], pl[ADDR_STRLEN];
 
-	if (cfg->has_pool6 && !cfg->has_pool) {
-		p->line = p->seen_line[k6 - config_keys];
-		parse_error(p, "key 'pool6' needs 'pool' as well: an IPv6-only tunnel is not supported (add pool = 10.8.0.0/24, say)");
-	}
+	if (cfg->mode != MODE_SERVER)
+		return;
 	for (unsigned int i = 0; i < cfg->n_routes; i++) {
 		const struct cv_prefix *route = &cfg->routes[i];
-		if (route->addr.family != AF_INET6 || cfg->mode != MODE_SERVER)
+		p->line = route_line(cfg, i);
+		if (route->addr.family == AF_INET && !cfg->has_pool) {
+			if (route->len == 0)
+				parse_error(p, "route default is IPv4 (0.0.0.0/0), but there is no 'pool': clients would have no IPv4 address to send from (for all IPv6 through the tunnel: route = ::/0)");
+			else
+				parse_error(p, "route %s is IPv4, but there is no 'pool': clients would have no IPv4 address to send from (add pool = 10.8.0.0/24, say)",
+					    prefix_str(route, r));
+		}
+		if (route->addr.family != AF_INET6)
 			continue;
-		p->line = p->seen_line[kr - config_keys];
 		if (!cfg->has_pool6)
 			parse_error(p, "route %s is IPv6, but there is no 'pool6': clients would have no IPv6 address to send from (add pool6 = 2001:db8:100::/64, say)",
 				    prefix_str(route, r));
-		else if (prefix_overlap(route, &cfg->pool6))
+		else if (route->len && prefix_overlap(route, &cfg->pool6))
 			parse_error(p, "route %s overlaps pool6 %s: the pool is routed through the tunnel already",
 				    prefix_str(route, r), prefix_str(&cfg->pool6, pl));
 	}
@@ -318,7 +334,6 @@ static void check_whole(struct parser *p)
 	} required[] = {
 		{ "transport", MODE_UNSET, "transport = udp" },
 		{ "listen", MODE_SERVER, "listen = 0.0.0.0:4433" },
-		{ "pool", MODE_SERVER, "pool = 10.8.0.0/24" },
 		{ "remote", MODE_CLIENT, "remote = vpn.example.org:4433" },
 	};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
@@ -332,6 +347,11 @@ static void check_whole(struct parser *p)
 			p->errors++;
 		}
 	}
+	if (cfg->mode == MODE_SERVER && !cfg->has_pool && !cfg->has_pool6) {
+		log_err("%s: key 'pool' or 'pool6' is missing for mode = server (for example: pool = 10.8.0.0/24, or pool6 = 2001:db8:100::/64 for IPv6 only)",
+			p->path);
+		p->errors++;
+	}
 	for (unsigned int i = 0; cfg->has_pool && i < cfg->n_routes; i++) {
 		/* A default route covers the pool too, and means to. */
 		if (cfg->routes[i].len &&
@@ -344,7 +364,7 @@ static void check_whole(struct parser *p)
 		}
 	}
 	check_welcome_size(cfg, p);
-	check_inner_ipv6(p, cfg);
+	check_inner_families(p, cfg);
 }
 
 static int apply_defaults(struct config *cfg)

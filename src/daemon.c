@@ -290,29 +290,38 @@ static int setup_server_tun(struct daemon *d)
 	const char *why;
 	int err;
 
-	err = pool_new(&cfg->pool, &d->pool);
+	/* An IPv6-only tunnel (pool6, no pool) leaves d->pool NULL and
+	 * d->server_addr of family 0. */
+	err = cfg->has_pool ? pool_new(&cfg->pool, &d->pool) : 0;
 	if (err == 0)
 		err = route_table_new(&d->routes);
 	if (err < 0) {
 		log_err("cannot set up the address pool: %s", strerror(-err));
 		return err;
 	}
-	d->server_addr = pool_server_addr(d->pool);
+	if (d->pool)
+		d->server_addr = pool_server_addr(d->pool);
 	err = nl_link_set(d->nl, d->tun.ifindex, cfg->mtu, true, &why);
 	if (err < 0) {
 		log_err("cannot set %s up with MTU %u: %s", d->tun.name, cfg->mtu,
 			why ? why : strerror(-err));
 		return err;
 	}
-	err = nl_addr_add(d->nl, d->tun.ifindex, &d->server_addr, &why);
-	if (err < 0) {
-		log_err("cannot add address %s to %s: %s",
-			prefix_str(&d->server_addr, buf), d->tun.name,
-			why ? why : strerror(-err));
-		return err;
+	if (d->pool) {
+		err = nl_addr_add(d->nl, d->tun.ifindex, &d->server_addr, &why);
+		if (err < 0) {
+			log_err("cannot add address %s to %s: %s",
+				prefix_str(&d->server_addr, buf), d->tun.name,
+				why ? why : strerror(-err));
+			return err;
+		}
+		log_notice("%s is up: %s, mtu %u, %u client addresses",
+			   d->tun.name, prefix_str(&d->server_addr, buf),
+			   cfg->mtu, pool_size(d->pool));
+	} else {
+		log_notice("%s is up: mtu %u, IPv6 only (no pool)", d->tun.name,
+			   cfg->mtu);
 	}
-	log_notice("%s is up: %s, mtu %u, %u client addresses", d->tun.name,
-		   prefix_str(&d->server_addr, buf), cfg->mtu, pool_size(d->pool));
 	if (cfg->has_pool6 && (err = setup_server_ipv6(d)) < 0)
 		return err;
 	netcheck_server(cfg);

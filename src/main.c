@@ -48,16 +48,21 @@ static void print_summary(const struct config *cfg)
 	for (unsigned int i = 0; i < cfg->n_transports; i++)
 		printf("%s %s", i ? "," : "", cfg->transports[i]);
 	if (cfg->mode == MODE_SERVER) {
-		char pool[ADDR_STRLEN];
+		char pool[ADDR_STRLEN + 8] = "";
 		char pool6[ADDR_STRLEN + 8] = "";
+		if (cfg->has_pool) {
+			char p4[ADDR_STRLEN];
+			snprintf(pool, sizeof(pool), ", pool %s",
+				 prefix_str(&cfg->pool, p4));
+		}
 		if (cfg->has_pool6) {
 			char p6[ADDR_STRLEN];
-			snprintf(pool6, sizeof(pool6), ", pool6 %s",
-				 prefix_str(&cfg->pool6, p6));
+			snprintf(pool6, sizeof(pool6), ", pool6 %s%s",
+				 prefix_str(&cfg->pool6, p6),
+				 cfg->has_pool ? "" : " (IPv6 only)");
 		}
-		printf(", listen %s, pool %s%s, %u route%s\n", cfg->listen,
-		       prefix_str(&cfg->pool, pool), pool6, cfg->n_routes,
-		       cfg->n_routes == 1 ? "" : "s");
+		printf(", listen %s%s%s, %u route%s\n", cfg->listen, pool,
+		       pool6, cfg->n_routes, cfg->n_routes == 1 ? "" : "s");
 	} else {
 		printf(", remote %s\n", cfg->remote);
 	}

@@ -106,12 +106,14 @@ static void check_forward(struct netcheck *nc, const struct firewall *fw)
 	const char *tun = nc->tun.ifindex ? nc->tun.name : cfg->device;
 	char pool[ADDR_STRLEN], net[ADDR_STRLEN], lan[IFNAMSIZ];
 	char out[160], back[160], out_fix[160], back_fix[160];
-	const char *ip = cfg->pool.addr.family == AF_INET ? "ip" : "ip6";
+	/* The IPv4 pool's forwarding, or pool6's on an IPv6-only tunnel. */
+	const struct cv_prefix *inner = cfg->has_pool ? &cfg->pool : &cfg->pool6;
+	const char *ip = inner->addr.family == AF_INET ? "ip" : "ip6";
 	struct verdicts vo = { .nc = nc, .traffic = out, .accept = out_fix };
 	struct verdicts vb = { .nc = nc, .traffic = back, .accept = back_fix };
 	unsigned int n = 0;
 
-	prefix_str(&cfg->pool, pool);
+	prefix_str(inner, pool);
 	if (tun) {
 		snprintf(out_fix, sizeof(out_fix), "iifname %s %s saddr %s accept",
 			 tun, ip, pool);
@@ -126,7 +128,7 @@ static void check_forward(struct netcheck *nc, const struct firewall *fw)
 	for (unsigned int i = 0; i < cfg->n_routes; i++) {
 		const struct cv_prefix *r = &cfg->routes[i];
 		struct nl_route route;
-		if (r->addr.family != cfg->pool.addr.family)
+		if (r->addr.family != inner->addr.family)
 			continue;
 		lan[0] = '\0';
 		if (netcheck_lookup_net(nc, r, &route) == 0 && route.oif &&
@@ -134,9 +136,9 @@ static void check_forward(struct netcheck *nc, const struct firewall *fw)
 			netcheck_ifname(nc, route.oif, lan);
 		prefix_str(r, net);
 		struct fw_packet to = { r->addr.family, 0, 0, tun, lan[0] ? lan : NULL,
-					&cfg->pool, r, "new" };
+					inner, r, "new" };
 		struct fw_packet from = { r->addr.family, 0, 0, lan[0] ? lan : NULL, tun,
-					  r, &cfg->pool, "established" };
+					  r, inner, "established" };
 		snprintf(out, sizeof(out), "what clients (%s) send to %s", pool, net);
 		snprintf(back, sizeof(back), "the replies from %s to the clients", net);
 		/* Both directions, each fix given once for all networks. */

@@ -60,12 +60,15 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 	if (s->addr6_installed)
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS6", "%s",
 			     prefix_str(&s->addr6, buf));
-	if (s->addr_installed) {
+	if (s->addr_installed)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
+			     prefix_str(&s->addr, buf));
+	/* A client's tunnel: IPv4, IPv6 or both (an IPv6-only server sends
+	 * no IPv4 address, and CULVERT_INNER_ADDRESS is then absent). */
+	if (s->addr_installed || s->addr6_installed) {
 		/* Room for every route whole. */
 		char routes[TUNNEL_MAX_ROUTES * ADDR_STRLEN] = "";
 		size_t used = 0;
-		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
-			     prefix_str(&s->addr, buf));
 		for (unsigned int i = 0; i < s->tunnel.n_routes; i++) {
 			const struct tunnel_route *r = &s->tunnel.routes[i];
 			if (r->type != RTN_UNICAST)

@@ -123,19 +123,29 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 			why ? why : strerror(-err));
 		return err;
 	}
-	s->addr = w->addr4;
-	err = nl_addr_add(d->nl, d->tun.ifindex, &s->addr, &why);
-	if (err < 0 && err != -EEXIST) {
-		log_err("cannot add address %s to %s: %s",
-			prefix_str(&s->addr, buf), d->tun.name,
-			why ? why : strerror(-err));
-		return err;
+	bool ipv4 = w->addr4.addr.family == AF_INET;
+	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
+	/* An IPv6-only tunnel cannot drop IPv6: nothing would be left. */
+	if (!ipv4 && !ipv6) {
+		log_err("the tunnel MTU %u is below IPv6's minimum of %u, and the server gave no IPv4 address: nothing can cross this tunnel (raise the transport's mtu)",
+			mtu, SESSION_IPV6_MIN_MTU);
+		return -EMSGSIZE;
 	}
-	s->addr_installed = true;
+	/* No ADDR4 (an IPv6-only server): no IPv4 address on the device. */
+	if (ipv4) {
+		s->addr = w->addr4;
+		err = nl_addr_add(d->nl, d->tun.ifindex, &s->addr, &why);
+		if (err < 0 && err != -EEXIST) {
+			log_err("cannot add address %s to %s: %s",
+				prefix_str(&s->addr, buf), d->tun.name,
+				why ? why : strerror(-err));
+			return err;
+		}
+		s->addr_installed = true;
+	}
 	/* Linux takes IPv6 off a device below 1280 bytes: then the tunnel
 	 * runs on IPv4 alone, as if the server had sent no IPv6 at all. */
 	struct proto_welcome v4only;
-	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
 	if (!ipv6 && (w->addr6.addr.family == AF_INET6 || has_route6(w))) {
 		log_warn("no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
 			 mtu, SESSION_IPV6_MIN_MTU);
@@ -162,14 +172,17 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 			       d->tun.name, w);
 	if (err < 0)
 		return err;
+	/* A full tunnel: the default route of the tunnel's main family. */
 	return dns_up(&s->dns, w, d->tun.ifindex, d->tun.name,
-		      tunnel_routes_default(&s->tunnel, AF_INET));
+		      tunnel_routes_default(&s->tunnel,
+					    ipv4 ? AF_INET : AF_INET6));
 }
 
 static void log_tunnel_up(const struct cv_session *s,
 			  const struct proto_welcome *w)
 {
-	char addr[ADDR_STRLEN], addr6[ADDR_STRLEN + 2] = "", routes[512] = "";
+	char addr[ADDR_STRLEN] = "", addr6[ADDR_STRLEN + 2] = "";
+	char routes[512] = "";
 	size_t used = 0;
 
 	const struct tunnel_routes *tr = &s->tunnel;
@@ -184,12 +197,15 @@ static void log_tunnel_up(const struct cv_session *s,
 		if (n > 0)
 			used += (size_t)n;
 	}
+	if (s->addr_installed)
+		prefix_str(&w->addr4, addr);
 	if (s->addr6_installed) {
 		char a[ADDR_STRLEN];
-		snprintf(addr6, sizeof(addr6), " %s", prefix_str(&w->addr6, a));
+		snprintf(addr6, sizeof(addr6), "%s%s", addr[0] ? " " : "",
+			 prefix_str(&w->addr6, a));
 	}
 	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
-		   prefix_str(&w->addr4, addr), addr6, s->daemon->tun.name,
+		   addr, addr6, s->daemon->tun.name,
 		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
 		   tr->n_routes ? routes : "none", s->daemon->cfg->route_table);
 }

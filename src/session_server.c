@@ -41,6 +41,9 @@ static int lease_inner6(struct cv_session *s)
 	if (!d->pool6)
 		return 0;
 	unsigned int mtu = session_mtu(s, d->cfg->mtu);
+	/* IPv6-only: without IPv6 the session would have no address. */
+	if (mtu < SESSION_IPV6_MIN_MTU && !d->pool)
+		return -EMSGSIZE;
 	if (mtu < SESSION_IPV6_MIN_MTU) {
 		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
 			 s->peer, s->transport->t->name, mtu,
@@ -68,9 +71,11 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 
 	memset(w, 0, sizeof(*w));
 	w->nonce = s->nonce;
-	w->addr4.addr = s->inner;
-	w->addr4.len = s->daemon->server_addr.len;
-	w->server4 = s->daemon->server_addr.addr;
+	if (s->has_inner) {	/* not on an IPv6-only tunnel */
+		w->addr4.addr = s->inner;
+		w->addr4.len = s->daemon->server_addr.len;
+		w->server4 = s->daemon->server_addr.addr;
+	}
 	if (s->has_inner6) {
 		w->addr6.addr = s->inner6;
 		w->addr6.len = s->daemon->server_addr6.len;
@@ -79,11 +84,13 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
-	/* IPv6 routes only with an IPv6 address to send from: a client
-	 * without one (a session below 1280 bytes) could use them only
-	 * with sources the datapath drops. */
+	/* Routes only of a family the client has an address in: a client
+	 * without an IPv6 one (a session below 1280 bytes) could use IPv6
+	 * routes only with sources the datapath drops, and the config has
+	 * no IPv4 routes without a pool. */
 	for (unsigned int i = 0; i < cfg->n_routes; i++)
-		if (s->has_inner6 || cfg->routes[i].addr.family != AF_INET6)
+		if (cfg->routes[i].addr.family == AF_INET6 ? s->has_inner6
+							    : s->has_inner)
 			w->routes[w->n_routes++] = cfg->routes[i];
 	w->n_dns = cfg->n_dns;
 	memcpy(w->dns, cfg->dns, cfg->n_dns * sizeof(cfg->dns[0]));
@@ -267,7 +274,8 @@ static bool server_welcome(struct cv_session *s)
 	char buf6[ADDR_STRLEN];
 	log_notice("session %s up over %s: inner address %s%s%s",
 		   session_name(s), s->transport->t->name,
-		   addr_str(&s->inner, buf), s->has_inner6 ? " and " : "",
+		   s->has_inner ? addr_str(&s->inner, buf) : "",
+		   s->has_inner && s->has_inner6 ? " and " : "",
 		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "");
 	return true;
 }
@@ -293,17 +301,30 @@ static bool server_accept(struct cv_session *s)
 {
 	struct daemon *d = s->daemon;
 
-	int err = pool_lease_hint(d->pool, s->identity, &s->previous4,
-				  &s->inner);
+	int err = 0;
+
+	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
+	if (d->pool)
+		err = pool_lease_hint(d->pool, s->identity, &s->previous4,
+				      &s->inner);
 	if (err < 0)
 		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
 			      "no free inner address",
 			      "the address pool is exhausted; widen 'pool'");
-	s->has_inner = true;
-	if (route_add(d->routes, &s->inner, s) < 0)
+	s->has_inner = d->pool != NULL;
+	if (s->has_inner && route_add(d->routes, &s->inner, s) < 0)
 		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
 			      "out of memory");
 	err = lease_inner6(s);
+	if (err == -EMSGSIZE) {
+		char text[160];
+		snprintf(text, sizeof(text),
+			 "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
+			 s->transport->t->name, session_mtu(s, d->cfg->mtu),
+			 SESSION_IPV6_MIN_MTU);
+		return refuse(s, PROTO_REASON_POLICY,
+			      "tunnel MTU too small for IPv6", text);
+	}
 	if (err == -ENOSPC)
 		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
 			      "no free inner IPv6 address",

@@ -52,8 +52,24 @@ static void collect(struct wanted *wt, const struct config *cfg,
 	memset(wt, 0, sizeof(*wt));
 	for (unsigned int i = 0; i < w->n_routes; i++)
 		want(wt, &w->routes[i], RTN_UNICAST);
-	for (unsigned int i = 0; i < cfg->n_routes; i++)
-		want(wt, &cfg->routes[i], RTN_UNICAST);
+	for (unsigned int i = 0; i < cfg->n_routes; i++) {
+		const struct cv_prefix *r = &cfg->routes[i];
+		char buf[ADDR_STRLEN];
+		/* An IPv6-only tunnel (no ADDR4) has no IPv4 source for the
+		 * client's own IPv4 routes. A full tunnel's 0.0.0.0/0 goes
+		 * nowhere instead, so that IPv4 does not leak outside, as
+		 * block-ipv6 does for IPv6; the others stay outside. */
+		if (r->addr.family == AF_INET &&
+		    w->addr4.addr.family != AF_INET) {
+			if (r->len == 0)
+				want(wt, r, RTN_UNREACHABLE);
+			else
+				log_warn("route %s: the tunnel carries no IPv4 (the server gave no IPv4 address); leaving it out",
+					 prefix_str(r, buf));
+			continue;
+		}
+		want(wt, r, RTN_UNICAST);
+	}
 	if (cfg->route_default && tunnel_has_ipv6(w))
 		want(wt, &any6, RTN_UNICAST);
 	/* IPv6 the tunnel does not carry goes nowhere: unreachable, so that

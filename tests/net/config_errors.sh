@@ -223,19 +223,46 @@ run baddns
 check "a DNS server by name and a domain with ';' are refused, each at its line" \
 	says_all "baddns.conf:8: key 'dns': 'dns.example' is not an IPv4 or IPv6 address" \
 	"baddns.conf:9: key 'dns-domain': 'corp;example' is not a domain name"
-# 9. IPv6 inside: pool6 needs pool, an IPv6 route needs pool6, a /65 is
-# no pool6; each error at its line. A good one passes.
+# 9. IPv6 inside: pool6 alone is an IPv6-only tunnel and passes; an IPv4
+# route without pool (the v4 twin of the next) and an IPv6 route without
+# pool6 are refused, a /65 is no pool6; each error at its line. A good
+# one passes.
 conf pool6only <<-EOF
 mode = server
 transport = udp
 insecure = yes
 pool6 = 2001:db8:100::/64
+route = 2001:db8:200::/64
 listen = [2001:db8::1]:4433
 plugin-dir = $CULVERT_PLUGIN_DIR
 EOF
 run pool6only
-check "pool6 without pool is refused at its line, saying IPv6-only is not supported" \
-	says_all "$T/pool6only.conf:4: key 'pool6' needs 'pool'" "not supported"
+check "pool6 without pool (an IPv6-only tunnel) passes --check-config" test "$RC" -eq 0
+conf route4 <<-EOF
+mode = server
+transport = udp
+insecure = yes
+pool6 = 2001:db8:100::/64
+route = 2001:db8:200::/64
+route = 198.51.100.0/24
+route = default
+listen = [2001:db8::1]:4433
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run route4
+check "an IPv4 route, and route = default, without pool are refused, each at its line" \
+	says_all "$T/route4.conf:6: route 198.51.100.0/24 is IPv4, but there is no 'pool'" \
+	"$T/route4.conf:7: route default is IPv4 .*route = ::/0"
+conf nopool <<-EOF
+mode = server
+transport = udp
+insecure = yes
+listen = [2001:db8::1]:4433
+plugin-dir = $CULVERT_PLUGIN_DIR
+EOF
+run nopool
+check "a server with neither pool nor pool6 is refused, naming both" \
+	says "key 'pool' or 'pool6' is missing for mode = server"
 conf route6 <<-EOF
 mode = server
 transport = udp

@@ -145,6 +145,21 @@ START_TEST(keepalive_timeout_default)
 }
 END_TEST
 
+/* pool6 alone: an IPv6-only tunnel, with IPv6 routes. */
+START_TEST(ipv6_only_server)
+{
+	struct config *cfg = parse_ok(
+		"mode = server\ntransport = udp\nlisten = [2001:db8::1]:4433\n"
+		"pool6 = 2001:db8:100::/64\nroute = 2001:db8:200::/64\n"
+		"route = ::/0\n");
+
+	ck_assert(!cfg->has_pool);
+	ck_assert(cfg->has_pool6);
+	ck_assert_uint_eq(cfg->n_routes, 2);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(section_value_wins)
 {
 	struct config *cfg = parse_ok(CLIENT "[udp]\nremote = 198.51.100.9:1\n");
@@ -220,7 +235,11 @@ static const struct {
 	{ "mode = server\ntransport = udp\npool = 203.0.113.0/24\n",
 	  "key 'listen' is missing for mode = server" },
 	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n",
-	  "key 'pool' is missing for mode = server" },
+	  "key 'pool' or 'pool6' is missing for mode = server" },
+	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+	  "pool6 = 2001:db8:100::/64\nroute = 2001:db8:200::/64\n"
+	  "route = 198.51.100.0/24\n",
+	  "test.conf:6: route 198.51.100.0/24 is IPv4, but there is no 'pool'" },
 	{ "mode = client\ntransport = udp\n",
 	  "key 'remote' is missing for mode = client" },
 	{ "mode = client\nremote = 192.0.2.1:1\n",
@@ -344,6 +363,7 @@ int main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, keepalive_timeout_default);
 	tcase_add_test(tc, welcome_policy_keys);
+	tcase_add_test(tc, ipv6_only_server);
 	tcase_add_test(tc, section_value_wins);
 	tcase_add_loop_test(tc, bad_line, 0,
 			    sizeof(bad_lines) / sizeof(bad_lines[0]));
