@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -66,6 +67,27 @@ static void print_summary(const struct config *cfg)
 	} else {
 		printf(", remote %s\n", cfg->remote);
 	}
+}
+
+/* Each session holds a socket (and, under dtls and tls, GnuTLS's), so
+ * the usual soft limit of 1024 open files caps a server below 1,000
+ * sessions. The hard limit is the administrator's (LimitNOFILE= in the
+ * unit): take all of it, before any file is open. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_info("cannot raise the open files limit from %llu to %llu: %s",
+			 (unsigned long long)was, (unsigned long long)rl.rlim_max,
+			 strerror(errno));
+	else
+		log_info("open files limit raised from %llu to %llu (the hard limit)",
+			 (unsigned long long)was, (unsigned long long)rl.rlim_max);
 }
 
 int main(int argc, char **argv)
@@ -136,6 +158,7 @@ int main(int argc, char **argv)
 		return err < 0 ? 1 : 0;
 	}
 
+	raise_fd_limit();
 	struct daemon d;
 	int err = daemon_init(&d, cfg);
 	if (err == 0 && !foreground) {

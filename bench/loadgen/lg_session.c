@@ -10,6 +10,7 @@
  * must be dropped and counted by the gateway, and the session go on.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #define KEEPALIVE_MS 10000		/* when --rate 0 sends nothing */
 #define ECHO_PAYLOAD 56			/* as ping(8) */
 #define ECHO_LEN (20 + 8 + ECHO_PAYLOAD)
+#define ECHO6_LEN (40 + 8 + ECHO_PAYLOAD)	/* the larger: buffers */
 #define UNKNOWN_TYPE 0x7e
 
 /* ---- the host table */
@@ -150,16 +152,62 @@ static uint16_t checksum(const uint8_t *p, size_t len)
 	return (uint16_t)~sum;
 }
 
-/* A DATA message: the type byte, then an IPv4 ICMP echo request from
- * `from` to the gateway's inner address. */
-static void build_echo(const struct cv_session *s, const struct cv_addr *from,
-		       uint8_t msg[1 + ECHO_LEN])
+/* The ICMP echo header and payload at icmp, of type (8 or 128). */
+static void fill_icmp_echo(const struct cv_session *s, uint8_t *icmp,
+			   uint8_t type)
+{
+	icmp[0] = type;			/* echo request */
+	icmp[4] = s->ping_id >> 8;
+	icmp[5] = s->ping_id & 0xff;
+	icmp[6] = s->ping_seq >> 8;
+	icmp[7] = s->ping_seq & 0xff;
+	for (unsigned int i = 0; i < ECHO_PAYLOAD; i++)
+		icmp[8 + i] = (uint8_t)i;
+}
+
+/* An IPv6 ICMPv6 echo request: its checksum covers the pseudo-header
+ * (RFC 8200 8.1), built in front of the message in sum. */
+static size_t build_echo6(const struct cv_session *s,
+			  const struct cv_addr *from, uint8_t *ip)
+{
+	uint8_t *icmp = ip + 40;
+	uint8_t sum[40 + 8 + ECHO_PAYLOAD];
+	size_t icmp_len = 8 + ECHO_PAYLOAD;
+	uint16_t c;
+
+	ip[0] = 0x60;
+	ip[4] = (uint8_t)(icmp_len >> 8);
+	ip[5] = icmp_len & 0xff;
+	ip[6] = IPPROTO_ICMPV6;
+	ip[7] = 64;			/* hop limit */
+	memcpy(ip + 8, from->bytes, 16);
+	memcpy(ip + 24, s->gateway.bytes, 16);
+	fill_icmp_echo(s, icmp, 128);
+	memset(sum, 0, sizeof(sum));
+	memcpy(sum, ip + 8, 32);	/* source, destination */
+	sum[34] = (uint8_t)(icmp_len >> 8);
+	sum[35] = icmp_len & 0xff;
+	sum[39] = IPPROTO_ICMPV6;
+	memcpy(sum + 40, icmp, icmp_len);
+	c = checksum(sum, 40 + icmp_len);
+	icmp[2] = c >> 8;
+	icmp[3] = c & 0xff;
+	return ECHO6_LEN;
+}
+
+/* A DATA message: the type byte, then an ICMP echo request from `from`
+ * to the gateway's inner address, IPv4 or IPv6 as `from` is. Returns
+ * the message's length. */
+static size_t build_echo(const struct cv_session *s, const struct cv_addr *from,
+			 uint8_t msg[1 + ECHO6_LEN])
 {
 	uint8_t *ip = msg + 1, *icmp = ip + 20;
 	uint16_t c;
 
-	memset(msg, 0, 1 + ECHO_LEN);
+	memset(msg, 0, 1 + ECHO6_LEN);
 	msg[0] = PROTO_DATA;
+	if (from->family == AF_INET6)
+		return 1 + build_echo6(s, from, ip);
 	ip[0] = 0x45;
 	ip[2] = ECHO_LEN >> 8;
 	ip[3] = ECHO_LEN & 0xff;
@@ -167,29 +215,23 @@ static void build_echo(const struct cv_session *s, const struct cv_addr *from,
 	ip[8] = 64;			/* TTL */
 	ip[9] = IPPROTO_ICMP;
 	memcpy(ip + 12, &from->v4, 4);
-	memcpy(ip + 16, &s->server4.v4, 4);
+	memcpy(ip + 16, &s->gateway.v4, 4);
 	c = checksum(ip, 20);
 	ip[10] = c >> 8;
 	ip[11] = c & 0xff;
-	icmp[0] = 8;			/* echo request */
-	icmp[4] = s->ping_id >> 8;
-	icmp[5] = s->ping_id & 0xff;
-	icmp[6] = s->ping_seq >> 8;
-	icmp[7] = s->ping_seq & 0xff;
-	for (unsigned int i = 0; i < ECHO_PAYLOAD; i++)
-		icmp[8 + i] = (uint8_t)i;
+	fill_icmp_echo(s, icmp, 8);
 	c = checksum(icmp, 8 + ECHO_PAYLOAD);
 	icmp[2] = c >> 8;
 	icmp[3] = c & 0xff;
+	return 1 + ECHO_LEN;
 }
 
 static void send_echo(struct cv_session *s)
 {
-	uint8_t msg[1 + ECHO_LEN];
+	uint8_t msg[1 + ECHO6_LEN];
 
 	s->ping_seq++;
-	build_echo(s, &s->inner, msg);
-	struct cv_msg m = { .data = msg, .len = sizeof(msg) };
+	struct cv_msg m = { .data = msg, .len = build_echo(s, &s->inner, msg) };
 	if (send_msgs(s, &m, 1) == 1) {
 		s->sent++;
 		s->lg->tot.pings_sent++;
@@ -210,11 +252,14 @@ static void abuse_after_welcome(struct cv_session *s)
 {
 	struct lg *lg = s->lg;
 	uint8_t unknown[4] = { UNKNOWN_TYPE, 1, 2, 3 };
-	uint8_t echo[1 + ECHO_LEN];
+	uint8_t echo[1 + ECHO6_LEN];
 	struct cv_addr other = s->inner;
 
 	/* Another session's inner address, or the next one in the pool. */
-	other.v4.s_addr = htonl(ntohl(s->inner.v4.s_addr) + 1);
+	if (other.family == AF_INET)
+		other.v4.s_addr = htonl(ntohl(s->inner.v4.s_addr) + 1);
+	else
+		other.bytes[15]++;
 	for (unsigned int i = 1; i < lg->opt.sessions; i++) {
 		const struct cv_session *o =
 			&lg->slots[(s->index + i) % lg->opt.sessions];
@@ -223,10 +268,10 @@ static void abuse_after_welcome(struct cv_session *s)
 			break;
 		}
 	}
-	build_echo(s, &other, echo);
+	size_t echo_len = build_echo(s, &other, echo);
 	struct cv_msg msgs[2] = {
 		{ .data = unknown, .len = sizeof(unknown) },
-		{ .data = echo, .len = sizeof(echo) },
+		{ .data = echo, .len = echo_len },
 	};
 	int n = send_msgs(s, msgs, 2);
 	if (n > 0)
@@ -364,14 +409,28 @@ static void welcome(struct cv_session *s, const struct proto_welcome *w)
 
 	if (s->state != LG_HELLO || w->nonce != s->nonce)
 		return;		/* a late copy */
-	s->inner = w->addr4.addr;
-	s->server4 = w->server4;
-	if (s->server4.family != AF_INET) {
-		/* No SERVER4: the first host of the client's prefix. */
-		uint32_t mask = w->addr4.len ? ~0u << (32 - w->addr4.len) : 0;
-		s->server4.family = AF_INET;
-		s->server4.v4.s_addr =
-			htonl((ntohl(s->inner.v4.s_addr) & mask) + 1);
+	if (w->addr4.addr.family == AF_INET) {
+		s->inner = w->addr4.addr;
+		s->gateway = w->server4;
+	} else {	/* an IPv6-only gateway: the decoder saw to ADDR6 */
+		s->inner = w->addr6.addr;
+		s->gateway = w->server6;
+	}
+	if (s->gateway.family != s->inner.family) {
+		/* No SERVER4 (SERVER6): the first host of the client's
+		 * prefix, as culvert's pools give the gateway. */
+		struct cv_prefix p = w->addr4.addr.family == AF_INET ? w->addr4
+								       : w->addr6;
+		unsigned int bytes = p.addr.family == AF_INET ? 4 : 16;
+		s->gateway = p.addr;
+		for (unsigned int i = 0; i < bytes; i++) {
+			unsigned int bit = i * 8;
+			if (bit >= p.len)
+				s->gateway.bytes[i] = 0;
+			else if (bit + 8 > p.len)
+				s->gateway.bytes[i] &= (uint8_t)(0xff00 >> (p.len - bit));
+		}
+		s->gateway.bytes[bytes - 1] |= 1;
 	}
 	s->ping_id = (uint16_t)(s->nonce ^ s->index);
 	s->state = LG_UP;
@@ -396,18 +455,32 @@ static void welcome(struct cv_session *s, const struct proto_welcome *w)
 	lg_kick(lg);
 }
 
-/* An echo reply from the gateway to this session. */
+/* An echo reply from the gateway to this session: ICMP (type 0) over
+ * IPv4, ICMPv6 (type 129) over IPv6. */
 static void data(struct cv_session *s, const uint8_t *ip, size_t len)
 {
+	const uint8_t *icmp;
+
 	if (s->state != LG_UP && s->state != LG_DRAINING)
 		return;
-	if (len < 28 || ip[0] >> 4 != 4 || ip[9] != IPPROTO_ICMP)
-		return;
-	size_t hl = (size_t)(ip[0] & 0x0f) * 4;
-	if (len < hl + 8 || memcmp(ip + 16, &s->inner.v4, 4) != 0)
-		return;
-	const uint8_t *icmp = ip + hl;
-	if (icmp[0] != 0 || (icmp[4] << 8 | icmp[5]) != s->ping_id)
+	if (s->inner.family == AF_INET6) {
+		if (len < 40 + 8 || ip[0] >> 4 != 6 || ip[6] != IPPROTO_ICMPV6 ||
+		    memcmp(ip + 24, s->inner.bytes, 16) != 0)
+			return;
+		icmp = ip + 40;
+		if (icmp[0] != 129)
+			return;
+	} else {
+		if (len < 28 || ip[0] >> 4 != 4 || ip[9] != IPPROTO_ICMP)
+			return;
+		size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+		if (len < hl + 8 || memcmp(ip + 16, &s->inner.v4, 4) != 0)
+			return;
+		icmp = ip + hl;
+		if (icmp[0] != 0)
+			return;
+	}
+	if ((icmp[4] << 8 | icmp[5]) != s->ping_id)
 		return;
 	s->received++;
 	s->lg->tot.pings_received++;

@@ -7,8 +7,9 @@
  * loaded through the core's loader (src/plugin.c), run on the core's event
  * loop (src/loop.c), and spoken to in the core's control protocol
  * (src/proto.c). What culvertd does with a TUN device, a session here
- * does by hand: after the WELCOME it sends ICMP echo requests from its
- * inner address to the gateway's, as DATA messages, and counts the
+ * does by hand: after the WELCOME it sends ICMP echo requests (ICMPv6 on
+ * an IPv6-only gateway) from its inner address to the gateway's, as DATA
+ * messages, and counts the
  * replies the gateway's kernel sends back through the tunnel.
  *
  * loadgen.c holds the options, the schedule and the summary;
@@ -70,7 +71,9 @@ struct cv_session {
 	uint32_t nonce;
 	unsigned int hellos;
 	bool abusive;
-	struct cv_addr inner, server4;
+	/* IPv4 when the welcome had ADDR4, else IPv6 (an IPv6-only
+	 * gateway): the echo requests go from inner to gateway. */
+	struct cv_addr inner, gateway;
 	uint16_t ping_id, ping_seq;
 	uint64_t sent, received;
 	int64_t last_keepalive_ms;
