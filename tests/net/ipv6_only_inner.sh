@@ -84,6 +84,16 @@ for T in tls dtls udp; do
 	lab_wait_log "$gw" "$T: listening" 10 || fail "gateway did not listen over $T"
 	grep -q "IPv6 only (no pool)" "${LAB_LOG[$gw]}" ||
 		fail "the gateway did not log that it runs IPv6 only"
+	if [[ $T == tls ]]; then
+		# diagnose knows there is no IPv4 pool: it speaks of pool6 and
+		# IPv6 forwarding, never of an empty IPv4 pool.
+		in_ns gw "$CULVERTCTL" -c "$LAB_TMP/$gw.conf" diagnose >"$LAB_TMP/diag.out" 2>&1
+		grep -q 'IPv6 forwarding is on' "$LAB_TMP/diag.out" ||
+			fail "diagnose on the IPv6-only gateway: $(cat "$LAB_TMP/diag.out")"
+		! grep -Eq '\(none\)|0\.0\.0\.0|IPv4 forwarding' "$LAB_TMP/diag.out" ||
+			fail "diagnose on the IPv6-only gateway speaks of IPv4: $(cat "$LAB_TMP/diag.out")"
+		ok "tls: diagnose on the IPv6-only gateway checks IPv6 forwarding and nothing of IPv4"
+	fi
 	lab_start "$u" u "$LAB_TMP/$u.conf"
 	lab_wait_log "$u" 'tunnel up' 15 || fail "U did not come up over $T"
 	a6=$(inner6 u)
