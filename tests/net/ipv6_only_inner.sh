@@ -14,7 +14,9 @@
 # V through cv0) is dropped by the gateway and counted (spoofed_source),
 # and V never answers it. Over tls, the up-script sees
 # CULVERT_INNER_ADDRESS6 and CULVERT_ROUTES but no CULVERT_INNER_ADDRESS,
-# and culvertctl status on both sides shows "-" for IPv4.
+# and culvertctl status on both sides shows "-" for IPv4. A client's own
+# route = default makes IPv4 unreachable instead of letting it leak; a
+# session below 1280 bytes is refused with a reason.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -139,8 +141,8 @@ for T in tls dtls udp; do
 
 	if [[ $T == tls ]]; then
 		lab__wait 5 test -s "$LAB_TMP/up.env" || fail "the up-script did not run"
-		grep -qx "CULVERT_INNER_ADDRESS6=$a6/64" "$LAB_TMP/up.env" &&
-			grep -qx "CULVERT_ROUTES=$LAN6" "$LAB_TMP/up.env" ||
+		{ grep -qx "CULVERT_INNER_ADDRESS6=$a6/64" "$LAB_TMP/up.env" &&
+			grep -qx "CULVERT_ROUTES=$LAN6" "$LAB_TMP/up.env"; } ||
 			fail "the up-script's environment lacks CULVERT_INNER_ADDRESS6=$a6/64 or CULVERT_ROUTES=$LAN6: $(cat "$LAB_TMP/up.env")"
 		! grep -q '^CULVERT_INNER_ADDRESS=' "$LAB_TMP/up.env" ||
 			fail "the up-script sees an IPv4 CULVERT_INNER_ADDRESS on an IPv6-only tunnel: $(cat "$LAB_TMP/up.env")"
@@ -161,6 +163,32 @@ for T in tls dtls udp; do
 	[[ -z $(ip -n "$LAB_U" -6 route show table all "$LAN6" 2>/dev/null) ]] ||
 		fail "U still routes $LAN6 after its culvertd stopped"
 done
+
+# A client's own route = default on an IPv6-only tunnel: ::/0 through
+# cv0, and 0.0.0.0/0 unreachable in the tunnel's table, so that IPv4
+# fails at once instead of leaking around the tunnel.
+lab_server_conf "$LAB_TMP/gw-full.conf" pool= "route=$LAN6" "pool6=$POOL6"
+lab_client_conf "$LAB_TMP/u-full.conf" route=default
+lab_start gw-full gw "$LAB_TMP/gw-full.conf"
+lab_wait_log gw-full 'tls: listening' 10 || fail "gateway did not listen over tls"
+lab_start u-full u "$LAB_TMP/u-full.conf"
+lab_wait_log u-full 'tunnel up' 15 || fail "U did not come up with route = default"
+table=$(ip -n "$LAB_U" -4 route show table 51821 2>&1)
+grep -q '^unreachable default' <<<"$table" ||
+	fail "U's tunnel table has no 'unreachable default' for IPv4 on an IPv6-only full tunnel: $table"
+table6=$(ip -n "$LAB_U" -6 route show table 51821 2>&1)
+grep -q "^default dev $LAB_DEV" <<<"$table6" ||
+	fail "U's tunnel table has no IPv6 default through $LAB_DEV: $table6"
+out=$(in_ns u timeout 5 ping -4 -c 1 -W 2 "$LAB_V_LAN" 2>&1)
+grep -Eqi 'unreachable|no route to host' <<<"$out" || fail "an IPv4 ping from U on an IPv6-only full tunnel did not fail as unreachable: $out"
+got=$(ping_count u "$V_LAN6" 3 -6)
+((${got:-0} >= 2)) || fail "ping -6 U -> V through the IPv6-only full tunnel: ${got:-0} of 3"
+ok "route = default on an IPv6-only tunnel: ::/0 through $LAB_DEV ($got of 3 pings), IPv4 unreachable, no leak"
+for n in u-full gw-full; do
+	lab_stop "$n" || fail "$n did not stop cleanly"
+done
+[[ -z $(ip -n "$LAB_U" -4 route show table 51821 2>/dev/null) ]] ||
+	fail "U left IPv4 routes in its tunnel table after it stopped"
 
 # A session below IPv6's 1280 ([dtls] mtu = 1200) has nothing left on an
 # IPv6-only tunnel: the gateway refuses it and says why, instead of a
