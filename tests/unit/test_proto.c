@@ -1387,6 +1387,11 @@ START_TEST(test_doc_examples)
 	m.welcome.addr6 = prefix("2001:db8:100::2/64");
 	m.welcome.server6 = addr("2001:db8:100::1");
 	check_doc_example("welcome6", &m);
+	memset(&m.welcome.addr4, 0, sizeof(m.welcome.addr4));
+	memset(&m.welcome.server4, 0, sizeof(m.welcome.server4));
+	m.welcome.n_routes = 0;
+	add_route(&m, "2001:db8:200::/64");
+	check_doc_example("welcome6only", &m);
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REFUSE;
