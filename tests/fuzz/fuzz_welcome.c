@@ -33,8 +33,15 @@ static bool client_accepts(const struct proto_welcome *w)
 		    "refused without a reason");
 	if (err < 0)
 		return false;
-	fuzz_assert(w->addr4.addr.family == AF_INET && w->addr4.len >= 8,
+	fuzz_assert(w->addr4.addr.family != AF_INET || w->addr4.len >= 8,
 		    "accepted address length %u", w->addr4.len);
+	/* An IPv6-only welcome: nothing of IPv4 may come with it. */
+	if (w->addr4.addr.family != AF_INET) {
+		fuzz_assert(w->server4.family == 0, "accepted SERVER4 without ADDR4");
+		for (unsigned int i = 0; i < w->n_routes; i++)
+			fuzz_assert(w->routes[i].addr.family == AF_INET6,
+				    "accepted ROUTE4 without ADDR4");
+	}
 	return true;
 }
 
@@ -62,8 +69,12 @@ static void check_welcome(const struct proto_welcome *w)
 	char buf[ADDR_STRLEN], line[512] = "";
 	size_t used = 0;
 
-	fuzz_assert(w->addr4.addr.family == AF_INET && w->addr4.len >= 1 &&
-			    w->addr4.len <= 32,
+	fuzz_assert(w->addr4.addr.family == AF_INET ||
+			    w->addr6.addr.family == AF_INET6,
+		    "neither ADDR4 nor ADDR6");
+	fuzz_assert(w->addr4.addr.family == 0 ||
+			    (w->addr4.addr.family == AF_INET &&
+			     w->addr4.len >= 1 && w->addr4.len <= 32),
 		    "address %s", prefix_str(&w->addr4, buf));
 	fuzz_assert(w->server4.family == 0 || w->server4.family == AF_INET,
 		    "server4 family %u", w->server4.family);
