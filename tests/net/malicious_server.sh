@@ -98,6 +98,9 @@ scenario multicast-route 5 'route 2 \(224\.0\.0\.0/4\) leads to multicast addres
 scenario route-covers-server 5 "route 2 \\(192\\.0\\.2\\.0/24\\) covers the server's address 192\\.0\\.2\\.1"
 scenario default-route 7 "route 2 \\(0\\.0\\.0\\.0/0\\) would send all of this client's traffic .*accept-default-route is no"
 scenario route6 5 'route 2 \(2001:db8::/32\) is IPv6, but the server assigned no inner IPv6 address'
+scenario server4-alone 5 'SERVER4 without ADDR4'
+scenario route4-alone 5 'route 1 \(198\.51\.100\.0/24\) is IPv4, but the server assigned no inner IPv4 address'
+scenario no-address 5 'welcome without ADDR4 or ADDR6'
 scenario tiny-mtu 5 'MTU 500 out of range 576-65535'
 scenario too-many-routes 5 'more than 64 routes'
 scenario oversized 5 'oversized control message \([0-9]+ bytes, at most 1024\)'

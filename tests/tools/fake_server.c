@@ -136,6 +136,45 @@ static size_t s_route6(uint32_t nonce, uint8_t *out)
 	return with_route(nonce, out, "2001:db8::/32");
 }
 
+/* An IPv6-only welcome (ADDR6, no ADDR4) with something of IPv4 in it. */
+static struct proto_welcome ipv6_only_welcome(uint32_t nonce)
+{
+	struct proto_welcome w = lab_welcome(nonce);
+
+	memset(&w.addr4, 0, sizeof(w.addr4));
+	memset(&w.server4, 0, sizeof(w.server4));
+	w.n_routes = 0;
+	w.addr6 = pfx("2001:db8:100::2/64");
+	return w;
+}
+
+static size_t s_server4_alone(uint32_t nonce, uint8_t *out)
+{
+	struct proto_welcome w = ipv6_only_welcome(nonce);
+
+	addr_parse("203.0.113.1", &w.server4);
+	return encode(&w, out);
+}
+
+static size_t s_route4_alone(uint32_t nonce, uint8_t *out)
+{
+	struct proto_welcome w = ipv6_only_welcome(nonce);
+
+	w.routes[w.n_routes++] = pfx("198.51.100.0/24");
+	return encode(&w, out);
+}
+
+/* Neither ADDR4 nor ADDR6: the encoder refuses, so ADDR4 is cut out. */
+static size_t s_no_address(uint32_t nonce, uint8_t *out)
+{
+	struct proto_welcome w = lab_welcome(nonce);
+	size_t len = encode(&w, out);
+	size_t at = find_attr(out, len, 0x01);		/* ADDR4 */
+
+	memmove(out + at, out + at + 7, len - at - 7);
+	return len - 7;
+}
+
 static size_t s_tiny_mtu(uint32_t nonce, uint8_t *out)
 {
 	struct proto_welcome w = lab_welcome(nonce);
@@ -221,6 +260,9 @@ static const struct scenario {
 	{ "route-covers-server", s_route_covers_server },
 	{ "default-route", s_default_route },
 	{ "route6", s_route6 },
+	{ "server4-alone", s_server4_alone },
+	{ "route4-alone", s_route4_alone },
+	{ "no-address", s_no_address },
 	{ "tiny-mtu", s_tiny_mtu },
 	{ "too-many-routes", s_too_many_routes },
 	{ "oversized", s_oversized },
