@@ -336,7 +336,8 @@ static int setup_server_auth(struct daemon *d)
 	if ((err = auth_new(cfg->password_file, cfg->pam_service, &d->auth)) < 0)
 		return err;
 	if ((err = auth_throttle_new(&d->throttle)) < 0 ||
-	    (err = auth_worker_new(d->loop, d->auth, &d->auth_worker)) < 0)
+	    (err = auth_worker_new(d->loop, d->auth, &d->counters.auth_skipped,
+				   &d->auth_worker)) < 0)
 		log_err("cannot set up password checks: %s", strerror(-err));
 	return err;
 }

@@ -170,7 +170,7 @@ void session_free(struct cv_session *s, bool link_gone,
 	else
 		log_debug("link %s ended before hello: %s", s->peer, why);
 	if (s->auth_job)
-		auth_job_cancel(s->auth_job);
+		auth_job_cancel(d->auth_worker, s->auth_job);
 	if (s->connect_hook)
 		hook_cancel(s->connect_hook);
 	if (s->state == SESSION_UP && session_is_server(s))
