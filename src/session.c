@@ -265,6 +265,29 @@ static void on_keepalive_tick(void *arg)
 	arm_keepalive(s);
 }
 
+static void set_peer(struct cv_session *s, const struct sockaddr *sa,
+		     socklen_t len)
+{
+	if (sa && len <= sizeof(s->peer_addr)) {
+		memset(&s->peer_addr, 0, sizeof(s->peer_addr));
+		memcpy(&s->peer_addr, sa, len);
+		sockaddr_str(sa, s->peer);
+	} else {
+		snprintf(s->peer, sizeof(s->peer), "(unknown)");
+	}
+}
+
+void session_moved(struct cv_session *s, const struct sockaddr *sa,
+		   socklen_t len)
+{
+	char old[sizeof(s->peer)];
+
+	snprintf(old, sizeof(old), "%s", s->peer);
+	set_peer(s, sa, len);
+	log_debug("session %s: outer address %s -> %s", session_name(s), old,
+		  s->peer);
+}
+
 struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 			       struct cv_link *link,
 			       const struct cv_link_info *info)
@@ -290,12 +313,7 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(d->loop);
 	s->connected_at = time(NULL);
-	if (info->peer && info->peer_len <= sizeof(s->peer_addr)) {
-		memcpy(&s->peer_addr, info->peer, info->peer_len);
-		sockaddr_str(info->peer, s->peer);
-	}
-	else
-		snprintf(s->peer, sizeof(s->peer), "(unknown)");
+	set_peer(s, info->peer, info->peer_len);
 	if (info->identity && !(s->identity = strdup(info->identity)))
 		goto fail;
 	s->timer = loop_timer_new(d->loop,
