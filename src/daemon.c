@@ -450,6 +450,7 @@ void daemon_cleanup(struct daemon *d)
 	d->stopping = true;
 	while (d->sessions)
 		session_end(d->sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
+	tunnel_routes_down(&d->blocked, d->nl, d->cfg, d->tun.ifindex);
 	unload_transports(d);
 	auth_worker_free(d->auth_worker);
 	control_close(d->control);
