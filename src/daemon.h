@@ -39,7 +39,7 @@ struct retired_auth;
 	X(auth_failed) X(client_to_client) X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
-	X(sessions_up) X(unknown_type) X(auth_skipped)
+	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
 
 struct counters {
 #define COUNTER_FIELD(name) uint64_t name;

@@ -35,6 +35,13 @@ bool session_takes_gso(const struct cv_session *s)
 	       (s->transport->t->flags & CV_TRANSPORT_GSO);
 }
 
+/* Any transport carries a packet with its checksum left to do; writing
+ * it so into TUN needs the virtio-net header. */
+bool session_takes_partial(const struct cv_session *s)
+{
+	return s->daemon->tun.vnet_hdr;
+}
+
 struct hook *session_hook(struct cv_session *s, const char *script,
 			  const char *event, hook_done_cb *done)
 {
@@ -393,7 +400,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_DATA_GSO) {
+		if (msg[0] > PROTO_DATA_PARTIAL) {
 			d->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {

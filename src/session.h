@@ -45,6 +45,7 @@ struct cv_session {
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
+	bool data_partial;		/* and PROTO_DATA_PARTIAL */
 
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */

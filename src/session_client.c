@@ -30,6 +30,8 @@ static int send_hello(struct cv_session *s)
 	m.hello.nonce = s->nonce;
 	if (session_takes_gso(s))
 		m.hello.flags |= PROTO_HELLO_DATA_GSO;
+	if (session_takes_partial(s))
+		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct daemon *d = s->daemon;
@@ -296,6 +298,8 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 	s->daemon->previous_addr6 = w->addr6.addr;
 	s->data_gso = session_takes_gso(s) &&
 		      (w->features & PROTO_FEATURE_DATA_GSO);
+	s->data_partial = session_takes_partial(s) &&
+			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
 	session_hook(s, s->daemon->cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	if (s->data_gso)
