@@ -22,7 +22,11 @@ struct auth_job {
 	char *user;
 	char *password;
 	enum auth_result result;
-	bool cancelled;		/* loop thread only */
+	/* Set by the loop, read by the worker: both under the lock. A job
+	 * cancelled before its turn is not hashed, so that a client that
+	 * sends its password and hangs up costs no hashing. */
+	bool cancelled;
+	bool checked;		/* the worker hashed it */
 	auth_done_cb *done;
 	void *arg;
 };
@@ -43,6 +47,7 @@ struct auth_worker {
 	bool stop;
 	struct job_list todo, done;	/* under lock */
 	unsigned int queued;		/* loop thread: submitted, not back */
+	uint64_t *skipped;		/* loop thread: cancelled, not hashed */
 };
 
 static void push(struct job_list *l, struct auth_job *job)
@@ -84,13 +89,14 @@ static void *worker_main(void *arg)
 		if (w->stop)
 			break;
 		struct auth_job *job = pop(&w->todo);
-		struct auth *auth = w->auth;	/* a reload may swap it */
-		pthread_mutex_unlock(&w->lock);
-
-		job->result = auth_check(auth, job->user, job->password);
+		if (!job->cancelled) {
+			struct auth *auth = w->auth;	/* a reload may swap it */
+			pthread_mutex_unlock(&w->lock);
+			job->result = auth_check(auth, job->user, job->password);
+			job->checked = true;
+			pthread_mutex_lock(&w->lock);
+		}
 		explicit_bzero(job->password, strlen(job->password));
-
-		pthread_mutex_lock(&w->lock);
 		push(&w->done, job);
 		uint64_t one = 1;
 		if (write(w->efd, &one, sizeof(one)) < 0)
@@ -119,6 +125,8 @@ static void on_results(void *arg, int fd, uint32_t events)
 	struct auth_job *job;
 	while ((job = pop(&done))) {
 		w->queued--;
+		if (!job->checked && w->skipped)
+			(*w->skipped)++;
 		/* A callback may cancel later jobs of the list: it looks at
 		 * each job only when its turn comes. */
 		if (!job->cancelled)
@@ -127,7 +135,7 @@ static void on_results(void *arg, int fd, uint32_t events)
 	}
 }
 
-int auth_worker_new(struct loop *loop, struct auth *auth,
+int auth_worker_new(struct loop *loop, struct auth *auth, uint64_t *skipped,
 		    struct auth_worker **out)
 {
 	struct auth_worker *w = calloc(1, sizeof(*w));
@@ -136,6 +144,7 @@ int auth_worker_new(struct loop *loop, struct auth *auth,
 		return -ENOMEM;
 	w->loop = loop;
 	w->auth = auth;
+	w->skipped = skipped;
 	w->todo.tail = &w->todo.head;
 	w->done.tail = &w->done.head;
 	pthread_mutex_init(&w->lock, NULL);
@@ -215,9 +224,11 @@ struct auth_job *auth_worker_submit(struct auth_worker *w, const char *user,
 	return job;
 }
 
-void auth_job_cancel(struct auth_job *job)
+void auth_job_cancel(struct auth_worker *w, struct auth_job *job)
 {
+	pthread_mutex_lock(&w->lock);
 	job->cancelled = true;
+	pthread_mutex_unlock(&w->lock);
 }
 
 void auth_worker_set_auth(struct auth_worker *w, struct auth *auth)

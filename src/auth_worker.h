@@ -7,6 +7,8 @@
 #ifndef CULVERT_AUTH_WORKER_H
 #define CULVERT_AUTH_WORKER_H
 
+#include <stdint.h>
+
 #include "auth.h"
 
 struct loop;
@@ -16,8 +18,9 @@ struct auth_job;
 typedef void auth_done_cb(void *arg, enum auth_result result);
 
 /* The thread starts with the first job, so that a daemon that forks after
- * setting up (culvertd without -f) forks before any thread exists. */
-int auth_worker_new(struct loop *loop, struct auth *auth,
+ * setting up (culvertd without -f) forks before any thread exists.
+ * *skipped (if not NULL) counts the jobs cancelled before their check. */
+int auth_worker_new(struct loop *loop, struct auth *auth, uint64_t *skipped,
 		    struct auth_worker **out);
 /* Waits for the check in progress, if any; pending callbacks are not
  * called. */
@@ -33,7 +36,8 @@ struct auth_job *auth_worker_submit(struct auth_worker *w, const char *user,
  * auth_worker_free. */
 void auth_worker_set_auth(struct auth_worker *w, struct auth *auth);
 
-/* The job's callback will not run (its session is gone). */
-void auth_job_cancel(struct auth_job *job);
+/* The job's callback will not run (its session is gone), and if its
+ * check has not begun, it will not be made. */
+void auth_job_cancel(struct auth_worker *w, struct auth_job *job);
 
 #endif

@@ -94,6 +94,7 @@ struct config {
 	unsigned int route_table;
 	unsigned int fwmark;
 	bool block_ipv6;
+	bool kill_switch;		/* full tunnel: block while reconnecting */
 	/* DNS pushed to clients (server). */
 	unsigned int n_dns;
 	struct cv_addr dns[CONFIG_MAX_DNS];

@@ -345,7 +345,8 @@ static int setup_server_auth(struct daemon *d)
 	if ((err = auth_new(cfg->password_file, cfg->pam_service, &d->auth)) < 0)
 		return err;
 	if ((err = auth_throttle_new(&d->throttle)) < 0 ||
-	    (err = auth_worker_new(d->loop, d->auth, &d->auth_worker)) < 0)
+	    (err = auth_worker_new(d->loop, d->auth, &d->counters.auth_skipped,
+				   &d->auth_worker)) < 0)
 		log_err("cannot set up password checks: %s", strerror(-err));
 	return err;
 }
@@ -458,6 +459,7 @@ void daemon_cleanup(struct daemon *d)
 	d->stopping = true;
 	while (d->sessions)
 		session_end(d->sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
+	tunnel_routes_down(&d->blocked, d->nl, d->cfg, d->tun.ifindex);
 	unload_transports(d);
 	auth_worker_free(d->auth_worker);
 	control_close(d->control);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "plugin.h"
 #include "tun.h"
+#include "tunnel_routes.h"
 
 struct loop;
 struct loop_timer;
@@ -38,7 +39,7 @@ struct retired_auth;
 	X(auth_failed) X(client_to_client) X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
-	X(sessions_up) X(unknown_type)
+	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
 
 struct counters {
 #define COUNTER_FIELD(name) uint64_t name;
@@ -89,6 +90,9 @@ struct daemon {
 	struct cv_addr previous_addr6;	/* and its IPv6 one (family 0: none) */
 	unsigned int next_transport;	/* which transport to try next */
 	unsigned int reconnect_delay_ms;
+	/* A client's kill switch: the blocked routes of the session that
+	 * ended, until the next one takes them over or culvertd stops. */
+	struct tunnel_routes blocked;
 	struct loop_timer *reconnect;
 	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;

@@ -235,8 +235,12 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 				     seg->gso_size);
 		room = DATA_GSO_HDR;
 	}
+	/* A peer that takes PROTO_DATA_PARTIAL gets the pieces with their
+	 * TCP checksum left to do: its kernel (or nobody, when the packet
+	 * stays on the host) fills it in, so neither end sums every byte. */
+	bool leave = per == 1 && s->data_partial;
 	size_t need = offload_split_size(len, seg, per, room);
-	count = offload_split(pkt, len, seg, per, room,
+	count = offload_split(pkt, len, seg, per, leave, room,
 			      dp->split + dp->split_used,
 			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
 			      MSGS_MAX - dp->n, &out_seg);
@@ -247,7 +251,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	for (unsigned int i = 0; i < count; i++) {
 		struct cv_msg *m = &dp->msgs[dp->n + i];
 		if (per == 1)
-			m->data[0] = PROTO_DATA;
+			m->data[0] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
 		else
 			put_gso_header(m->data, &out_seg);
 		m->seg = out_seg;
@@ -258,6 +262,22 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 		d->counters.gso_whole++;
 	else
 		d->counters.gso_split++;
+	if (leave)
+		d->counters.csum_left += count;
+}
+
+/* Whether a packet whose checksum the kernel left to do has it where a
+ * PROTO_DATA_PARTIAL receiver looks: right after the IP header, in the
+ * TCP or UDP header. */
+static bool partial_as_peer_sees_it(const uint8_t *pkt, size_t len,
+				    const struct cv_segmentation *seg)
+{
+	struct cv_segmentation peer = { .flags = CV_MSG_NEEDS_CSUM };
+	const char *why;
+
+	return offload_check(pkt, len, &peer, &why) == 0 &&
+	       peer.csum_start == seg->csum_start &&
+	       peer.csum_offset == seg->csum_offset;
 }
 
 /* One packet read from TUN at buf + HEAD, len bytes, with its
@@ -292,13 +312,16 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		}
 		queue_large(dp, s, pkt, len, seg);
 	} else {
-		if (seg->flags & CV_MSG_NEEDS_CSUM)
+		bool leave = (seg->flags & CV_MSG_NEEDS_CSUM) && s->data_partial &&
+			     partial_as_peer_sees_it(pkt, len, seg);
+		if ((seg->flags & CV_MSG_NEEDS_CSUM) && !leave)
 			offload_finish_csum(pkt, len, seg);
 		if (s->max_msg && len + 1 > s->max_msg) {
 			too_big(dp, pkt, len, s->max_msg - 1);
 			return;
 		}
-		pkt[-1] = PROTO_DATA;
+		pkt[-1] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
+		d->counters.csum_left += leave;
 		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
 						   .len = len + 1 };
 		dp->slot++;
@@ -412,9 +435,33 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 	if (!data_allowed(dp, s, pkt, len))
 		return;
 	if (dp->daemon->tun.vnet_hdr)
-		gro_packet(&dp->gro, pkt, len);
+		gro_packet(&dp->gro, pkt, len, NULL);
 	else
 		tun_write(dp, NULL, pkt, len);
+}
+
+/* A PROTO_DATA_PARTIAL message: a TCP or UDP packet whose checksum holds
+ * only the pseudo-header's sum, into TUN for the kernel to finish. Only
+ * a peer we told that we take them sends it. */
+static void deliver_partial(struct datapath *dp, struct cv_session *s,
+			    const uint8_t *pkt, size_t len)
+{
+	struct cv_segmentation seg = { .flags = CV_MSG_NEEDS_CSUM };
+	const char *why = "truncated";
+
+	if (!s->data_partial) {
+		session_malformed(s, "a packet with its checksum left to do, which we never offered to take");
+		return;
+	}
+	if (offload_check(pkt, len, &seg, &why) < 0) {
+		char text[120];
+		snprintf(text, sizeof(text), "packet with its checksum left to do: %s",
+			 why);
+		session_malformed(s, text);
+		return;
+	}
+	if (data_allowed(dp, s, pkt, len))
+		gro_packet(&dp->gro, pkt, len, &seg);
 }
 
 /* A PROTO_DATA_GSO message: its metadata checked against the packet,
@@ -481,6 +528,12 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 		if (msgs[i].data[0] == PROTO_DATA_GSO) {
 			s->last_rx = loop_now(d->loop);
 			deliver_large(dp, s, msgs[i].data, msgs[i].len);
+			continue;
+		}
+		if (msgs[i].data[0] == PROTO_DATA_PARTIAL) {
+			s->last_rx = loop_now(d->loop);
+			deliver_partial(dp, s, msgs[i].data + 1,
+					msgs[i].len - 1);
 			continue;
 		}
 		/* Packets before a control message go first: it may end

@@ -33,6 +33,20 @@ static void write_plain(struct gro *g, const uint8_t *pkt, size_t len)
 	write_iov(g, iov, 2);
 }
 
+/* One packet whose checksum the kernel is to fill in. */
+static void write_partial(struct gro *g, const uint8_t *pkt, size_t len,
+			  const struct cv_segmentation *seg)
+{
+	uint8_t vnet[VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ vnet, VNET_HDR_LEN },
+		{ (void *)pkt, len },
+	};
+
+	offload_to_vnet(pkt, seg, vnet);
+	write_iov(g, iov, 2);
+}
+
 /* The IP and TCP header length of a packet that may be joined, or 0. */
 static size_t candidate(const uint8_t *pkt, size_t len, size_t *l4)
 {
@@ -99,7 +113,7 @@ static bool joins(const struct gro *g, const uint8_t *pkt, size_t len,
 }
 
 static void hold(struct gro *g, const uint8_t *pkt, size_t len, size_t hl,
-		 size_t l4)
+		 size_t l4, const struct cv_segmentation *partial)
 {
 	g->n = 1;
 	g->first = pkt;
@@ -108,7 +122,10 @@ static void hold(struct gro *g, const uint8_t *pkt, size_t len, size_t hl,
 	g->l4 = l4;
 	g->payload = g->mss = len - hl;
 	g->next_seq = get32(pkt + l4 + 4) + (uint32_t)(len - hl);
-	g->checked = false;
+	/* A checksum left to do has nothing to verify. */
+	g->checked = g->partial = partial != NULL;
+	if (partial)
+		g->first_seg = *partial;
 	g->closed = pkt[l4 + 13] & TCP_PSH;
 	g->iov[1] = (struct iovec){ (void *)(pkt + hl), len - hl };
 }
@@ -118,7 +135,10 @@ void gro_flush(struct gro *g)
 	if (g->n == 0)
 		return;
 	if (g->n == 1) {
-		write_plain(g, g->first, g->first_len);
+		if (g->partial)
+			write_partial(g, g->first, g->first_len, &g->first_seg);
+		else
+			write_plain(g, g->first, g->first_len);
 		g->n = 0;
 		return;
 	}
@@ -157,24 +177,28 @@ void gro_flush(struct gro *g)
 	g->n = 0;
 }
 
-void gro_packet(struct gro *g, const uint8_t *pkt, size_t len)
+void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
+		const struct cv_segmentation *partial)
 {
 	size_t l4 = 0, hl = candidate(pkt, len, &l4);
 
 	if (!hl) {
 		gro_flush(g);
-		write_plain(g, pkt, len);
+		if (partial)
+			write_partial(g, pkt, len, partial);
+		else
+			write_plain(g, pkt, len);
 		return;
 	}
 	if (g->n && joins(g, pkt, len, hl, l4)) {
 		if (!g->checked && !checksums_ok(g->first, g->first_len, g->l4)) {
 			/* The held one goes alone; the kernel drops it. */
 			gro_flush(g);
-			hold(g, pkt, len, hl, l4);
+			hold(g, pkt, len, hl, l4, partial);
 			return;
 		}
 		g->checked = true;
-		if (!checksums_ok(pkt, len, l4)) {
+		if (!partial && !checksums_ok(pkt, len, l4)) {
 			gro_flush(g);
 			write_plain(g, pkt, len);
 			return;
@@ -187,5 +211,5 @@ void gro_packet(struct gro *g, const uint8_t *pkt, size_t len)
 		return;
 	}
 	gro_flush(g);
-	hold(g, pkt, len, hl, l4);
+	hold(g, pkt, len, hl, l4, partial);
 }

@@ -11,8 +11,9 @@
  * PSH on the last), no SYN, FIN, RST, URG or ECN signal, equal headers
  * and options, sequence numbers in order, all but the last segment of
  * the same size. Checksums of joined packets are verified first, since
- * the joined packet's checksum is left to the kernel. Anything else is
- * written as it came.
+ * the joined packet's checksum is left to the kernel, unless the peer
+ * left them to do in the first place (PROTO_DATA_PARTIAL). Anything
+ * else is written as it came.
  *
  * Packets are borrowed: they must stay valid until gro_flush().
  */
@@ -42,6 +43,8 @@ struct gro {
 	size_t mss;		/* the first segment's payload */
 	uint32_t next_seq;
 	bool checked;		/* the first segment's checksums verified */
+	bool partial;		/* the first one's checksum left to do */
+	struct cv_segmentation first_seg;	/* then, where it is */
 	bool closed;		/* the last one was short or had PSH */
 	uint8_t head[VNET_HDR_LEN + 60 + 60];
 	struct iovec iov[GRO_MAX_SEGMENTS + 1];
@@ -49,8 +52,11 @@ struct gro {
 
 void gro_init(struct gro *g, int fd);
 /* Take one packet for TUN: join it to the held ones, or write those and
- * hold this one, or write both. Counts what it writes into TUN. */
-void gro_packet(struct gro *g, const uint8_t *pkt, size_t len);
+ * hold this one, or write both. Counts what it writes into TUN. partial:
+ * NULL for a packet with its checksums done, or where its checksum left
+ * to do is (from offload_check). */
+void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
+		const struct cv_segmentation *partial);
 /* Write what is held. */
 void gro_flush(struct gro *g);
 

@@ -88,6 +88,12 @@ static void host_deliver(struct cv_host *host, struct cv_session *session,
 	datapath_deliver(host->daemon->datapath, session, msgs, count);
 }
 
+static void host_link_moved(struct cv_host *host, struct cv_session *session,
+			    const struct sockaddr *peer, socklen_t peer_len)
+{
+	session_moved(session, peer, peer_len);
+}
+
 const struct cv_host_api host_api = {
 	.size = sizeof(struct cv_host_api),
 	.log = host_log,
@@ -98,6 +104,7 @@ const struct cv_host_api host_api = {
 	.timer_free = host_timer_free,
 	.config_get = host_config_get,
 	.link_up = host_link_up,
+	.link_moved = host_link_moved,
 	.link_down = host_link_down,
 	.deliver = host_deliver,
 };

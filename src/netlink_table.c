@@ -167,6 +167,14 @@ int nl_table_route_add(struct nl *nl, uint32_t table, uint8_t type,
 			   type, ifindex, dst, why);
 }
 
+int nl_table_route_replace(struct nl *nl, uint32_t table, uint8_t type,
+			   int ifindex, const struct cv_prefix *dst,
+			   const char **why)
+{
+	return table_route(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
+			   table, type, ifindex, dst, why);
+}
+
 int nl_table_route_del(struct nl *nl, uint32_t table, uint8_t type,
 		       int ifindex, const struct cv_prefix *dst,
 		       const char **why)

@@ -38,6 +38,11 @@ int nl_rule_dump(struct nl *nl, int family, nl_rule_fn *fn, void *arg);
 int nl_table_route_add(struct nl *nl, uint32_t table, uint8_t type,
 		       int ifindex, const struct cv_prefix *dst,
 		       const char **why);
+/* Adds the route, or changes the one to dst in one step (no moment
+ * without a route to dst). */
+int nl_table_route_replace(struct nl *nl, uint32_t table, uint8_t type,
+			   int ifindex, const struct cv_prefix *dst,
+			   const char **why);
 int nl_table_route_del(struct nl *nl, uint32_t table, uint8_t type,
 		       int ifindex, const struct cv_prefix *dst,
 		       const char **why);

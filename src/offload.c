@@ -225,7 +225,7 @@ size_t offload_split_size(size_t len, const struct cv_segmentation *seg,
 
 unsigned int offload_split(const uint8_t *pkt, size_t len,
 			   const struct cv_segmentation *seg, unsigned int per,
-			   size_t room, uint8_t *out, size_t cap,
+			   bool leave_csum, size_t room, uint8_t *out, size_t cap,
 			   struct cv_msg *msgs, unsigned int max,
 			   struct cv_segmentation *out_seg)
 {
@@ -262,7 +262,7 @@ unsigned int offload_split(const uint8_t *pkt, size_t len,
 			tcp[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 		uint32_t pseudo = csum_pseudo(ip, version, PROTO_TCP,
 					      (uint32_t)(total - l4));
-		if (per == 1) {
+		if (per == 1 && !leave_csum) {
 			tcp[16] = tcp[17] = 0;
 			store_csum(tcp + 16, (uint16_t)~csum_fold(
 				csum_add(pseudo, tcp, total - l4)));
@@ -273,6 +273,16 @@ unsigned int offload_split(const uint8_t *pkt, size_t len,
 					   .len = room + total };
 		used += room + total;
 	}
-	*out_seg = per == 1 ? (struct cv_segmentation){ 0 } : *seg;
+	if (per > 1)
+		*out_seg = *seg;
+	else if (leave_csum)
+		*out_seg = (struct cv_segmentation){
+			.flags = CV_MSG_NEEDS_CSUM,
+			.csum_start = seg->csum_start,
+			.csum_offset = seg->csum_offset,
+			.hdr_len = seg->hdr_len,
+		};
+	else
+		*out_seg = (struct cv_segmentation){ 0 };
 	return n;
 }

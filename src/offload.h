@@ -53,8 +53,10 @@ void offload_finish_csum(uint8_t *pkt, size_t len,
 /*
  * Split the large segment pkt (checked by offload_check) into packets of
  * `per` wire segments each: per == 1 gives plain packets with every
- * checksum computed; per > 1 gives smaller large segments whose
- * checksum is left to do, described in out_seg (the same for each).
+ * checksum computed, or with the TCP checksum left to do when
+ * leave_csum (for a peer that takes PROTO_DATA_PARTIAL); per > 1 gives
+ * smaller large segments whose checksum is left to do. out_seg
+ * describes each packet (the same for all).
  * Each packet is written to out after `room` bytes left free for the
  * caller (a type byte, a header); msgs[i] points at those free bytes,
  * len counting them. Returns the number of packets, or 0 when out
@@ -62,7 +64,7 @@ void offload_finish_csum(uint8_t *pkt, size_t len,
  */
 unsigned int offload_split(const uint8_t *pkt, size_t len,
 			   const struct cv_segmentation *seg, unsigned int per,
-			   size_t room, uint8_t *out, size_t cap,
+			   bool leave_csum, size_t room, uint8_t *out, size_t cap,
 			   struct cv_msg *msgs, unsigned int max,
 			   struct cv_segmentation *out_seg);
 

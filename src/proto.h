@@ -37,12 +37,19 @@ enum proto_type {
 	 * takes them (PROTO_HELLO_DATA_GSO, PROTO_FEATURE_DATA_GSO). Fast
 	 * path, like PROTO_DATA; see src/offload.h. */
 	PROTO_DATA_GSO = 0x06,
+	/* An inner TCP or UDP packet whose checksum is left to the
+	 * receiver's kernel (the field holds the pseudo-header's sum), to a
+	 * peer that said it takes them (PROTO_HELLO_DATA_PARTIAL,
+	 * PROTO_FEATURE_DATA_PARTIAL). Fast path, like PROTO_DATA. */
+	PROTO_DATA_PARTIAL = 0x07,
 };
 
-/* proto_hello.flags: the client takes PROTO_DATA_GSO. */
+/* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL. */
 #define PROTO_HELLO_DATA_GSO 0x01
-/* proto_welcome.features: the server takes PROTO_DATA_GSO. */
+#define PROTO_HELLO_DATA_PARTIAL 0x02
+/* proto_welcome.features: the server takes them. */
 #define PROTO_FEATURE_DATA_GSO 0x01
+#define PROTO_FEATURE_DATA_PARTIAL 0x02
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {

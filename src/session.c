@@ -35,6 +35,13 @@ bool session_takes_gso(const struct cv_session *s)
 	       (s->transport->t->flags & CV_TRANSPORT_GSO);
 }
 
+/* Any transport carries a packet with its checksum left to do; writing
+ * it so into TUN needs the virtio-net header. */
+bool session_takes_partial(const struct cv_session *s)
+{
+	return s->daemon->tun.vnet_hdr;
+}
+
 struct hook *session_hook(struct cv_session *s, const char *script,
 			  const char *event, hook_done_cb *done)
 {
@@ -173,7 +180,7 @@ void session_free(struct cv_session *s, bool link_gone,
 	else
 		log_debug("link %s ended before hello: %s", s->peer, why);
 	if (s->auth_job)
-		auth_job_cancel(s->auth_job);
+		auth_job_cancel(d->auth_worker, s->auth_job);
 	if (s->connect_hook)
 		hook_cancel(s->connect_hook);
 	if (s->state == SESSION_UP && session_is_server(s))
@@ -268,6 +275,29 @@ static void on_keepalive_tick(void *arg)
 	arm_keepalive(s);
 }
 
+static void set_peer(struct cv_session *s, const struct sockaddr *sa,
+		     socklen_t len)
+{
+	if (sa && len <= sizeof(s->peer_addr)) {
+		memset(&s->peer_addr, 0, sizeof(s->peer_addr));
+		memcpy(&s->peer_addr, sa, len);
+		sockaddr_str(sa, s->peer);
+	} else {
+		snprintf(s->peer, sizeof(s->peer), "(unknown)");
+	}
+}
+
+void session_moved(struct cv_session *s, const struct sockaddr *sa,
+		   socklen_t len)
+{
+	char old[sizeof(s->peer)];
+
+	snprintf(old, sizeof(old), "%s", s->peer);
+	set_peer(s, sa, len);
+	log_debug("session %s: outer address %s -> %s", session_name(s), old,
+		  s->peer);
+}
+
 struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 			       struct cv_link *link,
 			       const struct cv_link_info *info)
@@ -293,12 +323,7 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(d->loop);
 	s->connected_at = time(NULL);
-	if (info->peer && info->peer_len <= sizeof(s->peer_addr)) {
-		memcpy(&s->peer_addr, info->peer, info->peer_len);
-		sockaddr_str(info->peer, s->peer);
-	}
-	else
-		snprintf(s->peer, sizeof(s->peer), "(unknown)");
+	set_peer(s, info->peer, info->peer_len);
 	if (info->identity && !(s->identity = strdup(info->identity)))
 		goto fail;
 	s->timer = loop_timer_new(d->loop,
@@ -378,7 +403,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_DATA_GSO) {
+		if (msg[0] > PROTO_DATA_PARTIAL) {
 			d->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {

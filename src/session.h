@@ -45,6 +45,7 @@ struct cv_session {
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
+	bool data_partial;		/* and PROTO_DATA_PARTIAL */
 
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */
@@ -89,6 +90,9 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 void session_end(struct cv_session *s, uint8_t reason, const char *why);
 /* The plugin reports the link lost; the session ends without a bye. */
 void session_link_lost(struct cv_session *s, int err, const char *why);
+/* The transport saw the peer come from another outer address. */
+void session_moved(struct cv_session *s, const struct sockaddr *sa,
+		   socklen_t len);
 
 /* A message from s that was dropped as malformed: counted, and logged
  * once a second at most. */

@@ -30,6 +30,8 @@ static int send_hello(struct cv_session *s)
 	m.hello.nonce = s->nonce;
 	if (session_takes_gso(s))
 		m.hello.flags |= PROTO_HELLO_DATA_GSO;
+	if (session_takes_partial(s))
+		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct daemon *d = s->daemon;
@@ -72,6 +74,19 @@ void client_hello_retransmit(void *arg)
 	loop_timer_arm(s->timer, s->retransmit_ms);
 }
 
+/* Whether the routes of an ending session stay, blocked: a full tunnel
+ * (or one that is still blocked from the session before) of a client
+ * that will connect again. */
+static bool kill_switch_holds(const struct cv_session *s)
+{
+	const struct daemon *d = s->daemon;
+
+	return d->cfg->kill_switch && !d->stopping &&
+	       (s->tunnel.blocked ||
+		tunnel_routes_default(&s->tunnel, AF_INET) ||
+		tunnel_routes_default(&s->tunnel, AF_INET6));
+}
+
 void client_uninstall(struct cv_session *s)
 {
 	if (s->state == SESSION_UP)
@@ -82,7 +97,15 @@ void client_uninstall(struct cv_session *s)
 
 	dns_down(s->dns);
 	s->dns = NULL;
-	tunnel_routes_down(&s->tunnel, d->nl, d->cfg, d->tun.ifindex);
+	if (kill_switch_holds(s)) {
+		unsigned int n = tunnel_routes_block(&s->tunnel, d->nl, d->cfg);
+		d->blocked = s->tunnel;
+		memset(&s->tunnel, 0, sizeof(s->tunnel));
+		log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
+			   n, d->cfg->route_table);
+	} else {
+		tunnel_routes_down(&s->tunnel, d->nl, d->cfg, d->tun.ifindex);
+	}
 	if (s->addr6_installed) {
 		int err = nl_addr_del(d->nl, d->tun.ifindex, &s->addr6, &why);
 		if (err < 0 && err != -EADDRNOTAVAIL)
@@ -168,6 +191,9 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 		}
 		s->addr6_installed = true;
 	}
+	/* The kill switch's blocked routes, taken over. */
+	s->tunnel = d->blocked;
+	memset(&d->blocked, 0, sizeof(d->blocked));
 	err = tunnel_routes_up(&s->tunnel, d->nl, d->cfg, d->tun.ifindex,
 			       d->tun.name, w);
 	if (err < 0)
@@ -288,6 +314,8 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 	s->daemon->previous_addr6 = w->addr6.addr;
 	s->data_gso = session_takes_gso(s) &&
 		      (w->features & PROTO_FEATURE_DATA_GSO);
+	s->data_partial = session_takes_partial(s) &&
+			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
 	session_hook(s, s->daemon->cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	if (s->data_gso)

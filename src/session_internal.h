@@ -11,6 +11,8 @@ bool session_reliable(const struct cv_session *s);
 /* Whether this side takes PROTO_DATA_GSO on s: a TUN with offloads, and
  * a transport that carries large messages whole (CV_TRANSPORT_GSO). */
 bool session_takes_gso(const struct cv_session *s);
+/* Whether this end takes PROTO_DATA_PARTIAL. */
+bool session_takes_partial(const struct cv_session *s);
 
 /* Control messages go out `copies` times in one batch (at most 3). */
 int session_send_control(struct cv_session *s, const struct proto_msg *m,

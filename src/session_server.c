@@ -100,6 +100,8 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 			 cfg->dns_domains[i]);
 	if (session_takes_gso(s))
 		w->features |= PROTO_FEATURE_DATA_GSO;
+	if (session_takes_partial(s))
+		w->features |= PROTO_FEATURE_DATA_PARTIAL;
 }
 
 static int send_welcome(struct cv_session *s)
@@ -248,6 +250,8 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 	}
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
+	s->data_partial = session_takes_partial(s) &&
+			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
 	s->previous4 = h->previous4;
 	s->previous6 = h->previous6;
 	if (!server_admit(s, h))

@@ -18,14 +18,19 @@ static bool tunnel_has_ipv6(const struct proto_welcome *w)
 	return w->addr6.addr.family == AF_INET6;
 }
 
-static bool have_route(const struct tunnel_routes *tr,
-		       const struct cv_prefix *dst)
+static bool same_prefix(const struct cv_prefix *a, const struct cv_prefix *b)
+{
+	return a->len == b->len && addr_equal(&a->addr, &b->addr);
+}
+
+/* The route of tr to dst, or NULL. */
+static struct tunnel_route *find_route(struct tunnel_routes *tr,
+				       const struct cv_prefix *dst)
 {
 	for (unsigned int i = 0; i < tr->n_routes; i++)
-		if (tr->routes[i].dst.len == dst->len &&
-		    addr_equal(&tr->routes[i].dst.addr, &dst->addr))
-			return true;
-	return false;
+		if (same_prefix(&tr->routes[i].dst, dst))
+			return &tr->routes[i];
+	return NULL;
 }
 
 /* The routes the session wants, before any is installed. */
@@ -34,12 +39,18 @@ struct wanted {
 	struct tunnel_route r[TUNNEL_MAX_ROUTES];
 };
 
-static void want(struct wanted *wt, const struct cv_prefix *dst, uint8_t type)
+static bool wanted(const struct wanted *wt, const struct cv_prefix *dst)
 {
 	for (unsigned int i = 0; i < wt->n; i++)
-		if (wt->r[i].dst.len == dst->len &&
-		    addr_equal(&wt->r[i].dst.addr, &dst->addr))
-			return;
+		if (same_prefix(&wt->r[i].dst, dst))
+			return true;
+	return false;
+}
+
+static void want(struct wanted *wt, const struct cv_prefix *dst, uint8_t type)
+{
+	if (wanted(wt, dst))
+		return;
 	if (wt->n < TUNNEL_MAX_ROUTES)
 		wt->r[wt->n++] = (struct tunnel_route){ *dst, type };
 }
@@ -79,11 +90,28 @@ static void collect(struct wanted *wt, const struct config *cfg,
 		want(wt, &any6, RTN_UNREACHABLE);
 }
 
+static bool have_rule(const struct tunnel_routes *tr,
+		      const struct nl_rule *rule)
+{
+	for (unsigned int i = 0; i < tr->n_rules; i++) {
+		const struct nl_rule *r = &tr->rules[i];
+		if (r->family == rule->family && r->priority == rule->priority &&
+		    r->table == rule->table && r->invert == rule->invert &&
+		    r->has_fwmark == rule->has_fwmark &&
+		    r->fwmark == rule->fwmark && !r->has_dst && !rule->has_dst)
+			return true;
+	}
+	return false;
+}
+
 static int add_rule(struct tunnel_routes *tr, struct nl *nl,
 		    const struct nl_rule *rule)
 {
 	char what[64];
 	const char *why;
+
+	if (have_rule(tr, rule))
+		return 0;	/* kept from the session before (kill-switch) */
 	int err = nl_rule_add(nl, rule, &why);
 
 	snprintf(what, sizeof(what), "%sfwmark %u lookup %u",
@@ -120,6 +148,64 @@ static void warn_rp_filter(void)
 	fclose(f);
 }
 
+static void del_route(struct nl *nl, const struct config *cfg, int ifindex,
+		      const struct tunnel_route *r)
+{
+	char buf[ADDR_STRLEN];
+	const char *why;
+	int oif = r->type == RTN_UNICAST ? ifindex : 0;
+	int err = nl_table_route_del(nl, cfg->route_table, r->type, oif,
+				     &r->dst, &why);
+
+	if (err < 0 && err != -ESRCH && err != -ENODEV)
+		log_warn("cannot remove route %s from table %u: %s",
+			 prefix_str(&r->dst, buf), cfg->route_table,
+			 why ? why : strerror(-err));
+}
+
+/* Blocked routes of the session before that the new one does not want.
+ * Only blocked ones: tr holds nothing else before tunnel_routes_up. */
+static void drop_unwanted(struct tunnel_routes *tr, struct nl *nl,
+			  const struct config *cfg, const struct wanted *wt)
+{
+	unsigned int kept = 0;
+
+	for (unsigned int i = 0; i < tr->n_routes; i++) {
+		if (wanted(wt, &tr->routes[i].dst))
+			tr->routes[kept++] = tr->routes[i];
+		else
+			del_route(nl, cfg, 0, &tr->routes[i]);
+	}
+	tr->n_routes = kept;
+}
+
+unsigned int tunnel_routes_block(struct tunnel_routes *tr, struct nl *nl,
+				 const struct config *cfg)
+{
+	char buf[ADDR_STRLEN];
+	const char *why;
+	unsigned int blocked = 0;
+
+	for (unsigned int i = 0; i < tr->n_routes; i++) {
+		struct tunnel_route *r = &tr->routes[i];
+		if (r->type != RTN_UNICAST)
+			continue;
+		int err = nl_table_route_replace(nl, cfg->route_table,
+						 RTN_UNREACHABLE, 0, &r->dst,
+						 &why);
+		if (err < 0) {
+			log_err("kill-switch: cannot block %s in table %u: %s",
+				prefix_str(&r->dst, buf), cfg->route_table,
+				why ? why : strerror(-err));
+			continue;
+		}
+		r->type = RTN_UNREACHABLE;
+		blocked++;
+	}
+	tr->blocked = true;
+	return blocked;
+}
+
 int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
 		     const struct config *cfg, int ifindex, const char *ifname,
 		     const struct proto_welcome *w)
@@ -131,13 +217,21 @@ int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
 	int err;
 
 	collect(&wt, cfg, w);
+	/* What the session before blocked and this one does not carry. */
+	drop_unwanted(tr, nl, cfg, &wt);
 	/* The routes first: until the rules exist, nothing looks at them. */
 	for (unsigned int i = 0; i < wt.n; i++) {
 		const struct tunnel_route *r = &wt.r[i];
 		int oif = r->type == RTN_UNICAST ? ifindex : 0;
-		err = nl_table_route_add(nl, cfg->route_table, r->type, oif,
-					 &r->dst, &why);
-		if (err == -EEXIST) {
+		struct tunnel_route *held = find_route(tr, &r->dst);
+		/* A route the kill switch blocked changes in one step. */
+		err = held ? nl_table_route_replace(nl, cfg->route_table,
+						    r->type, oif, &r->dst, &why)
+			   : nl_table_route_add(nl, cfg->route_table, r->type,
+						oif, &r->dst, &why);
+		if (held && err == 0) {
+			held->type = r->type;
+		} else if (err == -EEXIST) {
 			log_warn("route %s exists already in table %u; leaving it as it is",
 				 prefix_str(&r->dst, buf), cfg->route_table);
 		} else if (err < 0) {
@@ -148,7 +242,7 @@ int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
 				r->type == RTN_UNICAST ? ifname : "",
 				cfg->route_table, why ? why : strerror(-err));
 			return err;
-		} else if (!have_route(tr, &r->dst)) {
+		} else if (!held) {
 			tr->routes[tr->n_routes++] = *r;
 		}
 		family[r->dst.addr.family == AF_INET6] = true;
@@ -182,13 +276,13 @@ int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
 		    (err = add_rule(tr, nl, &table)) < 0)
 			return err;
 	}
+	tr->blocked = false;
 	return 0;
 }
 
 void tunnel_routes_down(struct tunnel_routes *tr, struct nl *nl,
 			const struct config *cfg, int ifindex)
 {
-	char buf[ADDR_STRLEN];
 	const char *why;
 	int err;
 
@@ -202,16 +296,8 @@ void tunnel_routes_down(struct tunnel_routes *tr, struct nl *nl,
 				 rule->family == AF_INET ? 4 : 6,
 				 why ? why : strerror(-err));
 	}
-	while (tr->n_routes > 0) {
-		const struct tunnel_route *r = &tr->routes[--tr->n_routes];
-		int oif = r->type == RTN_UNICAST ? ifindex : 0;
-		err = nl_table_route_del(nl, cfg->route_table, r->type, oif,
-					 &r->dst, &why);
-		if (err < 0 && err != -ESRCH && err != -ENODEV)
-			log_warn("cannot remove route %s from table %u: %s",
-				 prefix_str(&r->dst, buf), cfg->route_table,
-				 why ? why : strerror(-err));
-	}
+	while (tr->n_routes > 0)
+		del_route(nl, cfg, ifindex, &tr->routes[--tr->n_routes]);
 }
 
 bool tunnel_routes_default(const struct tunnel_routes *tr, int family)
@@ -230,7 +316,7 @@ struct stale {
 	const struct config *cfg;
 	unsigned int n_rules, n_routes;
 	struct nl_rule rules[8];
-	struct cv_prefix routes[2];
+	struct cv_prefix routes[TUNNEL_MAX_ROUTES];
 };
 
 static int stale_rule(const struct nl_rule *rule, void *arg)
@@ -249,13 +335,13 @@ static int stale_rule(const struct nl_rule *rule, void *arg)
 }
 
 /* Routes through the TUN device went with it; only those that go nowhere
- * (block-ipv6's) outlive the process. */
+ * (block-ipv6's, and what a kill switch blocked) outlive the process. */
 static int stale_route(const struct nl_route *route, void *arg)
 {
 	struct stale *st = arg;
 
-	if (route->table == st->cfg->route_table && route->dst.len == 0 &&
-	    route->type == RTN_UNREACHABLE && st->n_routes < 2)
+	if (route->table == st->cfg->route_table &&
+	    route->type == RTN_UNREACHABLE && st->n_routes < TUNNEL_MAX_ROUTES)
 		st->routes[st->n_routes++] = route->dst;
 	return 0;
 }

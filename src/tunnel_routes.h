@@ -13,7 +13,15 @@
  * so split tunnels keep working; a more specific route that someone adds
  * to main later (a rogue DHCP server: "TunnelVision") is never consulted
  * for what the tunnel's table covers. Everything is removed when the
- * session ends; what a crash leaves is removed at the next start.
+ * session ends, unless the kill switch holds it (below); what a crash
+ * leaves is removed at the next start.
+ *
+ * Kill switch: when a session that carried a default route ends and
+ * culvertd will try again, each of its routes is replaced by an
+ * unreachable one and the rules stay, so that nothing the tunnel carried
+ * leaves the physical way in the clear meanwhile. The next session takes
+ * the blocked routes over (replacing each in one step) and drops those it
+ * does not carry; culvertd's exit removes them.
  */
 #ifndef CULVERT_TUNNEL_ROUTES_H
 #define CULVERT_TUNNEL_ROUTES_H
@@ -39,6 +47,7 @@ struct tunnel_route {
 
 /* What one session installed, so that exactly that is removed. */
 struct tunnel_routes {
+	bool blocked;			/* tunnel_routes_block made them so */
 	unsigned int n_rules;
 	struct nl_rule rules[4];
 	unsigned int n_routes;
@@ -46,13 +55,20 @@ struct tunnel_routes {
 };
 
 /* Install w's routes and cfg's own `route` lines through ifindex, the
- * rules, and block-ipv6's route. On error, what was installed stays in
- * tr for tunnel_routes_down. Returns 0 or a negative errno, logged. */
+ * rules, and block-ipv6's route. tr is empty, or what
+ * tunnel_routes_block left of the session before. On error, what was
+ * installed stays in tr for tunnel_routes_down. Returns 0 or a negative
+ * errno, logged. */
 int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
 		     const struct config *cfg, int ifindex, const char *ifname,
 		     const struct proto_welcome *w);
 void tunnel_routes_down(struct tunnel_routes *tr, struct nl *nl,
 			const struct config *cfg, int ifindex);
+/* Make every route of tr unreachable, in place, keeping the rules: for
+ * tunnel_routes_up of the next session (tr handed over as it is) or
+ * tunnel_routes_down. Returns how many routes it blocked. */
+unsigned int tunnel_routes_block(struct tunnel_routes *tr, struct nl *nl,
+				 const struct config *cfg);
 /* Whether tr sends all of family into the tunnel (a default route). */
 bool tunnel_routes_default(const struct tunnel_routes *tr, int family);
 /* At start: the rules and unreachable routes of cfg's table and mark

@@ -185,7 +185,24 @@ struct cv_host_api {
 			  int err, const char *why);
 	void (*deliver)(struct cv_host *host, struct cv_session *session,
 			const struct cv_msg *msgs, unsigned int count);
+
+	/*
+	 * Appended after the first release: call it only when
+	 * CV_HOST_API_HAS(api, link_moved). The peer of an up link now
+	 * sends from another outer address (a client whose NAT gave it a
+	 * new port, proven by a record that authenticates); the core shows
+	 * the new address in status and in hook environments from then on.
+	 */
+	void (*link_moved)(struct cv_host *host, struct cv_session *session,
+			   const struct sockaddr *peer, socklen_t peer_len);
 };
+
+/* Whether the core's table has an entry appended after the first
+ * release: its size covers the member, and the member is set. */
+#define CV_HOST_API_HAS(api, member) \
+	((api)->size >= offsetof(struct cv_host_api, member) + \
+			sizeof((api)->member) && \
+	 (api)->member != NULL)
 
 /* A key a plugin accepts in its [name] section. */
 struct cv_option {

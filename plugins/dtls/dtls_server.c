@@ -336,6 +336,10 @@ static void move_link(struct cv_link *link, const struct sockaddr_storage *to,
 	dtls_ip_insert(link);
 	inst->roams++;
 	PEER_LOG(inst, CV_LOG_NOTICE, "%s moved to %s", old, link->peer_name);
+	if (link->session && CV_HOST_API_HAS(inst->api, link_moved))
+		inst->api->link_moved(inst->host, link->session,
+				      (const struct sockaddr *)&link->shown,
+				      link->shown_len);
 }
 
 /* An application-data record from an unknown address: maybe a client

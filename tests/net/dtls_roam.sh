@@ -9,7 +9,8 @@
 # must then log "192.0.2.2:OLD moved to 192.0.2.2:NEW" and U still pings V,
 # on the same session. A data record that does not authenticate, or a
 # replayed one, sent from yet another port of U's address must not move
-# the session. Without the rules, the session moves back. Drawing: lab.sh.
+# the session. Without the rules, the session moves back. culvertctl
+# status follows each move. Drawing: lab.sh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -65,6 +66,14 @@ lab_ping 5
 lab_wait_log gw "192\.0\.2\.2:$old moved to 192\.0\.2\.2:$new" 5 ||
 	fail "the gateway did not log '192.0.2.2:$old moved to 192.0.2.2:$new'"
 ok "the port changed $old -> $new: gateway logs '$(grep -o "192.0.2.2:$old moved to .*" "${LAB_LOG[gw]}" | head -n 1)', ping U -> V: $LAB_PING_RECEIVED of 5"
+outer_is() {   # outer_is ADDRESS: the gateway's status shows alice there
+	local got
+	got=$("$CULVERTCTL" -s "${LAB_SOCK[gw]}" status --json 2>&1 |
+		python3 -c 'import json,sys; print(" ".join(s["outer"] for s in json.load(sys.stdin)["sessions"]))' 2>&1)
+	[[ $got == "$1" ]] || fail "culvertctl status shows alice at '$got', expected $1"
+}
+outer_is "192.0.2.2:$new"
+ok "culvertctl status shows alice at her new address 192.0.2.2:$new"
 
 # Strangers from a third port of U's address: a forged record, then an
 # old record of U's (GnuTLS's replay window drops it): no move.
@@ -87,7 +96,8 @@ lab_ping 5
 ((LAB_PING_RECEIVED >= 4)) || fail "ping U -> V after the port changed back: $LAB_PING_RECEIVED of 5 replies"
 lab_wait_log gw "192\.0\.2\.2:$new moved to 192\.0\.2\.2:$old" 5 ||
 	fail "the gateway did not log '192.0.2.2:$new moved to 192.0.2.2:$old'"
-ok "the port changed back: gateway logs '192.0.2.2:$new moved to 192.0.2.2:$old'"
+outer_is "192.0.2.2:$old"
+ok "the port changed back: gateway logs '192.0.2.2:$new moved to 192.0.2.2:$old', status shows it"
 
 n=$(grep -c 'session alice up' "${LAB_LOG[gw]}")
 ((n == 1)) || fail "the gateway logged 'session alice up' $n times: the moves made new sessions"

@@ -4,7 +4,8 @@
 # still go out physically (marked sockets, no loop), a more specific route
 # added to main later (a rogue DHCP server: TunnelVision) cannot pull
 # traffic out, block-ipv6 drops IPv6 that would go around the tunnel, and
-# the pushed DNS reaches up-script. Stopping leaves `ip rule` and every
+# the pushed DNS reaches up-script, and kill-switch keeps everything from
+# leaking while the client reconnects. Stopping leaves `ip rule` and every
 # routing table exactly as they were.
 #
 # lab.sh's topology plus an "internet" behind the gateway, which NATs the
@@ -116,7 +117,7 @@ lab_server_conf "$LAB_TMP/gw.conf" "route="
 # Repeated keys: lab_server_conf would keep only the last of each.
 printf '%s\n' "dns = 198.51.100.53" "dns = 2001:db8::53" "dns-domain = corp.example" \
 	"dns-domain = ~internal.example" >>"$LAB_TMP/gw.conf"
-lab_client_conf "$LAB_TMP/u.conf" "route=default" "block-ipv6=yes" \
+lab_client_conf "$LAB_TMP/u.conf" "route=default" "block-ipv6=yes" "kill-switch=yes" \
 	"up-script=$H/record" "down-script=$H/record"
 lab_start gw gw "$LAB_TMP/gw.conf"
 lab_wait_log gw 'tls: listening' 10 || fail "gateway did not start"
@@ -193,6 +194,34 @@ grep -qxF "CULVERT_ROUTES=0.0.0.0/0" "$H/up.env" || fail "up-script's CULVERT_RO
 grep -Eq 'system D-Bus|systemd-resolved did not take|built without libsystemd' "${LAB_LOG[u]}" ||
 	fail "the client did not say why resolved was not used"
 ok "up-script got the pushed DNS: $(grep CULVERT_DNS "$H/up.env" | tr '\n' ' '); log: $(grep -Eo '(no system D-Bus|systemd-resolved did not take|built without libsystemd)[^:]*' "${LAB_LOG[u]}" | head -n 1)"
+
+# ---- kill-switch: the gateway goes away. Until the next session what the
+# tunnel carried goes nowhere, even with a route in main that would take
+# it out physically; the next session takes the table over.
+in_ns u ip route add "$INET_ADDR/32" via "$LAB_GW_PUB" dev u0 || fail "rogue route"
+lab_stop gw || fail "gateway exited with status $?"
+lab_wait_log u 'kill-switch: until the next session' 15 ||
+	fail "the client did not block the tunnel's routes when its session ended"
+table=$(ip -n "$LAB_U" route show table 51821)
+[[ $table == *"unreachable default"* ]] || fail "table 51821 while reconnecting: $table"
+p0=$(seen physical)
+n=$(ping_inet 3)
+[[ ${n:-0} == 0 ]] || fail "U reached the internet ($n of 3) while the tunnel was down"
+(($(seen physical) == p0)) || fail "$(($(seen physical) - p0)) pings left U physically while the tunnel was down"
+ok "gateway gone: table 51821 holds '$(echo "$table" | head -n 1)', pings fail and none leaves physically"
+lab_start gw2 gw "$LAB_TMP/gw.conf"
+lab_wait_log gw2 'tls: listening' 10 || fail "gateway did not start again"
+lab__wait 30 sh -c "[ \$(grep -c 'tunnel up' '${LAB_LOG[u]}') -ge 2 ]" ||
+	fail "the client did not come back within 30 s: $(tail -n 3 "${LAB_LOG[u]}")"
+v0=$(seen via_tunnel) p0=$(seen physical)
+n=$(ping_inet 3)
+((${n:-0} >= 2 && $(seen via_tunnel) >= v0 + 2 && $(seen physical) == p0)) ||
+	fail "after the reconnect: $n of 3 replies, tunnel $v0 -> $(seen via_tunnel), physical $p0 -> $(seen physical)"
+table=$(ip -n "$LAB_U" route show table 51821)
+[[ $table != *"unreachable default"* && $table == *"default dev $LAB_DEV"* ]] ||
+	fail "table 51821 after the reconnect: $table"
+in_ns u ip route del "$INET_ADDR/32" via "$LAB_GW_PUB" dev u0
+ok "the next session took the table over: $n of 3 pings through the tunnel, none physical"
 
 # ---- stopping leaves U's routing exactly as before
 lab_stop u

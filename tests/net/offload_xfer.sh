@@ -3,10 +3,12 @@
 # default): 50 MiB TCP transfers U -> V and V -> U arrive whole over udp,
 # tls and dtls, and the counters prove the large-segment code carried them:
 # over tls large segments crossed whole (gso_whole, PROTO_DATA_GSO), over
-# udp and dtls they were split in software (gso_split) and joined again
-# before TUN (gro_joined). Then a client with offload = no against a
-# gateway with offloads: no large segment crosses, and both transfers
-# still arrive whole (an old peer, or one without TSO, interoperates).
+# udp and dtls they were split in software (gso_split), with their TCP
+# checksums left to the far side (csum_left, PROTO_DATA_PARTIAL), and
+# joined again before TUN (gro_joined). Then a client with offload = no
+# against a gateway with offloads: no large segment crosses, no checksum
+# is left undone, and both transfers still arrive whole (an old peer, or
+# one without TSO, interoperates).
 # CVT_OFFLOAD_MB sets the size (default 50).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
@@ -99,7 +101,9 @@ for t in udp dtls tls; do
 			fail "$t: large segments split: client ${U[gso_split]:-}, gateway ${GW[gso_split]:-} (expected both > 0)"
 		((${U[gro_joined]:-0} > 0 && ${GW[gro_joined]:-0} > 0)) ||
 			fail "$t: packets joined before TUN: client ${U[gro_joined]:-}, gateway ${GW[gro_joined]:-} (expected both > 0)"
-		ok "$t: segments split (client ${U[gso_split]}, gateway ${GW[gso_split]}) and joined again (client ${U[gro_joined]}, gateway ${GW[gro_joined]})"
+		((${U[csum_left]:-0} >= ${U[gso_split]} && ${GW[csum_left]:-0} >= ${GW[gso_split]})) ||
+			fail "$t: packets sent with their checksum left to do: client ${U[csum_left]:-} of ${U[gso_split]} split, gateway ${GW[csum_left]:-} of ${GW[gso_split]}"
+		ok "$t: segments split (client ${U[gso_split]}, gateway ${GW[gso_split]}), checksums left to the far side (client ${U[csum_left]}, gateway ${GW[csum_left]}), joined again (client ${U[gro_joined]}, gateway ${GW[gro_joined]})"
 	fi
 	lab_down
 	LAB_NAMES=() LAB_PID=() LAB_START=() LAB_LOG=()
@@ -115,4 +119,6 @@ grep -q 'large TCP segments cross' "${LAB_LOG[u]}" &&
 	fail "tls, offload = no: large segments sent whole: gateway ${GW[gso_whole]:-}, client ${U[gso_whole]:-} (expected 0)"
 ((${GW[gso_split]:-0} > 0)) ||
 	fail "tls, offload = no: the gateway split no large segment for the client"
+((${GW[csum_left]:-1} == 0)) ||
+	fail "tls, offload = no: the gateway left ${GW[csum_left]:-} checksums to a client that cannot take them"
 ok "tls, client with offload = no: nothing whole, the gateway split ${GW[gso_split]} segments, both transfers whole"

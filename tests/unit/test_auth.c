@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "auth_worker.h"
 #include "ctl.h"
 #include "hash_cost.h"
 #include "log.h"
+#include "loop.h"
 
 /* ---- fixtures: a private directory, and every line logged
  *
@@ -1006,6 +1008,126 @@ START_TEST(passwd_refuses)
 }
 END_TEST
 
+/* ---- the password checker thread */
+
+#define WORKER_JOBS 6
+
+struct worker_run {
+	struct loop *loop;
+	struct loop_timer *tick;
+	uint64_t skipped;
+	unsigned int answered;
+	enum auth_result result[WORKER_JOBS];
+	bool called[WORKER_JOBS];
+	unsigned int want_answered;
+	uint64_t want_skipped;
+	int64_t deadline;
+};
+
+static struct worker_run run;
+
+static void on_checked(void *arg, enum auth_result result)
+{
+	int i = (int)(intptr_t)arg;
+
+	run.called[i] = true;
+	run.result[i] = result;
+	run.answered++;
+}
+
+/* Stops the loop once the expected answers and skips are in, or after
+ * the deadline (the test then fails on what is missing). */
+static void on_tick(void *arg)
+{
+	if ((run.answered >= run.want_answered &&
+	     run.skipped >= run.want_skipped) ||
+	    loop_now(run.loop) > run.deadline) {
+		loop_stop(run.loop);
+		return;
+	}
+	loop_timer_arm(run.tick, 5);
+}
+
+static struct auth_worker *worker_start(struct auth *auth)
+{
+	struct auth_worker *w = NULL;
+
+	memset(&run, 0, sizeof(run));
+	ck_assert_int_eq(loop_new(&run.loop), 0);
+	ck_assert_int_eq(auth_worker_new(run.loop, auth, &run.skipped, &w), 0);
+	run.tick = loop_timer_new(run.loop, on_tick, NULL);
+	ck_assert_ptr_nonnull(run.tick);
+	return w;
+}
+
+static void worker_wait(unsigned int answered, uint64_t skipped)
+{
+	run.want_answered = answered;
+	run.want_skipped = skipped;
+	run.deadline = loop_now(run.loop) + 20000;
+	loop_timer_arm(run.tick, 5);
+	ck_assert_int_eq(loop_run(run.loop), 0);
+}
+
+static void worker_stop(struct auth_worker *w, struct auth *auth)
+{
+	auth_worker_free(w);
+	loop_timer_free(run.tick);
+	loop_free(run.loop);
+	auth_free(auth);
+}
+
+START_TEST(worker_answers)
+{
+	struct auth *auth = load_ok("victor:" "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n");
+	struct auth_worker *w = worker_start(auth);
+
+	ck_assert_ptr_nonnull(auth_worker_submit(w, "victor", "Hello world!",
+						 on_checked, (void *)0));
+	ck_assert_ptr_nonnull(auth_worker_submit(w, "victor", "Hello world?",
+						 on_checked, (void *)1));
+	ck_assert_ptr_nonnull(auth_worker_submit(w, "nobody", "Hello world!",
+						 on_checked, (void *)2));
+	worker_wait(3, 0);
+	ck_assert_uint_eq(run.answered, 3);
+	ck_assert_str_eq(auth_result_str(run.result[0]), auth_result_str(AUTH_OK));
+	ck_assert_str_eq(auth_result_str(run.result[1]),
+			 auth_result_str(AUTH_WRONG_PASSWORD));
+	ck_assert_str_eq(auth_result_str(run.result[2]),
+			 auth_result_str(AUTH_UNKNOWN_USER));
+	ck_assert_uint_eq(run.skipped, 0);
+	worker_stop(w, auth);
+}
+END_TEST
+
+/* Clients that send a password and hang up at once cost no hashing: the
+ * checks still queued when their sessions end are dropped, and their
+ * callbacks never run. The first check (yescrypt, milliseconds) is under
+ * way while the others are submitted and cancelled right after. */
+START_TEST(worker_skips_cancelled)
+{
+	struct auth *auth = load_ok("victor:" "$y$j9T$CUScBDYR9eRYuvJzJzt1q1$4T9PempLjNdZbm3wAOQrjdXYfyCoobxqd6Ox.PLzXp0\n");
+	struct auth_worker *w = worker_start(auth);
+
+	ck_assert_ptr_nonnull(auth_worker_submit(w, "victor",
+						 "correct horse battery staple",
+						 on_checked, (void *)0));
+	for (intptr_t i = 1; i < WORKER_JOBS; i++) {
+		struct auth_job *job = auth_worker_submit(
+			w, "victor", "a guess", on_checked, (void *)i);
+		ck_assert_ptr_nonnull(job);
+		auth_job_cancel(w, job);
+	}
+	worker_wait(1, WORKER_JOBS - 1);
+	ck_assert_msg(run.called[0] && run.result[0] == AUTH_OK,
+		      "the first check did not answer OK");
+	for (int i = 1; i < WORKER_JOBS; i++)
+		ck_assert_msg(!run.called[i], "cancelled job %d was answered", i);
+	ck_assert_uint_eq(run.skipped, WORKER_JOBS - 1);
+	worker_stop(w, auth);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("auth");
@@ -1013,6 +1135,7 @@ int main(void)
 	TCase *pam = tcase_create("pam");
 	TCase *back_off = tcase_create("throttle");
 	TCase *passwd = tcase_create("passwd");
+	TCase *worker = tcase_create("worker");
 
 	tcase_add_unchecked_fixture(file, make_top, remove_top);
 	tcase_add_checked_fixture(file, setup, teardown);
@@ -1065,6 +1188,13 @@ int main(void)
 	tcase_add_test(passwd, passwd_through_symlink);
 	tcase_add_test(passwd, passwd_refuses);
 	suite_add_tcase(s, passwd);
+
+	tcase_add_unchecked_fixture(worker, make_top, remove_top);
+	tcase_add_checked_fixture(worker, setup, teardown);
+	tcase_set_timeout(worker, 60);
+	tcase_add_test(worker, worker_answers);
+	tcase_add_test(worker, worker_skips_cancelled);
+	suite_add_tcase(s, worker);
 
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

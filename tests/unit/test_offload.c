@@ -63,9 +63,11 @@ static bool csum_ok(const uint8_t *p, size_t len)
 static uint8_t out[HDR * 8 + PAYLOAD + 64];
 static struct cv_msg msgs[16];
 
-static unsigned int split(void)
+static struct cv_segmentation out_seg;
+
+static unsigned int split_with(bool leave_csum)
 {
-	struct cv_segmentation seg, out_seg;
+	struct cv_segmentation seg;
 	const char *why = NULL;
 
 	make_large(&seg);
@@ -73,8 +75,13 @@ static unsigned int split(void)
 	ck_assert_uint_eq(seg.hdr_len, HDR);
 	ck_assert_uint_eq(seg.csum_start, 20);
 	ck_assert_uint_eq(seg.csum_offset, 16);
-	return offload_split(pkt, sizeof(pkt), &seg, 1, 1, out, sizeof(out),
-			     msgs, 16, &out_seg);
+	return offload_split(pkt, sizeof(pkt), &seg, 1, leave_csum, 1, out,
+			     sizeof(out), msgs, 16, &out_seg);
+}
+
+static unsigned int split(void)
+{
+	return split_with(false);
 }
 
 START_TEST(test_split)
@@ -92,6 +99,31 @@ START_TEST(test_split)
 		ck_assert_uint_eq(get32(p + 24), 0x10000001u + i * MSS);
 		ck_assert_uint_eq(p[33] & 0x08, i + 1 < n ? 0 : 0x08); /* PSH */
 		ck_assert_mem_eq(p + HDR, pkt + HDR + i * MSS, plen);
+	}
+}
+END_TEST
+
+/* For a peer that takes PROTO_DATA_PARTIAL: the same pieces, each TCP
+ * checksum holding the pseudo-header's sum, which offload_finish_csum
+ * completes into the right one. */
+START_TEST(test_split_partial)
+{
+	unsigned int n = split_with(true);
+
+	ck_assert_uint_eq(n, (PAYLOAD + MSS - 1) / MSS);
+	ck_assert(out_seg.flags & CV_MSG_NEEDS_CSUM);
+	ck_assert_uint_eq(out_seg.gso_type, CV_GSO_NONE);
+	ck_assert_uint_eq(out_seg.csum_start, 20);
+	ck_assert_uint_eq(out_seg.csum_offset, 16);
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *p = msgs[i].data + 1;
+		size_t len = msgs[i].len - 1;
+		uint16_t pseudo = csum_fold(csum_pseudo(p, 4, 6,
+							(uint32_t)(len - 20)));
+		ck_assert_mem_eq(p + 36, &pseudo, 2);
+		ck_assert_msg(!csum_ok(p, len), "segment %u: checksum done", i);
+		offload_finish_csum(p, len, &out_seg);
+		ck_assert_msg(csum_ok(p, len), "segment %u: bad checksum", i);
 	}
 }
 END_TEST
@@ -131,7 +163,7 @@ START_TEST(test_join)
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	gro_init(&g, sv[0]);
 	for (unsigned int i = 0; i < n; i++)
-		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1);
+		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, NULL);
 	gro_flush(&g);
 	ck_assert_uint_eq(g.joined, n - 1);
 
@@ -152,7 +184,7 @@ START_TEST(test_join)
 	 * alone for the kernel to drop, the rest are joined again. */
 	msgs[2].data[1 + HDR + 5] ^= 1;
 	for (unsigned int i = 0; i < n; i++)
-		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1);
+		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, NULL);
 	gro_flush(&g);
 	ck_assert_int_eq(next_write(sv[1], buf, sizeof(buf)),
 			 VNET_HDR_LEN + HDR + 2 * MSS);
@@ -167,6 +199,48 @@ START_TEST(test_join)
 }
 END_TEST
 
+/* Pieces with their checksums left to do are joined without a check
+ * into the same large segment; one that cannot be joined goes alone with
+ * a header that leaves its checksum to the kernel. */
+START_TEST(test_join_partial)
+{
+	unsigned int n = split_with(true);
+	int sv[2];
+	struct gro g;
+	static uint8_t buf[70000];
+	struct cv_segmentation seg;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	int size = 1 << 20;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	gro_init(&g, sv[0]);
+	for (unsigned int i = 0; i < n; i++)
+		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, &out_seg);
+	gro_flush(&g);
+	ck_assert_uint_eq(g.joined, n - 1);
+	ck_assert_int_eq(next_write(sv[1], buf, sizeof(buf)),
+			 VNET_HDR_LEN + (ssize_t)sizeof(pkt));
+	offload_from_vnet(buf, &seg);
+	ck_assert_uint_eq(seg.gso_type, CV_GSO_TCPV4);
+	ck_assert(seg.flags & CV_MSG_NEEDS_CSUM);
+	ck_assert_mem_eq(buf + VNET_HDR_LEN, pkt, sizeof(pkt));
+
+	/* The last piece alone (out of order: not joined to anything). */
+	gro_packet(&g, msgs[n - 1].data + 1, msgs[n - 1].len - 1, &out_seg);
+	gro_flush(&g);
+	ssize_t len = next_write(sv[1], buf, sizeof(buf));
+	ck_assert_int_eq(len, VNET_HDR_LEN + (ssize_t)msgs[n - 1].len - 1);
+	offload_from_vnet(buf, &seg);
+	ck_assert_uint_eq(seg.gso_type, CV_GSO_NONE);
+	ck_assert(seg.flags & CV_MSG_NEEDS_CSUM);
+	ck_assert_uint_eq(seg.csum_start, 20);
+	ck_assert_uint_eq(seg.csum_offset, 16);
+	ck_assert_int_lt(next_write(sv[1], buf, sizeof(buf)), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("offload");
@@ -175,6 +249,8 @@ int main(void)
 	tcase_add_test(tc, test_split);
 	tcase_add_test(tc, test_bad_metadata);
 	tcase_add_test(tc, test_join);
+	tcase_add_test(tc, test_split_partial);
+	tcase_add_test(tc, test_join_partial);
 	suite_add_tcase(s, tc);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
