@@ -33,20 +33,7 @@ cpu_ticks() {   # utime + stime of the lab's culvertd processes, in clock ticks
 run() {   # run TRANSPORT
 	local t=$1 dir rev out bits bytes c0 c1 hz
 	hz=$(getconf CLK_TCK)
-	lab_up
-	lab_forwarding on
-	if [[ $t == udp ]]; then
-		lab_write_configs
-	else
-		lab_require_tls "$t"
-		lab_pki "$LAB_TMP/pki"
-		lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
-		lab_client_conf "$LAB_TMP/u.conf" "transport=$t"
-	fi
-	lab_start gw gw "$LAB_TMP/gw.conf"
-	lab_wait_log gw "$t: listening" 10 || fail "$t: gateway not listening"
-	lab_start u u "$LAB_TMP/u.conf"
-	lab_wait_log u 'tunnel up' 15 || fail "$t: tunnel not up"
+	lab_tunnel "$t"
 	ip netns exec "$LAB_V" timeout $((SECS * 4 + 20)) iperf3 -s -1 -B "$LAB_V_LAN" >/dev/null 2>&1 &
 	lab_bg $!
 	sleep 0.3

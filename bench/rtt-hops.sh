@@ -102,20 +102,7 @@ cap() {   # cap NAME NS DEV FILTER...
 
 run() {   # run TRANSPORT
 	local t=$1 rtt
-	lab_up
-	lab_forwarding on
-	if [[ $t == udp ]]; then
-		lab_write_configs
-	else
-		lab_require_tls "$t"
-		lab_pki "$LAB_TMP/pki"
-		lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
-		lab_client_conf "$LAB_TMP/u.conf" "transport=$t"
-	fi
-	lab_start gw gw "$LAB_TMP/gw.conf"
-	lab_wait_log gw "$t: listening" 10 || fail "$t: gateway not listening"
-	lab_start u u "$LAB_TMP/u.conf"
-	lab_wait_log u 'tunnel up' 15 || fail "$t: tunnel not up"
+	lab_tunnel "$t"
 	lab_ping 3 >/dev/null
 	# Outer packets bigger than a bare TCP acknowledgement only.
 	cap u_cv0 "$LAB_U" cv0 icmp

@@ -67,6 +67,8 @@
 #   lab_client_conf FILE [K=V..]  a key, K= removes it (see lab__conf)
 #   lab_passwd FILE USER PASS   add USER to a server's password-file
 #   lab_capture NAME NS DEV     tcpdump -w $LAB_TMP/NAME.pcap (lab_capture_stop)
+#   lab_tunnel T [K=V..]        lab_up, forwarding on, and U's tunnel to the
+#                               gateway over transport T, up (K=V: U's config)
 #   ok "text" / fail "text"     one result line; fail also prints every log, exits 1
 
 LAB_ID=${LAB_ID:-$(basename "$0" .sh)-$$}
@@ -385,6 +387,25 @@ lab_write_configs() {   # the lab's two configs, plain udp
 	device    = $LAB_DEV
 	plugin-dir = $CULVERT_PLUGIN_DIR
 	EOF
+}
+
+lab_tunnel() {   # lab_tunnel TRANSPORT [K=V...] : see the header
+	local t=$1
+	shift
+	lab_up
+	lab_forwarding on
+	if [[ $t == udp ]]; then
+		lab_write_configs
+	else
+		lab_require_tls "$t"
+		lab_pki "$LAB_TMP/pki"
+		lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
+		lab_client_conf "$LAB_TMP/u.conf" "transport=$t" "$@"
+	fi
+	lab_start gw gw "$LAB_TMP/gw.conf"
+	lab_wait_log gw "$t: listening" 10 || fail "$t: the gateway did not listen within 10 s"
+	lab_start u u "$LAB_TMP/u.conf"
+	lab_wait_log u 'tunnel up' 15 || fail "$t: the client did not log 'tunnel up' within 15 s"
 }
 
 # --------------------------------------------------- tls: certificates, configs

@@ -58,19 +58,7 @@ xfer() {
 lab_run() {
 	local t=$1
 	shift
-	lab_up
-	lab_forwarding on
-	if [[ $t == udp ]]; then
-		lab_write_configs
-	else
-		lab_pki "$LAB_TMP/pki"
-		lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
-		lab_client_conf "$LAB_TMP/u.conf" "transport=$t" "$@"
-	fi
-	lab_start gw gw "$LAB_TMP/gw.conf"
-	lab_wait_log gw "$t: listening" 10 || fail "$t: the gateway did not listen within 10 s"
-	lab_start u u "$LAB_TMP/u.conf"
-	lab_wait_log u 'tunnel up' 15 || fail "$t: the client did not log 'tunnel up' within 15 s"
+	lab_tunnel "$t" "$@"
 	xfer u v "$LAB_V_LAN" "$MB" || fail "$t: $MB MiB TCP U -> V did not arrive whole"
 	ok "$t: $MB MiB U -> V in ${XFER_SECS}s, sha256 matches"
 	xfer v u "$(lab_inner u)" "$MB" || fail "$t: $MB MiB TCP V -> U did not arrive whole"
