@@ -22,28 +22,19 @@ static void write_iov(struct gro *g, const struct iovec *iov, int n)
 		g->write_failed++;	/* a full queue drops, as a router would */
 }
 
-static void write_plain(struct gro *g, const uint8_t *pkt, size_t len)
+/* One packet as it came: partial NULL for checksums done (a zero
+ * virtio-net header), else where its checksum left to do is. */
+static void write_one(struct gro *g, const uint8_t *pkt, size_t len,
+		      const struct cv_segmentation *partial)
 {
-	static const uint8_t none[VNET_HDR_LEN];
-	struct iovec iov[2] = {
-		{ (void *)none, VNET_HDR_LEN },
-		{ (void *)pkt, len },
-	};
-
-	write_iov(g, iov, 2);
-}
-
-/* One packet whose checksum the kernel is to fill in. */
-static void write_partial(struct gro *g, const uint8_t *pkt, size_t len,
-			  const struct cv_segmentation *seg)
-{
-	uint8_t vnet[VNET_HDR_LEN];
+	uint8_t vnet[VNET_HDR_LEN] = { 0 };
 	struct iovec iov[2] = {
 		{ vnet, VNET_HDR_LEN },
 		{ (void *)pkt, len },
 	};
 
-	offload_to_vnet(pkt, seg, vnet);
+	if (partial)
+		offload_to_vnet(pkt, partial, vnet);
 	write_iov(g, iov, 2);
 }
 
@@ -135,10 +126,8 @@ void gro_flush(struct gro *g)
 	if (g->n == 0)
 		return;
 	if (g->n == 1) {
-		if (g->partial)
-			write_partial(g, g->first, g->first_len, &g->first_seg);
-		else
-			write_plain(g, g->first, g->first_len);
+		write_one(g, g->first, g->first_len,
+			  g->partial ? &g->first_seg : NULL);
 		g->n = 0;
 		return;
 	}
@@ -184,10 +173,7 @@ void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
 
 	if (!hl) {
 		gro_flush(g);
-		if (partial)
-			write_partial(g, pkt, len, partial);
-		else
-			write_plain(g, pkt, len);
+		write_one(g, pkt, len, partial);
 		return;
 	}
 	if (g->n && joins(g, pkt, len, hl, l4)) {
@@ -200,7 +186,7 @@ void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
 		g->checked = true;
 		if (!partial && !checksums_ok(pkt, len, l4)) {
 			gro_flush(g);
-			write_plain(g, pkt, len);
+			write_one(g, pkt, len, NULL);
 			return;
 		}
 		g->iov[++g->n] = (struct iovec){ (void *)(pkt + hl), len - hl };

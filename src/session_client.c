@@ -74,6 +74,44 @@ void client_hello_retransmit(void *arg)
 	loop_timer_arm(s->timer, s->retransmit_ms);
 }
 
+/* The session's inner address (IPv4 or IPv6) on the TUN device, kept in
+ * *slot so that exactly it is removed. */
+static int add_address(struct cv_session *s, const struct cv_prefix *addr,
+		       struct cv_prefix *slot, bool *installed)
+{
+	struct daemon *d = s->daemon;
+	char buf[ADDR_STRLEN];
+	const char *why;
+
+	*slot = *addr;
+	int err = nl_addr_add(d->nl, d->tun.ifindex, slot, &why);
+	if (err < 0 && err != -EEXIST) {
+		log_err("cannot add address %s to %s: %s",
+			prefix_str(slot, buf), d->tun.name,
+			why ? why : strerror(-err));
+		return err;
+	}
+	*installed = true;
+	return 0;
+}
+
+static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
+			   bool *installed)
+{
+	struct daemon *d = s->daemon;
+	char buf[ADDR_STRLEN];
+	const char *why;
+
+	if (!*installed)
+		return;
+	int err = nl_addr_del(d->nl, d->tun.ifindex, addr, &why);
+	if (err < 0 && err != -EADDRNOTAVAIL)
+		log_warn("cannot remove address %s from %s: %s",
+			 prefix_str(addr, buf), d->tun.name,
+			 why ? why : strerror(-err));
+	*installed = false;
+}
+
 /* Whether the routes of an ending session stay, blocked: a full tunnel
  * (or one that is still blocked from the session before) of a client
  * that will connect again. */
@@ -92,8 +130,6 @@ void client_uninstall(struct cv_session *s)
 	if (s->state == SESSION_UP)
 		session_hook(s, s->daemon->cfg->down_script, "down", NULL);
 	struct daemon *d = s->daemon;
-	char buf[ADDR_STRLEN];
-	const char *why;
 
 	dns_down(s->dns);
 	s->dns = NULL;
@@ -106,22 +142,8 @@ void client_uninstall(struct cv_session *s)
 	} else {
 		tunnel_routes_down(&s->tunnel, d->nl, d->cfg, d->tun.ifindex);
 	}
-	if (s->addr6_installed) {
-		int err = nl_addr_del(d->nl, d->tun.ifindex, &s->addr6, &why);
-		if (err < 0 && err != -EADDRNOTAVAIL)
-			log_warn("cannot remove address %s from %s: %s",
-				 prefix_str(&s->addr6, buf), d->tun.name,
-				 why ? why : strerror(-err));
-		s->addr6_installed = false;
-	}
-	if (s->addr_installed) {
-		int err = nl_addr_del(d->nl, d->tun.ifindex, &s->addr, &why);
-		if (err < 0 && err != -EADDRNOTAVAIL)
-			log_warn("cannot remove address %s from %s: %s",
-				 prefix_str(&s->addr, buf), d->tun.name,
-				 why ? why : strerror(-err));
-		s->addr_installed = false;
-	}
+	remove_address(s, &s->addr6, &s->addr6_installed);
+	remove_address(s, &s->addr, &s->addr_installed);
 }
 
 static bool has_route6(const struct proto_welcome *w)
@@ -135,7 +157,6 @@ static bool has_route6(const struct proto_welcome *w)
 static int client_install(struct cv_session *s, const struct proto_welcome *w)
 {
 	struct daemon *d = s->daemon;
-	char buf[ADDR_STRLEN];
 	const char *why;
 	int err;
 
@@ -155,17 +176,9 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 		return -EMSGSIZE;
 	}
 	/* No ADDR4 (an IPv6-only server): no IPv4 address on the device. */
-	if (ipv4) {
-		s->addr = w->addr4;
-		err = nl_addr_add(d->nl, d->tun.ifindex, &s->addr, &why);
-		if (err < 0 && err != -EEXIST) {
-			log_err("cannot add address %s to %s: %s",
-				prefix_str(&s->addr, buf), d->tun.name,
-				why ? why : strerror(-err));
-			return err;
-		}
-		s->addr_installed = true;
-	}
+	if (ipv4 && (err = add_address(s, &w->addr4, &s->addr,
+				       &s->addr_installed)) < 0)
+		return err;
 	/* Linux takes IPv6 off a device below 1280 bytes: then the tunnel
 	 * runs on IPv4 alone, as if the server had sent no IPv6 at all. */
 	struct proto_welcome v4only;
@@ -180,17 +193,10 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 				v4only.routes[v4only.n_routes++] = w->routes[i];
 		w = &v4only;
 	}
-	if (w->addr6.addr.family == AF_INET6) {
-		s->addr6 = w->addr6;
-		err = nl_addr_add(d->nl, d->tun.ifindex, &s->addr6, &why);
-		if (err < 0 && err != -EEXIST) {
-			log_err("cannot add address %s to %s: %s",
-				prefix_str(&s->addr6, buf), d->tun.name,
-				why ? why : strerror(-err));
-			return err;
-		}
-		s->addr6_installed = true;
-	}
+	if (w->addr6.addr.family == AF_INET6 &&
+	    (err = add_address(s, &w->addr6, &s->addr6,
+			       &s->addr6_installed)) < 0)
+		return err;
 	/* The kill switch's blocked routes, taken over. */
 	s->tunnel = d->blocked;
 	memset(&d->blocked, 0, sizeof(d->blocked));
