@@ -5,10 +5,12 @@
 #include "endpoint.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 int endpoint_parse(const char *value, char *host, size_t host_size,
 		   const char **port)
@@ -100,4 +102,67 @@ int endpoint_mark(const struct cv_host_api *api, struct cv_host *host, int fd)
 		return err;
 	}
 	return 0;
+}
+
+void endpoint_buffers(int fd, int size)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+int endpoint_listen_failed(const struct cv_host_api *api, struct cv_host *host,
+			   const char *where, const char *proto, int err)
+{
+	api->log(host, CV_LOG_ERR, "cannot listen on %s (%s): %s%s", where,
+		 proto, strerror(err),
+		 err == EADDRINUSE ? " (another program, or another culvertd, has it)"
+		 : err == EADDRNOTAVAIL ? " (no interface here has that address)"
+		 : "");
+	return -err;
+}
+
+void endpoint_close(const struct cv_host_api *api, struct cv_host *host,
+		    int *fd)
+{
+	if (*fd < 0)
+		return;
+	api->unwatch(host, *fd);
+	close(*fd);
+	*fd = -1;
+}
+
+socklen_t endpoint_unmap(const struct sockaddr *sa, socklen_t len,
+			 struct sockaddr_storage *out)
+{
+	const struct sockaddr_in6 *in6 = (const void *)sa;
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET6 && len >= sizeof(*in6) &&
+	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		struct sockaddr_in *in = (void *)out;
+		in->sin_family = AF_INET;
+		in->sin_port = in6->sin6_port;
+		memcpy(&in->sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+		return sizeof(*in);
+	}
+	if (len > sizeof(*out))
+		len = sizeof(*out);
+	memcpy(out, sa, len);
+	return len;
+}
+
+void endpoint_format(const struct sockaddr *sa, socklen_t len, char *buf,
+		     size_t size)
+{
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(buf, size, "(unknown)");
+		return;
+	}
+	snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+		 host, port);
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <netdb.h>
+#include <sys/socket.h>
 
 #include <culvert/transport.h>
 
@@ -50,5 +51,30 @@ void endpoint_dual_stack(int fd, int family);
  * mark would send the tunnel's own packets into the tunnel. */
 int endpoint_mark(const struct cv_host_api *api, struct cv_host *host,
 		  int fd);
+
+/* Send and receive buffers of size bytes. The FORCE variants pass
+ * net.core.*mem_max when we may (root): a burst must not overflow a
+ * default-sized buffer. Best effort. */
+void endpoint_buffers(int fd, int size);
+
+/* bind() or listen() on where (the value of 'listen') failed with errno
+ * err: one line that says why, with a hint for the usual causes, naming
+ * proto ("TCP", "UDP"). Returns -err. */
+int endpoint_listen_failed(const struct cv_host_api *api, struct cv_host *host,
+			   const char *where, const char *proto, int err);
+
+/* Unwatch and close *fd, then set it to -1; nothing when it is -1. */
+void endpoint_close(const struct cv_host_api *api, struct cv_host *host,
+		    int *fd);
+
+/* sa as the core and the log see it: an IPv4 peer of a [::] socket
+ * (::ffff:a.b.c.d) as the IPv4 address it is; any other as it is (cut
+ * to the size of *out). Returns the length of *out. */
+socklen_t endpoint_unmap(const struct sockaddr *sa, socklen_t len,
+			 struct sockaddr_storage *out);
+
+/* "192.0.2.1:4433" or "[2001:db8::1]:4433", or "(unknown)". */
+void endpoint_format(const struct sockaddr *sa, socklen_t len, char *buf,
+		     size_t size);
 
 #endif /* CULVERT_ENDPOINT_H */

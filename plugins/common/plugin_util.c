@@ -25,6 +25,14 @@ int plugin_config_number(const struct cv_host_api *api, struct cv_host *host,
 	return 0;
 }
 
+int64_t plugin_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 bool peer_log_allowed(struct peer_log *pl, const struct cv_host_api *api,
 		      struct cv_host *host, const char *what)
 {

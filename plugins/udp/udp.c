@@ -23,6 +23,7 @@
 #include <culvert/transport.h>
 
 #include "../common/endpoint.h"
+#include "../common/plugin_util.h"
 
 #include "udp.h"
 
@@ -64,29 +65,12 @@ static int udp_create(const struct cv_host_api *api, struct cv_host *host,
 	}
 	if (getrandom(&inst->seed, sizeof(inst->seed), 0) != sizeof(inst->seed))
 		inst->seed = (uint64_t)(uintptr_t)inst;
-	for (int i = 0; i < BATCH; i++) {
-		inst->rx_buf[i] = malloc(DATAGRAM_MAX);
-		if (!inst->rx_buf[i]) {
-			for (int j = 0; j < i; j++)
-				free(inst->rx_buf[j]);
-			free(inst);
-			return -ENOMEM;
-		}
+	if (dgram_rx_init(&inst->rx, DATAGRAM_MAX, true, true) < 0) {
+		free(inst);
+		return -ENOMEM;
 	}
 	*out = inst;
 	return 0;
-}
-
-static void set_buffers(struct cv_instance *inst, int fd)
-{
-	int size = inst->socket_buffer;
-
-	/* The FORCE variants pass net.core.*mem_max when we may (root):
-	 * a burst from TUN must not overflow a default-sized buffer. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
@@ -97,7 +81,8 @@ static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
 	if (fd < 0)
 		return -errno;
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
-	set_buffers(inst, fd);
+	/* A burst from TUN must not overflow a default-sized buffer. */
+	endpoint_buffers(fd, inst->socket_buffer);
 	/* Datagrams that arrive as one large GSO packet (a veth, a NIC
 	 * with GRO) come up whole, their size in a cmsg: one read. */
 	int on = 1;
@@ -111,35 +96,12 @@ static void on_readable(void *arg, int fd, uint32_t events)
 {
 	struct cv_instance *inst = arg;
 
-	/* A few rounds at most, then back to the loop: fairness to TUN. */
-	for (int round = 0; round < 4; round++) {
-		for (int i = 0; i < BATCH; i++) {
-			inst->rx_iov[i] = (struct iovec){ inst->rx_buf[i],
-							  DATAGRAM_MAX };
-			inst->rx[i].msg_hdr = (struct msghdr){
-				.msg_name = &inst->rx_addr[i],
-				.msg_namelen = sizeof(inst->rx_addr[i]),
-				.msg_iov = &inst->rx_iov[i],
-				.msg_iovlen = 1,
-				.msg_control = inst->rx_ctrl[i],
-				.msg_controllen = CTRL_SIZE,
-			};
-		}
-		/* inst->fd, not fd: the core may have closed the client's
-		 * link, and with it the socket, in the previous round. */
-		if (inst->fd < 0)
-			return;
-		int n = recvmmsg(inst->fd, inst->rx, BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0) {
-			/* ECONNREFUSED: an ICMP error for an earlier send,
-			 * e.g. the server is not up yet. The core's
-			 * retransmission and keepalives deal with it. */
-			return;
-		}
-		udp_rx_dispatch(inst, (unsigned int)n);
-		if (n < BATCH)
-			return;
-	}
+	/* inst->fd, not fd: the core may have closed the client's link,
+	 * and with it the socket, in the previous round. An error (say
+	 * ECONNREFUSED, an ICMP error for an earlier send while the server
+	 * is not up yet) is the core's retransmission's and keepalives'
+	 * business. */
+	dgram_rx_drain(&inst->rx, &inst->fd, RX_ROUNDS, udp_rx_dispatch, inst);
 }
 
 /* ---- server */
@@ -153,9 +115,7 @@ static int udp_listen(struct cv_instance *inst)
 	if (err < 0)
 		return err;
 	inst->server = true;
-	inst->n_buckets = 64;
-	inst->buckets = calloc(inst->n_buckets, sizeof(*inst->buckets));
-	if (!inst->buckets) {
+	if (peer_table_init(&inst->by_addr, inst->seed, false) < 0) {
 		freeaddrinfo(ai);
 		return -ENOMEM;
 	}
@@ -179,18 +139,9 @@ static int udp_listen(struct cv_instance *inst)
 
 /* ---- client */
 
-static void client_close_socket(struct cv_instance *inst)
-{
-	if (inst->fd >= 0) {
-		inst->api->unwatch(inst->host, inst->fd);
-		close(inst->fd);
-		inst->fd = -1;
-	}
-}
-
 static void client_close(struct cv_instance *inst)
 {
-	client_close_socket(inst);
+	endpoint_close(inst->api, inst->host, &inst->fd);
 	free(inst->client);
 	inst->client = NULL;
 }
@@ -228,7 +179,7 @@ static int udp_connect(struct cv_instance *inst)
 	 * route (an IPv6 address on a host without IPv6, say, has none). */
 	err = -EHOSTUNREACH;
 	for (const struct addrinfo *a = ai; a && err < 0; a = a->ai_next) {
-		client_close_socket(inst);
+		endpoint_close(inst->api, inst->host, &inst->fd);
 		memcpy(&inst->client->peer, a->ai_addr, a->ai_addrlen);
 		inst->client->peer_len = a->ai_addrlen;
 		inst->fd = open_socket(inst, a);
@@ -289,7 +240,7 @@ static int udp_send(struct cv_instance *inst, struct cv_link *link,
 
 	while (done < count) {
 		unsigned int nm = 0, ni = 0, at = done;
-		while (at < count && nm < BATCH && ni < TX_IOV) {
+		while (at < count && nm < DGRAM_BATCH && ni < TX_IOV) {
 			unsigned int run = gso_run(inst, msgs + at,
 						   (count - at < TX_IOV - ni)
 							   ? count - at : TX_IOV - ni);
@@ -303,16 +254,9 @@ static int udp_send(struct cv_instance *inst, struct cv_link *link,
 				.msg_iov = &inst->tx_iov[ni],
 				.msg_iovlen = run,
 			};
-			if (run > 1) {
-				mh->msg_control = inst->tx_ctrl[nm];
-				mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-				struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-				c->cmsg_level = SOL_UDP;
-				c->cmsg_type = UDP_SEGMENT;
-				c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-				uint16_t size = (uint16_t)msgs[at].len;
-				memcpy(CMSG_DATA(c), &size, sizeof(size));
-			}
+			if (run > 1)
+				dgram_gso_set(mh, inst->tx_ctrl[nm],
+					      (uint16_t)msgs[at].len);
 			inst->tx_run[nm++] = run;
 			ni += run;
 			at += run;
@@ -323,16 +267,11 @@ static int udp_send(struct cv_instance *inst, struct cv_link *link,
 			 * as the network would; the link itself is fine. */
 			if (errno == EBADF || errno == ENOTSOCK)
 				return -errno;
-			if ((errno == EIO || errno == EINVAL) &&
-			    inst->tx_run[0] > 1 && !inst->no_gso) {
-				/* No UDP GSO on this path: datagrams one
-				 * by one from now on. */
-				LOG(inst, CV_LOG_INFO,
-				    "UDP segmentation offload refused (%s): sending datagrams one by one",
-				    strerror(errno));
-				inst->no_gso = true;
+			/* No UDP GSO on this path: datagrams one by one
+			 * from now on. */
+			if (dgram_gso_refused(errno, inst->tx_run[0], &inst->no_gso,
+					      inst->api, inst->host, "datagrams"))
 				continue;
-			}
 			/* Skip what failed and go on. */
 			inst->send_failed++;
 			done += inst->tx_run[0];
@@ -359,27 +298,23 @@ static void udp_close(struct cv_instance *inst, struct cv_link *link)
 	}
 }
 
+static void free_peer(struct peer_node *node)
+{
+	free(container_of(node, struct cv_link, node));
+}
+
 static void udp_destroy(struct cv_instance *inst)
 {
 	if (inst->server) {
-		for (size_t i = 0; i < inst->n_buckets; i++)
-			while (inst->buckets[i]) {
-				struct cv_link *l = inst->buckets[i];
-				inst->buckets[i] = l->next;
-				free(l);
-			}
-		free(inst->buckets);
-		if (inst->fd >= 0) {
-			inst->api->unwatch(inst->host, inst->fd);
-			close(inst->fd);
-		}
+		peer_table_drain(&inst->by_addr, free_peer);
+		peer_table_free(&inst->by_addr);
+		endpoint_close(inst->api, inst->host, &inst->fd);
 	} else {
 		client_close(inst);
 	}
 	if (inst->up_timer)
 		inst->api->timer_free(inst->up_timer);
-	for (int i = 0; i < BATCH; i++)
-		free(inst->rx_buf[i]);
+	dgram_rx_free(&inst->rx);
 	free(inst);
 }
 

@@ -12,8 +12,9 @@
 
 #include <culvert/transport.h>
 
-/* Datagrams per recvmmsg/sendmmsg: one syscall for a burst. */
-#define BATCH 64
+#include "../common/dgram_batch.h"
+#include "../common/peer_table.h"
+
 /* The largest UDP payload over IPv4. */
 #define DATAGRAM_MAX 65507
 /* Datagrams sent per sendmmsg() call, in runs of equal size that each
@@ -23,7 +24,8 @@
 #define TX_IOV 256
 #define GSO_SEGMENTS 64
 #define RX_MSGS 1024
-#define CTRL_SIZE CMSG_SPACE(sizeof(int))
+/* recvmmsg rounds per wakeup, then back to the loop: fairness to TUN. */
+#define RX_ROUNDS 4
 #define DEFAULT_SOCKET_BUFFER (4 << 20)
 
 struct cv_link {
@@ -31,8 +33,7 @@ struct cv_link {
 	struct cv_session *session;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	uint64_t hash;
-	struct cv_link *next;	/* hash chain */
+	struct peer_node node;	/* server: in the table of peers */
 };
 
 struct cv_instance {
@@ -44,8 +45,7 @@ struct cv_instance {
 	uint64_t seed;		/* keyed hash: strangers cannot pick collisions */
 
 	/* Server: peers by address. */
-	struct cv_link **buckets;
-	size_t n_buckets, n_links;
+	struct peer_table by_addr;
 
 	/* Client: the one link, and the timer that reports it up. */
 	struct cv_link *client;
@@ -55,16 +55,12 @@ struct cv_instance {
 	 * the core refused, datagrams cut short, and sends that failed. */
 	uint64_t peers, refused_peer, truncated_datagram, send_failed;
 
-	struct mmsghdr rx[BATCH];
-	struct iovec rx_iov[BATCH];
-	struct sockaddr_storage rx_addr[BATCH];
-	uint8_t *rx_buf[BATCH];
-	uint8_t rx_ctrl[BATCH][CTRL_SIZE];
+	struct dgram_rx rx;
 	struct cv_msg rx_msgs[RX_MSGS];
-	struct mmsghdr tx[BATCH];
+	struct mmsghdr tx[DGRAM_BATCH];
 	struct iovec tx_iov[TX_IOV];
-	unsigned int tx_run[BATCH];	/* messages in each tx[] */
-	uint8_t tx_ctrl[BATCH][CTRL_SIZE];
+	unsigned int tx_run[DGRAM_BATCH];	/* messages in each tx[] */
+	uint8_t tx_ctrl[DGRAM_BATCH][DGRAM_GSO_CTRL];
 	bool no_gso;			/* UDP_SEGMENT refused: one by one */
 };
 
@@ -72,13 +68,13 @@ struct cv_instance {
 
 /* udp_rx.c: peers by address, and a received batch. */
 
-/* Hand the n datagrams received into rx, rx_addr and rx_buf to their
- * links: runs of one peer's datagrams go up in one deliver(), and a
- * datagram UDP_GRO joined (its size in rx's cmsg) goes up as the
- * datagrams it was made of. A server
- * makes a link for a new peer and asks the core (link_up); the core may
- * close any link inside an upcall. */
-void udp_rx_dispatch(struct cv_instance *inst, unsigned int n);
+/* Hand the n datagrams received into rx to their links: runs of one
+ * peer's datagrams go up in one deliver(), and a datagram UDP_GRO joined
+ * (its size in rx's cmsg) goes up as the datagrams it was made of. A
+ * server makes a link for a new peer and asks the core (link_up); the
+ * core may close any link inside an upcall. dgram_rx_drain()'s handler:
+ * inst is the struct cv_instance. */
+void udp_rx_dispatch(void *inst, unsigned int n);
 /* Take a server's link out of the table, and free it. */
 void udp_peer_remove(struct cv_instance *inst, struct cv_link *link);
 

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "../../plugins/common/plugin_util.h"
 #include "../../plugins/udp/udp.h"
 #include "fuzz.h"
 
@@ -41,7 +42,7 @@ static struct {
 	struct cv_session *live[PEERS];	/* the session of each peer, if any */
 	unsigned int delivered[MAX_DGRAMS];
 	unsigned int peer_of[MAX_DGRAMS];
-	unsigned int seq_base;		/* datagram number of rx_buf[0] */
+	unsigned int seq_base;		/* datagram number of slot 0 */
 	unsigned int n;			/* datagrams in this batch */
 	unsigned int refused;		/* datagrams dropped by refusals */
 	unsigned int closes;
@@ -161,10 +162,10 @@ static void fake_deliver(struct cv_host *host, struct cv_session *s,
 	unsigned int last = 0;
 	for (unsigned int k = 0; k < count; k++) {
 		unsigned int j = 0;
-		while (j < f.n && inst->rx_buf[j] != msgs[k].data)
+		while (j < f.n && dgram_rx_data(&inst->rx, j) != msgs[k].data)
 			j++;
 		fuzz_assert(j < f.n, "a message from no datagram");
-		fuzz_assert(msgs[k].len == inst->rx[j].msg_len, "length");
+		fuzz_assert(msgs[k].len == inst->rx.msg[j].msg_len, "length");
 		fuzz_assert(!inst->server || f.peer_of[f.seq_base + j] == s->peer,
 			    "peer %u's datagram in peer %u's session",
 			    f.peer_of[f.seq_base + j], s->peer);
@@ -197,6 +198,11 @@ static const struct cv_host_api api = {
 	.deliver = fake_deliver,
 };
 
+static void free_link(struct peer_node *node)
+{
+	free(container_of(node, struct cv_link, node));
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	make_peers();
@@ -205,7 +211,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t bufs[BATCH][256];
+	static uint8_t bufs[DGRAM_BATCH][256];
 
 	if (size < 2)
 		return 0;
@@ -217,12 +223,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.refused = f.closes = f.n_all = 0;
 	inst->api = &api;
 	inst->server = !(data[0] & 1);
-	inst->seed = data[1];
 	inst->fd = -1;
 	if (inst->server) {
-		inst->n_buckets = (size_t)1 << (data[0] >> 1 & 7);
-		inst->buckets = calloc(inst->n_buckets, sizeof(*inst->buckets));
-		fuzz_assert(inst->buckets, "out of memory");
+		/* peer_table_init(), with a first size from the input. */
+		struct peer_table *t = &inst->by_addr;
+		t->seed = data[1];
+		t->n_buckets = (size_t)1 << (data[0] >> 1 & 7);
+		t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
+		fuzz_assert(t->buckets, "out of memory");
 	} else {
 		inst->client = calloc(1, sizeof(*inst->client));
 		fuzz_assert(inst->client, "out of memory");
@@ -238,8 +246,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f.all[f.n_all++] = s;
 		}
 	}
-	for (unsigned int i = 0; i < BATCH; i++)
-		inst->rx_buf[i] = bufs[i];
+	inst->rx.buf = &bufs[0][0];
+	inst->rx.slot = sizeof(bufs[0]);
 
 	const uint8_t *p = data + 2, *end = data + size;
 	unsigned int total = 0;
@@ -248,17 +256,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.seq_base = total;
 		f.ops = p;
 		f.n = 0;
-		while (end - p >= 4 && f.n < BATCH && total < MAX_DGRAMS) {
+		while (end - p >= 4 && f.n < DGRAM_BATCH && total < MAX_DGRAMS) {
 			unsigned int i = f.n++, peer = p[0] % PEERS;
 			size_t len = p[1];
 			f.peer_of[total++] = inst->server ? peer : 0;
-			inst->rx_addr[i] = f.addr[peer];
+			inst->rx.addr[i] = f.addr[peer];
 			/* What the kernel leaves alone in the storage: junk. */
 			size_t used = f.addr_len[peer];
-			for (size_t k = used; k < sizeof(inst->rx_addr[i]); k++)
-				((uint8_t *)&inst->rx_addr[i])[k] = p[3] ^ (uint8_t)k;
-			inst->rx[i].msg_hdr.msg_namelen = (socklen_t)used;
-			inst->rx[i].msg_len = (unsigned int)len;
+			for (size_t k = used; k < sizeof(inst->rx.addr[i]); k++)
+				((uint8_t *)&inst->rx.addr[i])[k] = p[3] ^ (uint8_t)k;
+			inst->rx.msg[i].msg_hdr.msg_namelen = (socklen_t)used;
+			inst->rx.msg[i].msg_len = (unsigned int)len;
 			memset(bufs[i], (int)i, len);
 			bool last = p[3] & 0x80;
 			p += 4;
@@ -284,20 +292,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned int live = 0;
 			for (unsigned int k = 0; k < PEERS; k++)
 				live += f.live[k] != NULL;
-			fuzz_assert(inst->n_links == live, "%zu links for %u live peers",
-				    inst->n_links, live);
+			fuzz_assert(inst->by_addr.n == live,
+				    "%zu links for %u live peers", inst->by_addr.n,
+				    live);
 		}
 	}
 
 	/* udp_destroy() for the tables; sessions are the core's. */
 	if (inst->server) {
-		for (size_t i = 0; i < inst->n_buckets; i++)
-			while (inst->buckets[i]) {
-				struct cv_link *l = inst->buckets[i];
-				inst->buckets[i] = l->next;
-				free(l);
-			}
-		free(inst->buckets);
+		peer_table_drain(&inst->by_addr, free_link);
+		peer_table_free(&inst->by_addr);
 	} else {
 		free(inst->client);
 	}
