@@ -1,20 +1,31 @@
 /*
- * One tls link: its socket and GnuTLS session, from the handshake to the
- * close_notify.
+ * One tls link: its connection and GnuTLS session, from the handshake to
+ * the close_notify. What tls and dtls links share (the upcall guard, how
+ * a link ends, the handshake's verdict, link_up) is
+ * ../common/gnutls_link.c's; the roles that make links are
+ * tls_listener.c and tls_client.c.
  *
  * On the wire, inside the TLS stream, each message is a 2-byte big-endian
  * length and that many bytes (tls_frame.c); a length of 0 never occurs
- * and ends the link. Messages read in one burst go up in one deliver(); a batch to
- * send is framed into one buffer and leaves in as few 16 KiB records as
- * GnuTLS makes of it.
+ * and ends the link. Messages read in one burst go up in one deliver();
+ * a batch to send is framed into one buffer and leaves in as few 16 KiB
+ * records as GnuTLS makes of it.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "../common/endpoint.h"
 #include "tls.h"
+
+_Static_assert(offsetof(struct cv_link, g) == 0,
+	       "the core's struct cv_link * must be the glink's address");
 
 /* Rounds per wakeup: 512 KiB from one peer, then the loop serves others. */
 #define READ_ROUNDS 8
@@ -27,6 +38,61 @@
 #define OUT_KEEP (256 * 1024)
 
 static void on_link_event(void *arg, int fd, uint32_t events);
+static void link_on_rekey(void *arg);
+
+/* ---- the link's life */
+
+struct cv_link *link_new(struct cv_instance *inst, cv_timer_cb *on_timer)
+{
+	struct cv_link *link = calloc(1, sizeof(*link));
+
+	if (!link)
+		return NULL;
+	link->inst = inst;
+	link->fd = -1;
+	link->rekey_timer = inst->gl.api->timer_new(inst->gl.host, link_on_rekey,
+						    link);
+	if (!link->rekey_timer) {
+		free(link);
+		return NULL;
+	}
+	if (glink_init(&link->g, &inst->gl, on_timer) < 0) {
+		inst->gl.api->timer_free(link->rekey_timer);
+		free(link);
+		return NULL;
+	}
+	return link;
+}
+
+void link_attach(struct cv_link *link, int fd)
+{
+	int on = 1;
+
+	link->fd = fd;
+	/* Nagle would hold back a small record (an ACK of the tunnelled
+	 * TCP) until the previous one is acknowledged: the inner TCP's
+	 * ACK clock stalls and throughput halves. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+void link_close_fd(struct cv_link *link)
+{
+	endpoint_close(link->inst->gl.api, link->inst->gl.host, &link->fd);
+	link->events = 0;
+}
+
+/* Free at once, without a word to the peer or the core (ops.free). */
+static void link_free(struct glink *g)
+{
+	struct cv_link *link = container_of(g, struct cv_link, g);
+
+	link_close_fd(link);
+	link->inst->gl.api->timer_free(link->rekey_timer);
+	free(link->carry);
+	free(link->out);
+	glink_release(&link->g);
+	free(link);
+}
 
 /* ---- watching the socket */
 
@@ -34,11 +100,11 @@ void link_set_events(struct cv_link *link, uint32_t events)
 {
 	if (link->events == events || link->fd < 0)
 		return;
-	int err = link->inst->api->watch(link->inst->host, link->fd, events,
-					 on_link_event, link);
+	int err = link->inst->gl.api->watch(link->inst->gl.host, link->fd,
+					    events, on_link_event, link);
 	if (err < 0)
 		LOG(link->inst, CV_LOG_ERR, "cannot watch the connection to %s: %s",
-		    link->peer_name, strerror(-err));
+		    link->g.peer_name, strerror(-err));
 	else
 		link->events = events;
 }
@@ -91,7 +157,8 @@ static int flush_out(struct cv_link *link)
 	unsigned int interrupted = 0;
 
 	while (out_pending(link)) {
-		ssize_t n = gnutls_record_send(link->tls, link->out + link->out_off,
+		ssize_t n = gnutls_record_send(link->g.tls,
+					       link->out + link->out_off,
 					       link->out_len - link->out_off);
 		if (n > 0) {
 			link->out_off += (size_t)n;
@@ -112,6 +179,20 @@ static int flush_out(struct cv_link *link)
 	return 0;
 }
 
+/* Hand the socket what it takes now: true when no record is left half
+ * sent (ops.drain). */
+static bool link_drain(struct glink *g)
+{
+	struct cv_link *link = container_of(g, struct cv_link, g);
+
+	return link->fd >= 0 && flush_out(link) == 0 && !out_pending(link);
+}
+
+const struct glink_ops tls_link_ops = {
+	.free = link_free,
+	.drain = link_drain,
+};
+
 static void watch_up(struct cv_link *link)
 {
 	link_set_events(link, CV_EV_IN | (out_pending(link) ? CV_EV_OUT : 0));
@@ -125,7 +206,7 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	struct cv_instance *inst = link->inst;
 	unsigned int accepted = 0;
 
-	if (link->state != LINK_UP || link->closed)
+	if (link->g.state != GLINK_UP || link->g.closed)
 		return -ENOTCONN;
 	for (unsigned int i = 0; i < count; i++) {
 		size_t len = msgs[i].len;
@@ -141,7 +222,7 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	}
 	int ret = flush_out(link);
 	if (ret < 0) {
-		LOG(inst, CV_LOG_INFO, "cannot send to %s: %s", link->peer_name,
+		LOG(inst, CV_LOG_INFO, "cannot send to %s: %s", link->g.peer_name,
 		    gnutls_strerror(ret));
 		return -EPIPE;
 	}
@@ -149,85 +230,7 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	return (int)accepted;
 }
 
-/* ---- closing */
-
-/* Best effort and never blocking: what the socket takes now, then a
- * close_notify, so that the peer tells a clean end from a cut one. */
-void link_close_now(struct cv_link *link)
-{
-	if (link->state == LINK_UP && link->fd >= 0 &&
-	    flush_out(link) == 0 && !out_pending(link))
-		gnutls_bye(link->tls, GNUTLS_SHUT_WR);
-	link_free(link);
-}
-
-/* The table's close(). Inside an upcall for this link only marked: the
- * code that made the upcall frees it (upcall_done). */
-void link_close(struct cv_link *link)
-{
-	if (link->upcalls) {
-		link->closed = true;
-		return;
-	}
-	link_close_now(link);
-}
-
-/* After an upcall: false when the core closed the link meanwhile (it is
- * freed here, then). */
-static bool upcall_done(struct cv_link *link)
-{
-	link->upcalls--;
-	if (link->upcalls == 0 && link->closed) {
-		link_close_now(link);
-		return false;
-	}
-	return true;
-}
-
-/* The peer or the network ended an up link: free it, then tell the
- * core. Freed first, so that nothing the core does in link_down() can
- * meet it. */
-void link_lost(struct cv_link *link, int err, const char *why)
-{
-	struct cv_instance *inst = link->inst;
-	struct cv_session *session = link->session;
-	char text[512];
-
-	snprintf(text, sizeof(text), "%s", why);
-	link_free(link);
-	inst->api->link_down(inst->host, session, err, text);
-}
-
-void link_refuse(struct cv_link *link, int err, const char *why)
-{
-	/* Not in the middle of a record GnuTLS could not finish: the
-	 * alert would corrupt it. */
-	if (flush_out(link) == 0 && !out_pending(link))
-		gtls_send_recheck_alert(link->tls, err);
-	link_lost(link, err, why);
-}
-
-/* A client's connect() failed before any link came up. */
-void link_client_fail(struct cv_link *link, int err, const char *why)
-{
-	struct cv_instance *inst = link->inst;
-	char text[512];
-
-	snprintf(text, sizeof(text), "%s", why);
-	link_free(link);
-	inst->api->link_down(inst->host, NULL, err, text);
-}
-
 /* ---- receiving */
-
-static bool deliver(struct cv_link *link, unsigned int count)
-{
-	struct cv_instance *inst = link->inst;
-
-	link->upcalls++;
-	inst->api->deliver(inst->host, link->session, inst->msgs, count);
-	return upcall_done(link);
-}
 
 /* Deliver every whole frame in buf. *used is what was consumed; returns
  * 1 when the link is gone, -EPROTO on a zero length, else 0. */
@@ -244,7 +247,7 @@ static int deliver_frames(struct cv_link *link, const uint8_t *buf,
 			tls_frame_split(buf + off, len - off, inst->msgs,
 					DELIVER_BATCH, &n, &took);
 		off += took;
-		if (n && !deliver(link, n))
+		if (n && !glink_deliver(&link->g, inst->msgs, n))
 			return 1;
 		if (status == TLS_FRAME_FULL)
 			continue;
@@ -261,36 +264,37 @@ static int read_error(struct cv_link *link, ssize_t ret, int saved_errno,
 	const char *alert;
 
 	if (ret == 0) {
-		snprintf(why, size, "%s closed the TLS connection", link->peer_name);
+		snprintf(why, size, "%s closed the TLS connection",
+			 link->g.peer_name);
 		return -ECONNRESET;
 	}
 	switch (ret) {
 	case GNUTLS_E_PREMATURE_TERMINATION:
 		snprintf(why, size, "%s closed the TCP connection without a TLS close_notify",
-			 link->peer_name);
+			 link->g.peer_name);
 		return -ECONNRESET;
 	case GNUTLS_E_PULL_ERROR:
 		snprintf(why, size, "the connection to %s failed: %s",
-			 link->peer_name,
+			 link->g.peer_name,
 			 saved_errno ? strerror(saved_errno) : "receive error");
 		return saved_errno ? -saved_errno : -EIO;
 	case GNUTLS_E_FATAL_ALERT_RECEIVED:
 		/* In TLS 1.3 a client's handshake is over before the server
 		 * has checked the client's certificate; its verdict is the
 		 * first thing the client then reads. */
-		if (!inst->server && !link->got_data)
-			return gtls_handshake_error(&inst->tls, link->tls, (int)ret,
-						    why, size);
-		alert = gnutls_alert_get_name(gnutls_alert_get(link->tls));
-		snprintf(why, size, "%s sent TLS alert '%s'", link->peer_name,
+		if (!inst->gl.server && !link->got_data)
+			return gtls_handshake_error(&inst->gl.tls, link->g.tls,
+						    (int)ret, why, size);
+		alert = gnutls_alert_get_name(gnutls_alert_get(link->g.tls));
+		snprintf(why, size, "%s sent TLS alert '%s'", link->g.peer_name,
 			 alert ? alert : "unknown");
 		return -ECONNRESET;
 	case GNUTLS_E_REHANDSHAKE:
 		snprintf(why, size, "%s asked for a TLS renegotiation, which culvert does not do",
-			 link->peer_name);
+			 link->g.peer_name);
 		return -EPROTO;
 	default:
-		snprintf(why, size, "TLS error from %s: %s", link->peer_name,
+		snprintf(why, size, "TLS error from %s: %s", link->g.peer_name,
 			 gnutls_strerror((int)ret));
 		return -EPROTO;
 	}
@@ -319,7 +323,7 @@ static bool link_read(struct cv_link *link)
 		for (unsigned int calls = 0; used < limit && calls < RECV_CALLS;
 		     calls++) {
 			errno = 0;
-			ssize_t n = gnutls_record_recv(link->tls, rx + used,
+			ssize_t n = gnutls_record_recv(link->g.tls, rx + used,
 						       limit - used);
 			if (n > 0) {
 				used += (size_t)n;
@@ -334,7 +338,7 @@ static bool link_read(struct cv_link *link)
 			 * ignores a TLS 1.2 HelloRequest; a server asked to
 			 * renegotiate ends the link (read_error). */
 			if (n < 0 && (n == GNUTLS_E_REHANDSHAKE
-					      ? !inst->server
+					      ? !inst->gl.server
 					      : !gnutls_error_is_fatal((int)n)))
 				continue;
 			saved_errno = errno;
@@ -353,15 +357,15 @@ static bool link_read(struct cv_link *link)
 			inst->stats.zero_length_frame++;
 			snprintf(why, sizeof(why),
 				 "%s sent a message of length 0, which culvert never sends (not a culvert peer?)",
-				 link->peer_name);
-			link_lost(link, -EPROTO, why);
+				 link->g.peer_name);
+			glink_lost(&link->g, -EPROTO, why);
 			return false;
 		}
 		if (status != 1 && status != GNUTLS_E_AGAIN) {
 			char why[512];
 			int err = read_error(link, status, saved_errno, why,
 					     sizeof(why));
-			link_lost(link, err, why);
+			glink_lost(&link->g, err, why);
 			return false;
 		}
 		if (status == GNUTLS_E_AGAIN)
@@ -369,14 +373,14 @@ static bool link_read(struct cv_link *link)
 		if (round + 1 == READ_ROUNDS) {
 			/* More may wait inside GnuTLS, where epoll cannot
 			 * see it: come back from the loop. */
-			inst->api->timer_arm(link->timer, 0);
+			inst->gl.api->timer_arm(link->g.timer, 0);
 			break;
 		}
 	}
 	if (used) {
 		uint8_t *p = realloc(link->carry, used);
 		if (!p) {
-			link_lost(link, -ENOMEM, "out of memory");
+			glink_lost(&link->g, -ENOMEM, "out of memory");
 			return false;
 		}
 		memcpy(p, rx, used);
@@ -391,65 +395,17 @@ static bool link_read(struct cv_link *link)
 static void handshake_done(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
-	char *identity = NULL;
-	char desc[128], why[400];
+	char *identity;
 
-	inst->api->timer_arm(link->timer, -1);
-	if (inst->server)
-		handshake_queue_leave(link);
-	link->state = LINK_UP;
-	inst->stats.handshakes++;
+	if (!glink_handshake_done(&link->g, &identity, ""))
+		return;
 	/* The client rekeys; the server answers. Two KeyUpdate requests
 	 * crossing each other end the session in GnuTLS 3.7. */
-	if (!inst->server)
-		inst->api->timer_arm(link->rekey_timer,
-				     (int64_t)inst->rekey_interval * 1000);
-	/* A handshake that began before a reload ran on the old ca and
-	 * crl: the new ones have the last word. */
-	if (gtls_recheck_stale(&inst->tls, link->tls, why, sizeof(why)) < 0) {
-		PEER_LOG(inst, CV_LOG_WARNING, "refused %s: %s", link->peer_name,
-			 why);
-		link_close_now(link);
+	if (!inst->gl.server)
+		inst->gl.api->timer_arm(link->rekey_timer,
+					(int64_t)inst->rekey_interval * 1000);
+	if (!glink_up(&link->g, identity, MSG_MAX))
 		return;
-	}
-	if (inst->server && inst->tls.require_client_cert) {
-		/* GnuTLS required and verified the certificate; one
-		 * without a usable name still identifies nobody. */
-		int err = gtls_peer_identity(link->tls, &identity);
-		if (err < 0 || !identity) {
-			PEER_LOG(inst, CV_LOG_WARNING,
-				 "refused %s: its certificate names no subject",
-				 link->peer_name);
-			link_close_now(link);
-			return;
-		}
-	}
-	gtls_describe(link->tls, desc, sizeof(desc));
-	if (inst->server)
-		LOG(inst, CV_LOG_DEBUG, "handshake with %s done: %s%s%s",
-		    link->peer_name, desc, identity ? ", certificate of " : "",
-		    identity ? identity : "");
-	else
-		LOG(inst, CV_LOG_INFO, "TLS with %s: %s; certificate valid for '%s'",
-		    link->peer_name, desc, inst->tls.server_name);
-
-	struct cv_link_info info = {
-		.identity = identity,
-		.peer = (const struct sockaddr *)&link->peer,
-		.peer_len = link->peer_len,
-		.max_msg = MSG_MAX,
-	};
-	link->upcalls++;
-	struct cv_session *session = inst->api->link_up(inst->host, link, &info);
-	free(identity);
-	if (!upcall_done(link))
-		return;
-	if (!session) {
-		/* The core refused it and said why. */
-		link_close_now(link);
-		return;
-	}
-	link->session = session;
 	watch_up(link);
 	/* The peer's first messages may have come with its last handshake
 	 * flight: GnuTLS holds them already and epoll will not say so. */
@@ -462,7 +418,8 @@ static void handshake_done(struct cv_link *link)
  * before saying anything (a port check). */
 static void count_failure(struct cv_link *link, int ret)
 {
-	struct tls_stats *st = &link->inst->stats;
+	struct cv_instance *inst = link->inst;
+	struct tls_stats *st = &inst->stats;
 
 	switch (ret) {
 	case GNUTLS_E_RECORD_OVERFLOW:
@@ -483,50 +440,37 @@ static void count_failure(struct cv_link *link, int ret)
 			st->closed_early++;
 		return;
 	default:
-		st->handshake_failed++;
+		inst->gl.counts.handshake_failed++;
 	}
 }
 
 static void handshake_failed(struct cv_link *link, int ret)
 {
-	struct cv_instance *inst = link->inst;
-	char why[400];
-	int err = gtls_handshake_error(&inst->tls, link->tls, ret, why, sizeof(why));
+	struct glink_failure f;
 
-	/* Tell the peer why, so that its log can say it; best effort on a
-	 * non-blocking socket. */
-	gtls_send_alert(&inst->tls, link->tls, ret);
-	if (!inst->server) {
-		link_client_fail(link, err, why);
+	glink_handshake_failed(&link->g, ret, &f);
+	if (!link->inst->gl.server) {
+		glink_client_fail(&link->g, f.err, f.why);
 		return;
 	}
 	count_failure(link, ret);
 	/* A refused certificate, or a client that refused ours, is worth a
 	 * warning; scanners and stray protocols are not. */
-	PEER_LOG(inst,
-		 err == -EACCES || ret == GNUTLS_E_FATAL_ALERT_RECEIVED
-			 ? CV_LOG_WARNING : CV_LOG_INFO,
-		 "refused %s: %s", link->peer_name, why);
-	link_free(link);
+	glink_refused(&link->g, f.certificate ? CV_LOG_WARNING : CV_LOG_INFO,
+		      f.why);
 }
 
 void link_handshake_step(struct cv_link *link)
 {
-	int ret = GNUTLS_E_AGAIN;
 	int queued = 0;
 
 	/* Whether a stranger that fails sent anything at all: a cut-off
 	 * record is abuse worth counting, a bare connect a port check. */
-	if (link->inst->server && !link->heard &&
+	if (link->inst->gl.server && !link->heard &&
 	    ioctl(link->fd, FIONREAD, &queued) == 0 && queued > 0)
 		link->heard = true;
 
-	/* Warning alerts and the like are not fatal: go on, a few times. */
-	for (unsigned int i = 0; i < 8; i++) {
-		ret = gnutls_handshake(link->tls);
-		if (ret == 0 || ret == GNUTLS_E_AGAIN || gnutls_error_is_fatal(ret))
-			break;
-	}
+	int ret = glink_handshake(&link->g);
 	if (ret == 0) {
 		handshake_done(link);
 		return;
@@ -535,25 +479,19 @@ void link_handshake_step(struct cv_link *link)
 		handshake_failed(link, ret);
 		return;
 	}
-	link_set_events(link, gnutls_record_get_direction(link->tls) ? CV_EV_OUT
-								: CV_EV_IN);
+	link_set_events(link, gnutls_record_get_direction(link->g.tls)
+				      ? CV_EV_OUT : CV_EV_IN);
 }
 
 int link_start_tls(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
-	int ret = gtls_session_new(&inst->tls, 0, &link->tls);
 
-	if (ret < 0) {
-		LOG(inst, CV_LOG_ERR, "cannot start a TLS session: %s",
-		    gnutls_strerror(ret));
+	if (glink_session_new(&link->g, 0) < 0)
 		return -ENOMEM;
-	}
-	gnutls_transport_set_int(link->tls, link->fd);
-	link->state = LINK_HANDSHAKE;
-	if (inst->server)
-		handshake_queue_enter(link);
-	inst->api->timer_arm(link->timer, (int64_t)inst->handshake_timeout * 1000);
+	gnutls_transport_set_int(link->g.tls, link->fd);
+	inst->gl.api->timer_arm(link->g.timer,
+				(int64_t)inst->gl.handshake_timeout * 1000);
 	return 0;
 }
 
@@ -563,40 +501,40 @@ int link_start_tls(struct cv_link *link)
  * with a KeyUpdate, in band and without a handshake: records in flight
  * under the old keys are still read, so no packet is lost. TLS 1.2 has
  * only renegotiation, which culvert does not do. */
-void link_on_rekey(void *arg)
+static void link_on_rekey(void *arg)
 {
 	struct cv_link *link = arg;
 	struct cv_instance *inst = link->inst;
 
-	if (link->state != LINK_UP)
+	if (link->g.state != GLINK_UP)
 		return;
-	if (gnutls_protocol_get_version(link->tls) != GNUTLS_TLS1_3) {
+	if (gnutls_protocol_get_version(link->g.tls) != GNUTLS_TLS1_3) {
 		LOG(inst, CV_LOG_INFO,
 		    "TLS 1.2 with %s: not rekeyed (only TLS 1.3 updates keys in place)",
-		    link->peer_name);
+		    link->g.peer_name);
 		return;
 	}
 	/* A record GnuTLS could not finish sending must go out first: it
 	 * would be corrupted by a KeyUpdate sent in between. */
 	if (link->out_off < link->out_len) {
-		inst->api->timer_arm(link->rekey_timer, 1000);
+		inst->gl.api->timer_arm(link->rekey_timer, 1000);
 		return;
 	}
-	int ret = gnutls_session_key_update(link->tls, GNUTLS_KU_PEER);
+	int ret = gnutls_session_key_update(link->g.tls, GNUTLS_KU_PEER);
 	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
-		inst->api->timer_arm(link->rekey_timer, 1000);
+		inst->gl.api->timer_arm(link->rekey_timer, 1000);
 		return;
 	}
 	if (ret < 0) {
 		LOG(inst, CV_LOG_WARNING, "cannot rekey with %s: %s",
-		    link->peer_name, gnutls_strerror(ret));
+		    link->g.peer_name, gnutls_strerror(ret));
 	} else {
 		link->rekeys++;
 		LOG(inst, CV_LOG_INFO, "new TLS keys with %s (rekey %u)",
-		    link->peer_name, link->rekeys);
+		    link->g.peer_name, link->rekeys);
 	}
-	inst->api->timer_arm(link->rekey_timer,
-			     (int64_t)inst->rekey_interval * 1000);
+	inst->gl.api->timer_arm(link->rekey_timer,
+				(int64_t)inst->rekey_interval * 1000);
 }
 
 /* ---- events */
@@ -607,30 +545,23 @@ void link_on_timer(void *arg)
 	struct cv_instance *inst = link->inst;
 	char why[200];
 
-	switch (link->state) {
-	case LINK_FAILED:
-		link_client_fail(link, link->fail_err, link->fail_why);
-		return;
-	case LINK_CONNECTING:
-		client_timed_out(link);
-		return;
-	case LINK_HANDSHAKE:
-		if (!inst->server) {
-			snprintf(why, sizeof(why),
-				 "the TLS handshake with %s did not finish within %u s (handshake-timeout)",
-				 link->peer_name, inst->handshake_timeout);
-			link_client_fail(link, -ETIMEDOUT, why);
+	switch (link->g.state) {
+	case GLINK_HANDSHAKE:
+		if (inst->gl.server) {
+			glink_handshake_timed_out(&link->g);
 			return;
 		}
-		inst->stats.handshake_timeout++;
-		PEER_LOG(inst, CV_LOG_INFO,
-			 "refused %s: no TLS handshake within %u s (handshake-timeout)",
-			 link->peer_name, inst->handshake_timeout);
-		link_free(link);
+		snprintf(why, sizeof(why),
+			 "the TLS handshake with %s did not finish within %u s (handshake-timeout)",
+			 link->g.peer_name, inst->gl.handshake_timeout);
+		glink_client_fail(&link->g, -ETIMEDOUT, why);
 		return;
-	case LINK_UP:
+	case GLINK_UP:
 		link_read(link);
 		return;
+	case GLINK_START:
+	case GLINK_FAILED:
+		return;		/* the client's (tls_client.c) */
 	}
 }
 
@@ -638,25 +569,19 @@ static void on_link_event(void *arg, int fd, uint32_t events)
 {
 	struct cv_link *link = arg;
 
-	switch (link->state) {
-	case LINK_CONNECTING:
-		client_connected(link);
-		return;
-	case LINK_HANDSHAKE:
+	if (link->g.state == GLINK_HANDSHAKE) {
 		link_handshake_step(link);
 		return;
-	case LINK_FAILED:
-		return;
-	case LINK_UP:
-		break;
 	}
+	if (link->g.state != GLINK_UP)
+		return;
 	if (events & CV_EV_OUT) {
 		int ret = flush_out(link);
 		if (ret < 0) {
 			char why[300];
 			snprintf(why, sizeof(why), "cannot send to %s: %s",
-				 link->peer_name, gnutls_strerror(ret));
-			link_lost(link, -EPIPE, why);
+				 link->g.peer_name, gnutls_strerror(ret));
+			glink_lost(&link->g, -EPIPE, why);
 			return;
 		}
 		watch_up(link);
