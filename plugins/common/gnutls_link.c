@@ -180,15 +180,22 @@ void glink_close(struct glink *l)
 	glink_close_now(l);
 }
 
-void glink_lost(struct glink *l, int err, const char *why)
+/* Free l, then tell the core why (copied first): nothing the core does
+ * in link_down() can meet the link. */
+static void link_ends(struct glink *l, struct cv_session *session, int err,
+		      const char *why)
 {
 	struct glinks *s = l->set;
-	struct cv_session *session = l->session;
 	char text[512];
 
 	snprintf(text, sizeof(text), "%s", why);
 	glink_free(l);
 	s->api->link_down(s->host, session, err, text);
+}
+
+void glink_lost(struct glink *l, int err, const char *why)
+{
+	link_ends(l, l->session, err, why);
 }
 
 void glink_refuse(struct glink *l, int err, const char *why)
@@ -204,12 +211,7 @@ void glink_refuse(struct glink *l, int err, const char *why)
 
 void glink_client_fail(struct glink *l, int err, const char *why)
 {
-	struct glinks *s = l->set;
-	char text[512];
-
-	snprintf(text, sizeof(text), "%s", why);
-	glink_free(l);
-	s->api->link_down(s->host, NULL, err, text);
+	link_ends(l, NULL, err, why);
 }
 
 /* ---- one link: a client's addresses */

@@ -59,8 +59,18 @@ void peer_table_insert(struct peer_table *t, struct peer_node *node,
 	t->n++;
 }
 
+void peer_table_add(struct peer_table *t, struct peer_node *node)
+{
+	if (node->in_table || !t->buckets)
+		return;
+	peer_table_make_room(t);
+	peer_table_insert(t, node, peer_hash(t, node->addr));
+}
+
 void peer_table_remove(struct peer_table *t, struct peer_node *node)
 {
+	if (!node->in_table)
+		return;
 	struct peer_node **p = &t->buckets[node->hash & (t->n_buckets - 1)];
 
 	while (*p && *p != node)

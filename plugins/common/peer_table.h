@@ -51,6 +51,10 @@ int peer_table_make_room(struct peer_table *t);
  * not grow the table: peer_table_make_room() first. */
 void peer_table_insert(struct peer_table *t, struct peer_node *node,
 		       uint64_t hash);
+/* Enter node, growing the table if it can: nothing when node is in the
+ * table already, or the table was never made (a client's). */
+void peer_table_add(struct peer_table *t, struct peer_node *node);
+/* Take node out; nothing when it is not in the table. */
 void peer_table_remove(struct peer_table *t, struct peer_node *node);
 /* Take every node out, each handed to drop(): for freeing every link at
  * the end. */
@@ -92,21 +96,23 @@ static inline uint64_t peer_hash(const struct peer_table *t,
 static inline bool peer_same(const struct sockaddr_storage *a,
 			     const struct sockaddr_storage *b, bool with_port)
 {
-	size_t la, lb;
-	uint16_t pa, pb;
-	const uint8_t *x = peer_ip_bytes(a, &la, &pa);
-	const uint8_t *y = peer_ip_bytes(b, &lb, &pb);
-
-	return a->ss_family == b->ss_family && (!with_port || pa == pb) &&
-	       la == lb && memcmp(x, y, la) == 0;
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return (!with_port || x->sin_port == y->sin_port) &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return (!with_port || x->sin6_port == y->sin6_port) &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
 /* The first node from n on, along its chain, for addr (hash from
  * peer_hash()), or NULL. */
-static inline struct peer_node *peer_table_match(const struct peer_table *t,
-						 struct peer_node *n,
-						 const struct sockaddr_storage *addr,
-						 uint64_t hash)
+static inline struct peer_node *
+peer_table_match(const struct peer_table *t, struct peer_node *n,
+		 const struct sockaddr_storage *addr, uint64_t hash)
 {
 	while (n && !(n->hash == hash && peer_same(n->addr, addr, !t->by_ip)))
 		n = n->next;
@@ -115,9 +121,9 @@ static inline struct peer_node *peer_table_match(const struct peer_table *t,
 
 /* The node for addr, or NULL; by IP address, the first of them (the
  * next with peer_table_match(t, node->next, addr, hash)). */
-static inline struct peer_node *peer_table_find(const struct peer_table *t,
-						const struct sockaddr_storage *addr,
-						uint64_t hash)
+static inline struct peer_node *
+peer_table_find(const struct peer_table *t, const struct sockaddr_storage *addr,
+		uint64_t hash)
 {
 	return peer_table_match(t, t->buckets[hash & (t->n_buckets - 1)], addr,
 				hash);

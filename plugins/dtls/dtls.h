@@ -1,32 +1,51 @@
 /*
- * dtls.h - what the files of the dtls transport share: dtls.c (the
- * instance, its table and configuration, the drops and their log lines),
- * dtls_server.c (the one socket, strangers, cookies, roaming),
- * dtls_client.c (the way to the server) and dtls_link.c (one DTLS
- * session: GnuTLS's transport, handshake, records, send, close). Nothing
- * here is seen outside the plugin.
+ * dtls.h - what the files of the dtls transport share. Nothing here is
+ * seen outside the plugin.
+ *
+ * Files, by role, each calling only those below it:
+ *
+ *   dtls.c            the instance: create, destroy, reload, stats, the table
+ *     dtls_server.c     the server's one socket: strangers and their
+ *                       cookies, roaming clients, the receive loop
+ *     dtls_client.c     the client's socket: each address of 'remote' in
+ *                       turn, the receive loop, a port nobody listens on
+ *       dtls_link.c       one DTLS session: GnuTLS's pull side, the
+ *                         handshake and its timer, records into runs for
+ *                         deliver(), the end of a link
+ *         dtls_send.c       GnuTLS's push side: records batched into
+ *                           sendmmsg and UDP_SEGMENT sends; send()
+ *           dtls_drops.c      replays and forgeries told apart, counted,
+ *                             and reported at most once a second
+ *           dtls_classify.c   a datagram's first look (pure; fuzzed)
+ *           ../common/        gnutls_link (what tls and dtls links share),
+ *                             peer_table, dgram_batch, gnutls_common,
+ *                             endpoint, plugin_util
+ *
+ * dtls.c calls the server, the client, the link and the sender; the
+ * server and the client call the link (and the drops, classify); the
+ * link calls the sender, the drops and common. A link reports to the
+ * client without calling it: a failed address sets GLINK_START and arms
+ * the link's timer, whose callback is the client's.
  */
 #ifndef CULVERT_DTLS_H
 #define CULVERT_DTLS_H
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/dtls.h>
 
 #include <culvert/transport.h>
 
-#include "../common/gnutls_common.h"
-#include "../common/plugin_util.h"
+#include "../common/dgram_batch.h"
+#include "../common/gnutls_link.h"
+#include "../common/peer_table.h"
+/* The DTLS record header, and the server's first look at a datagram. */
+#include "dtls_classify.h"
 
-/* Datagrams per recvmmsg/sendmmsg: one syscall for a burst. */
-#define BATCH 64
 /* recvmmsg rounds per wakeup, then the loop serves TUN and the others. */
 #define RX_ROUNDS 4
 /* The largest UDP datagram; one may hold several DTLS records. */
@@ -38,38 +57,14 @@
  * this fills up. */
 #define ARENA_SIZE (512 * 1024)
 #define DELIVER_MAX 256
-/* gnutls_record_recv() calls per datagram: records may be tiny. */
-#define RECORDS_PER_DATAGRAM 64
 
 #define PATH_MTU_DEFAULT 1500
 #define PATH_MTU_MIN 576	/* what every IPv4 host must take */
 #define PATH_MTU_MAX 65535
-#define OVERHEAD_IPV4 28	/* IPv4 + UDP headers */
-#define OVERHEAD_IPV6 48	/* IPv6 + UDP headers */
 #define DEFAULT_SOCKET_BUFFER (4 << 20)
 
 /* DTLS 1.2 with the server's order of ciphers. */
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:%SERVER_PRECEDENCE"
-
-/* The DTLS record header, and the server's first look at a datagram. */
-#include "dtls_classify.h"
-
-/* Roaming: a record from an unknown port is tried against the sessions
- * of the same IP address, at most this many, at most this often. */
-#define ROAM_CANDIDATES 8
-#define ROAM_TRIALS_PER_SECOND 1024
-/* A client tries at most this many addresses of 'remote' per connect(). */
-#define CONNECT_TRIES 8
-/* Lines a second about strangers and drops: a flood must not fill the log. */
-/* A cookie is valid in the slot that made it and the next: 30-60 s. */
-#define COOKIE_SLOT_SECS 30
-
-enum link_state {
-	LINK_START,		/* client: the loop tries the next address */
-	LINK_HANDSHAKE,
-	LINK_UP,		/* the core has it */
-	LINK_FAILED,		/* client: failed; the loop reports it */
-};
 
 /* Which records GnuTLS accepted, to tell a replay from a forgery when it
  * drops one (it says only that it dropped). Sequence numbers are the
@@ -80,98 +75,65 @@ struct seen_window {
 	bool valid;
 };
 
+/* A link's state is g.state; a client's link is in GLINK_START while the
+ * loop is to try the next address of 'remote'. */
 struct cv_link {
+	struct glink g;				/* first: see gnutls_link.h */
 	struct cv_instance *inst;
-	struct cv_link *prev, *next;		/* every link of the instance */
-	struct cv_link *hnext;			/* server: by address */
-	struct cv_link *ipnext;			/* server, up links: by IP only */
-	struct cv_link *hs_prev, *hs_next;	/* server: handshakes, oldest first */
-	uint64_t hash, iphash;
-	bool hashed, ip_hashed, in_hs_queue;
+	/* Server: in the table by address, and once up by IP alone
+	 * (roaming). */
+	struct peer_node by_addr, by_ip;
 	/* Server: a client at this address that began a new handshake while
 	 * this link is up (it restarted). The successor replaces this link
 	 * when its handshake is done; until then this one carries data. */
 	struct cv_link *successor, *predecessor;
 
-	enum link_state state;
-	gnutls_session_t tls;
-	struct cv_session *session;
-	struct cv_timer *timer;		/* handshake: retransmission and deadline */
 	int64_t deadline;		/* handshake: monotonic ms */
-	/* The address datagrams come from and go to, as the socket has it,
-	 * and as the core and the log see it (an IPv4 peer of a [::] socket
-	 * is ::ffff:a.b.c.d in the first, a.b.c.d in the second). */
-	struct sockaddr_storage peer, shown;
-	socklen_t peer_len, shown_len;
-	char peer_name[INET6_ADDRSTRLEN + 8];
-	size_t data_mtu;		/* up: the largest message one record takes */
+	/* The address datagrams come from and go to, as the socket has it
+	 * (an IPv4 peer of a [::] socket is ::ffff:a.b.c.d here, a.b.c.d in
+	 * g.peer, as the core and the log see it). */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	size_t data_mtu;		/* up: the most one record carries */
 
 	/* The datagram GnuTLS's pull function reads next, or NULL. */
 	const uint8_t *cur;
 	size_t cur_len;
 
-	/* Re-entrancy: inside deliver() or link_up() the core may close()
-	 * this very link. While upcalls > 0, close() only sets `closed`; the
-	 * code that made the upcall frees the link when it returns. */
-	unsigned int upcalls;
-	bool closed;
-	/* A reload found that the peer's certificate no longer passes: why,
-	 * for the link_down() that the recheck timer makes, and its
-	 * gtls_recheck() error. */
-	struct gtls_doom doom;
-
-	/* Drops, for the log (see report_drops()). */
+	/* Drops, for the log (dtls_drops.c). */
 	struct seen_window seen;
 	uint64_t replays, forged, oversize;
 	unsigned int replays_unlogged, forged_unlogged, oversize_unlogged;
 
-	/* Client: the addresses of 'remote', and how this one is going. */
-	struct addrinfo *addrs, *next_addr;
-	unsigned int tries;
+	/* Client: how this address of 'remote' is going. */
 	bool heard;			/* a datagram came back from the server */
 	bool refused;			/* ICMP port unreachable came back */
-	int fail_err;
-	char fail_why[400];
 };
 
 struct cv_instance {
-	const struct cv_host_api *api;
-	struct cv_host *host;
-	struct gtls tls;
-	bool server;
-	unsigned int handshake_timeout;	/* seconds */
-	unsigned int max_handshakes;
+	struct glinks gl;		/* the GnuTLS setup, every link */
 	unsigned int path_mtu;
 	int fd;
-	uint64_t seed;			/* keyed hashes: strangers cannot pick collisions */
+	/* Keyed hashes: strangers cannot pick collisions. */
+	uint64_t seed;
 	gnutls_datum_t cookie_key;
 
-	struct cv_link *links;
 	struct cv_link *client;		/* client: the one link */
 	/* Server: links by address, and up links by IP only (roaming). */
-	struct cv_link **buckets, **ip_buckets;
-	size_t n_buckets, n_hashed;
-	struct cv_link *hs_oldest, *hs_newest;
-	unsigned int n_handshaking;
+	struct peer_table by_addr, by_ip;
 
 	/* Counts for the debug log, and the timer that reports drops. */
 	struct cv_timer *report_timer;
 	bool report_armed;
-	struct cv_timer *recheck_timer;	/* ends the links a reload doomed */
 	uint64_t replays, forged, stale, oversize, strays, cookies_sent, roams;
 	/* And for stats(): what strangers sent that was dropped unread. */
 	uint64_t junk, bad_cookie, truncated_record, oversized_record;
-	uint64_t handshakes, handshake_failed, handshakes_timed_out, evicted;
 	int64_t roam_second;
 	unsigned int roam_trials;
-	struct peer_log peer_log;	/* about strangers and drops */
 
 	/* Receiving: one batch of datagrams, then the run of messages of one
 	 * link that the next deliver() takes, decrypted into the arena. */
-	struct mmsghdr rx[BATCH];
-	struct iovec rx_iov[BATCH];
-	struct sockaddr_storage rx_addr[BATCH];
-	uint8_t *rx_buf;		/* BATCH * DATAGRAM_MAX */
+	struct dgram_rx rx;
 	struct cv_link *run;
 	struct cv_msg msgs[DELIVER_MAX];
 	unsigned int n_msgs;
@@ -182,75 +144,104 @@ struct cv_instance {
 	bool tx_batching;
 	unsigned int tx_n;
 	size_t tx_slot;			/* bytes per slot: the path MTU */
-	struct mmsghdr tx[BATCH];
-	struct iovec tx_iov[BATCH];
-	uint8_t *tx_buf;		/* BATCH * tx_slot */
+	struct mmsghdr tx[DGRAM_BATCH];
+	struct iovec tx_iov[DGRAM_BATCH];
+	uint8_t *tx_buf;		/* DGRAM_BATCH * tx_slot */
 	/* Runs of records of one size leave as one UDP_SEGMENT send. */
-	struct mmsghdr tx_gso[BATCH];
-	unsigned int tx_gso_run[BATCH];
-	uint8_t tx_gso_ctrl[BATCH][CMSG_SPACE(sizeof(uint16_t))];
+	struct mmsghdr tx_gso[DGRAM_BATCH];
+	unsigned int tx_gso_run[DGRAM_BATCH];
+	uint8_t tx_gso_ctrl[DGRAM_BATCH][DGRAM_GSO_CTRL];
 	bool no_gso;			/* UDP_SEGMENT refused: one by one */
 };
 
-#define LOG(inst, prio, ...) (inst)->api->log((inst)->host, prio, __VA_ARGS__)
+#define LOG(inst, prio, ...) \
+	(inst)->gl.api->log((inst)->gl.host, prio, __VA_ARGS__)
+#define PEER_LOG(inst, prio, ...) GLINK_PEER_LOG(&(inst)->gl, prio, __VA_ARGS__)
 
+/* ---- dtls_server.c: the server's one socket */
 
-#define PEER_LOG(inst, prio, ...) \
-	do { \
-		if (peer_log_allowed(&(inst)->peer_log, (inst)->api,     \
-				     (inst)->host, "lines about peers")) \
-			LOG(inst, prio, __VA_ARGS__); \
-	} while (0)
-
-/* dtls.c: the instance, small helpers, drops and their log lines. */
-int64_t dtls_now_ms(void);
-uint64_t dtls_be64(const uint8_t *p);
-void dtls_format_addr(const struct sockaddr *sa, socklen_t len, char *buf,
-		      size_t size);
-void dtls_seen_mark(struct seen_window *w, uint64_t seq);
-enum drop_kind { DROP_REPLAY, DROP_STALE, DROP_FORGED };
-enum drop_kind dtls_drop_kind(const struct cv_link *link, const uint8_t *d,
-			      size_t len);
-void dtls_account_drops(struct cv_link *link, unsigned int before,
-			enum drop_kind kind);
-void dtls_arm_report(struct cv_instance *inst);
-
-/* dtls_server.c: the one socket, its tables, strangers, roaming. */
+/* The table's listen(). */
 int dtls_server_listen(struct cv_instance *inst);
-void dtls_hash_insert(struct cv_link *link);
-void dtls_hash_remove(struct cv_link *link);
-void dtls_ip_insert(struct cv_link *link);
-void dtls_ip_remove(struct cv_link *link);
-void dtls_handshake_queue_enter(struct cv_link *link);
-void dtls_handshake_queue_leave(struct cv_link *link);
 
-/* dtls_client.c: the way to the server. */
+/* ---- dtls_client.c: the client's socket */
+
+/* The table's connect(). */
 int dtls_client_connect(struct cv_instance *inst);
-void dtls_client_next(struct cv_link *link);
-void dtls_client_refused(struct cv_instance *inst);
-void dtls_client_fail(struct cv_link *link, int err, const char *why);
-void dtls_client_address_failed(struct cv_link *link, int err,
-				const char *why);
-void dtls_client_close_socket(struct cv_instance *inst);
 
-/* dtls_link.c: one DTLS session. */
-struct cv_link *link_new(struct cv_instance *inst);
+/* ---- dtls_link.c: one DTLS session */
+
+extern const struct glink_ops dtls_link_ops;
+
+/* A link on the instance's list; its timer calls on_timer, which is
+ * link_on_timer or a role's handler that passes the link's own states
+ * on to it. */
+struct cv_link *link_new(struct cv_instance *inst, cv_timer_cb *on_timer);
+/* Where datagrams come from and go to (addr), and the peer as the core
+ * sees it (g.peer, g.peer_name). */
 void link_set_peer(struct cv_link *link, const struct sockaddr *sa,
 		   socklen_t len);
+/* A GnuTLS session over the instance's socket, in GLINK_HANDSHAKE, with
+ * its deadline. */
 int link_start_tls(struct cv_link *link);
-void link_free(struct cv_link *link);
-void link_close_now(struct cv_link *link);
-void link_lost(struct cv_link *link, int err, const char *why);
-/* A reload found the peer's certificate no longer passes (err from
- * gtls_recheck): an alert that says so, then link_lost(). */
-void link_refuse(struct cv_link *link, int err, const char *why);
+/* Go on with the handshake: with link->cur set when a datagram came,
+ * without when a timer fired (GnuTLS retransmits when it is time). */
 void link_handshake_step(struct cv_link *link);
+/* The link's timer in GLINK_HANDSHAKE (retransmission, deadline). */
+void link_on_timer(void *arg);
+/* Client: this address failed (err, why): the session and socket go,
+ * and the link's timer, in GLINK_START, tries the next. */
+void link_address_failed(struct cv_link *link, int err, const char *why);
+/* Client: ICMP port unreachable came back before any answer. */
+void link_port_unreachable(struct cv_link *link);
+
+/* The next record of the current datagram, or of what GnuTLS still
+ * holds, decrypted to the arena's end: its length, or 0 or a GnuTLS
+ * error, or GNUTLS_E_AGAIN when nothing is left; seq: its sequence
+ * number. */
 ssize_t link_recv_record(struct cv_link *link, uint8_t seq[8]);
-bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len);
+/* That record joins the link's run. False when the link is gone. */
 bool link_take_record(struct cv_link *link, size_t len, const uint8_t seq[8]);
+/* An up link's datagram (or, with dgram NULL, what GnuTLS still holds)
+ * decrypted into its run. False when the link is gone. */
+bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len);
+/* Hand the run to the core. False when its link is gone now. */
 bool run_flush(struct cv_instance *inst);
-int dtls_link_send(struct cv_instance *inst, struct cv_link *link,
-		   const struct cv_msg *msgs, unsigned int count);
-void tx_flush(struct cv_instance *inst);
+
+/* ---- dtls_send.c: GnuTLS's push side, and send() */
+
+/* GnuTLS's push function: one datagram to the link's peer, or into the
+ * batch while send() runs. */
+ssize_t dtls_push(gnutls_transport_ptr_t ptr, const void *data, size_t len);
+/* The table's send(). */
+int dtls_send(struct cv_instance *inst, struct cv_link *link,
+	      const struct cv_msg *msgs, unsigned int count);
+
+/* ---- dtls_drops.c: records GnuTLS dropped, and messages too large */
+
+/* The report timer. Returns 0 or -ENOMEM; deinit also when it failed. */
+int dtls_drops_init(struct cv_instance *inst);
+void dtls_drops_deinit(struct cv_instance *inst);
+
+uint64_t dtls_be64(const uint8_t *p);
+/* A record with sequence number seq was accepted. */
+void dtls_seen_mark(struct seen_window *w, uint64_t seq);
+/* After the handshake: every record before next_seq counts as seen. */
+void dtls_seen_start(struct seen_window *w, const uint8_t next_seq[8]);
+/* Whether seq is newer than every record accepted so far. */
+bool dtls_seen_newer(const struct seen_window *w, const uint8_t seq[8]);
+
+enum drop_kind { DROP_REPLAY, DROP_STALE, DROP_FORGED };
+/* What it means if GnuTLS drops records of this datagram (asked before
+ * GnuTLS sees it). */
+enum drop_kind dtls_drop_kind(const struct cv_link *link, const uint8_t *d,
+			      size_t len);
+/* GnuTLS dropped records since it said before (its discarded count):
+ * count them as kind, and report them. */
+void dtls_account_drops(struct cv_link *link, unsigned int before,
+			enum drop_kind kind);
+/* send() dropped n messages larger than one record carries. */
+void dtls_count_oversize(struct cv_link *link, unsigned int n);
+/* The link ends: one debug line with what it dropped over its life. */
+void dtls_drops_link_end(const struct cv_link *link);
 
 #endif /* CULVERT_DTLS_H */

@@ -1,117 +1,64 @@
 /*
  * dtls_client.c - the dtls client's way to the server: a connected UDP
  * socket to each address of 'remote' in turn, the ClientHello sent from
- * the loop (never from inside connect()), and a failure told in words:
- * no answer at all (UDP blocked?), a port nobody listens on, or a
- * handshake that did not finish. The session itself is dtls_link.c's.
+ * the loop (never from inside connect()), the receive loop, and a
+ * failure told in words: no answer at all (UDP blocked?), a port nobody
+ * listens on, or a handshake that did not finish. The session itself is
+ * dtls_link.c's; a link whose address failed hands back to this file
+ * through its timer, in GLINK_START.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dtls.h"
-
 #include "../common/endpoint.h"
-
-void dtls_client_close_socket(struct cv_instance *inst)
-{
-	if (inst->fd < 0)
-		return;
-	inst->api->unwatch(inst->host, inst->fd);
-	close(inst->fd);
-	inst->fd = -1;
-}
-
-/* A client's connect() failed before any link came up. */
-void dtls_client_fail(struct cv_link *link, int err, const char *why)
-{
-	struct cv_instance *inst = link->inst;
-	char text[512];
-
-	snprintf(text, sizeof(text), "%s", why);
-	link_free(link);
-	inst->api->link_down(inst->host, NULL, err, text);
-}
-
-/* This address of 'remote' failed (fail_err, fail_why): the loop tries
- * the next one, or reports the failure. */
-void dtls_client_address_failed(struct cv_link *link, int err,
-				const char *why)
-{
-	struct cv_instance *inst = link->inst;
-
-	link->fail_err = err;
-	snprintf(link->fail_why, sizeof(link->fail_why), "%s", why);
-	if (link->next_addr)
-		LOG(inst, CV_LOG_INFO, "%s; trying the next address of 'remote'",
-		    why);
-	gtls_session_free(link->tls);
-	link->tls = NULL;
-	dtls_client_close_socket(inst);
-	link->state = LINK_START;
-	inst->api->timer_arm(link->timer, 0);
-}
-
-static void set_buffers(int fd)
-{
-	int size = DEFAULT_SOCKET_BUFFER;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-}
+#include "dtls.h"
 
 static void on_client_readable(void *arg, int fd, uint32_t events);
 
 /* Open a connected socket to the next address of 'remote' and send the
  * ClientHello. False when no address is left; fail_err and fail_why
  * then say why. */
-static bool client_try_next(struct cv_link *link)
+static bool try_next(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
+	const struct cv_host_api *api = inst->gl.api;
+	struct cv_host *host = inst->gl.host;
+	const struct addrinfo *ai;
 
-	while (link->next_addr && link->tries < CONNECT_TRIES) {
-		struct addrinfo *ai = link->next_addr;
-		link->next_addr = ai->ai_next;
-		link->tries++;
+	while ((ai = glink_next_address(&link->g))) {
 		link_set_peer(link, ai->ai_addr, ai->ai_addrlen);
 		link->heard = link->refused = false;
 		int fd = socket(ai->ai_family,
 				SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 				IPPROTO_UDP);
 		if (fd < 0) {
-			link->fail_err = -errno;
-			snprintf(link->fail_why, sizeof(link->fail_why),
-				 "cannot open a UDP socket for %s: %s",
-				 link->peer_name, strerror(errno));
+			glink_failf(&link->g, -errno,
+				    "cannot open a UDP socket for %s: %s",
+				    link->g.peer_name, strerror(errno));
 			continue;
 		}
-		set_buffers(fd);
+		endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
 		/* A mark that cannot be set is logged by endpoint_mark. */
-		int err = endpoint_mark(inst->api, inst->host, fd);
+		int err = endpoint_mark(api, host, fd);
 		if (err == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 			err = -errno;
 		if (err == 0)
-			err = inst->api->watch(inst->host, fd, CV_EV_IN,
-					       on_client_readable, inst);
+			err = api->watch(host, fd, CV_EV_IN, on_client_readable,
+					 inst);
 		if (err < 0) {
-			link->fail_err = err;
-			snprintf(link->fail_why, sizeof(link->fail_why),
-				 "cannot reach %s: %s", link->peer_name,
-				 strerror(-err));
+			glink_failf(&link->g, err, "cannot reach %s: %s",
+				    link->g.peer_name, strerror(-err));
 			close(fd);
 			continue;
 		}
 		inst->fd = fd;
 		if (link_start_tls(link) < 0) {
-			link->fail_err = -ENOMEM;
-			snprintf(link->fail_why, sizeof(link->fail_why),
-				 "cannot start a DTLS session");
-			dtls_client_close_socket(inst);
+			glink_failf(&link->g, -ENOMEM,
+				    "cannot start a DTLS session");
+			endpoint_close(api, host, &inst->fd);
 			continue;
 		}
 		/* Sends the ClientHello, and arms the retransmission timer
@@ -122,66 +69,56 @@ static bool client_try_next(struct cv_link *link)
 	return false;
 }
 
-/* The server's host said "port unreachable". */
-void dtls_client_refused(struct cv_instance *inst)
+/* One batch from the socket (dgram_rx_drain's handler). */
+static void client_batch(void *arg, unsigned int n)
 {
-	struct cv_link *link = inst->client;
-	char why[300];
+	struct cv_instance *inst = arg;
 
-	if (!link || link->state != LINK_HANDSHAKE || link->heard)
-		return;	/* once up, the core's keepalives judge the path */
-	snprintf(why, sizeof(why),
-		 "%s refused: nothing listens on that UDP port (is culvertd running there, with transport dtls?)",
-		 link->peer_name);
-	dtls_client_address_failed(link, -ECONNREFUSED, why);
+	for (unsigned int i = 0; i < n; i++) {
+		struct cv_link *link = inst->client;
+		if (!link || inst->fd < 0)
+			break;
+		if (inst->rx.msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		const uint8_t *d = dgram_rx_data(&inst->rx, i);
+		size_t len = inst->rx.msg[i].msg_len;
+		link->heard = true;
+		if (link->g.state == GLINK_HANDSHAKE) {
+			link->cur = d;
+			link->cur_len = len;
+			link_handshake_step(link);
+		} else if (link->g.state == GLINK_UP) {
+			if (!link_read(link, d, len))
+				break;
+		}
+	}
+	run_flush(inst);
 }
 
 static void on_client_readable(void *arg, int fd, uint32_t events)
 {
 	struct cv_instance *inst = arg;
 
-	for (int round = 0; round < RX_ROUNDS; round++) {
-		for (int i = 0; i < BATCH; i++) {
-			inst->rx_iov[i] = (struct iovec){
-				inst->rx_buf + (size_t)i * DATAGRAM_MAX, DATAGRAM_MAX
-			};
-			inst->rx[i].msg_hdr = (struct msghdr){
-				.msg_iov = &inst->rx_iov[i],
-				.msg_iovlen = 1,
-			};
-		}
-		/* inst->fd, not fd: the core may have closed the link, and
-		 * with it the socket, in the previous round. */
-		if (inst->fd < 0)
-			return;
-		int n = recvmmsg(inst->fd, inst->rx, BATCH, MSG_DONTWAIT, NULL);
-		if (n < 0) {
-			if (errno == ECONNREFUSED)
-				dtls_client_refused(inst);
-			return;
-		}
-		for (int i = 0; i < n; i++) {
-			struct cv_link *link = inst->client;
-			if (!link || inst->fd < 0)
-				break;
-			if (inst->rx[i].msg_hdr.msg_flags & MSG_TRUNC)
-				continue;
-			const uint8_t *d = inst->rx_buf + (size_t)i * DATAGRAM_MAX;
-			size_t len = inst->rx[i].msg_len;
-			link->heard = true;
-			if (link->state == LINK_HANDSHAKE) {
-				link->cur = d;
-				link->cur_len = len;
-				link_handshake_step(link);
-			} else if (link->state == LINK_UP) {
-				if (!link_read(link, d, len))
-					break;
-			}
-		}
-		run_flush(inst);
-		if (n < BATCH)
-			return;
+	/* inst->fd, not fd: the core may have closed the link, and with it
+	 * the socket, in the previous round. */
+	int err = dgram_rx_drain(&inst->rx, &inst->fd, RX_ROUNDS, client_batch,
+				 inst);
+	if (err == -ECONNREFUSED && inst->client)
+		link_port_unreachable(inst->client);
+}
+
+/* The link's timer: in GLINK_START the next address, or the end; in the
+ * other states the link's own. */
+static void on_client_timer(void *arg)
+{
+	struct cv_link *link = arg;
+
+	if (link->g.state != GLINK_START) {
+		link_on_timer(link);
+		return;
 	}
+	if (!try_next(link))
+		glink_client_give_up(&link->g);
 }
 
 int dtls_client_connect(struct cv_instance *inst)
@@ -192,30 +129,21 @@ int dtls_client_connect(struct cv_instance *inst)
 	 * abandoned (the core calls connect() again only after the last
 	 * link went down, so there is no up one to close). */
 	if (inst->client)
-		link_close_now(inst->client);
-	int err = endpoint_resolve(inst->api, inst->host, "remote", SOCK_DGRAM,
-				   false, &ai);
+		glink_close_now(&inst->client->g);
+	int err = endpoint_resolve(inst->gl.api, inst->gl.host, "remote",
+				   SOCK_DGRAM, false, &ai);
 	if (err < 0)
 		return err;
-	struct cv_link *link = link_new(inst);
+	struct cv_link *link = link_new(inst, on_client_timer);
 	if (!link) {
 		freeaddrinfo(ai);
 		return -ENOMEM;
 	}
 	inst->client = link;
-	link->addrs = link->next_addr = ai;
-	link->fail_err = -EHOSTUNREACH;
-	snprintf(link->fail_why, sizeof(link->fail_why),
-		 "'remote' has no address to try");
+	link->g.addrs = link->g.next_addr = ai;
+	glink_failf(&link->g, -EHOSTUNREACH, "'remote' has no address to try");
 	/* The ClientHello leaves from the loop, never from inside connect(). */
-	link->state = LINK_START;
-	inst->api->timer_arm(link->timer, 0);
+	link->g.state = GLINK_START;
+	inst->gl.api->timer_arm(link->g.timer, 0);
 	return 0;
-}
-
-/* The timer of a link in LINK_START: the next address, or the end. */
-void dtls_client_next(struct cv_link *link)
-{
-	if (!client_try_next(link))
-		dtls_client_fail(link, link->fail_err, link->fail_why);
 }

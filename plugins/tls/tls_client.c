@@ -110,25 +110,20 @@ static void on_connect_event(void *arg, int fd, uint32_t events)
 }
 
 /* The link's timer: while connecting, the deadline; in GLINK_FAILED, the
- * report from the loop; else the link's own. */
+ * report from the loop; in the other states the link's own. */
 static void on_client_timer(void *arg)
 {
 	struct cv_link *link = arg;
 
-	switch (link->g.state) {
-	case GLINK_FAILED:
+	if (link->g.state == GLINK_FAILED) {
 		glink_client_give_up(&link->g);
-		return;
-	case GLINK_START:
+	} else if (link->g.state == GLINK_START) {
 		glink_failf(&link->g, -ETIMEDOUT,
 			    "no answer from %s within %u s (is 'remote' right? a firewall?)",
 			    link->g.peer_name, link->inst->gl.handshake_timeout);
 		next_or_fail(link);
-		return;
-	case GLINK_HANDSHAKE:
-	case GLINK_UP:
+	} else {
 		link_on_timer(link);
-		return;
 	}
 }
 

@@ -61,7 +61,8 @@ static struct cv_link *link_for(struct cv_instance *inst, unsigned int i)
 							     : NULL;
 	const struct sockaddr_storage *from = &inst->rx.addr[i];
 	uint64_t hash = peer_hash(&inst->by_addr, from);
-	struct cv_link *link = link_of(peer_table_find(&inst->by_addr, from, hash));
+	struct cv_link *link =
+		link_of(peer_table_find(&inst->by_addr, from, hash));
 	if (link)
 		return link;
 	link = add_link(inst, from, inst->rx.msg[i].msg_hdr.msg_namelen, hash);
@@ -106,8 +107,9 @@ void udp_rx_dispatch(void *arg, unsigned int n)
 	unsigned int m = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		bool same = run && (!inst->server ||
-				    peer_same(&run->peer, &inst->rx.addr[i], true));
+		bool same = run &&
+			    (!inst->server ||
+			     peer_same(&run->peer, &inst->rx.addr[i], true));
 		if (!same) {
 			deliver_run(inst, run, msgs, m);
 			m = 0;
