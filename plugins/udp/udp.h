@@ -1,7 +1,11 @@
 /*
- * udp.h - what the files of the udp transport share: udp.c (the
- * instance, its sockets, sending) and udp_rx.c (peers by address, and a
- * received batch up to deliver()). Private to plugins/udp/.
+ * udp.h - what the files of the udp transport share. Private to
+ * plugins/udp/. Files, each calling only those below it:
+ *
+ *   udp.c       the instance, its sockets, sending, the table
+ *     udp_rx.c    peers by address, and a received batch up to deliver()
+ *                 (no sockets: fuzzed)
+ *       ../common/  peer_table, dgram_batch, endpoint
  */
 #ifndef CULVERT_UDP_H
 #define CULVERT_UDP_H

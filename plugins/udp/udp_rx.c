@@ -2,8 +2,9 @@
  * udp_rx.c - the udp transport from a received batch of datagrams to
  * deliver(): its peers by address (a server makes a link for each new
  * one, if the core takes it) and the runs of one peer's datagrams that go
- * up together. No sockets here: on_readable() in udp.c fills the batch,
- * and the fuzzer (tests/fuzz/fuzz_udp_rx.c) fills it too.
+ * up together. No sockets here: on_readable() in udp.c fills the batch
+ * (dgram_rx_drain), and the fuzzer (tests/fuzz/fuzz_udp_rx.c) fills it
+ * too. The table itself is ../common/peer_table.h's.
  */
 #include <errno.h>
 #include <netinet/in.h>
