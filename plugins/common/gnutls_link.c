@@ -341,6 +341,8 @@ bool glink_handshake_done(struct glink *l, char **identity,
 	hs_queue_leave(&s->handshakes, &l->hs);
 	l->state = GLINK_UP;
 	s->counts.handshakes++;
+	/* A handshake that began before a reload ran on the old ca and
+	 * crl: the new ones have the last word. */
 	if (gtls_recheck_stale(&s->tls, l->tls, why, sizeof(why)) < 0) {
 		glink_refused(l, CV_LOG_WARNING, why);
 		return false;
