@@ -216,6 +216,36 @@ struct cv_option {
 #define CV_TRANSPORT_GSO 0x04	   /* accepts messages with gso_type set */
 
 /*
+ * What a transport's messages look like on the wire, for the checks of
+ * the network around the tunnel (`culvertctl diagnose`: whether a full
+ * tunnel packet fits the path MTU, whether the firewall lets the listen
+ * port in). culvertctl loads the plugin only to read this; it creates no
+ * instance. Pointed to by struct cv_transport's `wire`.
+ */
+struct cv_wire {
+	uint32_t size;		/* sizeof(struct cv_wire) */
+	uint32_t flags;		/* CV_WIRE_* */
+	/* The outer protocol, an IPPROTO_* value: IPPROTO_UDP (one datagram
+	 * per message: the TUN MTU plus the overhead must fit the path) or
+	 * IPPROTO_TCP (a stream, which the kernel cuts to the path itself).
+	 * culvertctl checks no other protocol, and says so. */
+	int32_t ipproto;
+	/* Bytes the transport adds to each message on the wire, besides the
+	 * outer IP header and the UDP or TCP header: its own header, its
+	 * framing, an authentication tag, padding. Not the message itself,
+	 * whose first byte is the core's. */
+	uint32_t overhead;
+};
+
+/* cv_wire.flags */
+#define CV_WIRE_AT_LEAST 0x01	/* overhead is the least (other versions or
+				 * ciphers add more): a path that fails the
+				 * check surely fails, one that passes may not */
+#define CV_WIRE_DONT_FRAGMENT 0x02 /* outer datagrams carry DF and are never
+				    * fragmented (IP_PMTUDISC_DO): one too big
+				    * for the path is lost, not fragmented */
+
+/*
  * The table each plugin exports as CULVERT_TRANSPORT_SYMBOL. The core
  * refuses abi_version != CULVERT_TRANSPORT_ABI, and a size smaller than the
  * version-1 table.
@@ -277,6 +307,14 @@ struct cv_transport {
 	void (*stats)(struct cv_instance *inst,
 		      void (*emit)(void *arg, const char *name, uint64_t value),
 		      void *arg);
+
+	/*
+	 * Optional (NULL, or a table whose size ends before it): how this
+	 * transport's messages look on the wire (struct cv_wire, a const
+	 * the plugin defines). Without it `culvertctl diagnose` cannot check
+	 * the MTU or the firewall for this transport, and says so.
+	 */
+	const struct cv_wire *wire;
 };
 
 #ifdef __cplusplus

@@ -2,6 +2,7 @@
  * core calls one only when the table's size covers it and it is set, so
  * a plugin built against an older, smaller table keeps working. */
 #include <check.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -58,6 +59,41 @@ START_TEST(shipped_plugins_declare_reload)
 }
 END_TEST
 
+/* The shipped plugins say what they add on the wire, which culvertctl
+ * diagnose reads instead of a list of its own: udp and dtls datagrams
+ * (dtls's record header and tag, at least), tls a TCP stream. */
+START_TEST(shipped_plugins_describe_wire)
+{
+	const char *dir = getenv("CULVERT_PLUGIN_DIR");
+	static const struct {
+		const char *name;
+		int ipproto;
+		uint32_t overhead, flags;
+	} want[] = {
+		{ "udp", IPPROTO_UDP, 0, 0 },
+		{ "dtls", IPPROTO_UDP, 13 + 16, CV_WIRE_AT_LEAST },
+		{ "tls", IPPROTO_TCP, 2, CV_WIRE_AT_LEAST },
+	};
+
+	if (!dir)
+		return;	/* run outside make check */
+	ck_assert_int_eq(plugin_system_init(), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct plugin p;
+		ck_assert_msg(plugin_load(dir, want[i].name, &p) == 0, "%s",
+			      want[i].name);
+		ck_assert_msg(TRANSPORT_HAS(p.transport, wire), "%s", want[i].name);
+		const struct cv_wire *w = p.transport->wire;
+		ck_assert_uint_eq(w->size, sizeof(struct cv_wire));
+		ck_assert_int_eq(w->ipproto, want[i].ipproto);
+		ck_assert_uint_eq(w->overhead, want[i].overhead);
+		ck_assert_uint_eq(w->flags, want[i].flags);
+		plugin_unload(&p);
+	}
+	plugin_system_exit();
+}
+END_TEST
+
 static Suite *plugin_suite(void)
 {
 	Suite *s = suite_create("plugin");
@@ -65,6 +101,7 @@ static Suite *plugin_suite(void)
 
 	tcase_add_test(tc, optional_entry_needs_size_and_pointer);
 	tcase_add_test(tc, shipped_plugins_declare_reload);
+	tcase_add_test(tc, shipped_plugins_describe_wire);
 	suite_add_tcase(s, tc);
 	return s;
 }
