@@ -3,7 +3,8 @@
  * filtering, firewall, routes, MTU, the daemon itself) and print each
  * problem with the command that fixes it. The checks themselves live in
  * netcheck.c and firewall.c; this file picks them for the mode and
- * prints. */
+ * prints. The transports' plugins are loaded only to read what each adds
+ * on the wire (struct cv_wire), without an instance. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -257,6 +258,7 @@ int ctl_diagnose(int argc, char *argv[])
 	}
 	printf("culvertctl diagnose: %s %s\n",
 	       cfg->mode == MODE_SERVER ? "gateway" : "client", path);
+	netcheck_load_transports(&nc);
 	bool running = check_daemon(&nc);
 	find_tun(&nc, running);
 	if (cfg->mode == MODE_SERVER)
@@ -268,6 +270,7 @@ int ctl_diagnose(int argc, char *argv[])
 		       nc.problems == 1 ? "" : "s");
 	else
 		printf("no problems found\n");
+	netcheck_unload_transports(&nc);
 	nl_close(nc.nl);
 	config_free(cfg);
 	return nc.problems ? 1 : 0;

@@ -37,23 +37,64 @@ void netcheck_found(struct netcheck *nc, enum netcheck_kind kind,
 	nc->report(kind, what, fix, nc->arg);
 }
 
-/* The framing each transport adds inside the outer UDP payload: udp
- * carries culvert's type byte and the packet. For dtls, the least a
- * record adds (DTLS 1.3 with its short header, 5 bytes, the inner content
- * type and a 16-byte AES-GCM tag): other versions and ciphers add more,
- * so an MTU that fails this check surely fails, one that passes may not. */
-static const struct netcheck_transport transports[] = {
-	{ "udp", IPPROTO_UDP, 1, false },
-	{ "dtls", IPPROTO_UDP, 1 + 5 + 1 + 16, true },
-	{ "tls", IPPROTO_TCP, 0, false },
-};
+/* ---- the transports, as their plugins describe them */
 
-const struct netcheck_transport *netcheck_transport(const char *name)
+/* The first version of struct cv_wire ends with overhead. */
+#define WIRE_V1_SIZE \
+	(offsetof(struct cv_wire, overhead) + sizeof(uint32_t))
+
+/* A plugin of any origin: what its table says is checked before use. */
+static const struct cv_wire *wire_of(struct netcheck *nc,
+				     const struct netcheck_transport *t)
 {
-	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (strcmp(transports[i].name, name) == 0)
-			return &transports[i];
-	return NULL;
+	const struct cv_transport *table = t->plugin.transport;
+
+	if (!TRANSPORT_HAS(table, wire)) {
+		netcheck_found(nc, NETCHECK_NOTE, NULL,
+			       "transport %s: its plugin does not say what it adds on the wire (no 'wire' in its table, see culvert-transport(7)): its MTU and firewall checks are skipped",
+			       t->name);
+		return NULL;
+	}
+	if (table->wire->size < WIRE_V1_SIZE) {
+		netcheck_found(nc, NETCHECK_NOTE, NULL,
+			       "transport %s: its plugin's wire table has %u bytes, fewer than the %zu of struct cv_wire (damaged, or built from a wrong header): its MTU and firewall checks are skipped",
+			       t->name, table->wire->size, WIRE_V1_SIZE);
+		return NULL;
+	}
+	return table->wire;
+}
+
+void netcheck_load_transports(struct netcheck *nc)
+{
+	const struct config *cfg = nc->cfg;
+
+	if (plugin_system_init() < 0)
+		return;
+	nc->plugins_ready = true;
+	for (unsigned int i = 0; i < cfg->n_transports; i++) {
+		struct netcheck_transport *t = &nc->transports[i];
+		t->name = cfg->transports[i];
+		nc->n_transports++;
+		/* plugin_load() has logged why it failed. */
+		if (plugin_load(cfg->plugin_dir, t->name, &t->plugin) < 0)
+			netcheck_found(nc, NETCHECK_NOTE, NULL,
+				       "transport %s: its plugin did not load from %s: its MTU and firewall checks are skipped",
+				       t->name, cfg->plugin_dir);
+		else
+			t->wire = wire_of(nc, t);
+	}
+}
+
+void netcheck_unload_transports(struct netcheck *nc)
+{
+	for (unsigned int i = 0; i < nc->n_transports; i++) {
+		plugin_unload(&nc->transports[i].plugin);
+		nc->transports[i].wire = NULL;
+	}
+	nc->n_transports = 0;
+	if (nc->plugins_ready)
+		plugin_system_exit();
+	nc->plugins_ready = false;
 }
 
 /* ---- sysctls */
@@ -405,40 +446,48 @@ void netcheck_mtu(struct netcheck *nc, unsigned int tun_mtu,
 
 	if (!outer_path(nc, server, &link, &path, &family))
 		return;
-	unsigned int ip_udp = family == AF_INET ? 20 + 8 : 40 + 8;
-	for (unsigned int i = 0; i < cfg->n_transports; i++) {
-		const struct netcheck_transport *t =
-			netcheck_transport(cfg->transports[i]);
-		if (!t) {
-			netcheck_found(nc, NETCHECK_NOTE, NULL,
-				       "transport %s: its overhead is unknown here, the MTU was not checked",
-				       cfg->transports[i]);
-			continue;
-		}
-		if (t->ipproto == IPPROTO_TCP) {
+	/* The IP and UDP headers, and the core's type byte that starts
+	 * every message. */
+	unsigned int outer = (family == AF_INET ? 20 + 8 : 40 + 8) + 1;
+	for (unsigned int i = 0; i < nc->n_transports; i++) {
+		const struct netcheck_transport *t = &nc->transports[i];
+		const struct cv_wire *w = t->wire;
+		if (!w)
+			continue;	/* a note said why at loading */
+		if (w->ipproto == IPPROTO_TCP) {
 			netcheck_found(nc, NETCHECK_OK, NULL,
 				       "%s runs over TCP, which cuts its stream to the path: the MTU of %s does not limit %s's",
 				       t->name, link.name, nc->tun.name);
 			continue;
 		}
-		unsigned int need = tun_mtu + ip_udp + t->overhead;
+		if (w->ipproto != IPPROTO_UDP) {
+			netcheck_found(nc, NETCHECK_NOTE, NULL,
+				       "%s runs over IP protocol %d, neither UDP nor TCP: the MTU was not checked for it",
+				       t->name, (int)w->ipproto);
+			continue;
+		}
+		const char *least = w->flags & CV_WIRE_AT_LEAST ? "at least " : "";
+		unsigned int framing = outer + w->overhead;
+		unsigned int need = tun_mtu + framing;
 		if (need <= path) {
 			netcheck_found(nc, NETCHECK_OK, NULL,
 				       "%s's MTU %u + %s%u bytes of %s framing = %u fits %s (%u)",
-				       nc->tun.name, tun_mtu, t->at_least ? "at least " : "",
-				       ip_udp + t->overhead, t->name, need, link.name, path);
+				       nc->tun.name, tun_mtu, least, framing, t->name,
+				       need, link.name, path);
 			continue;
 		}
 		char fix[300];
-		unsigned int fits = path - ip_udp - t->overhead;
+		unsigned int fits = path > framing ? path - framing : 0;
 		snprintf(fix, sizeof(fix), "ip link set dev %s mtu %u   # and mtu = %u in %s, to make it last",
 			 nc->tun.name, fits, fits,
 			 is_server(nc) ? cfg->path : "the gateway's config");
 		netcheck_found(nc, NETCHECK_PROBLEM, fix,
-			       "%s's MTU %u + %s%u bytes of %s framing = %u is more than the %u bytes %s takes towards %s: full-size packets are fragmented or lost",
-			       nc->tun.name, tun_mtu, t->at_least ? "at least " : "",
-			       ip_udp + t->overhead, t->name, need, path, link.name,
-			       server ? "the gateway" : "the clients");
+			       "%s's MTU %u + %s%u bytes of %s framing = %u is more than the %u bytes %s takes towards %s: full-size packets are %s",
+			       nc->tun.name, tun_mtu, least, framing, t->name, need,
+			       path, link.name, server ? "the gateway" : "the clients",
+			       w->flags & CV_WIRE_DONT_FRAGMENT
+				       ? "lost (the transport forbids fragmenting them)"
+				       : "fragmented or lost");
 	}
 }
 

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 
 #include "addr.h"
+#include "config.h"
 #include "netlink.h"
-
-struct config;
+#include "plugin.h"
 
 enum netcheck_kind {
 	NETCHECK_OK,		/* checked, and fine */
@@ -25,6 +25,13 @@ enum netcheck_kind {
 typedef void netcheck_report_fn(enum netcheck_kind kind, const char *what,
 				const char *fix, void *arg);
 
+/* One transport of the config, as its plugin's table describes it. */
+struct netcheck_transport {
+	const char *name;
+	struct plugin plugin;		/* transport NULL: not loaded */
+	const struct cv_wire *wire;	/* NULL: unknown (a note said why) */
+};
+
 struct netcheck {
 	const struct config *cfg;
 	struct nl *nl;
@@ -32,6 +39,10 @@ struct netcheck {
 	netcheck_report_fn *report;
 	void *arg;
 	unsigned int problems;
+	/* netcheck_load_transports(): cfg's transports, in its order. */
+	struct netcheck_transport transports[CONFIG_MAX_TRANSPORTS];
+	unsigned int n_transports;
+	bool plugins_ready;
 };
 
 /* Report a finding; fix may be NULL. */
@@ -39,18 +50,16 @@ void netcheck_found(struct netcheck *nc, enum netcheck_kind kind,
 		    const char *fix, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* What a transport adds to each inner packet on the wire. A datagram
- * transport (overhead > 0) sends one outer packet per inner packet, so
- * the TUN MTU plus the overhead must fit the path; a stream transport
- * (TCP) cuts its stream to the path itself. */
-struct netcheck_transport {
-	const char *name;
-	int ipproto;		/* IPPROTO_UDP or IPPROTO_TCP */
-	unsigned int overhead;	/* bytes besides the IP and UDP headers */
-	bool at_least;		/* overhead is the least it adds */
-};
-/* NULL for a transport this table does not know. */
-const struct netcheck_transport *netcheck_transport(const char *name);
+/*
+ * Load the plugin of each transport in nc->cfg from its plugin-dir, only
+ * to read its table's `wire` (what it adds on the wire: culvert-
+ * transport(7)); no instance is created. A plugin that does not load, or
+ * whose table does not say, gets a note, and the checks that need it
+ * (MTU, firewall) skip that transport. netcheck_unload_transports()
+ * unloads them.
+ */
+void netcheck_load_transports(struct netcheck *nc);
+void netcheck_unload_transports(struct netcheck *nc);
 
 /* 1 when the kernel forwards IPv4 between interfaces, 0 when not, a
  * negative errno when it cannot tell. */

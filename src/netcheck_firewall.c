@@ -74,19 +74,26 @@ static void check_listen(struct netcheck *nc, const struct firewall *fw)
 		    !(daddr.addr.family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&daddr.addr.v6)))
 			pkt.daddr = &daddr;
 	}
-	for (unsigned int i = 0; i < cfg->n_transports; i++) {
-		const struct netcheck_transport *t =
-			netcheck_transport(cfg->transports[i]);
-		if (!t || (checked & (1 << (t->ipproto == IPPROTO_TCP))))
+	for (unsigned int i = 0; i < nc->n_transports; i++) {
+		const struct cv_wire *w = nc->transports[i].wire;
+		if (!w)
+			continue;	/* a note said why at loading */
+		if (w->ipproto != IPPROTO_TCP && w->ipproto != IPPROTO_UDP) {
+			netcheck_found(nc, NETCHECK_NOTE, NULL,
+				       "%s runs over IP protocol %d, neither UDP nor TCP: the firewall was not checked for it",
+				       nc->transports[i].name, (int)w->ipproto);
 			continue;
-		checked |= 1 << (t->ipproto == IPPROTO_TCP);
-		const char *proto = t->ipproto == IPPROTO_TCP ? "tcp" : "udp";
+		}
+		if (checked & (1 << (w->ipproto == IPPROTO_TCP)))
+			continue;
+		checked |= 1 << (w->ipproto == IPPROTO_TCP);
+		const char *proto = w->ipproto == IPPROTO_TCP ? "tcp" : "udp";
 		snprintf(traffic, sizeof(traffic), "%s port %u, which clients send to",
 			 proto, pkt.dport);
 		snprintf(accept, sizeof(accept), "%s dport %u accept", proto,
 			 pkt.dport);
 		struct verdicts vs = { .nc = nc, .traffic = traffic, .accept = accept };
-		pkt.l4proto = t->ipproto;
+		pkt.l4proto = w->ipproto;
 		unsigned int n = firewall_check(fw, "prerouting", &pkt, on_verdict, &vs) +
 				 firewall_check(fw, "input", &pkt, on_verdict, &vs);
 		if (!vs.found && !n)

@@ -92,9 +92,12 @@ static int check_table(const struct plugin *p, const char *name)
 			t->name ? t->name : "(no name)", name);
 		return -EPROTO;
 	}
-	if (!t->create || !t->listen || !t->connect || !t->send ||
-	    !t->close || !t->destroy) {
-		log_err("plugin %s leaves a required callback unset", p->path);
+	const char *unset = !t->create ? "create" : !t->listen ? "listen"
+			    : !t->connect ? "connect" : !t->send ? "send"
+			    : !t->close ? "close" : !t->destroy ? "destroy" : NULL;
+	if (unset) {
+		log_err("plugin %s leaves the required callback '%s' unset (NULL) in its table: every plugin must set create, listen, connect, send, close and destroy",
+			p->path, unset);
 		return -EPROTO;
 	}
 	return 0;

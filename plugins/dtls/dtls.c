@@ -178,6 +178,16 @@ static const struct cv_option dtls_options[] = {
 	{ NULL, NULL },
 };
 
+/* One record per datagram: the DTLS 1.2 record header (13 bytes) and a
+ * 16-byte AEAD tag, ChaCha20-Poly1305's; AES-GCM adds an 8-byte explicit
+ * nonce, CBC ciphers more. */
+static const struct cv_wire dtls_wire = {
+	.size = sizeof(struct cv_wire),
+	.flags = CV_WIRE_AT_LEAST,
+	.ipproto = IPPROTO_UDP,
+	.overhead = 13 + 16,
+};
+
 const struct cv_transport culvert_transport = {
 	.abi_version = CULVERT_TRANSPORT_ABI,
 	.size = sizeof(struct cv_transport),
@@ -193,4 +203,5 @@ const struct cv_transport culvert_transport = {
 	.destroy = dtls_destroy,
 	.reload = dtls_reload,
 	.stats = dtls_stats,
+	.wire = &dtls_wire,
 };

@@ -104,6 +104,15 @@ static const struct cv_option tls_options[] = {
 	{ NULL, NULL },
 };
 
+/* A TCP stream: each message framed by its 2-byte length, inside TLS
+ * records that add their header and tag once per up to 16 KiB. */
+static const struct cv_wire tls_wire = {
+	.size = sizeof(struct cv_wire),
+	.flags = CV_WIRE_AT_LEAST,
+	.ipproto = IPPROTO_TCP,
+	.overhead = FRAME_HDR,
+};
+
 const struct cv_transport culvert_transport = {
 	.abi_version = CULVERT_TRANSPORT_ABI,
 	.size = sizeof(struct cv_transport),
@@ -119,4 +128,5 @@ const struct cv_transport culvert_transport = {
 	.destroy = tls_destroy,
 	.reload = tls_reload,
 	.stats = tls_stats,
+	.wire = &tls_wire,
 };

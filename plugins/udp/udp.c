@@ -334,6 +334,13 @@ static const struct cv_option udp_options[] = {
 	{ NULL, NULL },
 };
 
+/* One datagram per message, and nothing around it. */
+static const struct cv_wire udp_wire = {
+	.size = sizeof(struct cv_wire),
+	.ipproto = IPPROTO_UDP,
+	.overhead = 0,
+};
+
 const struct cv_transport culvert_transport = {
 	.abi_version = CULVERT_TRANSPORT_ABI,
 	.size = sizeof(struct cv_transport),
@@ -348,4 +355,5 @@ const struct cv_transport culvert_transport = {
 	.close = udp_close,
 	.destroy = udp_destroy,
 	.stats = udp_stats,
+	.wire = &udp_wire,
 };

@@ -75,6 +75,33 @@ check "a plugin built for ABI 999 is refused" refused
 check "the error names the plugin's ABI 999 and culvertd's ABI 1" \
 	says_all 'wrongabi' '\b999\b' '(version|ABI) 1\b'
 
+# 2b. a plugin that leaves send() unset: refused, naming the callback
+conf nosend <<-EOF
+mode = server
+transport = nosend
+insecure = yes
+$common_server
+plugin-dir = $CULVERT_TEST_PLUGIN_DIR
+EOF
+run nosend
+check "a plugin without send() is refused" refused
+check "the error names the plugin and the callback send" \
+	says_all 'nosend' "callback 'send' unset"
+
+# 2c. a plugin with the first release's table (it ends before reload,
+# stats and wire): loaded, and nothing past its size is used; its
+# create() refuses, and says so
+conf oldtable <<-EOF
+mode = server
+transport = oldtable
+insecure = yes
+$common_server
+plugin-dir = $CULVERT_TEST_PLUGIN_DIR
+EOF
+run oldtable
+check "a plugin with the first release's smaller table is loaded (its create refuses)" \
+	says_all 'oldtable: oldtable is a test plugin' "transport 'oldtable' cannot start"
+
 # 3. udp carries no security: without insecure = yes it is refused
 conf noinsecure <<-EOF
 mode = server

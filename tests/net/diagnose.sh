@@ -150,6 +150,24 @@ run_fix u
 healthy u "$U_CONF" "cv0's MTU lowered to fit"
 in_ns u ip link set dev u0 mtu 1500 || fail "cannot restore u0's MTU"
 
+# --- gateway: transports whose plugins do not say what they add on the
+# wire: one with the first release's table (its size ends before `wire`,
+# and what lies after it would crash if read), one that does not load.
+# Each gets a note, their MTU and firewall checks are skipped, and
+# diagnose goes on.
+sed -e 's/^transport *=.*/transport = oldtable, wrongabi/' \
+	-e "s|^plugin-dir *=.*|plugin-dir = $CULVERT_TEST_PLUGIN_DIR|" "$GW_CONF" >"$LAB_TMP/gw-old.conf"
+diagnose gw "$LAB_TMP/gw-old.conf"
+grep -q "^note: transport oldtable: its plugin does not say what it adds on the wire" "$LAB_TMP/diag.out" ||
+	diag_fail "no note that oldtable's plugin does not say what it adds on the wire"
+grep -q "^note: transport wrongabi: its plugin did not load from $CULVERT_TEST_PLUGIN_DIR" "$LAB_TMP/diag.out" ||
+	diag_fail "no note that wrongabi's plugin did not load"
+grep -q '^no problems found$' "$LAB_TMP/diag.out" && ((DIAG_RC == 0)) ||
+	diag_fail "diagnose did not finish cleanly with plugins that say nothing of the wire"
+grep -Eq 'framing|nftables lets|port [0-9]+ comes in' "$LAB_TMP/diag.out" &&
+	diag_fail "diagnose checked the MTU or firewall of a transport it knows nothing of"
+ok "a plugin without 'wire' in its table, and one that does not load, get a note each; diagnose goes on"
+
 # --- client: the daemon not running
 lab_stop u 10 || fail "the client did not stop cleanly"
 problem u "$U_CONF" "culvertd is not running" "^culvertd -c ${U_CONF//./\\.}\$" "client daemon stopped"

@@ -2,6 +2,7 @@
  * core calls one only when the table's size covers it and it is set, so
  * a plugin built against an older, smaller table keeps working. */
 #include <check.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -33,15 +34,24 @@ START_TEST(optional_entry_needs_size_and_pointer)
 }
 END_TEST
 
-/* The shipped plugins: tls and dtls reload their credentials, udp has
- * nothing to reload and leaves the entry NULL. */
-START_TEST(shipped_plugins_declare_reload)
+/* The shipped plugins' optional entries: tls and dtls reload their
+ * credentials, udp has nothing to reload and leaves the entry NULL; each
+ * says what it adds on the wire, which culvertctl diagnose reads instead
+ * of a list of its own: udp and dtls datagrams (dtls's record header and
+ * tag, at least), tls a TCP stream. */
+START_TEST(shipped_plugins_optional_entries)
 {
 	const char *dir = getenv("CULVERT_PLUGIN_DIR");
 	static const struct {
 		const char *name;
 		bool reload;
-	} want[] = { { "tls", true }, { "dtls", true }, { "udp", false } };
+		int ipproto;
+		uint32_t overhead, flags;
+	} want[] = {
+		{ "tls", true, IPPROTO_TCP, 2, CV_WIRE_AT_LEAST },
+		{ "dtls", true, IPPROTO_UDP, 13 + 16, CV_WIRE_AT_LEAST },
+		{ "udp", false, IPPROTO_UDP, 0, 0 },
+	};
 
 	if (!dir)
 		return;	/* run outside make check */
@@ -52,6 +62,12 @@ START_TEST(shipped_plugins_declare_reload)
 			      want[i].name);
 		ck_assert_msg(TRANSPORT_HAS(p.transport, reload) == want[i].reload,
 			      "%s", want[i].name);
+		ck_assert_msg(TRANSPORT_HAS(p.transport, wire), "%s", want[i].name);
+		const struct cv_wire *w = p.transport->wire;
+		ck_assert_uint_eq(w->size, sizeof(struct cv_wire));
+		ck_assert_int_eq(w->ipproto, want[i].ipproto);
+		ck_assert_uint_eq(w->overhead, want[i].overhead);
+		ck_assert_uint_eq(w->flags, want[i].flags);
 		plugin_unload(&p);
 	}
 	plugin_system_exit();
@@ -64,7 +80,7 @@ static Suite *plugin_suite(void)
 	TCase *tc = tcase_create("optional entries");
 
 	tcase_add_test(tc, optional_entry_needs_size_and_pointer);
-	tcase_add_test(tc, shipped_plugins_declare_reload);
+	tcase_add_test(tc, shipped_plugins_optional_entries);
 	suite_add_tcase(s, tc);
 	return s;
 }
