@@ -194,15 +194,6 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		tun_write(dp, NULL, answer, n);
 }
 
-static void put_gso_header(uint8_t *h, const struct cv_segmentation *seg)
-{
-	h[0] = PROTO_DATA_GSO;
-	h[1] = seg->flags & CV_MSG_NEEDS_CSUM ? DATA_GSO_F_NEEDS_CSUM : 0;
-	h[2] = seg->gso_type;
-	h[3] = (uint8_t)(seg->gso_size >> 8);
-	h[4] = (uint8_t)seg->gso_size;
-}
-
 /*
  * A large segment read from TUN (checked) for session s. To a peer that
  * takes them, whole as PROTO_DATA_GSO (in pieces of several segments if
@@ -219,11 +210,11 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	struct cv_segmentation out_seg;
 
 	if (s->data_gso) {
-		if (!s->max_msg || DATA_GSO_HDR + len <= s->max_msg) {
-			put_gso_header(pkt - DATA_GSO_HDR, seg);
+		if (!s->max_msg || PROTO_DATA_GSO_HDR + len <= s->max_msg) {
+			proto_put_data_gso(pkt - PROTO_DATA_GSO_HDR, seg);
 			dp->msgs[dp->n] = (struct cv_msg){
-				.data = pkt - DATA_GSO_HDR,
-				.len = DATA_GSO_HDR + len,
+				.data = pkt - PROTO_DATA_GSO_HDR,
+				.len = PROTO_DATA_GSO_HDR + len,
 				.seg = *seg,
 			};
 			dp->slot++;
@@ -231,9 +222,9 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			d->counters.gso_whole++;
 			return;
 		}
-		per = (unsigned int)((s->max_msg - DATA_GSO_HDR - seg->hdr_len) /
-				     seg->gso_size);
-		room = DATA_GSO_HDR;
+		per = (unsigned int)((s->max_msg - PROTO_DATA_GSO_HDR -
+				      seg->hdr_len) / seg->gso_size);
+		room = PROTO_DATA_GSO_HDR;
 	}
 	/* A peer that takes PROTO_DATA_PARTIAL gets the pieces with their
 	 * TCP checksum left to do: its kernel (or nobody, when the packet
@@ -253,7 +244,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 		if (per == 1)
 			m->data[0] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
 		else
-			put_gso_header(m->data, &out_seg);
+			proto_put_data_gso(m->data, &out_seg);
 		m->seg = out_seg;
 	}
 	dp->split_used += need;
@@ -472,31 +463,26 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 {
 	struct daemon *d = dp->daemon;
 	const char *why = "truncated";
-	const uint8_t *pkt = msg + DATA_GSO_HDR;
-	struct cv_segmentation seg = { 0 };
+	const uint8_t *pkt = msg + PROTO_DATA_GSO_HDR;
+	struct cv_segmentation seg;
 	uint8_t vnet[VNET_HDR_LEN];
 
 	if (!d->tun.vnet_hdr || !s->data_gso) {
 		session_malformed(s, "a large segment, which we never offered to take");
 		return;
 	}
-	if (len > DATA_GSO_HDR) {
-		seg.flags = msg[1] & DATA_GSO_F_NEEDS_CSUM ? CV_MSG_NEEDS_CSUM : 0;
-		seg.gso_type = msg[2];
-		seg.gso_size = (uint16_t)(msg[3] << 8 | msg[4]);
-	}
-	if (len <= DATA_GSO_HDR ||
-	    offload_check(pkt, len - DATA_GSO_HDR, &seg, &why) < 0) {
+	if (proto_get_data_gso(msg, len, &seg) < 0 ||
+	    offload_check(pkt, len - PROTO_DATA_GSO_HDR, &seg, &why) < 0) {
 		char text[120];
 		snprintf(text, sizeof(text), "large segment: %s", why);
 		session_malformed(s, text);
 		return;
 	}
-	if (!data_allowed(dp, s, pkt, len - DATA_GSO_HDR))
+	if (!data_allowed(dp, s, pkt, len - PROTO_DATA_GSO_HDR))
 		return;
 	gro_flush(&dp->gro);	/* in order with what came before */
 	offload_to_vnet(pkt, &seg, vnet);
-	tun_write(dp, vnet, pkt, len - DATA_GSO_HDR);
+	tun_write(dp, vnet, pkt, len - PROTO_DATA_GSO_HDR);
 }
 
 /* What gro.c counted, into the daemon's counters. */

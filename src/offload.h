@@ -23,11 +23,6 @@
 /* sizeof(struct virtio_net_hdr): the header TUN reads and writes. */
 #define VNET_HDR_LEN 10
 
-/* The header of a PROTO_DATA_GSO message before its packet: type, flags,
- * gso_type, gso_size (doc/PROTOCOL.md). */
-#define DATA_GSO_HDR 5
-#define DATA_GSO_F_NEEDS_CSUM 0x01
-
 /* virtio_net_hdr (little endian, as TUN uses it) <-> cv_segmentation. */
 void offload_from_vnet(const uint8_t vnet[VNET_HDR_LEN],
 		       struct cv_segmentation *seg);
