@@ -1,13 +1,11 @@
 #include "datapath.h"
 
 #include <errno.h>
-#include <sys/uio.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "gro.h"
@@ -19,6 +17,7 @@
 #include "proto.h"
 #include "route.h"
 #include "session.h"
+#include "tun.h"
 
 /* Packets read from TUN per wakeup: enough to amortise the wakeup and the
  * plugin's send over many packets, few enough to stay fair to peers. */
@@ -69,7 +68,7 @@ int datapath_new(struct daemon *d, struct datapath **out)
 		datapath_free(dp);
 		return -ENOMEM;
 	}
-	gro_init(&dp->gro, d->tun.fd);
+	gro_init(&dp->gro, &d->tun);
 	*out = dp;
 	return 0;
 }
@@ -98,22 +97,12 @@ static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
 	return s && s->state == SESSION_UP ? s : NULL;
 }
 
-/* Write one packet into TUN, after a virtio-net header when the device
- * takes one (vnet NULL: a plain packet, checksums done). */
-static void tun_write(struct datapath *dp, const uint8_t *vnet,
-		      const uint8_t *pkt, size_t len)
+/* Into TUN; when the kernel's queue is full, dropped, as a router would. */
+static void to_tun(struct datapath *dp, const uint8_t *vnet, const uint8_t *pkt,
+		   size_t len)
 {
-	static const uint8_t plain[VNET_HDR_LEN];
-	struct daemon *d = dp->daemon;
-	struct iovec iov[2] = {
-		{ (void *)(vnet ? vnet : plain), VNET_HDR_LEN },
-		{ (void *)pkt, len },
-	};
-	bool with_hdr = d->tun.vnet_hdr;
-
-	/* The kernel's queue is full: drop, as a router would. */
-	if (writev(d->tun.fd, iov + !with_hdr, 1 + with_hdr) < 0)
-		d->counters.tun_full++;
+	if (tun_write(&dp->daemon->tun, vnet, pkt, len) < 0)
+		dp->daemon->counters.tun_full++;
 }
 
 /* Send the run of messages under way, msgs[first..n). */
@@ -191,7 +180,7 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 	}
 	d->counters.too_big++;
 	if (n > 0)
-		tun_write(dp, NULL, answer, n);
+		to_tun(dp, NULL, answer, n);
 }
 
 /*
@@ -340,7 +329,7 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 		uint8_t *buf = dp->buf[dp->slot];
 		uint8_t *at = vnet ? buf + HEAD - VNET_HDR_LEN : buf + HEAD;
 		size_t hdr = vnet ? VNET_HDR_LEN : 0;
-		ssize_t len = read(fd, at, PACKET_MAX + hdr);
+		ssize_t len = tun_read(&d->tun, at, PACKET_MAX + hdr);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("reading %s: %s", d->tun.name,
@@ -428,7 +417,7 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 	if (dp->daemon->tun.vnet_hdr)
 		gro_packet(&dp->gro, pkt, len, NULL);
 	else
-		tun_write(dp, NULL, pkt, len);
+		to_tun(dp, NULL, pkt, len);
 }
 
 /* A PROTO_DATA_PARTIAL message: a TCP or UDP packet whose checksum holds
@@ -482,7 +471,7 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 		return;
 	gro_flush(&dp->gro);	/* in order with what came before */
 	offload_to_vnet(pkt, &seg, vnet);
-	tun_write(dp, vnet, pkt, len - PROTO_DATA_GSO_HDR);
+	to_tun(dp, vnet, pkt, len - PROTO_DATA_GSO_HDR);
 }
 
 /* What gro.c counted, into the daemon's counters. */

@@ -2,24 +2,16 @@
 #include "wire.h"
 
 #include <string.h>
-#include <unistd.h>
-#include <linux/virtio_net.h>
 
 #define PROTO_TCP 6
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
 #define IP_MAX 65535
 
-void gro_init(struct gro *g, int fd)
+void gro_init(struct gro *g, const struct tun *tun)
 {
 	memset(g, 0, sizeof(*g));
-	g->fd = fd;
-}
-
-static void write_iov(struct gro *g, const struct iovec *iov, int n)
-{
-	if (writev(g->fd, iov, n) < 0)
-		g->write_failed++;	/* a full queue drops, as a router would */
+	g->tun = tun;
 }
 
 /* One packet as it came: partial NULL for checksums done (a zero
@@ -28,14 +20,12 @@ static void write_one(struct gro *g, const uint8_t *pkt, size_t len,
 		      const struct cv_segmentation *partial)
 {
 	uint8_t vnet[VNET_HDR_LEN] = { 0 };
-	struct iovec iov[2] = {
-		{ vnet, VNET_HDR_LEN },
-		{ (void *)pkt, len },
-	};
 
 	if (partial)
 		offload_to_vnet(pkt, partial, vnet);
-	write_iov(g, iov, 2);
+	/* A full queue drops, as a router would. */
+	if (tun_write(g->tun, vnet, pkt, len) < 0)
+		g->write_failed++;
 }
 
 /* The IP and TCP header length of a packet that may be joined, or 0. */
@@ -161,7 +151,8 @@ void gro_flush(struct gro *g)
 	memcpy(ip + g->l4 + 16, &c, 2);
 	offload_to_vnet(ip, &seg, vnet);
 	g->iov[0] = (struct iovec){ g->head, VNET_HDR_LEN + g->hdr_len };
-	write_iov(g, g->iov, (int)g->n + 1);
+	if (tun_writev(g->tun, g->iov, (int)g->n + 1) < 0)
+		g->write_failed++;
 	g->joined += g->n - 1;
 	g->n = 0;
 }

@@ -26,12 +26,13 @@
 #include <sys/uio.h>
 
 #include "offload.h"
+#include "tun.h"
 
 /* Segments joined into one write at most (64 KiB of 1400-byte ones). */
 #define GRO_MAX_SEGMENTS 64
 
 struct gro {
-	int fd;			/* TUN, opened with IFF_VNET_HDR */
+	const struct tun *tun;	/* opened with offloads (vnet_hdr) */
 	uint64_t joined;	/* packets that went out inside another */
 	uint64_t write_failed;	/* writes the kernel refused (queue full) */
 
@@ -50,7 +51,7 @@ struct gro {
 	struct iovec iov[GRO_MAX_SEGMENTS + 1];
 };
 
-void gro_init(struct gro *g, int fd);
+void gro_init(struct gro *g, const struct tun *tun);
 /* Take one packet for TUN: join it to the held ones, or write those and
  * hold this one, or write both. Counts what it writes into TUN. partial:
  * NULL for a packet with its checksums done, or where its checksum left

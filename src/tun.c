@@ -9,6 +9,7 @@
 #include <linux/virtio_net.h>
 
 #include "log.h"
+#include "offload.h"
 
 static const char tun_path[] = "/dev/net/tun";
 
@@ -127,3 +128,25 @@ void tun_close(struct tun *tun)
 	tun->fd = -1;
 }
 
+ssize_t tun_read(const struct tun *tun, uint8_t *buf, size_t size)
+{
+	return read(tun->fd, buf, size);
+}
+
+int tun_write(const struct tun *tun, const uint8_t *vnet, const uint8_t *pkt,
+	      size_t len)
+{
+	static const uint8_t plain[VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ (void *)(vnet ? vnet : plain), VNET_HDR_LEN },
+		{ (void *)pkt, len },
+	};
+
+	return tun->vnet_hdr ? tun_writev(tun, iov, 2)
+			     : tun_writev(tun, iov + 1, 1);
+}
+
+int tun_writev(const struct tun *tun, const struct iovec *iov, int n)
+{
+	return writev(tun->fd, iov, n) < 0 ? -errno : 0;
+}

@@ -161,7 +161,8 @@ START_TEST(test_join)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	int size = 1 << 20;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	gro_init(&g, sv[0]);
+	struct tun tun = { .fd = sv[0], .vnet_hdr = true };
+	gro_init(&g, &tun);
 	for (unsigned int i = 0; i < n; i++)
 		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, NULL);
 	gro_flush(&g);
@@ -213,7 +214,8 @@ START_TEST(test_join_partial)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	int size = 1 << 20;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	gro_init(&g, sv[0]);
+	struct tun tun = { .fd = sv[0], .vnet_hdr = true };
+	gro_init(&g, &tun);
 	for (unsigned int i = 0; i < n; i++)
 		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, &out_seg);
 	gro_flush(&g);
