@@ -66,7 +66,8 @@ static void answer(int fd, const char *status, const struct strbuf *body)
 		write_all(fd, body->buf, body->len);
 }
 
-static void kick(struct daemon *d, const char *name, struct strbuf *out)
+/* End every session called name. Returns how many it ended. */
+static unsigned int kick(struct daemon *d, const char *name, struct strbuf *out)
 {
 	unsigned int ended = 0;
 	struct cv_session *s = d->sessions;
@@ -83,6 +84,7 @@ static void kick(struct daemon *d, const char *name, struct strbuf *out)
 		s = next;
 	}
 	strbuf_printf(out, "%u session%s ended\n", ended, ended == 1 ? "" : "s");
+	return ended;
 }
 
 static void handle(struct daemon *d, int fd, char *request, size_t len)
@@ -101,10 +103,8 @@ static void handle(struct daemon *d, int fd, char *request, size_t len)
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_KICK:
-		kick(d, r.arg, &body);
-		answer(fd, strstr(body.buf, "0 sessions") == body.buf
-				   ? "error: no session of that name"
-				   : "ok",
+		answer(fd, kick(d, r.arg, &body) ? "ok"
+						 : "error: no session of that name",
 		       &body);
 		break;
 	case CONTROL_RELOAD:

@@ -19,6 +19,10 @@
 #include "netcheck.h"
 #include "strbuf.h"
 
+#ifdef HAVE_JANSSON
+#include <jansson.h>
+#endif
+
 /* Every finding as a block: "problem:" and its "fix:" lines, "ok:", or
  * "note:" and the commands to run, indented. */
 static void print_finding(enum netcheck_kind kind, const char *what,
@@ -50,6 +54,34 @@ static void instance_name(const char *path, char *buf, size_t size)
 		buf[len - 5] = '\0';
 }
 
+/* Its sessions, and how many of them are up, from the JSON form of the
+ * status (the one for programs; the text is for people). Returns
+ * -ENOTSUP without jansson, -EPROTO when the answer is not that JSON. */
+static int count_sessions(const char *json, unsigned int *total,
+			  unsigned int *up)
+{
+#ifdef HAVE_JANSSON
+	json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+	json_t *list = json_object_get(root, "sessions"), *s;
+	size_t i;
+
+	if (!json_is_array(list)) {
+		json_decref(root);
+		return -EPROTO;
+	}
+	*total = *up = 0;
+	json_array_foreach(list, i, s) {
+		const char *state = json_string_value(json_object_get(s, "state"));
+		(*total)++;
+		*up += state && strcmp(state, "up") == 0;
+	}
+	json_decref(root);
+	return 0;
+#else
+	return -ENOTSUP;
+#endif
+}
+
 /* Whether culvertd answers; on a client, whether its tunnel is up.
  * Returns whether it runs. */
 static bool check_daemon(struct netcheck *nc)
@@ -57,7 +89,7 @@ static bool check_daemon(struct netcheck *nc)
 	const char *sock = ctl_socket_path();
 	struct strbuf body = { 0 };
 	char name[256], abs[PATH_MAX], fix[PATH_MAX + 600];
-	int err = ctl_query("status", &body);
+	int err = ctl_query("status --json", &body);
 
 	/* culvertd@NAME.service runs SYSCONFDIR/culvert/NAME.conf. */
 	instance_name(nc->cfg->path, name, sizeof(name));
@@ -94,11 +126,18 @@ static bool check_daemon(struct netcheck *nc)
 		free(body.buf);
 		return false;
 	}
-	const char *line = body.buf ? strstr(body.buf, "sessions: ") : NULL;
-	unsigned int sessions = line ? (unsigned int)strtoul(line + 10, NULL, 10) : 0;
-	bool hello = body.buf && strstr(body.buf, " (hello)\n");
+	unsigned int sessions, up;
+	err = count_sessions(body.buf, &sessions, &up);
 	free(body.buf);
-	if (nc->cfg->mode == MODE_SERVER) {
+	bool hello = sessions > up;
+	if (err < 0) {
+		const char *why = err == -ENOTSUP
+			? "culvertctl was built without jansson"
+			: "its status is not the JSON expected (another version?)";
+		netcheck_found(nc, NETCHECK_NOTE, NULL,
+			       "culvertd answers on %s; its sessions were not checked: %s",
+			       sock, why);
+	} else if (nc->cfg->mode == MODE_SERVER) {
 		netcheck_found(nc, NETCHECK_OK, NULL,
 			       "culvertd answers on %s, %u session%s", sock,
 			       sessions, sessions == 1 ? "" : "s");
