@@ -401,7 +401,7 @@ fail:
 }
 
 /* pam_unix and others sleep seconds after a failure, which would stop
- * the whole daemon; auth_throttle is the delay instead. */
+ * the whole daemon; throttle.c is the delay instead. */
 static void no_delay(int status, unsigned int usec, void *arg)
 {
 }

@@ -1,8 +1,7 @@
 /*
  * Password authentication: a file of crypt(3) hashes (libxcrypt), and PAM
- * when a service is configured; and a per-address back-off after failed
- * attempts, so that guessing is slow and one address cannot lock out
- * others.
+ * when a service is configured. The back-off after failed attempts is
+ * throttle.h.
  */
 #ifndef CULVERT_AUTH_H
 #define CULVERT_AUTH_H
@@ -42,19 +41,5 @@ enum auth_result auth_check(struct auth *auth, const char *user,
 bool auth_valid_user(const char *name);
 /* For the server's log: "unknown user", "wrong password", ... */
 const char *auth_result_str(enum auth_result result);
-
-/* Failed attempts per source address (IPv4, or IPv6 /64). */
-struct auth_throttle;
-
-int auth_throttle_new(struct auth_throttle **out);
-void auth_throttle_free(struct auth_throttle *t);
-/* Milliseconds this address must still wait before its next attempt is
- * checked: 0 when it may try now. now is monotonic milliseconds. */
-int64_t auth_throttle_wait(struct auth_throttle *t, const struct sockaddr *sa,
-			   int64_t now);
-void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *sa,
-			  int64_t now);
-void auth_throttle_succeeded(struct auth_throttle *t,
-			     const struct sockaddr *sa);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "auth_worker.h"
+#include "throttle.h"
 #include "control.h"
 #include "datapath.h"
 #include "hook.h"
@@ -344,7 +345,7 @@ static int setup_server_auth(struct daemon *d)
 	}
 	if ((err = auth_new(cfg->password_file, cfg->pam_service, &d->auth)) < 0)
 		return err;
-	if ((err = auth_throttle_new(&d->throttle)) < 0 ||
+	if ((err = throttle_new(&d->throttle)) < 0 ||
 	    (err = auth_worker_new(d->loop, d->auth, &d->counters.auth_skipped,
 				   &d->auth_worker)) < 0)
 		log_err("cannot set up password checks: %s", strerror(-err));
@@ -477,7 +478,7 @@ void daemon_cleanup(struct daemon *d)
 	pool_free(d->pool6);
 	config_free(d->cfg);	/* and every config a reload retired */
 	auth_free(d->auth);
-	auth_throttle_free(d->throttle);
+	throttle_free(d->throttle);
 	password_free(d->password);
 	loop_free(d->loop);
 	memset(d, 0, sizeof(*d));

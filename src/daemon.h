@@ -23,7 +23,7 @@ struct pool;
 struct route_table;
 struct datapath;
 struct auth;
-struct auth_throttle;
+struct throttle;
 struct auth_worker;
 struct control;
 struct hook;
@@ -81,7 +81,7 @@ struct daemon {
 	unsigned int n_up;		/* sessions past hello */
 	struct auth *auth;		/* when auth includes password */
 	struct auth_worker *auth_worker;
-	struct auth_throttle *throttle;
+	struct throttle *throttle;
 
 	/* Client: the one session, and the way back after losing it. */
 	struct cv_session *client;

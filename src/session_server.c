@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "auth_worker.h"
+#include "throttle.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -148,7 +149,7 @@ static void on_password_checked(void *arg, enum auth_result result)
 
 	s->auth_job = NULL;
 	if (result != AUTH_OK) {
-		auth_throttle_failed(d->throttle, sa, loop_now(d->loop));
+		throttle_failed(d->throttle, sa, loop_now(d->loop));
 		d->counters.auth_failed++;
 		snprintf(text, sizeof(text), "user '%s': %s", s->login,
 			 auth_result_str(result));
@@ -157,7 +158,7 @@ static void on_password_checked(void *arg, enum auth_result result)
 		refuse(s, PROTO_REASON_AUTH, "wrong username or password", text);
 		return;
 	}
-	auth_throttle_succeeded(d->throttle, sa);
+	throttle_succeeded(d->throttle, sa);
 	take_login(s);
 	server_accept(s);
 }
@@ -185,7 +186,7 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 		return true;
 
 	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
-	int64_t wait = auth_throttle_wait(d->throttle, sa, loop_now(d->loop));
+	int64_t wait = throttle_wait(d->throttle, sa, loop_now(d->loop));
 	if (wait > 0) {
 		snprintf(text, sizeof(text),
 			 "too many failed logins from your address; try again in %lld s",
@@ -199,7 +200,7 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 			      "no username or password (auth = password)");
 	/* The name goes into the log: only what a password file may hold. */
 	if (!auth_valid_user(h->username)) {
-		auth_throttle_failed(d->throttle, sa, loop_now(d->loop));
+		throttle_failed(d->throttle, sa, loop_now(d->loop));
 		d->counters.auth_failed++;
 		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
 			      "a user name with characters no user has");

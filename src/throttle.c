@@ -12,10 +12,11 @@
  * failure is the oldest makes room. A list ordered by last failure finds
  * it without a search, and makes forgetting cheap.
  */
-#include "auth.h"
+#include "throttle.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ struct source {
 	uint16_t older, newer;	/* neighbours by last failure */
 };
 
-struct auth_throttle {
+struct throttle {
 	uint64_t seed;		/* so that nobody can aim at one bucket */
 	uint16_t oldest, newest;
 	uint16_t free;
@@ -54,9 +55,9 @@ struct auth_throttle {
 	struct source s[THROTTLE_SLOTS];
 };
 
-int auth_throttle_new(struct auth_throttle **out)
+int throttle_new(struct throttle **out)
 {
-	struct auth_throttle *t = calloc(1, sizeof(*t));
+	struct throttle *t = calloc(1, sizeof(*t));
 
 	*out = NULL;
 	if (!t)
@@ -79,7 +80,7 @@ int auth_throttle_new(struct auth_throttle **out)
 	return 0;
 }
 
-void auth_throttle_free(struct auth_throttle *t)
+void throttle_free(struct throttle *t)
 {
 	free(t);
 }
@@ -108,7 +109,7 @@ static enum source_kind source_of(const struct sockaddr *sa, uint64_t *key)
 	return SOURCE_OTHER;
 }
 
-static size_t bucket_of(const struct auth_throttle *t, enum source_kind kind,
+static size_t bucket_of(const struct throttle *t, enum source_kind kind,
 			uint64_t key)
 {
 	/* splitmix64's finalizer, keyed by the seed */
@@ -120,7 +121,7 @@ static size_t bucket_of(const struct auth_throttle *t, enum source_kind kind,
 	return (size_t)(x & (THROTTLE_BUCKETS - 1));
 }
 
-static uint16_t find(const struct auth_throttle *t, enum source_kind kind,
+static uint16_t find(const struct throttle *t, enum source_kind kind,
 		     uint64_t key)
 {
 	uint16_t i = t->bucket[bucket_of(t, kind, key)];
@@ -132,7 +133,7 @@ static uint16_t find(const struct auth_throttle *t, enum source_kind kind,
 
 /* ---- the list by last failure, oldest first */
 
-static void list_remove(struct auth_throttle *t, uint16_t i)
+static void list_remove(struct throttle *t, uint16_t i)
 {
 	struct source *s = &t->s[i];
 
@@ -146,7 +147,7 @@ static void list_remove(struct auth_throttle *t, uint16_t i)
 		t->newest = s->older;
 }
 
-static void list_append(struct auth_throttle *t, uint16_t i)
+static void list_append(struct throttle *t, uint16_t i)
 {
 	struct source *s = &t->s[i];
 
@@ -159,7 +160,7 @@ static void list_append(struct auth_throttle *t, uint16_t i)
 	t->newest = i;
 }
 
-static void forget(struct auth_throttle *t, uint16_t i)
+static void forget(struct throttle *t, uint16_t i)
 {
 	struct source *s = &t->s[i];
 	uint16_t *link = &t->bucket[bucket_of(t, s->kind, s->key)];
@@ -178,13 +179,13 @@ static bool stale(const struct source *s, int64_t now)
 	return now - s->last >= THROTTLE_FORGET_MS;
 }
 
-static void forget_stale(struct auth_throttle *t, int64_t now)
+static void forget_stale(struct throttle *t, int64_t now)
 {
 	while (t->oldest != NONE && stale(&t->s[t->oldest], now))
 		forget(t, t->oldest);
 }
 
-static uint16_t add(struct auth_throttle *t, enum source_kind kind,
+static uint16_t add(struct throttle *t, enum source_kind kind,
 		    uint64_t key)
 {
 	if (t->free == NONE)
@@ -214,7 +215,7 @@ static int64_t delay_ms(uint32_t failures)
 	return ms < THROTTLE_MAX_MS ? ms : THROTTLE_MAX_MS;
 }
 
-int64_t auth_throttle_wait(struct auth_throttle *t, const struct sockaddr *sa,
+int64_t throttle_wait(struct throttle *t, const struct sockaddr *sa,
 			   int64_t now)
 {
 	uint64_t key;
@@ -234,7 +235,7 @@ int64_t auth_throttle_wait(struct auth_throttle *t, const struct sockaddr *sa,
 	return left < delay ? left : delay;	/* even if the clock stepped back */
 }
 
-void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *sa,
+void throttle_failed(struct throttle *t, const struct sockaddr *sa,
 			  int64_t now)
 {
 	uint64_t key;
@@ -253,7 +254,7 @@ void auth_throttle_failed(struct auth_throttle *t, const struct sockaddr *sa,
 	list_append(t, i);
 }
 
-void auth_throttle_succeeded(struct auth_throttle *t,
+void throttle_succeeded(struct throttle *t,
 			     const struct sockaddr *sa)
 {
 	uint64_t key;
