@@ -70,7 +70,7 @@ static void answer(int fd, const char *status, const struct strbuf *body)
 static unsigned int kick(struct daemon *d, const char *name, struct strbuf *out)
 {
 	unsigned int ended = 0;
-	struct cv_session *s = d->sessions;
+	struct cv_session *s = d->core.sessions;
 
 	while (s) {
 		struct cv_session *next = s->next;
@@ -127,7 +127,7 @@ static void on_client(void *arg, int fd, uint32_t events)
 	char request[CONTROL_REQUEST_MAX];
 	ssize_t n = read(fd, request, sizeof(request) - 1);
 
-	loop_unwatch(c->daemon->loop, fd);
+	loop_unwatch(c->daemon->core.loop, fd);
 	if (n > 0) {
 		struct timeval tv = { .tv_sec = 1 };
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -146,7 +146,7 @@ static void on_accept(void *arg, int fd, uint32_t events)
 		int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (conn < 0)
 			return;
-		if (loop_watch(c->daemon->loop, conn, EPOLLIN, on_client, c) < 0)
+		if (loop_watch(c->daemon->core.loop, conn, EPOLLIN, on_client, c) < 0)
 			close(conn);
 	}
 }
@@ -174,14 +174,14 @@ int control_open(struct daemon *d, struct control **out)
 	if (!c)
 		return -ENOMEM;
 	c->daemon = d;
-	control_path(d->cfg, c->path, sizeof(c->path));
+	control_path(d->core.cfg, c->path, sizeof(c->path));
 	if (strlen(c->path) >= sizeof(sun.sun_path)) {
 		log_err("control socket path %s is too long", c->path);
 		free(c);
 		return -ENAMETOOLONG;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
-	if (!d->cfg->control_socket)
+	if (!d->core.cfg->control_socket)
 		mkdir(RUN_DIR, 0755);
 	if (in_use(&sun)) {
 		log_err("another culvertd answers on %s; stop it first, or set control-socket",
@@ -200,7 +200,7 @@ int control_open(struct daemon *d, struct control **out)
 		control_close(c);
 		return err;
 	}
-	err = loop_watch(d->loop, c->fd, EPOLLIN, on_accept, c);
+	err = loop_watch(d->core.loop, c->fd, EPOLLIN, on_accept, c);
 	if (err < 0) {
 		control_close(c);
 		return err;
@@ -215,7 +215,7 @@ void control_close(struct control *c)
 	if (!c)
 		return;
 	if (c->fd >= 0) {
-		loop_unwatch(c->daemon->loop, c->fd);
+		loop_unwatch(c->daemon->core.loop, c->fd);
 		close(c->fd);
 		unlink(c->path);
 	}

@@ -50,7 +50,7 @@ static int check_transport(const struct config *cfg, const struct cv_host *h)
  * instance (which reads its config but opens nothing). */
 static int load_transports(struct daemon *d)
 {
-	struct config *cfg = d->cfg;
+	struct config *cfg = d->core.cfg;
 	int err = plugin_system_init();
 
 	if (err < 0)
@@ -110,12 +110,12 @@ static void client_connect(struct daemon *d)
 {
 	struct cv_host *h = &d->transports[d->next_transport];
 
-	log_info("connecting to %s over %s", d->cfg->remote, h->t->name);
+	log_info("connecting to %s over %s", d->core.cfg->remote, h->t->name);
 	d->connecting = true;
 	/* With another transport to try, a silent one (UDP dropped on the
 	 * way) must not hold the client for a whole handshake timeout. */
 	if (d->n_transports > 1)
-		loop_timer_arm(d->fallback, d->cfg->fallback_timeout * 1000);
+		loop_timer_arm(d->fallback, d->core.cfg->fallback_timeout * 1000);
 	int err = h->inst ? h->t->connect(h->inst) : -ENODEV;
 	if (err < 0) {
 		loop_timer_arm(d->fallback, -1);
@@ -158,7 +158,7 @@ static void on_fallback(void *arg)
 		return;
 	d->next_transport = (d->next_transport + 1) % d->n_transports;
 	log_notice("no %s link to %s after %u s; falling back to %s",
-		   from->t->name, d->cfg->remote, d->cfg->fallback_timeout,
+		   from->t->name, d->core.cfg->remote, d->core.cfg->fallback_timeout,
 		   d->transports[d->next_transport].t->name);
 	restart_transport(from);
 	d->connecting = false;
@@ -167,7 +167,7 @@ static void on_fallback(void *arg)
 
 void daemon_client_lost(struct daemon *d)
 {
-	if (d->stopping || d->cfg->mode != MODE_CLIENT || d->connecting)
+	if (d->core.stopping || d->core.cfg->mode != MODE_CLIENT || d->connecting)
 		return;
 	d->next_transport = (d->next_transport + 1) % d->n_transports;
 	unsigned int delay = d->reconnect_delay_ms ? d->reconnect_delay_ms * 2
@@ -179,7 +179,7 @@ void daemon_client_lost(struct daemon *d)
 	 * all come back in the same millisecond. */
 	uint32_t r = 0;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)loop_now(d->loop);
+		r = (uint32_t)loop_now(d->core.loop);
 	unsigned int jittered = delay - delay / 4 + r % (delay / 2 + 1);
 	log_notice("reconnecting in %.1f s", jittered / 1000.0);
 	loop_timer_arm(d->reconnect, jittered);
@@ -189,9 +189,9 @@ void daemon_client_lost(struct daemon *d)
 
 static void shutdown_sessions(struct daemon *d)
 {
-	d->stopping = true;
-	while (d->sessions)
-		session_end(d->sessions, PROTO_REASON_SHUTDOWN,
+	d->core.stopping = true;
+	while (d->core.sessions)
+		session_end(d->core.sessions, PROTO_REASON_SHUTDOWN,
 			    "culvertd is stopping");
 }
 
@@ -204,7 +204,7 @@ static void on_stop_signal(void *arg, int signo)
 	sd_notify(0, "STOPPING=1");
 #endif
 	shutdown_sessions(d);
-	loop_stop(d->loop);
+	loop_stop(d->core.loop);
 }
 
 static void on_counters_signal(void *arg, int signo)
@@ -243,8 +243,8 @@ void daemon_log_counters(const struct daemon *d)
 	if (used < sizeof(line)) \
 		used += (size_t)snprintf(line + used, sizeof(line) - used, \
 					 " " #name "=%llu", \
-					 (unsigned long long)d->counters.name);
-	DAEMON_COUNTERS(COUNTER_PRINT)
+					 (unsigned long long)d->core.counters.name);
+	CORE_COUNTERS(COUNTER_PRINT)
 #undef COUNTER_PRINT
 	/* The transports' own counters, as tls.NAME=VALUE. */
 	for (unsigned int i = 0; i < d->n_transports; i++) {
@@ -254,7 +254,7 @@ void daemon_log_counters(const struct daemon *d)
 			h->t->stats(h->inst, append_transport_counter, &c);
 		used = c.used;
 	}
-	log_notice("counters: sessions=%u%s", d->n_sessions, line);
+	log_notice("counters: sessions=%u%s", d->core.n_sessions, line);
 }
 
 /* ---- setup */
@@ -262,7 +262,7 @@ void daemon_log_counters(const struct daemon *d)
 /* pool6: the gateway's ::1 on the TUN device, clients lease the rest. */
 static int setup_server_ipv6(struct daemon *d)
 {
-	const struct config *cfg = d->cfg;
+	const struct config *cfg = d->core.cfg;
 	char buf[ADDR_STRLEN];
 	const char *why;
 	int err = pool_new(&cfg->pool6, &d->pool6);
@@ -272,21 +272,21 @@ static int setup_server_ipv6(struct daemon *d)
 		return err;
 	}
 	d->server_addr6 = pool_server_addr(d->pool6);
-	err = nl_addr_add(d->nl, d->tun.ifindex, &d->server_addr6, &why);
+	err = nl_addr_add(d->core.nl, d->core.tun.ifindex, &d->server_addr6, &why);
 	if (err < 0) {
 		log_err("cannot add address %s to %s: %s",
-			prefix_str(&d->server_addr6, buf), d->tun.name,
+			prefix_str(&d->server_addr6, buf), d->core.tun.name,
 			why ? why : strerror(-err));
 		return err;
 	}
-	log_notice("%s has %s too, %u client IPv6 addresses", d->tun.name,
+	log_notice("%s has %s too, %u client IPv6 addresses", d->core.tun.name,
 		   prefix_str(&d->server_addr6, buf), pool_size(d->pool6));
 	return 0;
 }
 
 static int setup_server_tun(struct daemon *d)
 {
-	const struct config *cfg = d->cfg;
+	const struct config *cfg = d->core.cfg;
 	char buf[ADDR_STRLEN];
 	const char *why;
 	int err;
@@ -302,25 +302,25 @@ static int setup_server_tun(struct daemon *d)
 	}
 	if (d->pool)
 		d->server_addr = pool_server_addr(d->pool);
-	err = nl_link_set(d->nl, d->tun.ifindex, cfg->mtu, true, &why);
+	err = nl_link_set(d->core.nl, d->core.tun.ifindex, cfg->mtu, true, &why);
 	if (err < 0) {
-		log_err("cannot set %s up with MTU %u: %s", d->tun.name, cfg->mtu,
+		log_err("cannot set %s up with MTU %u: %s", d->core.tun.name, cfg->mtu,
 			why ? why : strerror(-err));
 		return err;
 	}
 	if (d->pool) {
-		err = nl_addr_add(d->nl, d->tun.ifindex, &d->server_addr, &why);
+		err = nl_addr_add(d->core.nl, d->core.tun.ifindex, &d->server_addr, &why);
 		if (err < 0) {
 			log_err("cannot add address %s to %s: %s",
-				prefix_str(&d->server_addr, buf), d->tun.name,
+				prefix_str(&d->server_addr, buf), d->core.tun.name,
 				why ? why : strerror(-err));
 			return err;
 		}
 		log_notice("%s is up: %s, mtu %u, %u client addresses",
-			   d->tun.name, prefix_str(&d->server_addr, buf),
+			   d->core.tun.name, prefix_str(&d->server_addr, buf),
 			   cfg->mtu, pool_size(d->pool));
 	} else {
-		log_notice("%s is up: mtu %u, IPv6 only (no pool)", d->tun.name,
+		log_notice("%s is up: mtu %u, IPv6 only (no pool)", d->core.tun.name,
 			   cfg->mtu);
 	}
 	if (cfg->has_pool6 && (err = setup_server_ipv6(d)) < 0)
@@ -331,7 +331,7 @@ static int setup_server_tun(struct daemon *d)
 
 static int setup_server_auth(struct daemon *d)
 {
-	const struct config *cfg = d->cfg;
+	const struct config *cfg = d->core.cfg;
 	int err;
 
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
@@ -346,7 +346,7 @@ static int setup_server_auth(struct daemon *d)
 	if ((err = auth_new(cfg->password_file, cfg->pam_service, &d->auth)) < 0)
 		return err;
 	if ((err = throttle_new(&d->throttle)) < 0 ||
-	    (err = auth_worker_new(d->loop, d->auth, &d->counters.auth_skipped,
+	    (err = auth_worker_new(d->core.loop, d->auth, &d->core.counters.auth_skipped,
 				   &d->auth_worker)) < 0)
 		log_err("cannot set up password checks: %s", strerror(-err));
 	return err;
@@ -357,10 +357,10 @@ static int setup_signals(struct daemon *d)
 	int err = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	err |= loop_signal(d->loop, SIGINT, on_stop_signal, d);
-	err |= loop_signal(d->loop, SIGTERM, on_stop_signal, d);
-	err |= loop_signal(d->loop, SIGUSR1, on_counters_signal, d);
-	err |= loop_signal(d->loop, SIGHUP, on_reload_signal, d);
+	err |= loop_signal(d->core.loop, SIGINT, on_stop_signal, d);
+	err |= loop_signal(d->core.loop, SIGTERM, on_stop_signal, d);
+	err |= loop_signal(d->core.loop, SIGUSR1, on_counters_signal, d);
+	err |= loop_signal(d->core.loop, SIGHUP, on_reload_signal, d);
 	if (err) {
 		log_err("cannot set up signal handling");
 		return -EIO;
@@ -372,21 +372,21 @@ static int drop_privileges(struct daemon *d)
 {
 	char path[4096];
 
-	control_path(d->cfg, path, sizeof(path));
-	return privilege_drop(d->cfg, d->control ? path : NULL);
+	control_path(d->core.cfg, path, sizeof(path));
+	return privilege_drop(d->core.cfg, d->control ? path : NULL);
 }
 
 int daemon_check(struct config *cfg)
 {
-	struct daemon d = { .cfg = cfg, .tun.fd = -1 };
-	int err = loop_new(&d.loop);
+	struct daemon d = { .core.cfg = cfg, .core.tun.fd = -1 };
+	int err = loop_new(&d.core.loop);
 
 	if (err == 0)
 		err = privilege_check(cfg);
 	if (err == 0)
 		err = load_transports(&d);
 	unload_transports(&d);
-	loop_free(d.loop);
+	loop_free(d.core.loop);
 	return err;
 }
 
@@ -395,26 +395,26 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	int err;
 
 	memset(d, 0, sizeof(*d));
-	d->cfg = cfg;
-	d->tun.fd = -1;
-	if ((err = loop_new(&d->loop)) < 0 || (err = setup_signals(d)) < 0)
+	d->core.cfg = cfg;
+	d->core.tun.fd = -1;
+	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
 		return err;
 	if ((err = load_transports(d)) < 0)
 		return err;
 	warn_insecure(d);
 	if ((err = control_open(d, &d->control)) < 0)
 		return err;
-	if ((err = tun_open(cfg->device, cfg->offload, &d->tun)) < 0)
+	if ((err = tun_open(cfg->device, cfg->offload, &d->core.tun)) < 0)
 		return err;
-	if ((err = nl_open(&d->nl)) < 0) {
+	if ((err = nl_open(&d->core.nl)) < 0) {
 		log_err("cannot open a netlink socket: %s", strerror(-err));
 		return err;
 	}
 	const char *why;
 	/* Without IPv6 in the kernel there is nothing to turn off. */
-	if (nl_link_no_ipv6_autoconf(d->nl, d->tun.ifindex, &why) < 0)
+	if (nl_link_no_ipv6_autoconf(d->core.nl, d->core.tun.ifindex, &why) < 0)
 		log_debug("cannot turn off IPv6 autoconfiguration on %s: %s",
-			  d->tun.name, why ? why : "kernel refused");
+			  d->core.tun.name, why ? why : "kernel refused");
 	if ((err = datapath_new(d, &d->datapath)) < 0 ||
 	    (err = datapath_start(d->datapath)) < 0) {
 		log_err("cannot start the data path: %s", strerror(-err));
@@ -431,15 +431,15 @@ int daemon_init(struct daemon *d, struct config *cfg)
 		}
 		return drop_privileges(d);
 	}
-	tunnel_routes_clean_stale(d->nl, cfg);
+	tunnel_routes_clean_stale(d->core.nl, cfg);
 	if ((err = password_load(cfg, &d->password)) < 0)
 		return err;
-	d->reconnect = loop_timer_new(d->loop, on_reconnect, d);
-	d->fallback = loop_timer_new(d->loop, on_fallback, d);
+	d->reconnect = loop_timer_new(d->core.loop, on_reconnect, d);
+	d->fallback = loop_timer_new(d->core.loop, on_fallback, d);
 	if (!d->reconnect || !d->fallback)
 		return -ENOMEM;
 	log_notice("%s created; waiting for the server to assign an address",
-		   d->tun.name);
+		   d->core.tun.name);
 	if ((err = drop_privileges(d)) < 0)
 		return err;
 	client_connect(d);
@@ -448,7 +448,7 @@ int daemon_init(struct daemon *d, struct config *cfg)
 
 int daemon_run(struct daemon *d)
 {
-	int err = loop_run(d->loop);
+	int err = loop_run(d->core.loop);
 
 	if (err < 0)
 		shutdown_sessions(d);
@@ -457,29 +457,29 @@ int daemon_run(struct daemon *d)
 
 void daemon_cleanup(struct daemon *d)
 {
-	d->stopping = true;
-	while (d->sessions)
-		session_end(d->sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
-	tunnel_routes_down(&d->blocked, d->nl, d->cfg, d->tun.ifindex);
+	d->core.stopping = true;
+	while (d->core.sessions)
+		session_end(d->core.sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
+	tunnel_routes_down(&d->blocked, d->core.nl, d->core.cfg, d->core.tun.ifindex);
 	unload_transports(d);
 	auth_worker_free(d->auth_worker);
 	control_close(d->control);
-	hook_abandon_all(&d->hooks);
+	hook_abandon_all(&d->core.hooks);
 	daemon_free_retired(d);
 	loop_timer_free(d->reconnect);
 	loop_timer_free(d->fallback);
 	datapath_free(d->datapath);
-	if (d->loop && d->tun.fd >= 0)
-		loop_unwatch(d->loop, d->tun.fd);
-	tun_close(&d->tun);
-	nl_close(d->nl);
+	if (d->core.loop && d->core.tun.fd >= 0)
+		loop_unwatch(d->core.loop, d->core.tun.fd);
+	tun_close(&d->core.tun);
+	nl_close(d->core.nl);
 	route_table_free(d->routes);
 	pool_free(d->pool);
 	pool_free(d->pool6);
-	config_free(d->cfg);	/* and every config a reload retired */
+	config_free(d->core.cfg);	/* and every config a reload retired */
 	auth_free(d->auth);
 	throttle_free(d->throttle);
 	password_free(d->password);
-	loop_free(d->loop);
+	loop_free(d->core.loop);
 	memset(d, 0, sizeof(*d));
 }

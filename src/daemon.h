@@ -12,8 +12,8 @@
 #include <culvert/transport.h>
 
 #include "config.h"
+#include "core.h"
 #include "plugin.h"
-#include "tun.h"
 #include "tunnel_routes.h"
 
 struct loop;
@@ -29,24 +29,6 @@ struct control;
 struct hook;
 struct retired_auth;
 
-/* What was dropped, by reason; logged on SIGUSR1 (and, later, served by
- * the control socket). One list, so the names in the log line cannot drift
- * from the fields. */
-#define DAEMON_COUNTERS(X) \
-	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
-	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
-	X(too_big) X(tun_full) X(send_failed) X(refused) \
-	X(auth_failed) X(client_to_client) X(after_end) \
-	X(sessions_opened) X(sessions_closed) \
-	X(gso_whole) X(gso_split) X(gro_joined) \
-	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
-
-struct counters {
-#define COUNTER_FIELD(name) uint64_t name;
-	DAEMON_COUNTERS(COUNTER_FIELD)
-#undef COUNTER_FIELD
-};
-
 /* One loaded transport and the instance the core created of it. The
  * cv_host handed to the plugin is this struct. */
 struct cv_host {
@@ -57,19 +39,13 @@ struct cv_host {
 };
 
 struct daemon {
-	struct config *cfg;
-	struct loop *loop;
-	struct nl *nl;
-	struct tun tun;
+	struct core core;
 	struct datapath *datapath;
 
 	bool plugins_ready;		/* libltdl initialised */
 	unsigned int n_transports;
 	struct cv_host transports[CONFIG_MAX_TRANSPORTS];
 
-	/* Every session, for shutdown and the counters. */
-	struct cv_session *sessions;
-	unsigned int n_sessions;
 	unsigned int n_pending;		/* sessions that have not said hello */
 
 	/* Server. */
@@ -98,15 +74,10 @@ struct daemon {
 	bool connecting;
 
 	struct control *control;
-	struct hook *hooks;		/* scripts still running */
 	/* Password files replaced by reloads: a check may still be using
 	 * one, so they live until the daemon ends. */
 	struct retired_auth *retired_auth;
 
-	struct counters counters;
-	int64_t malformed_logged_at;	/* to rate-limit that log line */
-	bool stopping;
-	int exit_code;
 };
 
 /* Takes cfg: daemon_cleanup frees it, also when this fails. */

@@ -68,7 +68,7 @@ int datapath_new(struct daemon *d, struct datapath **out)
 		datapath_free(dp);
 		return -ENOMEM;
 	}
-	gro_init(&dp->gro, &d->tun);
+	gro_init(&dp->gro, &d->core.tun);
 	*out = dp;
 	return 0;
 }
@@ -86,7 +86,7 @@ void datapath_free(struct datapath *dp)
 static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
 				      size_t len)
 {
-	if (d->cfg->mode == MODE_CLIENT)
+	if (d->core.cfg->mode == MODE_CLIENT)
 		return d->client && d->client->state == SESSION_UP ? d->client
 								   : NULL;
 	const uint8_t *dst;
@@ -101,8 +101,8 @@ static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
 static void to_tun(struct datapath *dp, const uint8_t *vnet, const uint8_t *pkt,
 		   size_t len)
 {
-	if (tun_write(&dp->daemon->tun, vnet, pkt, len) < 0)
-		dp->daemon->counters.tun_full++;
+	if (tun_write(&dp->daemon->core.tun, vnet, pkt, len) < 0)
+		dp->daemon->core.counters.tun_full++;
 }
 
 /* Send the run of messages under way, msgs[first..n). */
@@ -178,7 +178,7 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		n = icmp6_packet_too_big(pkt, len, &from, (uint32_t)fits,
 					 answer);
 	}
-	d->counters.too_big++;
+	d->core.counters.too_big++;
 	if (n > 0)
 		to_tun(dp, NULL, answer, n);
 }
@@ -208,7 +208,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			};
 			dp->slot++;
 			queue(dp, s, 1);
-			d->counters.gso_whole++;
+			d->core.counters.gso_whole++;
 			return;
 		}
 		per = (unsigned int)((s->max_msg - PROTO_DATA_GSO_HDR -
@@ -225,7 +225,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
 			      MSGS_MAX - dp->n, &out_seg);
 	if (count == 0) {
-		d->counters.malformed++;	/* cannot happen: sized above */
+		d->core.counters.malformed++;	/* cannot happen: sized above */
 		return;
 	}
 	for (unsigned int i = 0; i < count; i++) {
@@ -239,11 +239,11 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	dp->split_used += need;
 	queue(dp, s, count);
 	if (per > 1)
-		d->counters.gso_whole++;
+		d->core.counters.gso_whole++;
 	else
-		d->counters.gso_split++;
+		d->core.counters.gso_split++;
 	if (leave)
-		d->counters.csum_left += count;
+		d->core.counters.csum_left += count;
 }
 
 /* Whether a packet whose checksum the kernel left to do has it where a
@@ -271,7 +271,7 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 
 	if (seg->gso_type != CV_GSO_NONE) {
 		if (offload_check(pkt, len, seg, &why) < 0) {
-			d->counters.malformed++;
+			d->core.counters.malformed++;
 			return;
 		}
 		/* Split pieces are the most room it may need. */
@@ -280,7 +280,7 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 	}
 	struct cv_session *s = session_for(d, pkt, len);
 	if (!s) {
-		d->counters.no_route++;
+		d->core.counters.no_route++;
 		return;
 	}
 	if (seg->gso_type != CV_GSO_NONE) {
@@ -301,14 +301,14 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 			return;
 		}
 		pkt[-1] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
-		d->counters.csum_left += leave;
+		d->core.counters.csum_left += leave;
 		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
 						   .len = len + 1 };
 		dp->slot++;
 		queue(dp, s, 1);
 	}
-	d->counters.tx_packets++;
-	d->counters.tx_bytes += (uint64_t)len;
+	d->core.counters.tx_packets++;
+	d->core.counters.tx_bytes += (uint64_t)len;
 	s->tx_packets++;
 	s->tx_bytes += (uint64_t)len;
 }
@@ -317,7 +317,7 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 {
 	struct datapath *dp = arg;
 	struct daemon *d = dp->daemon;
-	bool vnet = d->tun.vnet_hdr;
+	bool vnet = d->core.tun.vnet_hdr;
 
 	dp->slot = dp->n = dp->first = 0;
 	dp->split_used = 0;
@@ -329,17 +329,17 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 		uint8_t *buf = dp->buf[dp->slot];
 		uint8_t *at = vnet ? buf + HEAD - VNET_HDR_LEN : buf + HEAD;
 		size_t hdr = vnet ? VNET_HDR_LEN : 0;
-		ssize_t len = tun_read(&d->tun, at, PACKET_MAX + hdr);
+		ssize_t len = tun_read(&d->core.tun, at, PACKET_MAX + hdr);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("reading %s: %s", d->tun.name,
+				log_warn("reading %s: %s", d->core.tun.name,
 					 strerror(errno));
 			break;
 		}
 		struct cv_segmentation seg = { 0 };
 		if (vnet) {
 			if ((size_t)len < hdr) {
-				d->counters.malformed++;
+				d->core.counters.malformed++;
 				continue;
 			}
 			offload_from_vnet(at, &seg);
@@ -353,7 +353,7 @@ int datapath_start(struct datapath *dp)
 {
 	struct daemon *d = dp->daemon;
 
-	return loop_watch(d->loop, d->tun.fd, CV_EV_IN, on_tun_readable, dp);
+	return loop_watch(d->core.loop, d->core.tun.fd, CV_EV_IN, on_tun_readable, dp);
 }
 
 /* A server accepts from a session only packets from the addresses it
@@ -363,7 +363,7 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 {
 	const uint8_t *src;
 
-	if (s->daemon->cfg->mode == MODE_CLIENT)	/* the server forwards for many */
+	if (s->daemon->core.cfg->mode == MODE_CLIENT)	/* the server forwards for many */
 		return packet_addr(pkt, len, true, &src) != 0;
 	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL,
 				     s->has_inner6 ? &s->inner6 : NULL);
@@ -374,11 +374,11 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
 			    size_t len)
 {
-	if (d->cfg->mode != MODE_SERVER || d->cfg->client_to_client)
+	if (d->core.cfg->mode != MODE_SERVER || d->core.cfg->client_to_client)
 		return false;
-	return packet_to_other_client(pkt, len, &d->cfg->pool,
+	return packet_to_other_client(pkt, len, &d->core.cfg->pool,
 				      &d->server_addr.addr,
-				      d->cfg->has_pool6 ? &d->cfg->pool6 : NULL,
+				      d->core.cfg->has_pool6 ? &d->core.cfg->pool6 : NULL,
 				      &d->server_addr6.addr);
 }
 
@@ -391,19 +391,19 @@ static bool data_allowed(struct datapath *dp, struct cv_session *s,
 	struct daemon *d = dp->daemon;
 
 	if (s->state != SESSION_UP) {
-		d->counters.before_hello++;
+		d->core.counters.before_hello++;
 		return false;
 	}
 	if (!source_allowed(s, pkt, len)) {
-		d->counters.spoofed_source++;
+		d->core.counters.spoofed_source++;
 		return false;
 	}
 	if (to_other_client(d, pkt, len)) {
-		d->counters.client_to_client++;
+		d->core.counters.client_to_client++;
 		return false;
 	}
-	d->counters.rx_packets++;
-	d->counters.rx_bytes += len;
+	d->core.counters.rx_packets++;
+	d->core.counters.rx_bytes += len;
 	s->rx_packets++;
 	s->rx_bytes += len;
 	return true;
@@ -414,7 +414,7 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 {
 	if (!data_allowed(dp, s, pkt, len))
 		return;
-	if (dp->daemon->tun.vnet_hdr)
+	if (dp->daemon->core.tun.vnet_hdr)
 		gro_packet(&dp->gro, pkt, len, NULL);
 	else
 		to_tun(dp, NULL, pkt, len);
@@ -456,7 +456,7 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 	struct cv_segmentation seg;
 	uint8_t vnet[VNET_HDR_LEN];
 
-	if (!d->tun.vnet_hdr || !s->data_gso) {
+	if (!d->core.tun.vnet_hdr || !s->data_gso) {
 		session_malformed(s, "a large segment, which we never offered to take");
 		return;
 	}
@@ -480,8 +480,8 @@ static void gro_done(struct datapath *dp)
 	struct daemon *d = dp->daemon;
 
 	gro_flush(&dp->gro);
-	d->counters.gro_joined += dp->gro.joined;
-	d->counters.tun_full += dp->gro.write_failed;
+	d->core.counters.gro_joined += dp->gro.joined;
+	d->core.counters.tun_full += dp->gro.write_failed;
 	dp->gro.joined = dp->gro.write_failed = 0;
 }
 
@@ -492,21 +492,21 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 
 	for (unsigned int i = 0; i < count; i++) {
 		if (msgs[i].len == 0) {
-			d->counters.malformed++;
+			d->core.counters.malformed++;
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA) {
-			s->last_rx = loop_now(d->loop);
+			s->last_rx = loop_now(d->core.loop);
 			deliver_data(dp, s, msgs[i].data + 1, msgs[i].len - 1);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA_GSO) {
-			s->last_rx = loop_now(d->loop);
+			s->last_rx = loop_now(d->core.loop);
 			deliver_large(dp, s, msgs[i].data, msgs[i].len);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA_PARTIAL) {
-			s->last_rx = loop_now(d->loop);
+			s->last_rx = loop_now(d->core.loop);
 			deliver_partial(dp, s, msgs[i].data + 1,
 					msgs[i].len - 1);
 			continue;
@@ -517,7 +517,7 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 		if (!session_control(s, msgs[i].data, msgs[i].len)) {
 			/* The session ended: the rest of the batch has no
 			 * one to go to. */
-			d->counters.after_end += count - i - 1;
+			d->core.counters.after_end += count - i - 1;
 			return;
 		}
 	}

@@ -23,19 +23,19 @@ static void host_log(struct cv_host *host, int priority, const char *fmt, ...)
 static int host_watch(struct cv_host *host, int fd, uint32_t events,
 		      cv_fd_cb *cb, void *arg)
 {
-	return loop_watch(host->daemon->loop, fd, events, cb, arg);
+	return loop_watch(host->daemon->core.loop, fd, events, cb, arg);
 }
 
 static void host_unwatch(struct cv_host *host, int fd)
 {
-	loop_unwatch(host->daemon->loop, fd);
+	loop_unwatch(host->daemon->core.loop, fd);
 }
 
 /* A cv_timer is a loop_timer: the plugin only ever holds the pointer. */
 static struct cv_timer *host_timer_new(struct cv_host *host, cv_timer_cb *cb,
 				       void *arg)
 {
-	return (struct cv_timer *)loop_timer_new(host->daemon->loop, cb, arg);
+	return (struct cv_timer *)loop_timer_new(host->daemon->core.loop, cb, arg);
 }
 
 static void host_timer_arm(struct cv_timer *timer, int64_t msec)
@@ -50,7 +50,7 @@ static void host_timer_free(struct cv_timer *timer)
 
 static const char *host_config_get(struct cv_host *host, const char *key)
 {
-	return config_get(host->daemon->cfg, host->t->name, key);
+	return config_get(host->daemon->core.cfg, host->t->name, key);
 }
 
 static struct cv_session *host_link_up(struct cv_host *host,
@@ -59,9 +59,9 @@ static struct cv_session *host_link_up(struct cv_host *host,
 {
 	struct daemon *d = host->daemon;
 
-	if (d->stopping)
+	if (d->core.stopping)
 		return NULL;
-	if (d->cfg->mode == MODE_CLIENT)
+	if (d->core.cfg->mode == MODE_CLIENT)
 		daemon_connect_done(d);
 	return session_new(d, host, link, info);
 }
@@ -76,7 +76,7 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 		return;
 	}
 	/* A connect() that never came up. */
-	log_warn("%s: cannot connect to %s: %s", host->t->name, d->cfg->remote,
+	log_warn("%s: cannot connect to %s: %s", host->t->name, d->core.cfg->remote,
 		 why ? why : "no reason given");
 	daemon_connect_done(d);
 	daemon_client_lost(d);

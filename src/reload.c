@@ -78,12 +78,12 @@ int daemon_reload(struct daemon *d)
 	struct config *cfg;
 	int err;
 
-	log_notice("reloading %s", d->cfg->path);
-	if ((err = config_load(d->cfg->path, &cfg)) < 0) {
+	log_notice("reloading %s", d->core.cfg->path);
+	if ((err = config_load(d->core.cfg->path, &cfg)) < 0) {
 		log_err("reload failed; the running config stays in force");
 		return err;
 	}
-	err = check_restart_keys(d->cfg, cfg);
+	err = check_restart_keys(d->core.cfg, cfg);
 	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++)
 		err = config_check_section(cfg, d->transports[i].t->name,
 					   d->transports[i].t->options);
@@ -95,9 +95,9 @@ int daemon_reload(struct daemon *d)
 		log_err("reload failed; the running config stays in force");
 		return err;
 	}
-	struct config *old = d->cfg;
+	struct config *old = d->core.cfg;
 	bool told = false;
-	d->cfg = cfg;		/* what the plugins' config_get() sees now */
+	d->core.cfg = cfg;		/* what the plugins' config_get() sees now */
 	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++) {
 		struct cv_host *h = &d->transports[i];
 		if (!h->inst || !TRANSPORT_HAS(h->t, reload))
@@ -114,7 +114,7 @@ int daemon_reload(struct daemon *d)
 		 * One before it that succeeded (only when a file changed
 		 * between the two reads) keeps the new ones, and may hold
 		 * strings of cfg: cfg lives on, retired, like a replaced one. */
-		d->cfg = old;
+		d->core.cfg = old;
 		if (told) {
 			cfg->retired = old->retired;
 			old->retired = cfg;

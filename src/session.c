@@ -21,7 +21,7 @@
 
 bool session_is_server(const struct cv_session *s)
 {
-	return s->daemon->cfg->mode == MODE_SERVER;
+	return s->daemon->core.cfg->mode == MODE_SERVER;
 }
 
 bool session_reliable(const struct cv_session *s)
@@ -31,7 +31,7 @@ bool session_reliable(const struct cv_session *s)
 
 bool session_takes_gso(const struct cv_session *s)
 {
-	return s->daemon->tun.vnet_hdr &&
+	return s->daemon->core.tun.vnet_hdr &&
 	       (s->transport->t->flags & CV_TRANSPORT_GSO);
 }
 
@@ -39,7 +39,7 @@ bool session_takes_gso(const struct cv_session *s)
  * it so into TUN needs the virtio-net header. */
 bool session_takes_partial(const struct cv_session *s)
 {
-	return s->daemon->tun.vnet_hdr;
+	return s->daemon->core.tun.vnet_hdr;
 }
 
 struct hook *session_hook(struct cv_session *s, const char *script,
@@ -53,7 +53,7 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		return NULL;
 	hook_env_add(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	hook_env_add(&env, "CULVERT_EVENT", "%s", event);
-	hook_env_add(&env, "CULVERT_DEVICE", "%s", d->tun.name);
+	hook_env_add(&env, "CULVERT_DEVICE", "%s", d->core.tun.name);
 	hook_env_add(&env, "CULVERT_TRANSPORT", "%s", s->transport->t->name);
 	hook_env_add(&env, "CULVERT_OUTER_ADDRESS", "%s", s->peer);
 	if (s->identity)
@@ -90,7 +90,7 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		hook_env_add(&env, "CULVERT_ROUTES", "%s", routes);
 		dns_hook_env(s->dns, &env);
 	}
-	struct hook *h = hook_run(d->loop, &d->hooks, script, event, &env,
+	struct hook *h = hook_run(d->core.loop, &d->core.hooks, script, event, &env,
 				  done, s);
 	hook_env_free(&env);
 	return h;
@@ -110,12 +110,12 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 	int sent = tr->t->send(tr->inst, s->link, msgs, count);
 
 	if (sent < 0) {
-		s->daemon->counters.send_failed += count;
+		s->daemon->core.counters.send_failed += count;
 		return sent;
 	}
 	if ((unsigned int)sent < count)
-		s->daemon->counters.send_failed += count - (unsigned int)sent;
-	s->last_tx = loop_now(s->daemon->loop);
+		s->daemon->core.counters.send_failed += count - (unsigned int)sent;
+	s->last_tx = loop_now(s->daemon->core.loop);
 	return sent;
 }
 
@@ -159,10 +159,10 @@ static void unlink_session(struct cv_session *s)
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		d->sessions = s->next;
+		d->core.sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	d->n_sessions--;
+	d->core.n_sessions--;
 	if (s->state == SESSION_HELLO && session_is_server(s))
 		d->n_pending--;
 	if (s->state == SESSION_UP && session_is_server(s))
@@ -184,7 +184,7 @@ void session_free(struct cv_session *s, bool link_gone,
 	if (s->connect_hook)
 		hook_cancel(s->connect_hook);
 	if (s->state == SESSION_UP && session_is_server(s))
-		session_hook(s, d->cfg->client_disconnect_script,
+		session_hook(s, d->core.cfg->client_disconnect_script,
 			     "client-disconnect", NULL);
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
@@ -195,7 +195,7 @@ void session_free(struct cv_session *s, bool link_gone,
 	if (d->client == s)
 		d->client = NULL;
 	unlink_session(s);
-	d->counters.sessions_closed++;
+	d->core.counters.sessions_closed++;
 	loop_timer_free(s->timer);
 	free(s->identity);
 	free(s->login);
@@ -238,7 +238,7 @@ int session_keepalive_start(struct cv_session *s, unsigned int interval_s,
 	s->keepalive_ms = interval_s * 1000;
 	s->timeout_ms = timeout_s * 1000;
 	loop_timer_free(s->timer);
-	s->timer = loop_timer_new(s->daemon->loop, on_keepalive_tick, s);
+	s->timer = loop_timer_new(s->daemon->core.loop, on_keepalive_tick, s);
 	if (!s->timer)
 		return -ENOMEM;
 	arm_keepalive(s);
@@ -255,7 +255,7 @@ unsigned int session_mtu(const struct cv_session *s, unsigned int mtu)
 static void on_keepalive_tick(void *arg)
 {
 	struct cv_session *s = arg;
-	int64_t now = loop_now(s->daemon->loop);
+	int64_t now = loop_now(s->daemon->core.loop);
 
 	if (now - s->last_rx >= s->timeout_ms) {
 		char why[64];
@@ -302,10 +302,10 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 			       struct cv_link *link,
 			       const struct cv_link_info *info)
 {
-	bool server = d->cfg->mode == MODE_SERVER;
+	bool server = d->core.cfg->mode == MODE_SERVER;
 
 	if (server && d->n_pending >= MAX_PENDING) {
-		d->counters.refused++;
+		d->core.counters.refused++;
 		return NULL;
 	}
 	if (!server && d->client) {
@@ -321,29 +321,29 @@ struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
 	s->link = link;
 	s->state = SESSION_HELLO;
 	s->max_msg = info->max_msg;
-	s->started = s->last_rx = s->last_tx = loop_now(d->loop);
+	s->started = s->last_rx = s->last_tx = loop_now(d->core.loop);
 	s->connected_at = time(NULL);
 	set_peer(s, info->peer, info->peer_len);
 	if (info->identity && !(s->identity = strdup(info->identity)))
 		goto fail;
-	s->timer = loop_timer_new(d->loop,
+	s->timer = loop_timer_new(d->core.loop,
 				  server ? server_hello_timeout
 					 : client_hello_retransmit,
 				  s);
 	if (!s->timer)
 		goto fail;
 
-	s->next = d->sessions;
+	s->next = d->core.sessions;
 	if (s->next)
 		s->next->prev = s;
-	d->sessions = s;
-	d->n_sessions++;
-	d->counters.sessions_opened++;
+	d->core.sessions = s;
+	d->core.n_sessions++;
+	d->core.counters.sessions_opened++;
 
 	if (server) {
 		d->n_pending++;
 		/* A stranger may make us allocate, but not for long. */
-		loop_timer_arm(s->timer, d->cfg->handshake_timeout * 1000);
+		loop_timer_arm(s->timer, d->core.cfg->handshake_timeout * 1000);
 		log_debug("link from %s over %s", s->peer, transport->t->name);
 		return s;
 	}
@@ -364,18 +364,18 @@ fail:
 static void log_dropped(struct cv_session *s, const char *why)
 {
 	struct daemon *d = s->daemon;
-	int64_t now = loop_now(d->loop);
+	int64_t now = loop_now(d->core.loop);
 
 	/* One line a second at most: a stranger must not fill the log. */
-	if (now - d->malformed_logged_at >= 1000) {
-		d->malformed_logged_at = now;
+	if (now - d->core.malformed_logged_at >= 1000) {
+		d->core.malformed_logged_at = now;
 		log_info("dropped a message from %s: %s", s->peer, why);
 	}
 }
 
 void session_malformed(struct cv_session *s, const char *why)
 {
-	s->daemon->counters.malformed++;
+	s->daemon->core.counters.malformed++;
 	log_dropped(s, why);
 }
 
@@ -386,7 +386,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 	struct proto_msg m;
 	const char *why;
 
-	s->last_rx = loop_now(d->loop);
+	s->last_rx = loop_now(d->core.loop);
 	if (proto_decode(msg, len, &m, &why) < 0) {
 		/* Before its welcome a client expects one answer; one it
 		 * cannot decode is the server's error, not noise to wait
@@ -395,7 +395,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 			/* why lasts until the next encode: the bye's. */
 			char problem[128];
 			snprintf(problem, sizeof(problem), "%s", why);
-			d->counters.malformed++;
+			d->core.counters.malformed++;
 			client_refuse_server(s, PROTO_REASON_PROTOCOL,
 					     "a message this client cannot decode",
 					     problem);
@@ -404,7 +404,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
 		if (msg[0] > PROTO_DATA_PARTIAL) {
-			d->counters.unknown_type++;
+			d->core.counters.unknown_type++;
 			log_dropped(s, why);
 		} else {
 			session_malformed(s, why);
@@ -438,7 +438,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		return false;
 	case PROTO_KEEPALIVE:
 		if (s->state != SESSION_UP)
-			d->counters.before_hello++;
+			d->core.counters.before_hello++;
 		return true;
 	case PROTO_BYE: {
 		char text[80];

@@ -37,7 +37,7 @@ static int send_hello(struct cv_session *s)
 	const struct daemon *d = s->daemon;
 	if (d->password && (s->transport->t->flags & CV_TRANSPORT_SECURE)) {
 		snprintf(m.hello.username, sizeof(m.hello.username), "%s",
-			 d->cfg->username);
+			 d->core.cfg->username);
 		snprintf(m.hello.password, sizeof(m.hello.password), "%s",
 			 d->password);
 	}
@@ -53,7 +53,7 @@ static int send_hello(struct cv_session *s)
 void client_hello_retransmit(void *arg)
 {
 	struct cv_session *s = arg;
-	int64_t now = loop_now(s->daemon->loop);
+	int64_t now = loop_now(s->daemon->core.loop);
 
 	if (now - s->started >= WELCOME_TIMEOUT_MS) {
 		session_end(s, PROTO_REASON_TIMEOUT, "no answer from the server");
@@ -84,10 +84,10 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 	const char *why;
 
 	*slot = *addr;
-	int err = nl_addr_add(d->nl, d->tun.ifindex, slot, &why);
+	int err = nl_addr_add(d->core.nl, d->core.tun.ifindex, slot, &why);
 	if (err < 0 && err != -EEXIST) {
 		log_err("cannot add address %s to %s: %s",
-			prefix_str(slot, buf), d->tun.name,
+			prefix_str(slot, buf), d->core.tun.name,
 			why ? why : strerror(-err));
 		return err;
 	}
@@ -104,10 +104,10 @@ static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
 
 	if (!*installed)
 		return;
-	int err = nl_addr_del(d->nl, d->tun.ifindex, addr, &why);
+	int err = nl_addr_del(d->core.nl, d->core.tun.ifindex, addr, &why);
 	if (err < 0 && err != -EADDRNOTAVAIL)
 		log_warn("cannot remove address %s from %s: %s",
-			 prefix_str(addr, buf), d->tun.name,
+			 prefix_str(addr, buf), d->core.tun.name,
 			 why ? why : strerror(-err));
 	*installed = false;
 }
@@ -119,7 +119,7 @@ static bool kill_switch_holds(const struct cv_session *s)
 {
 	const struct daemon *d = s->daemon;
 
-	return d->cfg->kill_switch && !d->stopping &&
+	return d->core.cfg->kill_switch && !d->core.stopping &&
 	       (s->tunnel.blocked ||
 		tunnel_routes_default(&s->tunnel, AF_INET) ||
 		tunnel_routes_default(&s->tunnel, AF_INET6));
@@ -128,19 +128,19 @@ static bool kill_switch_holds(const struct cv_session *s)
 void client_uninstall(struct cv_session *s)
 {
 	if (s->state == SESSION_UP)
-		session_hook(s, s->daemon->cfg->down_script, "down", NULL);
+		session_hook(s, s->daemon->core.cfg->down_script, "down", NULL);
 	struct daemon *d = s->daemon;
 
 	dns_down(s->dns);
 	s->dns = NULL;
 	if (kill_switch_holds(s)) {
-		unsigned int n = tunnel_routes_block(&s->tunnel, d->nl, d->cfg);
+		unsigned int n = tunnel_routes_block(&s->tunnel, d->core.nl, d->core.cfg);
 		d->blocked = s->tunnel;
 		memset(&s->tunnel, 0, sizeof(s->tunnel));
 		log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
-			   n, d->cfg->route_table);
+			   n, d->core.cfg->route_table);
 	} else {
-		tunnel_routes_down(&s->tunnel, d->nl, d->cfg, d->tun.ifindex);
+		tunnel_routes_down(&s->tunnel, d->core.nl, d->core.cfg, d->core.tun.ifindex);
 	}
 	remove_address(s, &s->addr6, &s->addr6_installed);
 	remove_address(s, &s->addr, &s->addr_installed);
@@ -161,9 +161,9 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 	int err;
 
 	unsigned int mtu = session_mtu(s, w->mtu);
-	err = nl_link_set(d->nl, d->tun.ifindex, mtu, true, &why);
+	err = nl_link_set(d->core.nl, d->core.tun.ifindex, mtu, true, &why);
 	if (err < 0) {
-		log_err("cannot set %s up with MTU %u: %s", d->tun.name, mtu,
+		log_err("cannot set %s up with MTU %u: %s", d->core.tun.name, mtu,
 			why ? why : strerror(-err));
 		return err;
 	}
@@ -200,12 +200,12 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 	/* The kill switch's blocked routes, taken over. */
 	s->tunnel = d->blocked;
 	memset(&d->blocked, 0, sizeof(d->blocked));
-	err = tunnel_routes_up(&s->tunnel, d->nl, d->cfg, d->tun.ifindex,
-			       d->tun.name, w);
+	err = tunnel_routes_up(&s->tunnel, d->core.nl, d->core.cfg, d->core.tun.ifindex,
+			       d->core.tun.name, w);
 	if (err < 0)
 		return err;
 	/* A full tunnel: the default route of the tunnel's main family. */
-	return dns_up(&s->dns, w, d->tun.ifindex, d->tun.name,
+	return dns_up(&s->dns, w, d->core.tun.ifindex, d->core.tun.name,
 		      tunnel_routes_default(&s->tunnel,
 					    ipv4 ? AF_INET : AF_INET6));
 }
@@ -237,9 +237,9 @@ static void log_tunnel_up(const struct cv_session *s,
 			 prefix_str(&w->addr6, a));
 	}
 	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
-		   addr, addr6, s->daemon->tun.name,
+		   addr, addr6, s->daemon->core.tun.name,
 		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
-		   tr->n_routes ? routes : "none", s->daemon->cfg->route_table);
+		   tr->n_routes ? routes : "none", s->daemon->core.cfg->route_table);
 }
 
 /* The server's outer address, as the welcome policy compares it with
@@ -283,7 +283,7 @@ void client_refuse_server(struct cv_session *s, uint8_t reason,
 
 bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 {
-	const struct config *cfg = s->daemon->cfg;
+	const struct config *cfg = s->daemon->core.cfg;
 	struct cv_addr outer;
 	char why[256];
 
@@ -309,7 +309,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 		return false;
 	}
 	s->state = SESSION_UP;
-	s->daemon->counters.sessions_up++;
+	s->daemon->core.counters.sessions_up++;
 	if (session_keepalive_start(s, w->keepalive_interval,
 				    w->keepalive_timeout) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
@@ -322,7 +322,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
-	session_hook(s, s->daemon->cfg->up_script, "up", NULL);
+	session_hook(s, s->daemon->core.cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	if (s->data_gso)
 		log_info("large TCP segments cross %s whole (offload)",

@@ -41,7 +41,7 @@ static int lease_inner6(struct cv_session *s)
 
 	if (!d->pool6)
 		return 0;
-	unsigned int mtu = session_mtu(s, d->cfg->mtu);
+	unsigned int mtu = session_mtu(s, d->core.cfg->mtu);
 	/* IPv6-only: without IPv6 the session would have no address. */
 	if (mtu < SESSION_IPV6_MIN_MTU && !d->pool)
 		return -EMSGSIZE;
@@ -68,7 +68,7 @@ void server_hello_timeout(void *arg)
 
 static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 {
-	const struct config *cfg = s->daemon->cfg;
+	const struct config *cfg = s->daemon->core.cfg;
 
 	memset(w, 0, sizeof(*w));
 	w->nonce = s->nonce;
@@ -119,7 +119,7 @@ static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
 		   const char *logged)
 {
 	log_warn("refusing %s: %s", s->peer, logged);
-	s->daemon->counters.refused++;
+	s->daemon->core.counters.refused++;
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
 	return false;
@@ -149,8 +149,8 @@ static void on_password_checked(void *arg, enum auth_result result)
 
 	s->auth_job = NULL;
 	if (result != AUTH_OK) {
-		throttle_failed(d->throttle, sa, loop_now(d->loop));
-		d->counters.auth_failed++;
+		throttle_failed(d->throttle, sa, loop_now(d->core.loop));
+		d->core.counters.auth_failed++;
 		snprintf(text, sizeof(text), "user '%s': %s", s->login,
 			 auth_result_str(result));
 		/* The same answer for every failure: it must not tell a
@@ -169,7 +169,7 @@ static void on_password_checked(void *arg, enum auth_result result)
 static bool server_admit(struct cv_session *s, struct proto_hello *h)
 {
 	struct daemon *d = s->daemon;
-	const struct config *cfg = d->cfg;
+	const struct config *cfg = d->core.cfg;
 	char text[160];
 
 	if (d->n_up >= cfg->max_clients)
@@ -186,7 +186,7 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 		return true;
 
 	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
-	int64_t wait = throttle_wait(d->throttle, sa, loop_now(d->loop));
+	int64_t wait = throttle_wait(d->throttle, sa, loop_now(d->core.loop));
 	if (wait > 0) {
 		snprintf(text, sizeof(text),
 			 "too many failed logins from your address; try again in %lld s",
@@ -200,8 +200,8 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 			      "no username or password (auth = password)");
 	/* The name goes into the log: only what a password file may hold. */
 	if (!auth_valid_user(h->username)) {
-		throttle_failed(d->throttle, sa, loop_now(d->loop));
-		d->counters.auth_failed++;
+		throttle_failed(d->throttle, sa, loop_now(d->core.loop));
+		d->core.counters.auth_failed++;
 		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
 			      "a user name with characters no user has");
 	}
@@ -267,11 +267,11 @@ static bool server_welcome(struct cv_session *s)
 	char buf[ADDR_STRLEN];
 
 	s->state = SESSION_UP;
-	d->counters.sessions_up++;
+	d->core.counters.sessions_up++;
 	d->n_pending--;
 	d->n_up++;
-	if (session_keepalive_start(s, d->cfg->keepalive_interval,
-				    d->cfg->keepalive_timeout) < 0 ||
+	if (session_keepalive_start(s, d->core.cfg->keepalive_interval,
+				    d->core.cfg->keepalive_timeout) < 0 ||
 	    send_welcome(s) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send welcome");
 		return false;
@@ -325,7 +325,7 @@ static bool server_accept(struct cv_session *s)
 		char text[160];
 		snprintf(text, sizeof(text),
 			 "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
-			 s->transport->t->name, session_mtu(s, d->cfg->mtu),
+			 s->transport->t->name, session_mtu(s, d->core.cfg->mtu),
 			 SESSION_IPV6_MIN_MTU);
 		return refuse(s, PROTO_REASON_POLICY,
 			      "tunnel MTU too small for IPv6", text);
@@ -337,9 +337,9 @@ static bool server_accept(struct cv_session *s)
 	if (err < 0)
 		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
 			      "out of memory");
-	if (!d->cfg->client_connect_script)
+	if (!d->core.cfg->client_connect_script)
 		return server_welcome(s);
-	s->connect_hook = session_hook(s, d->cfg->client_connect_script,
+	s->connect_hook = session_hook(s, d->core.cfg->client_connect_script,
 				       "client-connect", on_client_connect_done);
 	if (!s->connect_hook)
 		return refuse(s, PROTO_REASON_POLICY,

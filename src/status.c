@@ -46,7 +46,7 @@ static void iso_time(time_t t, char buf[32])
 
 static double seconds_ago(const struct daemon *d, int64_t ms)
 {
-	return (double)(loop_now(d->loop) - ms) / 1000.0;
+	return (double)(loop_now(d->core.loop) - ms) / 1000.0;
 }
 
 /* ---- the transports' own counters (their optional stats() entry) */
@@ -102,7 +102,7 @@ void status_text(const struct daemon *d, struct strbuf *out)
 	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-22s %-20s %12s %9s %12s %9s %9s\n",
 		      "IDENTITY", "TRANSPORT", "OUTER", "INNER", "INNER6", "SINCE",
 		      "RX_BYTES", "RX_PKTS", "TX_BYTES", "TX_PKTS", "SEEN_AGO");
-	for (const struct cv_session *s = d->sessions; s; s = s->next) {
+	for (const struct cv_session *s = d->core.sessions; s; s = s->next) {
 		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
 		iso_time(s->connected_at, since);
 		strbuf_printf(out,
@@ -115,10 +115,10 @@ void status_text(const struct daemon *d, struct strbuf *out)
 			      seconds_ago(d, s->last_rx),
 			      s->state == SESSION_UP ? "" : " (hello)");
 	}
-	strbuf_printf(out, "sessions: %u\n", d->n_sessions);
+	strbuf_printf(out, "sessions: %u\n", d->core.n_sessions);
 #define COUNTER_LINE(name) \
-	strbuf_printf(out, "%s: %" PRIu64 "\n", #name, d->counters.name);
-	DAEMON_COUNTERS(COUNTER_LINE)
+	strbuf_printf(out, "%s: %" PRIu64 "\n", #name, d->core.counters.name);
+	CORE_COUNTERS(COUNTER_LINE)
 #undef COUNTER_LINE
 	transport_counters(d, out, false);
 }
@@ -126,10 +126,10 @@ void status_text(const struct daemon *d, struct strbuf *out)
 void status_json(const struct daemon *d, struct strbuf *out)
 {
 	strbuf_printf(out, "{\"sessions\":[");
-	for (const struct cv_session *s = d->sessions; s; s = s->next) {
+	for (const struct cv_session *s = d->core.sessions; s; s = s->next) {
 		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
 		iso_time(s->connected_at, since);
-		strbuf_printf(out, "%s{\"identity\":", s == d->sessions ? "" : ",");
+		strbuf_printf(out, "%s{\"identity\":", s == d->core.sessions ? "" : ",");
 		strbuf_json_string(out, session_name(s));
 		strbuf_printf(out, ",\"transport\":");
 		strbuf_json_string(out, s->transport->t->name);
@@ -146,10 +146,10 @@ void status_json(const struct daemon *d, struct strbuf *out)
 			      since, s->rx_bytes, s->rx_packets, s->tx_bytes,
 			      s->tx_packets, seconds_ago(d, s->last_rx));
 	}
-	strbuf_printf(out, "],\"counters\":{\"sessions\":%u", d->n_sessions);
+	strbuf_printf(out, "],\"counters\":{\"sessions\":%u", d->core.n_sessions);
 #define COUNTER_JSON(name) \
-	strbuf_printf(out, ",\"%s\":%" PRIu64, #name, d->counters.name);
-	DAEMON_COUNTERS(COUNTER_JSON)
+	strbuf_printf(out, ",\"%s\":%" PRIu64, #name, d->core.counters.name);
+	CORE_COUNTERS(COUNTER_JSON)
 #undef COUNTER_JSON
 	strbuf_printf(out, "}");
 	transport_counters(d, out, true);

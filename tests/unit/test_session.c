@@ -68,8 +68,8 @@ static void start(const char *conf)
 	n_sent = n_closed = 0;
 	logged[0] = '\0';
 	log_set_sink(capture, NULL);
-	ck_assert_int_eq(config_parse_string("test.conf", conf, &d.cfg), 0);
-	ck_assert_int_eq(loop_new(&d.loop), 0);
+	ck_assert_int_eq(config_parse_string("test.conf", conf, &d.core.cfg), 0);
+	ck_assert_int_eq(loop_new(&d.core.loop), 0);
 	d.n_transports = 1;
 	host = (struct cv_host){ .daemon = &d, .t = &fake };
 	peer = (struct sockaddr_in){ .sin_family = AF_INET,
@@ -79,13 +79,13 @@ static void start(const char *conf)
 
 static void finish(void)
 {
-	while (d.sessions)
-		session_end(d.sessions, PROTO_REASON_SHUTDOWN, "test over");
+	while (d.core.sessions)
+		session_end(d.core.sessions, PROTO_REASON_SHUTDOWN, "test over");
 	loop_timer_free(d.reconnect);
 	route_table_free(d.routes);
 	pool_free(d.pool);
-	loop_free(d.loop);
-	config_free(d.cfg);
+	loop_free(d.core.loop);
+	config_free(d.core.cfg);
 	log_set_sink(NULL, NULL);
 }
 
@@ -118,7 +118,7 @@ static const char *server_conf =
 static void server_start(void)
 {
 	start(server_conf);
-	ck_assert_int_eq(pool_new(&d.cfg->pool, &d.pool), 0);
+	ck_assert_int_eq(pool_new(&d.core.cfg->pool, &d.pool), 0);
 	ck_assert_int_eq(route_table_new(&d.routes), 0);
 	d.server_addr = pool_server_addr(d.pool);
 }
@@ -137,8 +137,8 @@ START_TEST(max_clients_refuses)
 	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_POLICY);
 	ck_assert_str_eq(sent[0].refuse.text, "the server is full");
 	ck_assert_uint_eq(n_closed, 1);
-	ck_assert_uint_eq(d.counters.refused, 1);
-	ck_assert_ptr_null(d.sessions);
+	ck_assert_uint_eq(d.core.counters.refused, 1);
+	ck_assert_ptr_null(d.core.sessions);
 	ck_assert_msg(strstr(logged, "max-clients reached"), "%s", logged);
 	finish();
 }
@@ -169,7 +169,7 @@ static const char *client_conf =
 START_TEST(client_refuses_welcome)
 {
 	start(client_conf);
-	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	d.reconnect = loop_timer_new(d.core.loop, nothing, NULL);
 	ck_assert_ptr_nonnull(d.reconnect);
 	struct cv_session *s = link_up();
 	struct proto_msg m = { .type = PROTO_WELCOME };
@@ -205,7 +205,7 @@ END_TEST
 START_TEST(client_refuses_undecodable)
 {
 	start(client_conf);
-	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	d.reconnect = loop_timer_new(d.core.loop, nothing, NULL);
 	struct cv_session *s = link_up();
 	const uint8_t junk[] = { PROTO_WELCOME, 0, 0, 0, 1, 0x81, 0 };
 
@@ -223,7 +223,7 @@ END_TEST
 START_TEST(default_route_is_policy)
 {
 	start(client_conf);
-	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	d.reconnect = loop_timer_new(d.core.loop, nothing, NULL);
 	struct cv_session *s = link_up();
 	struct proto_msg m = { .type = PROTO_WELCOME };
 	const char *why;
