@@ -14,7 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "config.h"
+#include "core.h"
 #include "log.h"
 #include "loop.h"
 #include "session.h"
@@ -23,7 +24,10 @@
 #define RUN_DIR CONTROL_RUN_DIR
 
 struct control {
-	struct daemon *daemon;
+	struct core *core;
+	const struct transports *transports;
+	control_reload_fn *reload;
+	void *reload_arg;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -67,10 +71,11 @@ static void answer(int fd, const char *status, const struct strbuf *body)
 }
 
 /* End every session called name. Returns how many it ended. */
-static unsigned int kick(struct daemon *d, const char *name, struct strbuf *out)
+static unsigned int kick(struct core *core, const char *name,
+			 struct strbuf *out)
 {
 	unsigned int ended = 0;
-	struct cv_session *s = d->core.sessions;
+	struct cv_session *s = core->sessions;
 
 	while (s) {
 		struct cv_session *next = s->next;
@@ -87,7 +92,7 @@ static unsigned int kick(struct daemon *d, const char *name, struct strbuf *out)
 	return ended;
 }
 
-static void handle(struct daemon *d, int fd, char *request, size_t len)
+static void handle(struct control *c, int fd, char *request, size_t len)
 {
 	struct strbuf body = { 0 };
 	struct control_request r = control_request_parse(request, len);
@@ -95,20 +100,20 @@ static void handle(struct daemon *d, int fd, char *request, size_t len)
 
 	switch (r.op) {
 	case CONTROL_STATUS:
-		status_text(d, &body);
+		status_text(c->core, c->transports, &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_STATUS_JSON:
-		status_json(d, &body);
+		status_json(c->core, c->transports, &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_KICK:
-		answer(fd, kick(d, r.arg, &body) ? "ok"
+		answer(fd, kick(c->core, r.arg, &body) ? "ok"
 						 : "error: no session of that name",
 		       &body);
 		break;
 	case CONTROL_RELOAD:
-		answer(fd, daemon_reload(d) == 0
+		answer(fd, c->reload(c->reload_arg) == 0
 				   ? "ok"
 				   : "error: the new config was refused; see the log",
 		       NULL);
@@ -127,13 +132,13 @@ static void on_client(void *arg, int fd, uint32_t events)
 	char request[CONTROL_REQUEST_MAX];
 	ssize_t n = read(fd, request, sizeof(request) - 1);
 
-	loop_unwatch(c->daemon->core.loop, fd);
+	loop_unwatch(c->core->loop, fd);
 	if (n > 0) {
 		struct timeval tv = { .tv_sec = 1 };
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		int flags = fcntl(fd, F_GETFL);
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-		handle(c->daemon, fd, request, (size_t)n);
+		handle(c, fd, request, (size_t)n);
 	}
 	close(fd);
 }
@@ -146,7 +151,7 @@ static void on_accept(void *arg, int fd, uint32_t events)
 		int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (conn < 0)
 			return;
-		if (loop_watch(c->daemon->core.loop, conn, EPOLLIN, on_client, c) < 0)
+		if (loop_watch(c->core->loop, conn, EPOLLIN, on_client, c) < 0)
 			close(conn);
 	}
 }
@@ -165,7 +170,8 @@ static bool in_use(const struct sockaddr_un *sun)
 	return used;
 }
 
-int control_open(struct daemon *d, struct control **out)
+int control_open(struct core *core, const struct transports *ts,
+		 control_reload_fn *reload, void *arg, struct control **out)
 {
 	struct control *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -173,15 +179,18 @@ int control_open(struct daemon *d, struct control **out)
 
 	if (!c)
 		return -ENOMEM;
-	c->daemon = d;
-	control_path(d->core.cfg, c->path, sizeof(c->path));
+	c->core = core;
+	c->transports = ts;
+	c->reload = reload;
+	c->reload_arg = arg;
+	control_path(core->cfg, c->path, sizeof(c->path));
 	if (strlen(c->path) >= sizeof(sun.sun_path)) {
 		log_err("control socket path %s is too long", c->path);
 		free(c);
 		return -ENAMETOOLONG;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
-	if (!d->core.cfg->control_socket)
+	if (!core->cfg->control_socket)
 		mkdir(RUN_DIR, 0755);
 	if (in_use(&sun)) {
 		log_err("another culvertd answers on %s; stop it first, or set control-socket",
@@ -200,7 +209,7 @@ int control_open(struct daemon *d, struct control **out)
 		control_close(c);
 		return err;
 	}
-	err = loop_watch(d->core.loop, c->fd, EPOLLIN, on_accept, c);
+	err = loop_watch(core->loop, c->fd, EPOLLIN, on_accept, c);
 	if (err < 0) {
 		control_close(c);
 		return err;
@@ -215,7 +224,7 @@ void control_close(struct control *c)
 	if (!c)
 		return;
 	if (c->fd >= 0) {
-		loop_unwatch(c->daemon->core.loop, c->fd);
+		loop_unwatch(c->core->loop, c->fd);
 		close(c->fd);
 		unlink(c->path);
 	}

@@ -9,9 +9,10 @@
 
 #include <stddef.h>
 
-struct daemon;
 struct config;
 struct control;
+struct core;
+struct transports;
 
 /* Where control sockets go by default; culvertd makes it. */
 #define CONTROL_RUN_DIR "/run/culvert"
@@ -20,9 +21,15 @@ struct control;
  * config file NAME.conf. */
 void control_path(const struct config *cfg, char *buf, size_t size);
 
-/* Listen on the control socket. Refuses (-EADDRINUSE, logged) when a
- * running daemon answers there already. */
-int control_open(struct daemon *d, struct control **out);
+/* What `culvertctl reload` runs: 0, or a negative errno after logging
+ * why the new config was refused. */
+typedef int control_reload_fn(void *arg);
+
+/* Listen on the control socket: status from core and the transports,
+ * kick among core's sessions, reload through reload(arg). Refuses
+ * (-EADDRINUSE, logged) when a running daemon answers there already. */
+int control_open(struct core *core, const struct transports *ts,
+		 control_reload_fn *reload, void *arg, struct control **out);
 /* Stop listening and remove the socket. */
 void control_close(struct control *c);
 

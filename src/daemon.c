@@ -24,6 +24,7 @@
 #include "password.h"
 #include "pool.h"
 #include "privilege.h"
+#include "status.h"
 #include "route.h"
 #include "session.h"
 #include "tunnel_routes.h"
@@ -31,90 +32,17 @@
 #define RECONNECT_FIRST_MS 1000
 #define RECONNECT_MAX_MS 60000
 
-/* ---- transports */
-
-static int check_transport(const struct config *cfg, const struct cv_host *h)
-{
-	const struct cv_transport *t = h->t;
-
-	if (!(t->flags & CV_TRANSPORT_SECURE) && !cfg->insecure) {
-		log_err("%s: transport '%s' neither encrypts nor authenticates anything; "
-			"to use it anyway, on a network you trust, set 'insecure = yes'",
-			cfg->path, t->name);
-		return -EPERM;
-	}
-	return config_check_section(cfg, t->name, t->options);
-}
-
-/* Load every transport named in the config, check it, and create its
- * instance (which reads its config but opens nothing). */
-static int load_transports(struct daemon *d)
-{
-	struct config *cfg = d->core.cfg;
-	int err = plugin_system_init();
-
-	if (err < 0)
-		return err;
-	d->plugins_ready = true;
-	for (unsigned int i = 0; i < cfg->n_transports; i++) {
-		struct cv_host *h = &d->transports[i];
-		h->daemon = d;
-		err = plugin_load(cfg->plugin_dir, cfg->transports[i], &h->plugin);
-		if (err < 0)
-			return err;
-		d->n_transports++;
-		h->t = h->plugin.transport;
-		err = check_transport(cfg, h);
-		if (err < 0)
-			return err;
-		err = h->t->create(&host_api, h, &h->inst);
-		if (err < 0) {
-			log_err("%s: transport '%s' cannot start: %s", cfg->path,
-				h->t->name, strerror(-err));
-			return err;
-		}
-	}
-	const struct config_entry *unused = config_unused_section(cfg);
-	if (unused)
-		log_warn("%s:%u: section [%s] is for a transport not named in 'transport'; it is ignored",
-			 cfg->path, unused->line, unused->section);
-	return 0;
-}
-
-static void unload_transports(struct daemon *d)
-{
-	for (unsigned int i = 0; i < d->n_transports; i++) {
-		struct cv_host *h = &d->transports[i];
-		if (h->inst)
-			h->t->destroy(h->inst);
-		h->inst = NULL;
-		plugin_unload(&h->plugin);
-	}
-	if (d->plugins_ready)
-		plugin_system_exit();
-	d->plugins_ready = false;
-	d->n_transports = 0;
-}
-
-static void warn_insecure(const struct daemon *d)
-{
-	for (unsigned int i = 0; i < d->n_transports; i++)
-		if (!(d->transports[i].t->flags & CV_TRANSPORT_SECURE))
-			log_warn("INSECURE: transport '%s' sends every packet in clear text and accepts any peer (insecure = yes); use it only on a network you trust",
-				 d->transports[i].t->name);
-}
-
 /* ---- the client's way back */
 
 static void client_connect(struct daemon *d)
 {
-	struct cv_host *h = &d->transports[d->next_transport];
+	struct cv_host *h = &d->transports.host[d->next_transport];
 
 	log_info("connecting to %s over %s", d->core.cfg->remote, h->t->name);
 	d->connecting = true;
 	/* With another transport to try, a silent one (UDP dropped on the
 	 * way) must not hold the client for a whole handshake timeout. */
-	if (d->n_transports > 1)
+	if (d->transports.n > 1)
 		loop_timer_arm(d->fallback, d->core.cfg->fallback_timeout * 1000);
 	int err = h->inst ? h->t->connect(h->inst) : -ENODEV;
 	if (err < 0) {
@@ -135,32 +63,18 @@ void daemon_connect_done(struct daemon *d)
 	loop_timer_arm(d->fallback, -1);
 }
 
-/* The ABI has no way to cancel a connect(): a fresh instance abandons it,
- * since destroy() closes every socket of the old one. */
-static void restart_transport(struct cv_host *h)
-{
-	h->t->destroy(h->inst);
-	h->inst = NULL;
-	int err = h->t->create(&host_api, h, &h->inst);
-	if (err < 0) {
-		h->inst = NULL;
-		log_err("transport '%s' cannot start again: %s", h->t->name,
-			strerror(-err));
-	}
-}
-
 static void on_fallback(void *arg)
 {
 	struct daemon *d = arg;
-	struct cv_host *from = &d->transports[d->next_transport];
+	struct cv_host *from = &d->transports.host[d->next_transport];
 
 	if (!d->connecting)
 		return;
-	d->next_transport = (d->next_transport + 1) % d->n_transports;
+	d->next_transport = (d->next_transport + 1) % d->transports.n;
 	log_notice("no %s link to %s after %u s; falling back to %s",
 		   from->t->name, d->core.cfg->remote, d->core.cfg->fallback_timeout,
-		   d->transports[d->next_transport].t->name);
-	restart_transport(from);
+		   d->transports.host[d->next_transport].t->name);
+	transport_restart(from);
 	d->connecting = false;
 	client_connect(d);
 }
@@ -169,7 +83,7 @@ void daemon_client_lost(struct daemon *d)
 {
 	if (d->core.stopping || d->core.cfg->mode != MODE_CLIENT || d->connecting)
 		return;
-	d->next_transport = (d->next_transport + 1) % d->n_transports;
+	d->next_transport = (d->next_transport + 1) % d->transports.n;
 	unsigned int delay = d->reconnect_delay_ms ? d->reconnect_delay_ms * 2
 						   : RECONNECT_FIRST_MS;
 	if (delay > RECONNECT_MAX_MS)
@@ -183,6 +97,23 @@ void daemon_client_lost(struct daemon *d)
 	unsigned int jittered = delay - delay / 4 + r % (delay / 2 + 1);
 	log_notice("reconnecting in %.1f s", jittered / 1000.0);
 	loop_timer_arm(d->reconnect, jittered);
+}
+
+static struct cv_session *daemon_link_up(void *owner, struct cv_host *h,
+					 struct cv_link *link,
+					 const struct cv_link_info *info)
+{
+	struct daemon *d = owner;
+
+	if (d->core.cfg->mode == MODE_CLIENT)
+		daemon_connect_done(d);
+	return session_new(d, h, link, info);
+}
+
+static void daemon_connect_failed(void *owner, struct cv_host *h)
+{
+	daemon_connect_done(owner);
+	daemon_client_lost(owner);
 }
 
 /* ---- signals */
@@ -209,52 +140,14 @@ static void on_stop_signal(void *arg, int signo)
 
 static void on_counters_signal(void *arg, int signo)
 {
-	daemon_log_counters(arg);
+	struct daemon *d = arg;
+
+	status_log(&d->core, &d->transports);
 }
 
 static void on_reload_signal(void *arg, int signo)
 {
 	daemon_reload(arg);
-}
-
-struct counter_line {
-	char *line;
-	size_t size, used;
-	const char *transport;
-};
-
-static void append_transport_counter(void *arg, const char *name,
-				     uint64_t value)
-{
-	struct counter_line *c = arg;
-
-	if (c->used < c->size)
-		c->used += (size_t)snprintf(c->line + c->used, c->size - c->used,
-					    " %s.%s=%llu", c->transport, name,
-					    (unsigned long long)value);
-}
-
-void daemon_log_counters(const struct daemon *d)
-{
-	char line[2048];
-	size_t used = 0;
-
-#define COUNTER_PRINT(name) \
-	if (used < sizeof(line)) \
-		used += (size_t)snprintf(line + used, sizeof(line) - used, \
-					 " " #name "=%llu", \
-					 (unsigned long long)d->core.counters.name);
-	CORE_COUNTERS(COUNTER_PRINT)
-#undef COUNTER_PRINT
-	/* The transports' own counters, as tls.NAME=VALUE. */
-	for (unsigned int i = 0; i < d->n_transports; i++) {
-		const struct cv_host *h = &d->transports[i];
-		struct counter_line c = { line, sizeof(line), used, h->t->name };
-		if (h->inst && TRANSPORT_HAS(h->t, stats))
-			h->t->stats(h->inst, append_transport_counter, &c);
-		used = c.used;
-	}
-	log_notice("counters: sessions=%u%s", d->core.n_sessions, line);
 }
 
 /* ---- setup */
@@ -384,10 +277,30 @@ int daemon_check(struct config *cfg)
 	if (err == 0)
 		err = privilege_check(cfg);
 	if (err == 0)
-		err = load_transports(&d);
-	unload_transports(&d);
+		err = transports_load(&d.transports, &d.core);
+	transports_unload(&d.transports);
 	loop_free(d.core.loop);
 	return err;
+}
+
+static int on_control_reload(void *arg)
+{
+	return daemon_reload(arg);
+}
+
+/* Where the transports' upcalls go: links to the daemon's role, data to
+ * the datapath. */
+static void point_transports(struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->transports.n; i++) {
+		struct cv_host *h = &d->transports.host[i];
+		h->datapath = d->datapath;
+		h->owner = d;
+		h->link_up = daemon_link_up;
+		h->connect_failed = d->core.cfg->mode == MODE_CLIENT
+					    ? daemon_connect_failed
+					    : NULL;
+	}
 }
 
 int daemon_init(struct daemon *d, struct config *cfg)
@@ -399,10 +312,11 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	d->core.tun.fd = -1;
 	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
 		return err;
-	if ((err = load_transports(d)) < 0)
+	if ((err = transports_load(&d->transports, &d->core)) < 0)
 		return err;
-	warn_insecure(d);
-	if ((err = control_open(d, &d->control)) < 0)
+	transports_warn_insecure(&d->transports);
+	if ((err = control_open(&d->core, &d->transports, on_control_reload, d,
+				&d->control)) < 0)
 		return err;
 	if ((err = tun_open(cfg->device, cfg->offload, &d->core.tun)) < 0)
 		return err;
@@ -420,12 +334,13 @@ int daemon_init(struct daemon *d, struct config *cfg)
 		log_err("cannot start the data path: %s", strerror(-err));
 		return err;
 	}
+	point_transports(d);
 	if (cfg->mode == MODE_SERVER) {
 		if ((err = setup_server_auth(d)) < 0 ||
 		    (err = setup_server_tun(d)) < 0)
 			return err;
-		for (unsigned int i = 0; i < d->n_transports; i++) {
-			struct cv_host *h = &d->transports[i];
+		for (unsigned int i = 0; i < d->transports.n; i++) {
+			struct cv_host *h = &d->transports.host[i];
 			if ((err = h->t->listen(h->inst)) < 0)
 				return err;
 		}
@@ -461,7 +376,7 @@ void daemon_cleanup(struct daemon *d)
 	while (d->core.sessions)
 		session_end(d->core.sessions, PROTO_REASON_SHUTDOWN, "culvertd is stopping");
 	tunnel_routes_down(&d->blocked, d->core.nl, d->core.cfg, d->core.tun.ifindex);
-	unload_transports(d);
+	transports_unload(&d->transports);
 	auth_worker_free(d->auth_worker);
 	control_close(d->control);
 	hook_abandon_all(&d->core.hooks);

@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "core.h"
-#include "plugin.h"
+#include "host.h"
 #include "tunnel_routes.h"
 
 struct loop;
@@ -29,22 +29,11 @@ struct control;
 struct hook;
 struct retired_auth;
 
-/* One loaded transport and the instance the core created of it. The
- * cv_host handed to the plugin is this struct. */
-struct cv_host {
-	struct daemon *daemon;
-	struct plugin plugin;
-	const struct cv_transport *t;	/* plugin.transport */
-	struct cv_instance *inst;
-};
-
 struct daemon {
 	struct core core;
 	struct datapath *datapath;
 
-	bool plugins_ready;		/* libltdl initialised */
-	unsigned int n_transports;
-	struct cv_host transports[CONFIG_MAX_TRANSPORTS];
+	struct transports transports;
 
 	unsigned int n_pending;		/* sessions that have not said hello */
 
@@ -91,7 +80,6 @@ void daemon_cleanup(struct daemon *d);
 void daemon_client_lost(struct daemon *d);
 /* The client's connect() is over: its link came up, or it failed. */
 void daemon_connect_done(struct daemon *d);
-void daemon_log_counters(const struct daemon *d);
 /* Read the config file again (SIGHUP, culvertctl reload). New settings
  * apply to new sessions; live ones stay up. Each transport with a reload
  * entry loads its credentials again (and may end peers that no longer

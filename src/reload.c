@@ -84,9 +84,9 @@ int daemon_reload(struct daemon *d)
 		return err;
 	}
 	err = check_restart_keys(d->core.cfg, cfg);
-	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++)
-		err = config_check_section(cfg, d->transports[i].t->name,
-					   d->transports[i].t->options);
+	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++)
+		err = config_check_section(cfg, d->transports.host[i].t->name,
+					   d->transports.host[i].t->options);
 	struct auth *auth = NULL;
 	if (err == 0 && cfg->mode == MODE_SERVER)
 		err = reload_auth_load(d, cfg, &auth);
@@ -98,8 +98,8 @@ int daemon_reload(struct daemon *d)
 	struct config *old = d->core.cfg;
 	bool told = false;
 	d->core.cfg = cfg;		/* what the plugins' config_get() sees now */
-	for (unsigned int i = 0; err == 0 && i < d->n_transports; i++) {
-		struct cv_host *h = &d->transports[i];
+	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++) {
+		struct cv_host *h = &d->transports.host[i];
 		if (!h->inst || !TRANSPORT_HAS(h->t, reload))
 			continue;
 		told = true;

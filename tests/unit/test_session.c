@@ -70,8 +70,8 @@ static void start(const char *conf)
 	log_set_sink(capture, NULL);
 	ck_assert_int_eq(config_parse_string("test.conf", conf, &d.core.cfg), 0);
 	ck_assert_int_eq(loop_new(&d.core.loop), 0);
-	d.n_transports = 1;
-	host = (struct cv_host){ .daemon = &d, .t = &fake };
+	d.transports.n = 1;
+	host = (struct cv_host){ .core = &d.core, .t = &fake };
 	peer = (struct sockaddr_in){ .sin_family = AF_INET,
 				     .sin_port = htons(4433) };
 	inet_pton(AF_INET, "192.0.2.1", &peer.sin_addr);
