@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "config.h"
+#include "core.h"
 #include "gro.h"
 #include "icmp.h"
 #include "log.h"
@@ -34,7 +35,13 @@
 #define SPLIT_CAP (512 * 1024)
 
 struct datapath {
-	struct daemon *daemon;
+	struct core *core;
+	/* Where packets from TUN go: by destination through routes (a
+	 * server), or all to the one session that is up (a client). */
+	const struct route_table *routes;
+	struct cv_session *session;
+	struct cv_addr gateway4, gateway6;	/* server: its own, inside */
+
 	/* One buffer per batch slot; the packet at HEAD. */
 	uint8_t *buf[BATCH];
 	struct cv_msg msgs[MSGS_MAX];
@@ -47,13 +54,13 @@ struct datapath {
 	struct cv_session *run;	/* whose messages msgs[first..n) are */
 };
 
-int datapath_new(struct daemon *d, struct datapath **out)
+int datapath_new(struct core *core, struct datapath **out)
 {
 	struct datapath *dp = calloc(1, sizeof(*dp));
 
 	if (!dp)
 		return -ENOMEM;
-	dp->daemon = d;
+	dp->core = core;
 	for (int i = 0; i < BATCH; i++) {
 		/* Large and untouched until used: the kernel backs only the
 		 * pages a packet actually reaches. */
@@ -68,7 +75,7 @@ int datapath_new(struct daemon *d, struct datapath **out)
 		datapath_free(dp);
 		return -ENOMEM;
 	}
-	gro_init(&dp->gro, &d->core.tun);
+	gro_init(&dp->gro, &core->tun);
 	*out = dp;
 	return 0;
 }
@@ -83,17 +90,30 @@ void datapath_free(struct datapath *dp)
 	free(dp);
 }
 
-static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
+void datapath_serve(struct datapath *dp, const struct route_table *routes,
+		    const struct cv_addr *gateway4,
+		    const struct cv_addr *gateway6)
+{
+	dp->routes = routes;
+	dp->gateway4 = *gateway4;
+	dp->gateway6 = *gateway6;
+}
+
+void datapath_set_session(struct datapath *dp, struct cv_session *s)
+{
+	dp->session = s;
+}
+
+static struct cv_session *session_for(struct datapath *dp, const uint8_t *pkt,
 				      size_t len)
 {
-	if (d->core.cfg->mode == MODE_CLIENT)
-		return d->client && d->client->state == SESSION_UP ? d->client
-								   : NULL;
+	if (!dp->routes)
+		return dp->session;
 	const uint8_t *dst;
 	int family = packet_addr(pkt, len, false, &dst);
 	if (!family)
 		return NULL;
-	struct cv_session *s = route_lookup(d->routes, family, dst);
+	struct cv_session *s = route_lookup(dp->routes, family, dst);
 	return s && s->state == SESSION_UP ? s : NULL;
 }
 
@@ -101,8 +121,8 @@ static struct cv_session *session_for(struct daemon *d, const uint8_t *pkt,
 static void to_tun(struct datapath *dp, const uint8_t *vnet, const uint8_t *pkt,
 		   size_t len)
 {
-	if (tun_write(&dp->daemon->core.tun, vnet, pkt, len) < 0)
-		dp->daemon->core.counters.tun_full++;
+	if (tun_write(&dp->core->tun, vnet, pkt, len) < 0)
+		dp->core->counters.tun_full++;
 }
 
 /* Send the run of messages under way, msgs[first..n). */
@@ -157,7 +177,7 @@ static void queue(struct datapath *dp, struct cv_session *s,
 static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		    size_t fits)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 	uint8_t answer[ICMP6_ANSWER_MAX];
 	/* Sent as if from the packet's destination: the kernel drops what
 	 * arrives on cv0 from one of its own addresses (the gateway's inner
@@ -178,7 +198,7 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		n = icmp6_packet_too_big(pkt, len, &from, (uint32_t)fits,
 					 answer);
 	}
-	d->core.counters.too_big++;
+	core->counters.too_big++;
 	if (n > 0)
 		to_tun(dp, NULL, answer, n);
 }
@@ -193,7 +213,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			uint8_t *pkt, size_t len,
 			const struct cv_segmentation *seg)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 	unsigned int per = 1, count;
 	size_t room = 1;
 	struct cv_segmentation out_seg;
@@ -208,7 +228,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			};
 			dp->slot++;
 			queue(dp, s, 1);
-			d->core.counters.gso_whole++;
+			core->counters.gso_whole++;
 			return;
 		}
 		per = (unsigned int)((s->max_msg - PROTO_DATA_GSO_HDR -
@@ -225,7 +245,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
 			      MSGS_MAX - dp->n, &out_seg);
 	if (count == 0) {
-		d->core.counters.malformed++;	/* cannot happen: sized above */
+		core->counters.malformed++;	/* cannot happen: sized above */
 		return;
 	}
 	for (unsigned int i = 0; i < count; i++) {
@@ -239,11 +259,11 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	dp->split_used += need;
 	queue(dp, s, count);
 	if (per > 1)
-		d->core.counters.gso_whole++;
+		core->counters.gso_whole++;
 	else
-		d->core.counters.gso_split++;
+		core->counters.gso_split++;
 	if (leave)
-		d->core.counters.csum_left += count;
+		core->counters.csum_left += count;
 }
 
 /* Whether a packet whose checksum the kernel left to do has it where a
@@ -265,22 +285,22 @@ static bool partial_as_peer_sees_it(const uint8_t *pkt, size_t len,
 static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		     struct cv_segmentation *seg)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 	uint8_t *pkt = buf + HEAD;
 	const char *why;
 
 	if (seg->gso_type != CV_GSO_NONE) {
 		if (offload_check(pkt, len, seg, &why) < 0) {
-			d->core.counters.malformed++;
+			core->counters.malformed++;
 			return;
 		}
 		/* Split pieces are the most room it may need. */
 		make_room(dp, offload_segments(len, seg),
 			  offload_split_size(len, seg, 1, 1));
 	}
-	struct cv_session *s = session_for(d, pkt, len);
+	struct cv_session *s = session_for(dp, pkt, len);
 	if (!s) {
-		d->core.counters.no_route++;
+		core->counters.no_route++;
 		return;
 	}
 	if (seg->gso_type != CV_GSO_NONE) {
@@ -301,14 +321,14 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 			return;
 		}
 		pkt[-1] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
-		d->core.counters.csum_left += leave;
+		core->counters.csum_left += leave;
 		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
 						   .len = len + 1 };
 		dp->slot++;
 		queue(dp, s, 1);
 	}
-	d->core.counters.tx_packets++;
-	d->core.counters.tx_bytes += (uint64_t)len;
+	core->counters.tx_packets++;
+	core->counters.tx_bytes += (uint64_t)len;
 	s->tx_packets++;
 	s->tx_bytes += (uint64_t)len;
 }
@@ -316,8 +336,8 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 static void on_tun_readable(void *arg, int fd, uint32_t events)
 {
 	struct datapath *dp = arg;
-	struct daemon *d = dp->daemon;
-	bool vnet = d->core.tun.vnet_hdr;
+	struct core *core = dp->core;
+	bool vnet = core->tun.vnet_hdr;
 
 	dp->slot = dp->n = dp->first = 0;
 	dp->split_used = 0;
@@ -329,17 +349,17 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 		uint8_t *buf = dp->buf[dp->slot];
 		uint8_t *at = vnet ? buf + HEAD - VNET_HDR_LEN : buf + HEAD;
 		size_t hdr = vnet ? VNET_HDR_LEN : 0;
-		ssize_t len = tun_read(&d->core.tun, at, PACKET_MAX + hdr);
+		ssize_t len = tun_read(&core->tun, at, PACKET_MAX + hdr);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("reading %s: %s", d->core.tun.name,
+				log_warn("reading %s: %s", core->tun.name,
 					 strerror(errno));
 			break;
 		}
 		struct cv_segmentation seg = { 0 };
 		if (vnet) {
 			if ((size_t)len < hdr) {
-				d->core.counters.malformed++;
+				core->counters.malformed++;
 				continue;
 			}
 			offload_from_vnet(at, &seg);
@@ -351,9 +371,9 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 
 int datapath_start(struct datapath *dp)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 
-	return loop_watch(d->core.loop, d->core.tun.fd, CV_EV_IN, on_tun_readable, dp);
+	return loop_watch(core->loop, core->tun.fd, CV_EV_IN, on_tun_readable, dp);
 }
 
 /* A server accepts from a session only packets from the addresses it
@@ -363,7 +383,7 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 {
 	const uint8_t *src;
 
-	if (s->daemon->core.cfg->mode == MODE_CLIENT)	/* the server forwards for many */
+	if (s->core->cfg->mode == MODE_CLIENT)	/* the server forwards for many */
 		return packet_addr(pkt, len, true, &src) != 0;
 	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL,
 				     s->has_inner6 ? &s->inner6 : NULL);
@@ -371,15 +391,16 @@ static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
 
 /* Whether a server should refuse to pass pkt from one client to another:
  * clients are strangers to each other unless client-to-client = yes. */
-static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
+static bool to_other_client(const struct datapath *dp, const uint8_t *pkt,
 			    size_t len)
 {
-	if (d->core.cfg->mode != MODE_SERVER || d->core.cfg->client_to_client)
+	const struct config *cfg = dp->core->cfg;
+
+	if (cfg->mode != MODE_SERVER || cfg->client_to_client)
 		return false;
-	return packet_to_other_client(pkt, len, &d->core.cfg->pool,
-				      &d->server_addr.addr,
-				      d->core.cfg->has_pool6 ? &d->core.cfg->pool6 : NULL,
-				      &d->server_addr6.addr);
+	return packet_to_other_client(pkt, len, &cfg->pool, &dp->gateway4,
+				      cfg->has_pool6 ? &cfg->pool6 : NULL,
+				      &dp->gateway6);
 }
 
 /* The checks every packet from a peer passes before TUN: false when it
@@ -388,22 +409,22 @@ static bool to_other_client(const struct daemon *d, const uint8_t *pkt,
 static bool data_allowed(struct datapath *dp, struct cv_session *s,
 			 const uint8_t *pkt, size_t len)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 
 	if (s->state != SESSION_UP) {
-		d->core.counters.before_hello++;
+		core->counters.before_hello++;
 		return false;
 	}
 	if (!source_allowed(s, pkt, len)) {
-		d->core.counters.spoofed_source++;
+		core->counters.spoofed_source++;
 		return false;
 	}
-	if (to_other_client(d, pkt, len)) {
-		d->core.counters.client_to_client++;
+	if (to_other_client(dp, pkt, len)) {
+		core->counters.client_to_client++;
 		return false;
 	}
-	d->core.counters.rx_packets++;
-	d->core.counters.rx_bytes += len;
+	core->counters.rx_packets++;
+	core->counters.rx_bytes += len;
 	s->rx_packets++;
 	s->rx_bytes += len;
 	return true;
@@ -414,7 +435,7 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 {
 	if (!data_allowed(dp, s, pkt, len))
 		return;
-	if (dp->daemon->core.tun.vnet_hdr)
+	if (dp->core->tun.vnet_hdr)
 		gro_packet(&dp->gro, pkt, len, NULL);
 	else
 		to_tun(dp, NULL, pkt, len);
@@ -450,13 +471,13 @@ static void deliver_partial(struct datapath *dp, struct cv_session *s,
 static void deliver_large(struct datapath *dp, struct cv_session *s,
 			  const uint8_t *msg, size_t len)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 	const char *why = "truncated";
 	const uint8_t *pkt = msg + PROTO_DATA_GSO_HDR;
 	struct cv_segmentation seg;
 	uint8_t vnet[VNET_HDR_LEN];
 
-	if (!d->core.tun.vnet_hdr || !s->data_gso) {
+	if (!core->tun.vnet_hdr || !s->data_gso) {
 		session_malformed(s, "a large segment, which we never offered to take");
 		return;
 	}
@@ -474,39 +495,39 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 	to_tun(dp, vnet, pkt, len - PROTO_DATA_GSO_HDR);
 }
 
-/* What gro.c counted, into the daemon's counters. */
+/* What gro.c counted, into the core's counters. */
 static void gro_done(struct datapath *dp)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 
 	gro_flush(&dp->gro);
-	d->core.counters.gro_joined += dp->gro.joined;
-	d->core.counters.tun_full += dp->gro.write_failed;
+	core->counters.gro_joined += dp->gro.joined;
+	core->counters.tun_full += dp->gro.write_failed;
 	dp->gro.joined = dp->gro.write_failed = 0;
 }
 
 void datapath_deliver(struct datapath *dp, struct cv_session *s,
 		      const struct cv_msg *msgs, unsigned int count)
 {
-	struct daemon *d = dp->daemon;
+	struct core *core = dp->core;
 
 	for (unsigned int i = 0; i < count; i++) {
 		if (msgs[i].len == 0) {
-			d->core.counters.malformed++;
+			core->counters.malformed++;
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA) {
-			s->last_rx = loop_now(d->core.loop);
+			s->last_rx = loop_now(core->loop);
 			deliver_data(dp, s, msgs[i].data + 1, msgs[i].len - 1);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA_GSO) {
-			s->last_rx = loop_now(d->core.loop);
+			s->last_rx = loop_now(core->loop);
 			deliver_large(dp, s, msgs[i].data, msgs[i].len);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA_PARTIAL) {
-			s->last_rx = loop_now(d->core.loop);
+			s->last_rx = loop_now(core->loop);
 			deliver_partial(dp, s, msgs[i].data + 1,
 					msgs[i].len - 1);
 			continue;
@@ -517,7 +538,7 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 		if (!session_control(s, msgs[i].data, msgs[i].len)) {
 			/* The session ended: the rest of the batch has no
 			 * one to go to. */
-			d->core.counters.after_end += count - i - 1;
+			core->counters.after_end += count - i - 1;
 			return;
 		}
 	}

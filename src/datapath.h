@@ -9,12 +9,27 @@
 
 #include <culvert/transport.h>
 
-struct daemon;
+#include "addr.h"
+
+struct core;
 struct datapath;
 struct cv_session;
+struct route_table;
 
-int datapath_new(struct daemon *d, struct datapath **out);
+/* Reads core's TUN device, counts into core's counters. */
+int datapath_new(struct core *core, struct datapath **out);
 void datapath_free(struct datapath *dp);
+
+/* A server's: a packet from TUN goes to the session that routes has for
+ * its inner destination; a packet from one client to another is dropped
+ * unless client-to-client (gateway4 and gateway6: the gateway's own
+ * inner addresses, family 0 without that pool). */
+void datapath_serve(struct datapath *dp, const struct route_table *routes,
+		    const struct cv_addr *gateway4,
+		    const struct cv_addr *gateway6);
+/* A client's: every packet from TUN goes to s, the session that is up
+ * (NULL: none is, and packets are dropped as no_route). */
+void datapath_set_session(struct datapath *dp, struct cv_session *s);
 
 /* Start reading the TUN device. */
 int datapath_start(struct datapath *dp);

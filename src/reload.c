@@ -6,15 +6,10 @@
 #include <string.h>
 
 #include "auth.h"
-#include "auth_worker.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
-
-struct retired_auth {
-	struct auth *auth;
-	struct retired_auth *next;
-};
+#include "server.h"
 
 /* Keys a running daemon cannot change (its socket, device, pool): a new
  * value there refuses the whole reload rather than half-apply it. */
@@ -37,42 +32,6 @@ static int check_restart_keys(const struct config *old,
 	return changed ? -EINVAL : 0;
 }
 
-/* The password file and PAM service of cfg, loaded into *out (NULL when
- * auth needs none); reload_auth_commit() puts it in force. */
-static int reload_auth_load(struct daemon *d, const struct config *cfg,
-			    struct auth **out)
-{
-	*out = NULL;
-	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
-		return 0;
-	if (!d->auth_worker) {
-		log_err("%s: auth = password needs a restart of culvertd to take effect",
-			cfg->path);
-		return -EINVAL;
-	}
-	if (!cfg->password_file && !cfg->pam_service) {
-		log_err("%s: auth needs 'password-file' or 'pam-service'", cfg->path);
-		return -EINVAL;
-	}
-	return auth_new(cfg->password_file, cfg->pam_service, out);
-}
-
-static int reload_auth_commit(struct daemon *d, struct auth *auth)
-{
-	if (!auth)
-		return 0;
-	struct retired_auth *r = malloc(sizeof(*r));
-	if (!r) {
-		auth_free(auth);
-		return -ENOMEM;
-	}
-	*r = (struct retired_auth){ d->auth, d->retired_auth };
-	d->retired_auth = r;
-	d->auth = auth;
-	auth_worker_set_auth(d->auth_worker, auth);
-	return 0;
-}
-
 int daemon_reload(struct daemon *d)
 {
 	struct config *cfg;
@@ -88,8 +47,8 @@ int daemon_reload(struct daemon *d)
 		err = config_check_section(cfg, d->transports.host[i].t->name,
 					   d->transports.host[i].t->options);
 	struct auth *auth = NULL;
-	if (err == 0 && cfg->mode == MODE_SERVER)
-		err = reload_auth_load(d, cfg, &auth);
+	if (err == 0 && d->server)
+		err = server_reload_auth_load(d->server, cfg, &auth);
 	if (err < 0) {
 		config_free(cfg);
 		log_err("reload failed; the running config stays in force");
@@ -106,7 +65,7 @@ int daemon_reload(struct daemon *d)
 		err = h->t->reload(h->inst);
 	}
 	if (err == 0)
-		err = reload_auth_commit(d, auth);
+		err = auth ? server_reload_auth_commit(d->server, auth) : 0;
 	else
 		auth_free(auth);
 	if (err < 0) {
@@ -129,13 +88,3 @@ int daemon_reload(struct daemon *d)
 	return 0;
 }
 
-
-void daemon_free_retired(struct daemon *d)
-{
-	while (d->retired_auth) {
-		struct retired_auth *r = d->retired_auth;
-		d->retired_auth = r->next;
-		auth_free(r->auth);
-		free(r);
-	}
-}

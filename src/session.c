@@ -8,20 +8,18 @@
 #include <string.h>
 #include <linux/rtnetlink.h>
 
-#include "auth_worker.h"
-#include "daemon.h"
+#include "config.h"
+#include "core.h"
 #include "dns.h"
+#include "host.h"
 #include "log.h"
 #include "loop.h"
 #include "hook.h"
-#include "session_internal.h"
-
-/* Pre-hello sessions held at once; more links are refused. */
-#define MAX_PENDING 1024
+#include "session_owner.h"
 
 bool session_is_server(const struct cv_session *s)
 {
-	return s->daemon->core.cfg->mode == MODE_SERVER;
+	return s->core->cfg->mode == MODE_SERVER;
 }
 
 bool session_reliable(const struct cv_session *s)
@@ -31,7 +29,7 @@ bool session_reliable(const struct cv_session *s)
 
 bool session_takes_gso(const struct cv_session *s)
 {
-	return s->daemon->core.tun.vnet_hdr &&
+	return s->core->tun.vnet_hdr &&
 	       (s->transport->t->flags & CV_TRANSPORT_GSO);
 }
 
@@ -39,13 +37,13 @@ bool session_takes_gso(const struct cv_session *s)
  * it so into TUN needs the virtio-net header. */
 bool session_takes_partial(const struct cv_session *s)
 {
-	return s->daemon->core.tun.vnet_hdr;
+	return s->core->tun.vnet_hdr;
 }
 
 struct hook *session_hook(struct cv_session *s, const char *script,
 			  const char *event, hook_done_cb *done)
 {
-	struct daemon *d = s->daemon;
+	struct core *core = s->core;
 	struct hook_env env = { 0 };
 	char buf[ADDR_STRLEN];
 
@@ -53,7 +51,7 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		return NULL;
 	hook_env_add(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	hook_env_add(&env, "CULVERT_EVENT", "%s", event);
-	hook_env_add(&env, "CULVERT_DEVICE", "%s", d->core.tun.name);
+	hook_env_add(&env, "CULVERT_DEVICE", "%s", core->tun.name);
 	hook_env_add(&env, "CULVERT_TRANSPORT", "%s", s->transport->t->name);
 	hook_env_add(&env, "CULVERT_OUTER_ADDRESS", "%s", s->peer);
 	if (s->identity)
@@ -90,7 +88,7 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		hook_env_add(&env, "CULVERT_ROUTES", "%s", routes);
 		dns_hook_env(s->dns, &env);
 	}
-	struct hook *h = hook_run(d->core.loop, &d->core.hooks, script, event, &env,
+	struct hook *h = hook_run(core->loop, &core->hooks, script, event, &env,
 				  done, s);
 	hook_env_free(&env);
 	return h;
@@ -110,12 +108,12 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 	int sent = tr->t->send(tr->inst, s->link, msgs, count);
 
 	if (sent < 0) {
-		s->daemon->core.counters.send_failed += count;
+		s->core->counters.send_failed += count;
 		return sent;
 	}
 	if ((unsigned int)sent < count)
-		s->daemon->core.counters.send_failed += count - (unsigned int)sent;
-	s->last_tx = loop_now(s->daemon->core.loop);
+		s->core->counters.send_failed += count - (unsigned int)sent;
+	s->last_tx = loop_now(s->core->loop);
 	return sent;
 }
 
@@ -154,54 +152,32 @@ void session_send_refuse(struct cv_session *s, uint8_t reason, const char *text)
 
 static void unlink_session(struct cv_session *s)
 {
-	struct daemon *d = s->daemon;
+	struct core *core = s->core;
 
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		d->core.sessions = s->next;
+		core->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	d->core.n_sessions--;
-	if (s->state == SESSION_HELLO && session_is_server(s))
-		d->n_pending--;
-	if (s->state == SESSION_UP && session_is_server(s))
-		d->n_up--;
+	core->n_sessions--;
 }
 
-void session_free(struct cv_session *s, bool link_gone,
-			 const char *why)
+void session_free(struct cv_session *s, bool link_gone, const char *why)
 {
-	struct daemon *d = s->daemon;
-	bool was_client = !session_is_server(s);
-
 	if (s->state == SESSION_UP || !session_is_server(s))
 		log_notice("session %s ended: %s", session_name(s), why);
 	else
 		log_debug("link %s ended before hello: %s", s->peer, why);
-	if (s->auth_job)
-		auth_job_cancel(d->auth_worker, s->auth_job);
-	if (s->connect_hook)
-		hook_cancel(s->connect_hook);
-	if (s->state == SESSION_UP && session_is_server(s))
-		session_hook(s, d->core.cfg->client_disconnect_script,
-			     "client-disconnect", NULL);
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
-	if (session_is_server(s))
-		server_release(s);
-	else
-		client_uninstall(s);
-	if (d->client == s)
-		d->client = NULL;
+	s->ops->ended(s);
 	unlink_session(s);
-	d->core.counters.sessions_closed++;
+	s->core->counters.sessions_closed++;
 	loop_timer_free(s->timer);
 	free(s->identity);
 	free(s->login);
 	free(s);
-	if (was_client)
-		daemon_client_lost(d);
 }
 
 void session_end(struct cv_session *s, uint8_t reason, const char *why)
@@ -232,13 +208,14 @@ static void arm_keepalive(struct cv_session *s)
 
 static void on_keepalive_tick(void *arg);
 
-int session_keepalive_start(struct cv_session *s, unsigned int interval_s,
-			    unsigned int timeout_s)
+/* From now on keepalives every interval_s, dead after timeout_s. */
+static int keepalive_start(struct cv_session *s, unsigned int interval_s,
+			   unsigned int timeout_s)
 {
 	s->keepalive_ms = interval_s * 1000;
 	s->timeout_ms = timeout_s * 1000;
 	loop_timer_free(s->timer);
-	s->timer = loop_timer_new(s->daemon->core.loop, on_keepalive_tick, s);
+	s->timer = loop_timer_new(s->core->loop, on_keepalive_tick, s);
 	if (!s->timer)
 		return -ENOMEM;
 	arm_keepalive(s);
@@ -255,7 +232,7 @@ unsigned int session_mtu(const struct cv_session *s, unsigned int mtu)
 static void on_keepalive_tick(void *arg)
 {
 	struct cv_session *s = arg;
-	int64_t now = loop_now(s->daemon->core.loop);
+	int64_t now = loop_now(s->core->loop);
 
 	if (now - s->last_rx >= s->timeout_ms) {
 		char why[64];
@@ -298,57 +275,44 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		  s->peer);
 }
 
-struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
-			       struct cv_link *link,
+static void on_hello_timer(void *arg)
+{
+	struct cv_session *s = arg;
+
+	s->ops->hello_timer(s);
+}
+
+struct cv_session *session_new(struct core *core,
+			       const struct session_ops *ops, void *owner,
+			       struct cv_host *transport, struct cv_link *link,
 			       const struct cv_link_info *info)
 {
-	bool server = d->core.cfg->mode == MODE_SERVER;
-
-	if (server && d->n_pending >= MAX_PENDING) {
-		d->core.counters.refused++;
-		return NULL;
-	}
-	if (!server && d->client) {
-		log_warn("%s: a second link while one is up; refusing it",
-			 transport->t->name);
-		return NULL;
-	}
 	struct cv_session *s = calloc(1, sizeof(*s));
+
 	if (!s)
 		return NULL;
-	s->daemon = d;
+	s->core = core;
+	s->ops = ops;
+	s->owner = owner;
 	s->transport = transport;
 	s->link = link;
 	s->state = SESSION_HELLO;
 	s->max_msg = info->max_msg;
-	s->started = s->last_rx = s->last_tx = loop_now(d->core.loop);
+	s->started = s->last_rx = s->last_tx = loop_now(core->loop);
 	s->connected_at = time(NULL);
 	set_peer(s, info->peer, info->peer_len);
 	if (info->identity && !(s->identity = strdup(info->identity)))
 		goto fail;
-	s->timer = loop_timer_new(d->core.loop,
-				  server ? server_hello_timeout
-					 : client_hello_retransmit,
-				  s);
+	s->timer = loop_timer_new(core->loop, on_hello_timer, s);
 	if (!s->timer)
 		goto fail;
 
-	s->next = d->core.sessions;
+	s->next = core->sessions;
 	if (s->next)
 		s->next->prev = s;
-	d->core.sessions = s;
-	d->core.n_sessions++;
-	d->core.counters.sessions_opened++;
-
-	if (server) {
-		d->n_pending++;
-		/* A stranger may make us allocate, but not for long. */
-		loop_timer_arm(s->timer, d->core.cfg->handshake_timeout * 1000);
-		log_debug("link from %s over %s", s->peer, transport->t->name);
-		return s;
-	}
-	d->client = s;
-	client_start(s);
+	core->sessions = s;
+	core->n_sessions++;
+	core->counters.sessions_opened++;
 	return s;
 
 fail:
@@ -358,35 +322,57 @@ fail:
 	return NULL;
 }
 
+int session_up(struct cv_session *s, unsigned int interval_s,
+	       unsigned int timeout_s)
+{
+	s->state = SESSION_UP;
+	s->core->counters.sessions_up++;
+	s->ops->up(s);
+	return keepalive_start(s, interval_s, timeout_s);
+}
+
+void session_refuse_server(struct cv_session *s, uint8_t reason,
+			   const char *what, const char *problem)
+{
+	log_err("server %s sent %s: %s; installing nothing and disconnecting",
+		s->peer, what, problem);
+	/* A bye even before the session is up: the server learns why at
+	 * once instead of waiting out its keepalive timeout. */
+	struct proto_msg m = { .type = PROTO_BYE };
+	m.bye.reason = reason;
+	session_send_control(s, &m, session_reliable(s) ? 1 : 3);
+	session_free(s, false, "this client refused what the server sent");
+}
+
 /* ---- receiving */
 
 /* A dropped message: counted by the caller, logged here. */
 static void log_dropped(struct cv_session *s, const char *why)
 {
-	struct daemon *d = s->daemon;
-	int64_t now = loop_now(d->core.loop);
+	struct core *core = s->core;
+	int64_t now = loop_now(core->loop);
 
 	/* One line a second at most: a stranger must not fill the log. */
-	if (now - d->core.malformed_logged_at >= 1000) {
-		d->core.malformed_logged_at = now;
+	if (now - core->malformed_logged_at >= 1000) {
+		core->malformed_logged_at = now;
 		log_info("dropped a message from %s: %s", s->peer, why);
 	}
 }
 
 void session_malformed(struct cv_session *s, const char *why)
 {
-	s->daemon->core.counters.malformed++;
+	s->core->counters.malformed++;
 	log_dropped(s, why);
 }
 
 bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 {
-	struct daemon *d = s->daemon;
+	struct core *core = s->core;
 	bool server = session_is_server(s);
 	struct proto_msg m;
 	const char *why;
 
-	s->last_rx = loop_now(d->core.loop);
+	s->last_rx = loop_now(core->loop);
 	if (proto_decode(msg, len, &m, &why) < 0) {
 		/* Before its welcome a client expects one answer; one it
 		 * cannot decode is the server's error, not noise to wait
@@ -395,8 +381,8 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 			/* why lasts until the next encode: the bye's. */
 			char problem[128];
 			snprintf(problem, sizeof(problem), "%s", why);
-			d->core.counters.malformed++;
-			client_refuse_server(s, PROTO_REASON_PROTOCOL,
+			core->counters.malformed++;
+			session_refuse_server(s, PROTO_REASON_PROTOCOL,
 					     "a message this client cannot decode",
 					     problem);
 			return false;
@@ -404,7 +390,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
 		if (msg[0] > PROTO_DATA_PARTIAL) {
-			d->core.counters.unknown_type++;
+			core->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {
 			session_malformed(s, why);
@@ -418,12 +404,12 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 	switch (m.type) {
 	case PROTO_HELLO:
 		if (server)
-			return server_hello(s, &m.hello);
+			return s->ops->handshake(s, &m);
 		session_malformed(s, "hello sent to a client");
 		return true;
 	case PROTO_WELCOME:
 		if (!server)
-			return client_welcome(s, &m.welcome);
+			return s->ops->handshake(s, &m);
 		session_malformed(s, "welcome sent to a server");
 		return true;
 	case PROTO_REFUSE:
@@ -438,7 +424,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		return false;
 	case PROTO_KEEPALIVE:
 		if (s->state != SESSION_UP)
-			d->core.counters.before_hello++;
+			core->counters.before_hello++;
 		return true;
 	case PROTO_BYE: {
 		char text[80];

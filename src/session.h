@@ -2,7 +2,8 @@
  * One peer: the state machine of the control protocol over one link
  * (hello, welcome or refuse, keepalive, bye), its inner address, and its
  * timers. On the server a session exists per link; on the client there is
- * at most one.
+ * at most one. Its owner (the server, or the client's connection) creates
+ * it and hears of its turns through callbacks: session_owner.h.
  */
 #ifndef CULVERT_SESSION_H
 #define CULVERT_SESSION_H
@@ -18,7 +19,8 @@
 #include "proto.h"
 #include "tunnel_routes.h"
 
-struct daemon;
+struct core;
+struct session_ops;
 struct loop_timer;
 struct auth_job;
 struct hook;
@@ -30,10 +32,14 @@ enum session_state {
 };
 
 struct cv_session {
-	struct daemon *daemon;
+	struct core *core;
+	/* Its owner, the server or the client's connection, and what the
+	 * owner does at the turns of the session's life (session_owner.h). */
+	const struct session_ops *ops;
+	void *owner;
 	struct cv_host *transport;
 	struct cv_link *link;
-	struct cv_session *prev, *next;	/* daemon->sessions */
+	struct cv_session *prev, *next;	/* core->sessions */
 
 	enum session_state state;
 	char peer[ADDR_STRLEN];		/* outer address, for logs */
@@ -70,11 +76,6 @@ struct cv_session {
 	struct tunnel_routes tunnel;	/* routes, rules, block-ipv6 */
 	struct dns_state *dns;		/* pushed DNS, or NULL */
 };
-
-/* A link came up: a new session, or NULL when the core refuses it. */
-struct cv_session *session_new(struct daemon *d, struct cv_host *transport,
-			       struct cv_link *link,
-			       const struct cv_link_info *info);
 
 /* A control message from the peer (type byte first). Returns false when
  * the message ended the session, which is then freed. */

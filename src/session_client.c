@@ -1,6 +1,6 @@
 /* The client's side of a session: hello until the server answers, then
  * the pushed address and routes installed, and removed at the end. */
-#include "session.h"
+#include "client.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,12 +9,14 @@
 #include <sys/random.h>
 #include <linux/rtnetlink.h>
 
-#include "daemon.h"
+#include "config.h"
+#include "core.h"
+#include "host.h"
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
-#include "session_internal.h"
+#include "session_owner.h"
 #include "welcome_policy.h"
 
 /* The hello back-off on unreliable transports. */
@@ -34,26 +36,25 @@ static int send_hello(struct cv_session *s)
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
-	const struct daemon *d = s->daemon;
-	if (d->password && (s->transport->t->flags & CV_TRANSPORT_SECURE)) {
+	const struct client *c = s->owner;
+	if (c->password && (s->transport->t->flags & CV_TRANSPORT_SECURE)) {
 		snprintf(m.hello.username, sizeof(m.hello.username), "%s",
-			 d->core.cfg->username);
+			 s->core->cfg->username);
 		snprintf(m.hello.password, sizeof(m.hello.password), "%s",
-			 d->password);
+			 c->password);
 	}
 	/* Ask for the address of the last session back: a server that
 	 * restarted knows it no more. */
-	m.hello.previous4 = d->previous_addr;
-	m.hello.previous6 = d->previous_addr6;
+	m.hello.previous4 = c->previous4;
+	m.hello.previous6 = c->previous6;
 	int err = session_send_control(s, &m, 1);
 	explicit_bzero(&m, sizeof(m));
 	return err;
 }
 
-void client_hello_retransmit(void *arg)
+void client_session_hello_again(struct cv_session *s)
 {
-	struct cv_session *s = arg;
-	int64_t now = loop_now(s->daemon->core.loop);
+	int64_t now = loop_now(s->core->loop);
 
 	if (now - s->started >= WELCOME_TIMEOUT_MS) {
 		session_end(s, PROTO_REASON_TIMEOUT, "no answer from the server");
@@ -79,15 +80,15 @@ void client_hello_retransmit(void *arg)
 static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 		       struct cv_prefix *slot, bool *installed)
 {
-	struct daemon *d = s->daemon;
+	const struct core *core = s->core;
 	char buf[ADDR_STRLEN];
 	const char *why;
 
 	*slot = *addr;
-	int err = nl_addr_add(d->core.nl, d->core.tun.ifindex, slot, &why);
+	int err = nl_addr_add(core->nl, core->tun.ifindex, slot, &why);
 	if (err < 0 && err != -EEXIST) {
 		log_err("cannot add address %s to %s: %s",
-			prefix_str(slot, buf), d->core.tun.name,
+			prefix_str(slot, buf), core->tun.name,
 			why ? why : strerror(-err));
 		return err;
 	}
@@ -98,16 +99,16 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
 			   bool *installed)
 {
-	struct daemon *d = s->daemon;
+	const struct core *core = s->core;
 	char buf[ADDR_STRLEN];
 	const char *why;
 
 	if (!*installed)
 		return;
-	int err = nl_addr_del(d->core.nl, d->core.tun.ifindex, addr, &why);
+	int err = nl_addr_del(core->nl, core->tun.ifindex, addr, &why);
 	if (err < 0 && err != -EADDRNOTAVAIL)
 		log_warn("cannot remove address %s from %s: %s",
-			 prefix_str(addr, buf), d->core.tun.name,
+			 prefix_str(addr, buf), core->tun.name,
 			 why ? why : strerror(-err));
 	*installed = false;
 }
@@ -117,30 +118,34 @@ static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
  * that will connect again. */
 static bool kill_switch_holds(const struct cv_session *s)
 {
-	const struct daemon *d = s->daemon;
+	const struct core *core = s->core;
 
-	return d->core.cfg->kill_switch && !d->core.stopping &&
+	return core->cfg->kill_switch && !core->stopping &&
 	       (s->tunnel.blocked ||
 		tunnel_routes_default(&s->tunnel, AF_INET) ||
 		tunnel_routes_default(&s->tunnel, AF_INET6));
 }
 
-void client_uninstall(struct cv_session *s)
+void client_session_uninstall(struct cv_session *s)
 {
+	struct client *c = s->owner;
+	const struct core *core = s->core;
+
 	if (s->state == SESSION_UP)
-		session_hook(s, s->daemon->core.cfg->down_script, "down", NULL);
-	struct daemon *d = s->daemon;
+		session_hook(s, core->cfg->down_script, "down", NULL);
 
 	dns_down(s->dns);
 	s->dns = NULL;
 	if (kill_switch_holds(s)) {
-		unsigned int n = tunnel_routes_block(&s->tunnel, d->core.nl, d->core.cfg);
-		d->blocked = s->tunnel;
+		unsigned int n = tunnel_routes_block(&s->tunnel, core->nl,
+						     core->cfg);
+		c->blocked = s->tunnel;
 		memset(&s->tunnel, 0, sizeof(s->tunnel));
 		log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
-			   n, d->core.cfg->route_table);
+			   n, core->cfg->route_table);
 	} else {
-		tunnel_routes_down(&s->tunnel, d->core.nl, d->core.cfg, d->core.tun.ifindex);
+		tunnel_routes_down(&s->tunnel, core->nl, core->cfg,
+				   core->tun.ifindex);
 	}
 	remove_address(s, &s->addr6, &s->addr6_installed);
 	remove_address(s, &s->addr, &s->addr_installed);
@@ -154,16 +159,17 @@ static bool has_route6(const struct proto_welcome *w)
 	return false;
 }
 
-static int client_install(struct cv_session *s, const struct proto_welcome *w)
+static int install(struct cv_session *s, const struct proto_welcome *w)
 {
-	struct daemon *d = s->daemon;
+	struct client *c = s->owner;
+	const struct core *core = s->core;
 	const char *why;
 	int err;
 
 	unsigned int mtu = session_mtu(s, w->mtu);
-	err = nl_link_set(d->core.nl, d->core.tun.ifindex, mtu, true, &why);
+	err = nl_link_set(core->nl, core->tun.ifindex, mtu, true, &why);
 	if (err < 0) {
-		log_err("cannot set %s up with MTU %u: %s", d->core.tun.name, mtu,
+		log_err("cannot set %s up with MTU %u: %s", core->tun.name, mtu,
 			why ? why : strerror(-err));
 		return err;
 	}
@@ -198,14 +204,14 @@ static int client_install(struct cv_session *s, const struct proto_welcome *w)
 			       &s->addr6_installed)) < 0)
 		return err;
 	/* The kill switch's blocked routes, taken over. */
-	s->tunnel = d->blocked;
-	memset(&d->blocked, 0, sizeof(d->blocked));
-	err = tunnel_routes_up(&s->tunnel, d->core.nl, d->core.cfg, d->core.tun.ifindex,
-			       d->core.tun.name, w);
+	s->tunnel = c->blocked;
+	memset(&c->blocked, 0, sizeof(c->blocked));
+	err = tunnel_routes_up(&s->tunnel, core->nl, core->cfg,
+			       core->tun.ifindex, core->tun.name, w);
 	if (err < 0)
 		return err;
 	/* A full tunnel: the default route of the tunnel's main family. */
-	return dns_up(&s->dns, w, d->core.tun.ifindex, d->core.tun.name,
+	return dns_up(&s->dns, w, core->tun.ifindex, core->tun.name,
 		      tunnel_routes_default(&s->tunnel,
 					    ipv4 ? AF_INET : AF_INET6));
 }
@@ -237,9 +243,9 @@ static void log_tunnel_up(const struct cv_session *s,
 			 prefix_str(&w->addr6, a));
 	}
 	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
-		   addr, addr6, s->daemon->core.tun.name,
+		   addr, addr6, s->core->tun.name,
 		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
-		   tr->n_routes ? routes : "none", s->daemon->core.cfg->route_table);
+		   tr->n_routes ? routes : "none", s->core->cfg->route_table);
 }
 
 /* The server's outer address, as the welcome policy compares it with
@@ -268,22 +274,11 @@ static unsigned int outer_address(const struct cv_session *s,
 	return 1;
 }
 
-void client_refuse_server(struct cv_session *s, uint8_t reason,
-			  const char *what, const char *problem)
+bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 {
-	log_err("server %s sent %s: %s; installing nothing and disconnecting",
-		s->peer, what, problem);
-	/* A bye even before the session is up: the server learns why at
-	 * once instead of waiting out its keepalive timeout. */
-	struct proto_msg m = { .type = PROTO_BYE };
-	m.bye.reason = reason;
-	session_send_control(s, &m, session_reliable(s) ? 1 : 3);
-	session_free(s, false, "this client refused what the server sent");
-}
-
-bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
-{
-	const struct config *cfg = s->daemon->core.cfg;
+	struct client *c = s->owner;
+	const struct proto_welcome *w = &m->welcome;
+	const struct config *cfg = s->core->cfg;
 	struct cv_addr outer;
 	char why[256];
 
@@ -298,31 +293,28 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 	};
 	int err = welcome_policy_check(w, &policy, why, sizeof(why));
 	if (err < 0) {
-		client_refuse_server(s, err == -EPERM ? PROTO_REASON_POLICY
+		session_refuse_server(s, err == -EPERM ? PROTO_REASON_POLICY
 						      : PROTO_REASON_PROTOCOL,
 				     "a welcome this client refuses", why);
 		return false;
 	}
-	if (client_install(s, w) < 0) {
+	if (install(s, w) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED,
 			    "cannot configure the tunnel");
 		return false;
 	}
-	s->state = SESSION_UP;
-	s->daemon->core.counters.sessions_up++;
-	if (session_keepalive_start(s, w->keepalive_interval,
-				    w->keepalive_timeout) < 0) {
+	if (session_up(s, w->keepalive_interval, w->keepalive_timeout) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
 		return false;
 	}
-	s->daemon->reconnect_delay_ms = 0;
-	s->daemon->previous_addr = w->addr4.addr;
-	s->daemon->previous_addr6 = w->addr6.addr;
+	/* The next session's hello asks for these back. */
+	c->previous4 = w->addr4.addr;
+	c->previous6 = w->addr6.addr;
 	s->data_gso = session_takes_gso(s) &&
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
-	session_hook(s, s->daemon->core.cfg->up_script, "up", NULL);
+	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	if (s->data_gso)
 		log_info("large TCP segments cross %s whole (offload)",
@@ -331,7 +323,7 @@ bool client_welcome(struct cv_session *s, const struct proto_welcome *w)
 }
 
 
-void client_start(struct cv_session *s)
+void client_session_start(struct cv_session *s)
 {
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)s->started;

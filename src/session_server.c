@@ -1,6 +1,9 @@
-/* The server's side of a session: a hello admitted (version, limits,
- * certificate, password) or refused, an address leased, the welcome. */
-#include "session.h"
+/* What the server does with each of its sessions: the link taken (or
+ * refused when too many wait), a hello admitted (version, limits,
+ * certificate, password) or refused, an address leased, the welcome; and
+ * at the end, the lease and route given back. The server's counts follow
+ * each session's state here. */
+#include "server.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,26 +12,33 @@
 
 #include "auth.h"
 #include "auth_worker.h"
-#include "throttle.h"
-#include "daemon.h"
+#include "config.h"
+#include "core.h"
+#include "host.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
 #include "route.h"
-#include "session_internal.h"
+#include "session_owner.h"
+#include "throttle.h"
+
+/* Pre-hello sessions held at once; more links are refused. */
+#define MAX_PENDING 1024
 
 /* Give back what the session held on the server: its route and lease. */
-void server_release(struct cv_session *s)
+static void release(struct cv_session *s)
 {
+	struct server *srv = s->owner;
+
 	if (s->has_inner6) {
-		route_del(s->daemon->routes, &s->inner6, s);
-		pool_release(s->daemon->pool6, &s->inner6);
+		route_del(srv->routes, &s->inner6, s);
+		pool_release(srv->pool6, &s->inner6);
 		s->has_inner6 = false;
 	}
 	if (!s->has_inner)
 		return;
-	route_del(s->daemon->routes, &s->inner, s);
-	pool_release(s->daemon->pool, &s->inner);
+	route_del(srv->routes, &s->inner, s);
+	pool_release(srv->pool, &s->inner);
 	s->has_inner = false;
 }
 
@@ -36,14 +46,14 @@ void server_release(struct cv_session *s)
  * it can, as for IPv4. -ENOSPC when pool6 is exhausted, -ENOMEM. */
 static int lease_inner6(struct cv_session *s)
 {
-	struct daemon *d = s->daemon;
+	struct server *srv = s->owner;
 	int err;
 
-	if (!d->pool6)
+	if (!srv->pool6)
 		return 0;
-	unsigned int mtu = session_mtu(s, d->core.cfg->mtu);
+	unsigned int mtu = session_mtu(s, s->core->cfg->mtu);
 	/* IPv6-only: without IPv6 the session would have no address. */
-	if (mtu < SESSION_IPV6_MIN_MTU && !d->pool)
+	if (mtu < SESSION_IPV6_MIN_MTU && !srv->pool)
 		return -EMSGSIZE;
 	if (mtu < SESSION_IPV6_MIN_MTU) {
 		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
@@ -51,36 +61,35 @@ static int lease_inner6(struct cv_session *s)
 			 SESSION_IPV6_MIN_MTU);
 		return 0;
 	}
-	err = pool_lease_hint(d->pool6, s->identity, &s->previous6, &s->inner6);
+	err = pool_lease_hint(srv->pool6, s->identity, &s->previous6,
+			      &s->inner6);
 	if (err < 0)
 		return err;
 	s->has_inner6 = true;
-	return route_add(d->routes, &s->inner6, s);
+	return route_add(srv->routes, &s->inner6, s);
 }
 
-void server_hello_timeout(void *arg)
+static void hello_timeout(struct cv_session *s)
 {
-	struct cv_session *s = arg;
-
 	session_free(s, false, "no hello in time");
 }
 
-
 static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 {
-	const struct config *cfg = s->daemon->core.cfg;
+	const struct server *srv = s->owner;
+	const struct config *cfg = s->core->cfg;
 
 	memset(w, 0, sizeof(*w));
 	w->nonce = s->nonce;
 	if (s->has_inner) {	/* not on an IPv6-only tunnel */
 		w->addr4.addr = s->inner;
-		w->addr4.len = s->daemon->server_addr.len;
-		w->server4 = s->daemon->server_addr.addr;
+		w->addr4.len = srv->addr4.len;
+		w->server4 = srv->addr4.addr;
 	}
 	if (s->has_inner6) {
 		w->addr6.addr = s->inner6;
-		w->addr6.len = s->daemon->server_addr6.len;
-		w->server6 = s->daemon->server_addr6.addr;
+		w->addr6.len = srv->addr6.len;
+		w->server6 = srv->addr6.addr;
 	}
 	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
@@ -119,7 +128,7 @@ static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
 		   const char *logged)
 {
 	log_warn("refusing %s: %s", s->peer, logged);
-	s->daemon->core.counters.refused++;
+	s->core->counters.refused++;
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
 	return false;
@@ -137,20 +146,20 @@ static bool take_login(struct cv_session *s)
 	return true;
 }
 
-static bool server_accept(struct cv_session *s);
+static bool accept_peer(struct cv_session *s);
 
 /* The worker's answer about the password of s->login. */
 static void on_password_checked(void *arg, enum auth_result result)
 {
 	struct cv_session *s = arg;
-	struct daemon *d = s->daemon;
+	struct server *srv = s->owner;
 	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
 	char text[160];
 
 	s->auth_job = NULL;
 	if (result != AUTH_OK) {
-		throttle_failed(d->throttle, sa, loop_now(d->core.loop));
-		d->core.counters.auth_failed++;
+		throttle_failed(srv->throttle, sa, loop_now(s->core->loop));
+		s->core->counters.auth_failed++;
 		snprintf(text, sizeof(text), "user '%s': %s", s->login,
 			 auth_result_str(result));
 		/* The same answer for every failure: it must not tell a
@@ -158,21 +167,22 @@ static void on_password_checked(void *arg, enum auth_result result)
 		refuse(s, PROTO_REASON_AUTH, "wrong username or password", text);
 		return;
 	}
-	throttle_succeeded(d->throttle, sa);
+	throttle_succeeded(srv->throttle, sa);
 	take_login(s);
-	server_accept(s);
+	accept_peer(s);
 }
 
 /* Whether the peer may go on: the limits, and what `auth` asks that the
  * hello itself shows. A password is checked by the worker afterwards
  * (s->auth_job set); everything else is decided here. */
-static bool server_admit(struct cv_session *s, struct proto_hello *h)
+static bool admit(struct cv_session *s, struct proto_hello *h)
 {
-	struct daemon *d = s->daemon;
-	const struct config *cfg = d->core.cfg;
+	struct server *srv = s->owner;
+	const struct config *cfg = s->core->cfg;
+	int64_t now = loop_now(s->core->loop);
 	char text[160];
 
-	if (d->n_up >= cfg->max_clients)
+	if (srv->n_up >= cfg->max_clients)
 		return refuse(s, PROTO_REASON_POLICY, "the server is full",
 			      "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
@@ -186,7 +196,7 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 		return true;
 
 	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
-	int64_t wait = throttle_wait(d->throttle, sa, loop_now(d->core.loop));
+	int64_t wait = throttle_wait(srv->throttle, sa, now);
 	if (wait > 0) {
 		snprintf(text, sizeof(text),
 			 "too many failed logins from your address; try again in %lld s",
@@ -200,14 +210,14 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 			      "no username or password (auth = password)");
 	/* The name goes into the log: only what a password file may hold. */
 	if (!auth_valid_user(h->username)) {
-		throttle_failed(d->throttle, sa, loop_now(d->core.loop));
-		d->core.counters.auth_failed++;
+		throttle_failed(srv->throttle, sa, now);
+		s->core->counters.auth_failed++;
 		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
 			      "a user name with characters no user has");
 	}
 	s->login = strdup(h->username);
 	if (s->login)
-		s->auth_job = auth_worker_submit(d->auth_worker, h->username,
+		s->auth_job = auth_worker_submit(srv->auth_worker, h->username,
 						 h->password, on_password_checked,
 						 s);
 	explicit_bzero(h->password, sizeof(h->password));
@@ -218,9 +228,11 @@ static bool server_admit(struct cv_session *s, struct proto_hello *h)
 	return true;
 }
 
-bool server_hello(struct cv_session *s, struct proto_hello *h)
+/* A hello (the session's ops->handshake on a server). */
+static bool hello(struct cv_session *s, struct proto_msg *m)
 {
-	struct daemon *d = s->daemon;
+	struct server *srv = s->owner;
+	struct proto_hello *h = &m->hello;
 
 	if (s->auth_job || s->connect_hook)
 		return true;	/* a retransmission: the answer is coming */
@@ -237,10 +249,10 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 		/* The client started over on the same link. */
 		log_info("session %s said hello again: starting over",
 			 session_name(s));
-		server_release(s);
+		release(s);
 		s->state = SESSION_HELLO;
-		d->n_up--;
-		d->n_pending++;
+		srv->n_up--;
+		srv->n_pending++;
 	}
 	if (h->version != PROTO_VERSION) {
 		char text[80];
@@ -255,23 +267,18 @@ bool server_hello(struct cv_session *s, struct proto_hello *h)
 			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
 	s->previous4 = h->previous4;
 	s->previous6 = h->previous6;
-	if (!server_admit(s, h))
+	if (!admit(s, h))
 		return false;
-	return s->auth_job ? true : server_accept(s);
+	return s->auth_job ? true : accept_peer(s);
 }
 
 /* The session is up: keepalives, the welcome. */
-static bool server_welcome(struct cv_session *s)
+static bool bring_up(struct cv_session *s)
 {
-	struct daemon *d = s->daemon;
+	const struct config *cfg = s->core->cfg;
 	char buf[ADDR_STRLEN];
 
-	s->state = SESSION_UP;
-	d->core.counters.sessions_up++;
-	d->n_pending--;
-	d->n_up++;
-	if (session_keepalive_start(s, d->core.cfg->keepalive_interval,
-				    d->core.cfg->keepalive_timeout) < 0 ||
+	if (session_up(s, cfg->keepalive_interval, cfg->keepalive_timeout) < 0 ||
 	    send_welcome(s) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send welcome");
 		return false;
@@ -292,7 +299,7 @@ static void on_client_connect_done(void *arg, int status)
 
 	s->connect_hook = NULL;
 	if (status == 0) {
-		server_welcome(s);
+		bring_up(s);
 		return;
 	}
 	snprintf(text, sizeof(text), "client-connect-script said no (exit status %d)",
@@ -302,22 +309,22 @@ static void on_client_connect_done(void *arg, int status)
 
 /* An admitted peer: its address and route; then, once the administrator's
  * client-connect-script (if any) agrees, the welcome. */
-static bool server_accept(struct cv_session *s)
+static bool accept_peer(struct cv_session *s)
 {
-	struct daemon *d = s->daemon;
-
+	struct server *srv = s->owner;
+	const struct config *cfg = s->core->cfg;
 	int err = 0;
 
 	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
-	if (d->pool)
-		err = pool_lease_hint(d->pool, s->identity, &s->previous4,
+	if (srv->pool)
+		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
 				      &s->inner);
 	if (err < 0)
 		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
 			      "no free inner address",
 			      "the address pool is exhausted; widen 'pool'");
-	s->has_inner = d->pool != NULL;
-	if (s->has_inner && route_add(d->routes, &s->inner, s) < 0)
+	s->has_inner = srv->pool != NULL;
+	if (s->has_inner && route_add(srv->routes, &s->inner, s) < 0)
 		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
 			      "out of memory");
 	err = lease_inner6(s);
@@ -325,7 +332,7 @@ static bool server_accept(struct cv_session *s)
 		char text[160];
 		snprintf(text, sizeof(text),
 			 "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
-			 s->transport->t->name, session_mtu(s, d->core.cfg->mtu),
+			 s->transport->t->name, session_mtu(s, cfg->mtu),
 			 SESSION_IPV6_MIN_MTU);
 		return refuse(s, PROTO_REASON_POLICY,
 			      "tunnel MTU too small for IPv6", text);
@@ -337,13 +344,69 @@ static bool server_accept(struct cv_session *s)
 	if (err < 0)
 		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
 			      "out of memory");
-	if (!d->core.cfg->client_connect_script)
-		return server_welcome(s);
-	s->connect_hook = session_hook(s, d->core.cfg->client_connect_script,
+	if (!cfg->client_connect_script)
+		return bring_up(s);
+	s->connect_hook = session_hook(s, cfg->client_connect_script,
 				       "client-connect", on_client_connect_done);
 	if (!s->connect_hook)
 		return refuse(s, PROTO_REASON_POLICY,
 			      "refused by the server's policy",
 			      "client-connect-script could not run");
 	return true;
+}
+
+/* ---- the session's turns, and its counts */
+
+static void on_up(struct cv_session *s)
+{
+	struct server *srv = s->owner;
+
+	srv->n_pending--;
+	srv->n_up++;
+}
+
+static void on_ended(struct cv_session *s)
+{
+	struct server *srv = s->owner;
+
+	if (s->auth_job)
+		auth_job_cancel(srv->auth_worker, s->auth_job);
+	if (s->connect_hook)
+		hook_cancel(s->connect_hook);
+	if (s->state == SESSION_UP) {
+		session_hook(s, s->core->cfg->client_disconnect_script,
+			     "client-disconnect", NULL);
+		srv->n_up--;
+	} else {
+		srv->n_pending--;
+	}
+	release(s);
+}
+
+static const struct session_ops server_session = {
+	.handshake = hello,
+	.hello_timer = hello_timeout,
+	.up = on_up,
+	.ended = on_ended,
+};
+
+struct cv_session *server_link_up(void *arg, struct cv_host *h,
+				  struct cv_link *link,
+				  const struct cv_link_info *info)
+{
+	struct server *srv = arg;
+
+	if (srv->n_pending >= MAX_PENDING) {
+		srv->core->counters.refused++;
+		return NULL;
+	}
+	struct cv_session *s = session_new(srv->core, &server_session, srv, h,
+					   link, info);
+	if (!s)
+		return NULL;
+	srv->n_pending++;
+	/* A stranger may make us allocate, but not for long. */
+	loop_timer_arm(s->timer, srv->core->cfg->handshake_timeout * 1000);
+	log_debug("link from %s over %s", s->peer, h->t->name);
+	return s;
 }
