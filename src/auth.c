@@ -20,10 +20,7 @@
 
 #include "hash_cost.h"
 #include "log.h"
-
-#define USER_MAX 64
-#define USER_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-		   "0123456789._@+-"
+#include "user_name.h"
 
 /* Checked instead of a real hash when there is none to check (unknown,
  * locked, malformed), so that the time an answer takes does not tell
@@ -52,14 +49,6 @@ struct auth {
 	char *pam_service;
 	char *pam_confdir;
 };
-
-bool auth_valid_user(const char *name)
-{
-	if (!name)
-		return false;
-	size_t n = strspn(name, USER_CHARS);
-	return n >= 1 && n <= USER_MAX && name[n] == '\0';
-}
 
 const char *auth_result_str(enum auth_result result)
 {
@@ -105,7 +94,7 @@ static void load_error(struct loader *l, const char *fmt, ...)
 	l->errors++;
 }
 
-/* A name that failed auth_valid_user, made safe to log: a line of the
+/* A name that failed user_name_valid, made safe to log: a line of the
  * file may hold anything, control characters included. */
 static const char *printable(const char *s, char *buf, size_t size)
 {
@@ -119,13 +108,13 @@ static const char *printable(const char *s, char *buf, size_t size)
 
 static void bad_user(struct loader *l, const char *name)
 {
-	char shown[USER_MAX + 1];
+	char shown[USER_NAME_MAX + 1];
 
 	if (!*name)
 		load_error(l, "no user name before ':'");
-	else if (strlen(name) > USER_MAX)
+	else if (strlen(name) > USER_NAME_MAX)
 		load_error(l, "user name '%s...' is longer than %d characters",
-			   printable(name, shown, sizeof(shown)), USER_MAX);
+			   printable(name, shown, sizeof(shown)), USER_NAME_MAX);
 	else
 		load_error(l, "'%s' is not a user name (letters, digits and . _ @ + - only)",
 			   printable(name, shown, sizeof(shown)));
@@ -174,7 +163,7 @@ static int load_line(struct loader *l, char *line)
 	}
 	*colon = '\0';
 	const char *name = line, *hash = colon + 1;
-	if (!auth_valid_user(name)) {
+	if (!user_name_valid(name)) {
 		bad_user(l, name);
 		return 0;
 	}
@@ -461,7 +450,7 @@ enum auth_result auth_check(struct auth *auth, const char *user,
 		return AUTH_ERROR;
 	/* A name the file could not hold is not looked up anywhere: it
 	 * might be anything, control characters included. */
-	bool valid = auth_valid_user(user);
+	bool valid = user_name_valid(user);
 	const struct auth_user *u = valid ? find_user(auth, user) : NULL;
 
 	if (u && u->state == HASH_USABLE) {

@@ -36,9 +36,6 @@ int auth_set_pam_confdir(struct auth *auth, const char *dir);
  * does not know. Takes as long for an unknown user as for a known one. */
 enum auth_result auth_check(struct auth *auth, const char *user,
 			    const char *password);
-/* Whether name is a user name a password file may hold: 1-64 of
- * [A-Za-z0-9._@+-]. */
-bool auth_valid_user(const char *name);
 /* For the server's log: "unknown user", "wrong password", ... */
 const char *auth_result_str(enum auth_result result);
 

@@ -10,7 +10,7 @@
 #include "config.h"
 #include "core.h"
 #include "datapath.h"
-#include "host.h"
+#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
 #include "password.h"

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +20,6 @@
 #include "session.h"
 #include "status.h"
 
-#define RUN_DIR CONTROL_RUN_DIR
-
 struct control {
 	struct core *core;
 	const struct transports *transports;
@@ -31,21 +28,6 @@ struct control {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
-
-void control_path(const struct config *cfg, char *buf, size_t size)
-{
-	if (cfg->control_socket) {
-		snprintf(buf, size, "%s", cfg->control_socket);
-		return;
-	}
-	char copy[4096];
-	snprintf(copy, sizeof(copy), "%s", cfg->path);
-	char *name = basename(copy);
-	size_t len = strlen(name);
-	if (len > 5 && strcmp(name + len - 5, ".conf") == 0)
-		name[len - 5] = '\0';
-	snprintf(buf, size, RUN_DIR "/%s.sock", name);
-}
 
 /* ---- requests */
 
@@ -191,7 +173,7 @@ int control_open(struct core *core, const struct transports *ts,
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
 	if (!core->cfg->control_socket)
-		mkdir(RUN_DIR, 0755);
+		mkdir(CONTROL_RUN_DIR, 0755);
 	if (in_use(&sun)) {
 		log_err("another culvertd answers on %s; stop it first, or set control-socket",
 			c->path);

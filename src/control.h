@@ -2,24 +2,15 @@
  * The control socket: a unix socket on which culvertctl asks the daemon
  * for its status, ends a session, or has it reload. One request line per
  * connection; the answer is "ok" or "error: WHY" on the first line, then
- * the body, then the daemon closes.
+ * the body, then the daemon closes. Its place and its words, which
+ * culvertctl shares, are control_request.h.
  */
 #ifndef CULVERT_CONTROL_H
 #define CULVERT_CONTROL_H
 
-#include <stddef.h>
-
-struct config;
 struct control;
 struct core;
 struct transports;
-
-/* Where control sockets go by default; culvertd makes it. */
-#define CONTROL_RUN_DIR "/run/culvert"
-
-/* The socket's path: control-socket, or /run/culvert/NAME.sock for the
- * config file NAME.conf. */
-void control_path(const struct config *cfg, char *buf, size_t size);
 
 /* What `culvertctl reload` runs: 0, or a negative errno after logging
  * why the new config was refused. */

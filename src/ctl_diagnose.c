@@ -5,7 +5,6 @@
  * netcheck.c and firewall.c; this file picks them for the mode and
  * prints. */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "control_request.h"
 #include "ctl.h"
 #include "log.h"
 #include "netcheck.h"
@@ -40,18 +40,6 @@ static void print_finding(enum netcheck_kind kind, const char *what,
 		       (int)len, fix);
 		fix += len + (fix[len] == '\n');
 	}
-}
-
-/* The instance name: "gateway" for /etc/culvert/gateway.conf. */
-static void instance_name(const char *path, char *buf, size_t size)
-{
-	char copy[PATH_MAX];
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	snprintf(buf, size, "%s", basename(copy));
-	size_t len = strlen(buf);
-	if (len > 5 && strcmp(buf + len - 5, ".conf") == 0)
-		buf[len - 5] = '\0';
 }
 
 /* Its sessions, and how many of them are up, from the JSON form of the
@@ -92,7 +80,7 @@ static bool check_daemon(struct netcheck *nc)
 	int err = ctl_query("status --json", &body);
 
 	/* culvertd@NAME.service runs SYSCONFDIR/culvert/NAME.conf. */
-	instance_name(nc->cfg->path, name, sizeof(name));
+	control_instance_name(nc->cfg->path, name, sizeof(name));
 	if (!realpath(nc->cfg->path, abs))
 		snprintf(abs, sizeof(abs), "%s", nc->cfg->path);
 	snprintf(fix, sizeof(fix), SYSCONFDIR "/culvert/%s.conf", name);

@@ -19,9 +19,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "log.h"
 #include "proto.h"
+#include "user_name.h"
 
 /* The longest password a client can send in its hello. */
 #define PASSWORD_MAX PROTO_MAX_TEXT
@@ -30,7 +30,7 @@
 
 static bool check_user(const char *path, const char *user)
 {
-	if (auth_valid_user(user))
+	if (user_name_valid(user))
 		return true;
 	log_err("%s: '%s' is not a user name (1-64 letters, digits and . _ @ + -)",
 		path, user);

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
 #include "control_request.h"
 #include "ctl.h"
 #include "log.h"

@@ -11,16 +11,17 @@
 
 #include "client.h"
 #include "control.h"
+#include "control_request.h"
 #include "datapath.h"
 #include "hook.h"
-#include "host.h"
+#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
 #include "privilege.h"
-#include "status.h"
 #include "server.h"
 #include "session.h"
+#include "status.h"
 #include "tunnel_routes.h"
 
 /* ---- signals */

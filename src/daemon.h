@@ -10,7 +10,7 @@
 #define CULVERT_DAEMON_H
 
 #include "core.h"
-#include "host.h"
+#include "plugin_host.h"
 
 struct client;
 struct config;

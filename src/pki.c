@@ -13,9 +13,9 @@
 
 #include <gnutls/crypto.h>
 
-#include "auth.h"
 #include "log.h"
 #include "pki_store.h"
+#include "user_name.h"
 
 /* Random serials: RFC 5280 allows 20 octets; 16 make a collision as
  * unlikely as guessing a key, without keeping a counter file. */
@@ -367,7 +367,7 @@ static bool check_names(enum pki_role role, const char *name,
 	}
 	if (role == PKI_CLIENT) {
 		/* The gateway takes the CN as the user's identity. */
-		if (auth_valid_user(name) && name[0] != '.')
+		if (user_name_valid(name) && name[0] != '.')
 			return true;
 		log_err("'%s' is not a user name (1-64 letters, digits and . _ @ + -, not starting with .)",
 			name);

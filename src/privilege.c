@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
+#include "control_request.h"
 #include "log.h"
 
 /* The directory that holds the control socket at path. */

@@ -11,10 +11,10 @@
 #include "config.h"
 #include "core.h"
 #include "dns.h"
-#include "host.h"
+#include "hook.h"
+#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
-#include "hook.h"
 #include "session_owner.h"
 
 bool session_is_server(const struct cv_session *s)

@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "core.h"
-#include "host.h"
+#include "plugin_host.h"
 #include "dns.h"
 #include "log.h"
 #include "loop.h"

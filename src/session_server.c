@@ -14,13 +14,14 @@
 #include "auth_worker.h"
 #include "config.h"
 #include "core.h"
-#include "host.h"
+#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
 #include "route.h"
 #include "session_owner.h"
 #include "throttle.h"
+#include "user_name.h"
 
 /* Pre-hello sessions held at once; more links are refused. */
 #define MAX_PENDING 1024
@@ -209,7 +210,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 			      "this server needs a username and password",
 			      "no username or password (auth = password)");
 	/* The name goes into the log: only what a password file may hold. */
-	if (!auth_valid_user(h->username)) {
+	if (!user_name_valid(h->username)) {
 		throttle_failed(srv->throttle, sa, now);
 		s->core->counters.auth_failed++;
 		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",

@@ -8,7 +8,7 @@
 
 #include "addr.h"
 #include "core.h"
-#include "host.h"
+#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
 #include "session.h"

@@ -18,11 +18,12 @@
 
 #include "auth.h"
 #include "auth_worker.h"
-#include "throttle.h"
 #include "ctl.h"
 #include "hash_cost.h"
 #include "log.h"
 #include "loop.h"
+#include "throttle.h"
+#include "user_name.h"
 
 /* ---- fixtures: a private directory, and every line logged
  *
@@ -480,12 +481,12 @@ START_TEST(the_longest_name)
 	text[64] = '\0';
 	assert_check(auth, text, "", AUTH_LOCKED);
 	auth_free(auth);
-	ck_assert(auth_valid_user(text));
-	ck_assert(auth_valid_user("a"));
-	ck_assert(!auth_valid_user(""));
-	ck_assert(!auth_valid_user(NULL));
-	ck_assert(!auth_valid_user("é"));
-	ck_assert(!auth_valid_user("a:b"));
+	ck_assert(user_name_valid(text));
+	ck_assert(user_name_valid("a"));
+	ck_assert(!user_name_valid(""));
+	ck_assert(!user_name_valid(NULL));
+	ck_assert(!user_name_valid("é"));
+	ck_assert(!user_name_valid("a:b"));
 }
 END_TEST
 

@@ -5,8 +5,8 @@
  * cv_host). An upcall goes where the daemon pointed its cv_host: links
  * to the server or the client's connection, data to the datapath.
  */
-#ifndef CULVERT_HOST_H
-#define CULVERT_HOST_H
+#ifndef CULVERT_PLUGIN_HOST_H
+#define CULVERT_PLUGIN_HOST_H
 
 #include <stdbool.h>
 

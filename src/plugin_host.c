@@ -1,4 +1,4 @@
-#include "host.h"
+#include "plugin_host.h"
 
 #include <errno.h>
 #include <stdarg.h>
