@@ -37,7 +37,7 @@ enum proto_type {
 	/* An inner packet with segmentation metadata (a TCP segment of up
 	 * to 64 KiB, its checksum maybe left to do), to a peer that said it
 	 * takes them (PROTO_HELLO_DATA_GSO, PROTO_FEATURE_DATA_GSO). Fast
-	 * path, like PROTO_DATA; see src/offload.h. */
+	 * path, like PROTO_DATA; see src/datapath/offload.h. */
 	PROTO_DATA_GSO = 0x06,
 	/* An inner TCP or UDP packet whose checksum is left to the
 	 * receiver's kernel (the field holds the pseudo-header's sum), to a

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the password file parser of src/auth.c. auth_new
+ * libFuzzer harness: the password file parser of src/server/auth.c. auth_new
  * reads a path, so each input is written to a memfd and loaded through
  * /proc/self/fd/N: the parser runs unchanged, fopen and fstat included.
  *

@@ -1,4 +1,4 @@
-/* Unit tests for src/offload.c and src/gro.c: a large TCP segment split
+/* Unit tests for src/datapath/offload.c and src/datapath/gro.c: a large TCP segment split
  * in software comes out as valid packets, and gro.c joins them back into
  * the same segment; a corrupted one is not joined. */
 #include "gro.h"
