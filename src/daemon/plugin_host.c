@@ -96,6 +96,7 @@ void transport_restart(struct cv_host *h)
 
 /* ---- the host table */
 
+__attribute__((format(printf, 3, 4)))
 static void host_log(struct cv_host *host, int priority, const char *fmt, ...)
 {
 	char prefix[CONFIG_NAME_MAX + 4];
