@@ -10,10 +10,10 @@
 #include "config.h"
 #include "core.h"
 #include "datapath.h"
-#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
 #include "password.h"
+#include "plugin_host.h"
 #include "session_owner.h"
 
 #define RECONNECT_FIRST_MS 1000

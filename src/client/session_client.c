@@ -11,11 +11,11 @@
 
 #include "config.h"
 #include "core.h"
-#include "plugin_host.h"
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "plugin_host.h"
 #include "session_owner.h"
 #include "welcome_policy.h"
 

@@ -12,9 +12,9 @@
 #include "core.h"
 #include "dns.h"
 #include "hook.h"
-#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
+#include "plugin_host.h"
 #include "session_owner.h"
 
 bool session_is_server(const struct cv_session *s)

@@ -8,9 +8,9 @@
 
 #include "addr.h"
 #include "core.h"
-#include "plugin_host.h"
 #include "log.h"
 #include "loop.h"
+#include "plugin_host.h"
 #include "session.h"
 
 static const char *state_name(const struct cv_session *s)
