@@ -163,7 +163,7 @@ static int parse_pool(struct config *cfg, void *field, const char *value,
 	if (prefix_parse(value, false, pool, why) < 0)
 		return -EINVAL;
 	if (pool->addr.family != AF_INET) {
-		*why = "is not an IPv4 prefix (IPv6 pools are not supported yet)";
+		*why = "is not an IPv4 prefix (an IPv6 pool is 'pool6')";
 		return -EINVAL;
 	}
 	if (pool->len > 30 || pool->len < 8) {

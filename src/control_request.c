@@ -1,8 +1,35 @@
 #include "control_request.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "config.h"
+
+void control_instance_name(const char *config_path, char *buf, size_t size)
+{
+	char copy[PATH_MAX];
+
+	snprintf(copy, sizeof(copy), "%s", config_path);
+	snprintf(buf, size, "%s", basename(copy));
+	size_t len = strlen(buf);
+	if (len > 5 && strcmp(buf + len - 5, ".conf") == 0)
+		buf[len - 5] = '\0';
+}
+
+void control_path(const struct config *cfg, char *buf, size_t size)
+{
+	char name[256];
+
+	if (cfg->control_socket) {
+		snprintf(buf, size, "%s", cfg->control_socket);
+		return;
+	}
+	control_instance_name(cfg->path, name, sizeof(name));
+	snprintf(buf, size, CONTROL_RUN_DIR "/%s.sock", name);
+}
 
 static bool is_control(unsigned char c)
 {

@@ -1,5 +1,5 @@
 /*
- * The words of the control socket (control.c, ctl_socket.c), as pure
+ * The control socket's place and words (control.c, ctl_socket.c), as pure
  * functions so that both ends agree and the fuzzer can reach them.
  *
  * culvertctl sends one line: "status", "status --json", "kick NAME" or
@@ -12,6 +12,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+struct config;
+
+/* Where control sockets go by default; culvertd makes it. */
+#define CONTROL_RUN_DIR "/run/culvert"
+
+/* The instance a config file names: "gateway" for
+ * /etc/culvert/gateway.conf (culvertd@gateway.service). */
+void control_instance_name(const char *config_path, char *buf, size_t size);
+/* The socket's path: control-socket, or /run/culvert/NAME.sock for the
+ * config file NAME.conf. */
+void control_path(const struct config *cfg, char *buf, size_t size);
 
 /* The longest request, its newline included: what the daemon reads. */
 #define CONTROL_REQUEST_MAX 512

@@ -53,8 +53,6 @@ struct loop {
 	size_t heap_len, heap_cap;
 
 	struct signal_handler signals[LOOP_MAX_SIGNAL];
-	loop_hook_cb *before_sleep;
-	void *before_sleep_arg;
 };
 
 static int64_t monotonic_ms(void)
@@ -340,12 +338,6 @@ int loop_signal(struct loop *loop, int signo, loop_signal_cb *cb, void *arg)
 
 /* ---- the loop */
 
-void loop_before_sleep(struct loop *loop, loop_hook_cb *cb, void *arg)
-{
-	loop->before_sleep = cb;
-	loop->before_sleep_arg = arg;
-}
-
 void loop_stop(struct loop *loop)
 {
 	loop->running = false;
@@ -357,8 +349,6 @@ int loop_run(struct loop *loop)
 
 	loop->running = true;
 	while (loop->running) {
-		if (loop->before_sleep)
-			loop->before_sleep(loop->before_sleep_arg);
 		int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS,
 				   next_timeout(loop));
 		if (n < 0) {

@@ -1,8 +1,13 @@
 /*
  * The event loop: epoll for file descriptors, a heap of one-shot timers,
- * signals through a signalfd, and a hook run once per turn before the loop
- * sleeps. Everything else in culvertd is a callback registered here; no
- * other file calls epoll_wait or sleeps.
+ * and signals through a signalfd. Everything else in culvertd is a
+ * callback registered here; no other file calls epoll_wait or sleeps.
+ *
+ * There is no hook before the loop sleeps: the packet path batches within
+ * one callback (a read of up to 128 packets from TUN ends with its
+ * sends; a plugin's deliver() of a batch ends with its writes into TUN,
+ * since the plugin lends those buffers only for the call), so nothing is
+ * left to flush between turns.
  */
 #ifndef CULVERT_LOOP_H
 #define CULVERT_LOOP_H
@@ -15,7 +20,6 @@ struct loop_timer;
 typedef void loop_fd_cb(void *arg, int fd, uint32_t events);
 typedef void loop_timer_cb(void *arg);
 typedef void loop_signal_cb(void *arg, int signo);
-typedef void loop_hook_cb(void *arg);
 
 int loop_new(struct loop **out);
 /* Frees the loop. Whoever created a timer frees it, before this. */
@@ -38,10 +42,6 @@ void loop_timer_free(struct loop_timer *timer);
 
 /* Handle signo on the loop instead of asynchronously (it is blocked). */
 int loop_signal(struct loop *loop, int signo, loop_signal_cb *cb, void *arg);
-
-/* Called once per turn, after the ready events and timers ran and before
- * the loop sleeps: where batched work is flushed. */
-void loop_before_sleep(struct loop *loop, loop_hook_cb *cb, void *arg);
 
 /* Runs until loop_stop(); returns 0, or a negative errno if epoll fails. */
 int loop_run(struct loop *loop);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "wire.h"
+
 /* Bytes before the attributes, type byte included. */
 #define HELLO_FIXED 7	/* type, version, flags, nonce */
 #define WELCOME_FIXED 5	/* type, nonce */
@@ -146,31 +148,6 @@ static int badf(const char **why, const char *fmt, ...)
 	va_end(ap);
 	*why = why_buf;
 	return -EBADMSG;
-}
-
-/* ---- integers on the wire are big-endian */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void set16(uint8_t *p, uint16_t x)
-{
-	p[0] = (uint8_t)(x >> 8);
-	p[1] = (uint8_t)x;
-}
-
-static void set32(uint8_t *p, uint32_t x)
-{
-	set16(p, (uint16_t)(x >> 16));
-	set16(p + 2, (uint16_t)x);
 }
 
 /* ---- attribute values */
@@ -567,6 +544,31 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 	}
 }
 
+/* ---- the fast path's one header: PROTO_DATA_GSO */
+
+#define DATA_GSO_F_NEEDS_CSUM 0x01
+
+void proto_put_data_gso(uint8_t h[PROTO_DATA_GSO_HDR],
+			const struct cv_segmentation *seg)
+{
+	h[0] = PROTO_DATA_GSO;
+	h[1] = seg->flags & CV_MSG_NEEDS_CSUM ? DATA_GSO_F_NEEDS_CSUM : 0;
+	h[2] = seg->gso_type;
+	put16(h + 3, seg->gso_size);
+}
+
+int proto_get_data_gso(const uint8_t *msg, size_t len,
+		       struct cv_segmentation *seg)
+{
+	*seg = (struct cv_segmentation){ 0 };
+	if (len <= PROTO_DATA_GSO_HDR)
+		return -EBADMSG;
+	seg->flags = msg[1] & DATA_GSO_F_NEEDS_CSUM ? CV_MSG_NEEDS_CSUM : 0;
+	seg->gso_type = msg[2];
+	seg->gso_size = get16(msg + 3);
+	return 0;
+}
+
 /* ---- encoding */
 
 /* Appends to buf until something does not fit; then it only remembers
@@ -578,7 +580,7 @@ struct writer {
 	bool full;
 };
 
-static void put(struct writer *w, const void *data, size_t n)
+static void append(struct writer *w, const void *data, size_t n)
 {
 	if (w->full || n > w->size - w->len) {
 		w->full = true;
@@ -588,27 +590,27 @@ static void put(struct writer *w, const void *data, size_t n)
 	w->len += n;
 }
 
-static void put8(struct writer *w, uint8_t x)
+static void append8(struct writer *w, uint8_t x)
 {
-	put(w, &x, 1);
+	append(w, &x, 1);
 }
 
-static void put32(struct writer *w, uint32_t x)
+static void append32(struct writer *w, uint32_t x)
 {
 	uint8_t b[4];
 
-	set32(b, x);
-	put(w, b, sizeof(b));
+	put32(b, x);
+	append(w, b, sizeof(b));
 }
 
-static void put_attr(struct writer *w, uint8_t type, const void *v, size_t n)
+static void append_attr(struct writer *w, uint8_t type, const void *v, size_t n)
 {
-	put8(w, type);
-	put8(w, (uint8_t)n);
-	put(w, v, n);
+	append8(w, type);
+	append8(w, (uint8_t)n);
+	append(w, v, n);
 }
 
-static void put_prefix(struct writer *w, uint8_t type,
+static void append_prefix(struct writer *w, uint8_t type,
 		       const struct cv_prefix *p)
 {
 	uint8_t v[17];
@@ -616,25 +618,25 @@ static void put_prefix(struct writer *w, uint8_t type,
 
 	memcpy(v, p->addr.bytes, n);
 	v[n] = p->len;
-	put_attr(w, type, v, n + 1);
+	append_attr(w, type, v, n + 1);
 }
 
 static void encode_hello(struct writer *w, const struct proto_hello *h)
 {
-	put8(w, PROTO_HELLO);
-	put8(w, h->version);
-	put8(w, h->flags);
-	put32(w, h->nonce);
+	append8(w, PROTO_HELLO);
+	append8(w, h->version);
+	append8(w, h->flags);
+	append32(w, h->nonce);
 	size_t user = strnlen(h->username, PROTO_MAX_TEXT);
 	size_t pass = strnlen(h->password, PROTO_MAX_TEXT);
 	if (user > 0)
-		put_attr(w, ATTR_USERNAME, h->username, user);
+		append_attr(w, ATTR_USERNAME, h->username, user);
 	if (pass > 0)
-		put_attr(w, ATTR_PASSWORD, h->password, pass);
+		append_attr(w, ATTR_PASSWORD, h->password, pass);
 	if (h->previous4.family == AF_INET)
-		put_attr(w, ATTR_PREVIOUS4, h->previous4.bytes, 4);
+		append_attr(w, ATTR_PREVIOUS4, h->previous4.bytes, 4);
 	if (h->previous6.family == AF_INET6)
-		put_attr(w, ATTR_PREVIOUS6, h->previous6.bytes, 16);
+		append_attr(w, ATTR_PREVIOUS6, h->previous6.bytes, 16);
 }
 
 /* What the wire cannot express at all; values it can express but the
@@ -666,45 +668,45 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 {
 	uint8_t v[4];
 
-	put8(w, PROTO_WELCOME);
-	put32(w, m->nonce);
+	append8(w, PROTO_WELCOME);
+	append32(w, m->nonce);
 	if (m->addr4.addr.family)
-		put_prefix(w, ATTR_ADDR4, &m->addr4);
+		append_prefix(w, ATTR_ADDR4, &m->addr4);
 	if (m->server4.family)
-		put_attr(w, ATTR_SERVER4, m->server4.bytes, 4);
+		append_attr(w, ATTR_SERVER4, m->server4.bytes, 4);
 	if (m->addr6.addr.family)
-		put_prefix(w, ATTR_ADDR6, &m->addr6);
+		append_prefix(w, ATTR_ADDR6, &m->addr6);
 	if (m->server6.family)
-		put_attr(w, ATTR_SERVER6, m->server6.bytes, 16);
-	set16(v, m->mtu);
-	put_attr(w, ATTR_MTU, v, 2);
-	set16(v, m->keepalive_interval);
-	set16(v + 2, m->keepalive_timeout);
-	put_attr(w, ATTR_KEEPALIVE, v, 4);
+		append_attr(w, ATTR_SERVER6, m->server6.bytes, 16);
+	put16(v, m->mtu);
+	append_attr(w, ATTR_MTU, v, 2);
+	put16(v, m->keepalive_interval);
+	put16(v + 2, m->keepalive_timeout);
+	append_attr(w, ATTR_KEEPALIVE, v, 4);
 	for (unsigned int i = 0; i < m->n_routes; i++) {
 		const struct cv_prefix *r = &m->routes[i];
-		put_prefix(w, r->addr.family == AF_INET ? ATTR_ROUTE4
+		append_prefix(w, r->addr.family == AF_INET ? ATTR_ROUTE4
 							: ATTR_ROUTE6, r);
 	}
 	for (unsigned int i = 0; i < m->n_dns; i++)
-		put_attr(w, ATTR_DNS, m->dns[i].bytes,
+		append_attr(w, ATTR_DNS, m->dns[i].bytes,
 			 family_bytes(m->dns[i].family));
 	for (unsigned int i = 0; i < m->n_dns_domains; i++) {
 		size_t n = strnlen(m->dns_domains[i], PROTO_MAX_TEXT);
-		put_attr(w, ATTR_DNS_DOMAIN, m->dns_domains[i], n);
+		append_attr(w, ATTR_DNS_DOMAIN, m->dns_domains[i], n);
 	}
 	if (m->features)
-		put_attr(w, ATTR_FEATURES, &m->features, 1);
+		append_attr(w, ATTR_FEATURES, &m->features, 1);
 }
 
 static void encode_refuse(struct writer *w, const struct proto_refuse *r)
 {
 	size_t n = strnlen(r->text, PROTO_MAX_TEXT);
 
-	put8(w, PROTO_REFUSE);
-	put8(w, r->reason);
+	append8(w, PROTO_REFUSE);
+	append8(w, r->reason);
 	if (n > 0)
-		put_attr(w, ATTR_MESSAGE, r->text, n);
+		append_attr(w, ATTR_MESSAGE, r->text, n);
 }
 
 ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
@@ -728,11 +730,11 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 		encode_refuse(&w, &m->refuse);
 		break;
 	case PROTO_KEEPALIVE:
-		put8(&w, PROTO_KEEPALIVE);
+		append8(&w, PROTO_KEEPALIVE);
 		break;
 	case PROTO_BYE:
-		put8(&w, PROTO_BYE);
-		put8(&w, m->bye.reason);
+		append8(&w, PROTO_BYE);
+		append8(&w, m->bye.reason);
 		break;
 	default:
 		return -EINVAL;

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <culvert/transport.h>
+
 #include "addr.h"
 
 #define PROTO_VERSION 1
@@ -35,7 +37,7 @@ enum proto_type {
 	/* An inner packet with segmentation metadata (a TCP segment of up
 	 * to 64 KiB, its checksum maybe left to do), to a peer that said it
 	 * takes them (PROTO_HELLO_DATA_GSO, PROTO_FEATURE_DATA_GSO). Fast
-	 * path, like PROTO_DATA; see src/offload.h. */
+	 * path, like PROTO_DATA; see src/datapath/offload.h. */
 	PROTO_DATA_GSO = 0x06,
 	/* An inner TCP or UDP packet whose checksum is left to the
 	 * receiver's kernel (the field holds the pseudo-header's sum), to a
@@ -43,6 +45,10 @@ enum proto_type {
 	 * PROTO_FEATURE_DATA_PARTIAL). Fast path, like PROTO_DATA. */
 	PROTO_DATA_PARTIAL = 0x07,
 };
+
+/* A PROTO_DATA_GSO message is this header, then the packet: type,
+ * flags, gso type, gso size (doc/PROTOCOL.md, "Large segments"). */
+#define PROTO_DATA_GSO_HDR 5
 
 /* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL. */
 #define PROTO_HELLO_DATA_GSO 0x01
@@ -127,6 +133,16 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size);
  * Never reads past len; never trusts a length field. */
 int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		 const char **why);
+
+/* The PROTO_DATA_GSO header of a packet with segmentation seg, into h:
+ * the fast path writes it in place, before the packet. */
+void proto_put_data_gso(uint8_t h[PROTO_DATA_GSO_HDR],
+			const struct cv_segmentation *seg);
+/* What the PROTO_DATA_GSO message msg (len bytes) says of its packet:
+ * flags, gso_type and gso_size, for offload_check to verify against the
+ * packet and complete. -EBADMSG when no packet follows the header. */
+int proto_get_data_gso(const uint8_t *msg, size_t len,
+		       struct cv_segmentation *seg);
 
 /* Whether name is a DNS search domain culvert passes on: 1-253 of
  * letters, digits, '-', '_' and '.', or '~' then those (a routing-only

@@ -33,6 +33,7 @@
 
 /* ---- the host table */
 
+__attribute__((format(printf, 3, 4)))
 static void lg_log(struct cv_host *host, int priority, const char *fmt, ...)
 {
 	char prefix[64];

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the password file parser of src/auth.c. auth_new
+ * libFuzzer harness: the password file parser of src/server/auth.c. auth_new
  * reads a path, so each input is written to a memfd and loaded through
  * /proc/self/fd/N: the parser runs unchanged, fopen and fstat included.
  *
@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "fuzz.h"
 #include "log.h"
+#include "user_name.h"
 
 #define CHECK_MAX_SIZE 200
 
@@ -103,7 +104,7 @@ static bool first_user(const uint8_t *data, size_t size, char *user,
 			return false;
 		*colon = '\0';
 		const char *h = colon + 1;
-		if (!auth_valid_user(line) || !cheap(h) ||
+		if (!user_name_valid(line) || !cheap(h) ||
 		    crypt_checksalt(h) != CRYPT_SALT_OK)
 			return false;
 		snprintf(user, user_size, "%s", line);

@@ -2,10 +2,10 @@
  * libFuzzer harness: what a malicious server can push to a client. Every
  * input is decoded as a WELCOME (its first byte is forced to 0x02), then
  * put through what the client does with a welcome before it touches the
- * host (src/session_client.c, client_welcome and client_install).
+ * host (src/client/session_client.c, client_session_welcome and install).
  *
  * The asserts below are the decoder's promises the client depends on;
- * then welcome_policy_check() (src/welcome_policy.c) decides, as the
+ * then welcome_policy_check() (src/client/welcome_policy.c) decides, as the
  * client does, and what it accepts must have a usable address.
  */
 #include <arpa/inet.h>
@@ -110,7 +110,7 @@ static void check_welcome(const struct proto_welcome *w)
 				used += (size_t)n;
 		}
 	}
-	/* DNS goes to resolved and into scripts' environment (src/dns.c). */
+	/* DNS goes to resolved and into scripts' environment (src/client/dns.c). */
 	fuzz_assert(w->n_dns <= PROTO_MAX_DNS &&
 			    w->n_dns_domains <= PROTO_MAX_DNS,
 		    "%u DNS servers, %u domains", w->n_dns, w->n_dns_domains);

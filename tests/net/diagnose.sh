@@ -78,7 +78,13 @@ grep -q "^note: hosts on $LAB_LAN_NET need a route back to the pool $LAB_POOL" "
 	grep -qx "    ip route add $LAB_POOL via $LAB_GW_LAN" "$LAB_TMP/diag.out" ||
 	diag_fail "no reminder that V needs 'ip route add $LAB_POOL via $LAB_GW_LAN'"
 ok "the gateway reminds that hosts on $LAB_LAN_NET need: ip route add $LAB_POOL via $LAB_GW_LAN"
+grep -q '^ok: culvertd answers on .*, 1 session$' "$LAB_TMP/diag.out" ||
+	diag_fail "the gateway's daemon check does not count its one session"
+ok "the gateway's culvertd answers, with its one session"
 healthy u "$U_CONF" "healthy client"
+grep -q "^ok: culvertd answers on .*, its tunnel to .* is up$" "$LAB_TMP/diag.out" ||
+	diag_fail "the client's daemon check does not see its tunnel up"
+ok "the client's culvertd answers, its tunnel up"
 
 # --- gateway: forwarding off
 lab_forwarding off

@@ -22,6 +22,8 @@
 #include "hash_cost.h"
 #include "log.h"
 #include "loop.h"
+#include "throttle.h"
+#include "user_name.h"
 
 /* ---- fixtures: a private directory, and every line logged
  *
@@ -479,12 +481,12 @@ START_TEST(the_longest_name)
 	text[64] = '\0';
 	assert_check(auth, text, "", AUTH_LOCKED);
 	auth_free(auth);
-	ck_assert(auth_valid_user(text));
-	ck_assert(auth_valid_user("a"));
-	ck_assert(!auth_valid_user(""));
-	ck_assert(!auth_valid_user(NULL));
-	ck_assert(!auth_valid_user("é"));
-	ck_assert(!auth_valid_user("a:b"));
+	ck_assert(user_name_valid(text));
+	ck_assert(user_name_valid("a"));
+	ck_assert(!user_name_valid(""));
+	ck_assert(!user_name_valid(NULL));
+	ck_assert(!user_name_valid("é"));
+	ck_assert(!user_name_valid("a:b"));
 }
 END_TEST
 
@@ -699,25 +701,25 @@ static struct sockaddr_storage v6(const char *text)
 #define SA(ss) ((const struct sockaddr *)&(ss))
 #define MINUTE 60000
 
-static struct auth_throttle *throttle(void)
+static struct throttle *throttle(void)
 {
-	struct auth_throttle *t = NULL;
+	struct throttle *t = NULL;
 
-	ck_assert_int_eq(auth_throttle_new(&t), 0);
+	ck_assert_int_eq(throttle_new(&t), 0);
 	ck_assert_ptr_nonnull(t);
 	return t;
 }
 
-static void fail_n(struct auth_throttle *t, const struct sockaddr *sa,
+static void fail_n(struct throttle *t, const struct sockaddr *sa,
 		   int n, int64_t now)
 {
 	for (int i = 0; i < n; i++)
-		auth_throttle_failed(t, sa, now);
+		throttle_failed(t, sa, now);
 }
 
 START_TEST(backoff_doubles)
 {
-	struct auth_throttle *t = throttle();
+	struct throttle *t = throttle();
 	struct sockaddr_storage a = v4("192.0.2.7", 40000);
 	static const int64_t expected[] = {
 		0, 0, 0, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
@@ -725,85 +727,85 @@ START_TEST(backoff_doubles)
 	};
 	int64_t now = 1000000;
 
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), now), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), now), 0);
 	for (int failures = 1; failures < 12; failures++) {
-		auth_throttle_failed(t, SA(a), now);
-		ck_assert_msg(auth_throttle_wait(t, SA(a), now) ==
+		throttle_failed(t, SA(a), now);
+		ck_assert_msg(throttle_wait(t, SA(a), now) ==
 			      expected[failures],
 			      "after %d failures: wait %lld ms, expected %lld",
 			      failures,
-			      (long long)auth_throttle_wait(t, SA(a), now),
+			      (long long)throttle_wait(t, SA(a), now),
 			      (long long)expected[failures]);
 		now += expected[failures];	/* wait as told */
 	}
-	auth_throttle_free(t);
+	throttle_free(t);
 }
 END_TEST
 
 START_TEST(backoff_counts_down)
 {
-	struct auth_throttle *t = throttle();
+	struct throttle *t = throttle();
 	struct sockaddr_storage a = v4("192.0.2.7", 1);
 
 	fail_n(t, SA(a), 5, 0);		/* 4 s to wait */
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 4000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 1500), 2500);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 3999), 1);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 4000), 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 9 * MINUTE), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 4000);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 1500), 2500);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 3999), 1);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 4000), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 9 * MINUTE), 0);
 	/* An attempt before its time still counts. */
-	auth_throttle_failed(t, SA(a), 5000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 5000), 8000);
-	auth_throttle_free(t);
+	throttle_failed(t, SA(a), 5000);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 5000), 8000);
+	throttle_free(t);
 }
 END_TEST
 
 START_TEST(forgotten_after_ten_minutes)
 {
-	struct auth_throttle *t = throttle();
+	struct throttle *t = throttle();
 	struct sockaddr_storage a = v4("192.0.2.7", 1);
 	struct sockaddr_storage b = v4("192.0.2.8", 1);
 
 	/* Just under ten minutes: remembered, the sixth failure waits 8 s. */
 	fail_n(t, SA(a), 5, 0);
-	auth_throttle_failed(t, SA(a), 10 * MINUTE - 1);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 10 * MINUTE - 1), 8000);
+	throttle_failed(t, SA(a), 10 * MINUTE - 1);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 10 * MINUTE - 1), 8000);
 
 	/* Ten minutes: forgotten, this is a first failure again. */
 	fail_n(t, SA(b), 5, 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 10 * MINUTE), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(b), 10 * MINUTE), 0);
 	fail_n(t, SA(b), 3, 10 * MINUTE);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 10 * MINUTE), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), 10 * MINUTE), 1000);
 
 	/* Forgotten too when nobody asked about it in between. */
-	auth_throttle_failed(t, SA(a), 30 * MINUTE);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 30 * MINUTE), 0);
-	auth_throttle_free(t);
+	throttle_failed(t, SA(a), 30 * MINUTE);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 30 * MINUTE), 0);
+	throttle_free(t);
 }
 END_TEST
 
 START_TEST(success_resets)
 {
-	struct auth_throttle *t = throttle();
+	struct throttle *t = throttle();
 	struct sockaddr_storage a = v4("192.0.2.7", 1);
 
 	fail_n(t, SA(a), 6, 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 8000);
-	auth_throttle_succeeded(t, SA(a));
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 8000);
+	throttle_succeeded(t, SA(a));
+	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 0);
 	fail_n(t, SA(a), 2, 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 0);
-	auth_throttle_failed(t, SA(a), 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a), 0), 1000);
-	auth_throttle_succeeded(t, SA(a));
-	auth_throttle_succeeded(t, SA(a));	/* twice is harmless */
-	auth_throttle_free(t);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 0);
+	throttle_failed(t, SA(a), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 1000);
+	throttle_succeeded(t, SA(a));
+	throttle_succeeded(t, SA(a));	/* twice is harmless */
+	throttle_free(t);
 }
 END_TEST
 
 START_TEST(sources)
 {
-	struct auth_throttle *t = throttle();
+	struct throttle *t = throttle();
 	struct sockaddr_storage a1 = v6("2001:db8:0:1::1");
 	struct sockaddr_storage a2 = v6("2001:db8:0:1:ffff:ffff:ffff:fffe");
 	struct sockaddr_storage b = v6("2001:db8:0:2::1");
@@ -817,25 +819,25 @@ START_TEST(sources)
 	/* One /64 is one source, whichever of its addresses fails. */
 	fail_n(t, SA(a1), 2, 0);
 	fail_n(t, SA(a2), 2, 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a1), 0), 2000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a2), 0), 2000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 0), 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(c), 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a1), 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(a2), 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(c), 0), 0);
 	fail_n(t, SA(b), 3, 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(b), 0), 1000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a1), 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(a1), 0), 2000);
 
 	/* IPv4: the address, whatever the port; mapped into IPv6 the same. */
 	fail_n(t, SA(p4), 2, 0);
 	fail_n(t, SA(p4_port), 1, 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(p4), 0), 1000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(p4_mapped), 0), 1000);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(q4), 0), 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(q4_mapped), 0), 0);
-	auth_throttle_succeeded(t, SA(p4_mapped));
-	ck_assert_int_eq(auth_throttle_wait(t, SA(p4), 0), 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(a1), 0), 2000);
-	auth_throttle_free(t);
+	ck_assert_int_eq(throttle_wait(t, SA(p4), 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(p4_mapped), 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(q4), 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(q4_mapped), 0), 0);
+	throttle_succeeded(t, SA(p4_mapped));
+	ck_assert_int_eq(throttle_wait(t, SA(p4), 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a1), 0), 2000);
+	throttle_free(t);
 }
 END_TEST
 
@@ -843,7 +845,7 @@ END_TEST
  * makes room for a new one. */
 START_TEST(bounded)
 {
-	struct auth_throttle *t = throttle();
+	struct throttle *t = throttle();
 	struct sockaddr_storage first = v6("2001:db8:ffff:ffff::1");
 	struct sockaddr_storage second = v6("2001:db8:ffff:fffe::1");
 	char text[64];
@@ -854,14 +856,14 @@ START_TEST(bounded)
 		snprintf(text, sizeof(text), "2001:db8:%x:%x::1", i >> 8,
 			 i & 0xff);
 		struct sockaddr_storage ss = v6(text);
-		auth_throttle_failed(t, SA(ss), 1);
+		throttle_failed(t, SA(ss), 1);
 		if (i == 4093)	/* 4096 sources: full, but all still there */
-			ck_assert_int_eq(auth_throttle_wait(t, SA(first), 1),
+			ck_assert_int_eq(throttle_wait(t, SA(first), 1),
 					 1999);
 	}
-	ck_assert_int_eq(auth_throttle_wait(t, SA(first), 1), 0);
-	ck_assert_int_eq(auth_throttle_wait(t, SA(second), 1), 2000);
-	auth_throttle_free(t);
+	ck_assert_int_eq(throttle_wait(t, SA(first), 1), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(second), 1), 2000);
+	throttle_free(t);
 }
 END_TEST
 

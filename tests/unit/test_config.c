@@ -188,7 +188,7 @@ static const struct {
 	  "key 'pool': '10.8.0.0/31' is not a usable pool" },
 	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
 	  "pool = 2001:db8::/64\n",
-	  "key 'pool': '2001:db8::/64' is not an IPv4 prefix" },
+	  "key 'pool': '2001:db8::/64' is not an IPv4 prefix (an IPv6 pool is 'pool6')" },
 	{ SERVER "pol = 10.8.0.0/24\n",
 	  "test.conf:5: unknown key 'pol' (did you mean 'pool'?)" },
 	{ SERVER "certificate-authority = x\n",

@@ -1,12 +1,40 @@
-/* control_request.c and strbuf.c: the words of the control socket, both
- * ways, and the JSON strings of status --json. */
+/* control_request.c and strbuf.c: the place and the words of the control
+ * socket, both ways, and the JSON strings of status --json. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "control_request.h"
 #include "strbuf.h"
+
+/* The socket culvertd@NAME listens on and culvertctl -c finds: both ends
+ * derive it from the config file's name, unless control-socket says. */
+START_TEST(socket_path)
+{
+	struct config *cfg;
+	char buf[256];
+
+	control_instance_name("/etc/culvert/gateway.conf", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "gateway");
+	control_instance_name("gateway.conf.d", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "gateway.conf.d");
+	ck_assert_int_eq(config_parse_string("/etc/culvert/u.conf",
+					     "mode = client\ntransport = tls\n"
+					     "remote = 192.0.2.1:4433\n", &cfg), 0);
+	control_path(cfg, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "/run/culvert/u.sock");
+	config_free(cfg);
+	ck_assert_int_eq(config_parse_string("u.conf",
+					     "mode = client\ntransport = tls\n"
+					     "remote = 192.0.2.1:4433\n"
+					     "control-socket = /tmp/x.sock\n", &cfg), 0);
+	control_path(cfg, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "/tmp/x.sock");
+	config_free(cfg);
+}
+END_TEST
 
 static struct control_request parse(const char *text, char *buf)
 {
@@ -136,6 +164,7 @@ static Suite *control_suite(void)
 	Suite *s = suite_create("control");
 	TCase *tc = tcase_create("words");
 
+	tcase_add_test(tc, socket_path);
 	tcase_add_test(tc, requests);
 	tcase_add_test(tc, kick_never_cut_at_a_control_character);
 	tcase_add_test(tc, kick_never_cut_by_length);

@@ -1,8 +1,9 @@
-/* Unit tests for src/offload.c and src/gro.c: a large TCP segment split
- * in software comes out as valid packets, and gro.c joins them back into
- * the same segment; a corrupted one is not joined. */
+/* Unit tests for src/datapath/offload.c and gro.c: a large TCP segment
+ * split in software comes out as valid packets, and gro.c joins them back
+ * into the same segment; a corrupted one is not joined. */
 #include "gro.h"
 #include "offload.h"
+#include "wire.h"
 
 #include <check.h>
 #include <errno.h>
@@ -17,16 +18,6 @@
 #define HDR 52		/* IPv4 20, TCP 20 + 12 of options */
 
 static uint8_t pkt[HDR + PAYLOAD];
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
 
 /* A TSO segment as TUN hands it over: checksum left to do. */
 static void make_large(struct cv_segmentation *seg)
@@ -161,7 +152,8 @@ START_TEST(test_join)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	int size = 1 << 20;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	gro_init(&g, sv[0]);
+	struct tun tun = { .fd = sv[0], .vnet_hdr = true };
+	gro_init(&g, &tun);
 	for (unsigned int i = 0; i < n; i++)
 		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, NULL);
 	gro_flush(&g);
@@ -213,7 +205,8 @@ START_TEST(test_join_partial)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	int size = 1 << 20;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	gro_init(&g, sv[0]);
+	struct tun tun = { .fd = sv[0], .vnet_hdr = true };
+	gro_init(&g, &tun);
 	for (unsigned int i = 0; i < n; i++)
 		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1, &out_seg);
 	gro_flush(&g);

@@ -254,6 +254,34 @@ END_TEST
 /* The DATA_GSO offer: a hello flag one way, a FEATURES attribute the
  * other; both survive the round trip, unknown bits included, and an old
  * welcome (no FEATURES) decodes as no features. */
+/* The fast path's one header, bytes as doc/PROTOCOL.md draws them, and
+ * the segmentation read back from them. */
+START_TEST(test_data_gso_header)
+{
+	const struct cv_segmentation seg = {
+		.flags = CV_MSG_NEEDS_CSUM, .gso_type = CV_GSO_TCPV6,
+		.gso_size = 0x0586,
+	};
+	uint8_t msg[PROTO_DATA_GSO_HDR + 1] = { [PROTO_DATA_GSO_HDR] = 0x60 };
+	const uint8_t want[PROTO_DATA_GSO_HDR] = { 0x06, 0x01, 0x04, 0x05, 0x86 };
+	struct cv_segmentation got;
+
+	proto_put_data_gso(msg, &seg);
+	ck_assert_mem_eq(msg, want, sizeof(want));
+	ck_assert_int_eq(proto_get_data_gso(msg, sizeof(msg), &got), 0);
+	ck_assert_uint_eq(got.flags, CV_MSG_NEEDS_CSUM);
+	ck_assert_uint_eq(got.gso_type, CV_GSO_TCPV6);
+	ck_assert_uint_eq(got.gso_size, 0x0586);
+	/* No checksum flag: no CV_MSG_NEEDS_CSUM; other flag bits mean nothing. */
+	msg[1] = 0xfe;
+	ck_assert_int_eq(proto_get_data_gso(msg, sizeof(msg), &got), 0);
+	ck_assert_uint_eq(got.flags, 0);
+	/* A header and no packet. */
+	ck_assert_int_eq(proto_get_data_gso(msg, PROTO_DATA_GSO_HDR, &got),
+			 -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_data_gso_offer)
 {
 	struct proto_msg in = { .type = PROTO_HELLO }, out;
@@ -1498,6 +1526,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_hello_round_trip);
 	tcase_add_test(codec, test_hello_flags_ignored);
 	tcase_add_test(codec, test_data_gso_offer);
+	tcase_add_test(codec, test_data_gso_header);
 	tcase_add_test(codec, test_hello_other_version);
 	tcase_add_test(codec, test_hello_v1_attributes);
 	tcase_add_test(codec, test_welcome_round_trip);

@@ -1,5 +1,6 @@
 /* The session's own refusals, driven in process through a fake transport
- * that records what the core sends: a server at max-clients refuses a
+ * that records what the core sends, with a real server or client
+ * connection as the session's owner: a server at max-clients refuses a
  * hello with "the server is full" (and welcomes it below the limit), and
  * a client that gets a welcome it must refuse says bye, installs nothing
  * (there is no netlink here: installing would crash the test) and backs
@@ -11,13 +12,16 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "client.h"
 #include "config.h"
-#include "daemon.h"
+#include "core.h"
+#include "datapath.h"
 #include "log.h"
 #include "loop.h"
-#include "pool.h"
+#include "plugin_host.h"
 #include "proto.h"
 #include "route.h"
+#include "server.h"
 #include "session.h"
 
 /* ---- a transport that only records */
@@ -54,24 +58,24 @@ static void capture(int priority, const char *line, void *arg)
 	snprintf(logged + used, sizeof(logged) - used, "%s\n", line);
 }
 
-static void nothing(void *arg)
-{
-}
-
-static struct daemon d;
-static struct cv_host host;
+static struct core core;
+static struct transports transports;
+static struct server *server;
+static struct client *client;
+static struct datapath *datapath;
 static struct sockaddr_in peer;
 
 static void start(const char *conf)
 {
-	memset(&d, 0, sizeof(d));
+	memset(&core, 0, sizeof(core));
+	core.tun.fd = -1;
 	n_sent = n_closed = 0;
 	logged[0] = '\0';
 	log_set_sink(capture, NULL);
-	ck_assert_int_eq(config_parse_string("test.conf", conf, &d.cfg), 0);
-	ck_assert_int_eq(loop_new(&d.loop), 0);
-	d.n_transports = 1;
-	host = (struct cv_host){ .daemon = &d, .t = &fake };
+	ck_assert_int_eq(config_parse_string("test.conf", conf, &core.cfg), 0);
+	ck_assert_int_eq(loop_new(&core.loop), 0);
+	transports = (struct transports){ .n = 1 };
+	transports.host[0] = (struct cv_host){ .core = &core, .t = &fake };
 	peer = (struct sockaddr_in){ .sin_family = AF_INET,
 				     .sin_port = htons(4433) };
 	inet_pton(AF_INET, "192.0.2.1", &peer.sin_addr);
@@ -79,22 +83,28 @@ static void start(const char *conf)
 
 static void finish(void)
 {
-	while (d.sessions)
-		session_end(d.sessions, PROTO_REASON_SHUTDOWN, "test over");
-	loop_timer_free(d.reconnect);
-	route_table_free(d.routes);
-	pool_free(d.pool);
-	loop_free(d.loop);
-	config_free(d.cfg);
+	while (core.sessions)
+		session_end(core.sessions, PROTO_REASON_SHUTDOWN, "test over");
+	server_free(server);
+	client_free(client);
+	datapath_free(datapath);
+	server = NULL;
+	client = NULL;
+	datapath = NULL;
+	loop_free(core.loop);
+	config_free(core.cfg);
 	log_set_sink(NULL, NULL);
 }
 
+/* A link comes up, and its owner makes a session of it. */
 static struct cv_session *link_up(void)
 {
 	struct cv_link_info info = { .peer = (struct sockaddr *)&peer,
 				     .peer_len = sizeof(peer) };
-	struct cv_session *s = session_new(&d, &host, (struct cv_link *)&d,
-					   &info);
+	struct cv_host *h = &transports.host[0];
+	struct cv_link *link = (struct cv_link *)&core;
+	struct cv_session *s = server ? server_link_up(server, h, link, &info)
+				      : client_link_up(client, h, link, &info);
 
 	ck_assert_ptr_nonnull(s);
 	return s;
@@ -109,24 +119,35 @@ static bool deliver(struct cv_session *s, const struct proto_msg *m)
 	return session_control(s, buf, (size_t)n);
 }
 
-/* ---- max-clients */
+/* ---- the owner: a server, or a client's connection */
 
 static const char *server_conf =
 	"mode = server\ntransport = udp\ninsecure = yes\n"
 	"listen = 192.0.2.1:4433\npool = 203.0.113.0/24\nmax-clients = 1\n";
 
-static void server_start(void)
+static const char *client_conf =
+	"mode = client\ntransport = udp\ninsecure = yes\n"
+	"remote = 192.0.2.1:4433\n";
+
+static void as_server(void)
 {
 	start(server_conf);
-	ck_assert_int_eq(pool_new(&d.cfg->pool, &d.pool), 0);
-	ck_assert_int_eq(route_table_new(&d.routes), 0);
-	d.server_addr = pool_server_addr(d.pool);
+	ck_assert_int_eq(server_new(&core, &server), 0);
 }
+
+static void as_client(void)
+{
+	start(client_conf);
+	ck_assert_int_eq(datapath_new(&core, &datapath), 0);
+	ck_assert_int_eq(client_new(&core, &transports, datapath, &client), 0);
+}
+
+/* ---- max-clients */
 
 START_TEST(max_clients_refuses)
 {
-	server_start();
-	d.n_up = 1;			/* one client is being served */
+	as_server();
+	server->n_up = 1;		/* one client is being served */
 	struct cv_session *s = link_up();
 	struct proto_msg hello = { .type = PROTO_HELLO,
 				   .hello = { .version = 1, .nonce = 42 } };
@@ -137,8 +158,8 @@ START_TEST(max_clients_refuses)
 	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_POLICY);
 	ck_assert_str_eq(sent[0].refuse.text, "the server is full");
 	ck_assert_uint_eq(n_closed, 1);
-	ck_assert_uint_eq(d.counters.refused, 1);
-	ck_assert_ptr_null(d.sessions);
+	ck_assert_uint_eq(core.counters.refused, 1);
+	ck_assert_ptr_null(core.sessions);
 	ck_assert_msg(strstr(logged, "max-clients reached"), "%s", logged);
 	finish();
 }
@@ -146,7 +167,7 @@ END_TEST
 
 START_TEST(below_max_clients_welcomes)
 {
-	server_start();
+	as_server();
 	struct cv_session *s = link_up();
 	struct proto_msg hello = { .type = PROTO_HELLO,
 				   .hello = { .version = 1, .nonce = 42 } };
@@ -155,22 +176,25 @@ START_TEST(below_max_clients_welcomes)
 	ck_assert_uint_eq(n_sent, 1);
 	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
 	ck_assert_uint_eq(sent[0].welcome.nonce, 42);
-	ck_assert_uint_eq(d.n_up, 1);
+	ck_assert_uint_eq(server->n_up, 1);
+	ck_assert_uint_eq(server->n_pending, 0);
+	ck_assert_uint_eq(core.counters.sessions_up, 1);
+	/* Its end reaches the server: counted down, and its route gone. */
+	struct cv_addr inner = s->inner;
+	session_end(s, PROTO_REASON_SHUTDOWN, "test over");
+	ck_assert_uint_eq(server->n_up, 0);
+	ck_assert_uint_eq(core.n_sessions, 0);
+	ck_assert_ptr_null(route_lookup(server->routes, AF_INET, inner.bytes));
 	finish();
 }
 END_TEST
 
 /* ---- a client refuses a bad welcome */
 
-static const char *client_conf =
-	"mode = client\ntransport = udp\ninsecure = yes\n"
-	"remote = 192.0.2.1:4433\n";
 
 START_TEST(client_refuses_welcome)
 {
-	start(client_conf);
-	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
-	ck_assert_ptr_nonnull(d.reconnect);
+	as_client();
 	struct cv_session *s = link_up();
 	struct proto_msg m = { .type = PROTO_WELCOME };
 	struct proto_welcome *w = &m.welcome;
@@ -191,21 +215,20 @@ START_TEST(client_refuses_welcome)
 		ck_assert_uint_eq(sent[i].type, PROTO_BYE);
 		ck_assert_uint_eq(sent[i].bye.reason, PROTO_REASON_PROTOCOL);
 	}
-	ck_assert_ptr_null(d.client);
+	ck_assert_ptr_null(client->session);
 	ck_assert_msg(strstr(logged,
 			     "server 192.0.2.1:4433 sent a welcome this client refuses: "
 			     "route 1 (192.0.2.0/24) covers the server's address 192.0.2.1"),
 		      "%s", logged);
 	ck_assert_msg(strstr(logged, "reconnecting in"), "%s", logged);
-	ck_assert_uint_gt(d.reconnect_delay_ms, 0);
+	ck_assert_uint_gt(client->reconnect_delay_ms, 0);
 	finish();
 }
 END_TEST
 
 START_TEST(client_refuses_undecodable)
 {
-	start(client_conf);
-	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	as_client();
 	struct cv_session *s = link_up();
 	const uint8_t junk[] = { PROTO_WELCOME, 0, 0, 0, 1, 0x81, 0 };
 
@@ -222,8 +245,7 @@ END_TEST
 
 START_TEST(default_route_is_policy)
 {
-	start(client_conf);
-	d.reconnect = loop_timer_new(d.loop, nothing, NULL);
+	as_client();
 	struct cv_session *s = link_up();
 	struct proto_msg m = { .type = PROTO_WELCOME };
 	const char *why;

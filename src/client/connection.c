@@ -1,0 +1,178 @@
+/* The client's connection: connect, fall back to the next transport,
+ * reconnect after a back-off with jitter, and the one session's turns. */
+#include "client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config.h"
+#include "core.h"
+#include "datapath.h"
+#include "log.h"
+#include "loop.h"
+#include "password.h"
+#include "plugin_host.h"
+#include "session_owner.h"
+
+#define RECONNECT_FIRST_MS 1000
+#define RECONNECT_MAX_MS 60000
+
+/* ---- the way back */
+
+/* No session, and none coming: try the next transport after the
+ * back-off. */
+static void lost(struct client *c)
+{
+	if (c->core->stopping || c->connecting)
+		return;
+	c->next_transport = (c->next_transport + 1) % c->transports->n;
+	unsigned int delay = c->reconnect_delay_ms ? c->reconnect_delay_ms * 2
+						   : RECONNECT_FIRST_MS;
+	if (delay > RECONNECT_MAX_MS)
+		delay = RECONNECT_MAX_MS;
+	c->reconnect_delay_ms = delay;
+	/* Jitter of +-25%: clients that lost one server together must not
+	 * all come back in the same millisecond. */
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)loop_now(c->core->loop);
+	unsigned int jittered = delay - delay / 4 + r % (delay / 2 + 1);
+	log_notice("reconnecting in %.1f s", jittered / 1000.0);
+	loop_timer_arm(c->reconnect, jittered);
+}
+
+/* The connect() under way is over: its link came up, or it failed. */
+static void connect_done(struct client *c)
+{
+	c->connecting = false;
+	loop_timer_arm(c->fallback, -1);
+}
+
+void client_connect(struct client *c)
+{
+	struct cv_host *h = &c->transports->host[c->next_transport];
+
+	log_info("connecting to %s over %s", c->core->cfg->remote, h->t->name);
+	c->connecting = true;
+	/* With another transport to try, a silent one (UDP dropped on the
+	 * way) must not hold the client for a whole handshake timeout. */
+	if (c->transports->n > 1)
+		loop_timer_arm(c->fallback, c->core->cfg->fallback_timeout * 1000);
+	int err = h->inst ? h->t->connect(h->inst) : -ENODEV;
+	if (err < 0) {
+		connect_done(c);
+		lost(c);
+	}
+}
+
+static void on_reconnect(void *arg)
+{
+	client_connect(arg);
+}
+
+static void on_fallback(void *arg)
+{
+	struct client *c = arg;
+	struct cv_host *from = &c->transports->host[c->next_transport];
+
+	if (!c->connecting)
+		return;
+	c->next_transport = (c->next_transport + 1) % c->transports->n;
+	log_notice("no %s link to %s after %u s; falling back to %s",
+		   from->t->name, c->core->cfg->remote,
+		   c->core->cfg->fallback_timeout,
+		   c->transports->host[c->next_transport].t->name);
+	transport_restart(from);
+	c->connecting = false;
+	client_connect(c);
+}
+
+/* ---- the session's turns */
+
+static void on_up(struct cv_session *s)
+{
+	struct client *c = s->owner;
+
+	c->reconnect_delay_ms = 0;
+	datapath_set_session(c->datapath, s);
+}
+
+static void on_ended(struct cv_session *s)
+{
+	struct client *c = s->owner;
+
+	client_session_uninstall(s);
+	datapath_set_session(c->datapath, NULL);
+	c->session = NULL;
+	lost(c);
+}
+
+static const struct session_ops client_session = {
+	.handshake = client_session_welcome,
+	.hello_timer = client_session_hello_again,
+	.up = on_up,
+	.ended = on_ended,
+};
+
+struct cv_session *client_link_up(void *arg, struct cv_host *h,
+				  struct cv_link *link,
+				  const struct cv_link_info *info)
+{
+	struct client *c = arg;
+
+	connect_done(c);
+	if (c->session) {
+		log_warn("%s: a second link while one is up; refusing it",
+			 h->t->name);
+		return NULL;
+	}
+	c->session = session_new(c->core, &client_session, c, h, link, info);
+	if (c->session)
+		client_session_start(c->session);
+	return c->session;
+}
+
+void client_connect_failed(void *arg, struct cv_host *h)
+{
+	struct client *c = arg;
+
+	connect_done(c);
+	lost(c);
+}
+
+/* ---- setup */
+
+int client_new(struct core *core, struct transports *ts, struct datapath *dp,
+	       struct client **out)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	int err;
+
+	*out = c;
+	if (!c)
+		return -ENOMEM;
+	c->core = core;
+	c->transports = ts;
+	c->datapath = dp;
+	if ((err = password_load(core->cfg, &c->password)) < 0)
+		return err;
+	c->reconnect = loop_timer_new(core->loop, on_reconnect, c);
+	c->fallback = loop_timer_new(core->loop, on_fallback, c);
+	if (!c->reconnect || !c->fallback)
+		return -ENOMEM;
+	return 0;
+}
+
+void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	const struct core *core = c->core;
+	tunnel_routes_down(&c->blocked, core->nl, core->cfg, core->tun.ifindex);
+	loop_timer_free(c->reconnect);
+	loop_timer_free(c->fallback);
+	password_free(c->password);
+	free(c);
+}

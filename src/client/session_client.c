@@ -1,0 +1,336 @@
+/* The client's side of a session: hello until the server answers, then
+ * the pushed address and routes installed, and removed at the end. */
+#include "client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <linux/rtnetlink.h>
+
+#include "config.h"
+#include "core.h"
+#include "dns.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "plugin_host.h"
+#include "session_owner.h"
+#include "welcome_policy.h"
+
+/* The hello back-off on unreliable transports. */
+#define RETRANSMIT_FIRST_MS 500
+#define RETRANSMIT_MAX_MS 4000
+#define WELCOME_TIMEOUT_MS 30000
+
+static int send_hello(struct cv_session *s)
+{
+	struct proto_msg m = { .type = PROTO_HELLO };
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.nonce = s->nonce;
+	if (session_takes_gso(s))
+		m.hello.flags |= PROTO_HELLO_DATA_GSO;
+	if (session_takes_partial(s))
+		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
+	/* A password goes only where the transport encrypts it and has
+	 * proved who the server is. */
+	const struct client *c = s->owner;
+	if (c->password && (s->transport->t->flags & CV_TRANSPORT_SECURE)) {
+		snprintf(m.hello.username, sizeof(m.hello.username), "%s",
+			 s->core->cfg->username);
+		snprintf(m.hello.password, sizeof(m.hello.password), "%s",
+			 c->password);
+	}
+	/* Ask for the address of the last session back: a server that
+	 * restarted knows it no more. */
+	m.hello.previous4 = c->previous4;
+	m.hello.previous6 = c->previous6;
+	int err = session_send_control(s, &m, 1);
+	explicit_bzero(&m, sizeof(m));
+	return err;
+}
+
+void client_session_hello_again(struct cv_session *s)
+{
+	int64_t now = loop_now(s->core->loop);
+
+	if (now - s->started >= WELCOME_TIMEOUT_MS) {
+		session_end(s, PROTO_REASON_TIMEOUT, "no answer from the server");
+		return;
+	}
+	if (send_hello(s) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send hello");
+		return;
+	}
+	if (session_reliable(s)) {
+		/* The transport delivers it or drops the link: only wait. */
+		loop_timer_arm(s->timer, WELCOME_TIMEOUT_MS - (now - s->started));
+		return;
+	}
+	s->retransmit_ms *= 2;
+	if (s->retransmit_ms > RETRANSMIT_MAX_MS)
+		s->retransmit_ms = RETRANSMIT_MAX_MS;
+	loop_timer_arm(s->timer, s->retransmit_ms);
+}
+
+/* The session's inner address (IPv4 or IPv6) on the TUN device, kept in
+ * *slot so that exactly it is removed. */
+static int add_address(struct cv_session *s, const struct cv_prefix *addr,
+		       struct cv_prefix *slot, bool *installed)
+{
+	const struct core *core = s->core;
+	char buf[ADDR_STRLEN];
+	const char *why;
+
+	*slot = *addr;
+	int err = nl_addr_add(core->nl, core->tun.ifindex, slot, &why);
+	if (err < 0 && err != -EEXIST) {
+		log_err("cannot add address %s to %s: %s",
+			prefix_str(slot, buf), core->tun.name,
+			why ? why : strerror(-err));
+		return err;
+	}
+	*installed = true;
+	return 0;
+}
+
+static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
+			   bool *installed)
+{
+	const struct core *core = s->core;
+	char buf[ADDR_STRLEN];
+	const char *why;
+
+	if (!*installed)
+		return;
+	int err = nl_addr_del(core->nl, core->tun.ifindex, addr, &why);
+	if (err < 0 && err != -EADDRNOTAVAIL)
+		log_warn("cannot remove address %s from %s: %s",
+			 prefix_str(addr, buf), core->tun.name,
+			 why ? why : strerror(-err));
+	*installed = false;
+}
+
+/* Whether the routes of an ending session stay, blocked: a full tunnel
+ * (or one that is still blocked from the session before) of a client
+ * that will connect again. */
+static bool kill_switch_holds(const struct cv_session *s)
+{
+	const struct core *core = s->core;
+
+	return core->cfg->kill_switch && !core->stopping &&
+	       (s->tunnel.blocked ||
+		tunnel_routes_default(&s->tunnel, AF_INET) ||
+		tunnel_routes_default(&s->tunnel, AF_INET6));
+}
+
+void client_session_uninstall(struct cv_session *s)
+{
+	struct client *c = s->owner;
+	const struct core *core = s->core;
+
+	if (s->state == SESSION_UP)
+		session_hook(s, core->cfg->down_script, "down", NULL);
+
+	dns_down(s->dns);
+	s->dns = NULL;
+	if (kill_switch_holds(s)) {
+		unsigned int n = tunnel_routes_block(&s->tunnel, core->nl,
+						     core->cfg);
+		c->blocked = s->tunnel;
+		memset(&s->tunnel, 0, sizeof(s->tunnel));
+		log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
+			   n, core->cfg->route_table);
+	} else {
+		tunnel_routes_down(&s->tunnel, core->nl, core->cfg,
+				   core->tun.ifindex);
+	}
+	remove_address(s, &s->addr6, &s->addr6_installed);
+	remove_address(s, &s->addr, &s->addr_installed);
+}
+
+static bool has_route6(const struct proto_welcome *w)
+{
+	for (unsigned int i = 0; i < w->n_routes; i++)
+		if (w->routes[i].addr.family == AF_INET6)
+			return true;
+	return false;
+}
+
+static int install(struct cv_session *s, const struct proto_welcome *w)
+{
+	struct client *c = s->owner;
+	const struct core *core = s->core;
+	const char *why;
+	int err;
+
+	unsigned int mtu = session_mtu(s, w->mtu);
+	err = nl_link_set(core->nl, core->tun.ifindex, mtu, true, &why);
+	if (err < 0) {
+		log_err("cannot set %s up with MTU %u: %s", core->tun.name, mtu,
+			why ? why : strerror(-err));
+		return err;
+	}
+	bool ipv4 = w->addr4.addr.family == AF_INET;
+	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
+	/* An IPv6-only tunnel cannot drop IPv6: nothing would be left. */
+	if (!ipv4 && !ipv6) {
+		log_err("the tunnel MTU %u is below IPv6's minimum of %u, and the server gave no IPv4 address: nothing can cross this tunnel (raise the transport's mtu)",
+			mtu, SESSION_IPV6_MIN_MTU);
+		return -EMSGSIZE;
+	}
+	/* No ADDR4 (an IPv6-only server): no IPv4 address on the device. */
+	if (ipv4 && (err = add_address(s, &w->addr4, &s->addr,
+				       &s->addr_installed)) < 0)
+		return err;
+	/* Linux takes IPv6 off a device below 1280 bytes: then the tunnel
+	 * runs on IPv4 alone, as if the server had sent no IPv6 at all. */
+	struct proto_welcome v4only;
+	if (!ipv6 && (w->addr6.addr.family == AF_INET6 || has_route6(w))) {
+		log_warn("no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
+			 mtu, SESSION_IPV6_MIN_MTU);
+		v4only = *w;
+		v4only.addr6.addr.family = 0;
+		v4only.n_routes = 0;
+		for (unsigned int i = 0; i < w->n_routes; i++)
+			if (w->routes[i].addr.family == AF_INET)
+				v4only.routes[v4only.n_routes++] = w->routes[i];
+		w = &v4only;
+	}
+	if (w->addr6.addr.family == AF_INET6 &&
+	    (err = add_address(s, &w->addr6, &s->addr6,
+			       &s->addr6_installed)) < 0)
+		return err;
+	/* The kill switch's blocked routes, taken over. */
+	s->tunnel = c->blocked;
+	memset(&c->blocked, 0, sizeof(c->blocked));
+	err = tunnel_routes_up(&s->tunnel, core->nl, core->cfg,
+			       core->tun.ifindex, core->tun.name, w);
+	if (err < 0)
+		return err;
+	/* A full tunnel: the default route of the tunnel's main family. */
+	return dns_up(&s->dns, w, core->tun.ifindex, core->tun.name,
+		      tunnel_routes_default(&s->tunnel,
+					    ipv4 ? AF_INET : AF_INET6));
+}
+
+static void log_tunnel_up(const struct cv_session *s,
+			  const struct proto_welcome *w)
+{
+	char addr[ADDR_STRLEN] = "", addr6[ADDR_STRLEN + 2] = "";
+	char routes[512] = "";
+	size_t used = 0;
+
+	const struct tunnel_routes *tr = &s->tunnel;
+
+	for (unsigned int i = 0; i < tr->n_routes && used < sizeof(routes); i++) {
+		char r[ADDR_STRLEN];
+		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s%s",
+				 i ? ", " : "",
+				 tr->routes[i].type == RTN_UNICAST ? ""
+								   : "unreachable ",
+				 prefix_str(&tr->routes[i].dst, r));
+		if (n > 0)
+			used += (size_t)n;
+	}
+	if (s->addr_installed)
+		prefix_str(&w->addr4, addr);
+	if (s->addr6_installed) {
+		char a[ADDR_STRLEN];
+		snprintf(addr6, sizeof(addr6), "%s%s", addr[0] ? " " : "",
+			 prefix_str(&w->addr6, a));
+	}
+	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
+		   addr, addr6, s->core->tun.name,
+		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
+		   tr->n_routes ? routes : "none", s->core->cfg->route_table);
+}
+
+/* The server's outer address, as the welcome policy compares it with
+ * routes: an IPv4-mapped IPv6 address is the IPv4 address it maps. */
+static unsigned int outer_address(const struct cv_session *s,
+				  struct cv_addr *out)
+{
+	const struct sockaddr_storage *ss = &s->peer_addr;
+
+	memset(out, 0, sizeof(*out));
+	if (ss->ss_family == AF_INET) {
+		out->family = AF_INET;
+		out->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+		return 1;
+	}
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		out->family = AF_INET;
+		memcpy(&out->v4, &a6->s6_addr[12], 4);
+	} else {
+		out->family = AF_INET6;
+		out->v6 = *a6;
+	}
+	return 1;
+}
+
+bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
+{
+	struct client *c = s->owner;
+	const struct proto_welcome *w = &m->welcome;
+	const struct config *cfg = s->core->cfg;
+	struct cv_addr outer;
+	char why[256];
+
+	if (s->state == SESSION_UP || w->nonce != s->nonce)
+		return true; /* a duplicate, or an answer to an older hello */
+	struct welcome_policy policy = {
+		.outer = &outer,
+		.n_outer = outer_address(s, &outer),
+		.accept_default_route = cfg->accept_default_route,
+		.accept = cfg->accept_routes,
+		.n_accept = cfg->n_accept_routes,
+	};
+	int err = welcome_policy_check(w, &policy, why, sizeof(why));
+	if (err < 0) {
+		session_refuse_server(s, err == -EPERM ? PROTO_REASON_POLICY
+						      : PROTO_REASON_PROTOCOL,
+				     "a welcome this client refuses", why);
+		return false;
+	}
+	if (install(s, w) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED,
+			    "cannot configure the tunnel");
+		return false;
+	}
+	if (session_up(s, w->keepalive_interval, w->keepalive_timeout) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
+		return false;
+	}
+	/* The next session's hello asks for these back. */
+	c->previous4 = w->addr4.addr;
+	c->previous6 = w->addr6.addr;
+	s->data_gso = session_takes_gso(s) &&
+		      (w->features & PROTO_FEATURE_DATA_GSO);
+	s->data_partial = session_takes_partial(s) &&
+			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	session_hook(s, cfg->up_script, "up", NULL);
+	log_tunnel_up(s, w);
+	if (s->data_gso)
+		log_info("large TCP segments cross %s whole (offload)",
+			 s->transport->t->name);
+	return true;
+}
+
+
+void client_session_start(struct cv_session *s)
+{
+	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
+		s->nonce = (uint32_t)s->started;
+	log_info("link to %s over %s is up; saying hello", s->peer,
+		 s->transport->t->name);
+	/* Not sent from here: link_up() runs inside the plugin, which must
+	 * not be called back into; a timer of 0 sends the first hello. */
+	s->retransmit_ms = RETRANSMIT_FIRST_MS / 2;
+	loop_timer_arm(s->timer, 0);
+}

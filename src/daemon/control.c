@@ -1,0 +1,214 @@
+#include "control.h"
+#include "control_request.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core.h"
+#include "log.h"
+#include "loop.h"
+#include "session.h"
+#include "status.h"
+
+struct control {
+	struct core *core;
+	const struct transports *transports;
+	control_reload_fn *reload;
+	void *reload_arg;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* ---- requests */
+
+/* Write all of buf; the peer is culvertctl, reading as we write. A
+ * send timeout bounds how long a stuck reader holds the loop. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void answer(int fd, const char *status, const struct strbuf *body)
+{
+	write_all(fd, status, strlen(status));
+	write_all(fd, "\n", 1);
+	if (body && body->len)
+		write_all(fd, body->buf, body->len);
+}
+
+/* End every session called name. Returns how many it ended. */
+static unsigned int kick(struct core *core, const char *name,
+			 struct strbuf *out)
+{
+	unsigned int ended = 0;
+	struct cv_session *s = core->sessions;
+
+	while (s) {
+		struct cv_session *next = s->next;
+		if (strcmp(session_name(s), name) == 0) {
+			log_notice("session %s kicked by the administrator",
+				   session_name(s));
+			session_end(s, PROTO_REASON_POLICY,
+				    "kicked by the administrator");
+			ended++;
+		}
+		s = next;
+	}
+	strbuf_printf(out, "%u session%s ended\n", ended, ended == 1 ? "" : "s");
+	return ended;
+}
+
+static void handle(struct control *c, int fd, char *request, size_t len)
+{
+	struct strbuf body = { 0 };
+	struct control_request r = control_request_parse(request, len);
+	char error[80];
+
+	switch (r.op) {
+	case CONTROL_STATUS:
+		status_text(c->core, c->transports, &body);
+		answer(fd, "ok", &body);
+		break;
+	case CONTROL_STATUS_JSON:
+		status_json(c->core, c->transports, &body);
+		answer(fd, "ok", &body);
+		break;
+	case CONTROL_KICK:
+		answer(fd, kick(c->core, r.arg, &body) ? "ok"
+						 : "error: no session of that name",
+		       &body);
+		break;
+	case CONTROL_RELOAD:
+		answer(fd, c->reload(c->reload_arg) == 0
+				   ? "ok"
+				   : "error: the new config was refused; see the log",
+		       NULL);
+		break;
+	case CONTROL_BAD:
+		snprintf(error, sizeof(error), "error: %s", r.why);
+		answer(fd, error, NULL);
+		break;
+	}
+	free(body.buf);
+}
+
+static void on_client(void *arg, int fd, uint32_t events)
+{
+	struct control *c = arg;
+	char request[CONTROL_REQUEST_MAX];
+	ssize_t n = read(fd, request, sizeof(request) - 1);
+
+	loop_unwatch(c->core->loop, fd);
+	if (n > 0) {
+		struct timeval tv = { .tv_sec = 1 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		int flags = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+		handle(c, fd, request, (size_t)n);
+	}
+	close(fd);
+}
+
+static void on_accept(void *arg, int fd, uint32_t events)
+{
+	struct control *c = arg;
+
+	for (int i = 0; i < 16; i++) {
+		int conn = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (conn < 0)
+			return;
+		if (loop_watch(c->core->loop, conn, EPOLLIN, on_client, c) < 0)
+			close(conn);
+	}
+}
+
+/* ---- the socket */
+
+/* Whether a daemon answers on path: then it is not ours to remove. */
+static bool in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used = fd >= 0 &&
+		    connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return used;
+}
+
+int control_open(struct core *core, const struct transports *ts,
+		 control_reload_fn *reload, void *arg, struct control **out)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->core = core;
+	c->transports = ts;
+	c->reload = reload;
+	c->reload_arg = arg;
+	control_path(core->cfg, c->path, sizeof(c->path));
+	if (strlen(c->path) >= sizeof(sun.sun_path)) {
+		log_err("control socket path %s is too long", c->path);
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
+	if (!core->cfg->control_socket)
+		mkdir(CONTROL_RUN_DIR, 0755);
+	if (in_use(&sun)) {
+		log_err("another culvertd answers on %s; stop it first, or set control-socket",
+			c->path);
+		free(c);
+		return -EADDRINUSE;
+	}
+	unlink(c->path);	/* left by a daemon that did not stop cleanly */
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    bind(c->fd, (const struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(c->path, 0660) < 0 || listen(c->fd, 16) < 0) {
+		err = -errno;
+		log_err("cannot open the control socket %s: %s", c->path,
+			strerror(errno));
+		control_close(c);
+		return err;
+	}
+	err = loop_watch(core->loop, c->fd, EPOLLIN, on_accept, c);
+	if (err < 0) {
+		control_close(c);
+		return err;
+	}
+	log_info("control socket: %s", c->path);
+	*out = c;
+	return 0;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0) {
+		loop_unwatch(c->core->loop, c->fd);
+		close(c->fd);
+		unlink(c->path);
+	}
+	free(c);
+}

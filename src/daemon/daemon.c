@@ -1,0 +1,220 @@
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "client.h"
+#include "control.h"
+#include "control_request.h"
+#include "datapath.h"
+#include "hook.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "plugin_host.h"
+#include "privilege.h"
+#include "server.h"
+#include "session.h"
+#include "status.h"
+#include "tunnel_routes.h"
+
+/* ---- signals */
+
+static void shutdown_sessions(struct daemon *d)
+{
+	d->core.stopping = true;
+	while (d->core.sessions)
+		session_end(d->core.sessions, PROTO_REASON_SHUTDOWN,
+			    "culvertd is stopping");
+}
+
+static void on_stop_signal(void *arg, int signo)
+{
+	struct daemon *d = arg;
+
+	log_notice("%s: stopping", strsignal(signo));
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	shutdown_sessions(d);
+	loop_stop(d->core.loop);
+}
+
+static void on_counters_signal(void *arg, int signo)
+{
+	struct daemon *d = arg;
+
+	status_log(&d->core, &d->transports);
+}
+
+static void on_reload_signal(void *arg, int signo)
+{
+	daemon_reload(arg);
+}
+
+/* ---- setup */
+
+static int setup_signals(struct daemon *d)
+{
+	int err = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	err |= loop_signal(d->core.loop, SIGINT, on_stop_signal, d);
+	err |= loop_signal(d->core.loop, SIGTERM, on_stop_signal, d);
+	err |= loop_signal(d->core.loop, SIGUSR1, on_counters_signal, d);
+	err |= loop_signal(d->core.loop, SIGHUP, on_reload_signal, d);
+	if (err) {
+		log_err("cannot set up signal handling");
+		return -EIO;
+	}
+	return 0;
+}
+
+static int drop_privileges(struct daemon *d)
+{
+	char path[4096];
+
+	control_path(d->core.cfg, path, sizeof(path));
+	return privilege_drop(d->core.cfg, d->control ? path : NULL);
+}
+
+int daemon_check(struct config *cfg)
+{
+	struct daemon d = { .core.cfg = cfg, .core.tun.fd = -1 };
+	int err = loop_new(&d.core.loop);
+
+	if (err == 0)
+		err = privilege_check(cfg);
+	if (err == 0)
+		err = transports_load(&d.transports, &d.core);
+	transports_unload(&d.transports);
+	loop_free(d.core.loop);
+	return err;
+}
+
+static int on_control_reload(void *arg)
+{
+	return daemon_reload(arg);
+}
+
+/* Where the transports' upcalls go: links to the role the daemon plays,
+ * data to the datapath. */
+static void point_transports(struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->transports.n; i++) {
+		struct cv_host *h = &d->transports.host[i];
+		h->datapath = d->datapath;
+		if (d->server) {
+			h->owner = d->server;
+			h->link_up = server_link_up;
+		} else {
+			h->owner = d->client;
+			h->link_up = client_link_up;
+			h->connect_failed = client_connect_failed;
+		}
+	}
+}
+
+static int start_server(struct daemon *d)
+{
+	int err;
+
+	if ((err = server_new(&d->core, &d->server)) < 0 ||
+	    (err = server_start(d->server)) < 0)
+		return err;
+	datapath_serve(d->datapath, d->server->routes, &d->server->addr4.addr,
+		       &d->server->addr6.addr);
+	point_transports(d);
+	for (unsigned int i = 0; i < d->transports.n; i++) {
+		struct cv_host *h = &d->transports.host[i];
+		if ((err = h->t->listen(h->inst)) < 0)
+			return err;
+	}
+	return drop_privileges(d);
+}
+
+static int start_client(struct daemon *d)
+{
+	int err;
+
+	tunnel_routes_clean_stale(d->core.nl, d->core.cfg);
+	if ((err = client_new(&d->core, &d->transports, d->datapath,
+			      &d->client)) < 0)
+		return err;
+	point_transports(d);
+	log_notice("%s created; waiting for the server to assign an address",
+		   d->core.tun.name);
+	if ((err = drop_privileges(d)) < 0)
+		return err;
+	client_connect(d->client);
+	return 0;
+}
+
+int daemon_init(struct daemon *d, struct config *cfg)
+{
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->core.cfg = cfg;
+	d->core.tun.fd = -1;
+	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
+		return err;
+	if ((err = transports_load(&d->transports, &d->core)) < 0)
+		return err;
+	transports_warn_insecure(&d->transports);
+	if ((err = control_open(&d->core, &d->transports, on_control_reload, d,
+				&d->control)) < 0)
+		return err;
+	if ((err = tun_open(cfg->device, cfg->offload, &d->core.tun)) < 0)
+		return err;
+	if ((err = nl_open(&d->core.nl)) < 0) {
+		log_err("cannot open a netlink socket: %s", strerror(-err));
+		return err;
+	}
+	const char *why;
+	/* Without IPv6 in the kernel there is nothing to turn off. */
+	if (nl_link_no_ipv6_autoconf(d->core.nl, d->core.tun.ifindex, &why) < 0)
+		log_debug("cannot turn off IPv6 autoconfiguration on %s: %s",
+			  d->core.tun.name, why ? why : "kernel refused");
+	if ((err = datapath_new(&d->core, &d->datapath)) < 0 ||
+	    (err = datapath_start(d->datapath)) < 0) {
+		log_err("cannot start the data path: %s", strerror(-err));
+		return err;
+	}
+	return cfg->mode == MODE_SERVER ? start_server(d) : start_client(d);
+}
+
+int daemon_run(struct daemon *d)
+{
+	int err = loop_run(d->core.loop);
+
+	if (err < 0)
+		shutdown_sessions(d);
+	return err;
+}
+
+void daemon_cleanup(struct daemon *d)
+{
+	shutdown_sessions(d);
+	/* Before the roles: a plugin's destroy() may still report a
+	 * connect() that never came up. */
+	transports_unload(&d->transports);
+	client_free(d->client);
+	server_free(d->server);
+	control_close(d->control);
+	hook_abandon_all(&d->core.hooks);
+	datapath_free(d->datapath);
+	if (d->core.loop && d->core.tun.fd >= 0)
+		loop_unwatch(d->core.loop, d->core.tun.fd);
+	tun_close(&d->core.tun);
+	nl_close(d->core.nl);
+	config_free(d->core.cfg);	/* and every config a reload retired */
+	loop_free(d->core.loop);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,192 @@
+#include "plugin_host.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "datapath.h"
+#include "log.h"
+#include "loop.h"
+#include "session.h"
+
+/* ---- loading */
+
+static int check_transport(const struct config *cfg, const struct cv_host *h)
+{
+	const struct cv_transport *t = h->t;
+
+	if (!(t->flags & CV_TRANSPORT_SECURE) && !cfg->insecure) {
+		log_err("%s: transport '%s' neither encrypts nor authenticates anything; "
+			"to use it anyway, on a network you trust, set 'insecure = yes'",
+			cfg->path, t->name);
+		return -EPERM;
+	}
+	return config_check_section(cfg, t->name, t->options);
+}
+
+int transports_load(struct transports *ts, struct core *core)
+{
+	const struct config *cfg = core->cfg;
+	int err = plugin_system_init();
+
+	if (err < 0)
+		return err;
+	ts->ready = true;
+	for (unsigned int i = 0; i < cfg->n_transports; i++) {
+		struct cv_host *h = &ts->host[i];
+		h->core = core;
+		err = plugin_load(cfg->plugin_dir, cfg->transports[i], &h->plugin);
+		if (err < 0)
+			return err;
+		ts->n++;
+		h->t = h->plugin.transport;
+		err = check_transport(cfg, h);
+		if (err < 0)
+			return err;
+		err = h->t->create(&host_api, h, &h->inst);
+		if (err < 0) {
+			log_err("%s: transport '%s' cannot start: %s", cfg->path,
+				h->t->name, strerror(-err));
+			return err;
+		}
+	}
+	const struct config_entry *unused = config_unused_section(cfg);
+	if (unused)
+		log_warn("%s:%u: section [%s] is for a transport not named in 'transport'; it is ignored",
+			 cfg->path, unused->line, unused->section);
+	return 0;
+}
+
+void transports_unload(struct transports *ts)
+{
+	for (unsigned int i = 0; i < ts->n; i++) {
+		struct cv_host *h = &ts->host[i];
+		if (h->inst)
+			h->t->destroy(h->inst);
+		h->inst = NULL;
+		plugin_unload(&h->plugin);
+	}
+	if (ts->ready)
+		plugin_system_exit();
+	ts->ready = false;
+	ts->n = 0;
+}
+
+void transports_warn_insecure(const struct transports *ts)
+{
+	for (unsigned int i = 0; i < ts->n; i++)
+		if (!(ts->host[i].t->flags & CV_TRANSPORT_SECURE))
+			log_warn("INSECURE: transport '%s' sends every packet in clear text and accepts any peer (insecure = yes); use it only on a network you trust",
+				 ts->host[i].t->name);
+}
+
+void transport_restart(struct cv_host *h)
+{
+	h->t->destroy(h->inst);
+	h->inst = NULL;
+	int err = h->t->create(&host_api, h, &h->inst);
+	if (err < 0) {
+		h->inst = NULL;
+		log_err("transport '%s' cannot start again: %s", h->t->name,
+			strerror(-err));
+	}
+}
+
+/* ---- the host table */
+
+__attribute__((format(printf, 3, 4)))
+static void host_log(struct cv_host *host, int priority, const char *fmt, ...)
+{
+	char prefix[CONFIG_NAME_MAX + 4];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", host->t->name);
+	va_start(ap, fmt);
+	log_vmsg(priority, prefix, fmt, ap);
+	va_end(ap);
+}
+
+static int host_watch(struct cv_host *host, int fd, uint32_t events,
+		      cv_fd_cb *cb, void *arg)
+{
+	return loop_watch(host->core->loop, fd, events, cb, arg);
+}
+
+static void host_unwatch(struct cv_host *host, int fd)
+{
+	loop_unwatch(host->core->loop, fd);
+}
+
+/* A cv_timer is a loop_timer: the plugin only ever holds the pointer. */
+static struct cv_timer *host_timer_new(struct cv_host *host, cv_timer_cb *cb,
+				       void *arg)
+{
+	return (struct cv_timer *)loop_timer_new(host->core->loop, cb, arg);
+}
+
+static void host_timer_arm(struct cv_timer *timer, int64_t msec)
+{
+	loop_timer_arm((struct loop_timer *)timer, msec);
+}
+
+static void host_timer_free(struct cv_timer *timer)
+{
+	loop_timer_free((struct loop_timer *)timer);
+}
+
+static const char *host_config_get(struct cv_host *host, const char *key)
+{
+	return config_get(host->core->cfg, host->t->name, key);
+}
+
+static struct cv_session *host_link_up(struct cv_host *host,
+				       struct cv_link *link,
+				       const struct cv_link_info *info)
+{
+	if (host->core->stopping || !host->link_up)
+		return NULL;
+	return host->link_up(host->owner, host, link, info);
+}
+
+static void host_link_down(struct cv_host *host, struct cv_session *session,
+			   int err, const char *why)
+{
+	if (session) {
+		session_link_lost(session, err, why);
+		return;
+	}
+	/* A connect() that never came up. */
+	log_warn("%s: cannot connect to %s: %s", host->t->name,
+		 host->core->cfg->remote, why ? why : "no reason given");
+	if (host->connect_failed)
+		host->connect_failed(host->owner, host);
+}
+
+static void host_deliver(struct cv_host *host, struct cv_session *session,
+			 const struct cv_msg *msgs, unsigned int count)
+{
+	datapath_deliver(host->datapath, session, msgs, count);
+}
+
+static void host_link_moved(struct cv_host *host, struct cv_session *session,
+			    const struct sockaddr *peer, socklen_t peer_len)
+{
+	session_moved(session, peer, peer_len);
+}
+
+const struct cv_host_api host_api = {
+	.size = sizeof(struct cv_host_api),
+	.log = host_log,
+	.watch = host_watch,
+	.unwatch = host_unwatch,
+	.timer_new = host_timer_new,
+	.timer_arm = host_timer_arm,
+	.timer_free = host_timer_free,
+	.config_get = host_config_get,
+	.link_up = host_link_up,
+	.link_moved = host_link_moved,
+	.link_down = host_link_down,
+	.deliver = host_deliver,
+};

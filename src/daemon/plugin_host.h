@@ -1,0 +1,61 @@
+/*
+ * The transports culvertd hosts: each plugin loaded and checked, the
+ * instance created of it, and the host table handed to every plugin (the
+ * loop, the config, and the upcalls, bound to that plugin's struct
+ * cv_host). An upcall goes where the daemon pointed its cv_host: links
+ * to the server or the client's connection, data to the datapath.
+ */
+#ifndef CULVERT_PLUGIN_HOST_H
+#define CULVERT_PLUGIN_HOST_H
+
+#include <stdbool.h>
+
+#include <culvert/transport.h>
+
+#include "config.h"
+#include "plugin.h"
+
+struct core;
+struct datapath;
+
+/* One loaded transport and the instance the core created of it. The
+ * cv_host handed to the plugin is this struct. */
+struct cv_host {
+	struct core *core;
+	struct plugin plugin;
+	const struct cv_transport *t;	/* plugin.transport */
+	struct cv_instance *inst;
+
+	/* Where its upcalls go, set once the daemon's role is set up. */
+	struct datapath *datapath;	/* deliver() */
+	void *owner;			/* the server, or the client's connection */
+	/* A link came up: its session, or NULL to refuse it. */
+	struct cv_session *(*link_up)(void *owner, struct cv_host *h,
+				      struct cv_link *link,
+				      const struct cv_link_info *info);
+	/* A client's connect() ended without a link (NULL on a server). */
+	void (*connect_failed)(void *owner, struct cv_host *h);
+};
+
+/* The transports named in 'transport', in that order. */
+struct transports {
+	bool ready;			/* libltdl initialised */
+	unsigned int n;
+	struct cv_host host[CONFIG_MAX_TRANSPORTS];
+};
+
+/* Load every transport of core's config, check it (its ABI, its
+ * section's keys, insecure = yes for one that is not secure), and create
+ * its instance, which reads its config but opens nothing. Returns 0 or a
+ * negative errno, logged; transports_unload cleans up either way. */
+int transports_load(struct transports *ts, struct core *core);
+void transports_unload(struct transports *ts);
+/* Say loudly that each insecure transport is one. */
+void transports_warn_insecure(const struct transports *ts);
+/* The ABI has no way to cancel a connect(): a fresh instance abandons
+ * it, since destroy() closes every socket of the old one. */
+void transport_restart(struct cv_host *h);
+
+extern const struct cv_host_api host_api;
+
+#endif

@@ -1,0 +1,438 @@
+/* A session's life: creation, the keepalive timers, sending, ending,
+ * and the dispatch of control messages to the server or client half. */
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/rtnetlink.h>
+
+#include "config.h"
+#include "core.h"
+#include "dns.h"
+#include "hook.h"
+#include "log.h"
+#include "loop.h"
+#include "plugin_host.h"
+#include "session_owner.h"
+
+bool session_is_server(const struct cv_session *s)
+{
+	return s->core->cfg->mode == MODE_SERVER;
+}
+
+bool session_reliable(const struct cv_session *s)
+{
+	return s->transport->t->flags & CV_TRANSPORT_RELIABLE;
+}
+
+bool session_takes_gso(const struct cv_session *s)
+{
+	return s->core->tun.vnet_hdr &&
+	       (s->transport->t->flags & CV_TRANSPORT_GSO);
+}
+
+/* Any transport carries a packet with its checksum left to do; writing
+ * it so into TUN needs the virtio-net header. */
+bool session_takes_partial(const struct cv_session *s)
+{
+	return s->core->tun.vnet_hdr;
+}
+
+struct hook *session_hook(struct cv_session *s, const char *script,
+			  const char *event, hook_done_cb *done)
+{
+	struct core *core = s->core;
+	struct hook_env env = { 0 };
+	char buf[ADDR_STRLEN];
+
+	if (!script)
+		return NULL;
+	hook_env_add(&env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	hook_env_add(&env, "CULVERT_EVENT", "%s", event);
+	hook_env_add(&env, "CULVERT_DEVICE", "%s", core->tun.name);
+	hook_env_add(&env, "CULVERT_TRANSPORT", "%s", s->transport->t->name);
+	hook_env_add(&env, "CULVERT_OUTER_ADDRESS", "%s", s->peer);
+	if (s->identity)
+		hook_env_add(&env, "CULVERT_IDENTITY", "%s", s->identity);
+	if (s->has_inner)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
+			     addr_str(&s->inner, buf));
+	if (s->has_inner6)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS6", "%s",
+			     addr_str(&s->inner6, buf));
+	if (s->addr6_installed)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS6", "%s",
+			     prefix_str(&s->addr6, buf));
+	if (s->addr_installed)
+		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
+			     prefix_str(&s->addr, buf));
+	/* A client's tunnel: IPv4, IPv6 or both (an IPv6-only server sends
+	 * no IPv4 address, and CULVERT_INNER_ADDRESS is then absent). */
+	if (s->addr_installed || s->addr6_installed) {
+		/* Room for every route whole. */
+		char routes[TUNNEL_MAX_ROUTES * ADDR_STRLEN] = "";
+		size_t used = 0;
+		for (unsigned int i = 0; i < s->tunnel.n_routes; i++) {
+			const struct tunnel_route *r = &s->tunnel.routes[i];
+			if (r->type != RTN_UNICAST)
+				continue;
+			int n = snprintf(routes + used, sizeof(routes) - used,
+					 "%s%s", used ? " " : "",
+					 prefix_str(&r->dst, buf));
+			if (n < 0 || (size_t)n >= sizeof(routes) - used)
+				break;
+			used += (size_t)n;
+		}
+		hook_env_add(&env, "CULVERT_ROUTES", "%s", routes);
+		dns_hook_env(s->dns, &env);
+	}
+	struct hook *h = hook_run(core->loop, &core->hooks, script, event, &env,
+				  done, s);
+	hook_env_free(&env);
+	return h;
+}
+
+const char *session_name(const struct cv_session *s)
+{
+	return s->identity ? s->identity : s->peer;
+}
+
+/* ---- sending */
+
+int session_send(struct cv_session *s, const struct cv_msg *msgs,
+		 unsigned int count)
+{
+	struct cv_host *tr = s->transport;
+	int sent = tr->t->send(tr->inst, s->link, msgs, count);
+
+	if (sent < 0) {
+		s->core->counters.send_failed += count;
+		return sent;
+	}
+	if ((unsigned int)sent < count)
+		s->core->counters.send_failed += count - (unsigned int)sent;
+	s->last_tx = loop_now(s->core->loop);
+	return sent;
+}
+
+/* Control messages go out `copies` times in one batch: on an unreliable
+ * transport, a bye that nobody retransmits then survives a lost datagram. */
+int session_send_control(struct cv_session *s, const struct proto_msg *m,
+			unsigned int copies)
+{
+	uint8_t buf[PROTO_MAX_CONTROL];
+	ssize_t len = proto_encode(m, buf, sizeof(buf));
+
+	if (len < 0) {
+		log_err("%s: cannot encode %s: %s", session_name(s),
+			proto_type_name(m->type), strerror((int)-len));
+		return (int)len;
+	}
+	struct cv_msg msgs[3];
+	if (copies > 3)
+		copies = 3;
+	for (unsigned int i = 0; i < copies; i++)
+		msgs[i] = (struct cv_msg){ .data = buf, .len = (size_t)len };
+	int sent = session_send(s, msgs, copies);
+	return sent < 0 ? sent : 0;
+}
+
+void session_send_refuse(struct cv_session *s, uint8_t reason, const char *text)
+{
+	struct proto_msg m = { .type = PROTO_REFUSE };
+
+	m.refuse.reason = reason;
+	snprintf(m.refuse.text, sizeof(m.refuse.text), "%s", text);
+	session_send_control(s, &m, session_reliable(s) ? 1 : 3);
+}
+
+/* ---- lifecycle */
+
+static void unlink_session(struct cv_session *s)
+{
+	struct core *core = s->core;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		core->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	core->n_sessions--;
+}
+
+void session_free(struct cv_session *s, bool link_gone, const char *why)
+{
+	if (s->state == SESSION_UP || !session_is_server(s))
+		log_notice("session %s ended: %s", session_name(s), why);
+	else
+		log_debug("link %s ended before hello: %s", s->peer, why);
+	if (!link_gone)
+		s->transport->t->close(s->transport->inst, s->link);
+	s->ops->ended(s);
+	unlink_session(s);
+	s->core->counters.sessions_closed++;
+	loop_timer_free(s->timer);
+	free(s->identity);
+	free(s->login);
+	free(s);
+}
+
+void session_end(struct cv_session *s, uint8_t reason, const char *why)
+{
+	if (s->state == SESSION_UP) {
+		struct proto_msg m = { .type = PROTO_BYE };
+		m.bye.reason = reason;
+		session_send_control(s, &m, session_reliable(s) ? 1 : 3);
+	}
+	session_free(s, false, why ? why : proto_reason_name(reason));
+}
+
+void session_link_lost(struct cv_session *s, int err, const char *why)
+{
+	char text[300];
+
+	snprintf(text, sizeof(text), "link lost: %s",
+		 why ? why : strerror(-err));
+	session_free(s, true, text);
+}
+
+/* ---- timers */
+
+static void arm_keepalive(struct cv_session *s)
+{
+	loop_timer_arm(s->timer, s->keepalive_ms);
+}
+
+static void on_keepalive_tick(void *arg);
+
+/* From now on keepalives every interval_s, dead after timeout_s. */
+static int keepalive_start(struct cv_session *s, unsigned int interval_s,
+			   unsigned int timeout_s)
+{
+	s->keepalive_ms = interval_s * 1000;
+	s->timeout_ms = timeout_s * 1000;
+	loop_timer_free(s->timer);
+	s->timer = loop_timer_new(s->core->loop, on_keepalive_tick, s);
+	if (!s->timer)
+		return -ENOMEM;
+	arm_keepalive(s);
+	return 0;
+}
+
+unsigned int session_mtu(const struct cv_session *s, unsigned int mtu)
+{
+	if (s->max_msg && s->max_msg - 1 < mtu)
+		return (unsigned int)s->max_msg - 1;
+	return mtu;
+}
+
+static void on_keepalive_tick(void *arg)
+{
+	struct cv_session *s = arg;
+	int64_t now = loop_now(s->core->loop);
+
+	if (now - s->last_rx >= s->timeout_ms) {
+		char why[64];
+		snprintf(why, sizeof(why), "no sign of life for %u s",
+			 s->timeout_ms / 1000);
+		session_end(s, PROTO_REASON_TIMEOUT, why);
+		return;
+	}
+	if (now - s->last_tx >= s->keepalive_ms - s->keepalive_ms / 10) {
+		struct proto_msg m = { .type = PROTO_KEEPALIVE };
+		if (session_send_control(s, &m, 1) < 0) {
+			session_end(s, PROTO_REASON_UNSPECIFIED,
+				    "cannot send keepalive");
+			return;
+		}
+	}
+	arm_keepalive(s);
+}
+
+static void set_peer(struct cv_session *s, const struct sockaddr *sa,
+		     socklen_t len)
+{
+	if (sa && len <= sizeof(s->peer_addr)) {
+		memset(&s->peer_addr, 0, sizeof(s->peer_addr));
+		memcpy(&s->peer_addr, sa, len);
+		sockaddr_str(sa, s->peer);
+	} else {
+		snprintf(s->peer, sizeof(s->peer), "(unknown)");
+	}
+}
+
+void session_moved(struct cv_session *s, const struct sockaddr *sa,
+		   socklen_t len)
+{
+	char old[sizeof(s->peer)];
+
+	snprintf(old, sizeof(old), "%s", s->peer);
+	set_peer(s, sa, len);
+	log_debug("session %s: outer address %s -> %s", session_name(s), old,
+		  s->peer);
+}
+
+static void on_hello_timer(void *arg)
+{
+	struct cv_session *s = arg;
+
+	s->ops->hello_timer(s);
+}
+
+struct cv_session *session_new(struct core *core,
+			       const struct session_ops *ops, void *owner,
+			       struct cv_host *transport, struct cv_link *link,
+			       const struct cv_link_info *info)
+{
+	struct cv_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->core = core;
+	s->ops = ops;
+	s->owner = owner;
+	s->transport = transport;
+	s->link = link;
+	s->state = SESSION_HELLO;
+	s->max_msg = info->max_msg;
+	s->started = s->last_rx = s->last_tx = loop_now(core->loop);
+	s->connected_at = time(NULL);
+	set_peer(s, info->peer, info->peer_len);
+	if (info->identity && !(s->identity = strdup(info->identity)))
+		goto fail;
+	s->timer = loop_timer_new(core->loop, on_hello_timer, s);
+	if (!s->timer)
+		goto fail;
+
+	s->next = core->sessions;
+	if (s->next)
+		s->next->prev = s;
+	core->sessions = s;
+	core->n_sessions++;
+	core->counters.sessions_opened++;
+	return s;
+
+fail:
+	loop_timer_free(s->timer);
+	free(s->identity);
+	free(s);
+	return NULL;
+}
+
+int session_up(struct cv_session *s, unsigned int interval_s,
+	       unsigned int timeout_s)
+{
+	s->state = SESSION_UP;
+	s->core->counters.sessions_up++;
+	s->ops->up(s);
+	return keepalive_start(s, interval_s, timeout_s);
+}
+
+void session_refuse_server(struct cv_session *s, uint8_t reason,
+			   const char *what, const char *problem)
+{
+	log_err("server %s sent %s: %s; installing nothing and disconnecting",
+		s->peer, what, problem);
+	/* A bye even before the session is up: the server learns why at
+	 * once instead of waiting out its keepalive timeout. */
+	struct proto_msg m = { .type = PROTO_BYE };
+	m.bye.reason = reason;
+	session_send_control(s, &m, session_reliable(s) ? 1 : 3);
+	session_free(s, false, "this client refused what the server sent");
+}
+
+/* ---- receiving */
+
+/* A dropped message: counted by the caller, logged here. */
+static void log_dropped(struct cv_session *s, const char *why)
+{
+	struct core *core = s->core;
+	int64_t now = loop_now(core->loop);
+
+	/* One line a second at most: a stranger must not fill the log. */
+	if (now - core->malformed_logged_at >= 1000) {
+		core->malformed_logged_at = now;
+		log_info("dropped a message from %s: %s", s->peer, why);
+	}
+}
+
+void session_malformed(struct cv_session *s, const char *why)
+{
+	s->core->counters.malformed++;
+	log_dropped(s, why);
+}
+
+bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
+{
+	struct core *core = s->core;
+	bool server = session_is_server(s);
+	struct proto_msg m;
+	const char *why;
+
+	s->last_rx = loop_now(core->loop);
+	if (proto_decode(msg, len, &m, &why) < 0) {
+		/* Before its welcome a client expects one answer; one it
+		 * cannot decode is the server's error, not noise to wait
+		 * out (the socket takes datagrams from the server only). */
+		if (!server && s->state == SESSION_HELLO) {
+			/* why lasts until the next encode: the bye's. */
+			char problem[128];
+			snprintf(problem, sizeof(problem), "%s", why);
+			core->counters.malformed++;
+			session_refuse_server(s, PROTO_REASON_PROTOCOL,
+					     "a message this client cannot decode",
+					     problem);
+			return false;
+		}
+		/* A type no version-1 peer sends is counted apart from a
+		 * garbled message of a known type: a probe, or a newer peer. */
+		if (msg[0] > PROTO_DATA_PARTIAL) {
+			core->counters.unknown_type++;
+			log_dropped(s, why);
+		} else {
+			session_malformed(s, why);
+		}
+		if (s->state == SESSION_HELLO && server) {
+			session_free(s, false, why);
+			return false;
+		}
+		return true;
+	}
+	switch (m.type) {
+	case PROTO_HELLO:
+		if (server)
+			return s->ops->handshake(s, &m);
+		session_malformed(s, "hello sent to a client");
+		return true;
+	case PROTO_WELCOME:
+		if (!server)
+			return s->ops->handshake(s, &m);
+		session_malformed(s, "welcome sent to a server");
+		return true;
+	case PROTO_REFUSE:
+		if (server) {
+			session_malformed(s, "refuse sent to a server");
+			return true;
+		}
+		log_err("server %s refused us: %s%s%s", s->peer,
+			proto_reason_name(m.refuse.reason),
+			m.refuse.text[0] ? ": " : "", m.refuse.text);
+		session_free(s, false, "refused by the server");
+		return false;
+	case PROTO_KEEPALIVE:
+		if (s->state != SESSION_UP)
+			core->counters.before_hello++;
+		return true;
+	case PROTO_BYE: {
+		char text[80];
+		snprintf(text, sizeof(text), "the peer said bye (%s)",
+			 proto_reason_name(m.bye.reason));
+		session_free(s, false, text);
+		return false;
+	}
+	}
+	return true;
+}

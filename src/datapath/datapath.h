@@ -1,0 +1,42 @@
+/*
+ * The fast path: inner packets between the TUN device and the sessions.
+ * Reads a batch from TUN, finds each packet's session, hands each session
+ * its packets in one send(); and writes what peers deliver into TUN after
+ * checking that a peer sends only from its own inner address.
+ */
+#ifndef CULVERT_DATAPATH_H
+#define CULVERT_DATAPATH_H
+
+#include <culvert/transport.h>
+
+#include "addr.h"
+
+struct core;
+struct datapath;
+struct cv_session;
+struct route_table;
+
+/* Reads core's TUN device, counts into core's counters. */
+int datapath_new(struct core *core, struct datapath **out);
+void datapath_free(struct datapath *dp);
+
+/* A server's: a packet from TUN goes to the session that routes has for
+ * its inner destination; a packet from one client to another is dropped
+ * unless client-to-client (gateway4 and gateway6: the gateway's own
+ * inner addresses, family 0 without that pool). */
+void datapath_serve(struct datapath *dp, const struct route_table *routes,
+		    const struct cv_addr *gateway4,
+		    const struct cv_addr *gateway6);
+/* A client's: every packet from TUN goes to s, the session that is up
+ * (NULL: none is, and packets are dropped as no_route). */
+void datapath_set_session(struct datapath *dp, struct cv_session *s);
+
+/* Start reading the TUN device. */
+int datapath_start(struct datapath *dp);
+
+/* Messages a plugin delivered for session s: data into TUN, control to
+ * the session. */
+void datapath_deliver(struct datapath *dp, struct cv_session *s,
+		      const struct cv_msg *msgs, unsigned int count);
+
+#endif

@@ -1,0 +1,152 @@
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+
+#include "log.h"
+#include "offload.h"
+
+static const char tun_path[] = "/dev/net/tun";
+
+static void log_open_error(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		log_err("cannot open %s: %s (load the tun module: modprobe tun)",
+			tun_path, strerror(err));
+		break;
+	case EPERM:
+	case EACCES:
+		log_err("cannot open %s: %s (run as root or with CAP_NET_ADMIN)",
+			tun_path, strerror(err));
+		break;
+	default:
+		log_err("cannot open %s: %s", tun_path, strerror(err));
+	}
+}
+
+static void log_setiff_error(const char *name, int err)
+{
+	const char *shown = *name ? name : "(any name)";
+
+	switch (err) {
+	case EPERM:
+	case EACCES:
+		log_err("cannot create TUN device %s: %s (run as root or with CAP_NET_ADMIN)",
+			shown, strerror(err));
+		break;
+	case EBUSY:
+		log_err("device %s is in use by another program", shown);
+		break;
+	case EINVAL:
+		/* The kernel also says EINVAL when the name belongs to a
+		 * device that is not a TUN device. */
+		log_err("cannot create TUN device %s: the name is invalid or taken by a device that is not TUN",
+			shown);
+		break;
+	default:
+		log_err("cannot create TUN device %s: %s", shown, strerror(err));
+	}
+}
+
+/* Checksum offload and TSO for IPv4 and IPv6 on a device opened with
+ * IFF_VNET_HDR. TSO_ECN: segments with CWR set come whole too. An old
+ * kernel without them still works, with small packets only. */
+static void enable_offload(struct tun *tun)
+{
+	int hdr_size = (int)sizeof(struct virtio_net_hdr);
+	unsigned int features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
+				TUN_F_TSO_ECN;
+
+	if (ioctl(tun->fd, TUNSETVNETHDRSZ, &hdr_size) < 0 ||
+	    ioctl(tun->fd, TUNSETOFFLOAD, features) < 0)
+		log_info("%s: no TSO offload (%s): packets go one by one",
+			 tun->name, strerror(errno));
+}
+
+int tun_open(const char *name, bool offload, struct tun *tun)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	int err;
+
+	tun->fd = -1;
+	tun->ifindex = 0;
+	tun->name[0] = '\0';
+	tun->vnet_hdr = false;
+	if (offload)
+		ifr.ifr_flags |= IFF_VNET_HDR;
+	if (!name)
+		name = "";
+	if (strlen(name) >= IFNAMSIZ) {
+		log_err("device name '%s' is too long (at most %d characters)",
+			name, IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	strcpy(ifr.ifr_name, name);
+
+	tun->fd = open(tun_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (tun->fd < 0) {
+		err = errno;
+		log_open_error(err);
+		return -err;
+	}
+	if (ioctl(tun->fd, TUNSETIFF, &ifr) < 0) {
+		err = errno;
+		log_setiff_error(name, err);
+		tun_close(tun);
+		return -err;
+	}
+	/* An empty or "%d" name is completed by the kernel. */
+	memcpy(tun->name, ifr.ifr_name, IFNAMSIZ);
+	tun->name[IFNAMSIZ - 1] = '\0';
+	tun->ifindex = (int)if_nametoindex(tun->name);
+	if (!tun->ifindex) {
+		err = errno;
+		log_err("TUN device %s vanished right after creation: %s",
+			tun->name, strerror(err));
+		tun_close(tun);
+		return -err;
+	}
+	if (offload) {
+		tun->vnet_hdr = true;
+		enable_offload(tun);
+	}
+	return 0;
+}
+
+void tun_close(struct tun *tun)
+{
+	if (tun->fd >= 0)
+		close(tun->fd);
+	tun->fd = -1;
+}
+
+ssize_t tun_read(const struct tun *tun, uint8_t *buf, size_t size)
+{
+	return read(tun->fd, buf, size);
+}
+
+int tun_write(const struct tun *tun, const uint8_t *vnet, const uint8_t *pkt,
+	      size_t len)
+{
+	static const uint8_t plain[VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ (void *)(vnet ? vnet : plain), VNET_HDR_LEN },
+		{ (void *)pkt, len },
+	};
+
+	return tun->vnet_hdr ? tun_writev(tun, iov, 2)
+			     : tun_writev(tun, iov + 1, 1);
+}
+
+int tun_writev(const struct tun *tun, const struct iovec *iov, int n)
+{
+	return writev(tun->fd, iov, n) < 0 ? -errno : 0;
+}

@@ -1,0 +1,49 @@
+/* The TUN device: opened non-blocking, layer 3, without packet info. */
+#ifndef CULVERT_TUN_H
+#define CULVERT_TUN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct tun {
+	int fd;
+	int ifindex;
+	char name[IFNAMSIZ];
+	/* Every read and write starts with a struct virtio_net_hdr: the
+	 * kernel hands over and takes back TCP segments of up to 64 KiB
+	 * (TSO) with their checksum left to do. */
+	bool vnet_hdr;
+};
+
+/* name: the wanted device name, or NULL/"" to let the kernel choose.
+ * Returns 0 or a negative errno, after logging a line that says what to do
+ * (no /dev/net/tun, no CAP_NET_ADMIN, name in use). offload: open with
+ * IFF_VNET_HDR and turn on TSO and checksum offload (see vnet_hdr). */
+int tun_open(const char *name, bool offload, struct tun *tun);
+/* Closing the fd deletes the device, and with it its addresses and
+ * routes. */
+void tun_close(struct tun *tun);
+
+/*
+ * Every read and write of the device is one of these. With vnet_hdr,
+ * each packet comes and goes after a struct virtio_net_hdr
+ * (VNET_HDR_LEN bytes, offload.h).
+ */
+/* One packet, its virtio-net header first with vnet_hdr, into buf.
+ * Returns its length, or -1 with errno set (EAGAIN: none waiting). */
+ssize_t tun_read(const struct tun *tun, uint8_t *buf, size_t size);
+/* One packet, after the virtio-net header vnet when the device takes
+ * one (vnet NULL: a plain packet, checksums done). Returns 0, or a
+ * negative errno when the kernel refused it: its queue is full, and the
+ * caller drops the packet as a router would, and counts it. */
+int tun_write(const struct tun *tun, const uint8_t *vnet, const uint8_t *pkt,
+	      size_t len);
+/* One packet in pieces, iov[0] its virtio-net header (vnet_hdr only). */
+int tun_writev(const struct tun *tun, const struct iovec *iov, int n);
+
+
+#endif
