@@ -103,6 +103,14 @@ ip -n "$LAB_U" route add "$INET_ADDR/32" via "$LAB_GW_PUB" dev u0 || fail "rogue
 	fail "a route in main does not reach the internet physically: the lab is wrong"
 ip -n "$LAB_U" route del "$INET_ADDR/32" via "$LAB_GW_PUB" dev u0
 ok "without the tunnel, a route in main sends U's pings physically (the internet counts them)"
+# u0's link-local address (and its routes in table local) may still be on
+# its way from IPv6 address autoconfiguration: wait for it, bounded, so
+# that the snapshot does not change under the test by itself.
+for ((i = 0; i < 50; i++)); do
+	ll=$(ip -n "$LAB_U" -6 addr show dev u0 scope link)
+	[[ $ll == *inet6* && $ll != *tentative* ]] && break
+	sleep 0.1
+done
 before=$(state)
 
 lab_pki "$LAB_TMP/pki"
