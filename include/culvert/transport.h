@@ -43,6 +43,8 @@
  *   At any time in between, from the core's loop:
  *   reload()   optional: the config file was read again (SIGHUP, reload)
  *   stats()    optional: the plugin's counters (culvertctl status, SIGUSR1)
+ *   describe() optional: one up link's protocol, cipher, peer certificate
+ *              and keys' age (culvertctl status and show, metrics)
  *
  * A client with several transports (transport = dtls, tls) uses one at a
  * time, the next after a loss. When the one it connects with brings no
@@ -67,7 +69,7 @@
  * Re-entrancy:
  *  - No upcall (link_up, link_down, deliver, link_moved) from inside a call
  *    the core made to the plugin (create, listen, connect, send, close,
- *    destroy, reload, stats): what happens there (a connect that fails at
+ *    destroy, reload, stats, describe): what happens there (a connect that fails at
  *    once, a link that breaks in send) is reported by a return value or
  *    later, from a 0 ms timer. So the core never sees its state change
  *    under it.
@@ -445,6 +447,39 @@ struct cv_wire {
 				    * for the path is lost, not fragmented */
 
 /*
+ * What one up link is now, as describe() tells it: for `culvertctl status`
+ * and `show`, their JSON and the metrics. The core zeroes it and sets
+ * size to the sizeof it was built with; the plugin fills what it knows
+ * and leaves the rest alone (zero, NULL: unknown or none). Members are
+ * only ever appended: those below, through rekeys, are always there; a
+ * plugin writes one appended later only when CV_LINK_DESC_HAS(desc,
+ * member), for an older core's struct is smaller. The strings are the plugin's (static, or in the link), read
+ * by the core before its next call into the plugin.
+ */
+struct cv_link_desc {
+	uint32_t size;			/* the core's sizeof(struct cv_link_desc) */
+	/* The protocol and cipher that protect the link, as the crypto
+	 * library names them ("TLS1.3", "AES-256-GCM"); NULL for none. */
+	const char *protocol;
+	const char *cipher;
+	/* The peer's certificate's end of validity (notAfter), in seconds
+	 * since the Epoch; 0 when the peer showed none (a client without a
+	 * certificate, a plain transport). */
+	int64_t peer_cert_expires;
+	/* When the keys in use were made, in seconds since the Epoch: the
+	 * handshake's end, or the last key update (TLS 1.3 KeyUpdate, sent
+	 * or received) since; 0 when the link has no keys. */
+	int64_t keys_made;
+	/* Key updates since the handshake. */
+	uint32_t rekeys;
+};
+
+/* Whether the core's struct cv_link_desc has room for member. */
+#define CV_LINK_DESC_HAS(desc, member) \
+	((desc)->size >= offsetof(struct cv_link_desc, member) + \
+			 sizeof((desc)->member))
+
+/*
  * The table each plugin exports as CULVERT_TRANSPORT_SYMBOL. The core
  * refuses abi_version != CULVERT_TRANSPORT_ABI, a size smaller than the
  * version-1 table, a name other than the file's, and a required entry
@@ -534,6 +569,17 @@ struct cv_transport {
 	 * the MTU or the firewall for this transport, and says so.
 	 */
 	const struct cv_wire *wire;
+
+	/*
+	 * Optional (NULL, or a table whose size ends before it): fill desc
+	 * (struct cv_link_desc, above) for one link the core holds (after
+	 * link_up() returned its session). The core asks from its loop, when
+	 * `culvertctl status` or `show`, or a metrics scrape, wants it; no
+	 * upcall may be made from inside, and the link must not change.
+	 * Without it, status shows the transport's name alone.
+	 */
+	void (*describe)(struct cv_instance *inst, struct cv_link *link,
+			 struct cv_link_desc *desc);
 };
 
 #ifdef __cplusplus

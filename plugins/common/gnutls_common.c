@@ -394,6 +394,7 @@ int gtls_load_cred(struct gtls *g, struct gtls_cred **out)
 	if (!c)
 		return -ENOMEM;
 	c->refs = 1;
+	c->owner = g;
 	int ret = gnutls_certificate_allocate_credentials(&c->cred);
 	if (ret < 0) {
 		LOG(g, CV_LOG_ERR, "cannot set up TLS credentials: %s",

@@ -34,6 +34,9 @@
 struct gtls_cred {
 	unsigned int refs;
 	gnutls_certificate_credentials_t cred;
+	/* Whose: a GnuTLS callback that gets only the session finds its
+	 * instance through the session's pointer, which is this. */
+	struct gtls *owner;
 };
 
 struct gtls {
@@ -161,6 +164,10 @@ void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err);
  * the peer sent no certificate. Returns 0 or a negative errno.
  */
 int gtls_peer_identity(gnutls_session_t session, char **out);
+
+/* The end of validity (notAfter) of the peer's certificate, or 0 when
+ * it showed none. */
+time_t gtls_peer_expires(gnutls_session_t session);
 
 /* "TLS1.3, AES-256-GCM" and the like, for the log. */
 void gtls_describe(gnutls_session_t session, char *buf, size_t size);

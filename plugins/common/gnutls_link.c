@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "endpoint.h"
 
@@ -252,6 +253,31 @@ void glink_client_give_up(struct glink *l)
 
 /* ---- one link: the handshake */
 
+/* A TLS 1.3 KeyUpdate arrived: new keys both ways, for the client asks
+ * for the server's with its own, and the server answers with its own. GnuTLS names only the session: its
+ * pointer is the credentials, whose owner is the instance's gtls, the
+ * first member of the glinks; key updates come once in rekey-interval,
+ * so looking the link up among all is cheap. */
+static int on_key_update(gnutls_session_t session, unsigned int htype,
+			 unsigned int when, unsigned int incoming,
+			 const gnutls_datum_t *msg)
+{
+	const struct gtls_cred *c = gnutls_session_get_ptr(session);
+	struct glinks *s = container_of(c->owner, struct glinks, tls);
+
+	/* Ours went out too: counting the peer's alone counts each once,
+	 * whichever side asked. */
+	if (!incoming)
+		return 0;
+	for (struct glink *l = s->all; l; l = l->next)
+		if (l->tls == session) {
+			l->keys_made = time(NULL);
+			l->rekeys++;
+			break;
+		}
+	return 0;
+}
+
 int glink_session_new(struct glink *l, unsigned int flags)
 {
 	struct glinks *s = l->set;
@@ -263,6 +289,8 @@ int glink_session_new(struct glink *l, unsigned int flags)
 		l->tls = NULL;
 		return -ENOMEM;
 	}
+	gnutls_handshake_set_hook_function(l->tls, GNUTLS_HANDSHAKE_KEY_UPDATE,
+					   GNUTLS_HOOK_POST, on_key_update);
 	l->state = GLINK_HANDSHAKE;
 	return 0;
 }
@@ -357,6 +385,8 @@ bool glink_handshake_done(struct glink *l, char **identity,
 			return false;
 		}
 	}
+	l->keys_made = time(NULL);
+	l->peer_expires = gtls_peer_expires(l->tls);
 	gtls_describe(l->tls, desc, sizeof(desc));
 	if (s->server)
 		LOG(s, CV_LOG_DEBUG, "handshake with %s done: %s%s%s%s",
@@ -366,6 +396,18 @@ bool glink_handshake_done(struct glink *l, char **identity,
 		LOG(s, CV_LOG_INFO, "%s with %s: %s; certificate valid for '%s'%s",
 		    proto_name(s), l->peer_name, desc, s->tls.server_name, extra);
 	return true;
+}
+
+void glink_describe(const struct glink *l, struct cv_link_desc *desc)
+{
+	if (l->state != GLINK_UP || !l->tls)
+		return;
+	desc->protocol =
+		gnutls_protocol_get_name(gnutls_protocol_get_version(l->tls));
+	desc->cipher = gnutls_cipher_get_name(gnutls_cipher_get(l->tls));
+	desc->peer_cert_expires = l->peer_expires;
+	desc->keys_made = l->keys_made;
+	desc->rekeys = l->rekeys;
 }
 
 bool glink_up(struct glink *l, char *identity, size_t max_msg)

@@ -83,6 +83,10 @@ struct glink {
 	/* A reload found that the peer's certificate no longer passes: why,
 	 * for the link_down() that the recheck timer makes. */
 	struct gtls_doom doom;
+	/* Up: what describe() tells of it. Wall-clock seconds. */
+	int64_t peer_expires;		/* 0: the peer showed no certificate */
+	int64_t keys_made;		/* the handshake, or the last KeyUpdate */
+	uint32_t rekeys;
 
 	/* Client: the addresses of 'remote', and the last failure. */
 	struct addrinfo *addrs, *next_addr;
@@ -274,6 +278,10 @@ void glink_handshake_timed_out(struct glink *l);
  */
 bool glink_handshake_done(struct glink *l, char **identity,
 			  const char *extra);
+/* The table's describe(): protocol, cipher, the peer's certificate's
+ * end, the keys' age. */
+void glink_describe(const struct glink *l, struct cv_link_desc *desc);
+
 /* link_up() with identity (freed here) and max_msg. False when the link
  * is gone: the core refused it (and said why; closed here) or closed it
  * inside the call. */

@@ -334,6 +334,18 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 
 /* ---- identity */
 
+time_t gtls_peer_expires(gnutls_session_t session)
+{
+	gnutls_x509_crt_t crt;
+	time_t t;
+
+	if (peer_certificate(session, &crt) < 0)
+		return 0;
+	t = gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	return t == (time_t)-1 ? 0 : t;
+}
+
 int gtls_peer_identity(gnutls_session_t session, char **out)
 {
 	gnutls_x509_crt_t crt;

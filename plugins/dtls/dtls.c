@@ -170,6 +170,12 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "roams", inst->roams);
 }
 
+static void dtls_describe(struct cv_instance *inst, struct cv_link *link,
+			  struct cv_link_desc *desc)
+{
+	glink_describe(&link->g, desc);
+}
+
 static const struct cv_option dtls_options[] = {
 	{ "listen", "where dtls listens (UDP), if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's dtls endpoint, if not the global remote" },
@@ -204,4 +210,5 @@ const struct cv_transport culvert_transport = {
 	.reload = dtls_reload,
 	.stats = dtls_stats,
 	.wire = &dtls_wire,
+	.describe = dtls_describe,
 };

@@ -97,6 +97,12 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "accept_paused", st->accept_paused);
 }
 
+static void tls_describe(struct cv_instance *inst, struct cv_link *link,
+			 struct cv_link_desc *desc)
+{
+	glink_describe(&link->g, desc);
+}
+
 static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
@@ -129,4 +135,5 @@ const struct cv_transport culvert_transport = {
 	.reload = tls_reload,
 	.stats = tls_stats,
 	.wire = &tls_wire,
+	.describe = tls_describe,
 };
