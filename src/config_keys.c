@@ -155,21 +155,42 @@ static int parse_mtu(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* A pool of family, its length from min to max: a length out of that
+ * range is said as such, not as the 0-32 of any prefix. */
+static int parse_pool_prefix(const char *value, int family, unsigned int min,
+			     unsigned int max, const char *range,
+			     const char *other_family, struct cv_prefix *pool,
+			     const char **why)
+{
+	const char *slash = strchr(value, '/');
+	unsigned int len;
+
+	if (prefix_parse(value, false, pool, why) < 0) {
+		/* 10.8.0.0/33: not the prefix's 0-32, but this range. */
+		if (slash && parse_unsigned(slash + 1, 0, 1000, &len) == 0 &&
+		    (len < min || len > max))
+			*why = range;
+		return -EINVAL;
+	}
+	if (pool->addr.family != family) {
+		*why = other_family;
+		return -EINVAL;
+	}
+	if (pool->len < min || pool->len > max) {
+		*why = range;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_pool(struct config *cfg, void *field, const char *value,
 		      const char **why)
 {
-	struct cv_prefix *pool = field;
-
-	if (prefix_parse(value, false, pool, why) < 0)
+	if (parse_pool_prefix(value, AF_INET, 8, 30,
+			      "is not a usable pool (expected an IPv4 prefix from /8 to /30)",
+			      "is not an IPv4 prefix (an IPv6 pool is 'pool6')",
+			      field, why) < 0)
 		return -EINVAL;
-	if (pool->addr.family != AF_INET) {
-		*why = "is not an IPv4 prefix (an IPv6 pool is 'pool6')";
-		return -EINVAL;
-	}
-	if (pool->len > 30 || pool->len < 8) {
-		*why = "is not a usable pool (expected a prefix from /8 to /30)";
-		return -EINVAL;
-	}
 	cfg->has_pool = true;
 	return 0;
 }
@@ -177,18 +198,11 @@ static int parse_pool(struct config *cfg, void *field, const char *value,
 static int parse_pool6(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
-	struct cv_prefix *pool = field;
-
-	if (prefix_parse(value, false, pool, why) < 0)
+	if (parse_pool_prefix(value, AF_INET6, 16, 64,
+			      "is not a usable IPv6 pool (expected a prefix from /16 to /64)",
+			      "is not an IPv6 prefix (IPv4 addresses go in 'pool')",
+			      field, why) < 0)
 		return -EINVAL;
-	if (pool->addr.family != AF_INET6) {
-		*why = "is not an IPv6 prefix (IPv4 addresses go in 'pool')";
-		return -EINVAL;
-	}
-	if (pool->len > 64 || pool->len < 16) {
-		*why = "is not a usable IPv6 pool (expected a prefix from /16 to /64)";
-		return -EINVAL;
-	}
 	cfg->has_pool6 = true;
 	return 0;
 }

@@ -13,9 +13,35 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "plugin.h"
 
 
-static void usage(FILE *out)
+/* The keys of each plugin's [NAME] section, from the plugins in dir:
+ * they live in the plugins' tables, not in the core's. */
+static void plugin_keys(FILE *out, const char *dir)
+{
+	char names[1024], *save = NULL;
+
+	plugin_list(dir, names, sizeof(names));
+	fprintf(out, "\nTransport plugins in %s: %s.\n", dir, names);
+	if (strcmp(names, "none") == 0 || plugin_system_init() < 0)
+		return;
+	for (char *n = strtok_r(names, ", ", &save); n;
+	     n = strtok_r(NULL, ", ", &save)) {
+		struct plugin p;
+		if (plugin_load(dir, n, &p) < 0)
+			continue;
+		const struct cv_option *o = p.transport->options;
+		fprintf(out, "\nKeys of a [%s] section%s\n", n,
+			o && o->name ? ":" : ": none");
+		for (; o && o->name; o++)
+			fprintf(out, "  %-17s %s\n", o->name, o->help);
+		plugin_unload(&p);
+	}
+	plugin_system_exit();
+}
+
+static void usage(FILE *out, const char *plugin_dir)
 {
 	fprintf(out,
 		"Usage: culvertd -c FILE [-f] [-v]... [--check-config]\n"
@@ -27,7 +53,7 @@ static void usage(FILE *out)
 		"  -f, --foreground    stay in the foreground and log to stderr\n"
 		"  -v, --verbose       log more: once for info, twice for debug\n"
 		"      --check-config  parse FILE, load its transports, report, exit\n"
-		"  -h, --help          this help\n"
+		"  -h, --help          this help (with -c FILE: FILE's plugin-dir's keys)\n"
 		"  -V, --version       the version\n"
 		"\n"
 		"Configuration keys (KEY = VALUE in FILE):\n");
@@ -38,8 +64,21 @@ static void usage(FILE *out)
 		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name,
 			k->metavar, only, "", k->help);
 	}
-	fprintf(out, "\nTransport plugins are looked up in %s.\n"
-		     "See culvertd(8) and culvert.conf(5).\n", PLUGINDIR);
+	plugin_keys(out, plugin_dir);
+	fprintf(out, "\nSee culvertd(8) and culvert.conf(5).\n");
+}
+
+/* --help, after the other options: -c FILE names the plugin-dir whose
+ * plugins' keys it lists. */
+static int help(const char *path)
+{
+	struct config *cfg = NULL;
+
+	if (path && config_load(path, &cfg) < 0)
+		return 1;
+	usage(stdout, cfg ? cfg->plugin_dir : PLUGINDIR);
+	config_free(cfg);
+	return 0;
 }
 
 static void print_summary(const struct config *cfg)
@@ -103,7 +142,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *path = NULL;
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, want_help = false;
 	int verbosity = LOG_NOTICE, opt;
 
 	while ((opt = getopt_long(argc, argv, "c:fvhV", options, NULL)) != -1) {
@@ -122,8 +161,8 @@ int main(int argc, char **argv)
 			check = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			want_help = true;
+			break;
 		case 'V':
 			printf("culvertd %s (transport ABI %d)\n", PACKAGE_VERSION,
 			       CULVERT_TRANSPORT_ABI);
@@ -133,6 +172,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (want_help)
+		return help(path);
 	if (optind < argc) {
 		fprintf(stderr, "culvertd: unexpected argument '%s'\nTry 'culvertd --help'.\n",
 			argv[optind]);

@@ -128,6 +128,8 @@ run badpool
 check "pool = 203.0.113.0/33 is refused" refused
 check "the error reads '$T/badpool.conf:5: key 'pool': ...'" \
 	says "(^|[ :])$T/badpool.conf:5: key 'pool': .*203\.0\.113\.0/33"
+check "the error for /33 gives the range a pool may have, /8 to /30" \
+	says "'203\.0\.113\.0/33' is not a usable pool \(expected an IPv4 prefix from /8 to /30\)"
 
 # 5. a misspelt key: an error that suggests the right one (line 3)
 conf typo <<-EOF
@@ -327,6 +329,15 @@ plugin-dir = $CULVERT_PLUGIN_DIR
 EOF
 run good6
 check "pool6 with an IPv6 route and an IPv6 listen passes --check-config" test "$RC" -eq 0
+
+# --help lists the keys of the plugins' sections too, with -c FILE from
+# FILE's plugin-dir.
+RC=0
+ERR=$(timeout 10 "$CULVERTD" -c "$T/good6.conf" --help 2>&1 </dev/null) || RC=$?
+check "culvertd -c FILE --help exits 0" test "$RC" -eq 0
+check "--help lists the core's keys and those of the [tls], [dtls] and [udp] sections" \
+	says_all '^  offload ' '^Keys of a \[tls\] section:' '^Keys of a \[dtls\] section:' \
+	'^  mtu +path MTU' '^Keys of a \[udp\] section:' '^  socket-buffer '
 
 ((failed == 0)) || {
 	echo "# $failed check(s) failed"

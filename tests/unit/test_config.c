@@ -179,7 +179,7 @@ static const struct {
 	  "test.conf:5: key 'pool' is set twice (first on line 4)" },
 	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
 	  "pool = 10.8.0.0/33\n",
-	  "test.conf:4: key 'pool': '10.8.0.0/33' is not a prefix (expected ADDRESS/0-32)" },
+	  "test.conf:4: key 'pool': '10.8.0.0/33' is not a usable pool (expected an IPv4 prefix from /8 to /30)" },
 	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
 	  "pool = 10.8.0.1/24\n",
 	  "test.conf:4: key 'pool': '10.8.0.1/24' has host bits set" },
