@@ -77,6 +77,7 @@ struct config {
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
+	char *metrics_listen;		/* ADDRESS:PORT, or NULL: no HTTP */
 	char *user;
 	char *group;
 	char *up_script, *down_script;			/* client */

@@ -121,6 +121,19 @@ static int parse_endpoint(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* metrics-listen: an endpoint, for a culvertd that can serve HTTP. */
+static int parse_metrics_listen(struct config *cfg, void *field,
+				const char *value, const char **why)
+{
+#ifndef HAVE_MICROHTTPD
+	*why = "cannot be served: this culvertd was built without libmicrohttpd "
+	       "(culvertctl metrics prints the same)";
+	return -EINVAL;
+#else
+	return parse_endpoint(cfg, field, value, why);
+#endif
+}
+
 static int parse_ifname(struct config *cfg, void *field, const char *value,
 			const char **why)
 {
@@ -524,6 +537,9 @@ const struct config_key config_keys[] = {
 	  "where transport plugins are found (default " PLUGINDIR ")" },
 	{ "control-socket", parse_path, FIELD(control_socket), NULL, "PATH", KEY_RESTART,
 	  "the control socket for culvertctl (default /run/culvert/NAME.sock for NAME.conf)" },
+	{ "metrics-listen", parse_metrics_listen, FIELD(metrics_listen), NULL,
+	  "ADDRESS:PORT", KEY_RESTART,
+	  "serve the metrics to Prometheus at http://ADDRESS:PORT/metrics (default: not served)" },
 	{ "user", parse_name, FIELD(user), NULL, "NAME", KEY_RESTART,
 	  "after setup, run as this user with CAP_NET_ADMIN only (default: stay root)" },
 	{ "group", parse_name, FIELD(group), NULL, "NAME", KEY_RESTART,

@@ -5,6 +5,8 @@
 #ifndef CULVERT_CTL_H
 #define CULVERT_CTL_H
 
+#include <stdbool.h>
+
 /* What a subcommand returns when its arguments are wrong: culvertctl
  * then prints that subcommand's usage line from the table. */
 #define CTL_USAGE (-1)
@@ -20,7 +22,10 @@ struct ctl_command {
 
 /* culvertctl passwd FILE USER */
 int ctl_passwd(int argc, char *argv[]);
+/* culvertctl status, show and metrics (ctl_status.c) */
 int ctl_status(int argc, char *argv[]);
+int ctl_show(int argc, char *argv[]);
+int ctl_metrics(int argc, char *argv[]);
 int ctl_kick(int argc, char *argv[]);
 int ctl_reload(int argc, char *argv[]);
 /* culvertctl diagnose [-c FILE]: the network around the tunnel */
@@ -31,6 +36,14 @@ int ctl_pki(int argc, char *argv[]);
 /* Which daemon the commands below talk to: the socket, or the one its
  * config file names. Returns 0 or a negative errno, logged. */
 int ctl_set_socket(const char *socket, const char *config);
+/* The instance NAME (culvertd@NAME): its config's control-socket when
+ * SYSCONFDIR/culvert/NAME.conf can be read, else the default socket of
+ * NAME.conf (ctl_instance.c). Returns 0 or a negative errno, logged. */
+int ctl_set_instance(const char *name);
+/* Without any of these: the only instance that answers under
+ * /run/culvert. Returns 0; -ENOENT when none does, -EEXIST when several
+ * do (which, logged unless quiet). */
+int ctl_find_instance(bool quiet);
 /* Send one request to the daemon, print the answer; the exit status. */
 int ctl_request(const char *request);
 /* The same, printing nothing: the answer's body is appended to body (when

@@ -47,15 +47,13 @@ const char *ctl_config_path(void)
 static int connect_daemon(bool quiet)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (!socket_path[0]) {
+		int err = ctl_find_instance(quiet);
+		if (err < 0)
+			return err;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (!socket_path[0]) {
-		if (!quiet)
-			log_err("which daemon? give -c FILE (its config) or -s SOCKET");
-		if (fd >= 0)
-			close(fd);
-		return -EINVAL;
-	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int err = -errno;

@@ -17,6 +17,7 @@
 #include "core.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "session.h"
 #include "status.h"
 
@@ -82,11 +83,25 @@ static void handle(struct control *c, int fd, char *request, size_t len)
 
 	switch (r.op) {
 	case CONTROL_STATUS:
-		status_text(c->core, c->transports, &body);
+	case CONTROL_STATUS_ALL:
+		status_text(c->core, c->transports, r.op == CONTROL_STATUS_ALL,
+			    &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_STATUS_JSON:
 		status_json(c->core, c->transports, &body);
+		answer(fd, "ok", &body);
+		break;
+	case CONTROL_SHOW:
+	case CONTROL_SHOW_JSON:
+		if ((r.op == CONTROL_SHOW ? status_show : status_show_json)(
+			    c->core, r.arg, &body))
+			answer(fd, "ok", &body);
+		else
+			answer(fd, "error: no session of that name", NULL);
+		break;
+	case CONTROL_METRICS:
+		metrics_text(c->core, c->transports, METRICS_TEXTFILE, &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_KICK:

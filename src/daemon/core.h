@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tun.h"
 
@@ -38,6 +39,25 @@ struct counters {
 #undef COUNTER_FIELD
 };
 
+/* Why a server turned peers away after their link came up (refused
+ * counts them all), and how password checks ended (auth_failed counts
+ * the failures): the reason and result labels of culvert_refused_total
+ * and culvert_logins_total in the metrics (culvertd(8), METRICS). */
+#define REFUSAL_REASONS(X) \
+	X(waiting) X(version) X(full) X(no_certificate) X(throttled) \
+	X(no_password) X(login_failed) X(busy) X(pool_exhausted) X(mtu) \
+	X(script) X(no_memory)
+#define LOGIN_RESULTS(X) \
+	X(ok) X(unknown_user) X(wrong_password) X(locked) X(bad_hash) \
+	X(error) X(bad_name)
+
+#define REASON_ENUM(name) REFUSAL_##name,
+enum refusal { REFUSAL_REASONS(REASON_ENUM) N_REFUSALS };
+#undef REASON_ENUM
+#define RESULT_ENUM(name) LOGIN_##name,
+enum login_result { LOGIN_RESULTS(RESULT_ENUM) N_LOGIN_RESULTS };
+#undef RESULT_ENUM
+
 struct core {
 	struct config *cfg;		/* in force: a reload replaces it */
 	struct loop *loop;
@@ -48,6 +68,11 @@ struct core {
 	unsigned int n_sessions;
 	struct hook *hooks;		/* scripts still running */
 	struct counters counters;
+	uint64_t refusals[N_REFUSALS];
+	uint64_t logins[N_LOGIN_RESULTS];
+	time_t started_at;		/* wall clock, for status */
+	int64_t started_ms;		/* loop_now(), for the uptime */
+	uint64_t last_session_id;	/* each session's id is one more */
 	int64_t malformed_logged_at;	/* to rate-limit that log line */
 	bool stopping;			/* culvertd is ending every session */
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -16,6 +17,9 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#ifdef HAVE_MICROHTTPD
+#include "metrics_http.h"
+#endif
 #include "netlink.h"
 #include "plugin_host.h"
 #include "privilege.h"
@@ -163,14 +167,21 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	memset(d, 0, sizeof(*d));
 	d->core.cfg = cfg;
 	d->core.tun.fd = -1;
+	d->core.started_at = time(NULL);
 	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
 		return err;
+	d->core.started_ms = loop_now(d->core.loop);
 	if ((err = transports_load(&d->transports, &d->core)) < 0)
 		return err;
 	transports_warn_insecure(&d->transports);
 	if ((err = control_open(&d->core, &d->transports, on_control_reload, d,
 				&d->control)) < 0)
 		return err;
+#ifdef HAVE_MICROHTTPD
+	if (cfg->metrics_listen &&
+	    (err = metrics_http_open(&d->core, &d->transports, &d->metrics)) < 0)
+		return err;
+#endif
 	if ((err = tun_open(cfg->device, cfg->offload, &d->core.tun)) < 0)
 		return err;
 	if ((err = nl_open(&d->core.nl)) < 0) {
@@ -208,6 +219,9 @@ void daemon_cleanup(struct daemon *d)
 	client_free(d->client);
 	server_free(d->server);
 	control_close(d->control);
+#ifdef HAVE_MICROHTTPD
+	metrics_http_close(d->metrics);
+#endif
 	hook_abandon_all(&d->core.hooks);
 	datapath_free(d->datapath);
 	if (d->core.loop && d->core.tun.fd >= 0)

@@ -16,6 +16,7 @@ struct client;
 struct config;
 struct control;
 struct datapath;
+struct metrics_http;
 struct server;
 
 struct daemon {
@@ -23,6 +24,7 @@ struct daemon {
 	struct transports transports;
 	struct datapath *datapath;
 	struct control *control;
+	struct metrics_http *metrics;	/* metrics-listen, or NULL */
 	struct server *server;		/* mode = server */
 	struct client *client;		/* mode = client */
 };

@@ -35,6 +35,11 @@ struct cv_host {
 				      const struct cv_link_info *info);
 	/* A client's connect() ended without a link (NULL on a server). */
 	void (*connect_failed)(void *owner, struct cv_host *h);
+
+	/* What the sessions over it carried, those that ended: with the
+	 * live ones', each transport's totals in the metrics. */
+	uint64_t ended_rx_packets, ended_rx_bytes;
+	uint64_t ended_tx_packets, ended_tx_bytes;
 };
 
 /* The transports named in 'transport', in that order. */

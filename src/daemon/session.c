@@ -172,6 +172,10 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
 	s->ops->ended(s);
+	s->transport->ended_rx_packets += s->rx_packets;
+	s->transport->ended_rx_bytes += s->rx_bytes;
+	s->transport->ended_tx_packets += s->tx_packets;
+	s->transport->ended_tx_bytes += s->tx_bytes;
 	unlink_session(s);
 	s->core->counters.sessions_closed++;
 	loop_timer_free(s->timer);
@@ -296,6 +300,7 @@ struct cv_session *session_new(struct core *core,
 	s->owner = owner;
 	s->transport = transport;
 	s->link = link;
+	s->id = ++core->last_session_id;
 	s->state = SESSION_HELLO;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(core->loop);

@@ -40,6 +40,7 @@ struct cv_session {
 	struct cv_host *transport;
 	struct cv_link *link;
 	struct cv_session *prev, *next;	/* core->sessions */
+	uint64_t id;			/* unique in this run, from 1 */
 
 	enum session_state state;
 	char peer[ADDR_STRLEN];		/* outer address, for logs */

@@ -125,11 +125,12 @@ static int send_welcome(struct cv_session *s)
 
 /* Refuse a peer with a reason for it and one for our log; the session is
  * gone afterwards. */
-static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
-		   const char *logged)
+static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
+		   const char *told, const char *logged)
 {
 	log_warn("refusing %s: %s", s->peer, logged);
 	s->core->counters.refused++;
+	s->core->refusals[why]++;
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
 	return false;
@@ -149,6 +150,25 @@ static bool take_login(struct cv_session *s)
 
 static bool accept_peer(struct cv_session *s);
 
+static enum login_result login_result(enum auth_result result)
+{
+	switch (result) {
+	case AUTH_OK:
+		return LOGIN_ok;
+	case AUTH_UNKNOWN_USER:
+		return LOGIN_unknown_user;
+	case AUTH_WRONG_PASSWORD:
+		return LOGIN_wrong_password;
+	case AUTH_LOCKED:
+		return LOGIN_locked;
+	case AUTH_BAD_HASH:
+		return LOGIN_bad_hash;
+	case AUTH_ERROR:
+		break;
+	}
+	return LOGIN_error;
+}
+
 /* The worker's answer about the password of s->login. */
 static void on_password_checked(void *arg, enum auth_result result)
 {
@@ -158,6 +178,7 @@ static void on_password_checked(void *arg, enum auth_result result)
 	char text[160];
 
 	s->auth_job = NULL;
+	s->core->logins[login_result(result)]++;
 	if (result != AUTH_OK) {
 		throttle_failed(srv->throttle, sa, loop_now(s->core->loop));
 		s->core->counters.auth_failed++;
@@ -165,7 +186,8 @@ static void on_password_checked(void *arg, enum auth_result result)
 			 auth_result_str(result));
 		/* The same answer for every failure: it must not tell a
 		 * stranger which users exist. */
-		refuse(s, PROTO_REASON_AUTH, "wrong username or password", text);
+		refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
+		       "wrong username or password", text);
 		return;
 	}
 	throttle_succeeded(srv->throttle, sa);
@@ -184,13 +206,14 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 	char text[160];
 
 	if (srv->n_up >= cfg->max_clients)
-		return refuse(s, PROTO_REASON_POLICY, "the server is full",
+		return refuse(s, REFUSAL_full, PROTO_REASON_POLICY,
+			      "the server is full",
 			      "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
 		return true;
 	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && !s->identity)
-		return refuse(s, PROTO_REASON_AUTH,
+		return refuse(s, REFUSAL_no_certificate, PROTO_REASON_AUTH,
 			      "a client certificate is required",
 			      "no client certificate (auth = certificate)");
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
@@ -202,18 +225,20 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		snprintf(text, sizeof(text),
 			 "too many failed logins from your address; try again in %lld s",
 			 (long long)(wait + 999) / 1000);
-		return refuse(s, PROTO_REASON_AUTH, text,
+		return refuse(s, REFUSAL_throttled, PROTO_REASON_AUTH, text,
 			      "too many failed logins from this address");
 	}
 	if (!h->username[0] || !h->password[0])
-		return refuse(s, PROTO_REASON_AUTH,
+		return refuse(s, REFUSAL_no_password, PROTO_REASON_AUTH,
 			      "this server needs a username and password",
 			      "no username or password (auth = password)");
 	/* The name goes into the log: only what a password file may hold. */
 	if (!user_name_valid(h->username)) {
 		throttle_failed(srv->throttle, sa, now);
 		s->core->counters.auth_failed++;
-		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
+		s->core->logins[LOGIN_bad_name]++;
+		return refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
+			      "wrong username or password",
 			      "a user name with characters no user has");
 	}
 	s->login = strdup(h->username);
@@ -223,7 +248,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 						 s);
 	explicit_bzero(h->password, sizeof(h->password));
 	if (!s->auth_job)
-		return refuse(s, PROTO_REASON_AUTH,
+		return refuse(s, REFUSAL_busy, PROTO_REASON_AUTH,
 			      "the server is busy checking logins; try again",
 			      "too many logins waiting for a password check");
 	return true;
@@ -260,7 +285,8 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		snprintf(text, sizeof(text),
 			 "protocol version %u is not spoken here (this server speaks %u)",
 			 h->version, PROTO_VERSION);
-		return refuse(s, PROTO_REASON_VERSION, text, text);
+		return refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
+			      text);
 	}
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
@@ -305,7 +331,8 @@ static void on_client_connect_done(void *arg, int status)
 	}
 	snprintf(text, sizeof(text), "client-connect-script said no (exit status %d)",
 		 status);
-	refuse(s, PROTO_REASON_POLICY, "refused by the server's policy", text);
+	refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
+	       "refused by the server's policy", text);
 }
 
 /* An admitted peer: its address and route; then, once the administrator's
@@ -321,12 +348,13 @@ static bool accept_peer(struct cv_session *s)
 		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
 				      &s->inner);
 	if (err < 0)
-		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
+		return refuse(s, REFUSAL_pool_exhausted, PROTO_REASON_POOL_EXHAUSTED,
 			      "no free inner address",
 			      "the address pool is exhausted; widen 'pool'");
 	s->has_inner = srv->pool != NULL;
 	if (s->has_inner && route_add(srv->routes, &s->inner, s) < 0)
-		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+		return refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
+				      "server out of memory",
 			      "out of memory");
 	err = lease_inner6(s);
 	if (err == -EMSGSIZE) {
@@ -335,22 +363,23 @@ static bool accept_peer(struct cv_session *s)
 			 "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
 			 s->transport->t->name, session_mtu(s, cfg->mtu),
 			 SESSION_IPV6_MIN_MTU);
-		return refuse(s, PROTO_REASON_POLICY,
+		return refuse(s, REFUSAL_mtu, PROTO_REASON_POLICY,
 			      "tunnel MTU too small for IPv6", text);
 	}
 	if (err == -ENOSPC)
-		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
+		return refuse(s, REFUSAL_pool_exhausted, PROTO_REASON_POOL_EXHAUSTED,
 			      "no free inner IPv6 address",
 			      "the IPv6 address pool is exhausted; widen 'pool6'");
 	if (err < 0)
-		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+		return refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
+				      "server out of memory",
 			      "out of memory");
 	if (!cfg->client_connect_script)
 		return bring_up(s);
 	s->connect_hook = session_hook(s, cfg->client_connect_script,
 				       "client-connect", on_client_connect_done);
 	if (!s->connect_hook)
-		return refuse(s, PROTO_REASON_POLICY,
+		return refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
 			      "refused by the server's policy",
 			      "client-connect-script could not run");
 	return true;
@@ -399,6 +428,7 @@ struct cv_session *server_link_up(void *arg, struct cv_host *h,
 
 	if (srv->n_pending >= MAX_PENDING) {
 		srv->core->counters.refused++;
+		srv->core->refusals[REFUSAL_waiting]++;
 		return NULL;
 	}
 	struct cv_session *s = session_new(srv->core, &server_session, srv, h,

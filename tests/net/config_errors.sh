@@ -336,7 +336,7 @@ RC=0
 ERR=$(timeout 10 "$CULVERTD" -c "$T/good6.conf" --help 2>&1 </dev/null) || RC=$?
 check "culvertd -c FILE --help exits 0" test "$RC" -eq 0
 check "--help lists the core's keys and those of the [tls], [dtls] and [udp] sections" \
-	says_all '^  offload ' '^Keys of a \[tls\] section:' '^Keys of a \[dtls\] section:' \
+	says_all '^  offload ' '^  metrics-listen ' '^Keys of a \[tls\] section:' '^Keys of a \[dtls\] section:' \
 	'^  mtu +path MTU' '^Keys of a \[udp\] section:' '^  socket-buffer '
 
 ((failed == 0)) || {

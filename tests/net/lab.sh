@@ -610,8 +610,9 @@ lab_start() {   # lab_start NAME NS CONF
 	LAB_LOG[$name]=$LAB_TMP/$name.log
 	LAB_NSOF[$name]=$ns
 	# Each daemon's control socket in this test's own directory: the
-	# default under /run/culvert/ is shared by tests running at once.
-	if ! grep -q '^[[:space:]]*control-socket' "$conf"; then
+	# default under /run/culvert/ is shared by tests running at once
+	# (unless the test has a /run of its own: LAB_OWN_RUN, ctl_instance.sh).
+	if [[ -z ${LAB_OWN_RUN:-} ]] && ! grep -q '^[[:space:]]*control-socket' "$conf"; then
 		sed -i "1i control-socket = $LAB_TMP/$name.sock" "$conf"
 	fi
 	LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
