@@ -118,25 +118,19 @@ static void core_counters(const struct core *core, struct strbuf *out)
 					  drops[i].reason),
 				   counter_at(c, drops[i].offset));
 
-	static const char *const refusals[] = {
-#define NAME(n) #n,
-		REFUSAL_REASONS(NAME)
-	};
-	static const char *const logins[] = { LOGIN_RESULTS(NAME) };
-#undef NAME
 	metrics_family(out, "culvert_refused_peers_total", "counter",
 		       "Peers the server turned away after their link came up, by reason.");
 	for (size_t i = 0; i < N_REFUSALS; i++)
 		metrics_sample_u64(out, "culvert_refused_peers_total",
 				   label1(labels, sizeof(labels), "reason",
-					  refusals[i]),
+					  refusal_names[i]),
 				   core->refusals[i]);
 	metrics_family(out, "culvert_logins_total", "counter",
 		       "Password checks, by result.");
 	for (size_t i = 0; i < N_LOGIN_RESULTS; i++)
 		metrics_sample_u64(out, "culvert_logins_total",
 				   label1(labels, sizeof(labels), "result",
-					  logins[i]),
+					  login_names[i]),
 				   core->logins[i]);
 }
 

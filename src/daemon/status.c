@@ -212,6 +212,12 @@ static void counters(const struct core *core, const struct transports *ts,
 		counter_line(out, "", #name, core->counters.name);
 	CORE_COUNTERS(COUNTER_LINE)
 #undef COUNTER_LINE
+	for (size_t i = 0; i < N_REFUSALS; i++)
+		if (core->refusals[i] || all)
+			counter_line(out, "refused.", refusal_names[i], core->refusals[i]);
+	for (size_t i = 0; i < N_LOGIN_RESULTS; i++)
+		if (core->logins[i] || all)
+			counter_line(out, "logins.", login_names[i], core->logins[i]);
 	for (unsigned int i = 0; i < ts->n; i++) {
 		const struct cv_host *h = &ts->host[i];
 		struct emit_ctx c = { out, h->t->name, all };

@@ -188,6 +188,18 @@ void status_json(const struct core *core, const struct transports *ts,
 #define COUNTER_JSON(name) number(out, #name, core->counters.name);
 	CORE_COUNTERS(COUNTER_JSON)
 #undef COUNTER_JSON
+	strbuf_printf(out, "},\"refused\":{");
+	for (size_t i = 0; i < N_REFUSALS; i++) {
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, refusal_names[i]);
+		strbuf_printf(out, ":%" PRIu64, core->refusals[i]);
+	}
+	strbuf_printf(out, "},\"logins\":{");
+	for (size_t i = 0; i < N_LOGIN_RESULTS; i++) {
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, login_names[i]);
+		strbuf_printf(out, ":%" PRIu64, core->logins[i]);
+	}
 	strbuf_printf(out, "}");
 	transport_counters(ts, out);
 	strbuf_printf(out, "}\n");

@@ -9,6 +9,11 @@
 #include "plugin_host.h"
 #include "session.h"
 
+#define NAME(n) #n,
+const char *const refusal_names[] = { REFUSAL_REASONS(NAME) };
+const char *const login_names[] = { LOGIN_RESULTS(NAME) };
+#undef NAME
+
 const char *transport_endpoint(const struct core *core,
 			       const struct cv_host *h)
 {

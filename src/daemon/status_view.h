@@ -53,6 +53,10 @@ struct session_view {
 	struct cv_link_desc link;
 };
 
+/* The labels of core->refusals and core->logins, in their order. */
+extern const char *const refusal_names[];
+extern const char *const login_names[];
+
 void daemon_view(const struct core *core, struct daemon_view *v);
 void session_view(const struct core *core, const struct cv_session *s,
 		  struct session_view *v);

@@ -147,6 +147,12 @@ lab_wait_log u2 'refused us: authentication failed' 20 ||
 	fail "bob, removed by the reload, was not refused when he came back"
 lab_wait_log gw "user 'bob': unknown user" 5 || fail "gateway did not log why bob was refused"
 ok "bob, removed from the file, is refused at his next connect"
+status
+has '^  refused\.login_failed: [1-9][0-9]*$' "refused.login_failed line"
+has '^  logins\.unknown_user: [1-9][0-9]*$' "logins.unknown_user line"
+[[ $(json "d['logins']['ok'] >= 2 and d['logins']['unknown_user'] >= 1 and d['refused']['login_failed'] == d['logins']['unknown_user']") == True ]] ||
+	fail "status --json counts logins and refusals as $(json "(d['logins'], d['refused'])")"
+ok "status counts the refusal and the login by reason: $(grep -E '^  (refused|logins)\.' "$LAB_TMP/status.txt" | tr -s ' ' | tr '\n' ' ')"
 ctl kick nobody >/dev/null 2>&1 && fail "kick of an unknown name succeeded"
 ok "kick of an unknown name fails"
 
