@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "control_request.h"
+
 /* What a subcommand returns when its arguments are wrong: culvertctl
  * then prints that subcommand's usage line from the table. */
 #define CTL_USAGE (-1)
@@ -46,6 +48,10 @@ int ctl_set_instance(const char *name);
 int ctl_find_instance(bool quiet);
 /* Send one request to the daemon, print the answer; the exit status. */
 int ctl_request(const char *request);
+/* The same for op (and name, for a request about a session), as
+ * control_request_format() words it: CTL_USAGE for an empty name or one
+ * with a control character, 1 (logged) for one too long. */
+int ctl_send(enum control_op op, const char *name);
 /* The same, printing nothing: the answer's body is appended to body (when
  * not NULL). Returns 0, -EPROTO when the daemon answered an error, or the
  * negative errno of reaching it (-ENOENT: no socket, -ECONNREFUSED: no

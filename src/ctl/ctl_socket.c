@@ -132,6 +132,24 @@ int ctl_request(const char *request)
 	return status;
 }
 
+int ctl_send(enum control_op op, const char *name)
+{
+	char request[CONTROL_REQUEST_MAX];
+	int n = control_request_format(op, name, request, sizeof(request));
+
+	if (n == -EINVAL)
+		return CTL_USAGE;	/* empty, or a control character */
+	if (n < 0) {
+		/* What the request's words take of the line the daemon reads. */
+		int words = control_request_format(op, "x", request, sizeof(request)) - 1;
+		log_err("a session name is at most %d bytes",
+			CONTROL_REQUEST_MAX - 1 - words);
+		return 1;
+	}
+	request[n - 1] = '\0';	/* ctl_request adds the newline */
+	return ctl_request(request);
+}
+
 int ctl_query(const char *request, struct strbuf *body)
 {
 	struct strbuf answer = { 0 };

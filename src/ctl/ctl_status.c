@@ -1,29 +1,10 @@
 /* culvertctl status [--json] [--all], show [--json] NAME, metrics: what
  * the daemon tells about itself, its sessions and its counters. */
-#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "control_request.h"
 #include "ctl.h"
-#include "log.h"
-
-/* Send op (with name) as the daemon reads it. */
-static int send_request(enum control_op op, const char *name)
-{
-	char request[CONTROL_REQUEST_MAX];
-	int n = control_request_format(op, name, request, sizeof(request));
-
-	if (n == -EINVAL)
-		return CTL_USAGE;	/* empty, or a control character */
-	if (n < 0) {
-		log_err("a session name is at most %d bytes",
-			CONTROL_REQUEST_MAX - 12);
-		return 1;
-	}
-	request[n - 1] = '\0';	/* ctl_request adds the newline */
-	return ctl_request(request);
-}
 
 int ctl_status(int argc, char *argv[])
 {
@@ -37,7 +18,7 @@ int ctl_status(int argc, char *argv[])
 		else
 			return CTL_USAGE;
 	}
-	return send_request(json  ? CONTROL_STATUS_JSON
+	return ctl_send(json  ? CONTROL_STATUS_JSON
 			    : all ? CONTROL_STATUS_ALL
 				  : CONTROL_STATUS,
 			    NULL);
@@ -46,9 +27,9 @@ int ctl_status(int argc, char *argv[])
 int ctl_show(int argc, char *argv[])
 {
 	if (argc == 2)
-		return send_request(CONTROL_SHOW, argv[1]);
+		return ctl_send(CONTROL_SHOW, argv[1]);
 	if (argc == 3 && strcmp(argv[1], "--json") == 0)
-		return send_request(CONTROL_SHOW_JSON, argv[2]);
+		return ctl_send(CONTROL_SHOW_JSON, argv[2]);
 	return CTL_USAGE;
 }
 
@@ -56,5 +37,5 @@ int ctl_metrics(int argc, char *argv[])
 {
 	if (argc != 1)
 		return CTL_USAGE;
-	return send_request(CONTROL_METRICS, NULL);
+	return ctl_send(CONTROL_METRICS, NULL);
 }

@@ -94,6 +94,20 @@ static uint64_t counter_at(const struct counters *c, size_t offset)
 	return *(const uint64_t *)(const void *)((const char *)c + offset);
 }
 
+/* A counter family with one sample per name of names, labelled key. */
+static void by_label(struct strbuf *out, const char *family, const char *help,
+		     const char *key, const char *const *names,
+		     const uint64_t *values, size_t n)
+{
+	char labels[128];
+
+	metrics_family(out, family, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		metrics_sample_u64(out, family,
+				   label1(labels, sizeof(labels), key, names[i]),
+				   values[i]);
+}
+
 static void core_counters(const struct core *core, struct strbuf *out)
 {
 	const struct counters *c = &core->counters;
@@ -118,20 +132,11 @@ static void core_counters(const struct core *core, struct strbuf *out)
 					  drops[i].reason),
 				   counter_at(c, drops[i].offset));
 
-	metrics_family(out, "culvert_refused_peers_total", "counter",
-		       "Peers the server turned away after their link came up, by reason.");
-	for (size_t i = 0; i < N_REFUSALS; i++)
-		metrics_sample_u64(out, "culvert_refused_peers_total",
-				   label1(labels, sizeof(labels), "reason",
-					  refusal_names[i]),
-				   core->refusals[i]);
-	metrics_family(out, "culvert_logins_total", "counter",
-		       "Password checks, by result.");
-	for (size_t i = 0; i < N_LOGIN_RESULTS; i++)
-		metrics_sample_u64(out, "culvert_logins_total",
-				   label1(labels, sizeof(labels), "result",
-					  login_names[i]),
-				   core->logins[i]);
+	by_label(out, "culvert_refused_peers_total",
+		 "Peers the server turned away after their link came up, by reason.",
+		 "reason", refusal_names, core->refusals, N_REFUSALS);
+	by_label(out, "culvert_logins_total", "Password checks, by result.",
+		 "result", login_names, core->logins, N_LOGIN_RESULTS);
 }
 
 /* ---- the daemon and its sessions */

@@ -54,6 +54,31 @@ static void number(struct strbuf *out, const char *k, uint64_t v)
 	strbuf_printf(out, "%" PRIu64, v);
 }
 
+/* A count, or null when absent. */
+static void count_or_null(struct strbuf *out, const char *k, bool has,
+			  uint64_t v)
+{
+	key(out, k);
+	if (has)
+		strbuf_printf(out, "%" PRIu64, v);
+	else
+		strbuf_printf(out, "null");
+}
+
+/* ,"k":{"name":value,...} */
+static void object(struct strbuf *out, const char *k,
+		   const char *const *names, const uint64_t *values, size_t n)
+{
+	key(out, k);
+	strbuf_printf(out, "{");
+	for (size_t i = 0; i < n; i++) {
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, names[i]);
+		strbuf_printf(out, ":%" PRIu64, values[i]);
+	}
+	strbuf_printf(out, "}");
+}
+
 static void boolean(struct strbuf *out, const char *k, bool v)
 {
 	key(out, k);
@@ -81,27 +106,16 @@ static void session_json(const struct core *core, const struct cv_session *s,
 	string_or_null(out, "cipher", v.link.cipher);
 	time_or_null(out, "peer_cert_expires", v.link.peer_cert_expires);
 	time_or_null(out, "keys_made", v.link.keys_made);
-	key(out, "keys_age_s");
-	if (v.link.keys_made)
-		strbuf_printf(out, "%" PRId64, (int64_t)now - v.link.keys_made);
-	else
-		strbuf_printf(out, "null");
-	key(out, "rekeys");
-	if (v.link.keys_made)
-		strbuf_printf(out, "%u", v.link.rekeys);
-	else
-		strbuf_printf(out, "null");
+	count_or_null(out, "keys_age_s", v.link.keys_made,
+		      (uint64_t)((int64_t)now - v.link.keys_made));
+	count_or_null(out, "rekeys", v.link.keys_made, v.link.rekeys);
 	number(out, "rx_bytes", v.rx_bytes);
 	number(out, "rx_packets", v.rx_packets);
 	number(out, "tx_bytes", v.tx_bytes);
 	number(out, "tx_packets", v.tx_packets);
 	key(out, "last_seen_s");
 	strbuf_printf(out, "%.1f", v.seen_s);
-	key(out, "max_msg");
-	if (v.max_msg)
-		strbuf_printf(out, "%zu", v.max_msg);
-	else
-		strbuf_printf(out, "null");
+	count_or_null(out, "max_msg", v.max_msg, v.max_msg);
 	boolean(out, "data_gso", v.data_gso);
 	boolean(out, "data_partial", v.data_partial);
 	strbuf_printf(out, "}");
@@ -120,11 +134,7 @@ static void daemon_json(const struct core *core, const struct transports *ts,
 	number(out, "uptime_s", (uint64_t)d.uptime_s);
 	number(out, "sessions_up", d.up);
 	number(out, "sessions_pending", d.pending);
-	key(out, "max_clients");
-	if (d.max_clients)
-		strbuf_printf(out, "%u", d.max_clients);
-	else
-		strbuf_printf(out, "null");
+	count_or_null(out, "max_clients", d.max_clients, d.max_clients);
 	key(out, "transports");
 	strbuf_printf(out, "[");
 	for (unsigned int i = 0; i < ts->n; i++) {
@@ -188,19 +198,9 @@ void status_json(const struct core *core, const struct transports *ts,
 #define COUNTER_JSON(name) number(out, #name, core->counters.name);
 	CORE_COUNTERS(COUNTER_JSON)
 #undef COUNTER_JSON
-	strbuf_printf(out, "},\"refused\":{");
-	for (size_t i = 0; i < N_REFUSALS; i++) {
-		strbuf_printf(out, "%s", i ? "," : "");
-		strbuf_json_string(out, refusal_names[i]);
-		strbuf_printf(out, ":%" PRIu64, core->refusals[i]);
-	}
-	strbuf_printf(out, "},\"logins\":{");
-	for (size_t i = 0; i < N_LOGIN_RESULTS; i++) {
-		strbuf_printf(out, "%s", i ? "," : "");
-		strbuf_json_string(out, login_names[i]);
-		strbuf_printf(out, ":%" PRIu64, core->logins[i]);
-	}
 	strbuf_printf(out, "}");
+	object(out, "refused", refusal_names, core->refusals, N_REFUSALS);
+	object(out, "logins", login_names, core->logins, N_LOGIN_RESULTS);
 	transport_counters(ts, out);
 	strbuf_printf(out, "}\n");
 }
