@@ -106,7 +106,7 @@ static void session_brief(const struct session_view *v, struct strbuf *out)
 	time_t now = time(NULL);
 
 	strbuf_printf(out, "\nsession %s: %s over %s", v->name,
-		      strcmp(v->state, "up") == 0 ? "up" : "waiting for hello",
+		      v->up ? "up" : "waiting for hello",
 		      v->transport);
 	protection(v, out);
 	strbuf_printf(out, "\n  outer: %s  inner: %s%s%s\n", v->outer,

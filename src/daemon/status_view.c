@@ -64,7 +64,8 @@ void session_view(const struct core *core, const struct cv_session *s,
 	v->id = s->id;
 	v->name = session_name(s);
 	v->transport = h->t->name;
-	v->state = s->state == SESSION_UP ? "up" : "hello";
+	v->up = s->state == SESSION_UP;
+	v->state = v->up ? "up" : "hello";
 	v->outer = s->peer;
 	inner_addresses(s, v);
 	v->connected_at = s->connected_at;

@@ -39,7 +39,8 @@ struct session_view {
 	uint64_t id;
 	const char *name;		/* identity, or the outer address */
 	const char *transport;
-	const char *state;		/* "up" or "hello" */
+	bool up;			/* welcomed; else waiting for hello */
+	const char *state;		/* "up" or "hello", as shown */
 	const char *outer;
 	const char *inner, *inner6;	/* NULL: none */
 	char inner_buf[ADDR_STRLEN], inner6_buf[ADDR_STRLEN];
