@@ -41,6 +41,8 @@ static bool try_next(struct cv_link *link)
 			continue;
 		}
 		link_attach(link, fd);
+		endpoint_dont_fragment(api, inst->gl.host, fd, ai->ai_family,
+				       false);
 		int err = endpoint_mark(api, inst->gl.host, fd);
 		if (err < 0) {
 			glink_failf(&link->g, err,

@@ -109,6 +109,8 @@ int tls_listen(struct cv_instance *inst)
 	 * connections before it can listen again. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
+	/* Accepted connections inherit it. */
+	endpoint_dont_fragment(api, host, fd, ai->ai_family, false);
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, SOMAXCONN) < 0) {
 		err = endpoint_listen_failed(api, host, where, "TCP", errno);
