@@ -197,7 +197,8 @@ struct cv_timer;
  * send of segments larger than the interface's MTU): it drops that
  * message, and counts it if it likes; the link is fine. A stream
  * transport (CV_TRANSPORT_RELIABLE) is not probed: the kernel sizes its
- * segments (IP_PMTUDISC_DO) from ICMP.
+ * segments (IP_PMTUDISC_DO), and it handles a path that swallows them
+ * without ICMP itself, as tls does (culvert.conf(5), PATH MTU).
  *
  * cv_segmentation holds the fields of struct virtio_net_hdr, in host byte
  * order.
