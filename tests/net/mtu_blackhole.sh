@@ -108,37 +108,6 @@ fragments() {   # how many IP fragments U and the gateway have received
 	echo "$total"
 }
 
-# xfer FROM TO ADDR : MB MiB over TCP from namespace FROM to a listener in
-# TO on ADDR; 0 when what arrived has the sha256 of what was sent.
-xfer() {
-	local from=$1 to=$2 addr=$3 d="$LAB_TMP/xfer-$1" pid i
-	local limit=45
-	rm -rf "$d" && mkdir -p "$d" || return 1
-	head -c $((MB * 1024 * 1024)) /dev/urandom >"$d/send"
-	ip netns exec "$(lab__ns "$to")" timeout "$limit" socat -u \
-		"TCP-LISTEN:5002,bind=$addr,reuseaddr" "CREATE:$d/recv" \
-		2>"$d/listen.err" </dev/null &
-	pid=$!
-	lab_bg "$pid"
-	for ((i = 0; i < 50; i++)); do
-		ip netns exec "$(lab__ns "$to")" ss -Hltn 'sport = :5002' | grep -q . && break
-		sleep 0.1
-	done
-	XFER_SECS=$(date +%s.%N)
-	ip netns exec "$(lab__ns "$from")" timeout "$limit" socat -u "OPEN:$d/send" \
-		"TCP:$addr:5002,connect-timeout=5" 2>"$d/send.err" || {
-		echo "xfer: $from could not send within $limit s: $(cat "$d/send.err")" >&2
-		return 1
-	}
-	wait "$pid" 2>/dev/null
-	XFER_SECS=$(awk -v a="$XFER_SECS" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-	[[ $(sha256sum <"$d/send") == "$(sha256sum <"$d/recv")" ]] || {
-		echo "xfer: $to got $(stat -c %s "$d/recv") bytes that differ from what $from sent" >&2
-		return 1
-	}
-	rm -f "$d/send" "$d/recv"
-}
-
 # logged NAME ERE : NAME's log has a line matching ERE; print it
 logged() {
 	local line
@@ -162,9 +131,9 @@ run() {
 	lab_start u u "$LAB_TMP/u.conf"
 	lab_wait_log u 'tunnel up' 15 || fail "$t: the client did not log 'tunnel up' within 15 s"
 	before=$(fragments)
-	xfer v u "$(lab_inner u)" || fail "$t: $MB MiB V -> U did not arrive whole through the black hole"
+	lab_xfer_between v u "$(lab_inner u)" "$MB" || fail "$t: $MB MiB V -> U did not arrive whole through the black hole"
 	ok "$t: $MB MiB V -> U in ${XFER_SECS}s through the black hole, sha256 matches"
-	xfer u v "$LAB_V_LAN" || fail "$t: $MB MiB U -> V did not arrive whole through the black hole"
+	lab_xfer_between u v "$LAB_V_LAN" "$MB" || fail "$t: $MB MiB U -> V did not arrive whole through the black hole"
 	ok "$t: $MB MiB U -> V in ${XFER_SECS}s through the black hole, sha256 matches"
 	frags=$(($(fragments) - before))
 	((frags == 0)) || fail "$t: $frags IP fragments crossed the outer path"
