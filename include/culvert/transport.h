@@ -196,9 +196,11 @@ struct cv_timer;
  * was too large for the path (EMSGSIZE, and EINVAL from a UDP_SEGMENT
  * send of segments larger than the interface's MTU): it drops that
  * message, and counts it if it likes; the link is fine. A stream
- * transport (CV_TRANSPORT_RELIABLE) is not probed: the kernel sizes its
- * segments (IP_PMTUDISC_DO), and it handles a path that swallows them
- * without ICMP itself, as tls does (culvert.conf(5), PATH MTU).
+ * transport (CV_TRANSPORT_RELIABLE) is not probed: the kernel sets DF on
+ * its TCP segments and sizes them by its own path MTU discovery (tls sets
+ * IP_PMTUDISC_DO to say so, the default for TCP does the same), and the
+ * transport handles a path that swallows them without ICMP itself, as
+ * tls does (culvert.conf(5), PATH MTU).
  *
  * cv_segmentation holds the fields of struct virtio_net_hdr, in host byte
  * order.
