@@ -270,34 +270,36 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 }
 
 /*
- * An IPv4 packet without DF, too large for its session's link: in
- * fragments that fit, queued for the session (looked up again: making
- * room may send what is queued, and that may end sessions). Returns the
- * session, or NULL when the packet was dropped.
+ * A packet too large for its session's link: what a router may cut (IPv4
+ * without DF) in fragments that fit, queued for the session (looked up
+ * again: making room may send what is queued, and end sessions); the
+ * rest is told the size that fits. Returns the session, or NULL when
+ * the packet was not queued.
  */
 static struct cv_session *queue_fragments(struct datapath *dp,
 					  struct cv_session *s, uint8_t *pkt,
-					  size_t len)
+					  size_t len, struct cv_segmentation *seg)
 {
 	struct core *core = dp->core;
 	size_t bytes, mtu = session_max_msg(s) - 1;
-	unsigned int n = fragment_count(pkt, len, mtu, 1, &bytes);
+	unsigned int n = fragment_allowed(pkt, len)
+				 ? fragment_count(pkt, len, mtu, 1, &bytes) : 0;
 
 	if (n == 0) {
 		too_big(dp, pkt, len, mtu);
 		return NULL;
 	}
+	if (seg->flags & CV_MSG_NEEDS_CSUM)
+		offload_finish_csum(pkt, len, seg);
 	make_room(dp, n, bytes);
 	s = session_for(dp, pkt, len);
-	if (!s) {
-		core->counters.no_route++;
-		return NULL;
-	}
-	n = fragment_ipv4(pkt, len, session_max_msg(s) - 1, 1,
-			  dp->split + dp->split_used, SPLIT_CAP - dp->split_used,
-			  dp->msgs + dp->n, MSGS_MAX - dp->n);
+	n = s ? fragment_ipv4(pkt, len, session_max_msg(s) - 1, 1,
+			      dp->split + dp->split_used,
+			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
+			      MSGS_MAX - dp->n)
+	      : 0;
 	if (n == 0) {
-		core->counters.too_big++;	/* cannot happen: room was made */
+		core->counters.no_route++;	/* the session ended meanwhile */
 		return NULL;
 	}
 	for (unsigned int i = 0; i < n; i++) {
@@ -356,15 +358,7 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		}
 		queue_large(dp, s, pkt, len, seg);
 	} else if (max && len + 1 > max) {
-		/* What a router may cut, the tunnel cuts; the rest is
-		 * told the size that fits. */
-		if (!fragment_allowed(pkt, len)) {
-			too_big(dp, pkt, len, max - 1);
-			return;
-		}
-		if (seg->flags & CV_MSG_NEEDS_CSUM)
-			offload_finish_csum(pkt, len, seg);
-		s = queue_fragments(dp, s, pkt, len);
+		s = queue_fragments(dp, s, pkt, len, seg);
 		if (!s)
 			return;
 	} else {
