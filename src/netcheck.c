@@ -486,7 +486,7 @@ void netcheck_mtu(struct netcheck *nc, unsigned int tun_mtu,
 			       nc->tun.name, tun_mtu, least, framing, t->name, need,
 			       path, link.name, server ? "the gateway" : "the clients",
 			       w->flags & CV_WIRE_DONT_FRAGMENT
-				       ? "lost (the transport forbids fragmenting them)"
+				       ? "lost until culvertd's probes find the size that crosses (the transport forbids fragmenting them)"
 				       : "fragmented or lost");
 	}
 }

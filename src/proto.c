@@ -569,6 +569,40 @@ int proto_get_data_gso(const uint8_t *msg, size_t len,
 	return 0;
 }
 
+/* ---- path MTU probes: PROTO_PROBE and PROTO_PROBE_ACK */
+
+void proto_put_probe(uint8_t h[PROTO_PROBE_HDR], uint32_t id)
+{
+	h[0] = PROTO_PROBE;
+	put32(h + 1, id);
+}
+
+int proto_get_probe(const uint8_t *msg, size_t len, uint32_t *id)
+{
+	if (len < PROTO_PROBE_HDR)
+		return -EBADMSG;
+	*id = get32(msg + 1);
+	return 0;
+}
+
+void proto_put_probe_ack(uint8_t out[PROTO_PROBE_ACK_LEN], uint32_t id,
+			 size_t size)
+{
+	out[0] = PROTO_PROBE_ACK;
+	put32(out + 1, id);
+	put16(out + 5, (uint16_t)(size < 65535 ? size : 65535));
+}
+
+int proto_get_probe_ack(const uint8_t *msg, size_t len, uint32_t *id,
+			size_t *size)
+{
+	if (len != PROTO_PROBE_ACK_LEN)
+		return -EBADMSG;
+	*id = get32(msg + 1);
+	*size = get16(msg + 5);
+	return 0;
+}
+
 /* ---- encoding */
 
 /* Appends to buf until something does not fit; then it only remembers

@@ -44,18 +44,33 @@ enum proto_type {
 	 * peer that said it takes them (PROTO_HELLO_DATA_PARTIAL,
 	 * PROTO_FEATURE_DATA_PARTIAL). Fast path, like PROTO_DATA. */
 	PROTO_DATA_PARTIAL = 0x07,
+	/* Path MTU probes, to a peer that said it answers them
+	 * (PROTO_HELLO_PATH_MTU, PROTO_FEATURE_PATH_MTU): a PROBE is padded
+	 * to the size it tries, and may be larger than a control message;
+	 * the PROBE_ACK says which size arrived. Handled beside the fast
+	 * path, not by the control codec; see src/daemon/path_mtu.h. */
+	PROTO_PROBE = 0x08,
+	PROTO_PROBE_ACK = 0x09,
 };
 
 /* A PROTO_DATA_GSO message is this header, then the packet: type,
  * flags, gso type, gso size (doc/PROTOCOL.md, "Large segments"). */
 #define PROTO_DATA_GSO_HDR 5
 
-/* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL. */
+/* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL;
+ * it answers PROTO_PROBE. */
 #define PROTO_HELLO_DATA_GSO 0x01
 #define PROTO_HELLO_DATA_PARTIAL 0x02
-/* proto_welcome.features: the server takes them. */
+#define PROTO_HELLO_PATH_MTU 0x04
+/* proto_welcome.features: the server takes them, and answers them. */
 #define PROTO_FEATURE_DATA_GSO 0x01
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
+#define PROTO_FEATURE_PATH_MTU 0x04
+
+/* A PROTO_PROBE is this header (type, id), then zeros up to its size;
+ * a PROTO_PROBE_ACK is exactly type, id and the size that arrived. */
+#define PROTO_PROBE_HDR 5
+#define PROTO_PROBE_ACK_LEN 7
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {
@@ -143,6 +158,19 @@ void proto_put_data_gso(uint8_t h[PROTO_DATA_GSO_HDR],
  * packet and complete. -EBADMSG when no packet follows the header. */
 int proto_get_data_gso(const uint8_t *msg, size_t len,
 		       struct cv_segmentation *seg);
+
+/* The header of a PROTO_PROBE with id, into h. */
+void proto_put_probe(uint8_t h[PROTO_PROBE_HDR], uint32_t id);
+/* A PROTO_PROBE's id; -EBADMSG when msg is shorter than its header. */
+int proto_get_probe(const uint8_t *msg, size_t len, uint32_t *id);
+/* The PROTO_PROBE_ACK of a probe with id that arrived with size bytes
+ * (more than 65535 is said as 65535). */
+void proto_put_probe_ack(uint8_t out[PROTO_PROBE_ACK_LEN], uint32_t id,
+			 size_t size);
+/* A PROTO_PROBE_ACK's id and size; -EBADMSG unless it is exactly
+ * PROTO_PROBE_ACK_LEN bytes. */
+int proto_get_probe_ack(const uint8_t *msg, size_t len, uint32_t *id,
+			size_t *size);
 
 /* Whether name is a DNS search domain culvert passes on: 1-253 of
  * letters, digits, '-', '_' and '.', or '~' then those (a routing-only

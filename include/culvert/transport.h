@@ -176,9 +176,33 @@ struct cv_timer;
  *    then catches nothing that went wrong on the way: a transport must
  *    deliver the bytes it was given or nothing (UDP's and TCP's own
  *    checksums, or a MAC, see to that).
- *  - A packet larger than a link's max_msg - 1 is not sent: the core
- *    answers its sender with ICMP "fragmentation needed" or "packet too
- *    big", naming the size that fits.
+ *  - A packet larger than a link carries (max_msg - 1, or less once
+ *    the core found by probing that the path carries less, see Path
+ *    MTU) is not sent whole: the core cuts an IPv4 packet without DF
+ *    into fragments that fit, and answers any other's sender with ICMP
+ *    "fragmentation needed" or "packet too big", naming the size.
+ *
+ * Path MTU. A transport without CV_TRANSPORT_RELIABLE sends each message
+ * as one datagram that carries DF and that neither this host nor a
+ * router may fragment: setsockopt IP_MTU_DISCOVER (and, on an IPv6
+ * socket, IPV6_MTU_DISCOVER too) to IP_PMTUDISC_PROBE, as udp and dtls
+ * do, and CV_WIRE_DONT_FRAGMENT in its wire table. A message too large
+ * for the path is then lost, not fragmented, and the core finds the
+ * largest message that crosses by itself (RFC 8899): it sends, on an
+ * up link, messages of its own (type PROBE, doc/PROTOCOL.md) padded to
+ * every size it tries up to max_msg, and the peer's core answers those
+ * that arrive. So max_msg is the most the link may ever carry (what the
+ * transport's own framing allows, and its configured path MTU); the
+ * core probes below it, and what it finds is the core's business: no
+ * upcall reports it. A plugin never fails a send() because a message
+ * was too large for the path (EMSGSIZE, and EINVAL from a UDP_SEGMENT
+ * send of segments larger than the interface's MTU): it drops that
+ * message, and counts it if it likes; the link is fine. A stream
+ * transport (CV_TRANSPORT_RELIABLE) is not probed: the kernel sets DF on
+ * its TCP segments and sizes them by its own path MTU discovery (tls sets
+ * IP_PMTUDISC_DO to say so, the default for TCP does the same), and the
+ * transport handles a path that swallows them without ICMP itself, as
+ * tls does (culvert.conf(5), PATH MTU).
  *
  * cv_segmentation holds the fields of struct virtio_net_hdr, in host byte
  * order.
@@ -443,8 +467,9 @@ struct cv_wire {
 				 * ciphers add more): a path that fails the
 				 * check surely fails, one that passes may not */
 #define CV_WIRE_DONT_FRAGMENT 0x02 /* outer datagrams carry DF and are never
-				    * fragmented (IP_PMTUDISC_DO): one too big
-				    * for the path is lost, not fragmented */
+				    * fragmented (IP_PMTUDISC_PROBE): one too
+				    * big for the path is lost, not fragmented,
+				    * until the core's probes find the size */
 
 /*
  * What one up link is now, as describe() tells it: for `culvertctl status`

@@ -189,7 +189,7 @@ static const struct cv_option dtls_options[] = {
  * nonce, CBC ciphers more. */
 static const struct cv_wire dtls_wire = {
 	.size = sizeof(struct cv_wire),
-	.flags = CV_WIRE_AT_LEAST,
+	.flags = CV_WIRE_AT_LEAST | CV_WIRE_DONT_FRAGMENT,
 	.ipproto = IPPROTO_UDP,
 	.overhead = 13 + 16,
 };

@@ -41,6 +41,7 @@ static bool try_next(struct cv_link *link)
 			continue;
 		}
 		endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
+		endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 		/* A mark that cannot be set is logged by endpoint_mark. */
 		int err = endpoint_mark(api, host, fd);
 		if (err == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)

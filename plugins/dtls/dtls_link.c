@@ -27,6 +27,12 @@ _Static_assert(offsetof(struct cv_link, g) == 0,
 
 #define OVERHEAD_IPV4 28	/* IPv4 + UDP headers */
 #define OVERHEAD_IPV6 48	/* IPv6 + UDP headers */
+/* The handshake's flights are cut to fit this, whatever [dtls] mtu says:
+ * every datagram carries DF, and a path that carries less than the
+ * configured MTU (which the core's probes find only once the session is
+ * up) must not lose a certificate chain. IPv6's minimum MTU, which
+ * nearly every IPv4 path carries too. */
+#define HANDSHAKE_MTU 1280
 /* gnutls_record_recv() calls per datagram: records may be tiny. */
 #define RECORDS_PER_DATAGRAM 64
 
@@ -119,6 +125,16 @@ const struct glink_ops dtls_link_ops = {
 	.free = link_free,
 };
 
+/* Records, handshake fragments too, fit one IP packet of mtu bytes:
+ * never an IP fragment. */
+static void link_set_mtu(struct cv_link *link, unsigned int mtu)
+{
+	unsigned int overhead = link->g.peer.ss_family == AF_INET ? OVERHEAD_IPV4
+								  : OVERHEAD_IPV6;
+
+	gnutls_dtls_set_mtu(link->g.tls, mtu - overhead);
+}
+
 int link_start_tls(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
@@ -131,11 +147,8 @@ int link_start_tls(struct cv_link *link)
 	gnutls_transport_set_push_function(tls, dtls_push);
 	gnutls_transport_set_pull_function(tls, link_pull);
 	gnutls_transport_set_pull_timeout_function(tls, link_pull_timeout);
-	/* Handshake records, fragmented, and data records fit one IP
-	 * packet of the path MTU: never an IP fragment. */
-	unsigned int overhead = link->g.peer.ss_family == AF_INET ? OVERHEAD_IPV4
-								  : OVERHEAD_IPV6;
-	gnutls_dtls_set_mtu(tls, inst->path_mtu - overhead);
+	link_set_mtu(link, inst->path_mtu < HANDSHAKE_MTU ? inst->path_mtu
+							   : HANDSHAKE_MTU);
 	gnutls_dtls_set_timeouts(tls, 1000,
 				 inst->gl.handshake_timeout * 1000 + 1000);
 	link->deadline = plugin_now_ms() +
@@ -339,6 +352,9 @@ static void handshake_done(struct cv_link *link)
 	char *identity, extra[96];
 	uint8_t seq[8];
 
+	/* Data records as large as [dtls] mtu allows: the core finds
+	 * whether the path carries them (culvert-transport(7)). */
+	link_set_mtu(link, inst->path_mtu);
 	link->data_mtu = gnutls_dtls_get_data_mtu(link->g.tls);
 	if (inst->gl.server)
 		snprintf(extra, sizeof(extra), "; records carry up to %zu bytes",

@@ -55,11 +55,13 @@ static void tx_flush(struct cv_instance *inst)
 			int sent = sendmmsg(inst->fd, inst->tx_gso + g, ng - g,
 					    MSG_DONTWAIT);
 			if (sent < 0) {
-				if (dgram_gso_refused(errno, inst->tx_gso_run[g],
-						      &inst->no_gso, inst->gl.api,
-						      inst->gl.host, "records"))
+				int err = errno;
+				if (dgram_gso_failed(inst->fd, &inst->tx_gso[g].msg_hdr,
+						     err, inst->tx_gso_run[g],
+						     &inst->no_gso, inst->gl.api,
+						     inst->gl.host, "records"))
 					break;	/* regroup from done */
-				if (errno == ECONNREFUSED && inst->client)
+				if (err == ECONNREFUSED && inst->client)
 					inst->client->refused = true;
 				/* lose the one that failed, go on */
 				done += inst->tx_gso_run[g++];

@@ -43,6 +43,8 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
 					   604800, &inst->rekey_interval);
 	if (err == 0)
+		err = tls_pmtu_init(inst);
+	if (err == 0)
 		err = glinks_start(&inst->gl, DEFAULT_PRIORITY);
 	if (err < 0) {
 		tls_destroy(inst);
@@ -74,6 +76,7 @@ static void tls_destroy(struct cv_instance *inst)
 	endpoint_close(inst->gl.api, inst->gl.host, &inst->listen_fd);
 	if (inst->accept_timer)
 		inst->gl.api->timer_free(inst->accept_timer);
+	tls_pmtu_deinit(inst);
 	free(inst);
 }
 
@@ -107,6 +110,7 @@ static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
 	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 at least)" },
+	{ "mtu", "path MTU the TCP segments are cut for, 576-65535, or auto: the kernel's, and 1280 after segments vanish (default auto)" },
 	{ NULL, NULL },
 };
 

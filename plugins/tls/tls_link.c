@@ -406,6 +406,7 @@ static void handshake_done(struct cv_link *link)
 					(int64_t)inst->rekey_interval * 1000);
 	if (!glink_up(&link->g, identity, MSG_MAX))
 		return;
+	tls_pmtu_watch(inst);
 	watch_up(link);
 	/* The peer's first messages may have come with its last handshake
 	 * flight: GnuTLS holds them already and epoll will not say so. */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
 #include "welcome_policy.h"
@@ -34,6 +35,7 @@ static int send_hello(struct cv_session *s)
 		m.hello.flags |= PROTO_HELLO_DATA_GSO;
 	if (session_takes_partial(s))
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
+	m.hello.flags |= PROTO_HELLO_PATH_MTU;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct client *c = s->owner;
@@ -314,6 +316,8 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
+	path_mtu_start(s, session_mtu(s, w->mtu));
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	if (s->data_gso)

@@ -27,7 +27,8 @@ struct cv_session;
 #define CORE_COUNTERS(X) \
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
 	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
-	X(too_big) X(tun_full) X(send_failed) X(refused) \
+	X(too_big) X(fragmented) X(pmtu_probes) X(pmtu_lowered) \
+	X(tun_full) X(send_failed) X(refused) \
 	X(auth_failed) X(client_to_client) X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
 	X(gso_whole) X(gso_split) X(gro_joined) \

@@ -14,6 +14,7 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
 
@@ -171,6 +172,7 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 		log_debug("link %s ended before hello: %s", s->peer, why);
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
+	path_mtu_stop(s);
 	s->ops->ended(s);
 	s->transport->ended_rx_packets += s->rx_packets;
 	s->transport->ended_rx_bytes += s->rx_bytes;
@@ -394,7 +396,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_DATA_PARTIAL) {
+		if (msg[0] > PROTO_PROBE_ACK) {
 			core->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {

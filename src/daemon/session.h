@@ -25,6 +25,7 @@ struct loop_timer;
 struct auth_job;
 struct hook;
 struct dns_state;
+struct path_mtu;
 
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
@@ -51,6 +52,11 @@ struct cv_session {
 	struct hook *connect_hook;	/* server: client-connect-script */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
+	/* Datagram transports: what probing found the path carries now,
+	 * below max_msg (0: max_msg holds); the search itself. */
+	size_t path_max;
+	struct path_mtu *pmtu;
+	bool probes_answered;		/* the peer answers PROTO_PROBE */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
 
@@ -99,6 +105,13 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
 /* A message from s that was dropped as malformed: counted, and logged
  * once a second at most. */
 void session_malformed(struct cv_session *s, const char *why);
+
+/* The largest message s's link carries now (0: no limit): max_msg, or
+ * less when probing found the path carries less. */
+static inline size_t session_max_msg(const struct cv_session *s)
+{
+	return s->path_max ? s->path_max : s->max_msg;
+}
 
 /* For logs: the identity, or the outer address. */
 const char *session_name(const struct cv_session *s);

@@ -9,12 +9,14 @@
 
 #include "config.h"
 #include "core.h"
+#include "fragment.h"
 #include "gro.h"
 #include "icmp.h"
 #include "log.h"
 #include "loop.h"
 #include "offload.h"
 #include "packet_check.h"
+#include "path_mtu.h"
 #include "proto.h"
 #include "route.h"
 #include "session.h"
@@ -217,9 +219,10 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	unsigned int per = 1, count;
 	size_t room = 1;
 	struct cv_segmentation out_seg;
+	size_t max = session_max_msg(s);
 
 	if (s->data_gso) {
-		if (!s->max_msg || PROTO_DATA_GSO_HDR + len <= s->max_msg) {
+		if (!max || PROTO_DATA_GSO_HDR + len <= max) {
 			proto_put_data_gso(pkt - PROTO_DATA_GSO_HDR, seg);
 			dp->msgs[dp->n] = (struct cv_msg){
 				.data = pkt - PROTO_DATA_GSO_HDR,
@@ -231,8 +234,8 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			core->counters.gso_whole++;
 			return;
 		}
-		per = (unsigned int)((s->max_msg - PROTO_DATA_GSO_HDR -
-				      seg->hdr_len) / seg->gso_size);
+		per = (unsigned int)((max - PROTO_DATA_GSO_HDR - seg->hdr_len) /
+				     seg->gso_size);
 		room = PROTO_DATA_GSO_HDR;
 	}
 	/* A peer that takes PROTO_DATA_PARTIAL gets the pieces with their
@@ -264,6 +267,48 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 		core->counters.gso_split++;
 	if (leave)
 		core->counters.csum_left += count;
+}
+
+/*
+ * A packet too large for its session's link: what a router may cut (IPv4
+ * without DF) in fragments that fit, queued for the session (looked up
+ * again: making room may send what is queued, and end sessions); the
+ * rest is told the size that fits. Returns the session, or NULL when
+ * the packet was not queued.
+ */
+static struct cv_session *queue_fragments(struct datapath *dp,
+					  struct cv_session *s, uint8_t *pkt,
+					  size_t len, struct cv_segmentation *seg)
+{
+	struct core *core = dp->core;
+	size_t bytes, mtu = session_max_msg(s) - 1;
+	unsigned int n = fragment_allowed(pkt, len)
+				 ? fragment_count(pkt, len, mtu, 1, &bytes) : 0;
+
+	if (n == 0) {
+		too_big(dp, pkt, len, mtu);
+		return NULL;
+	}
+	if (seg->flags & CV_MSG_NEEDS_CSUM)
+		offload_finish_csum(pkt, len, seg);
+	make_room(dp, n, bytes);
+	s = session_for(dp, pkt, len);
+	n = s ? fragment_ipv4(pkt, len, session_max_msg(s) - 1, 1,
+			      dp->split + dp->split_used,
+			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
+			      MSGS_MAX - dp->n)
+	      : 0;
+	if (n == 0) {
+		core->counters.no_route++;	/* the session ended meanwhile */
+		return NULL;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		dp->msgs[dp->n + i].data[0] = PROTO_DATA;
+		dp->split_used += dp->msgs[dp->n + i].len;
+	}
+	queue(dp, s, n);
+	core->counters.fragmented++;
+	return s;
 }
 
 /* Whether a packet whose checksum the kernel left to do has it where a
@@ -303,23 +348,24 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		core->counters.no_route++;
 		return;
 	}
+	size_t max = session_max_msg(s);
 	if (seg->gso_type != CV_GSO_NONE) {
 		/* One wire segment must fit the link, as a packet would. */
 		size_t wire = (size_t)seg->hdr_len + seg->gso_size;
-		if (s->max_msg && wire + 1 > s->max_msg) {
-			too_big(dp, pkt, len, s->max_msg - 1);
+		if (max && wire + 1 > max) {
+			too_big(dp, pkt, len, max - 1);
 			return;
 		}
 		queue_large(dp, s, pkt, len, seg);
+	} else if (max && len + 1 > max) {
+		s = queue_fragments(dp, s, pkt, len, seg);
+		if (!s)
+			return;
 	} else {
 		bool leave = (seg->flags & CV_MSG_NEEDS_CSUM) && s->data_partial &&
 			     partial_as_peer_sees_it(pkt, len, seg);
 		if ((seg->flags & CV_MSG_NEEDS_CSUM) && !leave)
 			offload_finish_csum(pkt, len, seg);
-		if (s->max_msg && len + 1 > s->max_msg) {
-			too_big(dp, pkt, len, s->max_msg - 1);
-			return;
-		}
 		pkt[-1] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
 		core->counters.csum_left += leave;
 		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
@@ -530,6 +576,12 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 			s->last_rx = loop_now(core->loop);
 			deliver_partial(dp, s, msgs[i].data + 1,
 					msgs[i].len - 1);
+			continue;
+		}
+		if (msgs[i].data[0] == PROTO_PROBE ||
+		    msgs[i].data[0] == PROTO_PROBE_ACK) {
+			s->last_rx = loop_now(core->loop);
+			path_mtu_received(s, msgs[i].data, msgs[i].len);
 			continue;
 		}
 		/* Packets before a control message go first: it may end

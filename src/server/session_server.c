@@ -16,6 +16,7 @@
 #include "core.h"
 #include "log.h"
 #include "loop.h"
+#include "path_mtu.h"
 #include "plugin_host.h"
 #include "pool.h"
 #include "route.h"
@@ -113,6 +114,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->features |= PROTO_FEATURE_DATA_GSO;
 	if (session_takes_partial(s))
 		w->features |= PROTO_FEATURE_DATA_PARTIAL;
+	w->features |= PROTO_FEATURE_PATH_MTU;
 }
 
 static int send_welcome(struct cv_session *s)
@@ -292,6 +294,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
+	s->probes_answered = h->flags & PROTO_HELLO_PATH_MTU;
 	s->previous4 = h->previous4;
 	s->previous6 = h->previous6;
 	if (!admit(s, h))
@@ -310,6 +313,7 @@ static bool bring_up(struct cv_session *s)
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send welcome");
 		return false;
 	}
+	path_mtu_start(s, session_mtu(s, cfg->mtu));
 	char buf6[ADDR_STRLEN];
 	log_notice("session %s up over %s: inner address %s%s%s",
 		   session_name(s), s->transport->t->name,

@@ -55,6 +55,8 @@
 #                               the associative array LAB_COUNTERS
 #   lab_ping COUNT [NS]         ping V from U (or NS); sets LAB_PING_RECEIVED
 #   lab_xfer MB                 TCP transfer U -> V (see xfer.sh)
+#   lab_xfer_between FROM TO ADDR MB   the same from any namespace to any
+#                               (xfer.sh)
 #   in_ns NS CMD...             run CMD in NS (u, u2.., gw, v or a full name), echoing it
 #
 #   lab_add_client N            one more client namespace, cvt-uN-$ID (N = 2..9)

@@ -282,6 +282,39 @@ START_TEST(test_data_gso_header)
 }
 END_TEST
 
+/* PROBE and PROBE_ACK, bytes as doc/PROTOCOL.md draws them: the probe's
+ * padding is the probe's own business, the answer is exactly 7 bytes. */
+START_TEST(test_probe_and_ack)
+{
+	uint8_t probe[1300] = { 0 }, ack[PROTO_PROBE_ACK_LEN];
+	const uint8_t want_probe[PROTO_PROBE_HDR] = { 0x08, 0xde, 0xad, 0xbe, 0xef };
+	const uint8_t want_ack[PROTO_PROBE_ACK_LEN] = {
+		0x09, 0xde, 0xad, 0xbe, 0xef, 0x05, 0x14
+	};
+	uint32_t id;
+	size_t size;
+
+	proto_put_probe(probe, 0xdeadbeef);
+	ck_assert_mem_eq(probe, want_probe, sizeof(want_probe));
+	ck_assert_int_eq(proto_get_probe(probe, sizeof(probe), &id), 0);
+	ck_assert_uint_eq(id, 0xdeadbeef);
+	ck_assert_int_eq(proto_get_probe(probe, PROTO_PROBE_HDR - 1, &id), -EBADMSG);
+	proto_put_probe_ack(ack, id, sizeof(probe));
+	ck_assert_mem_eq(ack, want_ack, sizeof(want_ack));
+	ck_assert_int_eq(proto_get_probe_ack(ack, sizeof(ack), &id, &size), 0);
+	ck_assert_uint_eq(id, 0xdeadbeef);
+	ck_assert_uint_eq(size, 1300);
+	ck_assert_int_eq(proto_get_probe_ack(ack, sizeof(ack) - 1, &id, &size),
+			 -EBADMSG);
+	ck_assert_int_eq(proto_get_probe_ack(probe, sizeof(probe), &id, &size),
+			 -EBADMSG);
+	/* A size past 16 bits is said as 65535. */
+	proto_put_probe_ack(ack, id, 70000);
+	ck_assert_int_eq(proto_get_probe_ack(ack, sizeof(ack), &id, &size), 0);
+	ck_assert_uint_eq(size, 65535);
+}
+END_TEST
+
 START_TEST(test_data_gso_offer)
 {
 	struct proto_msg in = { .type = PROTO_HELLO }, out;
@@ -1527,6 +1560,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_hello_flags_ignored);
 	tcase_add_test(codec, test_data_gso_offer);
 	tcase_add_test(codec, test_data_gso_header);
+	tcase_add_test(codec, test_probe_and_ack);
 	tcase_add_test(codec, test_hello_other_version);
 	tcase_add_test(codec, test_hello_v1_attributes);
 	tcase_add_test(codec, test_welcome_round_trip);
