@@ -73,6 +73,7 @@ struct config {
 	/* Limits and policy. */
 	unsigned int max_clients;
 	unsigned int handshake_timeout;	/* seconds */
+	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
