@@ -66,6 +66,7 @@ struct config {
 	char *server_name;
 	char *priority;
 	unsigned int auth;		/* AUTH_METHOD_* */
+	bool cert_user_match;		/* certificate+password: the same name */
 	char *password_file;
 	char *pam_service;
 	char *username;

@@ -187,14 +187,16 @@ static void on_password_checked(void *arg, enum auth_result result)
 	accept_peer(s);
 }
 
-/* The password half of admit(): the name, the back-off, then the check
+/* The password half of admit(): the name (its form, and the
+ * certificate's when both are asked for), the back-off, then the check
  * on the worker (s->auth_job set). */
 static bool admit_password(struct cv_session *s, const struct proto_hello *h)
 {
 	struct server *srv = s->owner;
+	const struct config *cfg = s->core->cfg;
 	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
 	int64_t now = loop_now(s->core->loop);
-	char text[160];
+	char text[IDENTITY_MAX + 200];
 
 	if (!h->username[0] || !h->password[0])
 		return refuse(s, PROTO_REASON_AUTH,
@@ -206,6 +208,18 @@ static bool admit_password(struct cv_session *s, const struct proto_hello *h)
 		s->core->counters.auth_failed++;
 		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
 			      "a user name with characters no user has");
+	}
+	/* Checked before the password: a certificate's holder learns
+	 * nothing of another user's password. */
+	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && cfg->cert_user_match &&
+	    strcmp(s->identity, h->username) != 0) {
+		s->core->counters.auth_failed++;
+		snprintf(text, sizeof(text),
+			 "certificate '%s' with the password of user '%s': the user name must be the certificate's name (cert-user-match)",
+			 s->identity, h->username);
+		return refuse(s, PROTO_REASON_AUTH,
+			      "the username is not the name in your certificate",
+			      text);
 	}
 	int64_t wait = throttle_wait(srv->throttle, sa, h->username, now);
 	if (wait > 0) {
@@ -239,6 +253,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 {
 	struct server *srv = s->owner;
 	const struct config *cfg = s->core->cfg;
+	char text[IDENTITY_MAX + 200];
 
 	if (srv->n_up >= cfg->max_clients)
 		return refuse(s, PROTO_REASON_POLICY, "the server is full",
@@ -250,6 +265,16 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, PROTO_REASON_AUTH,
 			      "a client certificate is required",
 			      "no client certificate (auth = certificate)");
+	/* It names the session in logs, status, kick and the scripts'
+	 * CULVERT_IDENTITY: nothing a shell would read as syntax. */
+	if (s->identity && !identity_valid(s->identity)) {
+		snprintf(text, sizeof(text),
+			 "the name in its certificate, '%s', holds characters other than letters, digits, spaces and . _ @ + - , = (IDENTITIES in culvert.conf(5))",
+			 s->identity);
+		return refuse(s, PROTO_REASON_AUTH,
+			      "the name in your certificate holds characters this server does not take",
+			      text);
+	}
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
 		return true;
 	bool ok = admit_password(s, h);

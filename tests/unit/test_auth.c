@@ -491,6 +491,37 @@ START_TEST(the_longest_name)
 }
 END_TEST
 
+/* What may name a session: what real certificates carry passes, nothing
+ * a shell reads as syntax does (culvert.conf(5), IDENTITIES). */
+START_TEST(identities)
+{
+	static const char *const good[] = {
+		"alice", "Alice Smith", "alice@example.org", "host-1.example.org",
+		"CN=vpn,O=Example Corp", "Jos\xc3\xa9 Mart\xc3\xadnez",
+		"\xe5\xb1\xb1\xe7\x94\xb0", "a+b_c.d",
+	};
+	static const char *const bad[] = {
+		"", " alice", "alice ", "eve&id", "eve;id", "$(id)", "`id`",
+		"a|b", "a>b", "a<b", "a'b", "a\"b", "a\\b", "a*", "a?", "a[b]",
+		"a{b}", "a(b)", "a!b", "#a", "~a", "a%b", "a/b", "a\tb", "a\nb",
+		"\x7f", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xc2\x85",
+		"\xf4\x90\x80\x80",
+	};
+	char longest[IDENTITY_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(identity_valid(good[i]), "'%s' refused", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!identity_valid(bad[i]), "'%s' taken", bad[i]);
+	ck_assert(!identity_valid(NULL));
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	ck_assert(!identity_valid(longest));
+	longest[IDENTITY_MAX] = '\0';
+	ck_assert(identity_valid(longest));
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	struct auth *auth = (struct auth *)1;
@@ -1373,6 +1404,7 @@ int main(void)
 			    sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(file, every_error_reported);
 	tcase_add_test(file, the_longest_name);
+	tcase_add_test(file, identities);
 	tcase_add_test(file, missing_file);
 	tcase_add_test(file, readable_by_others);
 	tcase_add_test(file, result_strings);
