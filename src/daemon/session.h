@@ -54,6 +54,7 @@ struct cv_session {
 	bool gave_way;			/* server: ended for a newer link */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
+	unsigned int mtu;		/* the tunnel MTU of the welcome */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
 

@@ -102,7 +102,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->addr6.len = srv->addr6.len;
 		w->server6 = srv->addr6.addr;
 	}
-	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
+	w->mtu = (uint16_t)s->mtu;
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
 	/* Routes only of a family the client has an address in: a client
@@ -376,6 +376,7 @@ static bool accept_peer(struct cv_session *s)
 	const struct config *cfg = s->core->cfg;
 	int err = 0;
 
+	s->mtu = session_mtu(s, cfg->mtu);
 	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
 	if (srv->pool)
 		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
