@@ -68,6 +68,7 @@ struct config {
 	unsigned int auth;		/* AUTH_METHOD_* */
 	bool cert_user_match;		/* certificate+password: the same name */
 	char *password_file;
+	bool strict_modes;		/* refuse a key anyone may read */
 	char *pam_service;
 	char *username;
 

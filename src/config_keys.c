@@ -545,6 +545,8 @@ const struct config_key config_keys[] = {
 	  "auth = certificate+password: the user name must be the certificate's name (default yes)" },
 	{ "password-file", parse_path, FIELD(password_file), NULL, "PATH", 0,
 	  "server: user:crypt-hash lines (culvertctl passwd); client: a file holding the password" },
+	{ "strict-modes", parse_bool, FIELD(strict_modes), "yes", "yes|no", 0,
+	  "refuse to start when 'key' or 'password-file' can be read by any user (default yes)" },
 	{ "pam-service", parse_name, FIELD(pam_service), NULL, "NAME",
 	  KEY_SERVER, "check passwords of users not in password-file with this PAM service" },
 	{ "username", parse_name, FIELD(username), NULL, "NAME", KEY_CLIENT,

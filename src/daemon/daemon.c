@@ -19,6 +19,7 @@
 #include "netlink.h"
 #include "plugin_host.h"
 #include "privilege.h"
+#include "secret_file.h"
 #include "server.h"
 #include "session.h"
 #include "status.h"
@@ -89,6 +90,8 @@ int daemon_check(struct config *cfg)
 	struct daemon d = { .core.cfg = cfg, .core.tun.fd = -1 };
 	int err = loop_new(&d.core.loop);
 
+	if (err == 0)
+		err = secret_files_check(cfg);
 	if (err == 0)
 		err = privilege_check(cfg);
 	if (err == 0)
@@ -163,7 +166,8 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	memset(d, 0, sizeof(*d));
 	d->core.cfg = cfg;
 	d->core.tun.fd = -1;
-	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
+	if ((err = secret_files_check(cfg)) < 0 ||
+	    (err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
 		return err;
 	if ((err = transports_load(&d->transports, &d->core)) < 0)
 		return err;

@@ -1050,6 +1050,36 @@ START_TEST(passwd_adds)
 }
 END_TEST
 
+/* A password file every user may read is one culvertd refuses
+ * (strict-modes): passwd takes that access away, and says so; the
+ * group's read access (the daemon's group) stays. */
+START_TEST(passwd_tightens_world_readable)
+{
+	const char *path = write_file("users", users_text, 0644);
+	char want[9000];
+
+	ck_assert_int_eq(passwd_update(path, "alice", "new one"), 0);
+	ck_assert_uint_eq(mode_of(path), 0640);
+	snprintf(want, sizeof(want),
+		 "%s could be read by every user (mode 0644); it is now 0640",
+		 path);
+	ck_assert_msg(strstr(logged, want), "expected \"%s\", got:\n%s", want,
+		      logged);
+	assert_password(path, "alice", "new one", AUTH_OK);
+
+	logged[0] = '\0';
+	ck_assert_int_eq(chmod(path, 0606), 0);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw"), 0);
+	ck_assert_uint_eq(mode_of(path), 0600);
+	ck_assert_msg(strstr(logged, "(mode 0606); it is now 0600"), "%s", logged);
+
+	logged[0] = '\0';
+	ck_assert_int_eq(passwd_update(path, "bob", "pw2"), 0);
+	ck_assert_uint_eq(mode_of(path), 0600);
+	ck_assert_msg(!strstr(logged, "every user"), "%s", logged);
+}
+END_TEST
+
 START_TEST(passwd_drops_duplicates)
 {
 	const char *path = write_file("users",
@@ -1436,6 +1466,7 @@ int main(void)
 	tcase_add_test(passwd, passwd_new_file);
 	tcase_add_test(passwd, passwd_replaces);
 	tcase_add_test(passwd, passwd_adds);
+	tcase_add_test(passwd, passwd_tightens_world_readable);
 	tcase_add_test(passwd, passwd_drops_duplicates);
 	tcase_add_test(passwd, passwd_through_symlink);
 	tcase_add_test(passwd, passwd_refuses);
