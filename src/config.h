@@ -80,6 +80,7 @@ struct config {
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
+	char *admin_group;		/* may kick and reload, beside root */
 	char *user;
 	char *group;
 	char *up_script, *down_script;			/* client */

@@ -510,6 +510,8 @@ const struct config_key config_keys[] = {
 	  "where transport plugins are found (default " PLUGINDIR ")" },
 	{ "control-socket", parse_path, FIELD(control_socket), NULL, "PATH", KEY_RESTART,
 	  "the control socket for culvertctl (default /run/culvert/NAME.sock for NAME.conf)" },
+	{ "admin-group", parse_name, FIELD(admin_group), NULL, "NAME", 0,
+	  "members of this group may kick and reload through the control socket (default: root only)" },
 	{ "user", parse_name, FIELD(user), NULL, "NAME", KEY_RESTART,
 	  "after setup, run as this user with CAP_NET_ADMIN only (default: stay root)" },
 	{ "group", parse_name, FIELD(group), NULL, "NAME", KEY_RESTART,
