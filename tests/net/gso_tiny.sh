@@ -17,8 +17,7 @@ PINGS=200         # at 0.05 s: 10 s
 
 lab_require
 lab_require_tls tls
-[[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]] ||
-	skip "CULVERT_LOADGEN is not set to an executable (run this through make check)"
+lab_require_loadgen
 lab_up
 lab_add_client 2
 lab_forwarding on
@@ -31,11 +30,7 @@ lab_start u u "$LAB_TMP/u.conf"
 lab_wait_log u 'tunnel up' 15 || fail "client u did not log 'tunnel up' within 15 s"
 ok "u (alice) is up over tls"
 
-printf '[u] ping -c %s -i 0.05 %s  (in the background)\n' "$PINGS" "$LAB_V_LAN" >&2
-ip netns exec "$LAB_U" timeout $((PINGS / 20 + 20)) \
-	ping -c "$PINGS" -i 0.05 -W 1 "$LAB_V_LAN" >"$LAB_TMP/steady.ping" 2>&1 </dev/null &
-ping_pid=$!
-lab_bg "$ping_pid"
+lab_steady_ping "$PINGS"
 
 lab_capture lan gw gw1 tcp dst port 9
 lab_counters gw || fail "no counters from the gateway"
@@ -62,18 +57,6 @@ ok "the segment of gso size 1 is counted as malformed ($malformed), and nothing 
 lab_wait_log gw 'large segment: segment size below 536 bytes' 1 ||
 	fail "the gateway did not say why it dropped the segment"
 
-lab__deadline $((PINGS / 20 + 20))
-for ((i = 0; i < (PINGS / 20 + 20) * 10; i++)); do
-	grep -q 'packets transmitted' "$LAB_TMP/steady.ping" && break
-	lab__before || break
-	sleep 0.1
-done
-wait "$ping_pid" 2>/dev/null
-sent=$(sed -n 's/^\([0-9][0-9]*\) packets transmitted.*/\1/p' "$LAB_TMP/steady.ping")
-got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/steady.ping")
-[[ -n $sent && -n $got ]] || fail "the steady ping did not finish: $(tail -n 3 "$LAB_TMP/steady.ping")"
-((sent == PINGS && (sent - got) * 100 < sent)) ||
-	fail "steady ping u -> V: $got of $sent replies (1% loss or more)"
-ok "steady ping u -> V: $got of $sent replies"
+lab_steady_ping_check "during the attack"
 lab_alive gw || fail "gateway died"
 exit 0

@@ -21,8 +21,7 @@ PINGS=800         # at 0.05 s: 40 s, covering every attack
 
 lab_require
 lab_require_tls tls
-[[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]] ||
-	skip "CULVERT_LOADGEN is not set to an executable (run this through make check)"
+lab_require_loadgen
 lab_up
 for n in 2 3 4 5; do lab_add_client "$n"; done
 lab_forwarding on
@@ -39,11 +38,7 @@ lab_start u u "$LAB_TMP/u.conf"
 lab_wait_log u 'tunnel up' 15 || fail "client u did not log 'tunnel up' within 15 s"
 ok "u (bob) is up over tls with a password"
 
-printf '[u] ping -c %s -i 0.05 %s  (in the background)\n' "$PINGS" "$LAB_V_LAN" >&2
-ip netns exec "$LAB_U" timeout $((PINGS / 20 + 20)) \
-	ping -c "$PINGS" -i 0.05 -W 1 "$LAB_V_LAN" >"$LAB_TMP/steady.ping" 2>&1 </dev/null &
-ping_pid=$!
-lab_bg "$ping_pid"
+lab_steady_ping "$PINGS"
 
 # loadgen NS NAME [OPTIONS...] : culvert-loadgen from NS against the
 # gateway, sessions that say bye as soon as they are up; waits for it
@@ -117,18 +112,6 @@ lab_wait_log gw 'more refused logins in the last 10 s were not logged' 12 ||
 	fail "the gateway never said how many refused logins it did not log"
 ok "the gateway says: $(grep -o '[0-9.]*: [0-9]* more refused logins.*' "${LAB_LOG[gw]}" | head -n 1)"
 
-lab__deadline $((PINGS / 20 + 20))
-for ((i = 0; i < (PINGS / 20 + 20) * 10; i++)); do
-	grep -q 'packets transmitted' "$LAB_TMP/steady.ping" && break
-	lab__before || break
-	sleep 0.1
-done
-wait "$ping_pid" 2>/dev/null
-sent=$(sed -n 's/^\([0-9][0-9]*\) packets transmitted.*/\1/p' "$LAB_TMP/steady.ping")
-got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/steady.ping")
-[[ -n $sent && -n $got ]] || fail "the steady ping did not finish: $(tail -n 3 "$LAB_TMP/steady.ping")"
-((sent == PINGS && (sent - got) * 100 < sent)) ||
-	fail "steady ping u -> V through the attacks: $got of $sent replies (1% loss or more)"
-ok "steady ping u -> V through the attacks: $got of $sent replies"
+lab_steady_ping_check "through the attacks"
 lab_alive gw || fail "gateway died"
 exit 0

@@ -21,8 +21,7 @@ PINGS=600         # at 0.05 s: 30 s, covering the flood
 
 lab_require
 lab_require_tls tls
-[[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]] ||
-	skip "CULVERT_LOADGEN is not set to an executable (run this through make check)"
+lab_require_loadgen
 command -v python3 >/dev/null || skip "python3 is needed to read loadgen's JSON"
 lab_up
 lab_add_client 2
@@ -42,11 +41,7 @@ lab_start u u "$LAB_TMP/u.conf"
 lab_wait_log u 'tunnel up' 15 || fail "client u did not log 'tunnel up' within 15 s"
 ok "u (alice) is up over tls with a password"
 
-printf '[u] ping -c %s -i 0.05 %s  (in the background)\n' "$PINGS" "$LAB_V_LAN" >&2
-ip netns exec "$LAB_U" timeout $((PINGS / 20 + 20)) \
-	ping -c "$PINGS" -i 0.05 -W 1 "$LAB_V_LAN" >"$LAB_TMP/steady.ping" 2>&1 </dev/null &
-ping_pid=$!
-lab_bg "$ping_pid"
+lab_steady_ping "$PINGS"
 
 printf '[u2] culvert-loadgen --attack silent --connect-rate %s for %s s\n' "$RATE" "$SECS" >&2
 ip netns exec "$(lab__ns u2)" timeout $((SECS + 30)) "$CULVERT_LOADGEN" \
@@ -105,19 +100,7 @@ lines=$(grep -c 'to make room for' "${LAB_LOG[gw]}")
 ((lines <= 20)) || fail "$lines lines about silent links ended for $evicted of them: not rate-limited"
 ok "the gateway ended $evicted silent links to make room, in $lines log lines (rate-limited)"
 
-lab__deadline $((PINGS / 20 + 20))
-for ((i = 0; i < (PINGS / 20 + 20) * 10; i++)); do
-	grep -q 'packets transmitted' "$LAB_TMP/steady.ping" && break
-	lab__before || break
-	sleep 0.1
-done
-wait "$ping_pid" 2>/dev/null
-sent=$(sed -n 's/^\([0-9][0-9]*\) packets transmitted.*/\1/p' "$LAB_TMP/steady.ping")
-got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/steady.ping")
-[[ -n $sent && -n $got ]] || fail "the steady ping did not finish: $(tail -n 3 "$LAB_TMP/steady.ping")"
-((sent == PINGS && (sent - got) * 100 < sent)) ||
-	fail "steady ping u -> V through the flood: $got of $sent replies (1% loss or more)"
-ok "steady ping u -> V through the flood: $got of $sent replies"
+lab_steady_ping_check "through the flood"
 lab_alive gw || fail "gateway died"
 lab_alive u || fail "client u died"
 exit 0
