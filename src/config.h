@@ -66,18 +66,22 @@ struct config {
 	char *server_name;
 	char *priority;
 	unsigned int auth;		/* AUTH_METHOD_* */
+	bool cert_user_match;		/* certificate+password: the same name */
 	char *password_file;
+	bool strict_modes;		/* refuse a key anyone may read */
 	char *pam_service;
 	char *username;
 
 	/* Limits and policy. */
 	unsigned int max_clients;
 	unsigned int handshake_timeout;	/* seconds */
+	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
 	char *metrics_listen;		/* ADDRESS:PORT, or NULL: no HTTP */
+	char *admin_group;		/* may kick and reload, beside root */
 	char *user;
 	char *group;
 	char *up_script, *down_script;			/* client */

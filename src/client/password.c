@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "secret_file.h"
 
 #define PASSWORD_MAX 255	/* what the control protocol carries */
 
@@ -28,7 +29,7 @@ static int from_file(const char *path, char *buf, size_t size)
 		return err;
 	}
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+	if (fstat(fileno(f), &st) == 0 && secret_reach(st.st_mode) != SECRET_OWNER)
 		log_warn("password-file %s can be read by other users: chmod 600 it",
 			 path);
 	bool ok = fgets(buf, (int)size, f) != NULL;

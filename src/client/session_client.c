@@ -169,6 +169,7 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	int err;
 
 	unsigned int mtu = session_mtu(s, w->mtu);
+	s->mtu = mtu;
 	err = nl_link_set(core->nl, core->tun.ifindex, mtu, true, &why);
 	if (err < 0) {
 		log_err("cannot set %s up with MTU %u: %s", core->tun.name, mtu,

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "secret_file.h"
 #include "user_name.h"
 
 /* The longest password a client can send in its hello. */
@@ -208,6 +209,14 @@ int passwd_update(const char *path, const char *user, const char *password)
 			goto out;
 		}
 		mode = st.st_mode & 07777;
+		/* culvertd refuses a password file every user may read
+		 * (strict-modes): take that away rather than keep it. */
+		if (secret_reach(mode) == SECRET_WORLD) {
+			log_notice("%s could be read by every user (mode %04o); it is now %04o",
+				   path, (unsigned int)mode,
+				   (unsigned int)secret_mode_tightened(mode));
+			mode = secret_mode_tightened(mode);
+		}
 	}
 	if (fchmod(fd, mode) < 0) {
 		err = -errno;

@@ -23,6 +23,7 @@
 #include "netlink.h"
 #include "plugin_host.h"
 #include "privilege.h"
+#include "secret_file.h"
 #include "server.h"
 #include "session.h"
 #include "status.h"
@@ -93,6 +94,8 @@ int daemon_check(struct config *cfg)
 	struct daemon d = { .core.cfg = cfg, .core.tun.fd = -1 };
 	int err = loop_new(&d.core.loop);
 
+	if (err == 0)
+		err = secret_files_check(cfg);
 	if (err == 0)
 		err = privilege_check(cfg);
 	if (err == 0)
@@ -168,7 +171,8 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	d->core.cfg = cfg;
 	d->core.tun.fd = -1;
 	d->core.started_at = time(NULL);
-	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
+	if ((err = secret_files_check(cfg)) < 0 ||
+	    (err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
 		return err;
 	d->core.started_ms = loop_now(d->core.loop);
 	if ((err = transports_load(&d->transports, &d->core)) < 0)

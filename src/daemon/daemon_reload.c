@@ -9,6 +9,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "secret_file.h"
 #include "server.h"
 
 /* Keys a running daemon cannot change (its socket, device, pool): a new
@@ -43,6 +44,8 @@ int daemon_reload(struct daemon *d)
 		return err;
 	}
 	err = check_restart_keys(d->core.cfg, cfg);
+	if (err == 0)
+		err = secret_files_check(cfg);
 	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++)
 		err = config_check_section(cfg, d->transports.host[i].t->name,
 					   d->transports.host[i].t->options);

@@ -16,6 +16,7 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "pending.h"
 #include "proto.h"
 #include "tunnel_routes.h"
 
@@ -49,7 +50,10 @@ struct cv_session {
 	char *identity;			/* what the handshake proved, or NULL */
 	char *login;			/* server: user whose password is checked */
 	struct auth_job *auth_job;	/* server: that check, until it answers */
+	struct sockaddr_storage login_from; /* server: peer_addr at the check */
 	struct hook *connect_hook;	/* server: client-connect-script */
+	struct pending_place pending;	/* server: a place until hello */
+	bool gave_way;			/* server: ended for a newer link */
 	uint32_t nonce;
 	size_t max_msg;			/* 0: no limit */
 	/* Datagram transports: what probing found the path carries now,
@@ -57,6 +61,7 @@ struct cv_session {
 	size_t path_max;
 	struct path_mtu *pmtu;
 	bool probes_answered;		/* the peer answers PROTO_PROBE */
+	unsigned int mtu;		/* the tunnel MTU of the welcome */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
 

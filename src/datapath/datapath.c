@@ -221,7 +221,8 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	struct cv_segmentation out_seg;
 	size_t max = session_max_msg(s);
 
-	if (s->data_gso) {
+	/* Segments smaller than a peer takes whole go as packets. */
+	if (s->data_gso && seg->gso_size >= OFFLOAD_GSO_SIZE_MIN) {
 		if (!max || PROTO_DATA_GSO_HDR + len <= max) {
 			proto_put_data_gso(pkt - PROTO_DATA_GSO_HDR, seg);
 			dp->msgs[dp->n] = (struct cv_msg){
@@ -350,10 +351,15 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 	}
 	size_t max = session_max_msg(s);
 	if (seg->gso_type != CV_GSO_NONE) {
-		/* One wire segment must fit the link, as a packet would. */
+		/* One wire segment must fit the link, as a packet would,
+		 * and the session's MTU, as the peer checks. */
 		size_t wire = (size_t)seg->hdr_len + seg->gso_size;
 		if (max && wire + 1 > max) {
 			too_big(dp, pkt, len, max - 1);
+			return;
+		}
+		if (s->mtu && wire > s->mtu) {
+			too_big(dp, pkt, len, s->mtu);
 			return;
 		}
 		queue_large(dp, s, pkt, len, seg);
@@ -511,6 +517,23 @@ static void deliver_partial(struct datapath *dp, struct cv_session *s,
 		gro_packet(&dp->gro, pkt, len, &seg);
 }
 
+/* Whether a peer's segment size is one its kernel could have made: not
+ * below OFFLOAD_GSO_SIZE_MIN, and each segment within the tunnel MTU it
+ * was welcomed with. */
+static bool gso_size_sane(const struct cv_session *s,
+			  const struct cv_segmentation *seg, const char **why)
+{
+	if (seg->gso_size < OFFLOAD_GSO_SIZE_MIN) {
+		*why = "segment size below 536 bytes";
+		return false;
+	}
+	if (s->mtu && (size_t)seg->hdr_len + seg->gso_size > s->mtu) {
+		*why = "segments larger than the tunnel MTU";
+		return false;
+	}
+	return true;
+}
+
 /* A PROTO_DATA_GSO message: its metadata checked against the packet,
  * then into TUN whole, for the kernel to split or deliver as one. Only
  * a peer we told that we take them sends it. */
@@ -528,7 +551,8 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 		return;
 	}
 	if (proto_get_data_gso(msg, len, &seg) < 0 ||
-	    offload_check(pkt, len - PROTO_DATA_GSO_HDR, &seg, &why) < 0) {
+	    offload_check(pkt, len - PROTO_DATA_GSO_HDR, &seg, &why) < 0 ||
+	    !gso_size_sane(s, &seg, &why)) {
 		char text[120];
 		snprintf(text, sizeof(text), "large segment: %s", why);
 		session_malformed(s, text);

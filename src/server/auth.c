@@ -20,6 +20,7 @@
 
 #include "hash_cost.h"
 #include "log.h"
+#include "secret_file.h"
 #include "user_name.h"
 
 /* Checked instead of a real hash when there is none to check (unknown,
@@ -258,7 +259,7 @@ static int load_file(struct auth *auth, const char *path)
 		fclose(f);
 		return -EINVAL;
 	}
-	if (st.st_mode & 077)
+	if (secret_reach(st.st_mode) != SECRET_OWNER)
 		log_warn("password file %s can be read by other users (mode %04o): chmod 600 it",
 			 path, (unsigned int)(st.st_mode & 07777));
 

@@ -13,7 +13,9 @@
 #include "log.h"
 #include "netcheck.h"
 #include "netlink.h"
+#include "pending.h"
 #include "pool.h"
+#include "refusal_log.h"
 #include "route.h"
 #include "throttle.h"
 
@@ -40,10 +42,14 @@ static int setup_auth(struct server *srv)
 			    &srv->auth)) < 0)
 		return err;
 	if ((err = throttle_new(&srv->throttle)) < 0 ||
-	    (err = auth_worker_new(srv->core->loop, srv->auth,
+	    (err = auth_worker_new(srv->core->loop, srv->auth, 0,
 				   &srv->core->counters.auth_skipped,
 				   &srv->auth_worker)) < 0)
 		log_err("cannot set up password checks: %s", strerror(-err));
+	else
+		log_info("passwords are checked on %u thread%s",
+			 auth_worker_threads(srv->auth_worker),
+			 auth_worker_threads(srv->auth_worker) == 1 ? "" : "s");
 	return err;
 }
 
@@ -82,6 +88,12 @@ int server_new(struct core *core, struct server **out)
 	if (!srv)
 		return -ENOMEM;
 	srv->core = core;
+	if ((err = pending_new(&srv->pending)) < 0 ||
+	    (err = refusal_log_new(core->loop, &core->counters.refusals_unlogged,
+				   &srv->refusals)) < 0) {
+		log_err("cannot set up the server: %s", strerror(-err));
+		return err;
+	}
 	if ((err = setup_auth(srv)) < 0)
 		return err;
 	return setup_pools(srv);
@@ -146,6 +158,8 @@ void server_free(struct server *srv)
 	}
 	auth_free(srv->auth);
 	throttle_free(srv->throttle);
+	refusal_log_free(srv->refusals);
+	pending_free(srv->pending);
 	route_table_free(srv->routes);
 	pool_free(srv->pool);
 	pool_free(srv->pool6);

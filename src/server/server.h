@@ -2,8 +2,10 @@
  * The server: what culvertd holds when mode = server. The address pools
  * and the gateway's own inner addresses, the route table from an inner
  * address to its session, the counts of sessions before and after hello,
- * and password authentication (the checks on a worker thread, the
- * back-off after failures, and the password files reloads replaced).
+ * the places of links still waiting for hello (pending.h), the log of
+ * refused logins (refusal_log.h), and password authentication (the
+ * checks on worker threads, the back-off after failures, and the
+ * password files reloads replaced).
  *
  * server.c sets it up and takes it down; session_server.c is what the
  * server does with each of its sessions, from the link up to the end.
@@ -21,7 +23,9 @@ struct config;
 struct core;
 struct cv_host;
 struct cv_session;
+struct pending;
 struct pool;
+struct refusal_log;
 struct retired_auth;
 struct route_table;
 struct throttle;
@@ -33,8 +37,10 @@ struct server {
 	struct cv_prefix addr4;		/* the gateway's; family 0 without pool */
 	struct cv_prefix addr6;		/* family 0 without pool6 */
 	struct route_table *routes;	/* inner address -> session */
-	unsigned int n_pending;		/* sessions that have not said hello */
+	unsigned int n_pending;		/* sessions not up yet */
 	unsigned int n_up;		/* sessions past hello */
+	struct pending *pending;	/* those that have not said hello */
+	struct refusal_log *refusals;	/* lines about refused logins */
 	struct auth *auth;		/* when auth includes password */
 	struct auth_worker *auth_worker;
 	struct throttle *throttle;
@@ -60,7 +66,8 @@ int server_reload_auth_load(struct server *srv, const struct config *cfg,
 int server_reload_auth_commit(struct server *srv, struct auth *auth);
 
 /* session_server.c: a transport's link came up (struct cv_host's
- * link_up): its session, or NULL when too many wait for their hello. */
+ * link_up): its session, or NULL when out of memory. When too many wait
+ * for their hello, the oldest of them gives way (pending.h). */
 struct cv_session *server_link_up(void *srv, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);

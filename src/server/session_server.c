@@ -1,11 +1,12 @@
-/* What the server does with each of its sessions: the link taken (or
- * refused when too many wait), a hello admitted (version, limits,
- * certificate, password) or refused, an address leased, the welcome; and
- * at the end, the lease and route given back. The server's counts follow
- * each session's state here. */
+/* What the server does with each of its sessions: the link taken (the
+ * oldest silent one giving way when too many wait for hello), a hello
+ * admitted (version, limits, certificate, password) or refused, an
+ * address leased, the welcome; and at the end, the lease and route given
+ * back. The server's counts follow each session's state here. */
 #include "server.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,15 @@
 #include "log.h"
 #include "loop.h"
 #include "path_mtu.h"
+#include "pending.h"
 #include "plugin_host.h"
 #include "pool.h"
+#include "refusal_log.h"
 #include "route.h"
 #include "session_owner.h"
+#include "source_table.h"
 #include "throttle.h"
 #include "user_name.h"
-
-/* Pre-hello sessions held at once; more links are refused. */
-#define MAX_PENDING 1024
 
 /* Give back what the session held on the server: its route and lease. */
 static void release(struct cv_session *s)
@@ -71,9 +72,18 @@ static int lease_inner6(struct cv_session *s)
 	return route_add(srv->routes, &s->inner6, s);
 }
 
+/* The session's timer before it is up: no hello within hello-timeout,
+ * a login not done within handshake-timeout of its hello, or a newer
+ * link it gives way to (server_link_up). */
 static void hello_timeout(struct cv_session *s)
 {
-	session_free(s, false, "no hello in time");
+	const char *why = "no hello in time";
+
+	if (s->gave_way)
+		why = "gave way to a newer link (too many wait for hello)";
+	else if (s->auth_job || s->connect_hook)
+		why = "login not done within handshake-timeout";
+	session_free(s, false, why);
 }
 
 static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
@@ -93,7 +103,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->addr6.len = srv->addr6.len;
 		w->server6 = srv->addr6.addr;
 	}
-	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
+	w->mtu = (uint16_t)s->mtu;
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
 	/* Routes only of a family the client has an address in: a client
@@ -130,7 +140,10 @@ static int send_welcome(struct cv_session *s)
 static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
 		   const char *told, const char *logged)
 {
-	log_warn("refusing %s: %s", s->peer, logged);
+	struct server *srv = s->owner;
+
+	refusal_log(srv->refusals, (const struct sockaddr *)&s->peer_addr,
+		    LOG_WARNING, "refusing %s: %s", s->peer, logged);
 	s->core->counters.refused++;
 	s->core->refusals[why]++;
 	session_send_refuse(s, reason, told);
@@ -176,13 +189,15 @@ static void on_password_checked(void *arg, enum auth_result result)
 {
 	struct cv_session *s = arg;
 	struct server *srv = s->owner;
-	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	/* Where the check was counted, even if the peer moved since. */
+	const struct sockaddr *sa = (const struct sockaddr *)&s->login_from;
 	char text[160];
 
 	s->auth_job = NULL;
 	s->core->logins[login_result(result)]++;
+	throttle_end(srv->throttle, sa, s->login, result == AUTH_OK,
+		     loop_now(s->core->loop));
 	if (result != AUTH_OK) {
-		throttle_failed(srv->throttle, sa, loop_now(s->core->loop));
 		s->core->counters.auth_failed++;
 		snprintf(text, sizeof(text), "user '%s': %s", s->login,
 			 auth_result_str(result));
@@ -192,9 +207,69 @@ static void on_password_checked(void *arg, enum auth_result result)
 		       "wrong username or password", text);
 		return;
 	}
-	throttle_succeeded(srv->throttle, sa);
 	take_login(s);
 	accept_peer(s);
+}
+
+/* The password half of admit(): the name (its form, and the
+ * certificate's when both are asked for), the back-off, then the check
+ * on the worker (s->auth_job set). */
+static bool admit_password(struct cv_session *s, const struct proto_hello *h)
+{
+	struct server *srv = s->owner;
+	const struct config *cfg = s->core->cfg;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	int64_t now = loop_now(s->core->loop);
+	char text[IDENTITY_MAX + 200];
+
+	if (!h->username[0] || !h->password[0])
+		return refuse(s, REFUSAL_no_password, PROTO_REASON_AUTH,
+			      "this server needs a username and password",
+			      "no username or password (auth = password)");
+	/* The name goes into the log: only what a password file may hold. */
+	if (!user_name_valid(h->username)) {
+		throttle_failed(srv->throttle, sa, NULL, now);
+		s->core->counters.auth_failed++;
+		s->core->logins[LOGIN_bad_name]++;
+		return refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
+			      "wrong username or password",
+			      "a user name with characters no user has");
+	}
+	/* Checked before the password: a certificate's holder learns
+	 * nothing of another user's password. */
+	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && cfg->cert_user_match &&
+	    strcmp(s->identity, h->username) != 0) {
+		s->core->counters.auth_failed++;
+		snprintf(text, sizeof(text),
+			 "certificate '%s' with the password of user '%s': the user name must be the certificate's name (cert-user-match)",
+			 s->identity, h->username);
+		return refuse(s, REFUSAL_cert_user_mismatch, PROTO_REASON_AUTH,
+			      "the username is not the name in your certificate",
+			      text);
+	}
+	int64_t wait = throttle_wait(srv->throttle, sa, h->username, now);
+	if (wait > 0) {
+		s->core->counters.auth_throttled++;
+		snprintf(text, sizeof(text),
+			 "too many failed logins from your address; try again in %lld s",
+			 (long long)(wait + 999) / 1000);
+		return refuse(s, REFUSAL_throttled, PROTO_REASON_AUTH, text,
+			      "too many failed logins from this address");
+	}
+	struct source_key source;
+	source_key(sa, SOURCE_HOST, &source);
+	s->login = strdup(h->username);
+	if (s->login)
+		s->auth_job = auth_worker_submit(srv->auth_worker, &source,
+						 h->username, h->password,
+						 on_password_checked, s);
+	if (!s->auth_job)
+		return refuse(s, REFUSAL_busy, PROTO_REASON_AUTH,
+			      "the server is busy checking logins; try again",
+			      "too many logins waiting for a password check");
+	s->login_from = s->peer_addr;
+	throttle_begin(srv->throttle, sa, s->login, now);
+	return true;
 }
 
 /* Whether the peer may go on: the limits, and what `auth` asks that the
@@ -204,8 +279,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 {
 	struct server *srv = s->owner;
 	const struct config *cfg = s->core->cfg;
-	int64_t now = loop_now(s->core->loop);
-	char text[160];
+	char text[IDENTITY_MAX + 200];
 
 	if (srv->n_up >= cfg->max_clients)
 		return refuse(s, REFUSAL_full, PROTO_REASON_POLICY,
@@ -218,42 +292,21 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, REFUSAL_no_certificate, PROTO_REASON_AUTH,
 			      "a client certificate is required",
 			      "no client certificate (auth = certificate)");
+	/* It names the session in logs, status, kick and the scripts'
+	 * CULVERT_IDENTITY: nothing a shell would read as syntax. */
+	if (s->identity && !identity_valid(s->identity)) {
+		snprintf(text, sizeof(text),
+			 "the name in its certificate, '%s', holds characters other than letters, digits, spaces and . _ @ + - , = (IDENTITIES in culvert.conf(5))",
+			 s->identity);
+		return refuse(s, REFUSAL_bad_identity, PROTO_REASON_AUTH,
+			      "the name in your certificate holds characters this server does not take",
+			      text);
+	}
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
 		return true;
-
-	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
-	int64_t wait = throttle_wait(srv->throttle, sa, now);
-	if (wait > 0) {
-		snprintf(text, sizeof(text),
-			 "too many failed logins from your address; try again in %lld s",
-			 (long long)(wait + 999) / 1000);
-		return refuse(s, REFUSAL_throttled, PROTO_REASON_AUTH, text,
-			      "too many failed logins from this address");
-	}
-	if (!h->username[0] || !h->password[0])
-		return refuse(s, REFUSAL_no_password, PROTO_REASON_AUTH,
-			      "this server needs a username and password",
-			      "no username or password (auth = password)");
-	/* The name goes into the log: only what a password file may hold. */
-	if (!user_name_valid(h->username)) {
-		throttle_failed(srv->throttle, sa, now);
-		s->core->counters.auth_failed++;
-		s->core->logins[LOGIN_bad_name]++;
-		return refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
-			      "wrong username or password",
-			      "a user name with characters no user has");
-	}
-	s->login = strdup(h->username);
-	if (s->login)
-		s->auth_job = auth_worker_submit(srv->auth_worker, h->username,
-						 h->password, on_password_checked,
-						 s);
+	bool ok = admit_password(s, h);
 	explicit_bzero(h->password, sizeof(h->password));
-	if (!s->auth_job)
-		return refuse(s, REFUSAL_busy, PROTO_REASON_AUTH,
-			      "the server is busy checking logins; try again",
-			      "too many logins waiting for a password check");
-	return true;
+	return ok;
 }
 
 /* A hello (the session's ops->handshake on a server). */
@@ -264,7 +317,14 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 
 	if (s->auth_job || s->connect_hook)
 		return true;	/* a retransmission: the answer is coming */
-	if (s->state == SESSION_UP) {
+	if (s->state == SESSION_HELLO) {
+		/* Its first hello: no longer a silent stranger holding a
+		 * place, and what is left of its login (the password
+		 * check, the script) has handshake-timeout. */
+		pending_leave(srv->pending, &s->pending);
+		s->gave_way = false;
+		loop_timer_arm(s->timer, s->core->cfg->handshake_timeout * 1000);
+	} else {
 		if (h->nonce == s->nonce) {
 			/* Our welcome was lost: say it again. */
 			if (send_welcome(s) < 0) {
@@ -347,6 +407,7 @@ static bool accept_peer(struct cv_session *s)
 	const struct config *cfg = s->core->cfg;
 	int err = 0;
 
+	s->mtu = session_mtu(s, cfg->mtu);
 	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
 	if (srv->pool)
 		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
@@ -403,10 +464,14 @@ static void on_ended(struct cv_session *s)
 {
 	struct server *srv = s->owner;
 
-	if (s->auth_job)
+	if (s->auth_job) {
 		auth_job_cancel(srv->auth_worker, s->auth_job);
+		throttle_cancel(srv->throttle,
+				(const struct sockaddr *)&s->login_from, s->login);
+	}
 	if (s->connect_hook)
 		hook_cancel(s->connect_hook);
+	pending_leave(srv->pending, &s->pending);
 	if (s->state == SESSION_UP) {
 		session_hook(s, s->core->cfg->client_disconnect_script,
 			     "client-disconnect", NULL);
@@ -424,24 +489,60 @@ static const struct session_ops server_session = {
 	.ended = on_ended,
 };
 
+/* The oldest link that holds a place the newcomer from sa needs gives
+ * way: its place at once, its session from its timer (a link of this
+ * same transport is not closed inside the upcall for another). */
+static void make_room(struct server *srv, const struct sockaddr *sa,
+		      const char *newcomer)
+{
+	static const char *const whose[] = {
+		[PENDING_HOST] = "from its host",
+		[PENDING_NETWORK] = "from its network",
+		[PENDING_ALL] = "in all",
+	};
+	enum pending_level level;
+	struct pending_place *pl;
+
+	/* Each turn frees a place of the host, the network or everyone:
+	 * three turns leave room in all of them. */
+	for (int i = 0; i < 3 && (pl = pending_full(srv->pending, sa, &level));
+	     i++) {
+		struct cv_session *old = (struct cv_session *)(void *)
+			((char *)pl - offsetof(struct cv_session, pending));
+		pending_leave(srv->pending, pl);
+		old->gave_way = true;
+		loop_timer_arm(old->timer, 0);
+		srv->core->counters.pending_evicted++;
+		refusal_log(srv->refusals,
+			    (const struct sockaddr *)&old->peer_addr, LOG_WARNING,
+			    "ending %s (no hello after %.1f s) to make room for %s: %u links %s already wait for hello, the most allowed",
+			    old->peer,
+			    (double)(loop_now(srv->core->loop) - old->started) / 1000,
+			    newcomer, pending_share(level), whose[level]);
+	}
+}
+
 struct cv_session *server_link_up(void *arg, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info)
 {
 	struct server *srv = arg;
-
-	if (srv->n_pending >= MAX_PENDING) {
-		srv->core->counters.refused++;
-		srv->core->refusals[REFUSAL_waiting]++;
-		return NULL;
-	}
 	struct cv_session *s = session_new(srv->core, &server_session, srv, h,
 					   link, info);
+
 	if (!s)
 		return NULL;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
 	srv->n_pending++;
+	make_room(srv, sa, s->peer);
+	if (pending_enter(srv->pending, &s->pending, sa) < 0) {
+		srv->core->counters.refused++;
+		srv->core->refusals[REFUSAL_waiting]++;
+		session_free(s, true, "no place to wait for hello");
+		return NULL;	/* the plugin closes the link */
+	}
 	/* A stranger may make us allocate, but not for long. */
-	loop_timer_arm(s->timer, srv->core->cfg->handshake_timeout * 1000);
+	loop_timer_arm(s->timer, srv->core->cfg->hello_timeout * 1000);
 	log_debug("link from %s over %s", s->peer, h->t->name);
 	return s;
 }

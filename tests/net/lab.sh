@@ -54,6 +54,9 @@
 #   lab_counters NAME           SIGUSR1, parse the next `counters:` line into
 #                               the associative array LAB_COUNTERS
 #   lab_ping COUNT [NS]         ping V from U (or NS); sets LAB_PING_RECEIVED
+#   lab_steady_ping COUNT       a ping U -> V every 0.05 s in the background,
+#                               for the length of an attack
+#   lab_steady_ping_check WHAT  wait for it (bounded); fail unless it lost < 1%
 #   lab_xfer MB                 TCP transfer U -> V (see xfer.sh)
 #   lab_xfer_between FROM TO ADDR MB   the same from any namespace to any
 #                               (xfer.sh)
@@ -62,6 +65,7 @@
 #   lab_add_client N            one more client namespace, cvt-uN-$ID (N = 2..9)
 #   lab_inner NS                print NS's inner IPv4 address (on cv0)
 #   lab_require_tls [T]         skip (77) without certtool or the plugin T (tls)
+#   lab_require_loadgen         skip (77) without culvert-loadgen ($CULVERT_LOADGEN)
 #   lab_pki DIR                 test certificates and keys in DIR (see there)
 #   lab_tls_configs             $LAB_TMP/gw.conf and $LAB_TMP/u.conf over tls,
 #                               auth = certificate, U presents alice's cert
@@ -418,6 +422,11 @@ lab_require_tls() {   # lab_require_tls [TRANSPORT] : certtool, and the plugin (
 		skip "no $t plugin in $CULVERT_PLUGIN_DIR (was it built?)"
 }
 
+lab_require_loadgen() {   # the attacks' tool, built by make (bench/loadgen)
+	[[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]] ||
+		skip "CULVERT_LOADGEN is not set to an executable (run this through make check)"
+}
+
 # lab_pki DIR : a small PKI for the tests, made with certtool, ECDSA P-256
 # (fast to make). Sets LAB_PKI=DIR. Every NAME below is NAME.crt + NAME.key
 # (keys mode 600). Good certificates are valid from 2020 to 2099, so a test
@@ -694,4 +703,32 @@ lab_ping() {   # lab_ping COUNT [NS] : ping V from U (or NS); LAB_PING_RECEIVED 
 	printf '%s\n' "$out" | sed 's/^/    /'
 	LAB_PING_RECEIVED=$(sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out")
 	LAB_PING_RECEIVED=${LAB_PING_RECEIVED:-0}
+}
+
+# The good client's ping during an attack: COUNT pings U -> V at 0.05 s
+# (COUNT / 20 seconds), then lab_steady_ping_check says whether fewer than
+# 1% were lost.
+lab_steady_ping() {   # lab_steady_ping COUNT
+	LAB_STEADY_COUNT=$1
+	printf '[u] ping -c %s -i 0.05 %s  (in the background)\n' "$1" "$LAB_V_LAN" >&2
+	ip netns exec "$LAB_U" timeout $(($1 / 20 + 20)) \
+		ping -c "$1" -i 0.05 -W 1 "$LAB_V_LAN" >"$LAB_TMP/steady.ping" 2>&1 </dev/null &
+	LAB_STEADY_PID=$!
+	lab_bg "$LAB_STEADY_PID"
+}
+lab_steady_ping_check() {   # lab_steady_ping_check WHAT : WHAT names the attack
+	local n=$LAB_STEADY_COUNT i sent got
+	lab__deadline $((n / 20 + 20))
+	for ((i = 0; i < (n / 20 + 20) * 10; i++)); do
+		grep -q 'packets transmitted' "$LAB_TMP/steady.ping" && break
+		lab__before || break
+		sleep 0.1
+	done
+	wait "$LAB_STEADY_PID" 2>/dev/null
+	sent=$(sed -n 's/^\([0-9][0-9]*\) packets transmitted.*/\1/p' "$LAB_TMP/steady.ping")
+	got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/steady.ping")
+	[[ -n $sent && -n $got ]] || fail "the steady ping did not finish: $(tail -n 3 "$LAB_TMP/steady.ping")"
+	((sent == n && (sent - got) * 100 < sent)) ||
+		fail "steady ping u -> V $1: $got of $sent replies (1% loss or more)"
+	ok "steady ping u -> V $1: $got of $sent replies"
 }
