@@ -27,13 +27,11 @@ static void parse_error(struct parser *p, const char *fmt, ...)
 
 static void parse_error(struct parser *p, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_verr_at(p->path, p->line, fmt, ap);
 	va_end(ap);
-	log_err("%s:%u: %s", p->path, p->line, msg);
 	p->errors++;
 }
 

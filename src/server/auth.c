@@ -84,13 +84,11 @@ static void load_error(struct loader *l, const char *fmt, ...)
 
 static void load_error(struct loader *l, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_verr_at(l->path, l->line, fmt, ap);
 	va_end(ap);
-	log_err("%s:%u: %s", l->path, l->line, msg);
 	l->errors++;
 }
 
