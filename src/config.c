@@ -236,9 +236,12 @@ static const char *mode_name(enum config_mode mode)
 	return mode == MODE_SERVER ? "server" : "client";
 }
 
-/* The welcome a server sends must fit one control message
- * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
-static void check_welcome_size(const struct config *cfg, struct parser *p)
+size_t config_prefix_attr_size(const struct cv_prefix *p)
+{
+	return p->addr.family == AF_INET ? 7 : 19;
+}
+
+size_t config_welcome_size(const struct config *cfg)
 {
 	/* type and nonce, MTU, KEEPALIVE, FEATURES */
 	size_t size = 5 + 4 + 6 + 3;
@@ -250,11 +253,20 @@ static void check_welcome_size(const struct config *cfg, struct parser *p)
 		size += 19 + 18;	/* ADDR6, SERVER6 */
 
 	for (unsigned int i = 0; i < cfg->n_routes; i++)
-		size += cfg->routes[i].addr.family == AF_INET ? 7 : 19;
+		size += config_prefix_attr_size(&cfg->routes[i]);
 	for (unsigned int i = 0; i < cfg->n_dns; i++)
 		size += cfg->dns[i].family == AF_INET ? 6 : 18;
 	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
 		size += 2 + strlen(cfg->dns_domains[i]);
+	return size;
+}
+
+/* The welcome a server sends must fit one control message
+ * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
+static void check_welcome_size(const struct config *cfg, struct parser *p)
+{
+	size_t size = config_welcome_size(cfg);
+
 	if (cfg->mode == MODE_SERVER && size > PROTO_MAX_CONTROL) {
 		log_err("%s: route, dns and dns-domain make a welcome of %zu bytes, more than %d: aggregate routes or drop domains",
 			p->path, size, PROTO_MAX_CONTROL);
@@ -475,6 +487,8 @@ void config_free(struct config *cfg)
 	free(cfg->down_script);
 	free(cfg->client_connect_script);
 	free(cfg->client_disconnect_script);
+	free(cfg->client_config_dir);
+	free(cfg->group_config_dir);
 	free(cfg);
 }
 

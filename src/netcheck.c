@@ -119,6 +119,13 @@ int netcheck_ipv4_forwarding(void)
 	return value < 0 ? value : value != 0;
 }
 
+int netcheck_ipv6_forwarding(void)
+{
+	int value = read_int(IPV6_FORWARD);
+
+	return value < 0 ? value : value != 0;
+}
+
 /* net.ipv4.conf.IF.KEY and its file; an interface name with a dot
  * (eth0.100) needs the slash form, which sysctl(8) and sysctl.d accept. */
 static int conf_read(const char *ifname, const char *key, char *name,

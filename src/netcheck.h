@@ -61,9 +61,10 @@ void netcheck_found(struct netcheck *nc, enum netcheck_kind kind,
 void netcheck_load_transports(struct netcheck *nc);
 void netcheck_unload_transports(struct netcheck *nc);
 
-/* 1 when the kernel forwards IPv4 between interfaces, 0 when not, a
- * negative errno when it cannot tell. */
+/* 1 when the kernel forwards IPv4 (IPv6) between interfaces, 0 when
+ * not, a negative errno when it cannot tell. */
 int netcheck_ipv4_forwarding(void);
+int netcheck_ipv6_forwarding(void);
 
 /* Server pushing routes: forwarding on, globally and on the interfaces
  * the forwarded packets come in through. */

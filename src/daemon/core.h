@@ -25,9 +25,9 @@ struct cv_session;
  * drift from the fields. */
 #define CORE_COUNTERS(X) \
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
-	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
-	X(too_big) X(tun_full) X(send_failed) X(refused) \
-	X(auth_failed) X(client_to_client) X(after_end) \
+	X(malformed) X(before_hello) X(spoofed_source) X(spoofed_network) \
+	X(no_route) X(too_big) X(tun_full) X(send_failed) X(refused) \
+	X(auth_failed) X(client_to_client) X(outside_routes) X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
 	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "policy_file.h"
 
 
 static void usage(FILE *out)
@@ -38,6 +39,11 @@ static void usage(FILE *out)
 		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name,
 			k->metavar, only, "", k->help);
 	}
+	fprintf(out, "\nKeys of a client's or group's file (client-config-dir, group-config-dir):\n");
+	for (const struct policy_key *k = policy_keys; k->name; k++)
+		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name, k->metavar,
+			k->flags & POLICY_KEY_CLIENT_ONLY ? " [client files]" : "",
+			"", k->help);
 	fprintf(out, "\nTransport plugins are looked up in %s.\n"
 		     "See culvertd(8) and culvert.conf(5).\n", PLUGINDIR);
 }

@@ -39,6 +39,48 @@ static const char *inner6_str(const struct cv_session *s, char buf[ADDR_STRLEN])
 	return "-";
 }
 
+/* The networks behind the session, "198.18.1.0/24,2001:db8:a::/48", or
+ * "-": text for the status line. */
+static const char *networks_str(const struct cv_session *s, char *buf,
+				size_t size)
+{
+	const struct session_policy *p = s->policy;
+	size_t used = 0;
+
+	snprintf(buf, size, "-");
+	for (unsigned int i = 0; p && i < p->n_networks && used < size; i++) {
+		char n[ADDR_STRLEN];
+		int len = snprintf(buf + used, size - used, "%s%s",
+				   i ? "," : "", prefix_str(&p->networks[i], n));
+		used += len > 0 ? (size_t)len : 0;
+	}
+	return buf;
+}
+
+static const char *group_str(const struct cv_session *s)
+{
+	return s->policy && s->policy->group ? s->policy->group : "-";
+}
+
+/* JSON: ,"group":"sites" (or null),"networks":["198.18.1.0/24",...] */
+static void policy_json(const struct cv_session *s, struct strbuf *out)
+{
+	const struct session_policy *p = s->policy;
+
+	strbuf_printf(out, ",\"group\":");
+	if (p && p->group)
+		strbuf_json_string(out, p->group);
+	else
+		strbuf_printf(out, "null");
+	strbuf_printf(out, ",\"networks\":[");
+	for (unsigned int i = 0; p && i < p->n_networks; i++) {
+		char n[ADDR_STRLEN];
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, prefix_str(&p->networks[i], n));
+	}
+	strbuf_printf(out, "]");
+}
+
 static void iso_time(time_t t, char buf[32])
 {
 	struct tm tm;
@@ -103,21 +145,24 @@ static void transport_counters(const struct transports *ts,
 void status_text(const struct core *core, const struct transports *ts,
 		 struct strbuf *out)
 {
-	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-22s %-20s %12s %9s %12s %9s %9s\n",
+	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-22s %-20s %12s %9s %12s %9s %9s %-12s %s\n",
 		      "IDENTITY", "TRANSPORT", "OUTER", "INNER", "INNER6", "SINCE",
-		      "RX_BYTES", "RX_PKTS", "TX_BYTES", "TX_PKTS", "SEEN_AGO");
+		      "RX_BYTES", "RX_PKTS", "TX_BYTES", "TX_PKTS", "SEEN_AGO",
+		      "GROUP", "NETWORKS");
 	for (const struct cv_session *s = core->sessions; s; s = s->next) {
 		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
+		char nets[PROTO_MAX_NETWORKS * ADDR_STRLEN];
 		iso_time(s->connected_at, since);
 		strbuf_printf(out,
 			      "%-20s %-9s %-22s %-15s %-22s %-20s %12" PRIu64 " %9" PRIu64
-			      " %12" PRIu64 " %9" PRIu64 " %8.1fs%s\n",
+			      " %12" PRIu64 " %9" PRIu64 " %8.1fs%s %-12s %s\n",
 			      session_name(s), s->transport->t->name, s->peer,
 			      inner_str(s, inner), inner6_str(s, inner6), since,
 			      s->rx_bytes,
 			      s->rx_packets, s->tx_bytes, s->tx_packets,
 			      seconds_ago(core, s->last_rx),
-			      s->state == SESSION_UP ? "" : " (hello)");
+			      s->state == SESSION_UP ? "" : " (hello)",
+			      group_str(s), networks_str(s, nets, sizeof(nets)));
 	}
 	strbuf_printf(out, "sessions: %u\n", core->n_sessions);
 #define COUNTER_LINE(name) \
@@ -144,6 +189,7 @@ void status_json(const struct core *core, const struct transports *ts,
 		strbuf_json_string(out, inner_str(s, inner));
 		strbuf_printf(out, ",\"inner6\":");
 		strbuf_json_string(out, inner6_str(s, inner6));
+		policy_json(s, out);
 		strbuf_printf(out,
 			      ",\"since\":\"%s\",\"rx_bytes\":%" PRIu64
 			      ",\"rx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
