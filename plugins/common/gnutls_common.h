@@ -161,6 +161,10 @@ void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err);
  * the peer sent no certificate. Returns 0 or a negative errno.
  */
 int gtls_peer_identity(gnutls_session_t session, char **out);
+/* The first organizational unit (OU) of the peer's certificate subject,
+ * sanitized as the identity: what the core may take as the client's
+ * group (cert-group = ou). *out is NULL when there is none. */
+int gtls_peer_group(gnutls_session_t session, char **out);
 
 /* "TLS1.3, AES-256-GCM" and the like, for the log. */
 void gtls_describe(gnutls_session_t session, char *buf, size_t size);

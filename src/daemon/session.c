@@ -319,6 +319,18 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		  s->peer);
 }
 
+/* Kept whatever the configuration says now: a reload may turn
+ * cert-group on, and the session's group is decided at its hello. */
+void session_group_proved(struct cv_session *s, const char *group)
+{
+	char *copy = strdup(group);
+
+	if (!copy)
+		return;
+	free(s->cert_group);
+	s->cert_group = copy;
+}
+
 static void on_hello_timer(void *arg)
 {
 	struct cv_session *s = arg;

@@ -125,6 +125,9 @@ void session_link_lost(struct cv_session *s, int err, const char *why);
 void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		   socklen_t len);
 
+/* The transport proved the peer's group (its certificate's OU). */
+void session_group_proved(struct cv_session *s, const char *group);
+
 /* A message from s that was dropped as malformed: counted, and logged
  * once a second at most. */
 void session_malformed(struct cv_session *s, const char *why);
