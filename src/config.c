@@ -118,7 +118,7 @@ static void unknown_key(struct parser *p, const char *key,
 
 /* ---- lines */
 
-static char *trim(char *s)
+char *config_trim(char *s)
 {
 	while (isspace((unsigned char)*s))
 		s++;
@@ -181,13 +181,18 @@ static void global_key(struct parser *p, const char *key, const char *value)
 		parse_error(p, "key '%s': '%s' %s", key, value, why);
 }
 
-static int parse_line(struct parser *p, char *line)
+char *config_text(char *line)
 {
 	char *hash = strchr(line, '#');
 
 	if (hash)
 		*hash = '\0';
-	line = trim(line);
+	return config_trim(line);
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	line = config_text(line);
 	if (!*line)
 		return 0;
 
@@ -198,7 +203,7 @@ static int parse_line(struct parser *p, char *line)
 			return 0;
 		}
 		*close = '\0';
-		char *name = trim(line + 1);
+		char *name = config_trim(line + 1);
 		if (!valid_name(name)) {
 			parse_error(p, "'[%s]' is not a section name (a transport name: lower case letters, digits, '-')",
 				    name);
@@ -215,7 +220,7 @@ static int parse_line(struct parser *p, char *line)
 		return 0;
 	}
 	*eq = '\0';
-	char *key = trim(line), *value = trim(eq + 1);
+	char *key = config_trim(line), *value = config_trim(eq + 1);
 	if (!valid_name(key)) {
 		parse_error(p, "'%s' is not a key name", key);
 		return 0;

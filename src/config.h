@@ -160,6 +160,12 @@ const struct config_entry *config_unused_section(const struct config *cfg);
 const char *config_get(const struct config *cfg, const char *section,
 		       const char *key);
 
+/* s without the white space around it: in place, the start moved on;
+ * and a line without its `#` comment, trimmed. For every file of
+ * `key = value` lines (policy_file.c's too). */
+char *config_trim(char *s);
+char *config_text(char *line);
+
 /* The bytes of the welcome a server with cfg sends a client that has no
  * settings of its own (doc/PROTOCOL.md), and what one more route or
  * network of p's family adds: per-client policy adds its own. */

@@ -2,7 +2,6 @@
  * key, the directories read in name order. */
 #include "policy_file.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -176,16 +175,6 @@ static int (*const parsers[N_KEYS])(struct parser *, const char *) = {
 
 /* ---- lines */
 
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
 /* "did you mean": config_suggest over these keys' names. */
 static const char *suggest(const char *key)
 {
@@ -233,11 +222,7 @@ static int key_line(struct parser *p, const char *key, const char *value)
 
 static int parse_line(struct parser *p, char *line)
 {
-	char *hash = strchr(line, '#');
-
-	if (hash)
-		*hash = '\0';
-	line = trim(line);
+	line = config_text(line);
 	if (!*line)
 		return 0;
 	char *eq = strchr(line, '=');
@@ -246,7 +231,7 @@ static int parse_line(struct parser *p, char *line)
 		return 0;
 	}
 	*eq = '\0';
-	char *key = trim(line), *value = trim(eq + 1);
+	char *key = config_trim(line), *value = config_trim(eq + 1);
 	if (!*value) {
 		parse_error(p, "key '%s' has no value", key);
 		return 0;
