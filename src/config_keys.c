@@ -431,6 +431,22 @@ static int parse_rekey(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+static int parse_cert_group(struct config *cfg, void *field,
+			    const char *value, const char **why)
+{
+	bool *ou = field;
+
+	if (strcmp(value, "ou") == 0)
+		*ou = true;
+	else if (strcmp(value, "none") == 0)
+		*ou = false;
+	else {
+		*why = "is not where a certificate names a group (expected ou or none)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A routing table or a firewall mark: the kernel's u32, but not 0 (no
  * table, no mark) nor the tables the kernel itself uses (253-255). */
 static int parse_table(struct config *cfg, void *field, const char *value,
@@ -602,6 +618,18 @@ const struct config_key config_keys[] = {
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },
+	{ "client-config-dir", parse_path, FIELD(client_config_dir), NULL,
+	  "PATH", KEY_SERVER,
+	  "a file per client identity: static address, routes, networks behind it, group" },
+	{ "group-config-dir", parse_path, FIELD(group_config_dir), NULL,
+	  "PATH", KEY_SERVER,
+	  "a file per group: the routes its members are pushed, restrict-to-routes" },
+	{ "restrict-to-routes", parse_bool, FIELD(restrict_to_routes), "no",
+	  "yes|no", KEY_SERVER,
+	  "drop what a client sends where none of its routes leads (default no)" },
+	{ "cert-group", parse_cert_group, FIELD(cert_group), "none", "ou|none",
+	  KEY_SERVER,
+	  "take a client's group from its certificate's OU (default none)" },
 	{ "route-table", parse_table, FIELD(route_table), "51821", "NUMBER",
 	  KEY_CLIENT | KEY_RESTART,
 	  "the routing table of the tunnel's routes, chosen before main by a rule (default 51821)" },

@@ -75,6 +75,15 @@ void log_vmsg(int priority, const char *prefix, const char *fmt, va_list ap)
 		tm.tm_sec, ts.tv_nsec / 1000000, tag, line);
 }
 
+void log_verr_at(const char *path, unsigned int line, const char *fmt,
+		 va_list ap)
+{
+	char prefix[512];
+
+	snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
+	log_vmsg(LOG_ERR, prefix, fmt, ap);
+}
+
 void log_msg(int priority, const char *fmt, ...)
 {
 	va_list ap;

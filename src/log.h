@@ -15,6 +15,10 @@ void log_msg(int priority, const char *fmt, ...)
 void log_vmsg(int priority, const char *prefix, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 bool log_enabled(int priority);
+/* An error about a line of a file, as every one is written:
+ * "FILE:LINE: message". */
+void log_verr_at(const char *path, unsigned int line, const char *fmt,
+		 va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Send every line to sink instead (NULL: back to stderr or syslog): for
  * tests that check what a user would read. */

@@ -46,6 +46,11 @@ enum attr_type {
 	ATTR_DNS = 0x0e,
 	ATTR_DNS_DOMAIN = 0x0f,
 	ATTR_FEATURES = 0x11,
+	/* Networks behind the client. Non-critical: a client that predates
+	 * them runs as a road warrior, and its site is reached only when it
+	 * forwards by itself. */
+	ATTR_NETWORK4 = 0x12,
+	ATTR_NETWORK6 = 0x13,
 	ATTR_CRITICAL = 0x80,
 };
 
@@ -69,7 +74,8 @@ struct attr {
 static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
 	parse_password, parse_previous4, parse_addr6, parse_server6,
-	parse_previous6, parse_dns, parse_dns_domain, parse_features;
+	parse_previous6, parse_dns, parse_dns_domain, parse_features,
+	parse_network4, parse_network6;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -113,6 +119,10 @@ static const struct attr attrs[] = {
 			      .parse = parse_dns_domain },
 	[ATTR_FEATURES] = { .name = "FEATURES", .len = 1, .allowed = IN_WELCOME,
 			    .parse = parse_features },
+	[ATTR_NETWORK4] = { .name = "NETWORK4", .len = 5, .repeatable = true,
+			    .allowed = IN_WELCOME, .parse = parse_network4 },
+	[ATTR_NETWORK6] = { .name = "NETWORK6", .len = 17, .repeatable = true,
+			    .allowed = IN_WELCOME, .parse = parse_network6 },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -240,6 +250,38 @@ static int parse_route6(const uint8_t *v, size_t len, struct proto_msg *m,
 			const char **why)
 {
 	return parse_route(v, AF_INET6, m, why);
+}
+
+/* NETWORK4 and NETWORK6 share one numbering and one limit, as routes
+ * do. A network of length 0 would be every address: no site is. */
+static int parse_network(const uint8_t *v, sa_family_t family,
+			 struct proto_msg *m, const char **why)
+{
+	struct proto_welcome *w = &m->welcome;
+	size_t n = family_bytes(family);
+	unsigned int nth = w->n_networks + 1, bits = (unsigned int)n * 8;
+
+	if (w->n_networks == PROTO_MAX_NETWORKS)
+		return badf(why, "more than %d networks", PROTO_MAX_NETWORKS);
+	if (v[n] < 1 || v[n] > bits)
+		return badf(why, "network %u prefix length %u out of range 1-%u",
+			    nth, v[n], bits);
+	if (!host_bits_zero(v, n, v[n]))
+		return badf(why, "network %u has host bits set", nth);
+	get_prefix(v, family, &w->networks[w->n_networks++]);
+	return 0;
+}
+
+static int parse_network4(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	return parse_network(v, AF_INET, m, why);
+}
+
+static int parse_network6(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	return parse_network(v, AF_INET6, m, why);
 }
 
 static int parse_mtu(const uint8_t *v, size_t len, struct proto_msg *m,
@@ -695,6 +737,12 @@ static bool welcome_encodable(const struct proto_welcome *w)
 		if (w->routes[i].addr.family != AF_INET &&
 		    w->routes[i].addr.family != AF_INET6)
 			return false;
+	if (w->n_networks > PROTO_MAX_NETWORKS)
+		return false;
+	for (unsigned int i = 0; i < w->n_networks; i++)
+		if (w->networks[i].addr.family != AF_INET &&
+		    w->networks[i].addr.family != AF_INET6)
+			return false;
 	return true;
 }
 
@@ -731,6 +779,11 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 	}
 	if (m->features)
 		append_attr(w, ATTR_FEATURES, &m->features, 1);
+	for (unsigned int i = 0; i < m->n_networks; i++) {
+		const struct cv_prefix *n = &m->networks[i];
+		append_prefix(w, n->addr.family == AF_INET ? ATTR_NETWORK4
+							: ATTR_NETWORK6, n);
+	}
 }
 
 static void encode_refuse(struct writer *w, const struct proto_refuse *r)

@@ -26,6 +26,8 @@
 #define PROTO_MAX_TEXT 255
 /* DNS servers, and search domains, in one welcome. */
 #define PROTO_MAX_DNS 8
+/* Networks behind one client (NETWORK4, NETWORK6) in one welcome. */
+#define PROTO_MAX_NETWORKS 16
 
 enum proto_type {
 	PROTO_DATA = 0x00,
@@ -117,6 +119,11 @@ struct proto_welcome {
 	unsigned int n_dns_domains;
 	char dns_domains[PROTO_MAX_DNS][PROTO_MAX_TEXT + 1];
 	uint8_t features;		/* PROTO_FEATURE_*; 0: none, not sent */
+	/* The networks behind this client that the server routes to it (a
+	 * site's LAN): for the client to forward for, never to route into
+	 * the tunnel. IPv4 and IPv6, in the server's order. */
+	unsigned int n_networks;
+	struct cv_prefix networks[PROTO_MAX_NETWORKS];
 };
 
 struct proto_refuse {

@@ -68,3 +68,12 @@ bool identity_valid(const char *name)
 	}
 	return true;
 }
+
+bool group_name_valid(const char *name)
+{
+	if (!name || name[0] == '.')
+		return false;
+	size_t n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789._-");
+	return n >= 1 && n <= USER_NAME_MAX && name[n] == '\0';
+}

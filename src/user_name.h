@@ -1,7 +1,7 @@
 /* What a user name may hold: the server's password checks, the password
  * file, culvertctl passwd and the names of pki's certificates all take
- * the same names, and only names that are safe in a log line. And what
- * an identity (a certificate's name) may hold. */
+ * the same names, and only names that are safe in a log line. Group
+ * names likewise. And what an identity (a certificate's name) may hold. */
 #ifndef CULVERT_USER_NAME_H
 #define CULVERT_USER_NAME_H
 
@@ -23,5 +23,10 @@ bool user_name_valid(const char *name);
  * as syntax (quotes, $, `, ;, &, |, <, >, (, ), *, ?, [, ], {, },
  * backslash, !, #, ~, %, /) and no control character. */
 bool identity_valid(const char *name);
+
+/* A group's name (the password file's third field, a certificate's OU,
+ * a file of group-config-dir): 1 to USER_NAME_MAX of [A-Za-z0-9._-],
+ * not starting with '.', so that it is a file name too. */
+bool group_name_valid(const char *name);
 
 #endif

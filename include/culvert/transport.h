@@ -410,6 +410,19 @@ struct cv_host_api {
 	 */
 	void (*link_moved)(struct cv_host *host, struct cv_session *session,
 			   const struct sockaddr *peer, socklen_t peer_len);
+
+	/*
+	 * Appended after link_moved: call it only when
+	 * CV_HOST_API_HAS(api, link_group). A server's plugin whose
+	 * handshake proved a group for the peer (tls and dtls: the first
+	 * organizational unit, OU, of the client certificate's subject)
+	 * reports it right after the link_up() that returned session,
+	 * before it delivers anything on that link. group is lent for the
+	 * call, printable text; the core uses it as the session's group
+	 * only when its configuration says so (cert-group = ou).
+	 */
+	void (*link_group)(struct cv_host *host, struct cv_session *session,
+			   const char *group);
 };
 
 /* Whether the core's table has an entry appended after the first

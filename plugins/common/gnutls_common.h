@@ -164,6 +164,10 @@ void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err);
  * the peer sent no certificate. Returns 0 or a negative errno.
  */
 int gtls_peer_identity(gnutls_session_t session, char **out);
+/* The first organizational unit (OU) of the peer's certificate subject,
+ * sanitized as the identity: what the core may take as the client's
+ * group (cert-group = ou). *out is NULL when there is none. */
+int gtls_peer_group(gnutls_session_t session, char **out);
 
 /* The end of validity (notAfter) of the peer's certificate, or 0 when
  * it showed none. */

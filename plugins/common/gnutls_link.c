@@ -431,5 +431,11 @@ bool glink_up(struct glink *l, char *identity, size_t max_msg)
 		return false;
 	}
 	l->session = session;
+	/* Before anything is delivered: the hello that follows may need it. */
+	char *group = NULL;
+	if (s->server && CV_HOST_API_HAS(s->api, link_group) &&
+	    gtls_peer_group(l->tls, &group) == 0 && group)
+		s->api->link_group(s->host, session, group);
+	free(group);
 	return true;
 }

@@ -361,6 +361,26 @@ int gtls_peer_identity(gnutls_session_t session, char **out)
 	return err;
 }
 
+int gtls_peer_group(gnutls_session_t session, char **out)
+{
+	gnutls_x509_crt_t crt;
+	char ou[256];
+	size_t size = sizeof(ou);
+
+	*out = NULL;
+	if (peer_certificate(session, &crt) < 0)
+		return 0;
+	int ret = gnutls_x509_crt_get_dn_by_oid(crt,
+						GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
+						0, 0, ou, &size);
+	gnutls_x509_crt_deinit(crt);
+	if (ret < 0 || !ou[0])
+		return 0;	/* none, or one too long to be a group */
+	gtls_sanitize(ou);
+	*out = strdup(ou);
+	return *out ? 0 : -ENOMEM;
+}
+
 static int crt_identity(gnutls_x509_crt_t crt, char **out)
 {
 	char cn[1024];

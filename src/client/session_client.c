@@ -14,6 +14,7 @@
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "netcheck.h"
 #include "netlink.h"
 #include "path_mtu.h"
 #include "plugin_host.h"
@@ -232,8 +233,7 @@ static void log_tunnel_up(const struct cv_session *s,
 		char r[ADDR_STRLEN];
 		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s%s",
 				 i ? ", " : "",
-				 tr->routes[i].type == RTN_UNICAST ? ""
-								   : "unreachable ",
+				 tunnel_route_type(tr->routes[i].type),
 				 prefix_str(&tr->routes[i].dst, r));
 		if (n > 0)
 			used += (size_t)n;
@@ -249,6 +249,44 @@ static void log_tunnel_up(const struct cv_session *s,
 		   addr, addr6, s->core->tun.name,
 		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
 		   tr->n_routes ? routes : "none", s->core->cfg->route_table);
+}
+
+/* The networks the server routes to this client (a site's LAN), kept
+ * for status and the hooks. -ENOMEM. */
+static int keep_networks(struct cv_session *s, const struct proto_welcome *w)
+{
+	free(s->policy);
+	s->policy = NULL;
+	if (!w->n_networks)
+		return 0;
+	s->policy = calloc(1, sizeof(*s->policy) +
+				      w->n_networks * sizeof(w->networks[0]));
+	if (!s->policy)
+		return -ENOMEM;
+	s->policy->n_networks = w->n_networks;
+	s->policy->routes = s->policy->networks = s->policy->prefixes;
+	memcpy(s->policy->networks, w->networks,
+	       w->n_networks * sizeof(w->networks[0]));
+	return 0;
+}
+
+/* A site's router forwards for its LAN; with forwarding off here, the
+ * networks the server routes to it are dead ends. Said once per session:
+ * what to run is in the line. */
+static void check_forwarding(const struct proto_welcome *w)
+{
+	bool v4 = false, v6 = false;
+	char n[ADDR_STRLEN];
+
+	for (unsigned int i = 0; i < w->n_networks; i++) {
+		v4 |= w->networks[i].addr.family == AF_INET;
+		v6 |= w->networks[i].addr.family == AF_INET6;
+	}
+	if (v4 && netcheck_ipv4_forwarding() == 0)
+		log_warn("the server routes %s to this client, but IPv4 forwarding is off here (net.ipv4.ip_forward = 0): hosts there cannot be reached through the tunnel. Fix: sysctl -w net.ipv4.ip_forward=1",
+			 prefix_str(&w->networks[0], n));
+	if (v6 && netcheck_ipv6_forwarding() == 0)
+		log_warn("the server routes IPv6 networks to this client, but IPv6 forwarding is off here: hosts there cannot be reached through the tunnel. Fix: sysctl -w net.ipv6.conf.all.forwarding=1");
 }
 
 /* The server's outer address, as the welcome policy compares it with
@@ -301,7 +339,7 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 				     "a welcome this client refuses", why);
 		return false;
 	}
-	if (install(s, w) < 0) {
+	if (keep_networks(s, w) < 0 || install(s, w) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED,
 			    "cannot configure the tunnel");
 		return false;
@@ -321,6 +359,7 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 	path_mtu_start(s, session_mtu(s, w->mtu));
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
+	check_forwarding(w);
 	if (s->data_gso)
 		log_info("large TCP segments cross %s whole (offload)",
 			 s->transport->t->name);

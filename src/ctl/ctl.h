@@ -22,7 +22,7 @@ struct ctl_command {
 	const char *description;	/* one line, for --help */
 };
 
-/* culvertctl passwd FILE USER */
+/* culvertctl passwd [-g GROUP] FILE USER */
 int ctl_passwd(int argc, char *argv[]);
 /* culvertctl status, show and metrics (ctl_status.c) */
 int ctl_status(int argc, char *argv[]);
@@ -64,9 +64,11 @@ const char *ctl_socket_path(void);
 const char *ctl_config_path(void);
 
 /* Sets user's password in the password file at path: replaces the user's
- * line, or adds one, and keeps every other line as it was. Writes
- * path.tmp and renames it over path, so a crash leaves the old file or
- * the new one. Returns 0, or a negative errno after logging why. */
-int passwd_update(const char *path, const char *user, const char *password);
+ * line, or adds one, and keeps every other line as it was. The user's
+ * group becomes group, or stays what the line said when group is NULL.
+ * Writes path.tmp and renames it over path, so a crash leaves the old
+ * file or the new one. Returns 0, or a negative errno after logging why. */
+int passwd_update(const char *path, const char *user, const char *password,
+		  const char *group);
 
 #endif

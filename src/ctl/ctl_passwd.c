@@ -1,8 +1,9 @@
 /*
- * culvertctl passwd FILE USER: sets a password in culvertd's password
- * file. The password comes from the terminal, or as one line on standard
- * input for scripts; never from the command line, where every user of
- * the machine could read it in the process list.
+ * culvertctl passwd [-g GROUP] FILE USER: sets a password (and a group)
+ * in culvertd's password file. The password comes from the terminal, or
+ * as one line on standard input for scripts; never from the command
+ * line, where every user of the machine could read it in the process
+ * list.
  */
 #include "ctl.h"
 
@@ -35,6 +36,15 @@ static bool check_user(const char *path, const char *user)
 		return true;
 	log_err("%s: '%s' is not a user name (1-64 letters, digits and . _ @ + -)",
 		path, user);
+	return false;
+}
+
+static bool check_group(const char *path, const char *group)
+{
+	if (group_name_valid(group))
+		return true;
+	log_err("%s: '%s' is not a group name (1-64 letters, digits and . _ -, not starting with .)",
+		path, group);
 	return false;
 }
 
@@ -95,11 +105,33 @@ static int hash_password(const char *path, const char *password, char **out)
 	return err;
 }
 
-/* Copies in to out with user's line (the first one) replaced; drops the
- * others, which culvertd would refuse. */
-static int copy_replacing(const char *path, FILE *in, FILE *out,
-			  const char *user, const char *hash, bool *replaced)
+/* The group field of a line "USER:HASH:GROUP\n", copied into buf (""
+ * when there is none: two fields, or the many of a shadow(5) line). */
+static void group_of(const char *line, char *buf, size_t size)
 {
+	const char *hash = strchr(line, ':');
+	const char *group = hash ? strchr(hash + 1, ':') : NULL;
+
+	buf[0] = '\0';
+	if (!group || strchr(group + 1, ':'))
+		return;
+	snprintf(buf, size, "%.*s", (int)strcspn(group + 1, "\r\n"), group + 1);
+}
+
+static void put_line(FILE *out, const char *user, const char *hash,
+		     const char *group)
+{
+	fprintf(out, "%s:%s%s%s\n", user, hash, group[0] ? ":" : "", group);
+}
+
+/* Copies in to out with user's line (the first one) replaced, its group
+ * kept unless group says another (NULL: keep); drops the others, which
+ * culvertd would refuse. */
+static int copy_replacing(const char *path, FILE *in, FILE *out,
+			  const char *user, const char *hash,
+			  const char *group, bool *replaced)
+{
+	char kept[USER_NAME_MAX + 2];
 	size_t ulen = strlen(user), cap = 0;
 	char *line = NULL;
 	ssize_t len;
@@ -110,11 +142,13 @@ static int copy_replacing(const char *path, FILE *in, FILE *out,
 		number++;
 		if ((size_t)len > ulen && strncmp(line, user, ulen) == 0 &&
 		    line[ulen] == ':') {
-			if (first)
+			if (first) {
 				log_notice("%s:%u: removed another line of user '%s' (first on line %u)",
 					   path, number, user, first);
-			else
-				fprintf(out, "%s:%s\n", user, hash);
+			} else {
+				group_of(line, kept, sizeof(kept));
+				put_line(out, user, hash, group ? group : kept);
+			}
 			first = first ? first : number;
 			ends_line = true;
 			continue;
@@ -130,7 +164,7 @@ static int copy_replacing(const char *path, FILE *in, FILE *out,
 	if (!first) {
 		if (!ends_line)
 			fputc('\n', out);
-		fprintf(out, "%s:%s\n", user, hash);
+		put_line(out, user, hash, group ? group : "");
 	}
 	*replaced = first != 0;
 	return 0;
@@ -151,7 +185,8 @@ static void sync_directory(const char *file)
 	free(copy);
 }
 
-int passwd_update(const char *path, const char *user, const char *password)
+int passwd_update(const char *path, const char *user, const char *password,
+		  const char *group)
 {
 	char *hash = NULL, *real = NULL, tmp[PATH_MAX];
 	FILE *in = NULL, *out = NULL;
@@ -159,7 +194,8 @@ int passwd_update(const char *path, const char *user, const char *password)
 	bool made_tmp = false, replaced = false;
 	struct stat st;
 
-	if (!check_user(path, user) || !check_password(path, password))
+	if (!check_user(path, user) || !check_password(path, password) ||
+	    (group && group[0] && !check_group(path, group)))
 		return -EINVAL;
 	err = hash_password(path, password, &hash);
 	if (err < 0)
@@ -243,9 +279,10 @@ int passwd_update(const char *path, const char *user, const char *password)
 	}
 	fd = -1;
 	if (in)
-		err = copy_replacing(path, in, out, user, hash, &replaced);
+		err = copy_replacing(path, in, out, user, hash, group,
+				     &replaced);
 	else
-		fprintf(out, "%s:%s\n", user, hash);
+		put_line(out, user, hash, group ? group : "");
 	if (err < 0)
 		goto out;
 	errno = EIO;	/* what a bare ferror() would mean */
@@ -392,19 +429,25 @@ static bool from_terminal(const char *path, const char *user, char *pw,
 int ctl_passwd(int argc, char *argv[])
 {
 	char pw[PASSWORD_MAX + 1];
+	const char *group = NULL;
 	bool ok;
 
+	if (argc == 5 && strcmp(argv[1], "-g") == 0) {
+		group = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc != 3)
 		return CTL_USAGE;
 	const char *path = argv[1], *user = argv[2];
-	if (!check_user(path, user))
+	if (!check_user(path, user) || (group && !check_group(path, group)))
 		return 1;
 	setvbuf(stdin, NULL, _IONBF, 0);
 	if (isatty(STDIN_FILENO))
 		ok = from_terminal(path, user, pw, sizeof(pw));
 	else
 		ok = line_ok(path, read_line(pw, sizeof(pw)));
-	ok = ok && passwd_update(path, user, pw) == 0;
+	ok = ok && passwd_update(path, user, pw, group) == 0;
 	explicit_bzero(pw, sizeof(pw));
 	return ok ? 0 : 1;
 }

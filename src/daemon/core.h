@@ -26,11 +26,12 @@ struct cv_session;
  * drift from the fields. */
 #define CORE_COUNTERS(X) \
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
-	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
-	X(too_big) X(fragmented) X(pmtu_probes) X(pmtu_lowered) \
+	X(malformed) X(before_hello) X(spoofed_source) X(spoofed_network) \
+	X(no_route) X(too_big) X(fragmented) X(pmtu_probes) X(pmtu_lowered) \
 	X(tun_full) X(send_failed) X(refused) \
 	X(pending_evicted) X(refusals_unlogged) \
-	X(auth_failed) X(auth_throttled) X(client_to_client) X(after_end) \
+	X(auth_failed) X(auth_throttled) X(client_to_client) X(outside_routes) \
+	X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
 	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
@@ -48,7 +49,8 @@ struct counters {
 #define REFUSAL_REASONS(X) \
 	X(waiting) X(version) X(full) X(no_certificate) X(bad_identity) \
 	X(throttled) X(no_password) X(login_failed) X(cert_user_mismatch) \
-	X(busy) X(pool_exhausted) X(mtu) X(script) X(no_memory)
+	X(busy) X(too_many_routes) X(pool_exhausted) X(address_in_use) \
+	X(network_route) X(mtu) X(script) X(no_memory)
 #define LOGIN_RESULTS(X) \
 	X(ok) X(unknown_user) X(wrong_password) X(locked) X(bad_hash) \
 	X(error) X(bad_name)

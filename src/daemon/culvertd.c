@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "plugin.h"
+#include "policy_file.h"
 
 
 /* The keys of each plugin's [NAME] section, from the plugins in dir:
@@ -64,6 +65,11 @@ static void usage(FILE *out, const char *plugin_dir)
 		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name,
 			k->metavar, only, "", k->help);
 	}
+	fprintf(out, "\nKeys of a client's or group's file (client-config-dir, group-config-dir):\n");
+	for (const struct policy_key *k = policy_keys; k->name; k++)
+		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name, k->metavar,
+			k->flags & POLICY_KEY_CLIENT_ONLY ? " [client files]" : "",
+			"", k->help);
 	plugin_keys(out, plugin_dir);
 	fprintf(out, "\nSee culvertd(8) and culvert.conf(5).\n");
 }

@@ -22,6 +22,7 @@
 #endif
 #include "netlink.h"
 #include "plugin_host.h"
+#include "policy.h"
 #include "privilege.h"
 #include "secret_file.h"
 #include "server.h"
@@ -92,8 +93,12 @@ static int drop_privileges(struct daemon *d)
 int daemon_check(struct config *cfg)
 {
 	struct daemon d = { .core.cfg = cfg, .core.tun.fd = -1 };
+	struct policy_set *policy = NULL;
 	int err = loop_new(&d.core.loop);
 
+	if (err == 0 && cfg->mode == MODE_SERVER)
+		err = server_policy_load(cfg, &policy);
+	policy_set_free(policy);
 	if (err == 0)
 		err = secret_files_check(cfg);
 	if (err == 0)
@@ -135,7 +140,8 @@ static int start_server(struct daemon *d)
 	if ((err = server_new(&d->core, &d->server)) < 0 ||
 	    (err = server_start(d->server)) < 0)
 		return err;
-	datapath_serve(d->datapath, d->server->routes, &d->server->addr4.addr,
+	datapath_serve(d->datapath, d->server->routes,
+		       d->server->site_networks, &d->server->addr4.addr,
 		       &d->server->addr6.addr);
 	point_transports(d);
 	for (unsigned int i = 0; i < d->transports.n; i++) {

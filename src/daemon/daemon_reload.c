@@ -9,6 +9,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
 #include "secret_file.h"
 #include "server.h"
 
@@ -50,9 +51,13 @@ int daemon_reload(struct daemon *d)
 		err = config_check_section(cfg, d->transports.host[i].t->name,
 					   d->transports.host[i].t->options);
 	struct auth *auth = NULL;
+	struct policy_set *policy = NULL;
+	if (err == 0 && d->server)
+		err = server_policy_load(cfg, &policy);
 	if (err == 0 && d->server)
 		err = server_reload_auth_load(d->server, cfg, &auth);
 	if (err < 0) {
+		policy_set_free(policy);
 		config_free(cfg);
 		log_err("reload failed; the running config stays in force");
 		return err;
@@ -71,6 +76,8 @@ int daemon_reload(struct daemon *d)
 		err = auth ? server_reload_auth_commit(d->server, auth) : 0;
 	else
 		auth_free(auth);
+	if (err < 0)
+		policy_set_free(policy);
 	if (err < 0) {
 		/* Each transport keeps its old credentials when it fails.
 		 * One before it that succeeded (only when a file changed
@@ -87,6 +94,9 @@ int daemon_reload(struct daemon *d)
 		return err;
 	}
 	cfg->retired = old;
+	/* After the password file: a session's group may come from it. */
+	if (d->server)
+		server_reload_policy_commit(d->server, policy);
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
 	return 0;
 }

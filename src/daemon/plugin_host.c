@@ -176,6 +176,12 @@ static void host_link_moved(struct cv_host *host, struct cv_session *session,
 	session_moved(session, peer, peer_len);
 }
 
+static void host_link_group(struct cv_host *host, struct cv_session *session,
+			    const char *group)
+{
+	session_group_proved(session, group);
+}
+
 const struct cv_host_api host_api = {
 	.size = sizeof(struct cv_host_api),
 	.log = host_log,
@@ -187,6 +193,7 @@ const struct cv_host_api host_api = {
 	.config_get = host_config_get,
 	.link_up = host_link_up,
 	.link_moved = host_link_moved,
+	.link_group = host_link_group,
 	.link_down = host_link_down,
 	.deliver = host_deliver,
 };

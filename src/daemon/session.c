@@ -41,6 +41,27 @@ bool session_takes_partial(const struct cv_session *s)
 	return s->core->tun.vnet_hdr;
 }
 
+/* CULVERT_GROUP and CULVERT_NETWORKS, the networks behind the client
+ * separated by spaces, when the session has them. */
+static void policy_env(const struct cv_session *s, struct hook_env *env)
+{
+	const struct session_policy *p = s->policy;
+	char nets[PROTO_MAX_NETWORKS * ADDR_STRLEN] = "", buf[ADDR_STRLEN];
+	size_t used = 0;
+
+	if (!p)
+		return;
+	if (p->group)
+		hook_env_add(env, "CULVERT_GROUP", "%s", p->group);
+	for (unsigned int i = 0; i < p->n_networks && used < sizeof(nets); i++) {
+		int n = snprintf(nets + used, sizeof(nets) - used, "%s%s",
+				 i ? " " : "", prefix_str(&p->networks[i], buf));
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (p->n_networks)
+		hook_env_add(env, "CULVERT_NETWORKS", "%s", nets);
+}
+
 struct hook *session_hook(struct cv_session *s, const char *script,
 			  const char *event, hook_done_cb *done)
 {
@@ -69,6 +90,7 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 	if (s->addr_installed)
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     prefix_str(&s->addr, buf));
+	policy_env(s, &env);
 	/* A client's tunnel: IPv4, IPv6 or both (an IPv6-only server sends
 	 * no IPv4 address, and CULVERT_INNER_ADDRESS is then absent). */
 	if (s->addr_installed || s->addr6_installed) {
@@ -183,6 +205,8 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 	loop_timer_free(s->timer);
 	free(s->identity);
 	free(s->login);
+	free(s->cert_group);
+	free(s->policy);
 	free(s);
 }
 
@@ -194,6 +218,24 @@ void session_end(struct cv_session *s, uint8_t reason, const char *why)
 		session_send_control(s, &m, session_reliable(s) ? 1 : 3);
 	}
 	session_free(s, false, why ? why : proto_reason_name(reason));
+}
+
+void session_end_soon(struct cv_session *s, uint8_t reason, const char *why)
+{
+	if (s->end_why)
+		return;
+	s->end_why = why;
+	s->end_reason = reason;
+	loop_timer_arm(s->timer, 0);
+}
+
+/* A timer that fires for session_end_soon, whichever it is now. */
+static bool ended_soon(struct cv_session *s)
+{
+	if (!s->end_why)
+		return false;
+	session_end(s, s->end_reason, s->end_why);
+	return true;
 }
 
 void session_link_lost(struct cv_session *s, int err, const char *why)
@@ -209,7 +251,7 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 
 static void arm_keepalive(struct cv_session *s)
 {
-	loop_timer_arm(s->timer, s->keepalive_ms);
+	loop_timer_arm(s->timer, s->end_why ? 0 : s->keepalive_ms);
 }
 
 static void on_keepalive_tick(void *arg);
@@ -240,6 +282,8 @@ static void on_keepalive_tick(void *arg)
 	struct cv_session *s = arg;
 	int64_t now = loop_now(s->core->loop);
 
+	if (ended_soon(s))
+		return;
 	if (now - s->last_rx >= s->timeout_ms) {
 		char why[64];
 		snprintf(why, sizeof(why), "no sign of life for %u s",
@@ -281,11 +325,24 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		  s->peer);
 }
 
+/* Kept whatever the configuration says now: a reload may turn
+ * cert-group on, and the session's group is decided at its hello. */
+void session_group_proved(struct cv_session *s, const char *group)
+{
+	char *copy = strdup(group);
+
+	if (!copy)
+		return;
+	free(s->cert_group);
+	s->cert_group = copy;
+}
+
 static void on_hello_timer(void *arg)
 {
 	struct cv_session *s = arg;
 
-	s->ops->hello_timer(s);
+	if (!ended_soon(s))
+		s->ops->hello_timer(s);
 }
 
 struct cv_session *session_new(struct core *core,

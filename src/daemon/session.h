@@ -28,6 +28,22 @@ struct hook;
 struct dns_state;
 struct path_mtu;
 
+/* What a session may do beyond its inner addresses. On a server, its
+ * client's policy (server/policy.h) merged for this session; on a
+ * client, the networks behind it that its welcome named. Owned by the
+ * session, one allocation; NULL when there is nothing to say. */
+struct session_policy {
+	/* Server: static inner addresses (family 0: leased from the pool). */
+	struct cv_addr addr4, addr6;
+	char *group;			/* server: its group, or NULL */
+	bool restrict_to_routes;	/* server: only where routes lead */
+	unsigned int n_routes;		/* server: the routes pushed to it */
+	unsigned int n_networks;	/* the networks behind it */
+	struct cv_prefix *routes;	/* both point into prefixes[] */
+	struct cv_prefix *networks;
+	struct cv_prefix prefixes[];
+};
+
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
 	SESSION_UP,	/* addresses assigned, data flows */
@@ -71,6 +87,15 @@ struct cv_session {
 	bool has_inner6;		/* server, with pool6: its IPv6 too */
 	struct cv_addr inner6;
 	struct cv_addr previous6;
+	struct session_policy *policy;	/* NULL: none */
+	/* Server: where its group may come from besides its client file:
+	 * the password file (it logged in by password) or its certificate's
+	 * OU (cert-group = ou), as the transport reported it. */
+	bool password_login;
+	char *cert_group;
+	/* End it at the next turn of the loop (session_end_soon). */
+	const char *end_why;
+	uint8_t end_reason;
 
 	int64_t started, last_rx, last_tx;	/* loop_now() milliseconds */
 	time_t connected_at;			/* wall clock, for status */
@@ -101,11 +126,19 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 /* End the session: tell the peer (bye with reason) unless the link is
  * already gone, close the link, give back the address, free it. */
 void session_end(struct cv_session *s, uint8_t reason, const char *why);
+/* End the session from the loop's next turn, not from inside the call
+ * under way: for a session that another one replaces while a transport's
+ * upcall runs, which must not close a link of that transport. why must
+ * be a string that lives on (a literal). */
+void session_end_soon(struct cv_session *s, uint8_t reason, const char *why);
 /* The plugin reports the link lost; the session ends without a bye. */
 void session_link_lost(struct cv_session *s, int err, const char *why);
 /* The transport saw the peer come from another outer address. */
 void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		   socklen_t len);
+
+/* The transport proved the peer's group (its certificate's OU). */
+void session_group_proved(struct cv_session *s, const char *group);
 
 /* A message from s that was dropped as malformed: counted, and logged
  * once a second at most. */

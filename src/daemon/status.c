@@ -101,6 +101,17 @@ static void transfer(const struct session_view *v, struct strbuf *out)
 }
 
 /* A few lines: what `status` shows of each session. */
+/* " 198.18.1.0/24 2001:db8:a::/48", or " -" */
+static void networks(const struct session_view *v, struct strbuf *out)
+{
+	char n[ADDR_STRLEN];
+
+	for (unsigned int i = 0; i < v->n_networks; i++)
+		strbuf_printf(out, " %s", prefix_str(&v->networks[i], n));
+	if (!v->n_networks)
+		strbuf_printf(out, " -");
+}
+
 static void session_brief(const struct session_view *v, struct strbuf *out)
 {
 	time_t now = time(NULL);
@@ -112,6 +123,11 @@ static void session_brief(const struct session_view *v, struct strbuf *out)
 	strbuf_printf(out, "\n  outer: %s  inner: %s%s%s\n", v->outer,
 		      v->inner ? v->inner : "-", v->inner6 ? " " : "",
 		      v->inner6 ? v->inner6 : "");
+	if (v->group || v->n_networks) {
+		strbuf_printf(out, "  group: %s  networks:", v->group ? v->group : "-");
+		networks(v, out);
+		strbuf_printf(out, "\n");
+	}
 	ago(out, "  connected: ", v->connected_s);
 	if (v->link.keys_made)
 		ago(out, "  keys made: ", (int64_t)now - v->link.keys_made);
@@ -142,6 +158,10 @@ static void session_full(const struct session_view *v, struct strbuf *out)
 	strbuf_printf(out, "  outer address: %s\n", v->outer);
 	strbuf_printf(out, "  inner address: %s\n", v->inner ? v->inner : "-");
 	strbuf_printf(out, "  inner IPv6 address: %s\n", v->inner6 ? v->inner6 : "-");
+	strbuf_printf(out, "  group: %s\n", v->group ? v->group : "-");
+	strbuf_printf(out, "  networks behind it:");
+	networks(v, out);
+	strbuf_printf(out, "\n");
 	strbuf_printf(out, "  connected: %s (%s)\n", utc(v->connected_at, date),
 		      human_when(-v->connected_s, when));
 	if (v->link.keys_made)

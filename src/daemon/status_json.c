@@ -100,6 +100,15 @@ static void session_json(const struct core *core, const struct cv_session *s,
 	string_or_null(out, "outer", v.outer);
 	string_or_null(out, "inner", v.inner);
 	string_or_null(out, "inner6", v.inner6);
+	string_or_null(out, "group", v.group);
+	key(out, "networks");
+	strbuf_printf(out, "[");
+	for (unsigned int i = 0; i < v.n_networks; i++) {
+		char n[ADDR_STRLEN];
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, prefix_str(&v.networks[i], n));
+	}
+	strbuf_printf(out, "]");
 	time_or_null(out, "since", v.connected_at);
 	number(out, "connected_s", (uint64_t)v.connected_s);
 	string_or_null(out, "protocol", v.link.protocol);

@@ -68,6 +68,11 @@ void session_view(const struct core *core, const struct cv_session *s,
 	v->state = v->up ? "up" : "hello";
 	v->outer = s->peer;
 	inner_addresses(s, v);
+	if (s->policy) {
+		v->group = s->policy->group;
+		v->networks = s->policy->networks;
+		v->n_networks = s->policy->n_networks;
+	}
 	v->connected_at = s->connected_at;
 	v->connected_s = (now - s->started) / 1000;
 	v->seen_s = (double)(now - s->last_rx) / 1000.0;

@@ -44,6 +44,10 @@ struct session_view {
 	const char *outer;
 	const char *inner, *inner6;	/* NULL: none */
 	char inner_buf[ADDR_STRLEN], inner6_buf[ADDR_STRLEN];
+	const char *group;		/* the server's policy; NULL: none */
+	/* The networks behind the session (site to site), in the policy. */
+	const struct cv_prefix *networks;
+	unsigned int n_networks;
 	time_t connected_at;
 	int64_t connected_s;		/* seconds since */
 	double seen_s;			/* since the peer was last heard */

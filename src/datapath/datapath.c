@@ -41,6 +41,7 @@ struct datapath {
 	/* Where packets from TUN go: by destination through routes (a
 	 * server), or all to the one session that is up (a client). */
 	const struct route_table *routes;
+	const struct route_table *networks;	/* server: network -> name */
 	struct cv_session *session;
 	struct cv_addr gateway4, gateway6;	/* server: its own, inside */
 
@@ -93,10 +94,12 @@ void datapath_free(struct datapath *dp)
 }
 
 void datapath_serve(struct datapath *dp, const struct route_table *routes,
+		    const struct route_table *networks,
 		    const struct cv_addr *gateway4,
 		    const struct cv_addr *gateway6)
 {
 	dp->routes = routes;
+	dp->networks = networks;
 	dp->gateway4 = *gateway4;
 	dp->gateway6 = *gateway6;
 }
@@ -428,27 +431,71 @@ int datapath_start(struct datapath *dp)
 	return loop_watch(core->loop, core->tun.fd, CV_EV_IN, on_tun_readable, dp);
 }
 
-/* A server accepts from a session only packets from the addresses it
- * leased to it; anything else would let one client speak as another. */
-static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
+/* Where a packet from a session may come from. A client forwards for
+ * anything behind it; a server accepts from a session only the sources
+ * the route table gives it (its inner addresses, the networks behind
+ * it): anything else would let one client speak as another. Returns
+ * NULL when allowed, else the counter to count it in. */
+static uint64_t *source_refused(struct datapath *dp, const struct cv_session *s,
+				const uint8_t *pkt, size_t len)
+{
+	struct core *core = dp->core;
+	const uint8_t *src;
+	int family = packet_addr(pkt, len, true, &src);
+
+	if (!dp->routes)
+		return family ? NULL : &core->counters.spoofed_source;
+	if (packet_source_is(pkt, len, dp->routes, s))
+		return NULL;
+	/* Named apart when it lies in another client's network: a site
+	 * that forwards what it should not, not a random forgery. */
+	const char *owner = family && dp->networks
+				    ? route_lookup(dp->networks, family, src)
+				    : NULL;
+	if (owner && (!s->identity || strcmp(owner, s->identity) != 0))
+		return &core->counters.spoofed_network;
+	return &core->counters.spoofed_source;
+}
+
+/* A client restricted to its routes (restrict-to-routes) sends only
+ * where they lead, and to the gateway's own inner addresses. */
+static bool outside_routes(const struct datapath *dp,
+			   const struct cv_session *s, const uint8_t *pkt,
 			   size_t len)
 {
-	const uint8_t *src;
+	const struct session_policy *p = s->policy;
 
-	if (s->core->cfg->mode == MODE_CLIENT)	/* the server forwards for many */
-		return packet_addr(pkt, len, true, &src) != 0;
-	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL,
-				     s->has_inner6 ? &s->inner6 : NULL);
+	if (!dp->routes || !p || !p->restrict_to_routes)
+		return false;
+	return !packet_to_routes(pkt, len, p->routes, p->n_routes,
+				 &dp->gateway4, &dp->gateway6);
+}
+
+/* Whether pkt (whose source passed source_refused) comes from the client
+ * itself, its inner address, rather than from a network behind it. */
+static bool from_the_client(const struct cv_session *s, const uint8_t *pkt,
+			    size_t len)
+{
+	const uint8_t *src;
+	int family = packet_addr(pkt, len, true, &src);
+	const struct cv_addr *own = family == AF_INET ? &s->inner : &s->inner6;
+	bool has = family == AF_INET ? s->has_inner : s->has_inner6;
+
+	return has && memcmp(src, own->bytes, family == AF_INET ? 4 : 16) == 0;
 }
 
 /* Whether a server should refuse to pass pkt from one client to another:
- * clients are strangers to each other unless client-to-client = yes. */
-static bool to_other_client(const struct datapath *dp, const uint8_t *pkt,
+ * clients are strangers to each other unless client-to-client = yes. A
+ * site's hosts are not clients: like the gateway's own LAN, they answer
+ * the road warriors their routes let in. */
+static bool to_other_client(const struct datapath *dp,
+			    const struct cv_session *s, const uint8_t *pkt,
 			    size_t len)
 {
 	const struct config *cfg = dp->core->cfg;
 
-	if (cfg->mode != MODE_SERVER || cfg->client_to_client)
+	if (cfg->mode != MODE_SERVER || cfg->client_to_client ||
+	    !from_the_client(s, pkt, len))
 		return false;
 	return packet_to_other_client(pkt, len, &cfg->pool, &dp->gateway4,
 				      cfg->has_pool6 ? &cfg->pool6 : NULL,
@@ -467,12 +514,17 @@ static bool data_allowed(struct datapath *dp, struct cv_session *s,
 		core->counters.before_hello++;
 		return false;
 	}
-	if (!source_allowed(s, pkt, len)) {
-		core->counters.spoofed_source++;
+	uint64_t *refused = source_refused(dp, s, pkt, len);
+	if (refused) {
+		(*refused)++;
 		return false;
 	}
-	if (to_other_client(dp, pkt, len)) {
+	if (to_other_client(dp, s, pkt, len)) {
 		core->counters.client_to_client++;
+		return false;
+	}
+	if (outside_routes(dp, s, pkt, len)) {
+		core->counters.outside_routes++;
 		return false;
 	}
 	core->counters.rx_packets++;

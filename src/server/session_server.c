@@ -1,8 +1,9 @@
 /* What the server does with each of its sessions: the link taken (the
  * oldest silent one giving way when too many wait for hello), a hello
- * admitted (version, limits, certificate, password) or refused, an
- * address leased, the welcome; and at the end, the lease and route given
- * back. The server's counts follow each session's state here. */
+ * admitted (version, limits, certificate, password) or refused, its
+ * client's policy merged, its addresses and networks taken (lease.c),
+ * the welcome; and at the end, all of it given back. The server's
+ * counts follow each session's state here. */
 #include "server.h"
 
 #include <errno.h>
@@ -15,62 +16,19 @@
 #include "auth_worker.h"
 #include "config.h"
 #include "core.h"
+#include "lease.h"
 #include "log.h"
 #include "loop.h"
 #include "path_mtu.h"
 #include "pending.h"
 #include "plugin_host.h"
-#include "pool.h"
+#include "policy.h"
 #include "refusal_log.h"
-#include "route.h"
+#include "server_internal.h"
 #include "session_owner.h"
 #include "source_table.h"
 #include "throttle.h"
 #include "user_name.h"
-
-/* Give back what the session held on the server: its route and lease. */
-static void release(struct cv_session *s)
-{
-	struct server *srv = s->owner;
-
-	if (s->has_inner6) {
-		route_del(srv->routes, &s->inner6, s);
-		pool_release(srv->pool6, &s->inner6);
-		s->has_inner6 = false;
-	}
-	if (!s->has_inner)
-		return;
-	route_del(srv->routes, &s->inner, s);
-	pool_release(srv->pool, &s->inner);
-	s->has_inner = false;
-}
-
-/* With pool6, the session's IPv6 address as well: its previous one when
- * it can, as for IPv4. -ENOSPC when pool6 is exhausted, -ENOMEM. */
-static int lease_inner6(struct cv_session *s)
-{
-	struct server *srv = s->owner;
-	int err;
-
-	if (!srv->pool6)
-		return 0;
-	unsigned int mtu = session_mtu(s, s->core->cfg->mtu);
-	/* IPv6-only: without IPv6 the session would have no address. */
-	if (mtu < SESSION_IPV6_MIN_MTU && !srv->pool)
-		return -EMSGSIZE;
-	if (mtu < SESSION_IPV6_MIN_MTU) {
-		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
-			 s->peer, s->transport->t->name, mtu,
-			 SESSION_IPV6_MIN_MTU);
-		return 0;
-	}
-	err = pool_lease_hint(srv->pool6, s->identity, &s->previous6,
-			      &s->inner6);
-	if (err < 0)
-		return err;
-	s->has_inner6 = true;
-	return route_add(srv->routes, &s->inner6, s);
-}
 
 /* The session's timer before it is up: no hello within hello-timeout,
  * a login not done within handshake-timeout of its hello, or a newer
@@ -84,6 +42,32 @@ static void hello_timeout(struct cv_session *s)
 	else if (s->auth_job || s->connect_hook)
 		why = "login not done within handshake-timeout";
 	session_free(s, false, why);
+}
+
+/* Routes only of a family the client has an address in: a client
+ * without an IPv6 one (a session below 1280 bytes) could use IPv6 routes
+ * only with sources the datapath drops, and the config has no IPv4
+ * routes without a pool. The same for the networks behind it, which
+ * lease.c routed only in the families it carries. */
+static bool family_carried(const struct cv_session *s, const struct cv_prefix *p)
+{
+	return p->addr.family == AF_INET6 ? s->has_inner6 : s->has_inner;
+}
+
+static void fill_routes(const struct cv_session *s, struct proto_welcome *w)
+{
+	const struct config *cfg = s->core->cfg;
+	const struct session_policy *p = s->policy;
+	const struct cv_prefix *routes = p ? p->routes : cfg->routes;
+	unsigned int n = p ? p->n_routes : cfg->n_routes;
+
+	for (unsigned int i = 0; i < n && w->n_routes < PROTO_MAX_ROUTES; i++)
+		if (family_carried(s, &routes[i]))
+			w->routes[w->n_routes++] = routes[i];
+	for (unsigned int i = 0; p && i < p->n_networks &&
+				 w->n_networks < PROTO_MAX_NETWORKS; i++)
+		if (family_carried(s, &p->networks[i]))
+			w->networks[w->n_networks++] = p->networks[i];
 }
 
 static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
@@ -106,14 +90,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	w->mtu = (uint16_t)s->mtu;
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
-	/* Routes only of a family the client has an address in: a client
-	 * without an IPv6 one (a session below 1280 bytes) could use IPv6
-	 * routes only with sources the datapath drops, and the config has
-	 * no IPv4 routes without a pool. */
-	for (unsigned int i = 0; i < cfg->n_routes; i++)
-		if (cfg->routes[i].addr.family == AF_INET6 ? s->has_inner6
-							    : s->has_inner)
-			w->routes[w->n_routes++] = cfg->routes[i];
+	fill_routes(s, w);
 	w->n_dns = cfg->n_dns;
 	memcpy(w->dns, cfg->dns, cfg->n_dns * sizeof(cfg->dns[0]));
 	w->n_dns_domains = cfg->n_dns_domains;
@@ -208,6 +185,7 @@ static void on_password_checked(void *arg, enum auth_result result)
 		return;
 	}
 	take_login(s);
+	s->password_login = true;
 	accept_peer(s);
 }
 
@@ -337,7 +315,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		/* The client started over on the same link. */
 		log_info("session %s said hello again: starting over",
 			 session_name(s));
-		release(s);
+		lease_give_back(s);
 		s->state = SESSION_HELLO;
 		srv->n_up--;
 		srv->n_pending++;
@@ -362,11 +340,30 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	return s->auth_job ? true : accept_peer(s);
 }
 
+/* "; networks 198.18.1.0/24; group sites" for the log line of a session
+ * that has them. */
+static void policy_text(const struct cv_session *s, char *buf, size_t size)
+{
+	const struct session_policy *p = s->policy;
+	size_t used = 0;
+	char n[ADDR_STRLEN];
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; p && i < p->n_networks && used < size; i++) {
+		int len = snprintf(buf + used, size - used, "%s%s",
+				   i ? ", " : "; networks ",
+				   prefix_str(&p->networks[i], n));
+		used += len > 0 ? (size_t)len : 0;
+	}
+	if (p && p->group && used < size)
+		snprintf(buf + used, size - used, "; group %s", p->group);
+}
+
 /* The session is up: keepalives, the welcome. */
 static bool bring_up(struct cv_session *s)
 {
 	const struct config *cfg = s->core->cfg;
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN], buf6[ADDR_STRLEN], more[400];
 
 	if (session_up(s, cfg->keepalive_interval, cfg->keepalive_timeout) < 0 ||
 	    send_welcome(s) < 0) {
@@ -374,12 +371,12 @@ static bool bring_up(struct cv_session *s)
 		return false;
 	}
 	path_mtu_start(s, session_mtu(s, cfg->mtu));
-	char buf6[ADDR_STRLEN];
-	log_notice("session %s up over %s: inner address %s%s%s",
+	policy_text(s, more, sizeof(more));
+	log_notice("session %s up over %s: inner address %s%s%s%s",
 		   session_name(s), s->transport->t->name,
 		   s->has_inner ? addr_str(&s->inner, buf) : "",
 		   s->has_inner && s->has_inner6 ? " and " : "",
-		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "");
+		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "", more);
 	return true;
 }
 
@@ -399,46 +396,45 @@ static void on_client_connect_done(void *arg, int status)
 	       "refused by the server's policy", text);
 }
 
-/* An admitted peer: its address and route; then, once the administrator's
- * client-connect-script (if any) agrees, the welcome. */
+const char *server_session_group(const struct cv_session *s)
+{
+	const struct server *srv = s->owner;
+	const char *group = NULL;
+
+	if (s->password_login)
+		group = auth_user_group(srv->auth, s->identity);
+	/* An OU that no group could be named after is none. */
+	if (!group && s->core->cfg->cert_group && group_name_valid(s->cert_group))
+		group = s->cert_group;
+	return group;
+}
+
+/* An admitted peer: its policy, its addresses and networks; then, once
+ * the administrator's client-connect-script (if any) agrees, the
+ * welcome. */
 static bool accept_peer(struct cv_session *s)
 {
 	struct server *srv = s->owner;
 	const struct config *cfg = s->core->cfg;
-	int err = 0;
+	struct lease_refusal why;
 
 	s->mtu = session_mtu(s, cfg->mtu);
-	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
-	if (srv->pool)
-		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
-				      &s->inner);
-	if (err < 0)
-		return refuse(s, REFUSAL_pool_exhausted, PROTO_REASON_POOL_EXHAUSTED,
-			      "no free inner address",
-			      "the address pool is exhausted; widen 'pool'");
-	s->has_inner = srv->pool != NULL;
-	if (s->has_inner && route_add(srv->routes, &s->inner, s) < 0)
-		return refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
-				      "server out of memory",
-			      "out of memory");
-	err = lease_inner6(s);
-	if (err == -EMSGSIZE) {
-		char text[160];
-		snprintf(text, sizeof(text),
-			 "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
-			 s->transport->t->name, session_mtu(s, cfg->mtu),
-			 SESSION_IPV6_MIN_MTU);
-		return refuse(s, REFUSAL_mtu, PROTO_REASON_POLICY,
-			      "tunnel MTU too small for IPv6", text);
-	}
-	if (err == -ENOSPC)
-		return refuse(s, REFUSAL_pool_exhausted, PROTO_REASON_POOL_EXHAUSTED,
-			      "no free inner IPv6 address",
-			      "the IPv6 address pool is exhausted; widen 'pool6'");
+	if (cfg->cert_group && s->cert_group && !group_name_valid(s->cert_group))
+		log_warn("session %s: its certificate's OU '%s' is not a group name (letters, digits, '.', '_', '-'): no group from it",
+			 session_name(s), s->cert_group);
+	free(s->policy);
+	int err = policy_for_session(srv->policy, cfg, s->identity,
+				     server_session_group(s), &s->policy);
+	if (err == -E2BIG)
+		return refuse(s, REFUSAL_too_many_routes, PROTO_REASON_POLICY,
+			      "the server has too many routes for this client",
+			      "its routes do not fit a welcome");
 	if (err < 0)
 		return refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
 				      "server out of memory",
 			      "out of memory");
+	if (lease_take(s, &why) < 0)
+		return refuse(s, why.counted, why.reason, why.told, why.logged);
 	if (!cfg->client_connect_script)
 		return bring_up(s);
 	s->connect_hook = session_hook(s, cfg->client_connect_script,
@@ -479,7 +475,7 @@ static void on_ended(struct cv_session *s)
 	} else {
 		srv->n_pending--;
 	}
-	release(s);
+	lease_give_back(s);
 }
 
 static const struct session_ops server_session = {

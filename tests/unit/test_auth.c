@@ -246,6 +246,29 @@ START_TEST(several_users)
 }
 END_TEST
 
+/* USER:HASH:GROUP: the group is the third field; an empty one is none,
+ * and a shadow(5) line keeps its extra fields in the hash (which then
+ * never matches, as malformed_hash shows). */
+START_TEST(groups)
+{
+	struct auth *auth = load_ok(
+		"zed:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW:engineering\n"
+		"alice:!:sales \n"
+		"bob:!:\n"
+		"carol:*\n");
+	assert_check(auth, "zed", "U*U", AUTH_OK);
+	ck_assert_str_eq(auth_user_group(auth, "zed"), "engineering");
+	ck_assert_str_eq(auth_user_group(auth, "alice"), "sales");
+	ck_assert_ptr_null(auth_user_group(auth, "bob"));
+	ck_assert_ptr_null(auth_user_group(auth, "carol"));
+	ck_assert_ptr_null(auth_user_group(auth, "nobody"));
+	ck_assert_ptr_null(auth_user_group(auth, "bad name"));
+	ck_assert_ptr_null(auth_user_group(NULL, "zed"));
+	ck_assert_str_eq(logged, "");
+	auth_free(auth);
+}
+END_TEST
+
 START_TEST(unknown_user)
 {
 	struct auth *auth = load_ok("alice:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n");
@@ -445,6 +468,9 @@ static const struct bad_file {
 	  1, "user name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 64 characters" },
 	{ "alice:!\nbob:*\n\n# again\nalice:*\n", 5,
 	  "user 'alice' appears twice (first on line 1)" },
+	{ "alice:!:sales team\n", 1,
+	  "user 'alice': group 'sales team' is not a group name" },
+	{ "alice:!:.hidden\n", 1, "user 'alice': group '.hidden' is not a group name" },
 };
 
 START_TEST(bad_file)
@@ -1002,7 +1028,7 @@ START_TEST(passwd_new_file)
 	const char *path = in_dir("users");
 
 	umask(022);
-	ck_assert_int_eq(passwd_update(path, "alice", "s3cret pass"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "s3cret pass", NULL), 0);
 	ck_assert_uint_eq(mode_of(path), 0600);
 	const char *text = read_file(path);
 	ck_assert_msg(strncmp(text, "alice:$y$", 9) == 0, "%s", text);
@@ -1018,7 +1044,7 @@ START_TEST(passwd_replaces)
 {
 	const char *path = write_file("users", users_text, 0640);
 
-	ck_assert_int_eq(passwd_update(path, "alice", "new one"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "new one", NULL), 0);
 	char *text = read_file(path);
 	char *line = strstr(text, "alice:$y$");
 	ck_assert_msg(line, "%s", text);
@@ -1041,7 +1067,7 @@ START_TEST(passwd_adds)
 	/* The last line has no line break: the new one must not join it. */
 	const char *path = write_file("users", "bob:!", 0600);
 
-	ck_assert_int_eq(passwd_update(path, "dave@example.org", "pw"), 0);
+	ck_assert_int_eq(passwd_update(path, "dave@example.org", "pw", NULL), 0);
 	char *text = read_file(path);
 	ck_assert_msg(strncmp(text, "bob:!\ndave@example.org:$y$", 26) == 0,
 		      "%s", text);
@@ -1058,7 +1084,7 @@ START_TEST(passwd_tightens_world_readable)
 	const char *path = write_file("users", users_text, 0644);
 	char want[9000];
 
-	ck_assert_int_eq(passwd_update(path, "alice", "new one"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "new one", NULL), 0);
 	ck_assert_uint_eq(mode_of(path), 0640);
 	snprintf(want, sizeof(want),
 		 "%s could be read by every user (mode 0644); it is now 0640",
@@ -1069,14 +1095,37 @@ START_TEST(passwd_tightens_world_readable)
 
 	logged[0] = '\0';
 	ck_assert_int_eq(chmod(path, 0606), 0);
-	ck_assert_int_eq(passwd_update(path, "bob", "pw"), 0);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", NULL), 0);
 	ck_assert_uint_eq(mode_of(path), 0600);
 	ck_assert_msg(strstr(logged, "(mode 0606); it is now 0600"), "%s", logged);
 
 	logged[0] = '\0';
-	ck_assert_int_eq(passwd_update(path, "bob", "pw2"), 0);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw2", NULL), 0);
 	ck_assert_uint_eq(mode_of(path), 0600);
 	ck_assert_msg(!strstr(logged, "every user"), "%s", logged);
+}
+END_TEST
+
+/* -g sets the group; without it, a user's group stays as it was. */
+START_TEST(passwd_groups)
+{
+	const char *path = write_file("users", "bob:!:sales\ncarol:!\n", 0600);
+
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", NULL), 0);
+	ck_assert_int_eq(passwd_update(path, "carol", "pw", "engineering"), 0);
+	ck_assert_int_eq(passwd_update(path, "dave", "pw", "sites"), 0);
+	char *text = read_file(path);
+	ck_assert_msg(strstr(text, "bob:$y$") && strstr(text, ":sales\ncarol:$y$") &&
+		      strstr(text, ":engineering\ndave:$y$") &&
+		      strstr(text, ":sites\n"), "%s", text);
+	struct auth *auth;
+	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+	ck_assert_str_eq(auth_user_group(auth, "bob"), "sales");
+	ck_assert_str_eq(auth_user_group(auth, "carol"), "engineering");
+	ck_assert_int_eq(auth_check(auth, "dave", "pw"), AUTH_OK);
+	auth_free(auth);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", "no good"), -EINVAL);
+	ck_assert_msg(strstr(logged, "'no good' is not a group name"), "%s", logged);
 }
 END_TEST
 
@@ -1085,7 +1134,7 @@ START_TEST(passwd_drops_duplicates)
 	const char *path = write_file("users",
 		"alice:!\nbob:!\nalice:*\nalice2:!\n", 0600);
 
-	ck_assert_int_eq(passwd_update(path, "alice", "pw"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "pw", NULL), 0);
 	char *text = read_file(path);
 	ck_assert_msg(strncmp(text, "alice:$y$", 9) == 0, "%s", text);
 	ck_assert_msg(strstr(text, "\nbob:!\nalice2:!\n"), "%s", text);
@@ -1100,7 +1149,7 @@ START_TEST(passwd_through_symlink)
 	const char *path = write_file("real", users_text, 0600);
 
 	ck_assert_int_eq(symlink(path, in_dir("link")), 0);
-	ck_assert_int_eq(passwd_update(in_dir("link"), "bob", "pw"), 0);
+	ck_assert_int_eq(passwd_update(in_dir("link"), "bob", "pw", NULL), 0);
 	struct stat st;
 	ck_assert_int_eq(lstat(in_dir("link"), &st), 0);
 	ck_assert(S_ISLNK(st.st_mode));
@@ -1113,34 +1162,34 @@ START_TEST(passwd_refuses)
 	const char *path = write_file("users", users_text, 0600);
 	char longest[300];
 
-	ck_assert_int_eq(passwd_update(path, "bad user", "pw"), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "bad user", "pw", NULL), -EINVAL);
 	ck_assert_msg(strstr(logged, "'bad user' is not a user name"), "%s",
 		      logged);
-	ck_assert_int_eq(passwd_update(path, "", "pw"), -EINVAL);
-	ck_assert_int_eq(passwd_update(path, "alice", ""), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "", "pw", NULL), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", "", NULL), -EINVAL);
 	ck_assert_msg(strstr(logged, "the password is empty"), "%s", logged);
-	ck_assert_int_eq(passwd_update(path, "alice", "two\nlines"), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", "two\nlines", NULL), -EINVAL);
 	memset(longest, 'x', 256);
 	longest[256] = '\0';
-	ck_assert_int_eq(passwd_update(path, "alice", longest), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", longest, NULL), -EINVAL);
 	ck_assert_msg(strstr(logged, "longer than 255 bytes"), "%s", logged);
 	longest[255] = '\0';
 	ck_assert_str_eq(read_file(path), users_text);
 
 	/* A temporary file left behind: someone else is at it. */
 	write_file("users.tmp", "", 0600);
-	ck_assert_int_eq(passwd_update(path, "alice", "pw"), -EEXIST);
+	ck_assert_int_eq(passwd_update(path, "alice", "pw", NULL), -EEXIST);
 	ck_assert_msg(strstr(logged, "users.tmp exists"), "%s", logged);
 	ck_assert_str_eq(read_file(path), users_text);
 	ck_assert_str_eq(read_file(in_dir("users.tmp")), "");
 	unlink(in_dir("users.tmp"));
 
-	ck_assert_int_eq(passwd_update(path, "alice", longest), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", longest, NULL), 0);
 	assert_password(path, "alice", longest, AUTH_OK);
 
 	/* A failure after the temporary file was made removes it. */
 	ck_assert_int_eq(mkdir(in_dir("subdir"), 0700), 0);
-	ck_assert_int_eq(passwd_update(in_dir("subdir"), "alice", "pw"),
+	ck_assert_int_eq(passwd_update(in_dir("subdir"), "alice", "pw", NULL),
 			 -EINVAL);
 	ck_assert_msg(strstr(logged, "subdir is not a regular file"), "%s",
 		      logged);
@@ -1423,6 +1472,7 @@ int main(void)
 	tcase_add_loop_test(file, known_vector, 0,
 			    sizeof(vectors) / sizeof(vectors[0]));
 	tcase_add_test(file, several_users);
+	tcase_add_test(file, groups);
 	tcase_add_test(file, unknown_user);
 	tcase_add_test(file, locked);
 	tcase_add_test(file, malformed_hash);
@@ -1467,6 +1517,7 @@ int main(void)
 	tcase_add_test(passwd, passwd_replaces);
 	tcase_add_test(passwd, passwd_adds);
 	tcase_add_test(passwd, passwd_tightens_world_readable);
+	tcase_add_test(passwd, passwd_groups);
 	tcase_add_test(passwd, passwd_drops_duplicates);
 	tcase_add_test(passwd, passwd_through_symlink);
 	tcase_add_test(passwd, passwd_refuses);

@@ -10,9 +10,12 @@
  *
  * From a peer: a large segment whose segment size is absurd (1 byte,
  * which the kernel would make 30,000 packets of) or larger than the
- * tunnel MTU is dropped as malformed, and nothing reaches TUN. */
+ * tunnel MTU is dropped as malformed, and nothing reaches TUN. And on a
+ * server with sites: which sources and destinations each session may
+ * use, and the counter that names each drop. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,6 +30,7 @@
 #include "offload.h"
 #include "plugin_host.h"
 #include "proto.h"
+#include "route.h"
 #include "session.h"
 #include "wire.h"
 
@@ -345,11 +349,145 @@ START_TEST(absurd_segment_size_refused)
 }
 END_TEST
 
+/* ---- a server's checks of what sessions send, with sites */
+
+static struct cv_prefix pfx(const char *text)
+{
+	struct cv_prefix p;
+	const char *why;
+
+	ck_assert_msg(prefix_parse(text, false, &p, &why) == 0, "%s", text);
+	return p;
+}
+
+/* A PROTO_DATA message: an IPv4 header from src to dst, nothing more. */
+static void data(uint8_t msg[21], const char *src, const char *dst)
+{
+	memset(msg, 0, 21);
+	msg[0] = PROTO_DATA;
+	msg[1] = 0x45;
+	inet_pton(AF_INET, src, msg + 13);
+	inet_pton(AF_INET, dst, msg + 17);
+}
+
+/* What TUN got: the number of packets written since the last call. */
+static unsigned int drain(int fd)
+{
+	uint8_t buf[256];
+	unsigned int n = 0;
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		n++;
+	return n;
+}
+
+START_TEST(site_sources_and_routes)
+{
+	struct core core = { 0 };
+	struct cv_host host = { .core = &core, .t = &fake };
+	struct cv_session r1 = { .core = &core, .transport = &host,
+				 .state = SESSION_UP, .identity = "r1",
+				 .has_inner = true };
+	struct cv_session r3 = r1, sam = r1;
+	struct route_table *routes, *networks;
+	struct datapath *dp;
+	int sv[2];
+	uint8_t m[21];
+	struct cv_addr gw4, gw6 = { 0 };
+
+	r3.identity = "r3";
+	sam.identity = "sam";
+	addr_parse("203.0.113.2", &r1.inner);
+	addr_parse("203.0.113.3", &r3.inner);
+	addr_parse("203.0.113.4", &sam.inner);
+	addr_parse("203.0.113.1", &gw4);
+	struct session_policy *restricted = calloc(1, sizeof(*restricted) +
+						      sizeof(struct cv_prefix));
+	restricted->restrict_to_routes = true;
+	restricted->n_routes = 1;
+	restricted->routes = restricted->prefixes;
+	restricted->routes[0] = pfx("198.18.2.0/24");
+	sam.policy = restricted;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	ck_assert_int_eq(config_parse_string("gw.conf",
+					     "mode = server\ntransport = tls\n"
+					     "listen = 192.0.2.1:4433\n"
+					     "pool = 203.0.113.0/24\n",
+					     &core.cfg), 0);
+	core.tun = (struct tun){ .fd = sv[0], .name = "tun" };
+	ck_assert_int_eq(loop_new(&core.loop), 0);
+	ck_assert_int_eq(route_table_new(&routes), 0);
+	ck_assert_int_eq(route_table_new(&networks), 0);
+	struct { struct cv_session *s; const char *p; } held[] = {
+		{ &r1, "203.0.113.2/32" }, { &r1, "198.18.1.0/24" },
+		{ &r3, "203.0.113.3/32" }, { &r3, "198.18.3.0/24" },
+		{ &sam, "203.0.113.4/32" },
+	};
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		struct cv_prefix p = pfx(held[i].p);
+		ck_assert_int_eq(route_add(routes, &p, held[i].s), 0);
+		if (p.len < 32)
+			ck_assert_int_eq(route_add(networks, &p,
+						   (void *)held[i].s->identity), 0);
+	}
+	ck_assert_int_eq(datapath_new(&core, &dp), 0);
+	datapath_serve(dp, routes, networks, &gw4, &gw6);
+
+	const struct {
+		struct cv_session *from;
+		const char *src, *dst;
+		bool passes;
+		size_t counter;		/* offsetof struct counters, or 0 */
+	} cases[] = {
+		{ &r1, "198.18.1.10", "198.18.3.10", true, 0 },
+		{ &r1, "203.0.113.2", "198.18.2.10", true, 0 },
+		/* a site's host answers a road warrior; R1 itself may not */
+		{ &r1, "198.18.1.10", "203.0.113.4", true, 0 },
+		{ &r1, "203.0.113.2", "203.0.113.4", false,
+		  offsetof(struct counters, client_to_client) },
+		{ &r1, "198.18.3.77", "198.18.3.10", false,
+		  offsetof(struct counters, spoofed_network) },
+		{ &r1, "198.18.9.9", "198.18.3.10", false,
+		  offsetof(struct counters, spoofed_source) },
+		{ &r1, "203.0.113.3", "198.18.2.10", false,
+		  offsetof(struct counters, spoofed_source) },
+		{ &sam, "203.0.113.4", "198.18.2.10", true, 0 },
+		{ &sam, "203.0.113.4", "203.0.113.1", true, 0 },
+		{ &sam, "203.0.113.4", "198.18.3.10", false,
+		  offsetof(struct counters, outside_routes) },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct counters before = core.counters;
+		data(m, cases[i].src, cases[i].dst);
+		struct cv_msg msg = { .data = m, .len = sizeof(m) };
+		datapath_deliver(dp, cases[i].from, &msg, 1);
+		unsigned int got = drain(sv[1]);
+		ck_assert_msg(got == cases[i].passes, "%s -> %s: %u packets in TUN",
+			      cases[i].src, cases[i].dst, got);
+		if (!cases[i].counter)
+			continue;
+		uint64_t was = *(uint64_t *)((char *)&before + cases[i].counter);
+		uint64_t now = *(uint64_t *)((char *)&core.counters + cases[i].counter);
+		ck_assert_msg(now == was + 1, "%s -> %s: not counted where expected",
+			      cases[i].src, cases[i].dst);
+	}
+	datapath_free(dp);
+	route_table_free(routes);
+	route_table_free(networks);
+	loop_free(core.loop);
+	config_free(core.cfg);
+	free(restricted);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("datapath");
 	TCase *tc = tcase_create("from TUN");
 	TCase *peer = tcase_create("from a peer");
+	TCase *server = tcase_create("from sessions");
 
 	log_open("test_datapath", true, LOG_WARNING);
 	tcase_add_test(tc, full_table_mid_batch);
@@ -357,6 +495,8 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(peer, absurd_segment_size_refused);
 	suite_add_tcase(s, peer);
+	tcase_add_test(server, site_sources_and_routes);
+	suite_add_tcase(s, server);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -134,6 +134,9 @@ static void assert_welcome_eq(const struct proto_welcome *a,
 	ck_assert_uint_eq(a->n_routes, b->n_routes);
 	for (unsigned int i = 0; i < a->n_routes; i++)
 		assert_prefix_eq(&a->routes[i], &b->routes[i]);
+	ck_assert_uint_eq(a->n_networks, b->n_networks);
+	for (unsigned int i = 0; i < a->n_networks; i++)
+		assert_prefix_eq(&a->networks[i], &b->networks[i]);
 }
 
 static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
@@ -1268,6 +1271,50 @@ START_TEST(test_route_host_bits)
 }
 END_TEST
 
+/* NETWORK4 and NETWORK6: the networks behind the client, numbered and
+ * limited together, with no host bits and a length of at least 1. */
+START_TEST(test_networks)
+{
+	struct proto_msg m, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	doc_welcome(&m);
+	m.welcome.networks[m.welcome.n_networks++] = prefix("198.18.1.0/24");
+	m.welcome.networks[m.welcome.n_networks++] = prefix("2001:db8:a::/48");
+	size_t n = round_trip(&m, buf, &out);
+	/* Last, after the routes: 7 and 19 bytes. */
+	ck_assert_uint_eq(buf[n - 26], 0x12);
+	ck_assert_uint_eq(buf[n - 19], 0x13);
+
+	welcome_base(&w);
+	ADD(&w, 0x12, 0x05, 198, 18, 1, 1, 24);
+	expect_bad(&w, "network 1 has host bits set");
+	welcome_base(&w);
+	ADD(&w, 0x12, 0x05, 198, 18, 1, 0, 24, 0x12, 0x05, 0, 0, 0, 0, 0);
+	expect_bad(&w, "network 2 prefix length 0 out of range 1-32");
+	welcome_base(&w);
+	ADD(&w, 0x13, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 129);
+	expect_bad(&w, "network 1 prefix length 129 out of range 1-128");
+	welcome_base(&w);
+	ADD(&w, 0x12, 0x04, 198, 18, 1, 0);
+	expect_bad(&w, "NETWORK4 length 4, expected 5");
+	welcome_base(&w);
+	for (int i = 0; i <= PROTO_MAX_NETWORKS; i++)
+		ADD(&w, 0x12, 0x05, 198, 18, (uint8_t)i, 0, 24);
+	expect_bad(&w, "more than 16 networks");
+	/* Not in a hello. */
+	w.len = 0;
+	ADD(&w, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7,
+	    0x12, 0x05, 198, 18, 1, 0, 24);
+	expect_bad(&w, "NETWORK4 not allowed in hello");
+	/* The encoder refuses what the decoder would. */
+	m.welcome.networks[0] = prefix("198.18.1.1/24");
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_route_prefix_length)
 {
 	struct wire w;
@@ -1594,6 +1641,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_addr4_prefix_length);
 	tcase_add_test(codec, test_route_host_bits);
 	tcase_add_test(codec, test_route_prefix_length);
+	tcase_add_test(codec, test_networks);
 	tcase_add_test(codec, test_message_sanitized);
 	tcase_add_test(codec, test_encode_too_small);
 	tcase_add_test(codec, test_encode_invalid);

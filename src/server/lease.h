@@ -1,0 +1,36 @@
+/*
+ * What a session holds on the server while it lives, and gives back at
+ * its end: its inner addresses (its policy's static ones, or leased from
+ * pool and pool6) and the networks behind it (a site), each in the route
+ * table, and the networks as kernel routes through the TUN device too,
+ * so that the gateway's own routing sends their traffic into the tunnel.
+ *
+ * A client that holds a static address or networks is one place at a
+ * time: a new session of the same identity (the site router came back
+ * before its old session timed out) takes them over, and the old session
+ * ends at the loop's next turn.
+ */
+#ifndef CULVERT_LEASE_H
+#define CULVERT_LEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cv_session;
+
+/* Why a session could not have what it needs: what the client is told,
+ * and what the server's log says. */
+struct lease_refusal {
+	enum refusal counted;		/* culvert_refused_peers_total's label */
+	uint8_t reason;			/* enum proto_reason */
+	char told[128];
+	char logged[320];
+};
+
+/* s's addresses and networks, as s->policy (NULL: the pools only) says.
+ * Returns 0, or -1 with *why filled, everything given back. */
+int lease_take(struct cv_session *s, struct lease_refusal *why);
+/* Gives back what lease_take took; again is harmless. */
+void lease_give_back(struct cv_session *s);
+
+#endif
