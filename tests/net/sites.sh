@@ -129,7 +129,8 @@ SESSION=alice
 [[ $(json "s['group']") == engineering && $(json "len(s['networks'])") == 0 ]] ||
 	fail "alice: group $(json "s['group']"), networks $(json "s['networks']")"
 ctl status >"$LAB_TMP/status.txt" || fail "culvertctl status"
-grep -Eq '^r3 .* sites +198\.18\.3\.0/24,2001:db8:c::/48$' "$LAB_TMP/status.txt" ||
+grep -A2 '^session r3:' "$LAB_TMP/status.txt" |
+	grep -Eq '^  group: sites  networks: 198\.18\.3\.0/24 2001:db8:c::/48$' ||
 	fail "the status line of r3 lacks its group and networks: $(cat "$LAB_TMP/status.txt")"
 ok "status: r1 has its static addresses, networks and group; alice is in engineering"
 gw_routes=$(ip -n "$LAB_GW" route show dev "$LAB_DEV"; ip -n "$LAB_GW" -6 route show dev "$LAB_DEV")
