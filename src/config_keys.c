@@ -536,7 +536,7 @@ const struct config_key config_keys[] = {
 	  KEY_CLIENT,
 	  "the name the server's certificate must carry (default: the host in remote)" },
 	{ "priority", parse_text, FIELD(priority), NULL, "STRING", 0,
-	  "GnuTLS priority string (default: TLS 1.3, or 1.2 at least, AES-GCM first)" },
+	  "GnuTLS priority string (default: TLS 1.3, or (D)TLS 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "auth", parse_auth, FIELD(auth), "certificate",
 	  "certificate|password|certificate+password", KEY_SERVER,
 	  "what a client must prove (default certificate)" },

@@ -173,7 +173,7 @@ static void dtls_stats(struct cv_instance *inst,
 static const struct cv_option dtls_options[] = {
 	{ "listen", "where dtls listens (UDP), if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's dtls endpoint, if not the global remote" },
-	{ "priority", "GnuTLS priority string for dtls only (default: DTLS 1.2)" },
+	{ "priority", "GnuTLS priority string for dtls only (default: DTLS 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "mtu", "path MTU: the largest IP packet the outer network carries, 576-65535 (default 1500)" },
 	{ NULL, NULL },
 };

@@ -63,8 +63,8 @@
 #define PATH_MTU_MAX 65535
 #define DEFAULT_SOCKET_BUFFER (4 << 20)
 
-/* DTLS 1.2 with the server's order of ciphers. */
-#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:%SERVER_PRECEDENCE"
+/* DTLS 1.2 with AEAD ciphers and ECDHE only. */
+#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:" GTLS_AEAD_ECDHE_ONLY
 
 /* Which records GnuTLS accepted, to tell a replay from a forgery when it
  * drops one (it says only that it dropped). Sequence numbers are the

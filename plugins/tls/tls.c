@@ -21,9 +21,9 @@
 #include "../common/endpoint.h"
 #include "tls.h"
 
-/* TLS 1.3, or 1.2 at least; the server's order of ciphers wins. */
+/* TLS 1.3, or 1.2 at least, with AEAD ciphers and ECDHE only. */
 #define DEFAULT_PRIORITY \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" GTLS_AEAD_ECDHE_ONLY
 
 /* ---- the table's entry points */
 
@@ -100,7 +100,7 @@ static void tls_stats(struct cv_instance *inst,
 static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
-	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 at least)" },
+	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 with ECDHE; AEAD ciphers only)" },
 	{ NULL, NULL },
 };
 
