@@ -330,6 +330,22 @@ void glink_handshake_timed_out(struct glink *l)
 	glink_refused(l, CV_LOG_INFO, why);
 }
 
+void glink_handshake_too_large(struct glink *l, const char *what)
+{
+	struct glinks *s = l->set;
+	char why[300];
+
+	s->counts.handshake_too_large++;
+	snprintf(why, sizeof(why), "%s than the %u KiB any real %s handshake needs",
+		 what, GLINK_HANDSHAKE_MAX / 1024, proto_name(s));
+	if (l->state == GLINK_UP && l->session)
+		glink_lost(l, -EMSGSIZE, why);
+	else if (s->server)
+		glink_refused(l, CV_LOG_INFO, why);
+	else
+		glink_client_fail(l, -EMSGSIZE, why);
+}
+
 bool glink_handshake_done(struct glink *l, char **identity,
 			  const char *extra)
 {

@@ -156,6 +156,7 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "handshakes", c->handshakes);
 	emit(arg, "handshake_failed", c->handshake_failed);
 	emit(arg, "handshake_timeout", c->handshake_timeout);
+	emit(arg, "handshake_too_large", c->handshake_too_large);
 	emit(arg, "evicted", c->evicted);
 	emit(arg, "cookies_sent", inst->cookies_sent);
 	emit(arg, "bad_cookie", inst->bad_cookie);

@@ -17,6 +17,8 @@
  *           dtls_drops.c      replays and forgeries told apart, counted,
  *                             and reported at most once a second
  *           dtls_classify.c   a datagram's first look (pure; fuzzed)
+ *           dtls_hs_limit.c   what a handshake's datagrams would make
+ *                             GnuTLS hold (pure)
  *           ../common/        gnutls_link (what tls and dtls links share),
  *                             peer_table, dgram_batch, gnutls_common,
  *                             endpoint, plugin_util
@@ -45,6 +47,7 @@
 #include "../common/peer_table.h"
 /* The DTLS record header, and the server's first look at a datagram. */
 #include "dtls_classify.h"
+#include "dtls_hs_limit.h"
 
 /* recvmmsg rounds per wakeup, then the loop serves TUN and the others. */
 #define RX_ROUNDS 4
@@ -89,6 +92,8 @@ struct cv_link {
 	struct cv_link *successor, *predecessor;
 
 	int64_t deadline;		/* handshake: monotonic ms */
+	/* What the handshake's datagrams would make GnuTLS hold. */
+	struct dtls_hs_limit hs_limit;
 	/* The address datagrams come from and go to, as the socket has it
 	 * (an IPv4 peer of a [::] socket is ::ffff:a.b.c.d here, a.b.c.d in
 	 * g.peer, as the core and the log see it). */

@@ -138,6 +138,7 @@ int link_start_tls(struct cv_link *link)
 	gnutls_dtls_set_mtu(tls, inst->path_mtu - overhead);
 	gnutls_dtls_set_timeouts(tls, 1000,
 				 inst->gl.handshake_timeout * 1000 + 1000);
+	memset(&link->hs_limit, 0, sizeof(link->hs_limit));
 	link->deadline = plugin_now_ms() +
 			 (int64_t)inst->gl.handshake_timeout * 1000;
 	return 0;
@@ -388,8 +389,30 @@ static void handshake_failed(struct cv_link *link, int ret)
 		      f.why);
 }
 
+/* The peer's handshake would make GnuTLS hold more than
+ * GLINK_HANDSHAKE_MAX: the link ends before GnuTLS sees the datagram. */
+static void handshake_too_large(struct cv_link *link)
+{
+	char what[100];
+
+	link->cur = NULL;
+	if (link->hs_limit.largest > GLINK_HANDSHAKE_MAX)
+		snprintf(what, sizeof(what),
+			 "announced a handshake message of %u KiB, more",
+			 link->hs_limit.largest / 1024);
+	else
+		snprintf(what, sizeof(what), "sent more of its handshake");
+	glink_handshake_too_large(&link->g, what);
+}
+
 void link_handshake_step(struct cv_link *link)
 {
+	if (link->cur &&
+	    !dtls_hs_limit_take(&link->hs_limit, link->cur, link->cur_len,
+				GLINK_HANDSHAKE_MAX)) {
+		handshake_too_large(link);
+		return;
+	}
 	int ret = glink_handshake(&link->g);
 
 	link->cur = NULL;

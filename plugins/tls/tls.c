@@ -88,6 +88,7 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "handshakes", c->handshakes);
 	emit(arg, "handshake_failed", c->handshake_failed);
 	emit(arg, "handshake_timeout", c->handshake_timeout);
+	emit(arg, "handshake_too_large", c->handshake_too_large);
 	emit(arg, "junk", st->junk);
 	emit(arg, "truncated_record", st->truncated_record);
 	emit(arg, "oversized_record", st->oversized_record);

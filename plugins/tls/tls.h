@@ -59,6 +59,11 @@ struct cv_link {
 
 	bool got_data;			/* application data has arrived */
 	bool heard;			/* server: the peer sent a byte */
+	/* Bytes read for GnuTLS that have not come out of it as
+	 * application data since: what it may hold of a handshake message
+	 * (GLINK_HANDSHAKE_MAX), during the handshake and after. */
+	size_t held;
+	bool too_large;			/* held reached the limit */
 };
 
 /* What the instance counted besides the handshakes (g.counts), for the

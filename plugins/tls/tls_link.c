@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,42 @@ static void link_free(struct glink *g)
 	free(link->out);
 	glink_release(&link->g);
 	free(link);
+}
+
+/* ---- GnuTLS's pull side */
+
+/*
+ * recv(), as GnuTLS's own, but never past GLINK_HANDSHAKE_MAX bytes that
+ * have not come out as application data: no more of a handshake message
+ * than that reaches GnuTLS, which would gather a message of any length
+ * it announces. Application data resets the count (link_read), so a
+ * steady stream never meets the limit: GnuTLS reads one record (16 KiB
+ * and a little) at a time.
+ */
+static ssize_t link_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
+{
+	struct cv_link *link = ptr;
+	size_t room = GLINK_HANDSHAKE_MAX - link->held;
+
+	if (room == 0) {
+		link->too_large = true;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	ssize_t n = recv(link->fd, data, size < room ? size : room, 0);
+	if (n > 0)
+		link->held += (size_t)n;
+	return n;
+}
+
+/* GnuTLS waits with a timeout only on a blocking session: never here,
+ * but then it polls the link's socket, not the pointer. */
+static int link_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	const struct cv_link *link = ptr;
+	struct pollfd p = { .fd = link->fd, .events = POLLIN };
+
+	return poll(&p, 1, ms > INT32_MAX ? -1 : (int)ms);
 }
 
 /* ---- watching the socket */
@@ -328,6 +365,7 @@ static bool link_read(struct cv_link *link)
 			if (n > 0) {
 				used += (size_t)n;
 				link->got_data = true;
+				link->held = 0;
 				continue;
 			}
 			if (n == GNUTLS_E_AGAIN) {
@@ -359,6 +397,13 @@ static bool link_read(struct cv_link *link)
 				 "%s sent a message of length 0, which culvert never sends (not a culvert peer?)",
 				 link->g.peer_name);
 			glink_lost(&link->g, -EPROTO, why);
+			return false;
+		}
+		if (status != 1 && status != GNUTLS_E_AGAIN && link->too_large) {
+			/* A post-handshake message (KeyUpdate and the like)
+			 * that never ends. */
+			glink_handshake_too_large(&link->g,
+						  "sent a TLS handshake message larger");
 			return false;
 		}
 		if (status != 1 && status != GNUTLS_E_AGAIN) {
@@ -448,6 +493,12 @@ static void handshake_failed(struct cv_link *link, int ret)
 {
 	struct glink_failure f;
 
+	if (link->too_large) {
+		/* No alert: the peer is still sending, and not listening. */
+		glink_handshake_too_large(&link->g,
+					  "sent more of its handshake");
+		return;
+	}
 	glink_handshake_failed(&link->g, ret, &f);
 	if (!link->inst->gl.server) {
 		glink_client_fail(&link->g, f.err, f.why);
@@ -489,7 +540,14 @@ int link_start_tls(struct cv_link *link)
 
 	if (glink_session_new(&link->g, 0) < 0)
 		return -ENOMEM;
-	gnutls_transport_set_int(link->g.tls, link->fd);
+	link->held = 0;
+	link->too_large = false;
+	/* GnuTLS's own writes to the socket; reads through link_pull. */
+	gnutls_transport_set_ptr2(link->g.tls, link,
+				  (gnutls_transport_ptr_t)(intptr_t)link->fd);
+	gnutls_transport_set_pull_function(link->g.tls, link_pull);
+	gnutls_transport_set_pull_timeout_function(link->g.tls,
+						   link_pull_timeout);
 	inst->gl.api->timer_arm(link->g.timer,
 				(int64_t)inst->gl.handshake_timeout * 1000);
 	return 0;
