@@ -76,6 +76,8 @@ struct config {
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
+	uint64_t rekey_bytes;		/* read by the transports */
+	unsigned int rekey_records;	/* read by the transports */
 	char *control_socket;
 	char *user;
 	char *group;

@@ -45,6 +45,17 @@ int glinks_config(struct glinks *s, const struct cv_host_api *api,
 	if (err == 0)
 		err = plugin_config_number(api, host, "max-handshakes", 256, 1,
 					   1000000, &s->max_handshakes);
+	if (err == 0)
+		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
+					   604800, &s->rekey.interval);
+	if (err == 0)
+		err = plugin_config_bytes(api, host, "rekey-bytes", 1ULL << 36,
+					  1ULL << 20, 1ULL << 50, &s->rekey.bytes);
+	unsigned int records = 0;
+	if (err == 0)
+		err = plugin_config_number(api, host, "rekey-records", 1U << 24,
+					   100, 4294967295UL, &records);
+	s->rekey.records = records;
 	return err;
 }
 

@@ -118,6 +118,18 @@ struct glink_ops {
 struct glink_counts {
 	uint64_t handshakes, handshake_failed, handshake_timeout, evicted;
 	uint64_t handshake_too_large;	/* GLINK_HANDSHAKE_MAX passed */
+	uint64_t rekeys;		/* keys renewed on a live link */
+};
+
+/*
+ * When a link's keys are renewed: rekey-interval (the client asks),
+ * rekey-bytes and rekey-records, whichever comes first. The defaults
+ * stay well inside what RFC 8446 5.5 allows one AES-GCM key (2^24.5
+ * full-size records, about 380 GB): 2^24 records, 64 GiB.
+ */
+struct glink_rekey {
+	unsigned int interval;		/* seconds */
+	uint64_t bytes, records;
 };
 
 struct glinks {
@@ -128,6 +140,7 @@ struct glinks {
 	bool server;
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
+	struct glink_rekey rekey;
 	struct glink *all;
 	struct hs_queue handshakes;	/* server, oldest first */
 	struct cv_timer *recheck_timer;	/* ends the links a reload doomed */
@@ -143,9 +156,17 @@ struct glinks {
 
 /* ---- the instance's part */
 
+/* Whether keys that protected bytes in records are due for renewal. */
+static inline bool glinks_keys_worn(const struct glinks *s, uint64_t bytes,
+				    uint64_t records)
+{
+	return bytes >= s->rekey.bytes || records >= s->rekey.records;
+}
+
 /*
- * The first half of create(): mode, handshake-timeout and max-handshakes
- * (their errors logged, as a negative errno). peer_log_what names the
+ * The first half of create(): mode, handshake-timeout, max-handshakes,
+ * rekey-interval, rekey-bytes and rekey-records (their errors logged, as
+ * a negative errno). peer_log_what names the
  * lines about peers that the rate limit drops.
  */
 int glinks_config(struct glinks *s, const struct cv_host_api *api,

@@ -40,9 +40,6 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 	int err = glinks_config(&inst->gl, api, host, &tls_link_ops,
 				"refused connections");
 	if (err == 0)
-		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
-					   604800, &inst->rekey_interval);
-	if (err == 0)
 		err = glinks_start(&inst->gl, DEFAULT_PRIORITY);
 	if (err < 0) {
 		tls_destroy(inst);
@@ -96,12 +93,15 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "evicted", c->evicted);
 	emit(arg, "zero_length_frame", st->zero_length_frame);
 	emit(arg, "accept_paused", st->accept_paused);
+	emit(arg, "rekeys", c->rekeys);
 }
 
 static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
 	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 with ECDHE; AEAD ciphers only)" },
+	{ "rekey-bytes", "bytes one key protects on tls before it is renewed, if not the global rekey-bytes" },
+	{ "rekey-records", "records one key protects on tls before it is renewed, if not the global rekey-records" },
 	{ NULL, NULL },
 };
 

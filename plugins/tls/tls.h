@@ -8,13 +8,15 @@
  *     tls_listener.c  a server's listening socket: accepting, pausing
  *     tls_client.c    a client's connect(): each address of 'remote' in turn
  *       tls_link.c      one connection: handshake, reading and delivering,
- *                       the send buffer, rekeying, closing
+ *                       the send buffer, closing
+ *         tls_rekey.c     new keys by time and by volume (KeyUpdate)
  *         tls_frame.c     the 2-byte length framing (pure; fuzzed)
  *         ../common/      gnutls_link (what tls and dtls links share),
  *                         gnutls_common, endpoint, plugin_util
  *
  * tls.c calls the listener, the client and the link; the listener and
- * the client call the link; the link calls tls_frame and common. No file
+ * the client call the link; the link calls tls_rekey, tls_frame and
+ * common. No file
  * calls one above it: the client's own states (connecting, failed) are
  * handled by the callbacks it gives the link's socket and timer.
  */
@@ -47,8 +49,12 @@ struct cv_link {
 	struct cv_instance *inst;
 	int fd;
 	uint32_t events;		/* what the loop watches for now */
-	struct cv_timer *rekey_timer;	/* up: the next TLS 1.3 key update */
+	struct cv_timer *rekey_timer;	/* up: the next key update */
 	unsigned int rekeys;
+	/* Sent under our current keys (rekey-bytes, rekey-records). */
+	uint64_t key_bytes, key_records;
+	bool rekey_due;			/* by volume: the timer is armed */
+	int64_t rekeyed_at;		/* monotonic ms of our last KeyUpdate */
 
 	/* The start of a frame that the last read ended inside. */
 	uint8_t *carry;
@@ -76,7 +82,6 @@ struct tls_stats {
 
 struct cv_instance {
 	struct glinks gl;		/* the GnuTLS setup, every link */
-	unsigned int rekey_interval;	/* seconds */
 	int listen_fd;
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
 	struct tls_stats stats;
@@ -123,5 +128,15 @@ void link_on_timer(void *arg);
 /* The table's send(). */
 int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	      unsigned int count);
+
+/* ---- tls_rekey.c: new keys */
+
+/* The link is up: a client counts rekey-interval. */
+void tls_rekey_up(struct cv_link *link);
+/* After send(): keys that protected rekey-bytes or rekey-records are
+ * renewed from the loop. */
+void tls_rekey_sent(struct cv_link *link);
+/* The link's rekey timer. */
+void tls_rekey_on_timer(void *arg);
 
 #endif /* CULVERT_TLS_H */

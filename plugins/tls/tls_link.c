@@ -39,7 +39,6 @@ _Static_assert(offsetof(struct cv_link, g) == 0,
 #define OUT_KEEP (256 * 1024)
 
 static void on_link_event(void *arg, int fd, uint32_t events);
-static void link_on_rekey(void *arg);
 
 /* ---- the link's life */
 
@@ -51,8 +50,8 @@ struct cv_link *link_new(struct cv_instance *inst, cv_timer_cb *on_timer)
 		return NULL;
 	link->inst = inst;
 	link->fd = -1;
-	link->rekey_timer = inst->gl.api->timer_new(inst->gl.host, link_on_rekey,
-						    link);
+	link->rekey_timer = inst->gl.api->timer_new(inst->gl.host,
+						    tls_rekey_on_timer, link);
 	if (!link->rekey_timer) {
 		free(link);
 		return NULL;
@@ -199,6 +198,8 @@ static int flush_out(struct cv_link *link)
 					       link->out_len - link->out_off);
 		if (n > 0) {
 			link->out_off += (size_t)n;
+			link->key_bytes += (size_t)n;
+			link->key_records++;
 			continue;
 		}
 		if (n == GNUTLS_E_AGAIN)
@@ -264,6 +265,7 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 		return -EPIPE;
 	}
 	watch_up(link);
+	tls_rekey_sent(link);
 	return (int)accepted;
 }
 
@@ -439,16 +441,11 @@ static bool link_read(struct cv_link *link)
 
 static void handshake_done(struct cv_link *link)
 {
-	struct cv_instance *inst = link->inst;
 	char *identity;
 
 	if (!glink_handshake_done(&link->g, &identity, ""))
 		return;
-	/* The client rekeys; the server answers. Two KeyUpdate requests
-	 * crossing each other end the session in GnuTLS 3.7. */
-	if (!inst->gl.server)
-		inst->gl.api->timer_arm(link->rekey_timer,
-					(int64_t)inst->rekey_interval * 1000);
+	tls_rekey_up(link);
 	if (!glink_up(&link->g, identity, MSG_MAX))
 		return;
 	watch_up(link);
@@ -551,48 +548,6 @@ int link_start_tls(struct cv_link *link)
 	inst->gl.api->timer_arm(link->g.timer,
 				(int64_t)inst->gl.handshake_timeout * 1000);
 	return 0;
-}
-
-/* ---- rekeying */
-
-/* TLS 1.3 lets either side replace the traffic keys of both directions
- * with a KeyUpdate, in band and without a handshake: records in flight
- * under the old keys are still read, so no packet is lost. TLS 1.2 has
- * only renegotiation, which culvert does not do. */
-static void link_on_rekey(void *arg)
-{
-	struct cv_link *link = arg;
-	struct cv_instance *inst = link->inst;
-
-	if (link->g.state != GLINK_UP)
-		return;
-	if (gnutls_protocol_get_version(link->g.tls) != GNUTLS_TLS1_3) {
-		LOG(inst, CV_LOG_INFO,
-		    "TLS 1.2 with %s: not rekeyed (only TLS 1.3 updates keys in place)",
-		    link->g.peer_name);
-		return;
-	}
-	/* A record GnuTLS could not finish sending must go out first: it
-	 * would be corrupted by a KeyUpdate sent in between. */
-	if (link->out_off < link->out_len) {
-		inst->gl.api->timer_arm(link->rekey_timer, 1000);
-		return;
-	}
-	int ret = gnutls_session_key_update(link->g.tls, GNUTLS_KU_PEER);
-	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
-		inst->gl.api->timer_arm(link->rekey_timer, 1000);
-		return;
-	}
-	if (ret < 0) {
-		LOG(inst, CV_LOG_WARNING, "cannot rekey with %s: %s",
-		    link->g.peer_name, gnutls_strerror(ret));
-	} else {
-		link->rekeys++;
-		LOG(inst, CV_LOG_INFO, "new TLS keys with %s (rekey %u)",
-		    link->g.peer_name, link->rekeys);
-	}
-	inst->gl.api->timer_arm(link->rekey_timer,
-				(int64_t)inst->rekey_interval * 1000);
 }
 
 /* ---- events */
