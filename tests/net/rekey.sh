@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# rekey.sh - keys are renewed by time and by volume on tls while traffic
-# runs, and not one packet is lost. The gateway serves tls and dtls;
-# [tls] rekey-records = 300 has it renew its own tls sending keys often.
-# U comes up over tls with rekey-interval = 2 and rekey-bytes = 2M, and
-# runs 1,000 pings to V at 0.01 s while it sends V 16 MiB in 256 KiB
-# pieces 0.1 s apart (about 7 s): every ping answered, the transfer
-# intact (checksums compared), at least three rekeys of U's during the
-# transfer and three of the gateway's during the run (TLS 1.3
-# KeyUpdates), all in one session. Topology: lab.sh.
+# rekey.sh - keys are renewed by time and by volume on tls and on dtls
+# while traffic runs, and not one packet is lost. The gateway serves tls
+# and dtls; [tls] rekey-records = 300 has it renew its own tls sending
+# keys often. U comes up over tls, then over dtls, each time with
+# rekey-interval = 2 and rekey-bytes = 2M, and runs 1,000 pings to V at
+# 0.01 s while it sends V 16 MiB in 256 KiB pieces 0.1 s apart (about 7
+# s). Each time: every ping answered, the transfer intact (checksums
+# compared), at least three rekeys of U's during the transfer and three
+# of the gateway's during the run (TLS 1.3 KeyUpdates; on dtls a new DTLS
+# session made beside the old one), all in one session. On dtls the
+# gateway drops its own answers to U's rekey bindings (nftables), so that
+# U switches keys only when data under the new keys reaches it: until
+# then U still sends under the old keys, which the gateway must read
+# after its own switch (dtls.old_key_records). Topology: lab.sh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -63,7 +68,7 @@ lab_server_conf "$LAB_TMP/gw.conf" "transport=tls, dtls" "[tls]=" rekey-records=
 lab_start gw gw "$LAB_TMP/gw.conf"
 lab_wait_log gw 'dtls: listening' 10 || fail "gateway did not start"
 
-for t in tls; do
+for t in tls dtls; do
 	if [[ $t == tls ]]; then what='new TLS keys with'; else what='new DTLS keys with'; fi
 	lab_client_conf "$LAB_TMP/u-$t.conf" "transport=$t" rekey-interval=2 rekey-bytes=2M
 	lab_start "u-$t" u "$LAB_TMP/u-$t.conf"
