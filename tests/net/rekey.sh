@@ -20,43 +20,6 @@ set -u -o pipefail
 
 PINGS=1000
 XFER_MB=16
-XFER_PORT=5002
-
-# slow_xfer : XFER_MB MiB from U to V in 256 KiB pieces 0.1 s apart, so
-# that it runs across several rekeys; 0 when V got it whole.
-slow_xfer() {
-	local d=$LAB_TMP/xfer-slow n=$((XFER_MB * 4)) rpid sent got
-	rm -rf "$d" && mkdir -p "$d" || return 1
-	head -c $((XFER_MB * 1024 * 1024)) /dev/urandom >"$d/send" || return 1
-	sent=$(sha256sum <"$d/send" | cut -d' ' -f1)
-	printf '[v] socat -u TCP-LISTEN:%s,bind=%s CREATE:recv  (in the background)\n' \
-		"$XFER_PORT" "$LAB_V_LAN" >&2
-	ip netns exec "$LAB_V" timeout 60 socat -u \
-		"TCP-LISTEN:$XFER_PORT,bind=$LAB_V_LAN,reuseaddr" "CREATE:$d/recv" \
-		2>"$d/listen.err" </dev/null &
-	rpid=$!
-	lab_bg "$rpid"
-	lab__wait 5 lab__listening "$XFER_PORT" || {
-		echo "slow_xfer: V did not listen: $(cat "$d/listen.err")" >&2
-		return 1
-	}
-	printf '[u] %s pieces of 256 KiB, 0.1 s apart | socat -u - TCP:%s:%s\n' \
-		"$n" "$LAB_V_LAN" "$XFER_PORT" >&2
-	for ((i = 0; i < n; i++)); do
-		dd if="$d/send" bs=256K skip="$i" count=1 status=none
-		sleep 0.1
-	done | ip netns exec "$LAB_U" timeout 60 socat -u - \
-		"TCP:$LAB_V_LAN:$XFER_PORT,connect-timeout=5" 2>"$d/send.err" || {
-		echo "slow_xfer: sending failed: $(cat "$d/send.err")" >&2
-		return 1
-	}
-	wait "$rpid" || { echo "slow_xfer: V's socat failed: $(cat "$d/listen.err")" >&2; return 1; }
-	got=$(sha256sum <"$d/recv" | cut -d' ' -f1)
-	[[ $got == "$sent" ]] || {
-		echo "slow_xfer: V got $(stat -c %s "$d/recv") bytes, checksum $got, not $sent" >&2
-		return 1
-	}
-}
 
 lab_require
 lab_require_tls tls
@@ -93,7 +56,8 @@ for t in tls dtls; do
 	ping_pid=$!
 	lab_bg "$ping_pid"
 	u_before=$(grep -c "$what" "${LAB_LOG[u-$t]}")
-	slow_xfer || fail "$t: the $XFER_MB MiB transfer across rekeys did not arrive intact"
+	LAB_XFER_PACE=0.1 lab_xfer "$XFER_MB" ||
+		fail "$t: the $XFER_MB MiB transfer across rekeys did not arrive intact"
 	n=$(($(grep -c "$what" "${LAB_LOG[u-$t]}") - u_before))
 	wait "$ping_pid"
 	got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/$t.ping")
