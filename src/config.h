@@ -79,6 +79,8 @@ struct config {
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
+	uint64_t rekey_bytes;		/* read by the transports */
+	unsigned int rekey_records;	/* read by the transports */
 	char *control_socket;
 	char *metrics_listen;		/* ADDRESS:PORT, or NULL: no HTTP */
 	char *admin_group;		/* may kick and reload, beside root */

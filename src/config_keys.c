@@ -447,6 +447,44 @@ static int parse_cert_group(struct config *cfg, void *field,
 	return 0;
 }
 
+/* An amount of bytes: a number, or one with K, M, G or T after it
+ * (powers of 1024), from 1M to 1024T. */
+static int parse_bytes(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	static const char units[] = "KMGT";
+	uint64_t *out = field;
+	char *end;
+
+	*why = "is not an amount of bytes from 1M to 1024T (a number, or one with K, M, G or T after it)";
+	if (!isdigit((unsigned char)*value))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	const char *unit = *end ? strchr(units, *end) : NULL;
+	if (errno || (*end && (!unit || end[1])))
+		return -EINVAL;
+	for (int shift = unit ? (int)(unit - units) + 1 : 0; shift > 0; shift--) {
+		if (v > (1ULL << 50))
+			return -EINVAL;
+		v <<= 10;
+	}
+	if (v < (1ULL << 20) || v > (1ULL << 50))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_records(struct config *cfg, void *field, const char *value,
+			 const char **why)
+{
+	if (parse_unsigned(value, 100, 4294967295UL, field) < 0) {
+		*why = "is not a number of records from 100 to 4294967295";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A routing table or a firewall mark: the kernel's u32, but not 0 (no
  * table, no mark) nor the tables the kernel itself uses (253-255). */
 static int parse_table(struct config *cfg, void *field, const char *value,
@@ -584,7 +622,7 @@ const struct config_key config_keys[] = {
 	  KEY_CLIENT,
 	  "the name the server's certificate must carry (default: the host in remote)" },
 	{ "priority", parse_text, FIELD(priority), NULL, "STRING", 0,
-	  "GnuTLS priority string (default: TLS 1.3, or 1.2 at least, AES-GCM first)" },
+	  "GnuTLS priority string (default: TLS 1.3, or (D)TLS 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "auth", parse_auth, FIELD(auth), "certificate",
 	  "certificate|password|certificate+password", KEY_SERVER,
 	  "what a client must prove (default certificate)" },
@@ -611,7 +649,12 @@ const struct config_key config_keys[] = {
 	  KEY_SERVER, "connections still in their handshake at once (default 256)" },
 	{ "rekey-interval", parse_rekey, FIELD(rekey_interval), "3600",
 	  "SECONDS", KEY_CLIENT,
-	  "seconds between fresh TLS keys, both ways; the client asks (default 3600)" },
+	  "seconds between fresh keys on tls and dtls, both ways; the client asks (default 3600)" },
+	{ "rekey-bytes", parse_bytes, FIELD(rekey_bytes), "64G", "BYTES", 0,
+	  "bytes one key protects before keys are renewed, K/M/G/T suffixes (default 64G)" },
+	{ "rekey-records", parse_records, FIELD(rekey_records), "16777216",
+	  "COUNT", 0,
+	  "records one key protects before keys are renewed (default 16777216, 2^24)" },
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },

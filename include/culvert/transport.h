@@ -378,6 +378,9 @@ struct cv_host_api {
 	 *   priority       a GnuTLS priority string; a plugin on another TLS
 	 *                  library refuses it or says that it ignores it
 	 *   rekey-interval client: seconds between fresh keys (default 3600)
+	 *   rekey-bytes, rekey-records  how much one key may protect before
+	 *                  the keys are renewed (defaults 64G and 16777216;
+	 *                  bytes take K, M, G or T, powers of 1024)
 	 * insecure, and everything else, is the core's.
 	 */
 	const char *(*config_get)(struct cv_host *host, const char *key);

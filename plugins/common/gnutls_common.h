@@ -27,6 +27,21 @@
 
 #include <culvert/transport.h>
 
+/*
+ * What the tls and dtls defaults allow besides their protocol versions:
+ * AEAD ciphers only (AES-GCM, ChaCha20-Poly1305; no CBC, so no Lucky13
+ * and no SHA-1 MAC), and in TLS 1.2 and DTLS 1.2 only ECDHE key
+ * exchange, for forward secrecy (no static RSA, whose recorded sessions
+ * a later stolen key decrypts, and no finite-field DHE with its
+ * server-chosen groups). No SHA-1 signatures. TLS 1.3 has nothing else.
+ * The server's order wins: AES-256-GCM first, where AES-NI makes it
+ * the fastest.
+ */
+#define GTLS_AEAD_ECDHE_ONLY \
+	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:%SERVER_PRECEDENCE"
+
 /* Longest DNS name (RFC 1035), and room for an IPv6 literal. */
 #define GTLS_NAME_MAX 254
 

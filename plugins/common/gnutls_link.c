@@ -46,6 +46,17 @@ int glinks_config(struct glinks *s, const struct cv_host_api *api,
 	if (err == 0)
 		err = plugin_config_number(api, host, "max-handshakes", 256, 1,
 					   1000000, &s->max_handshakes);
+	if (err == 0)
+		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
+					   604800, &s->rekey.interval);
+	if (err == 0)
+		err = plugin_config_bytes(api, host, "rekey-bytes", 1ULL << 36,
+					  1ULL << 20, 1ULL << 50, &s->rekey.bytes);
+	unsigned int records = 0;
+	if (err == 0)
+		err = plugin_config_number(api, host, "rekey-records", 1U << 24,
+					   100, 4294967295UL, &records);
+	s->rekey.records = records;
 	return err;
 }
 
@@ -356,6 +367,22 @@ void glink_handshake_timed_out(struct glink *l)
 	snprintf(why, sizeof(why), "no %s handshake within %u s (handshake-timeout)",
 		 proto_name(s), s->handshake_timeout);
 	glink_refused(l, CV_LOG_INFO, why);
+}
+
+void glink_handshake_too_large(struct glink *l, const char *what)
+{
+	struct glinks *s = l->set;
+	char why[300];
+
+	s->counts.handshake_too_large++;
+	snprintf(why, sizeof(why), "%s than the %u KiB any real %s handshake needs",
+		 what, GLINK_HANDSHAKE_MAX / 1024, proto_name(s));
+	if (l->state == GLINK_UP && l->session)
+		glink_lost(l, -EMSGSIZE, why);
+	else if (s->server)
+		glink_refused(l, CV_LOG_INFO, why);
+	else
+		glink_client_fail(l, -EMSGSIZE, why);
 }
 
 bool glink_handshake_done(struct glink *l, char **identity,

@@ -89,8 +89,15 @@ static void client_batch(void *arg, unsigned int n)
 			link->cur_len = len;
 			link_handshake_step(link);
 		} else if (link->g.state == GLINK_UP) {
-			if (!link_read(link, d, len))
+			struct cv_link *succ = link->successor;
+			if (succ && dtls_rekey_for_successor(link, d, len)) {
+				/* The handshake of its new keys. */
+				succ->cur = d;
+				succ->cur_len = len;
+				link_handshake_step(succ);
+			} else if (!link_read(link, d, len)) {
 				break;
+			}
 		}
 	}
 	run_flush(inst);

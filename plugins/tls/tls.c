@@ -21,9 +21,9 @@
 #include "../common/endpoint.h"
 #include "tls.h"
 
-/* TLS 1.3, or 1.2 at least; the server's order of ciphers wins. */
+/* TLS 1.3, or 1.2 at least, with AEAD ciphers and ECDHE only. */
 #define DEFAULT_PRIORITY \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" GTLS_AEAD_ECDHE_ONLY
 
 /* ---- the table's entry points */
 
@@ -39,9 +39,6 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 	inst->listen_fd = -1;
 	int err = glinks_config(&inst->gl, api, host, &tls_link_ops,
 				"refused connections");
-	if (err == 0)
-		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
-					   604800, &inst->rekey_interval);
 	if (err == 0)
 		err = tls_pmtu_init(inst);
 	if (err == 0)
@@ -91,6 +88,7 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "handshakes", c->handshakes);
 	emit(arg, "handshake_failed", c->handshake_failed);
 	emit(arg, "handshake_timeout", c->handshake_timeout);
+	emit(arg, "handshake_too_large", c->handshake_too_large);
 	emit(arg, "junk", st->junk);
 	emit(arg, "truncated_record", st->truncated_record);
 	emit(arg, "oversized_record", st->oversized_record);
@@ -98,6 +96,7 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "evicted", c->evicted);
 	emit(arg, "zero_length_frame", st->zero_length_frame);
 	emit(arg, "accept_paused", st->accept_paused);
+	emit(arg, "rekeys", c->rekeys);
 }
 
 static void tls_describe(struct cv_instance *inst, struct cv_link *link,
@@ -110,7 +109,10 @@ static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
 	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 at least)" },
+	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "mtu", "path MTU the TCP segments are cut for, 576-65535, or auto: the kernel's, and 1280 after segments vanish (default auto)" },
+	{ "rekey-bytes", "bytes one key protects on tls before it is renewed, if not the global rekey-bytes" },
+	{ "rekey-records", "records one key protects on tls before it is renewed, if not the global rekey-records" },
 	{ NULL, NULL },
 };
 

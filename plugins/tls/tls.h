@@ -8,7 +8,8 @@
  *     tls_listener.c  a server's listening socket: accepting, pausing
  *     tls_client.c    a client's connect(): each address of 'remote' in turn
  *       tls_link.c      one connection: handshake, reading and delivering,
- *                       the send buffer, rekeying, closing
+ *                       the send buffer, closing
+ *         tls_rekey.c     new keys by time and by volume (KeyUpdate)
  *         tls_pmtu.c      the size of its TCP segments: [tls] mtu, and
  *                         the stall (a path MTU black hole) that lowers it
  *         tls_frame.c     the 2-byte length framing (pure; fuzzed)
@@ -17,7 +18,8 @@
  *
  * tls.c calls the listener, the client and the link; the listener and
  * the client call the link (and tls_pmtu, for a new connection's
- * segment size); the link calls tls_pmtu, tls_frame and common. No file
+ * segment size); the link calls tls_rekey, tls_pmtu, tls_frame and
+ * common. No file
  * calls one above it: the client's own states (connecting, failed) are
  * handled by the callbacks it gives the link's socket and timer.
  */
@@ -50,8 +52,12 @@ struct cv_link {
 	struct cv_instance *inst;
 	int fd;
 	uint32_t events;		/* what the loop watches for now */
-	struct cv_timer *rekey_timer;	/* up: the next TLS 1.3 key update */
+	struct cv_timer *rekey_timer;	/* up: the next key update */
 	unsigned int rekeys;
+	/* Sent under our current keys (rekey-bytes, rekey-records). */
+	uint64_t key_bytes, key_records;
+	bool rekey_due;			/* by volume: the timer is armed */
+	int64_t rekeyed_at;		/* monotonic ms of our last KeyUpdate */
 
 	/* The start of a frame that the last read ended inside. */
 	uint8_t *carry;
@@ -62,6 +68,11 @@ struct cv_link {
 
 	bool got_data;			/* application data has arrived */
 	bool heard;			/* server: the peer sent a byte */
+	/* Bytes read for GnuTLS that have not come out of it as
+	 * application data since: what it may hold of a handshake message
+	 * (GLINK_HANDSHAKE_MAX), during the handshake and after. */
+	size_t held;
+	bool too_large;			/* held reached the limit */
 
 	/* The path MTU its segments are cut for (0: the kernel's own), and
 	 * on a server, after a stall: writes of at most chunk bytes, each
@@ -90,7 +101,6 @@ struct tls_stats {
 
 struct cv_instance {
 	struct glinks gl;		/* the GnuTLS setup, every link */
-	unsigned int rekey_interval;	/* seconds */
 	int listen_fd;
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
 	struct tls_stats stats;
@@ -162,5 +172,15 @@ void tls_pmtu_listening(struct cv_instance *inst, int fd, int family);
 void tls_pmtu_accepted(struct cv_link *link);
 /* A link is up: watch it, with the others, for stalls. */
 void tls_pmtu_watch(struct cv_instance *inst);
+
+/* ---- tls_rekey.c: new keys */
+
+/* The link is up: a client counts rekey-interval. */
+void tls_rekey_up(struct cv_link *link);
+/* After send(): keys that protected rekey-bytes or rekey-records are
+ * renewed from the loop. */
+void tls_rekey_sent(struct cv_link *link);
+/* The link's rekey timer. */
+void tls_rekey_on_timer(void *arg);
 
 #endif /* CULVERT_TLS_H */

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core.h"
+
 struct cv_session;
 
 /* Why a session could not have what it needs: what the client is told,

@@ -7,8 +7,9 @@
 # connection it accepts, a small receiver records SOCAT_PEERADDR (the source
 # address V saw) and the data, then its sha256. U (or the namespace FROM:
 # u2, u3...) sends MB MiB read from SOURCE (default /dev/urandom; a file
-# shorter than MB MiB sends less). Every step is bounded by timeout(1) or a
-# counted poll.
+# shorter than MB MiB sends less). With LAB_XFER_PACE=SECS set, U sends
+# it in 256 KiB pieces SECS apart, so that it runs for a while (across
+# rekeys, say). Every step is bounded by timeout(1) or a counted poll.
 # Sets XFER_SENT_SUM, XFER_RECV_SUM, XFER_PEER, XFER_BYTES, XFER_SECS;
 # returns 0 when the data arrived whole, 1 otherwise (with a reason on stderr).
 #
@@ -59,7 +60,7 @@ lab_xfer() {
 	}
 
 	t0=$(date +%s.%N)
-	in_ns "$from" timeout "$limit" socat -u "OPEN:$d/send" \
+	lab__xfer_source "$d/send" "$mb" | in_ns "$from" timeout "$limit" socat -u - \
 		"$tcp:$host:$port,connect-timeout=5" 2>"$d/send.err" || {
 		echo "xfer: sending from $from failed: $(cat "$d/send.err")" >&2
 		return 1
@@ -85,6 +86,20 @@ lab_xfer() {
 		return 1
 	}
 	return 0
+}
+
+# lab__xfer_source FILE MB : FILE on stdout, at once or, with
+# LAB_XFER_PACE, in 256 KiB pieces that far apart (at most 4 per MiB).
+lab__xfer_source() {
+	local i
+	if [[ -z ${LAB_XFER_PACE:-} ]]; then
+		cat "$1"
+		return
+	fi
+	for ((i = 0; i < $2 * 4; i++)); do
+		dd if="$1" bs=256K skip="$i" count=1 status=none
+		sleep "$LAB_XFER_PACE"
+	done
 }
 
 lab__listening() {   # lab__listening PORT : V has a TCP listener on PORT

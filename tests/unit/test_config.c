@@ -136,6 +136,27 @@ START_TEST(welcome_policy_keys)
 }
 END_TEST
 
+/* Key limits: plain numbers of bytes, or K/M/G/T; 64G and 2^24 unset. */
+START_TEST(rekey_limits)
+{
+	struct config *cfg = parse_ok(CLIENT);
+
+	ck_assert_uint_eq(cfg->rekey_bytes, 64ULL << 30);
+	ck_assert_uint_eq(cfg->rekey_records, 1U << 24);
+	config_free(cfg);
+	cfg = parse_ok(CLIENT "rekey-bytes = 3M\nrekey-records = 100\n");
+	ck_assert_uint_eq(cfg->rekey_bytes, 3ULL << 20);
+	ck_assert_uint_eq(cfg->rekey_records, 100);
+	config_free(cfg);
+	cfg = parse_ok(SERVER "rekey-bytes = 1073741824\n");
+	ck_assert_uint_eq(cfg->rekey_bytes, 1ULL << 30);
+	config_free(cfg);
+	cfg = parse_ok(SERVER "rekey-bytes = 1024T\n");
+	ck_assert_uint_eq(cfg->rekey_bytes, 1ULL << 50);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(keepalive_timeout_default)
 {
 	struct config *cfg = parse_ok(SERVER "keepalive = 15\n");
@@ -258,6 +279,14 @@ static const struct {
 	  "is not a list of prefixes" },
 	{ SERVER "accept-default-route = yes\n",
 	  "key 'accept-default-route' does not apply to mode = server" },
+	{ CLIENT "rekey-bytes = 512K\n",
+	  "test.conf:4: key 'rekey-bytes': '512K' is not an amount of bytes from 1M to 1024T" },
+	{ CLIENT "rekey-bytes = 2P\n", "'2P' is not an amount of bytes" },
+	{ CLIENT "rekey-bytes = 1025T\n", "'1025T' is not an amount of bytes" },
+	{ CLIENT "rekey-bytes = 16GB\n", "'16GB' is not an amount of bytes" },
+	{ CLIENT "rekey-bytes = 99999999999999999999G\n", "is not an amount of bytes" },
+	{ CLIENT "rekey-records = 99\n",
+	  "key 'rekey-records': '99' is not a number of records from 100 to 4294967295" },
 };
 
 START_TEST(bad_line)
@@ -386,6 +415,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, server_file);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, rekey_limits);
 	tcase_add_test(tc, keepalive_timeout_default);
 	tcase_add_test(tc, welcome_policy_keys);
 	tcase_add_test(tc, ipv6_only_server);
