@@ -38,7 +38,9 @@ bool log_enabled(int priority)
 
 void log_vmsg(int priority, const char *prefix, const char *fmt, va_list ap)
 {
-	char line[1024];
+	/* Room for the counters line (status_log), which names every
+	 * counter of the core and of each transport. */
+	char line[LOG_LINE_MAX];
 
 	if (!log_enabled(priority))
 		return;

@@ -2,6 +2,9 @@
 #ifndef CULVERT_LOG_H
 #define CULVERT_LOG_H
 
+/* The longest line logged, its end cut off beyond. */
+#define LOG_LINE_MAX 4096
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <syslog.h>

@@ -448,7 +448,7 @@ static void handshake_done(struct cv_link *link)
 	tls_rekey_up(link);
 	if (!glink_up(&link->g, identity, MSG_MAX))
 		return;
-	tls_pmtu_watch(inst);
+	tls_pmtu_watch(link->inst);
 	watch_up(link);
 	/* The peer's first messages may have come with its last handshake
 	 * flight: GnuTLS holds them already and epoll will not say so. */

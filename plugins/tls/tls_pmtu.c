@@ -233,10 +233,11 @@ void tls_pmtu_accepted(struct cv_link *link)
 		return;
 	link->mtu = c->mtu;
 	link->chunk = c->mtu - headers(link->g.peer.ss_family) - TCP_OPTIONS_MAX;
-	/* Reading stays GnuTLS's own, on the socket; writing is ours. */
-	gnutls_transport_set_ptr2(link->g.tls,
-				  (gnutls_transport_ptr_t)(intptr_t)link->fd,
-				  link);
+	/* Reading stays as the link set it up (link_pull, bounded);
+	 * writing is ours. */
+	gnutls_transport_ptr_t recv_ptr, send_ptr;
+	gnutls_transport_get_ptr2(link->g.tls, &recv_ptr, &send_ptr);
+	gnutls_transport_set_ptr2(link->g.tls, recv_ptr, link);
 	gnutls_transport_set_vec_push_function(link->g.tls, chunked_push);
 	PEER_LOG(inst, CV_LOG_INFO,
 		 "%s: sending in packets of at most %u bytes (larger ones vanished before)",

@@ -295,7 +295,7 @@ static void append_transport_counter(void *arg, const char *name,
 
 void status_log(const struct core *core, const struct transports *ts)
 {
-	char line[2048];
+	char line[LOG_LINE_MAX - 64];
 	size_t used = 0;
 
 #define COUNTER_PRINT(name) \
