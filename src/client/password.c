@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "secret_mode.h"
 
 #define PASSWORD_MAX 255	/* what the control protocol carries */
 
@@ -28,9 +29,10 @@ static int from_file(const char *path, char *buf, size_t size)
 		return err;
 	}
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		log_warn("password-file %s can be read by other users: chmod 600 it",
-			 path);
+	char why[96];
+	if (fstat(fileno(f), &st) == 0 &&
+	    secret_mode_problem(st.st_mode, why, sizeof(why)))
+		log_warn("password-file %s %s", path, why);
 	bool ok = fgets(buf, (int)size, f) != NULL;
 	fclose(f);
 	if (!ok) {

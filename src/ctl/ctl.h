@@ -5,6 +5,8 @@
 #ifndef CULVERT_CTL_H
 #define CULVERT_CTL_H
 
+#include <sys/types.h>
+
 /* What a subcommand returns when its arguments are wrong: culvertctl
  * then prints that subcommand's usage line from the table. */
 #define CTL_USAGE (-1)
@@ -18,7 +20,7 @@ struct ctl_command {
 	const char *description;	/* one line, for --help */
 };
 
-/* culvertctl passwd FILE USER */
+/* culvertctl passwd [--group GROUP] FILE USER */
 int ctl_passwd(int argc, char *argv[]);
 int ctl_status(int argc, char *argv[]);
 int ctl_kick(int argc, char *argv[]);
@@ -49,5 +51,12 @@ const char *ctl_config_path(void);
  * path.tmp and renames it over path, so a crash leaves the old file or
  * the new one. Returns 0, or a negative errno after logging why. */
 int passwd_update(const char *path, const char *user, const char *password);
+/* The same, and the file becomes root's and group's, mode 0640: for a
+ * culvertd that runs as that group and reads it again on a reload. */
+int passwd_update_group(const char *path, const char *user,
+			const char *password, gid_t group);
+/* The id of the system group name, for --group. Returns 0, or -ENOENT
+ * after logging that there is no such group. */
+int ctl_group(const char *name, gid_t *gid);
 
 #endif

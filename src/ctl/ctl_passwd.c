@@ -9,6 +9,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -150,7 +151,25 @@ static void sync_directory(const char *file)
 	free(copy);
 }
 
+int ctl_group(const char *name, gid_t *gid)
+{
+	const struct group *gr = getgrnam(name);
+
+	if (!gr) {
+		log_err("--group: no group '%s' on this system", name);
+		return -ENOENT;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
 int passwd_update(const char *path, const char *user, const char *password)
+{
+	return passwd_update_group(path, user, password, (gid_t)-1);
+}
+
+int passwd_update_group(const char *path, const char *user,
+			const char *password, gid_t group)
 {
 	char *hash = NULL, *real = NULL, tmp[PATH_MAX];
 	FILE *in = NULL, *out = NULL;
@@ -209,17 +228,22 @@ int passwd_update(const char *path, const char *user, const char *password)
 		}
 		mode = st.st_mode & 07777;
 	}
+	if (group != (gid_t)-1)
+		mode = 0640;
 	if (fchmod(fd, mode) < 0) {
 		err = -errno;
 		log_err("%s: cannot set the mode of %s: %s", path, tmp,
 			strerror(errno));
 		goto out;
 	}
-	/* culvertd may read the file as its own user or group: keep them. */
+	/* culvertd may read the file as its own user or group: keep them,
+	 * or give it to root and the group asked for. */
+	uid_t uid = group != (gid_t)-1 ? 0 : in ? st.st_uid : (uid_t)-1;
+	gid_t gid = group != (gid_t)-1 ? group : in ? st.st_gid : (gid_t)-1;
 	struct stat mine;
-	if (in && fstat(fd, &mine) == 0 &&
-	    (mine.st_uid != st.st_uid || mine.st_gid != st.st_gid) &&
-	    fchown(fd, st.st_uid, st.st_gid) < 0) {
+	if (uid != (uid_t)-1 && fstat(fd, &mine) == 0 &&
+	    (mine.st_uid != uid || mine.st_gid != gid) &&
+	    fchown(fd, uid, gid) < 0) {
 		err = -errno;
 		log_err("%s: cannot give %s the same owner and group: %s", path,
 			tmp, strerror(errno));
@@ -383,8 +407,20 @@ static bool from_terminal(const char *path, const char *user, char *pw,
 int ctl_passwd(int argc, char *argv[])
 {
 	char pw[PASSWORD_MAX + 1];
+	gid_t group = (gid_t)-1;
 	bool ok;
 
+	if (argc == 5 && strcmp(argv[1], "--group") == 0) {
+		if (ctl_group(argv[2], &group) < 0)
+			return 1;
+		argc -= 2;
+		argv += 2;
+	} else if (argc == 4 && strncmp(argv[1], "--group=", 8) == 0) {
+		if (ctl_group(argv[1] + 8, &group) < 0)
+			return 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 3)
 		return CTL_USAGE;
 	const char *path = argv[1], *user = argv[2];
@@ -395,7 +431,7 @@ int ctl_passwd(int argc, char *argv[])
 		ok = from_terminal(path, user, pw, sizeof(pw));
 	else
 		ok = line_ok(path, read_line(pw, sizeof(pw)));
-	ok = ok && passwd_update(path, user, pw) == 0;
+	ok = ok && passwd_update_group(path, user, pw, group) == 0;
 	explicit_bzero(pw, sizeof(pw));
 	return ok ? 0 : 1;
 }
