@@ -75,6 +75,7 @@ struct config {
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	unsigned int refused_retry;	/* seconds; 0: never, stop */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
 	char *user;

@@ -394,6 +394,21 @@ static int parse_seconds(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* 0 for never: culvertd stops instead. */
+static int parse_refused_retry(struct config *cfg, void *field,
+			       const char *value, const char **why)
+{
+	if (strcmp(value, "never") == 0) {
+		*(unsigned int *)field = 0;
+		return 0;
+	}
+	if (parse_unsigned(value, 1, 604800, field) < 0) {
+		*why = "is neither 'never' nor a number of seconds from 1 to 604800 (a week)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_rekey(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
@@ -559,6 +574,9 @@ const struct config_key config_keys[] = {
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },
+	{ "refused-retry", parse_refused_retry, FIELD(refused_retry), "600",
+	  "SECONDS|never", KEY_CLIENT,
+	  "after a refusal that trying again cannot fix (password, certificate), wait this long, or stop (default 600)" },
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },

@@ -50,6 +50,8 @@ struct core {
 	struct counters counters;
 	int64_t malformed_logged_at;	/* to rate-limit that log line */
 	bool stopping;			/* culvertd is ending every session */
+	int exit_status;		/* culvertd's, when the loop stopped
+					 * for a reason with its own status */
 };
 
 #endif

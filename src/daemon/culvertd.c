@@ -175,7 +175,8 @@ int main(int argc, char **argv)
 #endif
 	if (err == 0)
 		err = daemon_run(&d);
+	int status = err < 0 ? 1 : d.core.exit_status;
 	daemon_cleanup(&d);
 	log_notice("culvertd stopped");
-	return err < 0 ? 1 : 0;
+	return status;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "client.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -85,6 +86,8 @@ int daemon_reload(struct daemon *d)
 	}
 	cfg->retired = old;
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
+	if (d->client)
+		client_reload(d->client);
 	return 0;
 }
 

@@ -196,6 +196,7 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 
 	snprintf(text, sizeof(text), "link lost: %s",
 		 why ? why : strerror(-err));
+	s->link_err = err;
 	session_free(s, true, text);
 }
 
@@ -297,6 +298,7 @@ struct cv_session *session_new(struct core *core,
 	s->transport = transport;
 	s->link = link;
 	s->state = SESSION_HELLO;
+	s->refused_reason = -1;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(core->loop);
 	s->connected_at = time(NULL);
@@ -420,6 +422,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		log_err("server %s refused us: %s%s%s", s->peer,
 			proto_reason_name(m.refuse.reason),
 			m.refuse.text[0] ? ": " : "", m.refuse.text);
+		s->refused_reason = m.refuse.reason;
 		session_free(s, false, "refused by the server");
 		return false;
 	case PROTO_KEEPALIVE:

@@ -68,6 +68,12 @@ struct cv_session {
 	unsigned int retransmit_ms;	/* client: hello back-off */
 	unsigned int keepalive_ms, timeout_ms;
 
+	/* Client: what ended it, so that the connection knows whether
+	 * trying again can help: the server's REFUSE reason (-1: none),
+	 * the error the transport reported losing the link (0: none). */
+	int refused_reason;
+	int link_err;
+
 	/* Client: what was installed, so that exactly that is removed. */
 	bool addr_installed;
 	struct cv_prefix addr;

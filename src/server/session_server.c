@@ -184,7 +184,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 	char text[160];
 
 	if (srv->n_up >= cfg->max_clients)
-		return refuse(s, PROTO_REASON_POLICY, "the server is full",
+		return refuse(s, PROTO_REASON_BUSY, "the server is full",
 			      "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
@@ -202,7 +202,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		snprintf(text, sizeof(text),
 			 "too many failed logins from your address; try again in %lld s",
 			 (long long)(wait + 999) / 1000);
-		return refuse(s, PROTO_REASON_AUTH, text,
+		return refuse(s, PROTO_REASON_BUSY, text,
 			      "too many failed logins from this address");
 	}
 	if (!h->username[0] || !h->password[0])
@@ -223,7 +223,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 						 s);
 	explicit_bzero(h->password, sizeof(h->password));
 	if (!s->auth_job)
-		return refuse(s, PROTO_REASON_AUTH,
+		return refuse(s, PROTO_REASON_BUSY,
 			      "the server is busy checking logins; try again",
 			      "too many logins waiting for a password check");
 	return true;
