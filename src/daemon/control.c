@@ -62,8 +62,9 @@ static unsigned int kick(struct core *core, const char *name,
 	while (s) {
 		struct cv_session *next = s->next;
 		if (strcmp(session_name(s), name) == 0) {
-			log_notice("session %s kicked by the administrator",
-				   session_name(s));
+			session_log(s, LOG_NOTICE,
+				    "session %s kicked by the administrator",
+				    session_name(s));
 			session_end(s, PROTO_REASON_POLICY,
 				    "kicked by the administrator");
 			ended++;

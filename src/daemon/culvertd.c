@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "journal.h"
 #include "log.h"
 
 
@@ -147,6 +148,9 @@ int main(int argc, char **argv)
 	 * started it, where the user is looking. */
 	log_open("culvertd", true, verbosity);
 	log_set_timestamps(!check);
+	/* Under systemd: priorities the journal understands. */
+	if (log_stderr_is_journal())
+		journal_attach("culvertd");
 	struct config *cfg;
 	if (config_load(path, &cfg) < 0)
 		return 1;

@@ -42,6 +42,7 @@ struct cv_session {
 	struct cv_session *prev, *next;	/* core->sessions */
 
 	enum session_state state;
+	uint64_t id;			/* its number, for logs: SESSION= */
 	char peer[ADDR_STRLEN];		/* outer address, for logs */
 	struct sockaddr_storage peer_addr; /* and for the login throttle */
 	char *identity;			/* what the handshake proved, or NULL */
@@ -107,5 +108,9 @@ void session_malformed(struct cv_session *s, const char *why);
 
 /* For logs: the identity, or the outer address. */
 const char *session_name(const struct cv_session *s);
+/* A line about s, carrying its fields for the journal (struct
+ * log_fields): its number, its user, its outer address, its transport. */
+void session_log(const struct cv_session *s, int priority, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -57,9 +57,10 @@ static int lease_inner6(struct cv_session *s)
 	if (mtu < SESSION_IPV6_MIN_MTU && !srv->pool)
 		return -EMSGSIZE;
 	if (mtu < SESSION_IPV6_MIN_MTU) {
-		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
-			 s->peer, s->transport->t->name, mtu,
-			 SESSION_IPV6_MIN_MTU);
+		session_log(s, LOG_WARNING,
+			    "%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
+			    s->peer, s->transport->t->name, mtu,
+			    SESSION_IPV6_MIN_MTU);
 		return 0;
 	}
 	err = pool_lease_hint(srv->pool6, s->identity, &s->previous6,
@@ -128,7 +129,9 @@ static int send_welcome(struct cv_session *s)
 static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
 		   const char *logged)
 {
-	log_warn("refusing %s: %s", s->peer, logged);
+	session_log(s, LOG_WARNING,
+		    "refusing %s: %s",
+		    s->peer, logged);
 	s->core->counters.refused++;
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
@@ -139,8 +142,9 @@ static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
 static bool take_login(struct cv_session *s)
 {
 	if (s->identity && strcmp(s->identity, s->login) != 0)
-		log_info("%s: certificate '%s' logs in as user '%s'", s->peer,
-			 s->identity, s->login);
+		session_log(s, LOG_INFO,
+			    "%s: certificate '%s' logs in as user '%s'",
+			    s->peer, s->identity, s->login);
 	free(s->identity);
 	s->identity = s->login;
 	s->login = NULL;
@@ -248,8 +252,9 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 			return true;
 		}
 		/* The client started over on the same link. */
-		log_info("session %s said hello again: starting over",
-			 session_name(s));
+		session_log(s, LOG_INFO,
+			    "session %s said hello again: starting over",
+			    session_name(s));
 		release(s);
 		s->state = SESSION_HELLO;
 		srv->n_up--;
@@ -285,11 +290,12 @@ static bool bring_up(struct cv_session *s)
 		return false;
 	}
 	char buf6[ADDR_STRLEN];
-	log_notice("session %s up over %s: inner address %s%s%s",
-		   session_name(s), s->transport->t->name,
-		   s->has_inner ? addr_str(&s->inner, buf) : "",
-		   s->has_inner && s->has_inner6 ? " and " : "",
-		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "");
+	session_log(s, LOG_NOTICE,
+		    "session %s up over %s: inner address %s%s%s",
+		    session_name(s), s->transport->t->name,
+		    s->has_inner ? addr_str(&s->inner, buf) : "",
+		    s->has_inner && s->has_inner6 ? " and " : "",
+		    s->has_inner6 ? addr_str(&s->inner6, buf6) : "");
 	return true;
 }
 
@@ -408,6 +414,8 @@ struct cv_session *server_link_up(void *arg, struct cv_host *h,
 	srv->n_pending++;
 	/* A stranger may make us allocate, but not for long. */
 	loop_timer_arm(s->timer, srv->core->cfg->handshake_timeout * 1000);
-	log_debug("link from %s over %s", s->peer, h->t->name);
+	session_log(s, LOG_DEBUG,
+		    "link from %s over %s",
+		    s->peer, h->t->name);
 	return s;
 }
