@@ -78,6 +78,7 @@ struct config {
 	unsigned int refused_retry;	/* seconds; 0: never, stop */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
+	char *pid_file;
 	char *user;
 	char *group;
 	char *up_script, *down_script;			/* client */

@@ -167,14 +167,18 @@ int control_open(struct core *core, const struct transports *ts,
 	c->reload = reload;
 	c->reload_arg = arg;
 	control_path(core->cfg, c->path, sizeof(c->path));
+	if (!c->path[0]) {
+		log_err("%s: its name cannot name a directory %s/NAME (too long, or starting with '.'): set control-socket",
+			core->cfg->path, CONTROL_RUN_DIR);
+		free(c);
+		return -EINVAL;
+	}
 	if (strlen(c->path) >= sizeof(sun.sun_path)) {
 		log_err("control socket path %s is too long", c->path);
 		free(c);
 		return -ENAMETOOLONG;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
-	if (!core->cfg->control_socket)
-		mkdir(CONTROL_RUN_DIR, 0755);
 	if (in_use(&sun)) {
 		log_err("another culvertd answers on %s; stop it first, or set control-socket",
 			c->path);
