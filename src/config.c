@@ -487,6 +487,7 @@ void config_free(struct config *cfg)
 	free(cfg->username);
 	free(cfg->control_socket);
 	free(cfg->metrics_listen);
+	free(cfg->pid_file);
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->up_script);

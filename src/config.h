@@ -78,12 +78,14 @@ struct config {
 	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	unsigned int refused_retry;	/* seconds; 0: never, stop */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	uint64_t rekey_bytes;		/* read by the transports */
 	unsigned int rekey_records;	/* read by the transports */
 	char *control_socket;
 	char *metrics_listen;		/* ADDRESS:PORT, or NULL: no HTTP */
 	char *admin_group;		/* may kick and reload, beside root */
+	char *pid_file;
 	char *user;
 	char *group;
 	char *up_script, *down_script;			/* client */

@@ -421,6 +421,21 @@ static int parse_seconds(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* 0 for never: culvertd stops instead. */
+static int parse_refused_retry(struct config *cfg, void *field,
+			       const char *value, const char **why)
+{
+	if (strcmp(value, "never") == 0) {
+		*(unsigned int *)field = 0;
+		return 0;
+	}
+	if (parse_unsigned(value, 1, 604800, field) < 0) {
+		*why = "is neither 'never' nor a number of seconds from 1 to 604800 (a week)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_rekey(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
@@ -590,7 +605,9 @@ const struct config_key config_keys[] = {
 	{ "plugin-dir", parse_path, FIELD(plugin_dir), PLUGINDIR, "PATH", KEY_RESTART,
 	  "where transport plugins are found (default " PLUGINDIR ")" },
 	{ "control-socket", parse_path, FIELD(control_socket), NULL, "PATH", KEY_RESTART,
-	  "the control socket for culvertctl (default /run/culvert/NAME.sock for NAME.conf)" },
+	  "the control socket for culvertctl (default /run/culvert/NAME/control.sock for NAME.conf)" },
+	{ "pid-file", parse_path, FIELD(pid_file), NULL, "PATH", KEY_RESTART,
+	  "where culvertd writes its process id (default when detached: /run/culvert/NAME/culvertd.pid)" },
 	{ "metrics-listen", parse_metrics_listen, FIELD(metrics_listen), NULL,
 	  "ADDRESS:PORT", KEY_RESTART,
 	  "serve the metrics to Prometheus at http://ADDRESS:PORT/metrics (default: not served)" },
@@ -658,6 +675,9 @@ const struct config_key config_keys[] = {
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },
+	{ "refused-retry", parse_refused_retry, FIELD(refused_retry), "600",
+	  "SECONDS|never", KEY_CLIENT,
+	  "after a refusal that trying again cannot fix (password, certificate), wait this long, or stop (default 600)" },
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },

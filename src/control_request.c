@@ -19,6 +19,25 @@ void control_instance_name(const char *config_path, char *buf, size_t size)
 		buf[len - 5] = '\0';
 }
 
+int control_run_path(const char *instance, const char *file, char *buf,
+		     size_t size)
+{
+	int n;
+
+	buf[0] = '\0';
+	if (!instance[0] || instance[0] == '.' || strchr(instance, '/'))
+		return -EINVAL;
+	if (file)
+		n = snprintf(buf, size, CONTROL_RUN_DIR "/%s/%s", instance, file);
+	else
+		n = snprintf(buf, size, CONTROL_RUN_DIR "/%s", instance);
+	if (n < 0 || (size_t)n >= size) {
+		buf[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 void control_path(const struct config *cfg, char *buf, size_t size)
 {
 	char name[256];
@@ -28,7 +47,7 @@ void control_path(const struct config *cfg, char *buf, size_t size)
 		return;
 	}
 	control_instance_name(cfg->path, name, sizeof(name));
-	snprintf(buf, size, CONTROL_RUN_DIR "/%s.sock", name);
+	control_run_path(name, CONTROL_SOCKET_NAME, buf, size);
 }
 
 void control_instance_path(const char *name, char *buf, size_t size)

@@ -16,14 +16,28 @@
 
 struct config;
 
-/* Where control sockets go by default; culvertd makes it. */
+/* Each instance keeps its runtime files in a directory of its own,
+ * /run/culvert/NAME: its control socket, and its pid file when detached.
+ * culvertd makes it at start (also on a machine where /run/culvert does
+ * not exist yet, as after every boot), gives it to the user it drops to,
+ * and removes it at stop; the unit's RuntimeDirectory=culvert/%i makes
+ * the same one. Nothing is shared between instances, so two instances
+ * with different users never fight over a directory. */
 #define CONTROL_RUN_DIR "/run/culvert"
+#define CONTROL_SOCKET_NAME "control.sock"
+#define CONTROL_PID_NAME "culvertd.pid"
 
 /* The instance a config file names: "gateway" for
  * /etc/culvert/gateway.conf (culvertd@gateway.service). */
 void control_instance_name(const char *config_path, char *buf, size_t size);
-/* The socket's path: control-socket, or /run/culvert/NAME.sock for the
- * config file NAME.conf. */
+/* The one rule for where an instance's runtime files are: the directory
+ * /run/culvert/NAME (file NULL), or the file in it. Returns 0, -EINVAL
+ * when NAME cannot name a directory (empty, or starting with '.'), or
+ * -ENAMETOOLONG; buf is "" then. */
+int control_run_path(const char *instance, const char *file, char *buf,
+		     size_t size);
+/* The socket's path: control-socket, or /run/culvert/NAME/control.sock
+ * for the config file NAME.conf ("" if NAME cannot be one). */
 void control_path(const struct config *cfg, char *buf, size_t size);
 
 /* The socket of instance name (culvertd@NAME) whose config sets no

@@ -864,6 +864,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_PROTOCOL] = "protocol error",
 		[PROTO_REASON_AUTH] = "authentication failed",
 		[PROTO_REASON_POLICY] = "refused by policy",
+		[PROTO_REASON_BUSY] = "busy, try again later",
 	};
 
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";

@@ -84,6 +84,7 @@ enum proto_reason {
 	PROTO_REASON_PROTOCOL = 5,	/* a message the sender could not accept */
 	PROTO_REASON_AUTH = 6,		/* authentication failed */
 	PROTO_REASON_POLICY = 7,	/* refused by configuration */
+	PROTO_REASON_BUSY = 8,		/* not now: try again later */
 };
 
 struct proto_hello {

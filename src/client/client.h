@@ -46,6 +46,10 @@ struct client {
 	struct loop_timer *reconnect;
 	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;		/* a connect() is under way */
+	/* Why the last attempt cannot succeed by trying again (refused.c),
+	 * or NULL; held: waiting refused-retry for the next one. */
+	const char *refused_why;
+	bool held;
 };
 
 /* The password (password-file, or asked on the terminal) and the
@@ -62,7 +66,21 @@ void client_connect(struct client *c);
 struct cv_session *client_link_up(void *c, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);
-void client_connect_failed(void *c, struct cv_host *h);
+void client_connect_failed(void *c, struct cv_host *h, int err);
+
+/* refused.c, for connection.c: refusals that trying again cannot fix (a
+ * wrong password, a certificate refused either way, another protocol
+ * version, the server's policy), told from those that pass. */
+/* What ended the attempt: the server's REFUSE reason (-1: none) and the
+ * transport's error (0: none). */
+void client_note_end(struct client *c, int refused_reason, int err);
+/* Instead of the usual back-off after such a refusal: the next attempt
+ * after refused-retry, or culvertd stops (refused-retry = never), said
+ * in the log. Returns false when trying again may help. */
+bool client_hold(struct client *c);
+/* A reload (SIGHUP, culvertctl reload): the password file read again,
+ * and a held client tries again at once. */
+void client_reload(struct client *c);
 
 /* session_client.c, for connection.c: the part of a session's life that
  * is the protocol's. */

@@ -25,7 +25,7 @@
  * back-off. */
 static void lost(struct client *c)
 {
-	if (c->core->stopping || c->connecting)
+	if (c->core->stopping || c->connecting || client_hold(c))
 		return;
 	c->next_transport = (c->next_transport + 1) % c->transports->n;
 	unsigned int delay = c->reconnect_delay_ms ? c->reconnect_delay_ms * 2
@@ -69,7 +69,11 @@ void client_connect(struct client *c)
 
 static void on_reconnect(void *arg)
 {
-	client_connect(arg);
+	struct client *c = arg;
+
+	c->held = false;
+	c->refused_why = NULL;
+	client_connect(c);
 }
 
 static void on_fallback(void *arg)
@@ -106,6 +110,7 @@ static void on_ended(struct cv_session *s)
 	client_session_uninstall(s);
 	datapath_set_session(c->datapath, NULL);
 	c->session = NULL;
+	client_note_end(c, s->refused_reason, s->link_err);
 	lost(c);
 }
 
@@ -134,11 +139,12 @@ struct cv_session *client_link_up(void *arg, struct cv_host *h,
 	return c->session;
 }
 
-void client_connect_failed(void *arg, struct cv_host *h)
+void client_connect_failed(void *arg, struct cv_host *h, int err)
 {
 	struct client *c = arg;
 
 	connect_done(c);
+	client_note_end(c, -1, err);
 	lost(c);
 }
 

@@ -90,9 +90,10 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 	*slot = *addr;
 	int err = nl_addr_add(core->nl, core->tun.ifindex, slot, &why);
 	if (err < 0 && err != -EEXIST) {
-		log_err("cannot add address %s to %s: %s",
-			prefix_str(slot, buf), core->tun.name,
-			why ? why : strerror(-err));
+		session_log(s, LOG_ERR,
+			    "cannot add address %s to %s: %s",
+			    prefix_str(slot, buf), core->tun.name,
+			    why ? why : strerror(-err));
 		return err;
 	}
 	*installed = true;
@@ -110,9 +111,10 @@ static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
 		return;
 	int err = nl_addr_del(core->nl, core->tun.ifindex, addr, &why);
 	if (err < 0 && err != -EADDRNOTAVAIL)
-		log_warn("cannot remove address %s from %s: %s",
-			 prefix_str(addr, buf), core->tun.name,
-			 why ? why : strerror(-err));
+		session_log(s, LOG_WARNING,
+			    "cannot remove address %s from %s: %s",
+			    prefix_str(addr, buf), core->tun.name,
+			    why ? why : strerror(-err));
 	*installed = false;
 }
 
@@ -173,16 +175,18 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	s->mtu = mtu;
 	err = nl_link_set(core->nl, core->tun.ifindex, mtu, true, &why);
 	if (err < 0) {
-		log_err("cannot set %s up with MTU %u: %s", core->tun.name, mtu,
-			why ? why : strerror(-err));
+		session_log(s, LOG_ERR,
+			    "cannot set %s up with MTU %u: %s",
+			    core->tun.name, mtu, why ? why : strerror(-err));
 		return err;
 	}
 	bool ipv4 = w->addr4.addr.family == AF_INET;
 	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
 	/* An IPv6-only tunnel cannot drop IPv6: nothing would be left. */
 	if (!ipv4 && !ipv6) {
-		log_err("the tunnel MTU %u is below IPv6's minimum of %u, and the server gave no IPv4 address: nothing can cross this tunnel (raise the transport's mtu)",
-			mtu, SESSION_IPV6_MIN_MTU);
+		session_log(s, LOG_ERR,
+			    "the tunnel MTU %u is below IPv6's minimum of %u, and the server gave no IPv4 address: nothing can cross this tunnel (raise the transport's mtu)",
+			    mtu, SESSION_IPV6_MIN_MTU);
 		return -EMSGSIZE;
 	}
 	/* No ADDR4 (an IPv6-only server): no IPv4 address on the device. */
@@ -193,8 +197,9 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	 * runs on IPv4 alone, as if the server had sent no IPv6 at all. */
 	struct proto_welcome v4only;
 	if (!ipv6 && (w->addr6.addr.family == AF_INET6 || has_route6(w))) {
-		log_warn("no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
-			 mtu, SESSION_IPV6_MIN_MTU);
+		session_log(s, LOG_WARNING,
+			    "no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
+			    mtu, SESSION_IPV6_MIN_MTU);
 		v4only = *w;
 		v4only.addr6.addr.family = 0;
 		v4only.n_routes = 0;
@@ -245,10 +250,11 @@ static void log_tunnel_up(const struct cv_session *s,
 		snprintf(addr6, sizeof(addr6), "%s%s", addr[0] ? " " : "",
 			 prefix_str(&w->addr6, a));
 	}
-	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
-		   addr, addr6, s->core->tun.name,
-		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
-		   tr->n_routes ? routes : "none", s->core->cfg->route_table);
+	session_log(s, LOG_NOTICE,
+		    "tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
+		    addr, addr6, s->core->tun.name, s->transport->t->name,
+		    s->peer, session_mtu(s, w->mtu),
+		    tr->n_routes ? routes : "none", s->core->cfg->route_table);
 }
 
 /* The networks the server routes to this client (a site's LAN), kept
@@ -361,8 +367,9 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 	log_tunnel_up(s, w);
 	check_forwarding(w);
 	if (s->data_gso)
-		log_info("large TCP segments cross %s whole (offload)",
-			 s->transport->t->name);
+		session_log(s, LOG_INFO,
+			    "large TCP segments cross %s whole (offload)",
+			    s->transport->t->name);
 	return true;
 }
 
@@ -371,8 +378,9 @@ void client_session_start(struct cv_session *s)
 {
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)s->started;
-	log_info("link to %s over %s is up; saying hello", s->peer,
-		 s->transport->t->name);
+	session_log(s, LOG_INFO,
+		    "link to %s over %s is up; saying hello",
+		    s->peer, s->transport->t->name);
 	/* Not sent from here: link_up() runs inside the plugin, which must
 	 * not be called back into; a timer of 0 sends the first hello. */
 	s->retransmit_ms = RETRANSMIT_FIRST_MS / 2;

@@ -6,6 +6,7 @@
 #define CULVERT_CTL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "control_request.h"
 
@@ -22,7 +23,7 @@ struct ctl_command {
 	const char *description;	/* one line, for --help */
 };
 
-/* culvertctl passwd [-g GROUP] FILE USER */
+/* culvertctl passwd [--user-group NAME] [--group GROUP] FILE USER */
 int ctl_passwd(int argc, char *argv[]);
 /* culvertctl status, show and metrics (ctl_status.c) */
 int ctl_status(int argc, char *argv[]);
@@ -65,10 +66,19 @@ const char *ctl_config_path(void);
 
 /* Sets user's password in the password file at path: replaces the user's
  * line, or adds one, and keeps every other line as it was. The user's
- * group becomes group, or stays what the line said when group is NULL.
- * Writes path.tmp and renames it over path, so a crash leaves the old
- * file or the new one. Returns 0, or a negative errno after logging why. */
+ * group (the third field) becomes user_group, or stays what the line
+ * said when user_group is NULL. Writes path.tmp and renames it over
+ * path, so a crash leaves the old file or the new one. Returns 0, or a
+ * negative errno after logging why. */
 int passwd_update(const char *path, const char *user, const char *password,
-		  const char *group);
+		  const char *user_group);
+/* The same, and the file becomes root's and group's, mode 0640: for a
+ * culvertd that runs as that group and reads it again on a reload. */
+int passwd_update_group(const char *path, const char *user,
+			const char *password, const char *user_group,
+			gid_t group);
+/* The id of the system group name, for --group. Returns 0, or -ENOENT
+ * after logging that there is no such group. */
+int ctl_group(const char *name, gid_t *gid);
 
 #endif

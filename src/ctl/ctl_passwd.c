@@ -10,6 +10,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -185,8 +186,27 @@ static void sync_directory(const char *file)
 	free(copy);
 }
 
+int ctl_group(const char *name, gid_t *gid)
+{
+	const struct group *gr = getgrnam(name);
+
+	if (!gr) {
+		log_err("--group: no group '%s' on this system", name);
+		return -ENOENT;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
 int passwd_update(const char *path, const char *user, const char *password,
-		  const char *group)
+		  const char *user_group)
+{
+	return passwd_update_group(path, user, password, user_group, (gid_t)-1);
+}
+
+int passwd_update_group(const char *path, const char *user,
+			const char *password, const char *user_group,
+			gid_t group)
 {
 	char *hash = NULL, *real = NULL, tmp[PATH_MAX];
 	FILE *in = NULL, *out = NULL;
@@ -195,7 +215,7 @@ int passwd_update(const char *path, const char *user, const char *password,
 	struct stat st;
 
 	if (!check_user(path, user) || !check_password(path, password) ||
-	    (group && group[0] && !check_group(path, group)))
+	    (user_group && user_group[0] && !check_group(path, user_group)))
 		return -EINVAL;
 	err = hash_password(path, password, &hash);
 	if (err < 0)
@@ -254,17 +274,22 @@ int passwd_update(const char *path, const char *user, const char *password,
 			mode = secret_mode_tightened(mode);
 		}
 	}
+	if (group != (gid_t)-1)
+		mode = 0640;
 	if (fchmod(fd, mode) < 0) {
 		err = -errno;
 		log_err("%s: cannot set the mode of %s: %s", path, tmp,
 			strerror(errno));
 		goto out;
 	}
-	/* culvertd may read the file as its own user or group: keep them. */
+	/* culvertd may read the file as its own user or group: keep them,
+	 * or give it to root and the group asked for. */
+	uid_t uid = group != (gid_t)-1 ? 0 : in ? st.st_uid : (uid_t)-1;
+	gid_t gid = group != (gid_t)-1 ? group : in ? st.st_gid : (gid_t)-1;
 	struct stat mine;
-	if (in && fstat(fd, &mine) == 0 &&
-	    (mine.st_uid != st.st_uid || mine.st_gid != st.st_gid) &&
-	    fchown(fd, st.st_uid, st.st_gid) < 0) {
+	if (uid != (uid_t)-1 && fstat(fd, &mine) == 0 &&
+	    (mine.st_uid != uid || mine.st_gid != gid) &&
+	    fchown(fd, uid, gid) < 0) {
 		err = -errno;
 		log_err("%s: cannot give %s the same owner and group: %s", path,
 			tmp, strerror(errno));
@@ -279,10 +304,10 @@ int passwd_update(const char *path, const char *user, const char *password,
 	}
 	fd = -1;
 	if (in)
-		err = copy_replacing(path, in, out, user, hash, group,
+		err = copy_replacing(path, in, out, user, hash, user_group,
 				     &replaced);
 	else
-		put_line(out, user, hash, group ? group : "");
+		put_line(out, user, hash, user_group ? user_group : "");
 	if (err < 0)
 		goto out;
 	errno = EIO;	/* what a bare ferror() would mean */
@@ -429,25 +454,34 @@ static bool from_terminal(const char *path, const char *user, char *pw,
 int ctl_passwd(int argc, char *argv[])
 {
 	char pw[PASSWORD_MAX + 1];
-	const char *group = NULL;
+	const char *user_group = NULL;
+	gid_t group = (gid_t)-1;
 	bool ok;
 
-	if (argc == 5 && strcmp(argv[1], "-g") == 0) {
-		group = argv[2];
+	for (;;) {
+		if (argc >= 3 && strcmp(argv[1], "--user-group") == 0) {
+			user_group = argv[2];
+		} else if (argc >= 3 && strcmp(argv[1], "--group") == 0) {
+			if (ctl_group(argv[2], &group) < 0)
+				return 1;
+		} else {
+			break;
+		}
 		argc -= 2;
 		argv += 2;
 	}
 	if (argc != 3)
 		return CTL_USAGE;
 	const char *path = argv[1], *user = argv[2];
-	if (!check_user(path, user) || (group && !check_group(path, group)))
+	if (!check_user(path, user) ||
+	    (user_group && !check_group(path, user_group)))
 		return 1;
 	setvbuf(stdin, NULL, _IONBF, 0);
 	if (isatty(STDIN_FILENO))
 		ok = from_terminal(path, user, pw, sizeof(pw));
 	else
 		ok = line_ok(path, read_line(pw, sizeof(pw)));
-	ok = ok && passwd_update(path, user, pw, group) == 0;
+	ok = ok && passwd_update_group(path, user, pw, user_group, group) == 0;
 	explicit_bzero(pw, sizeof(pw));
 	return ok ? 0 : 1;
 }

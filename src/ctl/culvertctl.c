@@ -20,8 +20,8 @@ static const struct ctl_command commands[] = {
 	  "read the config and password file again, as SIGHUP does" },
 	{ "diagnose", "[-c FILE]", ctl_diagnose,
 	  "check the network around the tunnel; print each problem and its fix" },
-	{ "passwd", "[-g GROUP] FILE USER", ctl_passwd,
-	  "set USER's password (and group) in the password file FILE" },
+	{ "passwd", "[--user-group NAME] [--group GROUP] FILE USER", ctl_passwd,
+	  "set USER's password (and VPN group) in FILE (--group: root:GROUP 0640)" },
 	{ "pki", "SUBCOMMAND DIR ...", ctl_pki,
 	  "a CA, server and client certificates, a CRL (pki help lists them)" },
 };

@@ -64,8 +64,9 @@ static unsigned int kick(struct core *core, const char *name,
 	while (s) {
 		struct cv_session *next = s->next;
 		if (strcmp(session_name(s), name) == 0) {
-			log_notice("session %s kicked by the administrator",
-				   session_name(s));
+			session_log(s, LOG_NOTICE,
+				    "session %s kicked by the administrator",
+				    session_name(s));
 			session_end(s, PROTO_REASON_POLICY,
 				    "kicked by the administrator");
 			ended++;
@@ -244,14 +245,18 @@ int control_open(struct core *core, const struct transports *ts,
 	c->reload = reload;
 	c->reload_arg = arg;
 	control_path(core->cfg, c->path, sizeof(c->path));
+	if (!c->path[0]) {
+		log_err("%s: its name cannot name a directory %s/NAME (too long, or starting with '.'): set control-socket",
+			core->cfg->path, CONTROL_RUN_DIR);
+		free(c);
+		return -EINVAL;
+	}
 	if (strlen(c->path) >= sizeof(sun.sun_path)) {
 		log_err("control socket path %s is too long", c->path);
 		free(c);
 		return -ENAMETOOLONG;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
-	if (!core->cfg->control_socket)
-		mkdir(CONTROL_RUN_DIR, 0755);
 	if (in_use(&sun)) {
 		log_err("another culvertd answers on %s; stop it first, or set control-socket",
 			c->path);

@@ -79,6 +79,8 @@ struct core {
 	uint64_t last_session_id;	/* each session's id is one more */
 	int64_t malformed_logged_at;	/* to rate-limit that log line */
 	bool stopping;			/* culvertd is ending every session */
+	int exit_status;		/* culvertd's, when the loop stopped
+					 * for a reason with its own status */
 };
 
 #endif

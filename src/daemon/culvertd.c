@@ -1,6 +1,7 @@
 /* culvertd: the command line, and the order of a run. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "detach.h"
+#include "journal.h"
 #include "log.h"
 #include "plugin.h"
 #include "policy_file.h"
@@ -135,6 +138,19 @@ static void raise_fd_limit(void)
 			 (unsigned long long)was, (unsigned long long)rl.rlim_max);
 }
 
+/* Detached, culvertd works in /, and a reload reads the config file
+ * again by its name: a relative name must not change meaning. (Not
+ * realpath(): through a symbolic link, the instance keeps its name.) */
+static const char *absolute(const char *path, char *buf, size_t size)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	snprintf(buf, size, "%s/%s", cwd, path);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256 };
@@ -194,6 +210,12 @@ int main(int argc, char **argv)
 	 * started it, where the user is looking. */
 	log_open("culvertd", true, verbosity);
 	log_set_timestamps(!check);
+	/* Under systemd: priorities the journal understands. */
+	if (log_stderr_is_journal())
+		journal_attach("culvertd");
+	char abs_path[PATH_MAX + 256];
+	if (!foreground && !check)
+		path = absolute(path, abs_path, sizeof(abs_path));
 	struct config *cfg;
 	if (config_load(path, &cfg) < 0)
 		return 1;
@@ -206,15 +228,18 @@ int main(int argc, char **argv)
 	}
 
 	raise_fd_limit();
+	int ready_fd = foreground ? -1 : detach_start();
+	if (ready_fd < 0 && !foreground) {
+		config_free(cfg);
+		return 1;
+	}
 	struct daemon d;
-	int err = daemon_init(&d, cfg);
+	int err = daemon_init(&d, cfg, !foreground);
 	if (err == 0 && !foreground) {
-		if (daemon(0, 0) < 0) {
-			log_err("cannot detach: %s", strerror(errno));
-			err = -errno;
-		} else {
-			log_open("culvertd", false, verbosity);
-		}
+		detach_done(ready_fd);
+		log_open("culvertd", false, verbosity);
+		log_notice("serving in the background as pid %ld",
+			   (long)getpid());
 	}
 #ifdef HAVE_SYSTEMD
 	if (err == 0)   /* culvertd@.service is Type=notify: set up, serving */
@@ -222,7 +247,8 @@ int main(int argc, char **argv)
 #endif
 	if (err == 0)
 		err = daemon_run(&d);
+	int status = err < 0 ? 1 : d.core.exit_status;
 	daemon_cleanup(&d);
 	log_notice("culvertd stopped");
-	return err < 0 ? 1 : 0;
+	return status;
 }

@@ -87,7 +87,7 @@ static int drop_privileges(struct daemon *d)
 	char path[4096];
 
 	control_path(d->core.cfg, path, sizeof(path));
-	return privilege_drop(d->core.cfg, d->control ? path : NULL);
+	return privilege_drop(d->core.cfg, d->control ? path : NULL, &d->run);
 }
 
 int daemon_check(struct config *cfg)
@@ -169,7 +169,7 @@ static int start_client(struct daemon *d)
 	return 0;
 }
 
-int daemon_init(struct daemon *d, struct config *cfg)
+int daemon_init(struct daemon *d, struct config *cfg, bool detached)
 {
 	int err;
 
@@ -184,8 +184,10 @@ int daemon_init(struct daemon *d, struct config *cfg)
 	if ((err = transports_load(&d->transports, &d->core)) < 0)
 		return err;
 	transports_warn_insecure(&d->transports);
-	if ((err = control_open(&d->core, &d->transports, on_control_reload, d,
-				&d->control)) < 0)
+	if ((err = run_dir_make(&d->run, cfg, detached)) < 0 ||
+	    (err = control_open(&d->core, &d->transports, on_control_reload, d,
+				&d->control)) < 0 ||
+	    (err = run_dir_write_pid(&d->run)) < 0)
 		return err;
 #ifdef HAVE_MICROHTTPD
 	if (cfg->metrics_listen &&
@@ -232,6 +234,7 @@ void daemon_cleanup(struct daemon *d)
 #ifdef HAVE_MICROHTTPD
 	metrics_http_close(d->metrics);
 #endif
+	run_dir_clean(&d->run);
 	hook_abandon_all(&d->core.hooks);
 	datapath_free(d->datapath);
 	if (d->core.loop && d->core.tun.fd >= 0)

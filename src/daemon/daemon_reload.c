@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "client.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -98,6 +99,8 @@ int daemon_reload(struct daemon *d)
 	if (d->server)
 		server_reload_policy_commit(d->server, policy);
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
+	if (d->client)
+		client_reload(d->client);
 	return 0;
 }
 

@@ -161,7 +161,7 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	log_warn("%s: cannot connect to %s: %s", host->t->name,
 		 host->core->cfg->remote, why ? why : "no reason given");
 	if (host->connect_failed)
-		host->connect_failed(host->owner, host);
+		host->connect_failed(host->owner, host, err);
 }
 
 static void host_deliver(struct cv_host *host, struct cv_session *session,

@@ -33,8 +33,9 @@ struct cv_host {
 	struct cv_session *(*link_up)(void *owner, struct cv_host *h,
 				      struct cv_link *link,
 				      const struct cv_link_info *info);
-	/* A client's connect() ended without a link (NULL on a server). */
-	void (*connect_failed)(void *owner, struct cv_host *h);
+	/* A client's connect() ended without a link (NULL on a server);
+	 * err as the plugin's link_down() said. */
+	void (*connect_failed)(void *owner, struct cv_host *h, int err);
 
 	/* What the sessions over it carried, those that ended: with the
 	 * live ones', each transport's totals in the metrics. */

@@ -3,6 +3,8 @@
 #include "session.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,33 @@ const char *session_name(const struct cv_session *s)
 	return s->identity ? s->identity : s->peer;
 }
 
+/* Who the session is: on a server the user it logged in as (or the
+ * name its certificate proved, or is being checked), on a client ours. */
+static const char *session_user(const struct cv_session *s)
+{
+	if (!session_is_server(s))
+		return s->core->cfg->username;
+	return s->identity ? s->identity : s->login;
+}
+
+void session_log(const struct cv_session *s, int priority, const char *fmt,
+		 ...)
+{
+	char id[24];
+	const struct log_fields f = {
+		.session = id,
+		.user = session_user(s),
+		.peer = s->peer,
+		.transport = s->transport->t->name,
+	};
+	va_list ap;
+
+	snprintf(id, sizeof(id), "%" PRIu64, s->id);
+	va_start(ap, fmt);
+	log_fields_vmsg(priority, &f, NULL, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- sending */
 
 int session_send(struct cv_session *s, const struct cv_msg *msgs,
@@ -149,8 +178,10 @@ int session_send_control(struct cv_session *s, const struct proto_msg *m,
 	ssize_t len = proto_encode(m, buf, sizeof(buf));
 
 	if (len < 0) {
-		log_err("%s: cannot encode %s: %s", session_name(s),
-			proto_type_name(m->type), strerror((int)-len));
+		session_log(s, LOG_ERR,
+			    "%s: cannot encode %s: %s",
+			    session_name(s), proto_type_name(m->type),
+			    strerror((int)-len));
 		return (int)len;
 	}
 	struct cv_msg msgs[3];
@@ -189,9 +220,13 @@ static void unlink_session(struct cv_session *s)
 void session_free(struct cv_session *s, bool link_gone, const char *why)
 {
 	if (s->state == SESSION_UP || !session_is_server(s))
-		log_notice("session %s ended: %s", session_name(s), why);
+		session_log(s, LOG_NOTICE,
+			    "session %s ended: %s",
+			    session_name(s), why);
 	else
-		log_debug("link %s ended before hello: %s", s->peer, why);
+		session_log(s, LOG_DEBUG,
+			    "link %s ended before hello: %s",
+			    s->peer, why);
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
 	path_mtu_stop(s);
@@ -244,6 +279,7 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 
 	snprintf(text, sizeof(text), "link lost: %s",
 		 why ? why : strerror(-err));
+	s->link_err = err;
 	session_free(s, true, text);
 }
 
@@ -321,8 +357,9 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
 
 	snprintf(old, sizeof(old), "%s", s->peer);
 	set_peer(s, sa, len);
-	log_debug("session %s: outer address %s -> %s", session_name(s), old,
-		  s->peer);
+	session_log(s, LOG_DEBUG,
+		    "session %s: outer address %s -> %s",
+		    session_name(s), old, s->peer);
 }
 
 /* Kept whatever the configuration says now: a reload may turn
@@ -359,8 +396,11 @@ struct cv_session *session_new(struct core *core,
 	s->owner = owner;
 	s->transport = transport;
 	s->link = link;
+	/* Numbered as opened: a session keeps its number in status and
+	 * the journal while its name changes from its address to its user. */
 	s->id = ++core->last_session_id;
 	s->state = SESSION_HELLO;
+	s->refused_reason = -1;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(core->loop);
 	s->connected_at = time(NULL);
@@ -398,8 +438,9 @@ int session_up(struct cv_session *s, unsigned int interval_s,
 void session_refuse_server(struct cv_session *s, uint8_t reason,
 			   const char *what, const char *problem)
 {
-	log_err("server %s sent %s: %s; installing nothing and disconnecting",
-		s->peer, what, problem);
+	session_log(s, LOG_ERR,
+		    "server %s sent %s: %s; installing nothing and disconnecting",
+		    s->peer, what, problem);
 	/* A bye even before the session is up: the server learns why at
 	 * once instead of waiting out its keepalive timeout. */
 	struct proto_msg m = { .type = PROTO_BYE };
@@ -419,7 +460,9 @@ static void log_dropped(struct cv_session *s, const char *why)
 	/* One line a second at most: a stranger must not fill the log. */
 	if (now - core->malformed_logged_at >= 1000) {
 		core->malformed_logged_at = now;
-		log_info("dropped a message from %s: %s", s->peer, why);
+		session_log(s, LOG_INFO,
+			    "dropped a message from %s: %s",
+			    s->peer, why);
 	}
 }
 
@@ -481,9 +524,11 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 			session_malformed(s, "refuse sent to a server");
 			return true;
 		}
-		log_err("server %s refused us: %s%s%s", s->peer,
-			proto_reason_name(m.refuse.reason),
-			m.refuse.text[0] ? ": " : "", m.refuse.text);
+		session_log(s, LOG_ERR,
+			    "server %s refused us: %s%s%s",
+			    s->peer, proto_reason_name(m.refuse.reason),
+			    m.refuse.text[0] ? ": " : "", m.refuse.text);
+		s->refused_reason = m.refuse.reason;
 		session_free(s, false, "refused by the server");
 		return false;
 	case PROTO_KEEPALIVE:

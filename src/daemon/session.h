@@ -58,7 +58,7 @@ struct cv_session {
 	struct cv_host *transport;
 	struct cv_link *link;
 	struct cv_session *prev, *next;	/* core->sessions */
-	uint64_t id;			/* unique in this run, from 1 */
+	uint64_t id;			/* unique in this run, from 1: status, logs (SESSION=) */
 
 	enum session_state state;
 	char peer[ADDR_STRLEN];		/* outer address, for logs */
@@ -104,6 +104,12 @@ struct cv_session {
 	struct loop_timer *timer;
 	unsigned int retransmit_ms;	/* client: hello back-off */
 	unsigned int keepalive_ms, timeout_ms;
+
+	/* Client: what ended it, so that the connection knows whether
+	 * trying again can help: the server's REFUSE reason (-1: none),
+	 * the error the transport reported losing the link (0: none). */
+	int refused_reason;
+	int link_err;
 
 	/* Client: what was installed, so that exactly that is removed. */
 	bool addr_installed;
@@ -153,5 +159,9 @@ static inline size_t session_max_msg(const struct cv_session *s)
 
 /* For logs: the identity, or the outer address. */
 const char *session_name(const struct cv_session *s);
+/* A line about s, carrying its fields for the journal (struct
+ * log_fields): its number, its user, its outer address, its transport. */
+void session_log(const struct cv_session *s, int priority, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -21,7 +21,7 @@
 
 #include "hash_cost.h"
 #include "log.h"
-#include "secret_file.h"
+#include "secret_mode.h"
 #include "user_name.h"
 
 /* Checked instead of a real hash when there is none to check (unknown,
@@ -278,9 +278,9 @@ static int load_file(struct auth *auth, const char *path)
 		fclose(f);
 		return -EINVAL;
 	}
-	if (secret_reach(st.st_mode) != SECRET_OWNER)
-		log_warn("password file %s can be read by other users (mode %04o): chmod 600 it",
-			 path, (unsigned int)(st.st_mode & 07777));
+	char why[96];
+	if (secret_mode_problem(st.st_mode, why, sizeof(why)))
+		log_warn("password file %s %s", path, why);
 
 	struct loader l = { .path = path };
 	char *line = NULL;

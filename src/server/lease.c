@@ -54,7 +54,7 @@ static int take_over(struct cv_session *s, const struct cv_prefix *claim,
 		return refused(why, REFUSAL_address_in_use, PROTO_REASON_POLICY,
 			       "its address or network is in use",
 			       "%s is held by session %s", c, session_name(old));
-	log_notice("session %s from %s takes over %s from its session from %s, which ends",
+	session_log(s, LOG_NOTICE, "session %s from %s takes over %s from its session from %s, which ends",
 		   session_name(s), s->peer, c, old->peer);
 	lease_give_back(old);
 	session_end_soon(old, PROTO_REASON_POLICY,
@@ -116,7 +116,7 @@ static int lease6(struct cv_session *s, struct lease_refusal *why)
 			       "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
 			       s->transport->t->name, mtu, SESSION_IPV6_MIN_MTU);
 	if (mtu < SESSION_IPV6_MIN_MTU) {
-		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
+		session_log(s, LOG_WARNING, "%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
 			 s->peer, s->transport->t->name, mtu,
 			 SESSION_IPV6_MIN_MTU);
 		return 0;
@@ -178,7 +178,7 @@ static int route_networks(struct cv_session *s, struct lease_refusal *why)
 
 	for (unsigned int i = 0; p && i < p->n_networks; i++) {
 		if (!carried(s, &p->networks[i])) {
-			log_warn("session %s: network %s left out: the session carries no IPv%d",
+			session_log(s, LOG_WARNING, "session %s: network %s left out: the session carries no IPv%d",
 				 session_name(s), prefix_str(&p->networks[i], n),
 				 p->networks[i].addr.family == AF_INET ? 4 : 6);
 			continue;

@@ -132,8 +132,9 @@ static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
 static bool take_login(struct cv_session *s)
 {
 	if (s->identity && strcmp(s->identity, s->login) != 0)
-		log_info("%s: certificate '%s' logs in as user '%s'", s->peer,
-			 s->identity, s->login);
+		session_log(s, LOG_INFO,
+			    "%s: certificate '%s' logs in as user '%s'",
+			    s->peer, s->identity, s->login);
 	free(s->identity);
 	s->identity = s->login;
 	s->login = NULL;
@@ -231,7 +232,7 @@ static bool admit_password(struct cv_session *s, const struct proto_hello *h)
 		snprintf(text, sizeof(text),
 			 "too many failed logins from your address; try again in %lld s",
 			 (long long)(wait + 999) / 1000);
-		return refuse(s, REFUSAL_throttled, PROTO_REASON_AUTH, text,
+		return refuse(s, REFUSAL_throttled, PROTO_REASON_BUSY, text,
 			      "too many failed logins from this address");
 	}
 	struct source_key source;
@@ -242,7 +243,7 @@ static bool admit_password(struct cv_session *s, const struct proto_hello *h)
 						 h->username, h->password,
 						 on_password_checked, s);
 	if (!s->auth_job)
-		return refuse(s, REFUSAL_busy, PROTO_REASON_AUTH,
+		return refuse(s, REFUSAL_busy, PROTO_REASON_BUSY,
 			      "the server is busy checking logins; try again",
 			      "too many logins waiting for a password check");
 	s->login_from = s->peer_addr;
@@ -260,7 +261,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 	char text[IDENTITY_MAX + 200];
 
 	if (srv->n_up >= cfg->max_clients)
-		return refuse(s, REFUSAL_full, PROTO_REASON_POLICY,
+		return refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
 			      "the server is full",
 			      "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
@@ -313,8 +314,9 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 			return true;
 		}
 		/* The client started over on the same link. */
-		log_info("session %s said hello again: starting over",
-			 session_name(s));
+		session_log(s, LOG_INFO,
+			    "session %s said hello again: starting over",
+			    session_name(s));
 		lease_give_back(s);
 		s->state = SESSION_HELLO;
 		srv->n_up--;
@@ -372,11 +374,12 @@ static bool bring_up(struct cv_session *s)
 	}
 	path_mtu_start(s, session_mtu(s, cfg->mtu));
 	policy_text(s, more, sizeof(more));
-	log_notice("session %s up over %s: inner address %s%s%s%s",
-		   session_name(s), s->transport->t->name,
-		   s->has_inner ? addr_str(&s->inner, buf) : "",
-		   s->has_inner && s->has_inner6 ? " and " : "",
-		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "", more);
+	session_log(s, LOG_NOTICE,
+		    "session %s up over %s: inner address %s%s%s%s",
+		    session_name(s), s->transport->t->name,
+		    s->has_inner ? addr_str(&s->inner, buf) : "",
+		    s->has_inner && s->has_inner6 ? " and " : "",
+		    s->has_inner6 ? addr_str(&s->inner6, buf6) : "", more);
 	return true;
 }
 
@@ -420,7 +423,7 @@ static bool accept_peer(struct cv_session *s)
 
 	s->mtu = session_mtu(s, cfg->mtu);
 	if (cfg->cert_group && s->cert_group && !group_name_valid(s->cert_group))
-		log_warn("session %s: its certificate's OU '%s' is not a group name (letters, digits, '.', '_', '-'): no group from it",
+		session_log(s, LOG_WARNING, "session %s: its certificate's OU '%s' is not a group name (letters, digits, '.', '_', '-'): no group from it",
 			 session_name(s), s->cert_group);
 	free(s->policy);
 	int err = policy_for_session(srv->policy, cfg, s->identity,
@@ -539,6 +542,6 @@ struct cv_session *server_link_up(void *arg, struct cv_host *h,
 	}
 	/* A stranger may make us allocate, but not for long. */
 	loop_timer_arm(s->timer, srv->core->cfg->hello_timeout * 1000);
-	log_debug("link from %s over %s", s->peer, h->t->name);
+	session_log(s, LOG_DEBUG, "link from %s over %s", s->peer, h->t->name);
 	return s;
 }

@@ -731,10 +731,15 @@ lab_start() {   # lab_start NAME NS CONF
 	# Each daemon's control socket in this test's own directory: the
 	# default under /run/culvert/ is shared by tests running at once
 	# (unless the test has a /run of its own: LAB_OWN_RUN, ctl_instance.sh).
-	if [[ -z ${LAB_OWN_RUN:-} ]] && ! grep -q '^[[:space:]]*control-socket' "$conf"; then
+	# LAB_DEFAULT_SOCKET=1: the default, /run/culvert/NAME/control.sock
+	# for NAME.conf (name the file after $LAB_ID then).
+	if [[ -n ${LAB_DEFAULT_SOCKET:-} ]]; then
+		LAB_SOCK[$name]=/run/culvert/$(basename "$conf" .conf)/control.sock
+	elif [[ -z ${LAB_OWN_RUN:-} ]] && ! grep -q '^[[:space:]]*control-socket' "$conf"; then
 		sed -i "1i control-socket = $LAB_TMP/$name.sock" "$conf"
 	fi
-	LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
+	[[ -n ${LAB_DEFAULT_SOCKET:-} ]] ||
+		LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
 	ip netns exec "$ns" "$CULVERTD" -c "$conf" -f -v >"${LAB_LOG[$name]}" 2>&1 </dev/null &
 	LAB_PID[$name]=$!
 	LAB_START[$name]=$(lab__starttime "$!")

@@ -78,13 +78,13 @@ EOF
 lab_passwd "$PW" r1 r1-secret
 lab_passwd "$PW" r3 r3-secret
 lab_passwd "$PW" alice alice-secret
-# culvertctl passwd -g: the group in the password file's third field
-printf '%s\n' r1-secret | "$CULVERTCTL" passwd -g sites "$PW" r1 >/dev/null 2>&1 ||
-	fail "culvertctl passwd -g sites"
-printf '%s\n' r3-secret | "$CULVERTCTL" passwd -g sites "$PW" r3 >/dev/null 2>&1 ||
-	fail "culvertctl passwd -g sites"
-printf '%s\n' alice-secret | "$CULVERTCTL" passwd -g engineering "$PW" alice >/dev/null 2>&1 ||
-	fail "culvertctl passwd -g engineering"
+# culvertctl passwd --user-group: the group in the password file's third field
+printf '%s\n' r1-secret | "$CULVERTCTL" passwd --user-group sites "$PW" r1 >/dev/null 2>&1 ||
+	fail "culvertctl passwd --user-group sites"
+printf '%s\n' r3-secret | "$CULVERTCTL" passwd --user-group sites "$PW" r3 >/dev/null 2>&1 ||
+	fail "culvertctl passwd --user-group sites"
+printf '%s\n' alice-secret | "$CULVERTCTL" passwd --user-group engineering "$PW" alice >/dev/null 2>&1 ||
+	fail "culvertctl passwd --user-group engineering"
 grep -q '^r1:\$.*:sites$' "$PW" || fail "the password file has no group for r1: $(cat "$PW")"
 
 client() {   # client NAME NS : a client config with NAME's certificate and password

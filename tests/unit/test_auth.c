@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "loop.h"
 #include "source_table.h"
+#include "secret_mode.h"
 #include "throttle.h"
 #include "user_name.h"
 
@@ -573,22 +575,76 @@ START_TEST(readable_by_others)
 	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
 	auth_free(auth);
 	snprintf(want, sizeof(want),
-		 "password file %s can be read by other users (mode 0644): chmod 600 it",
+		 "password file %s can be read or changed by other users (mode 0644): chmod 640 it",
 		 path);
 	ck_assert_msg(strstr(logged, want), "expected \"%s\", got:\n%s", want,
 		      logged);
 
 	logged[0] = '\0';
-	chmod(path, 0640);
+	chmod(path, 0660);
 	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
 	auth_free(auth);
-	ck_assert_msg(strstr(logged, "(mode 0640)"), "got:\n%s", logged);
+	ck_assert_msg(strstr(logged, "can be changed by its group (mode 0660)"),
+		      "got:\n%s", logged);
 
-	logged[0] = '\0';
+	/* root:GROUP 0640, for a daemon that reads it again as GROUP on a
+	 * reload, is as it should be: no warning. */
+	const mode_t fine[] = { 0640, 0600, 0440, 0400 };
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		logged[0] = '\0';
+		chmod(path, fine[i]);
+		ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+		auth_free(auth);
+		ck_assert_msg(logged[0] == '\0', "mode %04o: %s",
+			      (unsigned int)fine[i], logged);
+	}
+}
+END_TEST
+
+/* passwd --group: root:GROUP 0640, new or not, for a culvertd that runs
+ * as GROUP and reads the file again on a reload; without it, an
+ * existing file keeps its owner and mode. */
+START_TEST(passwd_group)
+{
+	if (geteuid() != 0)
+		return;		/* giving files to root takes root */
+	const char *path = in_dir("users");
+	gid_t gid = getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 1;
+	struct stat st;
+
+	ck_assert_int_eq(passwd_update_group(path, "alice", "pw", NULL, gid), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_gid, gid);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", NULL), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_gid, gid);
 	chmod(path, 0600);
-	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
-	auth_free(auth);
-	ck_assert_str_eq(logged, "");
+	chown(path, 0, 0);
+	ck_assert_int_eq(passwd_update_group(path, "carol", "pw", NULL, gid), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_gid, gid);
+}
+END_TEST
+
+/* The one rule for secrets, which the plugins apply to keys too. */
+START_TEST(secret_modes)
+{
+	char buf[96];
+
+	ck_assert_ptr_null(secret_mode_problem(S_IFREG | 0640, buf, sizeof(buf)));
+	ck_assert_ptr_null(secret_mode_problem(S_IFREG | 0600, buf, sizeof(buf)));
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0604, buf, sizeof(buf)),
+			 "can be read or changed by other users (mode 0604): chmod 600 it");
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0602, buf, sizeof(buf)),
+			 "can be read or changed by other users (mode 0602): chmod 600 it");
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0620, buf, sizeof(buf)),
+			 "can be changed by its group (mode 0620): chmod 600 it");
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0664, buf, sizeof(buf)),
+			 "can be read or changed by other users (mode 0664): chmod 640 it");
 }
 END_TEST
 
@@ -1487,6 +1543,8 @@ int main(void)
 	tcase_add_test(file, identities);
 	tcase_add_test(file, missing_file);
 	tcase_add_test(file, readable_by_others);
+	tcase_add_test(file, secret_modes);
+	tcase_add_test(file, passwd_group);
 	tcase_add_test(file, result_strings);
 	tcase_add_test(file, unknown_user_takes_as_long);
 	suite_add_tcase(s, file);

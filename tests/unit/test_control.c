@@ -24,7 +24,7 @@ START_TEST(socket_path)
 					     "mode = client\ntransport = tls\n"
 					     "remote = 192.0.2.1:4433\n", &cfg), 0);
 	control_path(cfg, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "/run/culvert/u.sock");
+	ck_assert_str_eq(buf, "/run/culvert/u/control.sock");
 	config_free(cfg);
 	ck_assert_int_eq(config_parse_string("u.conf",
 					     "mode = client\ntransport = tls\n"
@@ -42,6 +42,34 @@ START_TEST(socket_path)
 	control_instance_path("u", by_name, sizeof(by_name));
 	ck_assert_str_eq(by_name, buf);
 	config_free(cfg);
+}
+END_TEST
+
+/* Each instance's runtime files in a directory of its own, by one rule:
+ * what culvertctl -n NAME finds is where culvertd@NAME put it. */
+START_TEST(run_paths)
+{
+	char buf[64];
+
+	ck_assert_int_eq(control_run_path("gateway", NULL, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/run/culvert/gateway");
+	ck_assert_int_eq(control_run_path("gateway", CONTROL_PID_NAME, buf,
+					  sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/run/culvert/gateway/culvertd.pid");
+	/* Names that are no directory of their own, or would leave it. */
+	ck_assert_int_eq(control_run_path("", NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(control_run_path(".", NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(control_run_path("..", "x", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(control_run_path(".hidden", NULL, buf, sizeof(buf)),
+			 -EINVAL);
+	ck_assert_int_eq(control_run_path("a/b", NULL, buf, sizeof(buf)),
+			 -EINVAL);
+	/* Cut short is no path at all. */
+	char small[24];
+	ck_assert_int_eq(control_run_path("gateway", CONTROL_SOCKET_NAME, small,
+					  sizeof(small)), -ENAMETOOLONG);
+	ck_assert_str_eq(small, "");
 }
 END_TEST
 
@@ -213,6 +241,7 @@ static Suite *control_suite(void)
 	TCase *tc = tcase_create("words");
 
 	tcase_add_test(tc, socket_path);
+	tcase_add_test(tc, run_paths);
 	tcase_add_test(tc, requests);
 	tcase_add_test(tc, requests_round_trip);
 	tcase_add_test(tc, kick_never_cut_at_a_control_character);

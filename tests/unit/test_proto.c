@@ -220,7 +220,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(5), "protocol error");
 	ck_assert_str_eq(proto_reason_name(6), "authentication failed");
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
-	ck_assert_str_eq(proto_reason_name(8), "unknown");
+	ck_assert_str_eq(proto_reason_name(8), "busy, try again later");
+	ck_assert_str_eq(proto_reason_name(9), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST

@@ -155,7 +155,7 @@ START_TEST(max_clients_refuses)
 	ck_assert(!deliver(s, &hello));	/* the session is gone */
 	ck_assert_uint_ge(n_sent, 1);
 	ck_assert_uint_eq(sent[0].type, PROTO_REFUSE);
-	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_POLICY);
+	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_BUSY);
 	ck_assert_str_eq(sent[0].refuse.text, "the server is full");
 	ck_assert_uint_eq(n_closed, 1);
 	ck_assert_uint_eq(core.counters.refused, 1);
