@@ -1,5 +1,5 @@
-/* Password checks on worker threads, queued per source and served in
- * turn (auth_worker.h says why). */
+/* Password checks, and other work that blocks, on worker threads,
+ * queued per source and served in turn (auth_worker.h says why). */
 #include "auth_worker.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -33,6 +34,7 @@ struct job_source {
 struct auth_job {
 	struct auth_job *next;
 	struct job_source *source;	/* until the check is done */
+	struct auth_work *work;		/* other work than a check, or NULL */
 	char *user;
 	char *password;
 	enum auth_result result;
@@ -56,8 +58,10 @@ struct auth_worker {
 	bool stop;
 	struct job_source *turn;	/* whose turn is next; NULL: none waits */
 	unsigned int per_source;	/* threads one source may hold */
+	unsigned int source_max;	/* jobs one source may queue */
 	struct job_list done;
 	unsigned int queued;		/* loop thread: submitted, not back */
+	unsigned int queue_max;		/* loop thread */
 	uint64_t *skipped;		/* loop thread: cancelled, not hashed */
 };
 
@@ -96,6 +100,8 @@ static void unlink_job(struct job_list *l, struct auth_job *job)
 
 static void job_free(struct auth_job *job)
 {
+	if (job->work && job->work->release)
+		job->work->release(job->work);
 	if (job->password)
 		explicit_bzero(job->password, strlen(job->password));
 	free(job->password);
@@ -193,8 +199,12 @@ static void *worker_main(void *arg)
 			break;
 		struct auth *auth = w->auth;
 		pthread_mutex_unlock(&w->lock);
-		job->result = auth_check(auth, job->user, job->password);
-		explicit_bzero(job->password, strlen(job->password));
+		if (job->work) {
+			job->work->run(job->work);
+		} else {
+			job->result = auth_check(auth, job->user, job->password);
+			explicit_bzero(job->password, strlen(job->password));
+		}
 		pthread_mutex_lock(&w->lock);
 		job->state = JOB_DONE;
 		job->source->n_running--;
@@ -205,7 +215,8 @@ static void *worker_main(void *arg)
 		if (write(w->efd, &one, sizeof(one)) < 0)
 			log_err("auth worker: cannot wake the loop: %s",
 				strerror(errno));
-		/* The source's next job may run now, on any thread. */
+		/* The source's next job may run now, on any thread; and a
+		 * drain may be waiting for the last one. */
 		pthread_cond_broadcast(&w->wake);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -232,7 +243,11 @@ static void on_results(void *arg, int fd, uint32_t events)
 		w->queued--;
 		/* A callback may cancel later jobs of the list: it looks at
 		 * each job only when its turn comes. */
-		if (!job->cancelled)
+		if (job->cancelled)
+			;
+		else if (job->work)
+			job->work->done(job->arg, job->work);
+		else
 			job->done(job->arg, job->result);
 		job_free(job);
 	}
@@ -257,6 +272,8 @@ int auth_worker_new(struct loop *loop, struct auth *auth, unsigned int threads,
 	w->loop = loop;
 	w->auth = auth;
 	w->skipped = skipped;
+	w->queue_max = AUTH_QUEUE_MAX;
+	w->source_max = AUTH_SOURCE_QUEUE_MAX;
 	w->n_threads = threads ? threads : online_cpus();
 	if (w->n_threads > AUTH_THREADS_MAX)
 		w->n_threads = AUTH_THREADS_MAX;
@@ -351,26 +368,19 @@ static struct auth_job *job_new(const char *user, const char *password,
 	return job;
 }
 
-struct auth_job *auth_worker_submit(struct auth_worker *w,
-				    const struct source_key *source,
-				    const char *user, const char *password,
-				    auth_done_cb *done, void *arg)
+/* job into source's queue; false (job not freed) when there is no room. */
+static bool enqueue(struct auth_worker *w, const struct source_key *source,
+		    struct auth_job *job)
 {
-	if (w->queued >= AUTH_QUEUE_MAX)
-		return NULL;
-	if (!w->n_started && !start_threads(w))
-		return NULL;
-	struct auth_job *job = job_new(user, password, done, arg);
-	if (!job)
-		return NULL;
 	pthread_mutex_lock(&w->lock);
 	struct job_source *s = find_source(w, source);
 	if (!s)
 		s = add_source(w, source);
-	if (!s || s->n_waiting + s->n_running >= AUTH_SOURCE_QUEUE_MAX) {
+	if (!s || s->n_waiting + s->n_running >= w->source_max) {
+		if (s)
+			source_idle(w, s);
 		pthread_mutex_unlock(&w->lock);
-		job_free(job);
-		return NULL;
+		return false;
 	}
 	job->source = s;
 	job->state = JOB_WAITING;
@@ -379,7 +389,75 @@ struct auth_job *auth_worker_submit(struct auth_worker *w,
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	w->queued++;
+	return true;
+}
+
+static bool has_room(struct auth_worker *w)
+{
+	return w->queued < w->queue_max && (w->n_started || start_threads(w));
+}
+
+struct auth_job *auth_worker_submit(struct auth_worker *w,
+				    const struct source_key *source,
+				    const char *user, const char *password,
+				    auth_done_cb *done, void *arg)
+{
+	if (!has_room(w))
+		return NULL;
+	struct auth_job *job = job_new(user, password, done, arg);
+	if (job && !enqueue(w, source, job)) {
+		job_free(job);
+		job = NULL;
+	}
 	return job;
+}
+
+struct auth_job *auth_worker_submit_work(struct auth_worker *w,
+					 const struct source_key *source,
+					 struct auth_work *work, void *arg)
+{
+	if (!has_room(w))
+		return NULL;
+	struct auth_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return NULL;
+	job->arg = arg;
+	job->work = work;
+	if (!enqueue(w, source, job)) {
+		free(job);	/* not job_free: work stays the caller's */
+		return NULL;
+	}
+	return job;
+}
+
+void auth_worker_set_limits(struct auth_worker *w, unsigned int queue_max,
+			    unsigned int source_max)
+{
+	w->queue_max = queue_max;
+	pthread_mutex_lock(&w->lock);
+	w->source_max = source_max;
+	pthread_mutex_unlock(&w->lock);
+}
+
+unsigned int auth_worker_drain(struct auth_worker *w, int64_t timeout_ms)
+{
+	struct timespec until;
+	unsigned int left = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->turn && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0)
+		;
+	for (struct job_source *s = w->turn; s; s = s->next == w->turn ? NULL : s->next)
+		left += s->n_waiting + s->n_running;
+	pthread_mutex_unlock(&w->lock);
+	return left;
 }
 
 void auth_job_cancel(struct auth_worker *w, struct auth_job *job)

@@ -3,7 +3,8 @@
  * milliseconds and PAM may take seconds; done on the loop, every login
  * would stall every tunnel. Worker threads check (one per core, up to
  * AUTH_THREADS_MAX), and each answer comes back to the loop as a
- * callback.
+ * callback. Other work that blocks (a RADIUS request, radius.h) runs
+ * the same way, on workers of its own.
  *
  * The checks wait in one queue per source (a host, source_table.h),
  * served in turn: a burst from one host delays another host's login by
@@ -30,6 +31,17 @@ struct source_key;
 
 typedef void auth_done_cb(void *arg, enum auth_result result);
 
+/* Work of another kind than a password check: run(work) on a worker
+ * thread; then, on the loop, done(arg, work) unless the job was
+ * cancelled; release(work) always comes last, on the loop (or from
+ * auth_worker_free). The submitter fills the table at the head of its
+ * own structure. */
+struct auth_work {
+	void (*run)(struct auth_work *work);
+	void (*done)(void *arg, struct auth_work *work);
+	void (*release)(struct auth_work *work);
+};
+
 /* threads: how many checks run at once; 0 for one per online CPU (at
  * most AUTH_THREADS_MAX). The threads start with the first job, so that
  * a daemon that forks after setting up (culvertd without -f) forks
@@ -50,6 +62,20 @@ struct auth_job *auth_worker_submit(struct auth_worker *w,
 				    const struct source_key *source,
 				    const char *user, const char *password,
 				    auth_done_cb *done, void *arg);
+/* The same for work: NULL as above, and then work is still the
+ * caller's. */
+struct auth_job *auth_worker_submit_work(struct auth_worker *w,
+					 const struct source_key *source,
+					 struct auth_work *work, void *arg);
+/* Other limits than AUTH_QUEUE_MAX and AUTH_SOURCE_QUEUE_MAX: for work
+ * that comes from the server itself rather than from strangers (RADIUS
+ * accounting, all of it one source, in order). */
+void auth_worker_set_limits(struct auth_worker *w, unsigned int queue_max,
+			    unsigned int source_max);
+/* Wait, blocking, until no job waits or runs, for at most timeout_ms:
+ * for what must go out before culvertd exits. Returns the jobs left. */
+unsigned int auth_worker_drain(struct auth_worker *w, int64_t timeout_ms);
+
 /* Check later jobs against auth (a reloaded password file). A check in
  * progress finishes with the old one, which the caller keeps until
  * auth_worker_free. */
