@@ -434,17 +434,11 @@ static bool may_take(const struct pool *pool, uint32_t slot,
 	return !held || (identity && strcmp(held, identity) == 0);
 }
 
-int pool_lease_hint(struct pool *pool, const char *identity,
-		    const struct cv_addr *hint, struct cv_addr *out)
+/* Lease slot, free and not reserved, to identity, which forgets the
+ * address it held before, as the slot forgets its last holder. */
+static int lease_at(struct pool *pool, uint32_t slot, const char *identity,
+		    struct cv_addr *out)
 {
-	if (!hint || hint->family != pool->prefix.addr.family)
-		return pool_lease(pool, identity, out);
-	uint32_t slot = slot_of(pool, hint);
-	if (slot >= pool->size || is_reserved(pool, slot) ||
-	    (slot < pool->never_used && (pool->slots[slot].leased ||
-					 !may_take(pool, slot, identity))))
-		return pool_lease(pool, identity, out);
-
 	bool named = identity && identity[0];
 	uint32_t held = named ? identity_find(pool, identity) : NO_SLOT;
 	char *name = NULL;
@@ -458,6 +452,8 @@ int pool_lease_hint(struct pool *pool, const char *identity,
 		}
 	} else {
 		lru_unlink(pool, slot);
+		if (!may_take(pool, slot, identity))
+			free(identity_take(pool, slot));
 	}
 	if (named && held != slot) {
 		if (held != NO_SLOT)
@@ -466,6 +462,34 @@ int pool_lease_hint(struct pool *pool, const char *identity,
 	}
 	lease_slot(pool, slot, out);
 	return 0;
+}
+
+int pool_lease_hint(struct pool *pool, const char *identity,
+		    const struct cv_addr *hint, struct cv_addr *out)
+{
+	if (!hint || hint->family != pool->prefix.addr.family)
+		return pool_lease(pool, identity, out);
+	uint32_t slot = slot_of(pool, hint);
+	if (slot >= pool->size || is_reserved(pool, slot) ||
+	    (slot < pool->never_used && (pool->slots[slot].leased ||
+					 !may_take(pool, slot, identity))))
+		return pool_lease(pool, identity, out);
+	return lease_at(pool, slot, identity, out);
+}
+
+int pool_take(struct pool *pool, const struct cv_addr *addr,
+	      const char *identity)
+{
+	uint32_t slot = slot_of(pool, addr);
+	struct cv_addr got;
+
+	if (slot >= pool->size)
+		return -EINVAL;
+	if (is_reserved(pool, slot))
+		return -EPERM;
+	if (slot < pool->never_used && pool->slots[slot].leased)
+		return -EADDRINUSE;
+	return lease_at(pool, slot, identity, &got);
 }
 
 bool pool_contains(const struct pool *pool, const struct cv_addr *addr)

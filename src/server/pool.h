@@ -35,6 +35,12 @@ int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out);
  * another identity. */
 int pool_lease_hint(struct pool *pool, const char *identity,
 		    const struct cv_addr *hint, struct cv_addr *out);
+/* Lease addr itself to identity (a static address a RADIUS reply gave,
+ * which the pool does not keep for it): -EINVAL when it is not a client
+ * address of the pool, -EPERM when it is reserved, -EADDRINUSE when it
+ * is leased; -ENOMEM. Whoever the pool remembered for it forgets it. */
+int pool_take(struct pool *pool, const struct cv_addr *addr,
+	      const char *identity);
 void pool_release(struct pool *pool, const struct cv_addr *addr);
 
 /* Whether addr is one of the pool's client addresses (not its network,

@@ -620,6 +620,39 @@ START_TEST(reserved_forgets_identity)
 }
 END_TEST
 
+/* An address a RADIUS reply names, taken by address: past the cursor or
+ * released, from whoever the pool remembered for it; never one that is
+ * leased or reserved, nor one outside the pool; given back as any. */
+START_TEST(taken_by_address)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+	const unsigned int kept[] = { 9 };
+	struct cv_addr a = v4(0x0a080032);	/* .50, past the cursor */
+
+	reserve(pool, kept, 1);
+	ck_assert_int_eq(pool_take(pool, &a, "alice"), 0);
+	ck_assert_int_eq(pool_take(pool, &a, "bob"), -EADDRINUSE);
+	ck_assert_uint_eq(pool_in_use(pool), 1);
+	/* Nobody else gets it, nor the reserved one, until it is back. */
+	for (unsigned int i = 0; i < 253 - 2; i++) {
+		unsigned int got = lease(pool, NULL);
+		ck_assert_msg(got != 50 && got != 9, "10.8.0.%u leased", got);
+	}
+	assert_full(pool);
+	pool_release(pool, &a);
+	ck_assert_uint_eq(lease(pool, "alice"), 50);	/* remembered */
+	release(pool, 50);
+	release(pool, 60);
+	/* bob takes alice's remembered address; she gets another. */
+	ck_assert_int_eq(pool_take(pool, &a, "bob"), 0);
+	ck_assert_uint_ne(lease(pool, "alice"), 50);
+	struct cv_addr r = v4(0x0a080009), out = v4(0x0a090001);
+	ck_assert_int_eq(pool_take(pool, &r, "carol"), -EPERM);
+	ck_assert_int_eq(pool_take(pool, &out, "carol"), -EINVAL);
+	pool_free(pool);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -648,6 +681,7 @@ static Suite *pool_suite(void)
 	tcase_add_test(which, reserved_never_leased);
 	tcase_add_test(which, reservations_replaced);
 	tcase_add_test(which, reserved_forgets_identity);
+	tcase_add_test(which, taken_by_address);
 	/* The default 4 s limit (when check forks) is the speed test: a
 	 * linear scan per lease takes minutes here. */
 	tcase_add_test(scale, slash16_fills_and_drains_quickly);
