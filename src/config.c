@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_radius.h"
 #include "log.h"
 #include "proto.h"
 
@@ -380,6 +381,7 @@ static void check_whole(struct parser *p)
 	}
 	check_welcome_size(cfg, p);
 	check_inner_families(p, cfg);
+	p->errors += config_radius_check(cfg);
 }
 
 static int apply_defaults(struct config *cfg)
@@ -484,6 +486,7 @@ void config_free(struct config *cfg)
 	free(cfg->priority);
 	free(cfg->password_file);
 	free(cfg->pam_service);
+	config_radius_free(&cfg->radius);
 	free(cfg->username);
 	free(cfg->control_socket);
 	free(cfg->metrics_listen);

@@ -17,15 +17,42 @@
 #define CONFIG_MAX_TRANSPORTS 4
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_NAME_MAX 32
-#define CONFIG_MAX_KEYS 64
+#define CONFIG_MAX_KEYS 96
 #define CONFIG_MAX_DNS 8
 #define CONFIG_DOMAIN_MAX 253	/* longest DNS name, in text */
+#define CONFIG_MAX_RADIUS 4	/* RADIUS servers of one kind */
 
 enum config_mode { MODE_UNSET = 0, MODE_SERVER, MODE_CLIENT };
 
 /* What a client must prove (config key auth); a bit set. */
 #define AUTH_METHOD_CERTIFICATE 0x1
 #define AUTH_METHOD_PASSWORD 0x2
+#define AUTH_METHOD_RADIUS 0x4		/* the password, asked of RADIUS */
+
+/* RADIUS servers, in the order they are tried (radius-server,
+ * radius-accounting-server): a host name or address, and its port (0:
+ * the default, 1812 or 1813). */
+struct config_radius_servers {
+	unsigned int n;
+	struct {
+		char *host;
+		unsigned int port;
+	} s[CONFIG_MAX_RADIUS];
+};
+
+/* What auth = radius asks (src/server/radius_config.c reads it). */
+struct config_radius {
+	struct config_radius_servers servers;
+	struct config_radius_servers acct_servers; /* none: auth's hosts */
+	bool acct_none;			/* radius-accounting-server = none */
+	char *secret_file;
+	char *config;			/* a radcli configuration file */
+	unsigned int timeout;		/* seconds a try waits */
+	unsigned int retries;		/* tries after the first, per server */
+	char *nas_identifier;		/* NULL: the host name */
+	struct cv_addr nas_address;	/* family 0: where requests leave from */
+	unsigned int interim;		/* Acct-Interim-Interval; 0: none */
+};
 
 /* One `key = value` line as written, for plugins' config_get(). */
 struct config_entry {
@@ -70,6 +97,7 @@ struct config {
 	char *password_file;
 	bool strict_modes;		/* refuse a key anyone may read */
 	char *pam_service;
+	struct config_radius radius;
 	char *username;
 
 	/* Limits and policy. */
@@ -168,6 +196,10 @@ const struct config_entry *config_unused_section(const struct config *cfg);
  * global key's default. */
 const char *config_get(const struct config *cfg, const char *section,
 		       const char *key);
+
+/* value as a number from min to max, digits only: 0, or -EINVAL. */
+int config_unsigned(const char *value, unsigned long min, unsigned long max,
+		    unsigned int *out);
 
 /* s without the white space around it: in place, the start moved on;
  * and a line without its `#` comment, trimmed. For every file of

@@ -9,10 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_radius.h"
 #include "proto.h"
 
-static int parse_unsigned(const char *value, unsigned long min,
-			  unsigned long max, unsigned int *out)
+int config_unsigned(const char *value, unsigned long min, unsigned long max,
+		    unsigned int *out)
 {
 	char *end;
 
@@ -161,7 +162,7 @@ static int parse_mtu(struct config *cfg, void *field, const char *value,
 		     const char **why)
 {
 	/* 576: the smallest datagram every IPv4 host must accept. */
-	if (parse_unsigned(value, 576, 65535, field) < 0) {
+	if (config_unsigned(value, 576, 65535, field) < 0) {
 		*why = "is not an MTU (expected 576-65535)";
 		return -EINVAL;
 	}
@@ -180,7 +181,7 @@ static int parse_pool_prefix(const char *value, int family, unsigned int min,
 
 	if (prefix_parse(value, false, pool, why) < 0) {
 		/* 10.8.0.0/33: not the prefix's 0-32, but this range. */
-		if (slash && parse_unsigned(slash + 1, 0, 1000, &len) == 0 &&
+		if (slash && config_unsigned(slash + 1, 0, 1000, &len) == 0 &&
 		    (len < min || len > max))
 			*why = range;
 		return -EINVAL;
@@ -301,13 +302,13 @@ static int parse_keepalive(struct config *cfg, void *field,
 	first[len] = '\0';
 	while (len > 0 && isspace((unsigned char)first[len - 1]))
 		first[--len] = '\0';
-	if (parse_unsigned(first, 1, 3600, &interval) < 0)
+	if (config_unsigned(first, 1, 3600, &interval) < 0)
 		return -EINVAL;
 	if (comma) {
 		const char *t = comma + 1;
 		while (isspace((unsigned char)*t))
 			t++;
-		if (parse_unsigned(t, 2, 7200, &timeout) < 0)
+		if (config_unsigned(t, 2, 7200, &timeout) < 0)
 			return -EINVAL;
 	} else {
 		timeout = interval * 6;
@@ -363,8 +364,12 @@ static int parse_auth(struct config *cfg, void *field, const char *value,
 		*auth = AUTH_METHOD_PASSWORD;
 	else if (strcmp(value, "certificate+password") == 0)
 		*auth = AUTH_METHOD_CERTIFICATE | AUTH_METHOD_PASSWORD;
+	else if (strcmp(value, "radius") == 0)
+		*auth = AUTH_METHOD_RADIUS;
+	else if (strcmp(value, "certificate+radius") == 0)
+		*auth = AUTH_METHOD_CERTIFICATE | AUTH_METHOD_RADIUS;
 	else {
-		*why = "is not an authentication method (expected certificate, password or certificate+password)";
+		*why = "is not an authentication method (expected certificate, password, radius, certificate+password or certificate+radius)";
 		return -EINVAL;
 	}
 	return 0;
@@ -404,7 +409,7 @@ static int parse_text(struct config *cfg, void *field, const char *value,
 static int parse_count(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
-	if (parse_unsigned(value, 1, 1000000, field) < 0) {
+	if (config_unsigned(value, 1, 1000000, field) < 0) {
 		*why = "is not a number from 1 to 1000000";
 		return -EINVAL;
 	}
@@ -414,7 +419,7 @@ static int parse_count(struct config *cfg, void *field, const char *value,
 static int parse_seconds(struct config *cfg, void *field, const char *value,
 			 const char **why)
 {
-	if (parse_unsigned(value, 1, 3600, field) < 0) {
+	if (config_unsigned(value, 1, 3600, field) < 0) {
 		*why = "is not a number of seconds from 1 to 3600";
 		return -EINVAL;
 	}
@@ -429,7 +434,7 @@ static int parse_refused_retry(struct config *cfg, void *field,
 		*(unsigned int *)field = 0;
 		return 0;
 	}
-	if (parse_unsigned(value, 1, 604800, field) < 0) {
+	if (config_unsigned(value, 1, 604800, field) < 0) {
 		*why = "is neither 'never' nor a number of seconds from 1 to 604800 (a week)";
 		return -EINVAL;
 	}
@@ -439,7 +444,7 @@ static int parse_refused_retry(struct config *cfg, void *field,
 static int parse_rekey(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
-	if (parse_unsigned(value, 1, 604800, field) < 0) {
+	if (config_unsigned(value, 1, 604800, field) < 0) {
 		*why = "is not a number of seconds from 1 to 604800 (a week)";
 		return -EINVAL;
 	}
@@ -493,7 +498,7 @@ static int parse_bytes(struct config *cfg, void *field, const char *value,
 static int parse_records(struct config *cfg, void *field, const char *value,
 			 const char **why)
 {
-	if (parse_unsigned(value, 100, 4294967295UL, field) < 0) {
+	if (config_unsigned(value, 100, 4294967295UL, field) < 0) {
 		*why = "is not a number of records from 100 to 4294967295";
 		return -EINVAL;
 	}
@@ -641,17 +646,45 @@ const struct config_key config_keys[] = {
 	{ "priority", parse_text, FIELD(priority), NULL, "STRING", 0,
 	  "GnuTLS priority string (default: TLS 1.3, or (D)TLS 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "auth", parse_auth, FIELD(auth), "certificate",
-	  "certificate|password|certificate+password", KEY_SERVER,
-	  "what a client must prove (default certificate)" },
+	  "certificate|password|radius|certificate+password|certificate+radius",
+	  KEY_SERVER, "what a client must prove (default certificate)" },
 	{ "cert-user-match", parse_bool, FIELD(cert_user_match), "yes", "yes|no",
 	  KEY_SERVER,
-	  "auth = certificate+password: the user name must be the certificate's name (default yes)" },
+	  "auth = certificate+password or +radius: the user name must be the certificate's name (default yes)" },
 	{ "password-file", parse_path, FIELD(password_file), NULL, "PATH", 0,
 	  "server: user:crypt-hash lines (culvertctl passwd); client: a file holding the password" },
 	{ "strict-modes", parse_bool, FIELD(strict_modes), "yes", "yes|no", 0,
 	  "refuse to start when 'key' or 'password-file' can be read by any user (default yes)" },
 	{ "pam-service", parse_name, FIELD(pam_service), NULL, "NAME",
 	  KEY_SERVER, "check passwords of users not in password-file with this PAM service" },
+	{ "radius-server", config_parse_radius_server, FIELD(radius.servers),
+	  NULL, "HOST[:PORT]", KEY_SERVER | KEY_REPEATABLE,
+	  "auth = radius: a RADIUS server (port 1812), tried in the order given (repeatable, at most 4)" },
+	{ "radius-accounting-server", config_parse_radius_acct,
+	  FIELD(radius.acct_servers), NULL, "HOST[:PORT]|none",
+	  KEY_SERVER | KEY_REPEATABLE,
+	  "where accounting goes (default: each radius-server's host, port 1813; none: no accounting)" },
+	{ "radius-secret-file", parse_path, FIELD(radius.secret_file), NULL,
+	  "PATH", KEY_SERVER,
+	  "a file holding the RADIUS shared secret on its first line, mode 600 or 640" },
+	{ "radius-config", config_parse_radius_config, FIELD(radius.config), NULL,
+	  "PATH", KEY_SERVER,
+	  "a radcli configuration file (authserver, acctserver, servers, timeouts) instead of the keys above" },
+	{ "radius-timeout", config_parse_radius_timeout, FIELD(radius.timeout),
+	  "3", "SECONDS", KEY_SERVER,
+	  "how long a RADIUS request waits for its answer before it is sent again (default 3)" },
+	{ "radius-retries", config_parse_radius_retries, FIELD(radius.retries),
+	  "2", "COUNT", KEY_SERVER,
+	  "how often a request is sent again to one server before the next is tried (default 2)" },
+	{ "radius-nas-identifier", parse_name, FIELD(radius.nas_identifier),
+	  NULL, "NAME", KEY_SERVER,
+	  "the NAS-Identifier culvertd gives RADIUS (default: the host name)" },
+	{ "radius-nas-address", config_parse_address, FIELD(radius.nas_address),
+	  NULL, "ADDRESS", KEY_SERVER,
+	  "RADIUS requests leave from this address, and name it as NAS-IP-Address (default: the route's source)" },
+	{ "radius-interim-interval", config_parse_radius_interim,
+	  FIELD(radius.interim), "0", "SECONDS", KEY_SERVER,
+	  "seconds between accounting updates unless the reply says (Acct-Interim-Interval); 0: none (default)" },
 	{ "username", parse_name, FIELD(username), NULL, "NAME", KEY_CLIENT,
 	  "the user name a client logs in with (auth = password)" },
 	{ "max-clients", parse_count, FIELD(max_clients), "1024", "COUNT",

@@ -45,6 +45,7 @@ int secret_files_check(const struct config *cfg)
 {
 	int err = check_one(cfg, "key", cfg->key);
 	int err2 = check_one(cfg, "password-file", cfg->password_file);
+	int err3 = check_one(cfg, "radius-secret-file", cfg->radius.secret_file);
 
-	return err < 0 ? err : err2;
+	return err < 0 ? err : err2 < 0 ? err2 : err3;
 }

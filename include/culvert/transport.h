@@ -239,7 +239,7 @@ struct cv_msg {
  * identity: the name the peer proved, or NULL when it proved none (a
  * client always passes NULL for its server; plain transports always do).
  * tls and dtls pass, on a server that asked for a client certificate
- * (auth = certificate or certificate+password), the first Common Name of
+ * (auth = certificate, certificate+password or certificate+radius), the first Common Name of
  * the verified certificate, or its whole subject DN when it has no CN,
  * with every byte below 0x20 and 0x7f replaced by '?'; a certificate
  * with an empty CN is refused instead. Whatever a plugin passes must be
@@ -368,11 +368,13 @@ struct cv_host_api {
 	 *   server-name    client: the name the server's certificate must
 	 *                  carry. No default in the core's table (NULL when
 	 *                  unset): the plugin falls back to remote's host.
-	 *   auth           server: "certificate" (default), "password" or
-	 *                  "certificate+password". With certificate in it,
+	 *   auth           server: "certificate" (default), "password",
+	 *                  "radius", "certificate+password" or
+	 *                  "certificate+radius". With certificate in it,
 	 *                  require a client certificate that ca signed and
-	 *                  pass its identity; with password alone ask for none
-	 *                  (passwords are the core's: a plugin never sees one)
+	 *                  pass its identity; with password or radius alone
+	 *                  ask for none (passwords are the core's: a plugin
+	 *                  never sees one)
 	 *   crl            server: revoked client certificates (PEM, by ca)
 	 *                  are refused; reload() reads it again
 	 *   priority       a GnuTLS priority string; a plugin on another TLS

@@ -312,12 +312,14 @@ static int check_keys(struct gtls *g, const char *cert, const char *key)
 			return -EINVAL;
 		}
 		const char *auth = g->auth;
-		if (strcmp(auth, "certificate") == 0 ||
-		    strcmp(auth, "certificate+password") == 0) {
+		if (strncmp(auth, "certificate", 11) == 0 &&
+		    (!auth[11] || strcmp(auth + 11, "+password") == 0 ||
+		     strcmp(auth + 11, "+radius") == 0)) {
 			g->require_client_cert = true;
-		} else if (strcmp(auth, "password") != 0) {
+		} else if (strcmp(auth, "password") != 0 &&
+			   strcmp(auth, "radius") != 0) {
 			LOG(g, CV_LOG_ERR,
-			    "'auth': '%s' is not certificate, password or certificate+password",
+			    "'auth': '%s' is not certificate, password, radius, certificate+password or certificate+radius",
 			    auth);
 			return -EINVAL;
 		}

@@ -129,7 +129,7 @@ const char *glinks_clients_need(const struct glinks *s)
 {
 	return s->tls.require_client_cert
 		       ? "need a certificate signed by 'ca'"
-		       : "need no certificate (auth = password)";
+		       : "need no certificate (auth = password or radius)";
 }
 
 /* ---- one link: life */

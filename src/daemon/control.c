@@ -67,6 +67,7 @@ static unsigned int kick(struct core *core, const char *name,
 			session_log(s, LOG_NOTICE,
 				    "session %s kicked by the administrator",
 				    session_name(s));
+			s->end_cause = SESSION_END_KICKED;
 			session_end(s, PROTO_REASON_POLICY,
 				    "kicked by the administrator");
 			ended++;

@@ -30,7 +30,11 @@ struct cv_session;
 	X(no_route) X(too_big) X(fragmented) X(pmtu_probes) X(pmtu_lowered) \
 	X(tun_full) X(send_failed) X(refused) \
 	X(pending_evicted) X(refusals_unlogged) \
-	X(auth_failed) X(auth_throttled) X(client_to_client) X(outside_routes) \
+	X(auth_failed) X(auth_throttled) \
+	X(radius_accepted) X(radius_rejected) X(radius_challenged) \
+	X(radius_timeouts) X(radius_bad_authenticator) X(radius_malformed) \
+	X(radius_acct_sent) X(radius_acct_lost) \
+	X(client_to_client) X(outside_routes) \
 	X(after_end) \
 	X(sessions_opened) X(sessions_closed) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
@@ -50,10 +54,11 @@ struct counters {
 	X(waiting) X(version) X(full) X(no_certificate) X(bad_identity) \
 	X(throttled) X(no_password) X(login_failed) X(cert_user_mismatch) \
 	X(busy) X(too_many_routes) X(pool_exhausted) X(address_in_use) \
-	X(network_route) X(mtu) X(script) X(no_memory)
+	X(network_route) X(mtu) X(script) X(no_memory) \
+	X(radius_unanswered) X(radius_reply)
 #define LOGIN_RESULTS(X) \
 	X(ok) X(unknown_user) X(wrong_password) X(locked) X(bad_hash) \
-	X(error) X(bad_name)
+	X(error) X(bad_name) X(rejected) X(unanswered)
 
 #define REASON_ENUM(name) REFUSAL_##name,
 enum refusal { REFUSAL_REASONS(REASON_ENUM) N_REFUSALS };

@@ -24,6 +24,7 @@
 #include "plugin_host.h"
 #include "policy.h"
 #include "privilege.h"
+#include "radius_config.h"
 #include "secret_file.h"
 #include "server.h"
 #include "session.h"
@@ -96,11 +97,17 @@ int daemon_check(struct config *cfg)
 	struct policy_set *policy = NULL;
 	int err = loop_new(&d.core.loop);
 
+	struct radius_config *radius = NULL;
 	if (err == 0 && cfg->mode == MODE_SERVER)
 		err = server_policy_load(cfg, &policy);
 	policy_set_free(policy);
 	if (err == 0)
 		err = secret_files_check(cfg);
+	/* The servers resolved, the secret read: what a start would do. */
+	if (err == 0 && cfg->mode == MODE_SERVER &&
+	    (cfg->auth & AUTH_METHOD_RADIUS))
+		err = radius_config_load(cfg, &radius);
+	radius_config_unref(radius);
 	if (err == 0)
 		err = privilege_check(cfg);
 	if (err == 0)

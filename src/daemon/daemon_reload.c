@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "policy.h"
+#include "radius_config.h"
 #include "secret_file.h"
 #include "server.h"
 
@@ -53,11 +54,16 @@ int daemon_reload(struct daemon *d)
 					   d->transports.host[i].t->options);
 	struct auth *auth = NULL;
 	struct policy_set *policy = NULL;
+	struct radius_config *radius = NULL;
 	if (err == 0 && d->server)
 		err = server_policy_load(cfg, &policy);
 	if (err == 0 && d->server)
 		err = server_reload_auth_load(d->server, cfg, &auth);
+	if (err == 0 && d->server)
+		err = server_reload_radius_load(d->server, cfg, &radius);
 	if (err < 0) {
+		auth_free(auth);
+		radius_config_unref(radius);
 		policy_set_free(policy);
 		config_free(cfg);
 		log_err("reload failed; the running config stays in force");
@@ -77,6 +83,10 @@ int daemon_reload(struct daemon *d)
 		err = auth ? server_reload_auth_commit(d->server, auth) : 0;
 	else
 		auth_free(auth);
+	if (err == 0 && d->server)
+		server_reload_radius_commit(d->server, radius);
+	else
+		radius_config_unref(radius);
 	if (err < 0)
 		policy_set_free(policy);
 	if (err < 0) {

@@ -280,6 +280,7 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 	snprintf(text, sizeof(text), "link lost: %s",
 		 why ? why : strerror(-err));
 	s->link_err = err;
+	s->end_cause = SESSION_END_LOST;
 	session_free(s, true, text);
 }
 
@@ -324,6 +325,7 @@ static void on_keepalive_tick(void *arg)
 		char why[64];
 		snprintf(why, sizeof(why), "no sign of life for %u s",
 			 s->timeout_ms / 1000);
+		s->end_cause = SESSION_END_LOST;
 		session_end(s, PROTO_REASON_TIMEOUT, why);
 		return;
 	}
@@ -539,6 +541,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		char text[80];
 		snprintf(text, sizeof(text), "the peer said bye (%s)",
 			 proto_reason_name(m.bye.reason));
+		s->end_cause = SESSION_END_PEER;
 		session_free(s, false, text);
 		return false;
 	}

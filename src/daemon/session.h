@@ -27,14 +27,18 @@ struct auth_job;
 struct hook;
 struct dns_state;
 struct path_mtu;
+struct radius_session;
 
 /* What a session may do beyond its inner addresses. On a server, its
  * client's policy (server/policy.h) merged for this session; on a
  * client, the networks behind it that its welcome named. Owned by the
  * session, one allocation; NULL when there is nothing to say. */
 struct session_policy {
-	/* Server: static inner addresses (family 0: leased from the pool). */
+	/* Server: static inner addresses (family 0: leased from the pool);
+	 * leased: one a RADIUS reply gave, taken from the pool by address
+	 * for this session, not reserved there like a client file's. */
 	struct cv_addr addr4, addr6;
+	bool addr4_leased, addr6_leased;
 	char *group;			/* server: its group, or NULL */
 	bool restrict_to_routes;	/* server: only where routes lead */
 	unsigned int n_routes;		/* server: the routes pushed to it */
@@ -47,6 +51,19 @@ struct session_policy {
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
 	SESSION_UP,	/* addresses assigned, data flows */
+};
+
+/* Why a session ended, as far as accounting tells causes apart (RADIUS's
+ * Acct-Terminate-Cause, radius_session.c). Set where it ends; the
+ * default is the server's own decision (a reload, a newer session of
+ * the same client, an error). */
+enum session_end_cause {
+	SESSION_END_SERVER = 0,
+	SESSION_END_PEER,	/* the peer said bye */
+	SESSION_END_LOST,	/* its link lost, or no sign of life */
+	SESSION_END_KICKED,	/* culvertctl kick */
+	SESSION_END_IDLE,	/* Idle-Timeout */
+	SESSION_END_TIMEOUT,	/* Session-Timeout */
 };
 
 struct cv_session {
@@ -66,6 +83,7 @@ struct cv_session {
 	char *identity;			/* what the handshake proved, or NULL */
 	char *login;			/* server: user whose password is checked */
 	struct auth_job *auth_job;	/* server: that check, until it answers */
+	bool login_radius;		/* server: auth_job asks RADIUS */
 	struct sockaddr_storage login_from; /* server: peer_addr at the check */
 	struct hook *connect_hook;	/* server: client-connect-script */
 	struct pending_place pending;	/* server: a place until hello */
@@ -93,9 +111,13 @@ struct cv_session {
 	 * OU (cert-group = ou), as the transport reported it. */
 	bool password_login;
 	char *cert_group;
+	/* Server: what RADIUS said of its login, its accounting; NULL when
+	 * it did not log in through RADIUS. */
+	struct radius_session *radius;
 	/* End it at the next turn of the loop (session_end_soon). */
 	const char *end_why;
 	uint8_t end_reason;
+	enum session_end_cause end_cause;
 
 	int64_t started, last_rx, last_tx;	/* loop_now() milliseconds */
 	time_t connected_at;			/* wall clock, for status */

@@ -100,6 +100,24 @@ static void transfer(const struct session_view *v, struct strbuf *out)
 		      human_bytes(v->tx_bytes, tx), v->tx_packets);
 }
 
+/* "  radius: 198.51.100.10:1812, session timeout 1 hour, idle timeout
+ * 5 minutes, accounting every 60 s": what its RADIUS reply set. */
+static void radius_line(const struct session_view *v, struct strbuf *out)
+{
+	char when[HUMAN_MAX];
+
+	strbuf_printf(out, "  radius: %s", v->rad.server);
+	if (v->rad.session_timeout)
+		strbuf_printf(out, ", session timeout %s",
+			      human_span(v->rad.session_timeout, when));
+	if (v->rad.idle_timeout)
+		strbuf_printf(out, ", idle timeout %s",
+			      human_span(v->rad.idle_timeout, when));
+	if (v->rad.interim)
+		strbuf_printf(out, ", accounting every %u s", v->rad.interim);
+	strbuf_printf(out, "\n");
+}
+
 /* A few lines: what `status` shows of each session. */
 /* " 198.18.1.0/24 2001:db8:a::/48", or " -" */
 static void networks(const struct session_view *v, struct strbuf *out)
@@ -128,6 +146,8 @@ static void session_brief(const struct session_view *v, struct strbuf *out)
 		networks(v, out);
 		strbuf_printf(out, "\n");
 	}
+	if (v->radius)
+		radius_line(v, out);
 	ago(out, "  connected: ", v->connected_s);
 	if (v->link.keys_made)
 		ago(out, "  keys made: ", (int64_t)now - v->link.keys_made);
@@ -158,6 +178,14 @@ static void session_full(const struct session_view *v, struct strbuf *out)
 	strbuf_printf(out, "  outer address: %s\n", v->outer);
 	strbuf_printf(out, "  inner address: %s\n", v->inner ? v->inner : "-");
 	strbuf_printf(out, "  inner IPv6 address: %s\n", v->inner6 ? v->inner6 : "-");
+	strbuf_printf(out, "  login: %s\n", v->login ? v->login : "-");
+	if (v->radius) {
+		strbuf_printf(out, "  RADIUS server: %s\n", v->rad.server);
+		strbuf_printf(out, "  Acct-Session-Id: %s\n", v->rad.acct_session_id);
+		strbuf_printf(out, "  session timeout: %u s\n  idle timeout: %u s\n",
+			      v->rad.session_timeout, v->rad.idle_timeout);
+		strbuf_printf(out, "  accounting updates: every %u s\n", v->rad.interim);
+	}
 	strbuf_printf(out, "  group: %s\n", v->group ? v->group : "-");
 	strbuf_printf(out, "  networks behind it:");
 	networks(v, out);

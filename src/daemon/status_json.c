@@ -101,6 +101,23 @@ static void session_json(const struct core *core, const struct cv_session *s,
 	string_or_null(out, "inner", v.inner);
 	string_or_null(out, "inner6", v.inner6);
 	string_or_null(out, "group", v.group);
+	string_or_null(out, "login", v.login);
+	key(out, "radius");
+	if (v.radius) {
+		strbuf_printf(out, "{");
+		strbuf_json_string(out, "server");
+		strbuf_printf(out, ":");
+		strbuf_json_string(out, v.rad.server);
+		string_or_null(out, "acct_session_id", v.rad.acct_session_id);
+		count_or_null(out, "session_timeout", v.rad.session_timeout,
+			      v.rad.session_timeout);
+		count_or_null(out, "idle_timeout", v.rad.idle_timeout,
+			      v.rad.idle_timeout);
+		count_or_null(out, "interim", v.rad.interim, v.rad.interim);
+		strbuf_printf(out, "}");
+	} else {
+		strbuf_printf(out, "null");
+	}
 	key(out, "networks");
 	strbuf_printf(out, "[");
 	for (unsigned int i = 0; i < v.n_networks; i++) {

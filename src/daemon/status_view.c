@@ -68,6 +68,13 @@ void session_view(const struct core *core, const struct cv_session *s,
 	v->state = v->up ? "up" : "hello";
 	v->outer = s->peer;
 	inner_addresses(s, v);
+	if (core->cfg->mode == MODE_SERVER && v->up)
+		v->login = s->radius ? "radius" : s->password_login ? "password"
+			   : s->identity ? "certificate" : NULL;
+	if (s->radius) {
+		v->radius = true;
+		radius_session_view(s, &v->rad);
+	}
 	if (s->policy) {
 		v->group = s->policy->group;
 		v->networks = s->policy->networks;

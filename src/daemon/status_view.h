@@ -16,6 +16,7 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "radius_session.h"
 
 struct core;
 struct cv_host;
@@ -45,6 +46,12 @@ struct session_view {
 	const char *inner, *inner6;	/* NULL: none */
 	char inner_buf[ADDR_STRLEN], inner6_buf[ADDR_STRLEN];
 	const char *group;		/* the server's policy; NULL: none */
+	/* How it logged in (server): "certificate", "password" or
+	 * "radius"; NULL: nothing proved (an insecure transport), or
+	 * not yet. */
+	const char *login;
+	bool radius;			/* then what its RADIUS reply set */
+	struct radius_session_view rad;
 	/* The networks behind the session (site to site), in the policy. */
 	const struct cv_prefix *networks;
 	unsigned int n_networks;

@@ -243,11 +243,9 @@ static void on_results(void *arg, int fd, uint32_t events)
 		w->queued--;
 		/* A callback may cancel later jobs of the list: it looks at
 		 * each job only when its turn comes. */
-		if (job->cancelled)
-			;
-		else if (job->work)
+		if (job->work && job->work->done && !job->cancelled)
 			job->work->done(job->arg, job->work);
-		else
+		else if (!job->work && !job->cancelled)
 			job->done(job->arg, job->result);
 		job_free(job);
 	}

@@ -32,8 +32,8 @@ struct source_key;
 typedef void auth_done_cb(void *arg, enum auth_result result);
 
 /* Work of another kind than a password check: run(work) on a worker
- * thread; then, on the loop, done(arg, work) unless the job was
- * cancelled; release(work) always comes last, on the loop (or from
+ * thread; then, on the loop, done(arg, work) (when set) unless the job
+ * was cancelled; release(work) always comes last, on the loop (or from
  * auth_worker_free). The submitter fills the table at the head of its
  * own structure. */
 struct auth_work {

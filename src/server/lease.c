@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "claims.h"
 #include "config.h"
 #include "core.h"
 #include "log.h"
@@ -62,6 +63,33 @@ static int take_over(struct cv_session *s, const struct cv_prefix *claim,
 	return 0;
 }
 
+/* A static address a RADIUS reply gave: the pool's, taken from it for
+ * this session (a client file's is reserved there instead). */
+static int take_static(struct cv_session *s, struct pool *pool,
+		       const struct cv_addr *a, const char *key,
+		       struct lease_refusal *why)
+{
+	char buf[ADDR_STRLEN];
+	int err = pool_take(pool, a, s->identity);
+
+	addr_str(a, buf);
+	if (err == -EINVAL)
+		return refused(why, REFUSAL_radius_reply, PROTO_REASON_POLICY,
+			       "the server cannot give the address RADIUS names for you",
+			       "RADIUS gives it %s, which is not a client address of '%s': the address of its reply must lie in the pool",
+			       buf, key);
+	if (err == -EPERM || err == -EADDRINUSE)
+		return refused(why, REFUSAL_address_in_use, PROTO_REASON_POLICY,
+			       "its address or network is in use",
+			       "RADIUS gives it %s, which is %s", buf,
+			       err == -EPERM ? "another client's static address (client-config-dir)"
+					     : "in use");
+	if (err < 0)
+		return refused(why, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
+			       "server out of memory", "out of memory");
+	return 0;
+}
+
 static int route_inner(struct cv_session *s, const struct cv_addr *a,
 		       struct lease_refusal *why)
 {
@@ -86,7 +114,9 @@ static int lease4(struct cv_session *s, struct lease_refusal *why)
 		return 0;
 	if (p && p->addr4.family == AF_INET) {
 		struct cv_prefix host = prefix_host(&p->addr4);
-		if (take_over(s, &host, why) < 0)
+		if (take_over(s, &host, why) < 0 ||
+		    (p->addr4_leased &&
+		     take_static(s, srv->pool, &p->addr4, "pool", why) < 0))
 			return -1;
 		s->inner = p->addr4;
 	} else if ((err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
@@ -123,7 +153,9 @@ static int lease6(struct cv_session *s, struct lease_refusal *why)
 	}
 	if (p && p->addr6.family == AF_INET6) {
 		struct cv_prefix host = prefix_host(&p->addr6);
-		if (take_over(s, &host, why) < 0)
+		if (take_over(s, &host, why) < 0 ||
+		    (p->addr6_leased &&
+		     take_static(s, srv->pool6, &p->addr6, "pool6", why) < 0))
 			return -1;
 		s->inner6 = p->addr6;
 	} else if (pool_lease_hint(srv->pool6, s->identity, &s->previous6,
@@ -150,12 +182,16 @@ static int route_network(struct cv_session *s, const struct cv_prefix *net,
 {
 	struct server *srv = s->owner;
 	const struct core *core = s->core;
-	char n[ADDR_STRLEN];
+	char n[ADDR_STRLEN], clash[200];
 	const char *kernel;
 
+	prefix_str(net, n);
+	if (claims_check_network(s, net, clash, sizeof(clash)) < 0)
+		return refused(why, REFUSAL_address_in_use, PROTO_REASON_POLICY,
+			       "its address or network is in use",
+			       "its network %s %s", n, clash);
 	if (take_over(s, net, why) < 0)
 		return -1;
-	prefix_str(net, n);
 	int err = nl_route_add(core->nl, core->tun.ifindex, net, &kernel);
 	if (err < 0)
 		return refused(why, REFUSAL_network_route, PROTO_REASON_UNSPECIFIED,
@@ -220,10 +256,11 @@ static void unroute_networks(struct cv_session *s)
 	}
 }
 
-/* A static address goes back to nobody: the pool never leases it. */
+/* A client file's static address goes back to nobody: the pool never
+ * leases it. */
 static void give_back_inner(struct cv_session *s, struct pool *pool,
 			    const struct cv_addr *a, bool *has,
-			    const struct cv_addr *fixed)
+			    const struct cv_addr *fixed, bool leased)
 {
 	struct server *srv = s->owner;
 	struct cv_prefix host = prefix_host(a);
@@ -231,7 +268,7 @@ static void give_back_inner(struct cv_session *s, struct pool *pool,
 	if (!*has)
 		return;
 	route_del(srv->routes, &host, s);
-	if (!fixed || !fixed->family)
+	if (!fixed || !fixed->family || leased)
 		pool_release(pool, a);
 	*has = false;
 }
@@ -243,7 +280,7 @@ void lease_give_back(struct cv_session *s)
 
 	unroute_networks(s);
 	give_back_inner(s, srv->pool6, &s->inner6, &s->has_inner6,
-			p ? &p->addr6 : NULL);
+			p ? &p->addr6 : NULL, p && p->addr6_leased);
 	give_back_inner(s, srv->pool, &s->inner, &s->has_inner,
-			p ? &p->addr4 : NULL);
+			p ? &p->addr4 : NULL, p && p->addr4_leased);
 }

@@ -18,16 +18,30 @@
 #include "policy.h"
 #include "policy_file.h"
 #include "pool.h"
+#include "radius.h"
 #include "refusal_log.h"
 #include "route.h"
 #include "server_internal.h"
 #include "throttle.h"
+
+/* auth = radius: the servers, the threads that ask them, the back-off
+ * after the logins they refuse. */
+static int setup_radius(struct server *srv)
+{
+	int err = throttle_new(&srv->throttle);
+
+	if (err < 0 || (err = radius_new(srv->core, &srv->radius)) < 0)
+		return err;
+	return 0;
+}
 
 static int setup_auth(struct server *srv)
 {
 	const struct config *cfg = srv->core->cfg;
 	int err;
 
+	if (cfg->auth & AUTH_METHOD_RADIUS)
+		return setup_radius(srv);
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
 		return 0;
 	if (!cfg->password_file && !cfg->pam_service) {
@@ -81,7 +95,7 @@ static int setup_pools(struct server *srv)
 /* ---- per-client policy */
 
 /* The gateway's own addresses, which no client's network may hold. */
-static size_t local_addresses(struct policy_local **out)
+size_t server_local_addresses(struct policy_local **out)
 {
 	struct ifaddrs *ifas;
 	size_t n = 0, cap = 0;
@@ -120,7 +134,7 @@ int server_policy_load(const struct config *cfg, struct policy_set **out)
 
 	if (err < 0)
 		return err;
-	size_t n = local_addresses(&local);
+	size_t n = server_local_addresses(&local);
 	unsigned int errors = policy_set_check(*out, cfg, local, n);
 	free(local);
 	if (errors) {
@@ -275,6 +289,7 @@ void server_free(struct server *srv)
 	if (!srv)
 		return;
 	auth_worker_free(srv->auth_worker);
+	radius_free(srv->radius);
 	while (srv->retired_auth) {
 		struct retired_auth *r = srv->retired_auth;
 		srv->retired_auth = r->next;

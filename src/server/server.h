@@ -29,6 +29,8 @@ struct cv_session;
 struct pending;
 struct policy_set;
 struct pool;
+struct radius;
+struct radius_config;
 struct refusal_log;
 struct retired_auth;
 struct route_table;
@@ -53,6 +55,7 @@ struct server {
 	struct refusal_log *refusals;	/* lines about refused logins */
 	struct auth *auth;		/* when auth includes password */
 	struct auth_worker *auth_worker;
+	struct radius *radius;		/* when auth includes radius */
 	struct throttle *throttle;
 	/* Password files replaced by reloads: a check may still be using
 	 * one, so they live until the server ends. */
@@ -79,6 +82,12 @@ int server_policy_load(const struct config *cfg, struct policy_set **out);
 int server_reload_auth_load(struct server *srv, const struct config *cfg,
 			    struct auth **out);
 int server_reload_auth_commit(struct server *srv, struct auth *auth);
+/* The RADIUS servers of cfg (auth = radius), loaded into *out (NULL
+ * when cfg asks no RADIUS), then put in force for the requests from
+ * then on. Returns 0 or a negative errno, logged. */
+int server_reload_radius_load(struct server *srv, const struct config *cfg,
+			      struct radius_config **out);
+void server_reload_radius_commit(struct server *srv, struct radius_config *rc);
 /* The new policy in force (cfg is in force already): new sessions get
  * it; a live session whose client's or group's settings changed what it
  * was told (its static address, routes, networks), or whose address is

@@ -1,5 +1,6 @@
-/* What a reload changes on a server: the password file, and the
- * per-client policy with the live sessions it touches (server.h). */
+/* What a reload changes on a server: the password file, the RADIUS
+ * servers, and the per-client policy with the live sessions it touches
+ * (server.h). */
 #include "server.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "policy.h"
 #include "pool.h"
+#include "radius.h"
 #include "server_internal.h"
 #include "session.h"
 
@@ -53,15 +55,39 @@ int server_reload_auth_commit(struct server *srv, struct auth *auth)
 	return 0;
 }
 
+/* ---- the RADIUS servers */
+
+int server_reload_radius_load(struct server *srv, const struct config *cfg,
+			      struct radius_config **out)
+{
+	*out = NULL;
+	if (!(cfg->auth & AUTH_METHOD_RADIUS))
+		return 0;
+	if (!srv->radius) {
+		log_err("%s: auth = radius needs a restart of culvertd to take effect",
+			cfg->path);
+		return -EINVAL;
+	}
+	return radius_config_load(cfg, out);
+}
+
+void server_reload_radius_commit(struct server *srv, struct radius_config *rc)
+{
+	if (rc)
+		radius_set_config(srv->radius, rc);
+}
+
 /* ---- the per-client policy */
 
 /* Whether s holds, from the pools, an address set now keeps for a
- * client: it must go, so that client can have it. */
+ * client: it must go, so that client can have it. A RADIUS reply's
+ * static address is the pool's too. */
 static bool holds_reserved(const struct server *srv,
 			   const struct cv_session *s)
 {
 	const struct session_policy *p = s->policy;
-	bool static4 = p && p->addr4.family, static6 = p && p->addr6.family;
+	bool static4 = p && p->addr4.family && !p->addr4_leased;
+	bool static6 = p && p->addr6.family && !p->addr6_leased;
 
 	return (s->has_inner && !static4 && srv->pool &&
 		pool_is_reserved(srv->pool, &s->inner)) ||
@@ -105,11 +131,10 @@ static void recheck(struct server *srv, struct cv_session *s,
 		    const struct policy_set *old, const struct policy_set *set)
 {
 	const struct config *cfg = s->core->cfg;
-	const char *group = server_session_group(s);
 	struct session_policy *before = NULL, *after = NULL;
 
-	int was = policy_for_session(old, cfg, s->identity, group, &before);
-	int is = policy_for_session(set, cfg, s->identity, group, &after);
+	int was = server_session_policy(old, s, &before);
+	int is = server_session_policy(set, s, &after);
 	if (was == -ENOMEM || is == -ENOMEM) {
 		session_end(s, PROTO_REASON_UNSPECIFIED,
 			    "out of memory while reloading its policy");

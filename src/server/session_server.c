@@ -23,6 +23,7 @@
 #include "pending.h"
 #include "plugin_host.h"
 #include "policy.h"
+#include "radius_session.h"
 #include "refusal_log.h"
 #include "server_internal.h"
 #include "session_owner.h"
@@ -112,9 +113,7 @@ static int send_welcome(struct cv_session *s)
 	return session_send_control(s, &m, 1);
 }
 
-/* Refuse a peer with a reason for it and one for our log; the session is
- * gone afterwards. */
-static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
+bool server_refuse(struct cv_session *s, enum refusal why, uint8_t reason,
 		   const char *told, const char *logged)
 {
 	struct server *srv = s->owner;
@@ -128,132 +127,9 @@ static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
 	return false;
 }
 
-/* The name a login proved: it names the session and keeps its lease. */
-static bool take_login(struct cv_session *s)
-{
-	if (s->identity && strcmp(s->identity, s->login) != 0)
-		session_log(s, LOG_INFO,
-			    "%s: certificate '%s' logs in as user '%s'",
-			    s->peer, s->identity, s->login);
-	free(s->identity);
-	s->identity = s->login;
-	s->login = NULL;
-	return true;
-}
-
-static bool accept_peer(struct cv_session *s);
-
-static enum login_result login_result(enum auth_result result)
-{
-	switch (result) {
-	case AUTH_OK:
-		return LOGIN_ok;
-	case AUTH_UNKNOWN_USER:
-		return LOGIN_unknown_user;
-	case AUTH_WRONG_PASSWORD:
-		return LOGIN_wrong_password;
-	case AUTH_LOCKED:
-		return LOGIN_locked;
-	case AUTH_BAD_HASH:
-		return LOGIN_bad_hash;
-	case AUTH_ERROR:
-		break;
-	}
-	return LOGIN_error;
-}
-
-/* The worker's answer about the password of s->login. */
-static void on_password_checked(void *arg, enum auth_result result)
-{
-	struct cv_session *s = arg;
-	struct server *srv = s->owner;
-	/* Where the check was counted, even if the peer moved since. */
-	const struct sockaddr *sa = (const struct sockaddr *)&s->login_from;
-	char text[160];
-
-	s->auth_job = NULL;
-	s->core->logins[login_result(result)]++;
-	throttle_end(srv->throttle, sa, s->login, result == AUTH_OK,
-		     loop_now(s->core->loop));
-	if (result != AUTH_OK) {
-		s->core->counters.auth_failed++;
-		snprintf(text, sizeof(text), "user '%s': %s", s->login,
-			 auth_result_str(result));
-		/* The same answer for every failure: it must not tell a
-		 * stranger which users exist. */
-		refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
-		       "wrong username or password", text);
-		return;
-	}
-	take_login(s);
-	s->password_login = true;
-	accept_peer(s);
-}
-
-/* The password half of admit(): the name (its form, and the
- * certificate's when both are asked for), the back-off, then the check
- * on the worker (s->auth_job set). */
-static bool admit_password(struct cv_session *s, const struct proto_hello *h)
-{
-	struct server *srv = s->owner;
-	const struct config *cfg = s->core->cfg;
-	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
-	int64_t now = loop_now(s->core->loop);
-	char text[IDENTITY_MAX + 200];
-
-	if (!h->username[0] || !h->password[0])
-		return refuse(s, REFUSAL_no_password, PROTO_REASON_AUTH,
-			      "this server needs a username and password",
-			      "no username or password (auth = password)");
-	/* The name goes into the log: only what a password file may hold. */
-	if (!user_name_valid(h->username)) {
-		throttle_failed(srv->throttle, sa, NULL, now);
-		s->core->counters.auth_failed++;
-		s->core->logins[LOGIN_bad_name]++;
-		return refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
-			      "wrong username or password",
-			      "a user name with characters no user has");
-	}
-	/* Checked before the password: a certificate's holder learns
-	 * nothing of another user's password. */
-	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && cfg->cert_user_match &&
-	    strcmp(s->identity, h->username) != 0) {
-		s->core->counters.auth_failed++;
-		snprintf(text, sizeof(text),
-			 "certificate '%s' with the password of user '%s': the user name must be the certificate's name (cert-user-match)",
-			 s->identity, h->username);
-		return refuse(s, REFUSAL_cert_user_mismatch, PROTO_REASON_AUTH,
-			      "the username is not the name in your certificate",
-			      text);
-	}
-	int64_t wait = throttle_wait(srv->throttle, sa, h->username, now);
-	if (wait > 0) {
-		s->core->counters.auth_throttled++;
-		snprintf(text, sizeof(text),
-			 "too many failed logins from your address; try again in %lld s",
-			 (long long)(wait + 999) / 1000);
-		return refuse(s, REFUSAL_throttled, PROTO_REASON_BUSY, text,
-			      "too many failed logins from this address");
-	}
-	struct source_key source;
-	source_key(sa, SOURCE_HOST, &source);
-	s->login = strdup(h->username);
-	if (s->login)
-		s->auth_job = auth_worker_submit(srv->auth_worker, &source,
-						 h->username, h->password,
-						 on_password_checked, s);
-	if (!s->auth_job)
-		return refuse(s, REFUSAL_busy, PROTO_REASON_BUSY,
-			      "the server is busy checking logins; try again",
-			      "too many logins waiting for a password check");
-	s->login_from = s->peer_addr;
-	throttle_begin(srv->throttle, sa, s->login, now);
-	return true;
-}
-
 /* Whether the peer may go on: the limits, and what `auth` asks that the
- * hello itself shows. A password is checked by the worker afterwards
- * (s->auth_job set); everything else is decided here. */
+ * hello itself shows. A password is checked by a worker afterwards
+ * (s->auth_job set, session_login.c); everything else is decided here. */
 static bool admit(struct cv_session *s, struct proto_hello *h)
 {
 	struct server *srv = s->owner;
@@ -261,14 +137,14 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 	char text[IDENTITY_MAX + 200];
 
 	if (srv->n_up >= cfg->max_clients)
-		return refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
+		return server_refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
 			      "the server is full",
 			      "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
 		return true;
 	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && !s->identity)
-		return refuse(s, REFUSAL_no_certificate, PROTO_REASON_AUTH,
+		return server_refuse(s, REFUSAL_no_certificate, PROTO_REASON_AUTH,
 			      "a client certificate is required",
 			      "no client certificate (auth = certificate)");
 	/* It names the session in logs, status, kick and the scripts'
@@ -277,13 +153,13 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		snprintf(text, sizeof(text),
 			 "the name in its certificate, '%s', holds characters other than letters, digits, spaces and . _ @ + - , = (IDENTITIES in culvert.conf(5))",
 			 s->identity);
-		return refuse(s, REFUSAL_bad_identity, PROTO_REASON_AUTH,
+		return server_refuse(s, REFUSAL_bad_identity, PROTO_REASON_AUTH,
 			      "the name in your certificate holds characters this server does not take",
 			      text);
 	}
-	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
+	if (!(cfg->auth & (AUTH_METHOD_PASSWORD | AUTH_METHOD_RADIUS)))
 		return true;
-	bool ok = admit_password(s, h);
+	bool ok = server_login(s, h);
 	explicit_bzero(h->password, sizeof(h->password));
 	return ok;
 }
@@ -317,6 +193,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		session_log(s, LOG_INFO,
 			    "session %s said hello again: starting over",
 			    session_name(s));
+		radius_session_end(s);
 		lease_give_back(s);
 		s->state = SESSION_HELLO;
 		srv->n_up--;
@@ -327,7 +204,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		snprintf(text, sizeof(text),
 			 "protocol version %u is not spoken here (this server speaks %u)",
 			 h->version, PROTO_VERSION);
-		return refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
+		return server_refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
 			      text);
 	}
 	s->nonce = h->nonce;
@@ -339,7 +216,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	s->previous6 = h->previous6;
 	if (!admit(s, h))
 		return false;
-	return s->auth_job ? true : accept_peer(s);
+	return s->auth_job ? true : server_accept(s);
 }
 
 /* "; networks 198.18.1.0/24; group sites" for the log line of a session
@@ -395,7 +272,7 @@ static void on_client_connect_done(void *arg, int status)
 	}
 	snprintf(text, sizeof(text), "client-connect-script said no (exit status %d)",
 		 status);
-	refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
+	server_refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
 	       "refused by the server's policy", text);
 }
 
@@ -412,10 +289,19 @@ const char *server_session_group(const struct cv_session *s)
 	return group;
 }
 
-/* An admitted peer: its policy, its addresses and networks; then, once
- * the administrator's client-connect-script (if any) agrees, the
- * welcome. */
-static bool accept_peer(struct cv_session *s)
+int server_session_policy(const struct policy_set *set,
+			  const struct cv_session *s, struct session_policy **out)
+{
+	const struct config *cfg = s->core->cfg;
+
+	if (s->radius)
+		return radius_session_policy(set, cfg, s, server_session_group(s),
+					     out);
+	return policy_for_session(set, cfg, s->identity, server_session_group(s),
+				  out);
+}
+
+bool server_accept(struct cv_session *s)
 {
 	struct server *srv = s->owner;
 	const struct config *cfg = s->core->cfg;
@@ -426,24 +312,23 @@ static bool accept_peer(struct cv_session *s)
 		session_log(s, LOG_WARNING, "session %s: its certificate's OU '%s' is not a group name (letters, digits, '.', '_', '-'): no group from it",
 			 session_name(s), s->cert_group);
 	free(s->policy);
-	int err = policy_for_session(srv->policy, cfg, s->identity,
-				     server_session_group(s), &s->policy);
+	int err = server_session_policy(srv->policy, s, &s->policy);
 	if (err == -E2BIG)
-		return refuse(s, REFUSAL_too_many_routes, PROTO_REASON_POLICY,
+		return server_refuse(s, REFUSAL_too_many_routes, PROTO_REASON_POLICY,
 			      "the server has too many routes for this client",
 			      "its routes do not fit a welcome");
 	if (err < 0)
-		return refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
+		return server_refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
 				      "server out of memory",
 			      "out of memory");
 	if (lease_take(s, &why) < 0)
-		return refuse(s, why.counted, why.reason, why.told, why.logged);
+		return server_refuse(s, why.counted, why.reason, why.told, why.logged);
 	if (!cfg->client_connect_script)
 		return bring_up(s);
 	s->connect_hook = session_hook(s, cfg->client_connect_script,
 				       "client-connect", on_client_connect_done);
 	if (!s->connect_hook)
-		return refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
+		return server_refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
 			      "refused by the server's policy",
 			      "client-connect-script could not run");
 	return true;
@@ -457,17 +342,16 @@ static void on_up(struct cv_session *s)
 
 	srv->n_pending--;
 	srv->n_up++;
+	if (s->radius)
+		radius_session_up(s);
 }
 
 static void on_ended(struct cv_session *s)
 {
 	struct server *srv = s->owner;
 
-	if (s->auth_job) {
-		auth_job_cancel(srv->auth_worker, s->auth_job);
-		throttle_cancel(srv->throttle,
-				(const struct sockaddr *)&s->login_from, s->login);
-	}
+	if (s->auth_job)
+		server_login_cancel(s);
 	if (s->connect_hook)
 		hook_cancel(s->connect_hook);
 	pending_leave(srv->pending, &s->pending);
@@ -478,6 +362,8 @@ static void on_ended(struct cv_session *s)
 	} else {
 		srv->n_pending--;
 	}
+	/* Its accounting Stop still names its addresses. */
+	radius_session_end(s);
 	lease_give_back(s);
 }
 

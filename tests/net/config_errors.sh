@@ -369,6 +369,37 @@ chmod 640 "$T/server.key" "$T/users"
 secrets private
 check "mode 0640 (the daemon's group may read) passes --check-config" test "$RC" -eq 0
 
+# 13. auth = radius: a secret file every user may read, one that is
+# empty, a server that has no address; a good one passes
+radius() {   # radius NAME SERVER : a RADIUS gateway asking SERVER
+	conf "$1" <<-EOF
+	mode = server
+	transport = udp
+	insecure = yes
+	$common_server
+	auth = radius
+	radius-server = $2
+	radius-secret-file = $T/radius.secret
+	plugin-dir = $CULVERT_PLUGIN_DIR
+	EOF
+	run "$1"
+}
+printf 'a shared secret\n' >"$T/radius.secret"
+chmod 644 "$T/radius.secret"
+radius radius-readable 198.51.100.10
+check "a RADIUS secret every user may read is refused" \
+	eval 'refused && says "'"'radius-secret-file' \\($T/radius.secret\\) can be read by every user \\(mode 0644\\)"'"'
+chmod 600 "$T/radius.secret"
+radius radius-good 198.51.100.10:1812
+check "a RADIUS gateway with its secret file, mode 0600, passes --check-config" test "$RC" -eq 0
+radius radius-nowhere no-such-host.invalid
+check "a RADIUS server whose name has no address is refused, named" \
+	eval 'refused && says "RADIUS server .no-such-host.invalid."'
+: >"$T/radius.secret"
+radius radius-empty 198.51.100.10
+check "an empty RADIUS secret file is refused, saying so" \
+	eval 'refused && says "radius-secret-file $T/radius.secret: its first line is empty"'
+
 ((failed == 0)) || {
 	echo "# $failed check(s) failed"
 	exit 1

@@ -88,8 +88,10 @@ ok "status --json parses; alice's rx_bytes grew to $after with a 4 MiB transfer 
 got=$(json "[(s['inner6'], s['peer_cert_expires'], s['identity'], s['protocol'][:3], s['keys_made'] is None, d['culvertd']['mode'], d['culvertd']['transports'][0]['listen']) for s in d['sessions'] if s['name']=='alice'][0]")
 [[ $got == "(None, None, 'alice', 'TLS', False, 'server', '192.0.2.1:4433')" ]] ||
 	fail "status --json gives alice's (inner6, peer_cert_expires, identity, protocol, keys_made is null, mode, listen) as $got"
-json "sorted(k for s in d['sessions'] for k in s if s[k] is None) == ['group', 'group', 'inner6', 'inner6', 'peer_cert_expires', 'peer_cert_expires']" | grep -qx True ||
-	fail "status --json has other nulls than group, inner6 and peer_cert_expires: $(cat "$LAB_TMP/status.json")"
+json "sorted(k for s in d['sessions'] for k in s if s[k] is None) == ['group', 'group', 'inner6', 'inner6', 'peer_cert_expires', 'peer_cert_expires', 'radius', 'radius']" | grep -qx True ||
+	fail "status --json has other nulls than group, inner6, peer_cert_expires and radius: $(cat "$LAB_TMP/status.json")"
+[[ $(json "[s['login'] for s in d['sessions']]") == "['password', 'password']" ]] ||
+	fail "status --json does not say the sessions logged in by password: $(cat "$LAB_TMP/status.json")"
 ok "status --json: null for alice's inner6 and peer certificate, her TLS version and keys"
 status
 has '^  received [4-9]\.[0-9] MiB in [0-9]+ packets, sent [0-9.]+ (B|KiB|MiB) in [0-9]+ packets; last heard ' "traffic in MiB for alice"

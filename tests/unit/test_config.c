@@ -182,6 +182,37 @@ START_TEST(ipv6_only_server)
 }
 END_TEST
 
+START_TEST(radius_keys)
+{
+	struct config *cfg = parse_ok(SERVER
+		"auth = certificate+radius\n"
+		"radius-server = radius1.example.org\n"
+		"radius-server = [2001:db8::5]:11812\n"
+		"radius-server = 2001:db8::6\n"
+		"radius-secret-file = /etc/culvert/radius.secret\n"
+		"radius-accounting-server = 198.51.100.10:1813\n"
+		"radius-nas-address = 192.0.2.1\n"
+		"radius-interim-interval = 60\n");
+	const struct config_radius *r = &cfg->radius;
+	char a[ADDR_STRLEN];
+
+	ck_assert_uint_eq(cfg->auth, AUTH_METHOD_CERTIFICATE | AUTH_METHOD_RADIUS);
+	ck_assert_uint_eq(r->servers.n, 3);
+	ck_assert_str_eq(r->servers.s[0].host, "radius1.example.org");
+	ck_assert_uint_eq(r->servers.s[0].port, 0);
+	ck_assert_str_eq(r->servers.s[1].host, "2001:db8::5");
+	ck_assert_uint_eq(r->servers.s[1].port, 11812);
+	ck_assert_str_eq(r->servers.s[2].host, "2001:db8::6");
+	ck_assert_uint_eq(r->acct_servers.n, 1);
+	ck_assert_uint_eq(r->acct_servers.s[0].port, 1813);
+	ck_assert_uint_eq(r->timeout, 3);
+	ck_assert_uint_eq(r->retries, 2);
+	ck_assert_uint_eq(r->interim, 60);
+	ck_assert_str_eq(addr_str(&r->nas_address, a), "192.0.2.1");
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(section_value_wins)
 {
 	struct config *cfg = parse_ok(CLIENT "[udp]\nremote = 198.51.100.9:1\n");
@@ -287,6 +318,26 @@ static const struct {
 	{ CLIENT "rekey-bytes = 99999999999999999999G\n", "is not an amount of bytes" },
 	{ CLIENT "rekey-records = 99\n",
 	  "key 'rekey-records': '99' is not a number of records from 100 to 4294967295" },
+	{ SERVER "auth = radius\n",
+	  "auth = radius needs 'radius-server' (and 'radius-secret-file'), or 'radius-config'" },
+	{ SERVER "auth = radius\nradius-server = 198.51.100.10\n",
+	  "radius-server needs 'radius-secret-file'" },
+	{ SERVER "radius-server = 198.51.100.10\nradius-secret-file = /s\n",
+	  "'radius-server' is set, but auth does not ask RADIUS" },
+	{ SERVER "radius-server = 198.51.100.10:0\n",
+	  "key 'radius-server': '198.51.100.10:0' has no valid port" },
+	{ SERVER "radius-server = a\nradius-server = b\nradius-server = c\n"
+	  "radius-server = d\nradius-server = e\n",
+	  "test.conf:9: key 'radius-server': 'e' is one server too many (at most 4)" },
+	{ SERVER "radius-accounting-server = none\nradius-accounting-server = a\n",
+	  "'a' cannot mix 'none' with servers" },
+	{ SERVER "radius-timeout = 0\n", "is not a number of seconds from 1 to 60" },
+	{ SERVER "radius-retries = 11\n", "is not a number of retries from 0 to 10" },
+	{ SERVER "radius-interim-interval = 2\n",
+	  "is neither 0 nor a number of seconds from 5 to 604800" },
+	{ SERVER "radius-nas-address = gw\n", "'gw' is not an IPv4 or IPv6 address" },
+	{ CLIENT "radius-server = 198.51.100.10\n",
+	  "key 'radius-server' does not apply to mode = client" },
 };
 
 START_TEST(bad_line)
@@ -420,6 +471,7 @@ int main(void)
 	tcase_add_test(tc, welcome_policy_keys);
 	tcase_add_test(tc, ipv6_only_server);
 	tcase_add_test(tc, section_value_wins);
+	tcase_add_test(tc, radius_keys);
 	tcase_add_loop_test(tc, bad_line, 0,
 			    sizeof(bad_lines) / sizeof(bad_lines[0]));
 	tcase_add_test(tc, every_error_reported);
