@@ -213,7 +213,7 @@ static const char *probe(struct attempt *a)
 static int try_server(struct attempt *a, const char *next)
 {
 	const struct radius_config *rc = a->rc;
-	int64_t t0 = radius_now();
+	int64_t t0 = radius_now(), t1;
 	int err = open_socket(a), got = 0;
 	const char *hint = NULL;
 
@@ -222,7 +222,10 @@ static int try_server(struct attempt *a, const char *next)
 	else if ((err = build(a, NULL)) < 0)
 		a->trouble = err == -EIO ? "MD5 is not available (is GnuTLS in FIPS mode?)"
 					 : "the request does not fit a RADIUS packet";
-	else if ((got = ask(a, rc->tries)) <= 0 && !a->foreign && !a->garbled)
+	else
+		got = ask(a, rc->tries);
+	t1 = radius_now();
+	if (got <= 0 && !a->foreign && !a->garbled)
 		hint = probe(a);
 	if (a->fd >= 0)
 		close(a->fd);
@@ -234,7 +237,7 @@ static int try_server(struct attempt *a, const char *next)
 		snprintf(took, sizeof(took), "at once");
 	else
 		snprintf(took, sizeof(took), "in %.1f s (%u tr%s, %u s apart)",
-			 (double)(radius_now() - t0) / 1000, rc->tries,
+			 (double)(t1 - t0) / 1000, rc->tries,
 			 rc->tries == 1 ? "y" : "ies", rc->timeout_ms / 1000);
 	say(a->req, LOG_WARNING, "RADIUS server %s did not answer %s %s%s%s%s%s; %s%s",
 	    a->srv->name, a->req->what, took, a->trouble ? ": " : "",

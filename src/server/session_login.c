@@ -166,7 +166,6 @@ static void on_radius_answer(struct cv_session *s, const struct radius_answer *a
 	server_accept(s);
 }
 
-
 bool server_login(struct cv_session *s, const struct proto_hello *h)
 {
 	struct server *srv = s->owner;
@@ -179,21 +178,21 @@ bool server_login(struct cv_session *s, const struct proto_hello *h)
 
 	if (!h->username[0] || !h->password[0])
 		return server_refuse(s, REFUSAL_no_password, PROTO_REASON_AUTH,
-			      "this server needs a username and password",
-			      radius ? "no username or password (auth = radius)"
+				     "this server needs a username and password",
+				     radius ? "no username or password (auth = radius)"
 				     : "no username or password (auth = password)");
 	if (radius && strlen(h->password) > RADIUS_PASSWORD_MAX)
 		return server_refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
-			      "a password longer than 128 bytes, which RADIUS cannot carry",
-			      "a password longer than RADIUS carries (128 bytes)");
+				     "a password longer than 128 bytes, which RADIUS cannot carry",
+				     "a password longer than RADIUS carries (128 bytes)");
 	/* The name goes into the log: only what a password file may hold. */
 	if (!user_name_valid(h->username)) {
 		throttle_failed(srv->throttle, sa, NULL, now);
 		s->core->counters.auth_failed++;
 		s->core->logins[LOGIN_bad_name]++;
 		return server_refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
-			      "wrong username or password",
-			      "a user name with characters no user has");
+				     "wrong username or password",
+				     "a user name with characters no user has");
 	}
 	/* Checked before the password: a certificate's holder learns
 	 * nothing of another user's password. */
@@ -204,8 +203,8 @@ bool server_login(struct cv_session *s, const struct proto_hello *h)
 			 "certificate '%s' with the password of user '%s': the user name must be the certificate's name (cert-user-match)",
 			 s->identity, h->username);
 		return server_refuse(s, REFUSAL_cert_user_mismatch, PROTO_REASON_AUTH,
-			      "the username is not the name in your certificate",
-			      text);
+				     "the username is not the name in your certificate",
+				     text);
 	}
 	int64_t wait = throttle_wait(srv->throttle, sa, h->username, now);
 	if (wait > 0) {
@@ -214,7 +213,7 @@ bool server_login(struct cv_session *s, const struct proto_hello *h)
 			 "too many failed logins from your address; try again in %lld s",
 			 (long long)(wait + 999) / 1000);
 		return server_refuse(s, REFUSAL_throttled, PROTO_REASON_BUSY, text,
-			      "too many failed logins from this address");
+				     "too many failed logins from this address");
 	}
 	struct source_key source;
 	source_key(sa, SOURCE_HOST, &source);
@@ -229,8 +228,8 @@ bool server_login(struct cv_session *s, const struct proto_hello *h)
 						 on_password_checked, s);
 	if (!s->auth_job)
 		return server_refuse(s, REFUSAL_busy, PROTO_REASON_BUSY,
-			      "the server is busy checking logins; try again",
-			      "too many logins waiting for a password check");
+				     "the server is busy checking logins; try again",
+				     "too many logins waiting for a password check");
 	s->login_from = s->peer_addr;
 	throttle_begin(srv->throttle, sa, s->login, now);
 	return true;

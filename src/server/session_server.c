@@ -138,15 +138,15 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 
 	if (srv->n_up >= cfg->max_clients)
 		return server_refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
-			      "the server is full",
-			      "max-clients reached");
+				     "the server is full",
+				     "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
 		return true;
 	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && !s->identity)
 		return server_refuse(s, REFUSAL_no_certificate, PROTO_REASON_AUTH,
-			      "a client certificate is required",
-			      "no client certificate (auth = certificate)");
+				     "a client certificate is required",
+				     "no client certificate (auth = certificate)");
 	/* It names the session in logs, status, kick and the scripts'
 	 * CULVERT_IDENTITY: nothing a shell would read as syntax. */
 	if (s->identity && !identity_valid(s->identity)) {
@@ -154,8 +154,8 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 			 "the name in its certificate, '%s', holds characters other than letters, digits, spaces and . _ @ + - , = (IDENTITIES in culvert.conf(5))",
 			 s->identity);
 		return server_refuse(s, REFUSAL_bad_identity, PROTO_REASON_AUTH,
-			      "the name in your certificate holds characters this server does not take",
-			      text);
+				     "the name in your certificate holds characters this server does not take",
+				     text);
 	}
 	if (!(cfg->auth & (AUTH_METHOD_PASSWORD | AUTH_METHOD_RADIUS)))
 		return true;
@@ -205,7 +205,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 			 "protocol version %u is not spoken here (this server speaks %u)",
 			 h->version, PROTO_VERSION);
 		return server_refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
-			      text);
+				     text);
 	}
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
@@ -273,7 +273,7 @@ static void on_client_connect_done(void *arg, int status)
 	snprintf(text, sizeof(text), "client-connect-script said no (exit status %d)",
 		 status);
 	server_refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
-	       "refused by the server's policy", text);
+		      "refused by the server's policy", text);
 }
 
 const char *server_session_group(const struct cv_session *s)
@@ -315,12 +315,12 @@ bool server_accept(struct cv_session *s)
 	int err = server_session_policy(srv->policy, s, &s->policy);
 	if (err == -E2BIG)
 		return server_refuse(s, REFUSAL_too_many_routes, PROTO_REASON_POLICY,
-			      "the server has too many routes for this client",
-			      "its routes do not fit a welcome");
+				     "the server has too many routes for this client",
+				     "its routes do not fit a welcome");
 	if (err < 0)
 		return server_refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
-				      "server out of memory",
-			      "out of memory");
+				     "server out of memory",
+				     "out of memory");
 	if (lease_take(s, &why) < 0)
 		return server_refuse(s, why.counted, why.reason, why.told, why.logged);
 	if (!cfg->client_connect_script)
@@ -329,8 +329,8 @@ bool server_accept(struct cv_session *s)
 				       "client-connect", on_client_connect_done);
 	if (!s->connect_hook)
 		return server_refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
-			      "refused by the server's policy",
-			      "client-connect-script could not run");
+				     "refused by the server's policy",
+				     "client-connect-script could not run");
 	return true;
 }
 

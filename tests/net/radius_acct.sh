@@ -9,10 +9,12 @@
 #     outer and inner addresses, and echoes her Class
 #   - carol (Session-Timeout = 3): her session ends after 3 s
 #     (Session-Timeout); dave (Idle-Timeout = 2) sends nothing and is
-#     ended (Idle-Timeout); erin is kicked (Admin-Reset); frank is up when
-#     the gateway stops (Admin-Reboot, sent before it exits)
+#     ended (Idle-Timeout); erin is kicked (Admin-Reset); grace's client
+#     dies (Lost-Carrier); frank is up when the gateway stops
+#     (Admin-Reboot, sent before it exits)
 #   - Acct-Session-Id: one per session, none reused after a restart, which
-#     reads its servers and secret from a radcli file (radius-config)
+#     reads its servers and secret from a radcli file (radius-config) and
+#     asks a certificate too (auth = certificate+radius)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -41,17 +43,19 @@ carol	Cleartext-Password := "carol pass"
 dave	Cleartext-Password := "dave pass"
 	Idle-Timeout = 2
 erin	Cleartext-Password := "erin pass"
+grace	Cleartext-Password := "grace pass"
 frank	Cleartext-Password := "frank pass"'
 (umask 077 && printf '%s\n' "$SECRET" >"$LAB_TMP/radius.secret")
 lab_server_conf "$LAB_TMP/gw.conf" auth=radius ca= \
 	"radius-server=$RADIUS_ADDR" "radius-secret-file=$LAB_TMP/radius.secret" \
 	radius-timeout=1
-for u in alice carol dave erin frank; do
+for u in alice carol dave erin grace frank; do
 	(umask 077 && printf '%s pass\n' "$u" >"$LAB_TMP/$u.pass")
 	lab_client_conf "$LAB_TMP/$u.conf" cert= key= "username=$u" \
 		"password-file=$LAB_TMP/$u.pass"
 done
-cp "$LAB_TMP/alice.conf" "$LAB_TMP/alice2.conf"
+# after the restart, alice presents her certificate too
+lab_client_conf "$LAB_TMP/alice2.conf" username=alice "password-file=$LAB_TMP/alice.pass"
 
 # record STATUS USER [N] : the Nth (default: last) detail record of
 # that status for USER
@@ -146,6 +150,14 @@ wait_record Stop erin 5 && [[ $(field "$(record Stop erin 1)" Acct-Terminate-Cau
 	fail "erin's Stop after a kick: $(record Stop erin 1)"
 ok "erin kicked: Stop says Admin-Reset"
 
+# ---- grace: her client dies
+lab_start grace u2 "$LAB_TMP/grace.conf"
+lab_wait_log grace 'tunnel up' 10 || fail "grace: no tunnel within 10 s"
+kill -KILL "${LAB_PID[grace]}"
+wait_record Stop grace 5 && [[ $(field "$(record Stop grace 1)" Acct-Terminate-Cause) == Lost-Carrier ]] ||
+	fail "grace's Stop after her client died: $(record Stop grace 1)"
+ok "grace's client killed: Stop says Lost-Carrier"
+
 # ---- frank: up when the gateway stops
 lab_start frank u "$LAB_TMP/frank.conf"
 lab_wait_log frank 'tunnel up' 10 || fail "frank: no tunnel within 10 s"
@@ -162,12 +174,13 @@ printf '%s\n' "authserver $RADIUS_ADDR:1812" "acctserver $RADIUS_ADDR:1813" \
 	>"$LAB_TMP/radcli.conf"
 (umask 077 && printf '%s %s\n' "$RADIUS_ADDR" "$SECRET" >"$LAB_TMP/radcli.servers")
 sed -e "s|^radius-server .*|radius-config = $LAB_TMP/radcli.conf|" \
-	-e '/^radius-secret-file/d' "$LAB_TMP/gw.conf" >"$LAB_TMP/gw2.conf"
+	-e '/^radius-secret-file/d' -e "s|^auth .*|auth = certificate+radius\nca = $LAB_PKI/ca.crt|" \
+	"$LAB_TMP/gw.conf" >"$LAB_TMP/gw2.conf"
 nas=culvert-test-gw
 if ! "$CULVERTD" -c "$LAB_TMP/gw2.conf" --check-config >"$LAB_TMP/check.out" 2>&1; then
 	grep -q 'built without radcli' "$LAB_TMP/check.out" ||
 		fail "--check-config of a gateway with radius-config: $(cat "$LAB_TMP/check.out")"
-	cp "$LAB_TMP/gw.conf" "$LAB_TMP/gw2.conf"
+	sed "s|^auth .*|auth = certificate+radius\nca = $LAB_PKI/ca.crt|" "$LAB_TMP/gw.conf" >"$LAB_TMP/gw2.conf"
 	nas=$(field "$start" NAS-Identifier)
 	ok "# culvertd without radcli: radius-config refused at --check-config; the keys again"
 fi
@@ -178,10 +191,12 @@ lab_wait_log alice2 'tunnel up' 10 || fail "alice: no tunnel after the restart"
 wait_record Start alice 5 && [[ -n $(record Start alice 2) ]] || fail "no second Start for alice"
 [[ $(field "$(record Start alice 2)" NAS-Identifier) == "$nas" ]] ||
 	fail "the gateway of radius-config did not name itself $nas: $(record Start alice 2)"
-ok "the gateway started again with $(grep -o 'radius-config = .*' "$LAB_TMP/gw2.conf" || echo 'its keys'): alice is in, NAS-Identifier $nas"
+grep -q "session alice up" "${LAB_LOG[gw2]}" && grep -q "^auth *= certificate+radius" "$LAB_TMP/gw2.conf" ||
+	fail "alice is not up through auth = certificate+radius"
+ok "the gateway started again with auth = certificate+radius and $(grep -o 'radius-config = .*' "$LAB_TMP/gw2.conf" || echo 'its keys'): alice is in with her certificate and password, NAS-Identifier $nas"
 ids=$(radius_detail fr | grep '^Start ' | sed -n 's/.* Acct-Session-Id=\([^ ]*\).*/\1/p')
 n=$(wc -l <<<"$ids")
-(($(sort <<<"$ids" | uniq -d | wc -l) == 0 && n >= 6)) ||
+(($(sort <<<"$ids" | uniq -d | wc -l) == 0 && n >= 7)) ||
 	fail "Acct-Session-Ids are not one per session: $ids"
 [[ ${ids%%-*} != "$(tail -n 1 <<<"$ids" | cut -d- -f1)" ]] ||
 	fail "the restarted gateway's Acct-Session-Ids start as the first run's: $ids"
