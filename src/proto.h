@@ -69,6 +69,12 @@ enum proto_type {
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
 #define PROTO_FEATURE_PATH_MTU 0x04
 
+/* proto_hello.frames, proto_welcome.frames: what the session's data
+ * messages carry. 0 (no FRAMES attribute): inner IP packets, from a TUN
+ * device; PROTO_FRAMES_ETHERNET: Ethernet frames, from a TAP device
+ * (device-type = tap). Both ends must say the same. */
+#define PROTO_FRAMES_ETHERNET 1
+
 /* A PROTO_PROBE is this header (type, id), then zeros up to its size;
  * a PROTO_PROBE_ACK is exactly type, id and the size that arrived. */
 #define PROTO_PROBE_HDR 5
@@ -99,6 +105,7 @@ struct proto_hello {
 	 * server gives it back if it can, across its own restart too. */
 	struct cv_addr previous4;
 	struct cv_addr previous6;	/* the same for IPv6 (pool6) */
+	uint8_t frames;			/* 0, or PROTO_FRAMES_ETHERNET */
 };
 
 struct proto_welcome {
@@ -125,6 +132,10 @@ struct proto_welcome {
 	 * the tunnel. IPv4 and IPv6, in the server's order. */
 	unsigned int n_networks;
 	struct cv_prefix networks[PROTO_MAX_NETWORKS];
+	/* PROTO_FRAMES_ETHERNET: a layer 2 welcome, which carries no
+	 * addresses, routes, networks or DNS (the client's come from the
+	 * LAN); 0: an IP one. */
+	uint8_t frames;
 };
 
 struct proto_refuse {

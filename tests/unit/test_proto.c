@@ -137,6 +137,7 @@ static void assert_welcome_eq(const struct proto_welcome *a,
 	ck_assert_uint_eq(a->n_networks, b->n_networks);
 	for (unsigned int i = 0; i < a->n_networks; i++)
 		assert_prefix_eq(&a->networks[i], &b->networks[i]);
+	ck_assert_uint_eq(a->frames, b->frames);
 }
 
 static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
@@ -146,6 +147,7 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_HELLO:
 		ck_assert_uint_eq(a->hello.version, b->hello.version);
 		ck_assert_uint_eq(a->hello.nonce, b->hello.nonce);
+		ck_assert_uint_eq(a->hello.frames, b->hello.frames);
 		ck_assert_uint_eq(a->hello.previous6.family,
 				  b->hello.previous6.family);
 		if (a->hello.previous6.family)
@@ -994,6 +996,55 @@ START_TEST(test_unknown_critical_rejected)
 }
 END_TEST
 
+/* FRAMES (layer 2): a critical attribute of hello and welcome; a layer
+ * 2 welcome carries no address, route, network or DNS. */
+START_TEST(test_frames)
+{
+	struct proto_msg m = { .type = PROTO_HELLO }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.nonce = NONCE;
+	m.hello.frames = PROTO_FRAMES_ETHERNET;
+	round_trip(&m, buf, &out);
+	ck_assert_uint_eq(out.hello.frames, PROTO_FRAMES_ETHERNET);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WELCOME;
+	m.welcome.nonce = NONCE;
+	m.welcome.mtu = 1400;
+	m.welcome.keepalive_interval = 10;
+	m.welcome.keepalive_timeout = 60;
+	m.welcome.frames = PROTO_FRAMES_ETHERNET;
+	round_trip(&m, buf, &out);
+	/* Without FRAMES, no address is an error, as before. */
+	m.welcome.frames = 0;
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), -EINVAL);
+
+	w.len = 0;
+	ADD(&w, W_HEAD, 0xa0, 0x01, 0x01, W_ADDR4, W_MTU, W_KEEPALIVE);
+	expect_bad(&w, "ADDR4 or SERVER4 in a welcome with FRAMES (layer 2)");
+	w.len = 0;
+	ADD(&w, W_HEAD, W_MTU, W_KEEPALIVE, 0x02, 0x05, 198, 51, 100, 0, 24,
+	    0xa0, 0x01, 0x01);
+	expect_bad(&w, "ROUTE4 or ROUTE6 in a welcome with FRAMES (layer 2)");
+	w.len = 0;
+	ADD(&w, W_HEAD, 0xa0, 0x01, 0x02, W_MTU, W_KEEPALIVE);
+	expect_bad(&w, "FRAMES 2 unknown, expected 1 (Ethernet)");
+	w.len = 0;
+	ADD(&w, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7, 0xa0, 0x01, 0x01,
+	    0xa0, 0x01, 0x01);
+	expect_bad(&w, "duplicate FRAMES in hello");
+	w.len = 0;
+	ADD(&w, 0x03, 0x07, 0xa0, 0x01, 0x01);
+	expect_bad(&w, "FRAMES not allowed in refuse");
+	w.len = 0;
+	ADD(&w, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7, 0xa0, 0x00);
+	expect_bad(&w, "FRAMES length 0, expected 1");
+}
+END_TEST
+
 START_TEST(test_truncated_attribute)
 {
 	struct wire w;
@@ -1503,6 +1554,21 @@ START_TEST(test_doc_examples)
 	check_doc_example("welcome6only", &m);
 
 	memset(&m, 0, sizeof(m));
+	m.type = PROTO_HELLO;
+	m.hello.version = PROTO_VERSION;
+	m.hello.nonce = NONCE;
+	m.hello.frames = PROTO_FRAMES_ETHERNET;
+	check_doc_example("hello2", &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WELCOME;
+	m.welcome.nonce = NONCE;
+	m.welcome.mtu = 1381;
+	m.welcome.keepalive_interval = 10;
+	m.welcome.keepalive_timeout = 60;
+	m.welcome.frames = PROTO_FRAMES_ETHERNET;
+	check_doc_example("welcome2", &m);
+
+	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REFUSE;
 	m.refuse.reason = PROTO_REASON_POOL_EXHAUSTED;
 	strcpy(m.refuse.text, "pool full");
@@ -1605,6 +1671,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_names);
 	tcase_add_test(codec, test_hello_credentials);
 	tcase_add_test(codec, test_hello_round_trip);
+	tcase_add_test(codec, test_frames);
 	tcase_add_test(codec, test_hello_flags_ignored);
 	tcase_add_test(codec, test_data_gso_offer);
 	tcase_add_test(codec, test_data_gso_header);
