@@ -20,6 +20,14 @@ void nl_close(struct nl *nl);
 
 int nl_link_set(struct nl *nl, int ifindex, unsigned int mtu, bool up,
 		const char **why);
+/* ifindex becomes a port of the bridge master (IFLA_MASTER), as `ip
+ * link set DEV master BRIDGE` does. */
+int nl_link_set_master(struct nl *nl, int ifindex, int master,
+		       const char **why);
+/* The bridge port ifindex sends frames back out of itself (hairpin,
+ * IFLA_BRPORT_MODE) or not: `bridge link set dev DEV hairpin on|off`. */
+int nl_bridge_port_hairpin(struct nl *nl, int ifindex, bool on,
+			   const char **why);
 /* No IPv6 link-local address on ifindex: the tunnel carries only the
  * addresses culvertd assigns, so the kernel sends no router or multicast
  * listener solicitations into it. Call before the link goes up. */
@@ -68,6 +76,7 @@ struct nl_link {
 	unsigned int mtu;
 	bool up;
 	char kind[16];			/* "tun", "veth", ...; "" when none */
+	int master;			/* its bridge (or bond); 0: none */
 };
 
 /* The link with ifindex, or (ifindex 0) the one called name; -ENODEV when

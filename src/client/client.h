@@ -93,4 +93,14 @@ void client_session_hello_again(struct cv_session *s);
  * kill switch, its routes blocked into c->blocked). */
 void client_session_uninstall(struct cv_session *s);
 
+/* tap_client.c, device-type = tap. At start: the TAP device up, carrier
+ * off, its static addresses on (0 or a negative errno, logged). */
+int client_tap_setup(struct core *core);
+/* Whether the welcome carries what this client does (frames or
+ * packets); when not, the session was refused, and is gone. */
+bool client_tap_agrees(struct cv_session *s, const struct proto_welcome *w);
+/* The session's MTU on the device, and the carrier on; then off. */
+int client_tap_up(struct cv_session *s, const struct proto_welcome *w);
+void client_tap_down(struct cv_session *s);
+
 #endif

@@ -37,6 +37,8 @@ static int send_hello(struct cv_session *s)
 	if (session_takes_partial(s))
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
 	m.hello.flags |= PROTO_HELLO_PATH_MTU;
+	if (s->core->tun.tap)
+		m.hello.frames = PROTO_FRAMES_ETHERNET;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct client *c = s->owner;
@@ -138,6 +140,10 @@ void client_session_uninstall(struct cv_session *s)
 
 	if (s->state == SESSION_UP)
 		session_hook(s, core->cfg->down_script, "down", NULL);
+	if (core->tun.tap) {
+		client_tap_down(s);
+		return;
+	}
 
 	dns_down(s->dns);
 	s->dns = NULL;
@@ -321,6 +327,34 @@ static unsigned int outer_address(const struct cv_session *s,
 	return 1;
 }
 
+/* The session's features, as both ends said they take them. */
+static void take_features(struct cv_session *s, const struct proto_welcome *w)
+{
+	s->data_gso = session_takes_gso(s) &&
+		      (w->features & PROTO_FEATURE_DATA_GSO);
+	s->data_partial = session_takes_partial(s) &&
+			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
+}
+
+/* A layer 2 welcome: nothing to install but the MTU and the carrier. */
+static bool tap_welcome(struct cv_session *s, const struct proto_welcome *w)
+{
+	if (client_tap_up(s, w) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED,
+			    "cannot configure the tunnel");
+		return false;
+	}
+	if (session_up(s, w->keepalive_interval, w->keepalive_timeout) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
+		return false;
+	}
+	take_features(s, w);
+	path_mtu_start(s, s->mtu);
+	session_hook(s, s->core->cfg->up_script, "up", NULL);
+	return true;
+}
+
 bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 {
 	struct client *c = s->owner;
@@ -331,6 +365,10 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 
 	if (s->state == SESSION_UP || w->nonce != s->nonce)
 		return true; /* a duplicate, or an answer to an older hello */
+	if (!client_tap_agrees(s, w))
+		return false;
+	if (s->core->tun.tap)
+		return tap_welcome(s, w);
 	struct welcome_policy policy = {
 		.outer = &outer,
 		.n_outer = outer_address(s, &outer),
@@ -357,11 +395,7 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 	/* The next session's hello asks for these back. */
 	c->previous4 = w->addr4.addr;
 	c->previous6 = w->addr6.addr;
-	s->data_gso = session_takes_gso(s) &&
-		      (w->features & PROTO_FEATURE_DATA_GSO);
-	s->data_partial = session_takes_partial(s) &&
-			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
-	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
+	take_features(s, w);
 	path_mtu_start(s, session_mtu(s, w->mtu));
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);

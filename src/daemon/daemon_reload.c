@@ -98,6 +98,10 @@ int daemon_reload(struct daemon *d)
 	/* After the password file: a session's group may come from it. */
 	if (d->server)
 		server_reload_policy_commit(d->server, policy);
+	/* client-to-client on a TAP gateway is the bridge's hairpin. */
+	if (d->server && d->core.tun.tap &&
+	    cfg->client_to_client != old->client_to_client)
+		server_bridge_hairpin(d->server);
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
 	if (d->client)
 		client_reload(d->client);

@@ -16,6 +16,7 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "mac_table.h"
 #include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
@@ -230,6 +231,8 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
 	path_mtu_stop(s);
+	mac_port_free(s->macs);
+	s->macs = NULL;
 	s->ops->ended(s);
 	s->transport->ended_rx_packets += s->rx_packets;
 	s->transport->ended_rx_bytes += s->rx_bytes;
@@ -306,10 +309,17 @@ static int keepalive_start(struct cv_session *s, unsigned int interval_s,
 	return 0;
 }
 
+size_t session_overhead(const struct cv_session *s)
+{
+	return 1 + (s->core->tun.tap ? TAP_OVERHEAD : 0);
+}
+
 unsigned int session_mtu(const struct cv_session *s, unsigned int mtu)
 {
-	if (s->max_msg && s->max_msg - 1 < mtu)
-		return (unsigned int)s->max_msg - 1;
+	size_t over = session_overhead(s);
+
+	if (s->max_msg && s->max_msg - over < mtu)
+		return (unsigned int)(s->max_msg - over);
 	return mtu;
 }
 

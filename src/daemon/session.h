@@ -27,6 +27,7 @@ struct auth_job;
 struct hook;
 struct dns_state;
 struct path_mtu;
+struct mac_port;
 
 /* What a session may do beyond its inner addresses. On a server, its
  * client's policy (server/policy.h) merged for this session; on a
@@ -88,6 +89,9 @@ struct cv_session {
 	struct cv_addr inner6;
 	struct cv_addr previous6;
 	struct session_policy *policy;	/* NULL: none */
+	/* Server, device-type = tap: the MAC addresses it owns and its
+	 * flood budget (mac_table.h), from its first frame; NULL before. */
+	struct mac_port *macs;
 	/* Server: where its group may come from besides its client file:
 	 * the password file (it logged in by password) or its certificate's
 	 * OU (cert-group = ou), as the transport reported it. */

@@ -63,6 +63,10 @@ void session_refuse_server(struct cv_session *s, uint8_t reason,
 
 /* The tunnel MTU s can carry: mtu, or less when its link carries less. */
 unsigned int session_mtu(const struct cv_session *s, unsigned int mtu);
+/* What a data message adds to an inner packet of that MTU: the type
+ * byte, and with device-type = tap an Ethernet header and a VLAN tag
+ * (TAP_OVERHEAD). */
+size_t session_overhead(const struct cv_session *s);
 /* IPv6 needs links of 1280 bytes at least (RFC 8200 5); below that
  * Linux takes IPv6 off the device, and the tunnel runs on IPv4 alone. */
 #define SESSION_IPV6_MIN_MTU 1280

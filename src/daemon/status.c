@@ -112,6 +112,15 @@ static void networks(const struct session_view *v, struct strbuf *out)
 		strbuf_printf(out, " -");
 }
 
+/* " 02:00:5e:10:00:01 ...", or " -" */
+static void macs(const struct session_view *v, struct strbuf *out)
+{
+	for (unsigned int i = 0; i < v->n_macs; i++)
+		strbuf_printf(out, " %s", v->macs[i]);
+	if (!v->n_macs)
+		strbuf_printf(out, " -");
+}
+
 static void session_brief(const struct session_view *v, struct strbuf *out)
 {
 	time_t now = time(NULL);
@@ -126,6 +135,11 @@ static void session_brief(const struct session_view *v, struct strbuf *out)
 	if (v->group || v->n_networks) {
 		strbuf_printf(out, "  group: %s  networks:", v->group ? v->group : "-");
 		networks(v, out);
+		strbuf_printf(out, "\n");
+	}
+	if (v->n_macs) {
+		strbuf_printf(out, "  macs:");
+		macs(v, out);
 		strbuf_printf(out, "\n");
 	}
 	ago(out, "  connected: ", v->connected_s);
@@ -161,6 +175,8 @@ static void session_full(const struct session_view *v, struct strbuf *out)
 	strbuf_printf(out, "  group: %s\n", v->group ? v->group : "-");
 	strbuf_printf(out, "  networks behind it:");
 	networks(v, out);
+	strbuf_printf(out, "\n  macs:");
+	macs(v, out);
 	strbuf_printf(out, "\n");
 	strbuf_printf(out, "  connected: %s (%s)\n", utc(v->connected_at, date),
 		      human_when(-v->connected_s, when));

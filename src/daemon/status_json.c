@@ -109,6 +109,13 @@ static void session_json(const struct core *core, const struct cv_session *s,
 		strbuf_json_string(out, prefix_str(&v.networks[i], n));
 	}
 	strbuf_printf(out, "]");
+	key(out, "macs");
+	strbuf_printf(out, "[");
+	for (unsigned int i = 0; i < v.n_macs; i++) {
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, v.macs[i]);
+	}
+	strbuf_printf(out, "]");
 	time_or_null(out, "since", v.connected_at);
 	number(out, "connected_s", (uint64_t)v.connected_s);
 	string_or_null(out, "protocol", v.link.protocol);

@@ -243,8 +243,10 @@ int server_start(struct server *srv)
 	const struct tun *tun = &srv->core->tun;
 	char buf[ADDR_STRLEN];
 	const char *why;
-	int err = nl_link_set(srv->core->nl, tun->ifindex, cfg->mtu, true, &why);
 
+	if (tun->tap)
+		return server_bridge_join(srv);
+	int err = nl_link_set(srv->core->nl, tun->ifindex, cfg->mtu, true, &why);
 	if (err < 0) {
 		log_err("cannot set %s up with MTU %u: %s", tun->name, cfg->mtu,
 			why ? why : strerror(-err));

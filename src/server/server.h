@@ -64,8 +64,16 @@ struct server {
  * either way. */
 int server_new(struct core *core, struct server **out);
 /* The TUN device up, with the gateway's inner addresses on it; and the
- * network around it checked (netcheck_server). */
+ * network around it checked (netcheck_server). A TAP device joins its
+ * bridge instead. */
 int server_start(struct server *srv);
+
+/* bridge_port.c, device-type = tap: the TAP device a port of `bridge`,
+ * at its MTU, up; and the bridge's hairpin on that port as
+ * client-to-client says (again at a reload). 0 or a negative errno,
+ * logged. */
+int server_bridge_join(struct server *srv);
+int server_bridge_hairpin(struct server *srv);
 void server_free(struct server *srv);
 
 /* The per-client policy of cfg (client-config-dir, group-config-dir),

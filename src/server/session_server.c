@@ -97,6 +97,8 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
 		snprintf(w->dns_domains[i], sizeof(w->dns_domains[i]), "%s",
 			 cfg->dns_domains[i]);
+	if (s->core->tun.tap)
+		w->frames = PROTO_FRAMES_ETHERNET;
 	if (session_takes_gso(s))
 		w->features |= PROTO_FEATURE_DATA_GSO;
 	if (session_takes_partial(s))
@@ -126,6 +128,27 @@ static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
 	return false;
+}
+
+/* Both ends carry the same: IP packets (TUN) or Ethernet frames (TAP).
+ * Frames taken for packets, or the reverse, would be garbage on both
+ * sides: refused before anything else, saying which side to change. */
+static bool device_types_agree(struct cv_session *s, const struct proto_hello *h)
+{
+	bool tap = s->core->tun.tap;
+	char told[160], logged[200];
+
+	if (tap == (h->frames == PROTO_FRAMES_ETHERNET))
+		return true;
+	snprintf(told, sizeof(told),
+		 "this gateway carries %s (device-type = %s): set device-type = %s on the client",
+		 tap ? "Ethernet frames" : "IP packets", tap ? "tap" : "tun",
+		 tap ? "tap" : "tun");
+	snprintf(logged, sizeof(logged),
+		 "the client's device is %s (device-type = %s), this gateway's %s (device-type = %s): set device-type = %s on the client",
+		 tap ? "TUN" : "TAP", tap ? "tun" : "tap", tap ? "TAP" : "TUN",
+		 tap ? "tap" : "tun", tap ? "tap" : "tun");
+	return refuse(s, REFUSAL_device_type, PROTO_REASON_POLICY, told, logged);
 }
 
 /* The name a login proved: it names the session and keeps its lease. */
@@ -330,6 +353,8 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		return refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
 			      text);
 	}
+	if (!device_types_agree(s, h))
+		return false;
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
@@ -373,6 +398,13 @@ static bool bring_up(struct cv_session *s)
 		return false;
 	}
 	path_mtu_start(s, session_mtu(s, cfg->mtu));
+	if (s->core->tun.tap) {
+		session_log(s, LOG_NOTICE,
+			    "session %s up over %s: layer 2, on bridge %s, mtu %u",
+			    session_name(s), s->transport->t->name, cfg->bridge,
+			    s->mtu);
+		return true;
+	}
 	policy_text(s, more, sizeof(more));
 	session_log(s, LOG_NOTICE,
 		    "session %s up over %s: inner address %s%s%s%s",
