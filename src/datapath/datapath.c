@@ -279,6 +279,16 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 		core->counters.csum_left += count;
 }
 
+/* The IP packet that fits s's link, with TAP within the MTU its TAP
+ * device was given: the gateway's own takes the bridge's MTU, and may
+ * read frames larger than a client's. */
+static size_t fitting(const struct datapath *dp, const struct cv_session *s)
+{
+	size_t fits = session_max_msg(s) - 1 - dp->l2;
+
+	return dp->l2 && s->mtu && s->mtu < fits ? s->mtu : fits;
+}
+
 /*
  * A packet too large for its session's link: what a router may cut (IPv4
  * without DF) in fragments that fit, queued for the session (looked up
@@ -291,7 +301,7 @@ static struct cv_session *queue_fragments(struct datapath *dp,
 					  size_t len, struct cv_segmentation *seg)
 {
 	struct core *core = dp->core;
-	size_t l2 = dp->l2, bytes, mtu = session_max_msg(s) - 1 - l2;
+	size_t l2 = dp->l2, bytes, mtu = fitting(dp, s);
 	uint8_t *ip = pkt + l2;
 	size_t iplen = len - l2;
 	bool flood;
@@ -308,7 +318,7 @@ static struct cv_session *queue_fragments(struct datapath *dp,
 		offload_finish_csum(ip, iplen, seg);
 	make_room(dp, n, bytes);
 	s = session_for(dp, pkt, len, &flood, &except);
-	n = s ? fragment_ipv4(ip, iplen, session_max_msg(s) - 1 - l2, 1 + l2,
+	n = s ? fragment_ipv4(ip, iplen, fitting(dp, s), 1 + l2,
 			      dp->split + dp->split_used,
 			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
 			      MSGS_MAX - dp->n)
@@ -441,7 +451,7 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 			return;
 		}
 		queue_large(dp, s, pkt, len, seg);
-	} else if (max && len + 1 > max) {
+	} else if (max && (len + 1 > max || (l2 && len - l2 > fitting(dp, s)))) {
 		s = queue_fragments(dp, s, pkt, len, seg);
 		if (!s)
 			return;

@@ -9,8 +9,10 @@
 # counted, the victim unhurt), more MACs than max-macs, a broadcast flood
 # (the other client's ping loses under 1%, the flood reaches it at
 # flood-rate); and a TUN client against the TAP gateway, and a TAP client
-# against a TUN gateway, refused with words on both sides.
-# About 45 s.
+# against a TUN gateway, refused with words on both sides. Between them:
+# V's full-size packets to a dtls client fragmented or told the MTU,
+# diagnose finding the TAP device off its bridge, and a third client over
+# udp with a static address. About 30 s.
 #
 #   U  (cvt-u)   cv0 TAP ==dtls==\                     (cvt-v)
 #                                 gateway (cvt-gw): cv0 TAP --- br0 --- gw1 === v0  V
@@ -130,6 +132,14 @@ lab__wait 5 ip netns exec "$LAB_U" ping -6 -c 1 -W 1 "$NET6::2" ||
 	fail "u cannot ping V's $NET6::2 over IPv6"
 ok "u took an IPv6 address from V's router advertisement and pings V over IPv6"
 
+# V's full-size packets to u, whose dtls link carries frames of 1400
+# bytes of IP: cut into fragments without DF, told the size with DF.
+out=$(in_ns v timeout 10 ping -M dont -s 1472 -c 2 -W 2 "${lease[u]}" 2>&1)
+grep -q ' 2 received' <<<"$out" || fail "V's 1500-byte pings without DF did not reach u in fragments: $out"
+out=$(in_ns v timeout 10 ping -M do -s 1472 -c 2 -W 2 "${lease[u]}" 2>&1)
+grep -q 'mtu = 1400' <<<"$out" || fail "V's 1500-byte pings with DF got no 'fragmentation needed' saying 1400: $out"
+ok "V's 1500-byte packets to u: fragmented without DF, answered 'mtu = 1400' with DF"
+
 lab_xfer_between u v "$LAB_V_LAN" 20 || fail "20 MiB TCP transfer u -> V over the TAP tunnel failed"
 ok "20 MiB TCP u -> V over dtls in ${XFER_SECS}s, sha256 matches"
 
@@ -147,6 +157,29 @@ python3 - "$LAB_TMP/status.json" "${mac[u]}" <<-'EOF' || fail "status --json doe
 	sys.exit(0 if sys.argv[2].lower() in macs else 1)
 EOF
 ok "culvertctl status (text and JSON) shows each session's MAC addresses"
+
+# diagnose: content with the bridge; a TAP device taken off it is named,
+# with the command that puts it back.
+diag() {
+	in_ns "$1" "$CULVERTCTL" -c "$2" diagnose >"$LAB_TMP/diag.out" 2>&1
+}
+diag gw "$LAB_TMP/gw.conf" || fail "diagnose on the TAP gateway: $(cat "$LAB_TMP/diag.out")"
+grep -q '^ok: cv0 (TAP) is a port of bridge br0' "$LAB_TMP/diag.out" ||
+	fail "diagnose did not see cv0 on br0: $(cat "$LAB_TMP/diag.out")"
+diag u "$LAB_TMP/u.conf" || fail "diagnose on u: $(cat "$LAB_TMP/diag.out")"
+grep -q '^ok: cv0 (TAP) has an IPv4 address on the LAN' "$LAB_TMP/diag.out" ||
+	fail "diagnose on u did not see its lease: $(cat "$LAB_TMP/diag.out")"
+in_ns gw ip link set cv0 nomaster || fail "cannot take cv0 off br0"
+diag gw "$LAB_TMP/gw.conf" && fail "diagnose finds no problem with cv0 off the bridge: $(cat "$LAB_TMP/diag.out")"
+grep -q '^problem: cv0 (TAP) is not attached to any bridge' "$LAB_TMP/diag.out" ||
+	fail "diagnose did not name the TAP device off its bridge: $(cat "$LAB_TMP/diag.out")"
+fix=$(sed -n 's/^fix: \([^#]*[^ #]\) *#.*/\1/p' "$LAB_TMP/diag.out" | head -n 1)
+[[ $fix == 'ip link set cv0 master br0' ]] || fail "diagnose's fix is '$fix'"
+in_ns gw $fix || fail "the fix '$fix' failed"
+# A new port starts with the hairpin off: on again, for client-to-client.
+in_ns gw ip link set cv0 type bridge_slave hairpin on || fail "hairpin on"
+diag gw "$LAB_TMP/gw.conf" || fail "diagnose after the fix: $(cat "$LAB_TMP/diag.out")"
+ok "diagnose: content on the gateway and on u; names cv0 off its bridge, and its fix works"
 
 # u sends as u2: gratuitous ARP from u2's MAC, claiming u2's address.
 lab_counters gw || fail "no counters from the gateway"
@@ -230,7 +263,28 @@ grep -q "refusing .*: the client's device is TAP (device-type = tap), this gatew
 grep -q 'tunnel up' "${LAB_LOG[u3tap]}" && fail "the TAP client came up against a TUN gateway"
 ok "a TAP client and a TUN gateway refuse each other, both saying why"
 
-for c in u3tap gwtun u u2 gw; do
+lab_stop u3tap
+
+# udp too, and a static address instead of DHCP (a third gateway on the
+# same bridge, port 4435).
+lab__conf "$LAB_TMP/gw-udp.conf" "a TAP gateway over udp" mode=server transport=udp \
+	insecure=yes "listen=$LAB_GW_PUB:4435" device=cv2 device-type=tap bridge=br0 \
+	"plugin-dir=$CULVERT_PLUGIN_DIR"
+lab__conf "$LAB_TMP/u3udp.conf" "a TAP client over udp" mode=client transport=udp \
+	insecure=yes "remote=$LAB_GW_PUB:4435" device=cv0 device-type=tap \
+	address=198.51.100.77/24 "plugin-dir=$CULVERT_PLUGIN_DIR"
+lab_start gwudp gw "$LAB_TMP/gw-udp.conf"
+lab_wait_log gwudp 'udp: listening' 10 || fail "the udp TAP gateway did not listen within 10 s"
+lab_start u3udp u3 "$LAB_TMP/u3udp.conf"
+lab_wait_log u3udp 'tunnel up: cv0 \(TAP\) on the server.s LAN over udp' 15 ||
+	fail "the TAP client over udp did not come up"
+ip -n "$(lab__ns u3)" -4 -o addr show dev cv0 | grep -q '198.51.100.77/24' ||
+	fail "u3's static address is not on cv0: $(ip -n "$(lab__ns u3)" addr show dev cv0)"
+lab_ping 3 u3
+((LAB_PING_RECEIVED >= 2)) || fail "ping u3 -> V over udp: $LAB_PING_RECEIVED of 3 replies"
+ok "a TAP client over udp with a static address (198.51.100.77) pings V"
+
+for c in u3udp gwudp gwtun u u2 gw; do
 	lab_stop "$c"
 	rc=$?
 	((rc == 0)) || fail "$c's culvertd exited with status $rc after SIGTERM"
