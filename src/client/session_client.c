@@ -337,10 +337,12 @@ static void take_features(struct cv_session *s, const struct proto_welcome *w)
 	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
 }
 
-/* A layer 2 welcome: nothing to install but the MTU and the carrier. */
-static bool tap_welcome(struct cv_session *s, const struct proto_welcome *w)
+/* The session up, once what the welcome asks is installed (installed:
+ * 0, or the error that kept it from being); false when it ended. */
+static bool come_up(struct cv_session *s, const struct proto_welcome *w,
+		    int installed)
 {
-	if (client_tap_up(s, w) < 0) {
+	if (installed < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED,
 			    "cannot configure the tunnel");
 		return false;
@@ -350,6 +352,14 @@ static bool tap_welcome(struct cv_session *s, const struct proto_welcome *w)
 		return false;
 	}
 	take_features(s, w);
+	return true;
+}
+
+/* A layer 2 welcome: nothing to install but the MTU and the carrier. */
+static bool tap_welcome(struct cv_session *s, const struct proto_welcome *w)
+{
+	if (!come_up(s, w, client_tap_up(s, w)))
+		return false;
 	path_mtu_start(s, s->mtu);
 	session_hook(s, s->core->cfg->up_script, "up", NULL);
 	return true;
@@ -383,19 +393,12 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 				     "a welcome this client refuses", why);
 		return false;
 	}
-	if (keep_networks(s, w) < 0 || install(s, w) < 0) {
-		session_end(s, PROTO_REASON_UNSPECIFIED,
-			    "cannot configure the tunnel");
+	err = keep_networks(s, w);
+	if (!come_up(s, w, err < 0 ? err : install(s, w)))
 		return false;
-	}
-	if (session_up(s, w->keepalive_interval, w->keepalive_timeout) < 0) {
-		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
-		return false;
-	}
 	/* The next session's hello asks for these back. */
 	c->previous4 = w->addr4.addr;
 	c->previous6 = w->addr6.addr;
-	take_features(s, w);
 	path_mtu_start(s, session_mtu(s, w->mtu));
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
