@@ -44,11 +44,20 @@ enum proto_type {
 	 * peer that said it takes them (PROTO_HELLO_DATA_PARTIAL,
 	 * PROTO_FEATURE_DATA_PARTIAL). Fast path, like PROTO_DATA. */
 	PROTO_DATA_PARTIAL = 0x07,
+	/* A gateway that lost the session (it restarted) says so, in the
+	 * clear, with the token it gave in the session's welcome
+	 * (PROTO_RESET_TOKEN_LEN bytes at the end): doc/PROTOCOL.md,
+	 * "Stateless reset". */
+	PROTO_RESET = 0x08,
 };
 
 /* A PROTO_DATA_GSO message is this header, then the packet: type,
  * flags, gso type, gso size (doc/PROTOCOL.md, "Large segments"). */
 #define PROTO_DATA_GSO_HDR 5
+
+/* A stateless reset token, and the shortest RESET: type and token. */
+#define PROTO_RESET_TOKEN_LEN 16
+#define PROTO_RESET_MIN (1 + PROTO_RESET_TOKEN_LEN)
 
 /* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL. */
 #define PROTO_HELLO_DATA_GSO 0x01
@@ -102,6 +111,9 @@ struct proto_welcome {
 	unsigned int n_dns_domains;
 	char dns_domains[PROTO_MAX_DNS][PROTO_MAX_TEXT + 1];
 	uint8_t features;		/* PROTO_FEATURE_*; 0: none, not sent */
+	/* What a RESET from this server for this session will carry. */
+	bool has_reset_token;
+	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
 };
 
 struct proto_refuse {
@@ -113,6 +125,13 @@ struct proto_bye {
 	uint8_t reason;
 };
 
+/* Encoded as len bytes: the type, len - PROTO_RESET_MIN bytes of zeros,
+ * the token. Decoded: the token (the last bytes), and len. */
+struct proto_reset {
+	uint16_t len;
+	uint8_t token[PROTO_RESET_TOKEN_LEN];
+};
+
 struct proto_msg {
 	uint8_t type;			/* enum proto_type, never PROTO_DATA */
 	union {
@@ -120,6 +139,7 @@ struct proto_msg {
 		struct proto_welcome welcome;
 		struct proto_refuse refuse;
 		struct proto_bye bye;
+		struct proto_reset reset;
 	};
 };
 

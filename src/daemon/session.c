@@ -389,7 +389,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_DATA_PARTIAL) {
+		if (msg[0] > PROTO_RESET) {
 			core->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {
