@@ -89,6 +89,7 @@ culvert_common() {   # culvert_common udp|tls|dtls : server in $GW, client in $H
 	printf '%s\n' "# the gateway, written by bench/culvert-systems.sh" \
 		"mode = server" "transport = $t" "listen = $G_PUB:$CULVERT_PORT" "device = cv0" \
 		"pool = $INNER_NET" "route = $LAN_NET" "control-socket = $d/gw-$t.sock" \
+		"state-dir = $d/state" \
 		"${sec_gw[@]}" "${plug[@]}" >"$d/gw-$t.conf"
 	printf '%s\n' "# host U, written by bench/culvert-systems.sh" \
 		"mode = client" "transport = $t" "remote = $G_PUB:$CULVERT_PORT" "device = cv0" \

@@ -471,6 +471,7 @@ void config_free(struct config *cfg)
 	free(cfg->pam_service);
 	free(cfg->username);
 	free(cfg->control_socket);
+	free(cfg->state_dir);
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->up_script);

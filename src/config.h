@@ -75,6 +75,9 @@ struct config {
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	unsigned int fallback_retry;	/* seconds; 0: never */
+	bool duplicate_identity;	/* sessions may share an identity */
+	char *state_dir;		/* server: reset.key */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	char *control_socket;
 	char *user;

@@ -394,6 +394,17 @@ static int parse_seconds(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* Seconds, or 0 for "never". */
+static int parse_retry(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	if (parse_unsigned(value, 0, 86400, field) < 0) {
+		*why = "is not a number of seconds from 0 (never) to 86400 (a day)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_rekey(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
@@ -510,6 +521,9 @@ const struct config_key config_keys[] = {
 	  "where transport plugins are found (default " PLUGINDIR ")" },
 	{ "control-socket", parse_path, FIELD(control_socket), NULL, "PATH", KEY_RESTART,
 	  "the control socket for culvertctl (default /run/culvert/NAME.sock for NAME.conf)" },
+	{ "state-dir", parse_path, FIELD(state_dir), "/var/lib/culvert", "PATH",
+	  KEY_SERVER | KEY_RESTART,
+	  "what outlives a server: the secret of its stateless resets (default /var/lib/culvert)" },
 	{ "user", parse_name, FIELD(user), NULL, "NAME", KEY_RESTART,
 	  "after setup, run as this user with CAP_NET_ADMIN only (default: stay root)" },
 	{ "group", parse_name, FIELD(group), NULL, "NAME", KEY_RESTART,
@@ -548,6 +562,9 @@ const struct config_key config_keys[] = {
 	  "the user name a client logs in with (auth = password)" },
 	{ "max-clients", parse_count, FIELD(max_clients), "1024", "COUNT",
 	  KEY_SERVER, "sessions served at once (default 1024)" },
+	{ "duplicate-identity", parse_bool, FIELD(duplicate_identity), "no",
+	  "yes|no", KEY_SERVER,
+	  "let sessions share an identity; else a new one ends the old and takes its address (default no)" },
 	{ "handshake-timeout", parse_seconds, FIELD(handshake_timeout), "10",
 	  "SECONDS", 0,
 	  "time a peer has for its TLS handshake and its hello (default 10)" },
@@ -559,6 +576,9 @@ const struct config_key config_keys[] = {
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },
+	{ "fallback-retry", parse_retry, FIELD(fallback_retry), "300",
+	  "SECONDS", KEY_CLIENT,
+	  "on a later transport, try the first again this often; 0: never (default 300)" },
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },

@@ -569,6 +569,10 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		return decode_bye(buf, len, m, why);
 	case PROTO_RESET:
 		return decode_reset(buf, len, m, why);
+	case PROTO_PROBE:
+		/* Padding of any value: a probe's length is its sender's. */
+		m->probe.len = (uint16_t)len;
+		return 0;
 	default:
 		return badf(why, "unknown message type 0x%02x", m->type);
 	}
@@ -754,6 +758,15 @@ static void encode_reset(struct writer *w, const struct proto_reset *r)
 	append(w, r->token, PROTO_RESET_TOKEN_LEN);
 }
 
+static void encode_probe(struct writer *w, const struct proto_probe *p)
+{
+	static const uint8_t zeros[PROTO_MAX_CONTROL];
+
+	append8(w, PROTO_PROBE);
+	if (p->len > 1)
+		append(w, zeros, p->len - 1u);
+}
+
 ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 {
 	struct writer w = {
@@ -784,6 +797,9 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 	case PROTO_RESET:
 		encode_reset(&w, &m->reset);
 		break;
+	case PROTO_PROBE:
+		encode_probe(&w, &m->probe);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -809,7 +825,7 @@ const char *proto_type_name(uint8_t type)
 		[PROTO_DATA] = "data",		[PROTO_HELLO] = "hello",
 		[PROTO_WELCOME] = "welcome",	[PROTO_REFUSE] = "refuse",
 		[PROTO_KEEPALIVE] = "keepalive", [PROTO_BYE] = "bye",
-		[PROTO_RESET] = "reset",
+		[PROTO_RESET] = "reset",	[PROTO_PROBE] = "probe",
 	};
 
 	return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
@@ -826,6 +842,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_PROTOCOL] = "protocol error",
 		[PROTO_REASON_AUTH] = "authentication failed",
 		[PROTO_REASON_POLICY] = "refused by policy",
+		[PROTO_REASON_REPLACED] = "replaced by a new session",
 	};
 
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";

@@ -49,6 +49,10 @@ enum proto_type {
 	 * (PROTO_RESET_TOKEN_LEN bytes at the end): doc/PROTOCOL.md,
 	 * "Stateless reset". */
 	PROTO_RESET = 0x08,
+	/* Client to a server that announced PROTO_FEATURE_PROBE: "are you
+	 * there?", padded so that a restarted server can answer it with a
+	 * shorter RESET; a server with the session answers KEEPALIVE. */
+	PROTO_PROBE = 0x09,
 };
 
 /* A PROTO_DATA_GSO message is this header, then the packet: type,
@@ -65,6 +69,10 @@ enum proto_type {
 /* proto_welcome.features: the server takes them. */
 #define PROTO_FEATURE_DATA_GSO 0x01
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
+#define PROTO_FEATURE_PROBE 0x04	/* answers PROTO_PROBE */
+/* The length of culvert's probes: long enough for a RESET shorter
+ * than one, on udp, where the message is the datagram. */
+#define PROTO_PROBE_LEN 32
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {
@@ -76,6 +84,7 @@ enum proto_reason {
 	PROTO_REASON_PROTOCOL = 5,	/* a message the sender could not accept */
 	PROTO_REASON_AUTH = 6,		/* authentication failed */
 	PROTO_REASON_POLICY = 7,	/* refused by configuration */
+	PROTO_REASON_REPLACED = 8,	/* a new session of the peer took over */
 };
 
 struct proto_hello {
@@ -132,6 +141,11 @@ struct proto_reset {
 	uint8_t token[PROTO_RESET_TOKEN_LEN];
 };
 
+/* Encoded as len bytes (at least 1): the type, then zeros. */
+struct proto_probe {
+	uint16_t len;
+};
+
 struct proto_msg {
 	uint8_t type;			/* enum proto_type, never PROTO_DATA */
 	union {
@@ -140,6 +154,7 @@ struct proto_msg {
 		struct proto_refuse refuse;
 		struct proto_bye bye;
 		struct proto_reset reset;
+		struct proto_probe probe;
 	};
 };
 

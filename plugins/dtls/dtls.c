@@ -168,6 +168,7 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "stale_record", inst->stale);
 	emit(arg, "oversized_send", inst->oversize);
 	emit(arg, "roams", inst->roams);
+	emit(arg, "resets_sent", inst->resets_sent);
 }
 
 static const struct cv_option dtls_options[] = {
@@ -204,4 +205,5 @@ const struct cv_transport culvert_transport = {
 	.reload = dtls_reload,
 	.stats = dtls_stats,
 	.wire = &dtls_wire,
+	.set_reset_token = dtls_set_reset_token,
 };

@@ -274,6 +274,22 @@ static unsigned int outer_address(const struct cv_session *s,
 	return 1;
 }
 
+/* The token of a stateless reset of this session: the core compares
+ * udp's RESET messages with it; a plugin that reads resets in its own
+ * framing (dtls) gets a copy. */
+static void take_reset_token(struct cv_session *s,
+			     const struct proto_welcome *w)
+{
+	const struct cv_host *h = s->transport;
+
+	if (!w->has_reset_token)
+		return;
+	s->has_reset_token = true;
+	memcpy(s->reset_token, w->reset_token, sizeof(s->reset_token));
+	if (TRANSPORT_HAS(h->t, set_reset_token))
+		h->t->set_reset_token(h->inst, s->link, s->reset_token);
+}
+
 bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 {
 	struct client *c = s->owner;
@@ -298,6 +314,9 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 				     "a welcome this client refuses", why);
 		return false;
 	}
+	/* A session beside the one up takes its place: that one's
+	 * addresses and routes go first. */
+	client_beside_welcomed(c, s);
 	if (install(s, w) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED,
 			    "cannot configure the tunnel");
@@ -314,6 +333,8 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	take_reset_token(s, w);
+	s->peer_answers_probes = w->features & PROTO_FEATURE_PROBE;
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
 	if (s->data_gso)

@@ -28,7 +28,8 @@ struct cv_session;
 	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
 	X(too_big) X(tun_full) X(send_failed) X(refused) \
 	X(auth_failed) X(client_to_client) X(after_end) \
-	X(sessions_opened) X(sessions_closed) \
+	X(sessions_opened) X(sessions_closed) X(sessions_replaced) \
+	X(resets_sent) X(resets_limited) X(resets_received) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
 	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
 

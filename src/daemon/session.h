@@ -49,6 +49,16 @@ struct cv_session {
 	struct auth_job *auth_job;	/* server: that check, until it answers */
 	struct hook *connect_hook;	/* server: client-connect-script */
 	uint32_t nonce;
+	bool hello_seen;		/* server: the peer said hello */
+	/* Client: what a stateless reset of this session ends with, from
+	 * the welcome; and whether one ended it. */
+	bool has_reset_token;
+	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
+	bool reset;
+	/* Client: the server answers PROTO_PROBE; the first probe not
+	 * answered yet (0: none), and the last one sent. */
+	bool peer_answers_probes;
+	int64_t probe_at, probe_sent_at;
 	size_t max_msg;			/* 0: no limit */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
@@ -94,6 +104,20 @@ void session_link_lost(struct cv_session *s, int err, const char *why);
 /* The transport saw the peer come from another outer address. */
 void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		   socklen_t len);
+
+/* A server's session over an unreliable transport that has not said
+ * hello gets msg, a message only a peer with a session sends: the
+ * server lost that session (it restarted), and says so with a
+ * stateless reset where it may. Returns true when s ended (it is freed
+ * then); false, at once, for every other session and message. */
+bool session_stray(struct cv_session *s, const uint8_t *msg, size_t len);
+/* Client: ask the server whether it is there (a PROTO_PROBE, which it
+ * answers), when it said it answers them; s->probe_at says since when
+ * the question stands. Returns the send's result. */
+int session_probe(struct cv_session *s);
+/* The plugin's sign that the peer may be gone (ICMP port unreachable):
+ * the owner hears of it; the session stays. */
+void session_suspect(struct cv_session *s, const char *why);
 
 /* A message from s that was dropped as malformed: counted, and logged
  * once a second at most. */

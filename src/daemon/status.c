@@ -84,7 +84,7 @@ static void transport_counters(const struct transports *ts,
 	if (json)
 		strbuf_printf(out, ",\"transports\":{");
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct emit_ctx c = { out, h->t->name, json, true };
 		if (json) {
 			strbuf_printf(out, "%s", i ? "," : "");
@@ -194,7 +194,7 @@ void status_log(const struct core *core, const struct transports *ts)
 #undef COUNTER_PRINT
 	/* The transports' own counters, as tls.NAME=VALUE. */
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct counter_line c = { line, sizeof(line), used, h->t->name };
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, append_transport_counter, &c);

@@ -15,6 +15,7 @@
 #include "netlink.h"
 #include "pool.h"
 #include "route.h"
+#include "stateless_reset.h"
 #include "throttle.h"
 
 struct retired_auth {
@@ -82,7 +83,8 @@ int server_new(struct core *core, struct server **out)
 	if (!srv)
 		return -ENOMEM;
 	srv->core = core;
-	if ((err = setup_auth(srv)) < 0)
+	if ((err = setup_auth(srv)) < 0 ||
+	    (err = stateless_reset_new(core->cfg, &srv->reset)) < 0)
 		return err;
 	return setup_pools(srv);
 }
@@ -149,6 +151,7 @@ void server_free(struct server *srv)
 	route_table_free(srv->routes);
 	pool_free(srv->pool);
 	pool_free(srv->pool6);
+	stateless_reset_free(srv->reset);
 	free(srv);
 }
 

@@ -24,6 +24,7 @@ struct cv_session;
 struct pool;
 struct retired_auth;
 struct route_table;
+struct stateless_reset;
 struct throttle;
 
 struct server {
@@ -41,6 +42,7 @@ struct server {
 	/* Password files replaced by reloads: a check may still be using
 	 * one, so they live until the server ends. */
 	struct retired_auth *retired_auth;
+	struct stateless_reset *reset;	/* NULL: no resets (no secret) */
 };
 
 /* The password checks, the pools and the route table; touches no
@@ -64,5 +66,10 @@ int server_reload_auth_commit(struct server *srv, struct auth *auth);
 struct cv_session *server_link_up(void *srv, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);
+/* The token of a stateless reset to peer over h (struct cv_host's
+ * reset_token): 0, -EAGAIN past the rate, -ENOTSUP without a secret. */
+int server_reset_token(void *srv, struct cv_host *h,
+		       const struct sockaddr *peer, socklen_t peer_len,
+		       uint8_t *token);
 
 #endif

@@ -20,6 +20,7 @@
 #include "pool.h"
 #include "route.h"
 #include "session_owner.h"
+#include "stateless_reset.h"
 #include "throttle.h"
 #include "user_name.h"
 
@@ -113,6 +114,8 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->features |= PROTO_FEATURE_DATA_GSO;
 	if (session_takes_partial(s))
 		w->features |= PROTO_FEATURE_DATA_PARTIAL;
+	w->features |= PROTO_FEATURE_PROBE;
+	server_welcome_reset_token(s, w);
 }
 
 static int send_welcome(struct cv_session *s)
@@ -389,6 +392,7 @@ static const struct session_ops server_session = {
 	.hello_timer = hello_timeout,
 	.up = on_up,
 	.ended = on_ended,
+	.stray = server_session_stray,
 };
 
 struct cv_session *server_link_up(void *arg, struct cv_host *h,

@@ -163,6 +163,9 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_BYE:
 		ck_assert_uint_eq(a->bye.reason, b->bye.reason);
 		break;
+	case PROTO_PROBE:
+		ck_assert_uint_eq(a->probe.len ? a->probe.len : 1, b->probe.len);
+		break;
 	case PROTO_RESET:
 		ck_assert_uint_eq(a->reset.len < PROTO_RESET_MIN ? PROTO_RESET_MIN
 								 : a->reset.len,
@@ -218,6 +221,7 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_type_name(PROTO_KEEPALIVE), "keepalive");
 	ck_assert_str_eq(proto_type_name(PROTO_BYE), "bye");
 	ck_assert_str_eq(proto_type_name(PROTO_RESET), "reset");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE), "probe");
 	ck_assert_str_eq(proto_type_name(0x06), "unknown");
 	ck_assert_str_eq(proto_type_name(0xff), "unknown");
 
@@ -229,7 +233,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(5), "protocol error");
 	ck_assert_str_eq(proto_reason_name(6), "authentication failed");
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
-	ck_assert_str_eq(proto_reason_name(8), "unknown");
+	ck_assert_str_eq(proto_reason_name(8), "replaced by a new session");
+	ck_assert_str_eq(proto_reason_name(9), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST
@@ -663,6 +668,25 @@ START_TEST(test_reset)
 	ck_assert_mem_eq(out.reset.token, in.reset.token, PROTO_RESET_TOKEN_LEN);
 	w.len = PROTO_RESET_MIN - 1;
 	expect_bad(&w, "truncated reset");
+}
+END_TEST
+
+/* A probe: the type and padding of any value, as long as its sender
+ * likes. */
+START_TEST(test_probe)
+{
+	struct proto_msg in = { .type = PROTO_PROBE }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w = { .len = 0 };
+
+	ck_assert_uint_eq(round_trip(&in, buf, &out), 1);
+	in.probe.len = PROTO_PROBE_LEN;
+	ck_assert_uint_eq(round_trip(&in, buf, &out), PROTO_PROBE_LEN);
+	ck_assert_uint_eq(buf[0], 0x09);
+	ck_assert_uint_eq(buf[PROTO_PROBE_LEN - 1], 0);
+	ADD(&w, 0x09, 0xff, 0x81);
+	expect_ok(&w, &out);
+	ck_assert_uint_eq(out.probe.len, 3);
 }
 END_TEST
 
@@ -1630,6 +1654,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_keepalive_and_bye);
 	tcase_add_test(codec, test_reset);
 	tcase_add_test(codec, test_reset_token);
+	tcase_add_test(codec, test_probe);
 	tcase_add_test(codec, test_max_routes);
 	tcase_add_test(codec, test_too_many_routes_decoded);
 	tcase_add_test(codec, test_route6_fill_the_message);

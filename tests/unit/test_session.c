@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "config.h"
@@ -60,6 +61,7 @@ static void capture(int priority, const char *line, void *arg)
 
 static struct core core;
 static struct transports transports;
+static struct cv_host host;
 static struct server *server;
 static struct client *client;
 static struct datapath *datapath;
@@ -75,7 +77,8 @@ static void start(const char *conf)
 	ck_assert_int_eq(config_parse_string("test.conf", conf, &core.cfg), 0);
 	ck_assert_int_eq(loop_new(&core.loop), 0);
 	transports = (struct transports){ .n = 1 };
-	transports.host[0] = (struct cv_host){ .core = &core, .t = &fake };
+	host = (struct cv_host){ .core = &core, .t = &fake };
+	transports.host[0] = &host;
 	peer = (struct sockaddr_in){ .sin_family = AF_INET,
 				     .sin_port = htons(4433) };
 	inet_pton(AF_INET, "192.0.2.1", &peer.sin_addr);
@@ -101,7 +104,7 @@ static struct cv_session *link_up(void)
 {
 	struct cv_link_info info = { .peer = (struct sockaddr *)&peer,
 				     .peer_len = sizeof(peer) };
-	struct cv_host *h = &transports.host[0];
+	struct cv_host *h = transports.host[0];
 	struct cv_link *link = (struct cv_link *)&core;
 	struct cv_session *s = server ? server_link_up(server, h, link, &info)
 				      : client_link_up(client, h, link, &info);
@@ -129,10 +132,23 @@ static const char *client_conf =
 	"mode = client\ntransport = udp\ninsecure = yes\n"
 	"remote = 192.0.2.1:4433\n";
 
+/* The servers' state-dir: one for the whole run (made in main, before
+ * the tests fork), so that a server made again is a restart. */
+static char state_dir[64] = "/tmp/cvt-session-XXXXXX";
+
+static void as_server_with(const char *extra)
+{
+	char conf[1024];
+
+	snprintf(conf, sizeof(conf), "%sstate-dir = %s\n%s", server_conf,
+		 state_dir, extra);
+	start(conf);
+	ck_assert_int_eq(server_new(&core, &server), 0);
+}
+
 static void as_server(void)
 {
-	start(server_conf);
-	ck_assert_int_eq(server_new(&core, &server), 0);
+	as_server_with("");
 }
 
 static void as_client(void)
@@ -185,6 +201,63 @@ START_TEST(below_max_clients_welcomes)
 	ck_assert_uint_eq(server->n_up, 0);
 	ck_assert_uint_eq(core.n_sessions, 0);
 	ck_assert_ptr_null(route_lookup(server->routes, AF_INET, inner.bytes));
+	finish();
+}
+END_TEST
+
+/* ---- stateless resets */
+
+/* The welcome's token for a client at peer. */
+static void welcome_token(uint8_t token[PROTO_RESET_TOKEN_LEN])
+{
+	struct cv_session *s = link_up();
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 7 } };
+
+	n_sent = 0;
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
+	ck_assert(sent[0].welcome.has_reset_token);
+	memcpy(token, sent[0].welcome.reset_token, PROTO_RESET_TOKEN_LEN);
+	session_end(s, PROTO_REASON_SHUTDOWN, "test over");
+	n_sent = 0;
+}
+
+/* A restarted server: what a client with a session sends reaches a new
+ * link, and a RESET with the token of the first server's welcome goes
+ * back, shorter than what it answers; a keepalive is too short to be
+ * answered so. */
+START_TEST(stray_gets_reset)
+{
+	uint8_t token[PROTO_RESET_TOKEN_LEN];
+	uint8_t data[85] = { PROTO_DATA, 0x45 };
+	const uint8_t keepalive[] = { PROTO_KEEPALIVE };
+
+	as_server();
+	welcome_token(token);
+	server_free(server);
+	ck_assert_int_eq(server_new(&core, &server), 0);	/* restarted */
+
+	struct cv_session *s = link_up();
+	ck_assert(session_stray(s, data, sizeof(data)));
+	ck_assert_uint_eq(n_sent, 1);
+	ck_assert_uint_eq(sent[0].type, PROTO_RESET);
+	ck_assert_uint_eq(sent[0].reset.len, 64);
+	ck_assert_mem_eq(sent[0].reset.token, token, PROTO_RESET_TOKEN_LEN);
+	ck_assert_ptr_null(core.sessions);
+	ck_assert_uint_eq(core.counters.resets_sent, 1);
+
+	s = link_up();
+	ck_assert(session_stray(s, data, 20));
+	ck_assert_uint_eq(sent[1].reset.len, 19);
+	s = link_up();
+	ck_assert(session_stray(s, keepalive, sizeof(keepalive)));
+	ck_assert_uint_eq(n_sent, 2);
+	ck_assert_ptr_null(core.sessions);
+
+	/* A hello is no stray. */
+	s = link_up();
+	ck_assert(!session_stray(s, (const uint8_t[]){ PROTO_HELLO }, 1));
 	finish();
 }
 END_TEST
@@ -273,10 +346,19 @@ int main(void)
 	tcase_add_test(tc, client_refuses_welcome);
 	tcase_add_test(tc, client_refuses_undecodable);
 	tcase_add_test(tc, default_route_is_policy);
+	tcase_add_test(tc, stray_gets_reset);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
+	if (!mkdtemp(state_dir)) {
+		perror(state_dir);
+		return 99;
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/reset.key", state_dir);
+	unlink(path);
+	rmdir(state_dir);
 	return failed ? 1 : 0;
 }
