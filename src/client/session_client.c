@@ -253,25 +253,7 @@ static void log_tunnel_up(const struct cv_session *s,
 static unsigned int outer_address(const struct cv_session *s,
 				  struct cv_addr *out)
 {
-	const struct sockaddr_storage *ss = &s->peer_addr;
-
-	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		out->family = AF_INET;
-		out->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-		return 1;
-	}
-	if (ss->ss_family != AF_INET6)
-		return 0;
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(a6)) {
-		out->family = AF_INET;
-		memcpy(&out->v4, &a6->s6_addr[12], 4);
-	} else {
-		out->family = AF_INET6;
-		out->v6 = *a6;
-	}
-	return 1;
+	return addr_from_sockaddr(&s->peer_addr, out) == 0;
 }
 
 /* The token of a stateless reset of this session: the core compares

@@ -311,6 +311,52 @@ static void on_client_connect_done(void *arg, int status)
 	refuse(s, PROTO_REASON_POLICY, "refused by the server's policy", text);
 }
 
+/* Whether o's outer address has s's IP (any port). */
+static bool same_outer_ip(const struct cv_session *o, const struct cv_session *s)
+{
+	struct cv_addr a, b;
+
+	return addr_from_sockaddr(&o->peer_addr, &a) == 0 &&
+	       addr_from_sockaddr(&s->peer_addr, &b) == 0 && addr_equal(&a, &b);
+}
+
+/* Whether o, an up session, is the same client as s, which just
+ * authenticated: the same identity; or, where nothing proves one (udp),
+ * the same IP asking back the address o holds. */
+static bool same_client(const struct cv_session *o, const struct cv_session *s)
+{
+	if (s->identity || o->identity)
+		return s->identity && o->identity &&
+		       strcmp(s->identity, o->identity) == 0;
+	return same_outer_ip(o, s) &&
+	       ((o->has_inner && addr_equal(&o->inner, &s->previous4)) ||
+		(o->has_inner6 && addr_equal(&o->inner6, &s->previous6)));
+}
+
+/* One session per client: a new one ends the old one (a client that
+ * restarted, or that tried a new session beside one it thought dead),
+ * whose addresses the new one then leases again. Not with
+ * duplicate-identity, for identities shared on purpose. */
+static void replace_older(struct cv_session *s)
+{
+	struct core *core = s->core;
+	struct cv_session *o, *next;
+
+	if (core->cfg->duplicate_identity)
+		return;
+	for (o = core->sessions; o; o = next) {
+		next = o->next;
+		if (o == s || o->owner != s->owner || o->state != SESSION_UP ||
+		    !same_client(o, s))
+			continue;
+		log_notice("session %s: a new session from %s takes its place",
+			   session_name(o), s->peer);
+		core->counters.sessions_replaced++;
+		session_end(o, PROTO_REASON_REPLACED,
+			    "replaced by a new session of the same client");
+	}
+}
+
 /* An admitted peer: its address and route; then, once the administrator's
  * client-connect-script (if any) agrees, the welcome. */
 static bool accept_peer(struct cv_session *s)
@@ -319,6 +365,7 @@ static bool accept_peer(struct cv_session *s)
 	const struct config *cfg = s->core->cfg;
 	int err = 0;
 
+	replace_older(s);
 	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
 	if (srv->pool)
 		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,

@@ -27,7 +27,7 @@
 
 /* ---- a transport that only records */
 
-static struct proto_msg sent[8];
+static struct proto_msg sent[32];
 static unsigned int n_sent, n_closed;
 static char logged[8192];
 
@@ -36,7 +36,7 @@ static int fake_send(struct cv_instance *inst, struct cv_link *link,
 {
 	for (unsigned int i = 0; i < count; i++) {
 		const char *why;
-		ck_assert_uint_lt(n_sent, 8);
+		ck_assert_uint_lt(n_sent, 32);
 		ck_assert_int_eq(proto_decode(msgs[i].data, msgs[i].len,
 					      &sent[n_sent++], &why), 0);
 	}
@@ -99,6 +99,28 @@ static void finish(void)
 	log_set_sink(NULL, NULL);
 }
 
+/* A link comes up from peer, at port if not 0, with the identity its
+ * handshake proved (or NULL), and its owner makes a session of it. */
+static struct cv_session *link_up_as(const char *identity, uint16_t port,
+				     const char *ip)
+{
+	struct sockaddr_in from = peer;
+	struct cv_link_info info = { .identity = identity,
+				     .peer = (struct sockaddr *)&from,
+				     .peer_len = sizeof(from) };
+	struct cv_host *h = transports.host[0];
+	struct cv_link *link = (struct cv_link *)&core;
+
+	if (port)
+		from.sin_port = htons(port);
+	if (ip)
+		inet_pton(AF_INET, ip, &from.sin_addr);
+	struct cv_session *s = server ? server_link_up(server, h, link, &info)
+				      : client_link_up(client, h, link, &info);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
 /* A link comes up, and its owner makes a session of it. */
 static struct cv_session *link_up(void)
 {
@@ -126,7 +148,7 @@ static bool deliver(struct cv_session *s, const struct proto_msg *m)
 
 static const char *server_conf =
 	"mode = server\ntransport = udp\ninsecure = yes\n"
-	"listen = 192.0.2.1:4433\npool = 203.0.113.0/24\nmax-clients = 1\n";
+	"listen = 192.0.2.1:4433\npool = 203.0.113.0/24\n";
 
 static const char *client_conf =
 	"mode = client\ntransport = udp\ninsecure = yes\n"
@@ -162,7 +184,7 @@ static void as_client(void)
 
 START_TEST(max_clients_refuses)
 {
-	as_server();
+	as_server_with("max-clients = 1\n");
 	server->n_up = 1;		/* one client is being served */
 	struct cv_session *s = link_up();
 	struct proto_msg hello = { .type = PROTO_HELLO,
@@ -183,7 +205,7 @@ END_TEST
 
 START_TEST(below_max_clients_welcomes)
 {
-	as_server();
+	as_server_with("max-clients = 1\n");
 	struct cv_session *s = link_up();
 	struct proto_msg hello = { .type = PROTO_HELLO,
 				   .hello = { .version = 1, .nonce = 42 } };
@@ -258,6 +280,84 @@ START_TEST(stray_gets_reset)
 	/* A hello is no stray. */
 	s = link_up();
 	ck_assert(!session_stray(s, (const uint8_t[]){ PROTO_HELLO }, 1));
+	finish();
+}
+END_TEST
+
+/* ---- one session per client */
+
+/* s says hello (asking previous4 back, when set) and is welcomed. */
+static void welcomed(struct cv_session *s, uint32_t nonce,
+		     const struct cv_addr *previous4)
+{
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = nonce } };
+
+	if (previous4)
+		hello.hello.previous4 = *previous4;
+	n_sent = 0;
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(s->state, SESSION_UP);
+}
+
+/* A client killed and started again: its new session ends the old one
+ * (bye, reason 8) and gets its address; the server holds one. */
+START_TEST(identity_replaces_its_session)
+{
+	as_server();
+	struct cv_session *old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	struct cv_addr a = old->inner;
+	struct cv_session *bob = link_up_as("bob", 40001, NULL);
+	welcomed(bob, 2, NULL);
+
+	struct cv_session *s = link_up_as("alice", 40002, NULL);
+	welcomed(s, 3, NULL);
+	ck_assert(addr_equal(&s->inner, &a));
+	ck_assert_uint_eq(sent[0].type, PROTO_BYE);
+	ck_assert_uint_eq(sent[0].bye.reason, PROTO_REASON_REPLACED);
+	ck_assert_uint_eq(n_sent, 4);	/* three byes, the welcome */
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	ck_assert_uint_eq(server->n_up, 2);	/* alice's new one, and bob */
+	ck_assert_uint_eq(core.n_sessions, 2);
+	finish();
+}
+END_TEST
+
+/* duplicate-identity = yes: both stay, each with an address. */
+START_TEST(duplicate_identity_keeps_both)
+{
+	as_server_with("duplicate-identity = yes\n");
+	struct cv_session *old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	struct cv_session *s = link_up_as("alice", 40001, NULL);
+	welcomed(s, 2, NULL);
+	ck_assert(!addr_equal(&s->inner, &old->inner));
+	ck_assert_uint_eq(server->n_up, 2);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 0);
+	finish();
+}
+END_TEST
+
+/* udp proves no identity: the same IP asking back the address an old
+ * session holds takes it over; another IP asking it does not. */
+START_TEST(anonymous_same_ip_replaces)
+{
+	as_server();
+	struct cv_session *old = link_up_as(NULL, 40000, NULL);
+	welcomed(old, 1, NULL);
+	struct cv_addr a = old->inner;
+
+	struct cv_session *other = link_up_as(NULL, 40000, "192.0.2.99");
+	welcomed(other, 2, &a);
+	ck_assert(!addr_equal(&other->inner, &a));
+	ck_assert_uint_eq(core.counters.sessions_replaced, 0);
+
+	struct cv_session *s = link_up_as(NULL, 40001, NULL);
+	welcomed(s, 3, &a);
+	ck_assert(addr_equal(&s->inner, &a));
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	ck_assert_uint_eq(server->n_up, 2);
 	finish();
 }
 END_TEST
@@ -347,6 +447,9 @@ int main(void)
 	tcase_add_test(tc, client_refuses_undecodable);
 	tcase_add_test(tc, default_route_is_policy);
 	tcase_add_test(tc, stray_gets_reset);
+	tcase_add_test(tc, identity_replaces_its_session);
+	tcase_add_test(tc, duplicate_identity_keeps_both);
+	tcase_add_test(tc, anonymous_same_ip_replaces);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	if (!mkdtemp(state_dir)) {
