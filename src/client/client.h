@@ -35,6 +35,7 @@ struct cv_host;
 struct cv_session;
 struct datapath;
 struct loop_timer;
+struct path_watch;
 struct proto_msg;
 struct session_ops;
 struct transports;
@@ -62,6 +63,7 @@ struct client {
 	struct cv_session *session;	/* the one session, or NULL */
 	struct client_beside beside;
 	struct client_liveness liveness;
+	struct path_watch *path;	/* the way to the server, or NULL */
 	struct loop_timer *retry_first;	/* fallback-retry */
 	char *password;			/* for auth = password servers */
 	struct cv_addr previous4;	/* of the last session, to ask back */
@@ -93,6 +95,9 @@ struct cv_session *client_link_up(void *c, struct cv_host *h,
 void client_connect_failed(void *c, struct cv_host *h);
 /* No session, and none coming: the next attempt after the back-off. */
 void client_lost(struct client *c);
+/* The way to the server is back (why: for the log): a client waiting
+ * out its back-off connects now, keeping the back-off's length. */
+void client_connect_now(struct client *c, const char *why);
 /* The sessions' turns (session_ops), for beside.c's sessions too. */
 extern const struct session_ops client_session_ops;
 

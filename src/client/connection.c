@@ -14,6 +14,7 @@
 #include "log.h"
 #include "loop.h"
 #include "password.h"
+#include "path_watch.h"
 #include "plugin_host.h"
 #include "session_owner.h"
 
@@ -73,6 +74,15 @@ void client_connect(struct client *c)
 static void on_reconnect(void *arg)
 {
 	client_connect(arg);
+}
+
+void client_connect_now(struct client *c, const char *why)
+{
+	if (c->session || c->connecting || c->core->stopping)
+		return;
+	log_notice("%s; connecting now", why);
+	loop_timer_arm(c->reconnect, -1);
+	client_connect(c);
 }
 
 static void on_fallback(void *arg)
@@ -177,6 +187,8 @@ struct cv_session *client_link_up(void *arg, struct cv_host *h,
 			 h->t->name);
 		return NULL;
 	}
+	if (info->peer)
+		path_watch_server(c->path, info->peer);
 	c->session = session_new(c->core, &client_session_ops, c, h, link,
 				 info);
 	if (c->session)
@@ -214,7 +226,7 @@ int client_new(struct core *core, struct transports *ts, struct datapath *dp,
 	c->fallback = loop_timer_new(core->loop, on_fallback, c);
 	if (!c->reconnect || !c->fallback)
 		return -ENOMEM;
-	return 0;
+	return path_watch_new(c, &c->path);
 }
 
 void client_free(struct client *c)
@@ -223,6 +235,7 @@ void client_free(struct client *c)
 		return;
 	const struct core *core = c->core;
 	tunnel_routes_down(&c->blocked, core->nl, core->cfg, core->tun.ifindex);
+	path_watch_free(c->path);
 	client_beside_free(c);
 	client_liveness_stop(c);
 	loop_timer_free(c->liveness.timer);
