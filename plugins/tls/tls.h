@@ -59,6 +59,9 @@ struct cv_link {
 
 	bool got_data;			/* application data has arrived */
 	bool heard;			/* server: the peer sent a byte */
+	/* A send failed (said once, in words): every later one fails
+	 * without a word, with this errno. */
+	int send_err;
 };
 
 /* What the instance counted besides the handshakes (g.counts), for the

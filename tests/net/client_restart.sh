@@ -9,8 +9,11 @@
 #     one session, the same inner address, sessions_replaced counted;
 #   - killed again and not restarted, the gateway ends its session
 #     within the keepalive timeout (2, 8), and a later start gets the
-#     same address back.
-# Topology: lab.sh. About 30 s.
+#     same address back;
+#   - a tls client killed while V streams to it: the gateway says what
+#     happened in words, not in GnuTLS's ("Error in the push function",
+#     "The specified session has been invalidated").
+# Topology: lab.sh. About 25 s.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -24,7 +27,7 @@ command -v nft >/dev/null || skip "nft is needed to keep the gateway out of reac
 lab_up
 lab_forwarding on
 lab_pki "$LAB_TMP/pki"
-lab_server_conf "$LAB_TMP/gw.conf" transport=dtls "keepalive=2, 8"
+lab_server_conf "$LAB_TMP/gw.conf" "transport=dtls, tls" "keepalive=2, 8"
 lab_client_conf "$LAB_TMP/u.conf" transport=dtls block-ipv6=yes
 
 leftovers() {   # what a client's run puts in U outside cv0
@@ -82,4 +85,20 @@ lab_start u3 u "$LAB_TMP/u.conf"
 lab_wait_log u3 'tunnel up' 15 || fail "U did not come up a third time"
 [[ $(lab_inner u) == "$a0" ]] || fail "U came back with $(lab_inner u), not $a0"
 ok "started later, U gets $a0 back"
+lab_stop u3 || fail "U did not stop cleanly"
+
+lab_client_conf "$LAB_TMP/u.conf" transport=tls
+lab_start u4 u "$LAB_TMP/u.conf"
+lab_wait_log u4 'tunnel up' 15 || fail "U did not come up over tls"
+fault_stream_start 20000
+sleep 1
+fault_kill u4
+lab_wait_log gw 'alice ended: .*(link lost|cannot send)' 10 ||
+	fail "the gateway did not end the killed tls client's session"
+said=$(grep -E 'tls: |alice ended' "${LAB_LOG[gw]}" | tail -n 3)
+! grep -Eq 'push function|has been invalidated' <<<"$said" ||
+	fail "the gateway says it in GnuTLS's words: $said"
+grep -Eq 'went away|closed the TCP connection|reset by peer|Broken pipe' <<<"$said" ||
+	fail "the gateway does not say the client went away: $said"
+ok "a tls client killed mid-stream: the gateway says \"$(tail -n 1 <<<"$said" | cut -c14-)\""
 exit 0
