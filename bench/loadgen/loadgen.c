@@ -46,6 +46,7 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, 'D' },
 	{ "parallel", required_argument, NULL, 'j' },
 	{ "abuse-every", required_argument, NULL, 'a' },
+	{ "reconnect", no_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -66,6 +67,8 @@ static void usage(FILE *f)
 		"  --duration SECONDS   hard bound on the run (default 300)\n"
 		"  --parallel N         handshakes under way at once (default 32)\n"
 		"  --abuse-every N      every Nth session misbehaves (default 0: none)\n"
+		"  --reconnect          a lost session starts again, asking its address back\n"
+		"                       (a gateway's restart: time it takes, same address)\n"
 		"  --plugin-dir DIR     where the transport plugins are\n"
 		"  --json               the summary as JSON\n"
 		"  --verbose            the plugins' info and debug lines too\n");
@@ -120,6 +123,7 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 		case 'D': err = number("duration", optarg, 1, 86400, &o->duration_s); break;
 		case 'j': err = number("parallel", optarg, 1, MAX_SESSIONS, &o->parallel); break;
 		case 'a': err = number("abuse-every", optarg, 0, UINT_MAX, &o->abuse_every); break;
+		case 'c': o->reconnect = true; break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -150,11 +154,11 @@ static void on_kick(void *arg)
 
 	for (unsigned int i = 0; i < lg->opt.sessions; i++) {
 		struct cv_session *s = &lg->slots[i];
-		if (s->state == LG_IDLE && !lg->stopping &&
+		if (s->state == LG_IDLE && !s->returning && !lg->stopping &&
 		    lg->tot.started < lg->opt.total &&
 		    lg->n_connecting < lg->opt.parallel)
 			lg_slot_start(s);
-		if (s->state != LG_IDLE)
+		if (s->state != LG_IDLE || (s->returning && !lg->stopping))
 			idle = false;
 	}
 	if (idle && (lg->stopping || lg->tot.started >= lg->opt.total))
@@ -216,11 +220,15 @@ static void summary(const struct lg *lg, int64_t end_ms)
 		       "\"handshake_rate\":%.1f,\"ramp_s\":%.2f,\"ramp_rate\":%.1f,"
 		       "\"pings_sent\":%" PRIu64 ",\"pings_received\":%" PRIu64
 		       ",\"ping_loss_pct\":%.3f,\"abusive_sessions\":%" PRIu64
-		       ",\"abuse_sent\":%" PRIu64 "}\n",
+		       ",\"abuse_sent\":%" PRIu64 ",\"back\":%" PRIu64
+		       ",\"back_same_address\":%" PRIu64 ",\"resets\":%" PRIu64
+		       ",\"back_max_s\":%.2f}\n",
 		       lg->t->name, lg->opt.sessions, lg->opt.total, t->started, t->up,
 		       t->completed, t->failed, t->refused, t->lost, t->cut, lg->max_up,
 		       elapsed, hs_rate, ramp, ramp_rate, t->pings_sent,
-		       t->pings_received, loss, t->abusive_sessions, t->abuse_sent);
+		       t->pings_received, loss, t->abusive_sessions, t->abuse_sent,
+		       t->back, t->back_same_address, t->resets,
+		       seconds(t->back_max_ms));
 		return;
 	}
 	printf("transport %s: %" PRIu64 " sessions started in %.1f s, %" PRIu64
@@ -237,6 +245,12 @@ static void summary(const struct lg *lg, int64_t end_ms)
 	if (t->abusive_sessions)
 		printf("abuse: %" PRIu64 " sessions misbehaved, %" PRIu64
 		       " bad messages sent\n", t->abusive_sessions, t->abuse_sent);
+	if (lg->opt.reconnect)
+		printf("back after a loss: %" PRIu64 " (%" PRIu64
+		       " with the same address, %" PRIu64
+		       " after a stateless reset), the slowest after %.2f s\n",
+		       t->back, t->back_same_address, t->resets,
+		       seconds(t->back_max_ms));
 }
 
 /* Every session holds a socket, and a dtls instance a few more fds in
@@ -308,5 +322,7 @@ int main(int argc, char **argv)
 	loop_free(lg.loop);
 	if (err < 0)
 		return 1;
+	if (lg.opt.reconnect)
+		return lg.tot.refused || lg.tot.back < lg.tot.lost ? 1 : 0;
 	return lg.tot.failed + lg.tot.refused + lg.tot.lost ? 1 : 0;
 }
