@@ -4,9 +4,8 @@
  * records, so its reset cannot be a record; it is a datagram that looks
  * like one to the network (a DTLS 1.2 application-data header, random
  * bytes) and ends in the token the core computes. The client takes it
- * only when the tail is the token of its session's welcome. Pure
- * functions and the two places that use them; fuzzed with the
- * classifier.
+ * only when the tail is the token of its session's welcome. Two pure
+ * functions (the shape of a reset), and the two places that use them.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -150,6 +150,8 @@ static void on_ended(struct cv_session *s)
 	 * reports its failure. */
 	if (c->beside.host)
 		return;
+	if (s->bye_reason == PROTO_REASON_REPLACED)
+		log_warn("the server gave this client's session to a new one of the same identity: another machine with this certificate or user? (if on purpose, set duplicate-identity = yes on the server)");
 	if (s->reset)
 		reset(c, transport_index(c->transports, s->transport));
 	else

@@ -520,6 +520,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		return reset_received(s, &m);
 	case PROTO_BYE: {
 		char text[80];
+		s->bye_reason = m.bye.reason;
 		snprintf(text, sizeof(text), "the peer said bye (%s)",
 			 proto_reason_name(m.bye.reason));
 		session_free(s, false, text);

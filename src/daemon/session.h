@@ -55,6 +55,7 @@ struct cv_session {
 	bool has_reset_token;
 	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
 	bool reset;
+	uint8_t bye_reason;		/* the peer's bye, when it said one */
 	/* Client: the server answers PROTO_PROBE; the first probe not
 	 * answered yet (0: none), and the last one sent. */
 	bool peer_answers_probes;

@@ -38,11 +38,8 @@ leftovers() {   # what a client's run puts in U outside cv0
 	} 2>/dev/null
 }
 
-lab_start gw gw "$LAB_TMP/gw.conf"
-lab_wait_log gw 'dtls: listening' 10 || fail "the gateway did not start"
-lab_start u u "$LAB_TMP/u.conf"
-lab_wait_log u 'tunnel up' 15 || fail "U did not come up"
-a0=$(lab_inner u)
+fault_start gw u dtls
+a0=$FAULT_A0
 ok "tunnel up: U has $a0"
 
 fault_kill u

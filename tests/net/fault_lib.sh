@@ -4,6 +4,13 @@
 # that must survive the fault (tcp_stream.py), and clocks for recovery
 # bounds. Every wait is bounded, by seconds and by a count of turns.
 #
+#   fault_configs T [K=V...]      $LAB_TMP/gw.conf and u.conf over T: the
+#                                 lab's udp ones, or its tls ones with
+#                                 transport = T (K=V: the client's, as
+#                                 lab_client_conf)
+#   fault_start GW U T            start the gateway GW and the client U on
+#                                 $LAB_TMP/gw.conf and u.conf, over T, until
+#                                 the tunnel is up; FAULT_A0: U's inner address
 #   fault_kill NAME               SIGKILL culvertd NAME (no bye, nothing
 #                                 removed), and reap it
 #   fault_now                     seconds since the epoch, to the microsecond
@@ -23,6 +30,26 @@
 #                                 does not within SECS, or the connection
 #                                 ended; FAULT_RESUMED: the seconds it took
 #   fault_stream_stop             end both ends of the stream
+
+fault_configs() {
+	local t=$1
+	shift
+	if [[ $t == udp ]]; then
+		lab_write_configs
+		return
+	fi
+	lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
+	lab_client_conf "$LAB_TMP/u.conf" "transport=$t" "$@"
+}
+
+fault_start() {
+	local gw=$1 u=$2 t=$3
+	lab_start "$gw" gw "$LAB_TMP/gw.conf"
+	lab_wait_log "$gw" "$t: listening" 10 || fail "$t: the gateway did not start"
+	lab_start "$u" u "$LAB_TMP/u.conf"
+	lab_wait_log "$u" 'tunnel up' 15 || fail "$t: U did not come up"
+	FAULT_A0=$(lab_inner u)
+}
 
 fault_kill() {
 	local name=$1

@@ -48,17 +48,9 @@ forge() {
 
 crash() {   # crash TRANSPORT
 	local t=$1 a0 t_listen took ups resets
-	if [[ $t == udp ]]; then
-		lab_write_configs
-	else
-		lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
-		lab_client_conf "$LAB_TMP/u.conf" "transport=$t"
-	fi
-	lab_start "gw-$t" gw "$LAB_TMP/gw.conf"
-	lab_wait_log "gw-$t" "$t: listening" 10 || fail "$t: the gateway did not start"
-	lab_start "u-$t" u "$LAB_TMP/u.conf"
-	lab_wait_log "u-$t" 'tunnel up' 15 || fail "$t: U did not come up"
-	a0=$(lab_inner u)
+	fault_configs "$t"
+	fault_start "gw-$t" "u-$t" "$t"
+	a0=$FAULT_A0
 	fault_stream_start
 	sleep 1
 	ok "$t: tunnel up, U has $a0, a TCP stream from V to U ($FAULT_STREAM_PEER) runs"

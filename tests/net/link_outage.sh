@@ -27,11 +27,8 @@ lab_pki "$LAB_TMP/pki"
 lab_server_conf "$LAB_TMP/gw.conf" transport=dtls "keepalive=1, 4"
 lab_client_conf "$LAB_TMP/u.conf" transport=dtls
 
-lab_start gw gw "$LAB_TMP/gw.conf"
-lab_wait_log gw 'dtls: listening' 10 || fail "the gateway did not start"
-lab_start u u "$LAB_TMP/u.conf"
-lab_wait_log u 'tunnel up' 15 || fail "U did not come up"
-a0=$(lab_inner u)
+fault_start gw u dtls
+a0=$FAULT_A0
 ok "tunnel up: U has $a0"
 
 t0=$(fault_now)

@@ -38,12 +38,8 @@ NFT
 }
 
 for t in dtls tls; do
-	lab_server_conf "$LAB_TMP/gw.conf" "transport=$t"
-	lab_client_conf "$LAB_TMP/u.conf" "transport=$t"
-	lab_start "gw-$t" gw "$LAB_TMP/gw.conf"
-	lab_wait_log "gw-$t" "$t: listening" 10 || fail "$t: the gateway did not start"
-	lab_start "u-$t" u "$LAB_TMP/u.conf"
-	lab_wait_log "u-$t" 'tunnel up' 15 || fail "$t: U did not come up"
+	fault_configs "$t"
+	fault_start "gw-$t" "u-$t" "$t"
 	lossy on || fail "cannot add the loss rules"
 	lab_xfer "$MB" || fail "$t: $MB MiB with $LOSS% loss each way did not arrive intact"
 	ok "$t: $MB MiB with $LOSS% loss each way arrived intact in $XFER_SECS s ($(awk -v b="$XFER_BYTES" -v s="$XFER_SECS" 'BEGIN { printf "%.0f", b * 8 / s / 1e6 }') Mbit/s), sha256 $XFER_RECV_SUM"
