@@ -180,9 +180,10 @@ static size_t put_peer(uint8_t *p, const struct sockaddr *sa, socklen_t len)
 
 static size_t put_text(uint8_t *p, const char *text, size_t room)
 {
-	size_t n = strnlen(text ? text : "", room - 1);
+	size_t n = text ? strnlen(text, room - 1) : 0;
 
-	memcpy(p, text ? text : "", n);
+	if (n)
+		memcpy(p, text, n);
 	p[n] = 0;
 	return n + 1;
 }
