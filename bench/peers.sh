@@ -11,8 +11,9 @@
 # system that fails to come up gives a row with status "failed: WHY" instead
 # of no row, an optional sys_NAME_up hook run once the tunnel carries traffic,
 # the median table written for one run too, --median-tsv and --fields,
-# packages installed without their recommends. bench/run.sh
-# (`make bench`) drives it with bench/culvert-systems.sh.
+# packages installed without their recommends, the loss columns (TCP
+# through 0, 1 and 5 % random loss on the outer link, made with nftables).
+# bench/run.sh (`make bench`) drives it with bench/culvert-systems.sh.
 #
 # usage: peers.sh [-r RUNS] [-o DIR] [-l] [SYSTEM...]
 #   -r RUNS   run every selected system RUNS times (interleaved), print each
@@ -72,15 +73,19 @@ UDP_RATE=${UDP_RATE:-2G}      # offered UDP rate
 UDP_LEN=${UDP_LEN:-1200}      # UDP payload: fits every tunnel's MTU unfragmented
 PINGS=${PINGS:-20}
 UP_TIMEOUT=${UP_TIMEOUT:-30}  # seconds to wait for a tunnel to carry traffic
+LOSS_SECS=${LOSS_SECS:-5}     # iperf3 -t for each loss test; 0: no loss tests
 ALL_SYSTEMS="raw wireguard openvpn-udp openvpn-tcp openvpn-tcp-nodelay ocserv-dtls ocserv-tls tinc fastd crypto"
 LOCK=${LOCK:-${TMPDIR:-/tmp}/culvert-bench-$NS_PREFIX.lock}   # one run per lab name at a time
 # Every result is one TSV line with these fields; FMTS says how each is shown
-# (s: text, N: decimals). The first nine are the main table, the rest details;
-# status is "ok", "incomplete" (a test gave no number) or "failed: WHY".
+# (s: text, N: decimals). The first twelve are the main table, the rest
+# details; status is "ok", "incomplete" (a test gave no number) or "failed:
+# WHY".
 FIELDS="system version transport tcp_mbps tcp_rev_mbps udp_mbps udp_loss_pct rtt_ms cpu_s_per_GB
+ tcp_loss0_mbps tcp_loss1_mbps tcp_loss5_mbps
  mtu cipher cli_cpu_pct cli_sys_pct srv_cpu_pct srv_sys_pct hot_thread hot_thread_pct
  cpu_s_per_GB_rev box_busy_pct outer_udp_pct udp_sent_mbps status"
-FMTS="s s s 0 0 0 2 3 2 s s 0 0 0 0 s 0 2 0 0 0 s"
+FMTS="s s s 0 0 0 2 3 2 0 0 0 s s 0 0 0 0 s 0 2 0 0 0 s"
+MAIN_FIELDS=12
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '[peers %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -627,10 +632,20 @@ measure() {   # measure SYS -> one TSV line on stdout
 	[[ $rev =~ ^[0-9.]+$ ]] || { log "$sys: reverse TCP test failed, see $r-tcprev.json"; rev=-; }
 	[[ $loss =~ ^[0-9.e+-]+$ ]] || { log "$sys: UDP test failed, see $r-udp.json"; udp=- loss=- sent=-; }
 	local mtu; mtu=$(nsx "$HU" ip -o link show dev "$(tun_dev)" 2>/dev/null | grep -o 'mtu [0-9]*' | cut -d' ' -f2)
+	# TCP through random loss, last: it changes the outer link
+	local lossy=(- - -) i pct
+	if ((LOSS_SECS > 0)); then
+		i=0
+		for pct in 0 1 5; do
+			sleep 1
+			lossy[i++]=$(loss_tcp "$r" "$pct")
+		done
+		loss_set 0
+	fi
 	local status=ok
 	[[ $tcp == - || $rev == - || $udp == - || -z $rtt ]] && status=incomplete
 	local vals=("${SYS_NAME:-$sys}" "$SYS_VERSION" "$SYS_TRANSPORT" "$tcp" "$rev" "$udp" "$loss" "${rtt:--}"
-		"$cpu_gb" "${mtu:-?}" "$SYS_CIPHER" "$cli_pct" "$cli_sys" "$srv_pct" "$srv_sys"
+		"$cpu_gb" "${lossy[@]}" "${mtu:-?}" "$SYS_CIPHER" "$cli_pct" "$cli_sys" "$srv_pct" "$srv_sys"
 		"$hot" "$hot_pct" "$cpu_gb_rev" "$busy" "$outer_udp" "$sent" "$status")
 	printf '%s\t' "${vals[@]}" | sed 's/\t$//' | format_line
 }
@@ -640,6 +655,38 @@ format_line() {   # round each numeric field of TSV lines as FMTS says
 		$i=sprintf("%.*f", f[i], $i); print }'
 }
 tun_dev() { nsx "$HU" ip -o route get $V_LAN 2>/dev/null | grep -o 'dev [^ ]*' | cut -d' ' -f2; }
+
+# ------------------------------------------------------------ random loss
+# The loss columns: one TCP stream U -> V while the outer link (pub0, the
+# path every system's outer packets take, raw's too) drops PCT % of the
+# packets each way at random, with nftables (numgen), as netem would. Each
+# end's pub0 sends one packet per skb (gso_max_segs 1), so that a drop is
+# one packet on the wire, not a 64 KiB batch; the 0 % column runs the same
+# way, so the three compare with each other (tcp_mbps is with batches).
+loss_set() {   # loss_set PCT : PCT % of the packets into pub0 dropped, each end
+	local ns
+	for ns in "$HU" "$GW"; do
+		nsx "$ns" ip link set pub0 gso_max_segs 1 || return 1
+		nsx "$ns" nft delete table netdev cvt_loss 2>/dev/null
+		((${1} > 0)) || continue
+		nsx "$ns" nft -f - <<-EOF || return 1
+		table netdev cvt_loss {
+			chain in {
+				type filter hook ingress device pub0 priority 0;
+				numgen random mod 100 < $1 counter drop
+			}
+		}
+		EOF
+	done
+}
+loss_tcp() {   # loss_tcp R PCT -> Mbit/s of one TCP stream U -> V, or -
+	local f=$1-tcploss$2.json mbps
+	loss_set "$2" || { log "$CUR_SYS: cannot set $2 % loss with nftables"; echo -; return; }
+	iperf "$f" -t "$LOSS_SECS"
+	mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6' "$f" 2>/dev/null)
+	[[ $mbps =~ ^[0-9.]+$ ]] || { log "$CUR_SYS: TCP at $2 % loss failed, see $f"; mbps=-; }
+	echo "$mbps"
+}
 
 bring_up() {   # bring_up NAME: the lab with NAME's tunnel carrying traffic
 	local sys=$1 fn=sys_${1//-/_}
@@ -688,9 +735,10 @@ failed_row() {   # failed_row NAME WHY : a result line with no numbers
 print_table() {   # print_table TSV: the main table and the detail table
 	local f=$1 n; n=$(wc -w <<<"$FIELDS")
 	# the status (last field) goes in the main table: a failed system shows why
-	{ echo $FIELDS | cut -d' ' -f1-9,$n | tr ' ' '\t'; cut -f1-9,$n "$f"; } | column -t -s $'\t'
+	{ echo $FIELDS | cut -d' ' -f1-$MAIN_FIELDS,$n | tr ' ' '\t'; cut -f1-$MAIN_FIELDS,$n "$f"; } | column -t -s $'\t'
 	echo
-	{ echo $FIELDS | cut -d' ' -f1,10-$((n - 1)) | tr ' ' '\t'; cut -f1,10-$((n - 1)) "$f"; } | column -t -s $'\t'
+	{ echo $FIELDS | cut -d' ' -f1,$((MAIN_FIELDS + 1))-$((n - 1)) | tr ' ' '\t'
+	  cut -f1,$((MAIN_FIELDS + 1))-$((n - 1)) "$f"; } | column -t -s $'\t'
 }
 median_tsv() {   # median_tsv FILE... : per system, the median of each numeric field
 	awk -F'\t' -v OFS='\t' -v fmts="$FMTS" '

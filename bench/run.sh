@@ -18,7 +18,8 @@
 #                   results/); each run makes RESULTS/YYYYMMDD-HHMMSS/ with
 #                   results.csv, comparison.csv, results.png, report.txt,
 #                   host.txt, and work/ (peers.sh's logs, configs, raw JSON)
-#   TCP_SECS UDP_SECS UDP_RATE UDP_LEN PINGS UP_TIMEOUT   passed to peers.sh
+#   TCP_SECS UDP_SECS UDP_RATE UDP_LEN PINGS UP_TIMEOUT LOSS_SECS
+#                   passed to peers.sh (LOSS_SECS=0: no loss columns)
 #
 #   BENCH_CHART=0   no chart (and no gnuplot-nox installed for it)
 #
@@ -58,6 +59,7 @@ elif [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	BENCH_RUNS=${BENCH_RUNS:-1}
 	BENCH_SYSTEMS=${BENCH_SYSTEMS:-"$CULVERT_SYSTEMS raw"}
 	export TCP_SECS=${TCP_SECS:-3} UDP_SECS=${UDP_SECS:-2} PINGS=${PINGS:-10}
+	export LOSS_SECS=${LOSS_SECS:-3}
 fi
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_SYSTEMS=${BENCH_SYSTEMS:-"$CULVERT_SYSTEMS raw $PEER_SYSTEMS"}
@@ -91,7 +93,7 @@ run_bench() {   # the lab, every system, BENCH_RUNS rounds: sets DIR STAMP REPOR
 		echo "culvertd:  $CULVERTD ($("$CULVERTD" --version 2>/dev/null | head -n 1))"
 		local rev; rev=$(git -C "$BENCH_DIR" describe --always --dirty 2>/dev/null) && echo "commit:    $rev"
 		echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
-		echo "settings:  BENCH_RUNS=$BENCH_RUNS TCP_SECS=${TCP_SECS:-10} UDP_SECS=${UDP_SECS:-5} UDP_RATE=${UDP_RATE:-2G} PINGS=${PINGS:-20}"
+		echo "settings:  BENCH_RUNS=$BENCH_RUNS TCP_SECS=${TCP_SECS:-10} UDP_SECS=${UDP_SECS:-5} UDP_RATE=${UDP_RATE:-2G} PINGS=${PINGS:-20} LOSS_SECS=${LOSS_SECS:-5}"
 		echo "systems:   $BENCH_SYSTEMS"
 	}
 	host_info >"$DIR/host.txt"
@@ -134,8 +136,11 @@ csv() {   # TSV on stdin -> CSV on stdout, every text field quoted
 # no tunnel gives), and every culvert system's RTT and CPU per GB against
 # the best peer that was measured. Values are culvert as % of the other:
 # above 100 % is better for throughput, below 100 % for RTT and CPU.
+# What is compared, throughput first; the loss columns are TCP U -> V through
+# 0, 1 and 5 % random loss each way.
+METRICS="tcp_mbps tcp_rev_mbps udp_mbps tcp_loss0_mbps tcp_loss1_mbps tcp_loss5_mbps rtt_ms cpu_s_per_GB"
 compare() {   # compare MEDIAN.tsv -> comparison CSV lines
-	awk -F'\t' -v culvert="$CULVERT_SYSTEMS" '
+	awk -F'\t' -v culvert="$CULVERT_SYSTEMS" -v metrics="$METRICS" '
 	function num(x) { return x != "-" && x != "" && x + 0 == x }
 	function pct(a, b) { return (num(a) && num(b) && b + 0 > 0) ? sprintf("%.0f", 100 * a / b) : "-" }
 	function row(c, against, other, m, a, b) {
@@ -144,10 +149,12 @@ compare() {   # compare MEDIAN.tsv -> comparison CSV lines
 	function better(m, x, y) { return (m == "rtt_ms" || m == "cpu_s_per_GB") ? x + 0 < y + 0 : x + 0 > y + 0 }
 	{ sys[NR] = $1; n = NR
 	  val[$1, "tcp_mbps"] = $4; val[$1, "tcp_rev_mbps"] = $5; val[$1, "udp_mbps"] = $6
-	  val[$1, "rtt_ms"] = $8; val[$1, "cpu_s_per_GB"] = $9; known[$1] = 1 }
+	  val[$1, "rtt_ms"] = $8; val[$1, "cpu_s_per_GB"] = $9
+	  val[$1, "tcp_loss0_mbps"] = $10; val[$1, "tcp_loss1_mbps"] = $11
+	  val[$1, "tcp_loss5_mbps"] = $12; known[$1] = 1 }
 	END {
 		split(culvert, cs, " "); for (i in cs) isc[cs[i]] = 1
-		nm = split("tcp_mbps tcp_rev_mbps udp_mbps rtt_ms cpu_s_per_GB", ms, " ")
+		nm = split(metrics, ms, " ")
 		# the best peer for each metric: not culvert, not raw (no tunnel)
 		for (i = 1; i <= n; i++) { s = sys[i]; if (s in isc || s == "raw") continue
 			for (j = 1; j <= nm; j++) { m = ms[j]
@@ -168,16 +175,16 @@ compare() {   # compare MEDIAN.tsv -> comparison CSV lines
 compare "$MEDIAN" >"$DIR/comparison.csv"
 
 print_comparison() {   # the comparison CSV as a table, one line per culvert system and other
-	awk -F, 'NR == 1 { next }
+	awk -F, -v metrics="$METRICS" 'NR == 1 { next }
 	{ k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k; c[k] = $1; o[k] = $2 }
 	  v[k, $4] = $5 " / " $6 ($2 != $3 ? " " $3 : "") " = " $7 ($7 == "-" ? "" : "%")
 	  # the latency a tunnel adds is clearer in ms than in %
 	  if ($2 == "raw" && $4 == "rtt_ms" && $5 != "-" && $6 != "-") v[k, $4] = sprintf("%s vs %s: +%.3f ms", $5, $6, $5 - $6) }
 	END {
-		split("tcp_mbps tcp_rev_mbps udp_mbps rtt_ms cpu_s_per_GB", m, " ")
-		printf "%s\t%s", "culvert", "against"; for (j = 1; j <= 5; j++) printf "\t%s", m[j]; print ""
+		nm = split(metrics, m, " ")
+		printf "%s\t%s", "culvert", "against"; for (j = 1; j <= nm; j++) printf "\t%s", m[j]; print ""
 		for (i = 1; i <= n; i++) { k = order[i]; printf "%s\t%s", c[k], (o[k] == "raw" ? "raw (no tunnel)" : o[k])
-			for (j = 1; j <= 5; j++) printf "\t%s", ((k, m[j]) in v) ? v[k, m[j]] : "."; print "" } }' "$1" |
+			for (j = 1; j <= nm; j++) printf "\t%s", ((k, m[j]) in v) ? v[k, m[j]] : "."; print "" } }' "$1" |
 		column -t -s $'\t'
 }
 failed_list() {   # systems that failed in some run or every run, with why
@@ -210,14 +217,15 @@ need_gnuplot() {
 }
 chart() {   # results.png: throughput, RTT and CPU per GB, one bar group per system
 	local dat=$DIR/chart.dat raw_note
-	# gnuplot reads whitespace-separated columns: system tcp rev udp rtt cpu
-	awk -F'\t' '$1 != "raw" { print $1, $4, $5, $6, $8, $9 }' "$MEDIAN" >"$dat"
+	# gnuplot reads whitespace-separated columns: system tcp rev udp rtt cpu,
+	# then TCP through 0, 1 and 5 % loss
+	awk -F'\t' '$1 != "raw" { print $1, $4, $5, $6, $8, $9, $10, $11, $12 }' "$MEDIAN" >"$dat"
 	raw_note=$(awk -F'\t' '$1 == "raw" { printf "raw veth, no tunnel: %s / %s / %s Mbit/s", $4, $5, $6 }' "$MEDIAN")
 	local host
 	host=$(awk '/^host:/ { sub(/^host: */, ""); sub(/,.*/, ""); h = $0 }
 		/^load:.*before/ { l = $2 } END { printf "%s, load %s before", h, l }' "$DIR/host.txt" 2>/dev/null)
-	local term="pngcairo size 1100,1300 font 'sans,10'"
-	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 || term="png size 1100,1300"
+	local term="pngcairo size 1100,1700 font 'sans,10'"
+	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 || term="png size 1100,1700"
 	gnuplot >"$DIR/gnuplot.log" 2>&1 <<-EOF
 	set terminal $term
 	set output '$DIR/results.png'
@@ -230,9 +238,11 @@ chart() {   # results.png: throughput, RTT and CPU per GB, one bar group per sys
 	set xtics rotate by 30 right noenhanced
 	set key top right
 	set yrange [0:*]
-	set multiplot layout 3,1 title "culvert bench $STAMP: median of $BENCH_RUNS run(s); $host" noenhanced
+	set multiplot layout 4,1 title "culvert bench $STAMP: median of $BENCH_RUNS run(s); $host" noenhanced
 	set title "throughput through the tunnel, Mbit/s ($raw_note)" noenhanced
 	plot '$dat' using 2:xtic(1) title 'TCP U->V', '' using 3 title 'TCP V->U', '' using 4 title 'UDP arrived'
+	set title "TCP U->V through random loss on the outer link, each way, Mbit/s"
+	plot '$dat' using 7:xtic(1) title '0 %', '' using 8 title '1 %', '' using 9 title '5 %'
 	set title "ping RTT U->V, ms (lower is better)"
 	plot '$dat' using 5:xtic(1) title 'rtt ms' lc rgb '#8060c0'
 	set title "CPU seconds per GB carried, both VPN ends (lower is better)"

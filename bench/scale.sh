@@ -174,5 +174,5 @@ if ((SCALE_TOGETHER && N_TRANSPORTS > 1)); then
 	done
 	wait_idle || fail "together: sessions left after the hold"
 fi
-"$CULVERTCTL" -c "$LAB_TMP/gw.conf" status | grep -E '^(sessions_|refused|tls\.(handshake|evicted)|dtls\.(handshake|evicted))' | sed 's/^/# /'
+"$CULVERTCTL" -c "$LAB_TMP/gw.conf" status --all | grep -E '^ *(sessions_|refused|tls\.(handshake|evicted)|dtls\.(handshake|evicted))' | sed 's/^ */# /'
 lab_stop gw 15 || fail "the gateway did not exit cleanly"

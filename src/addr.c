@@ -174,6 +174,22 @@ bool prefix_contains(const struct cv_prefix *p, const struct cv_addr *a)
 	       bits_equal(addr_bytes(&p->addr), addr_bytes(a), p->len);
 }
 
+bool prefix_inside(const struct cv_prefix *p, const struct cv_prefix *q)
+{
+	return p->len >= q->len && prefix_contains(q, &p->addr);
+}
+
+bool prefix_equal(const struct cv_prefix *a, const struct cv_prefix *b)
+{
+	return a->len == b->len && addr_equal(&a->addr, &b->addr);
+}
+
+struct cv_prefix prefix_host(const struct cv_addr *a)
+{
+	return (struct cv_prefix){ .addr = *a,
+				   .len = (uint8_t)addr_bits(a->family) };
+}
+
 bool prefix_overlap(const struct cv_prefix *a, const struct cv_prefix *b)
 {
 	unsigned int len = a->len < b->len ? a->len : b->len;

@@ -46,6 +46,11 @@ int addr_from_sockaddr(const void *sa, struct cv_addr *out);
 bool addr_equal(const struct cv_addr *a, const struct cv_addr *b);
 /* Whether a lies inside p. */
 bool prefix_contains(const struct cv_prefix *p, const struct cv_addr *a);
+/* Whether p lies wholly inside q (or is q). */
+bool prefix_inside(const struct cv_prefix *p, const struct cv_prefix *q);
+bool prefix_equal(const struct cv_prefix *a, const struct cv_prefix *b);
+/* a alone: /32 or /128. */
+struct cv_prefix prefix_host(const struct cv_addr *a);
 /* Whether the prefixes share any address. */
 bool prefix_overlap(const struct cv_prefix *a, const struct cv_prefix *b);
 

@@ -27,13 +27,11 @@ static void parse_error(struct parser *p, const char *fmt, ...)
 
 static void parse_error(struct parser *p, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_verr_at(p->path, p->line, fmt, ap);
 	va_end(ap);
-	log_err("%s:%u: %s", p->path, p->line, msg);
 	p->errors++;
 }
 
@@ -120,7 +118,7 @@ static void unknown_key(struct parser *p, const char *key,
 
 /* ---- lines */
 
-static char *trim(char *s)
+char *config_trim(char *s)
 {
 	while (isspace((unsigned char)*s))
 		s++;
@@ -183,13 +181,18 @@ static void global_key(struct parser *p, const char *key, const char *value)
 		parse_error(p, "key '%s': '%s' %s", key, value, why);
 }
 
-static int parse_line(struct parser *p, char *line)
+char *config_text(char *line)
 {
 	char *hash = strchr(line, '#');
 
 	if (hash)
 		*hash = '\0';
-	line = trim(line);
+	return config_trim(line);
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	line = config_text(line);
 	if (!*line)
 		return 0;
 
@@ -200,7 +203,7 @@ static int parse_line(struct parser *p, char *line)
 			return 0;
 		}
 		*close = '\0';
-		char *name = trim(line + 1);
+		char *name = config_trim(line + 1);
 		if (!valid_name(name)) {
 			parse_error(p, "'[%s]' is not a section name (a transport name: lower case letters, digits, '-')",
 				    name);
@@ -217,7 +220,7 @@ static int parse_line(struct parser *p, char *line)
 		return 0;
 	}
 	*eq = '\0';
-	char *key = trim(line), *value = trim(eq + 1);
+	char *key = config_trim(line), *value = config_trim(eq + 1);
 	if (!valid_name(key)) {
 		parse_error(p, "'%s' is not a key name", key);
 		return 0;
@@ -238,9 +241,12 @@ static const char *mode_name(enum config_mode mode)
 	return mode == MODE_SERVER ? "server" : "client";
 }
 
-/* The welcome a server sends must fit one control message
- * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
-static void check_welcome_size(const struct config *cfg, struct parser *p)
+size_t config_prefix_attr_size(const struct cv_prefix *p)
+{
+	return p->addr.family == AF_INET ? 7 : 19;
+}
+
+size_t config_welcome_size(const struct config *cfg)
 {
 	/* type and nonce, MTU, KEEPALIVE, FEATURES */
 	size_t size = 5 + 4 + 6 + 3;
@@ -252,11 +258,20 @@ static void check_welcome_size(const struct config *cfg, struct parser *p)
 		size += 19 + 18;	/* ADDR6, SERVER6 */
 
 	for (unsigned int i = 0; i < cfg->n_routes; i++)
-		size += cfg->routes[i].addr.family == AF_INET ? 7 : 19;
+		size += config_prefix_attr_size(&cfg->routes[i]);
 	for (unsigned int i = 0; i < cfg->n_dns; i++)
 		size += cfg->dns[i].family == AF_INET ? 6 : 18;
 	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
 		size += 2 + strlen(cfg->dns_domains[i]);
+	return size;
+}
+
+/* The welcome a server sends must fit one control message
+ * (doc/PROTOCOL.md): its routes, DNS servers and domains all count. */
+static void check_welcome_size(const struct config *cfg, struct parser *p)
+{
+	size_t size = config_welcome_size(cfg);
+
 	if (cfg->mode == MODE_SERVER && size > PROTO_MAX_CONTROL) {
 		log_err("%s: route, dns and dns-domain make a welcome of %zu bytes, more than %d: aggregate routes or drop domains",
 			p->path, size, PROTO_MAX_CONTROL);
@@ -472,12 +487,16 @@ void config_free(struct config *cfg)
 	free(cfg->username);
 	free(cfg->control_socket);
 	free(cfg->state_dir);
+	free(cfg->metrics_listen);
+	free(cfg->pid_file);
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->up_script);
 	free(cfg->down_script);
 	free(cfg->client_connect_script);
 	free(cfg->client_disconnect_script);
+	free(cfg->client_config_dir);
+	free(cfg->group_config_dir);
 	free(cfg);
 }
 

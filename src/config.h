@@ -66,25 +66,40 @@ struct config {
 	char *server_name;
 	char *priority;
 	unsigned int auth;		/* AUTH_METHOD_* */
+	bool cert_user_match;		/* certificate+password: the same name */
 	char *password_file;
+	bool strict_modes;		/* refuse a key anyone may read */
 	char *pam_service;
 	char *username;
 
 	/* Limits and policy. */
 	unsigned int max_clients;
 	unsigned int handshake_timeout;	/* seconds */
+	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int fallback_retry;	/* seconds; 0: never */
+	unsigned int refused_retry;	/* seconds; 0: never, stop */
 	bool duplicate_identity;	/* sessions may share an identity */
 	char *state_dir;		/* server: reset.key */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
+	uint64_t rekey_bytes;		/* read by the transports */
+	unsigned int rekey_records;	/* read by the transports */
 	char *control_socket;
+	char *metrics_listen;		/* ADDRESS:PORT, or NULL: no HTTP */
+	char *admin_group;		/* may kick and reload, beside root */
+	char *pid_file;
 	char *user;
 	char *group;
 	char *up_script, *down_script;			/* client */
 	char *client_connect_script, *client_disconnect_script; /* server */
 	bool client_to_client;
+	/* Server: per-client and per-group settings (server/policy.h), and
+	 * the defaults they refine. */
+	char *client_config_dir;
+	char *group_config_dir;
+	bool restrict_to_routes;	/* only where a client's routes lead */
+	bool cert_group;		/* cert-group = ou: the group is the OU */
 	/* Client: what a server's welcome may route (welcome_policy.h). */
 	bool accept_default_route;
 	unsigned int n_accept_routes;
@@ -156,6 +171,18 @@ const struct config_entry *config_unused_section(const struct config *cfg);
  * global key's default. */
 const char *config_get(const struct config *cfg, const char *section,
 		       const char *key);
+
+/* s without the white space around it: in place, the start moved on;
+ * and a line without its `#` comment, trimmed. For every file of
+ * `key = value` lines (policy_file.c's too). */
+char *config_trim(char *s);
+char *config_text(char *line);
+
+/* The bytes of the welcome a server with cfg sends a client that has no
+ * settings of its own (doc/PROTOCOL.md), and what one more route or
+ * network of p's family adds: per-client policy adds its own. */
+size_t config_welcome_size(const struct config *cfg);
+size_t config_prefix_attr_size(const struct cv_prefix *p);
 
 /* The key in config_keys (or options, when not NULL) nearest to name,
  * or NULL when none is close: for "did you mean ...?". */

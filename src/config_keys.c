@@ -121,6 +121,19 @@ static int parse_endpoint(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* metrics-listen: an endpoint, for a culvertd that can serve HTTP. */
+static int parse_metrics_listen(struct config *cfg, void *field,
+				const char *value, const char **why)
+{
+#ifndef HAVE_MICROHTTPD
+	*why = "cannot be served: this culvertd was built without libmicrohttpd "
+	       "(culvertctl metrics prints the same)";
+	return -EINVAL;
+#else
+	return parse_endpoint(cfg, field, value, why);
+#endif
+}
+
 static int parse_ifname(struct config *cfg, void *field, const char *value,
 			const char **why)
 {
@@ -155,21 +168,42 @@ static int parse_mtu(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* A pool of family, its length from min to max: a length out of that
+ * range is said as such, not as the 0-32 of any prefix. */
+static int parse_pool_prefix(const char *value, int family, unsigned int min,
+			     unsigned int max, const char *range,
+			     const char *other_family, struct cv_prefix *pool,
+			     const char **why)
+{
+	const char *slash = strchr(value, '/');
+	unsigned int len;
+
+	if (prefix_parse(value, false, pool, why) < 0) {
+		/* 10.8.0.0/33: not the prefix's 0-32, but this range. */
+		if (slash && parse_unsigned(slash + 1, 0, 1000, &len) == 0 &&
+		    (len < min || len > max))
+			*why = range;
+		return -EINVAL;
+	}
+	if (pool->addr.family != family) {
+		*why = other_family;
+		return -EINVAL;
+	}
+	if (pool->len < min || pool->len > max) {
+		*why = range;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_pool(struct config *cfg, void *field, const char *value,
 		      const char **why)
 {
-	struct cv_prefix *pool = field;
-
-	if (prefix_parse(value, false, pool, why) < 0)
+	if (parse_pool_prefix(value, AF_INET, 8, 30,
+			      "is not a usable pool (expected an IPv4 prefix from /8 to /30)",
+			      "is not an IPv4 prefix (an IPv6 pool is 'pool6')",
+			      field, why) < 0)
 		return -EINVAL;
-	if (pool->addr.family != AF_INET) {
-		*why = "is not an IPv4 prefix (an IPv6 pool is 'pool6')";
-		return -EINVAL;
-	}
-	if (pool->len > 30 || pool->len < 8) {
-		*why = "is not a usable pool (expected a prefix from /8 to /30)";
-		return -EINVAL;
-	}
 	cfg->has_pool = true;
 	return 0;
 }
@@ -177,18 +211,11 @@ static int parse_pool(struct config *cfg, void *field, const char *value,
 static int parse_pool6(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
-	struct cv_prefix *pool = field;
-
-	if (prefix_parse(value, false, pool, why) < 0)
+	if (parse_pool_prefix(value, AF_INET6, 16, 64,
+			      "is not a usable IPv6 pool (expected a prefix from /16 to /64)",
+			      "is not an IPv6 prefix (IPv4 addresses go in 'pool')",
+			      field, why) < 0)
 		return -EINVAL;
-	if (pool->addr.family != AF_INET6) {
-		*why = "is not an IPv6 prefix (IPv4 addresses go in 'pool')";
-		return -EINVAL;
-	}
-	if (pool->len > 64 || pool->len < 16) {
-		*why = "is not a usable IPv6 pool (expected a prefix from /16 to /64)";
-		return -EINVAL;
-	}
 	cfg->has_pool6 = true;
 	return 0;
 }
@@ -405,11 +432,80 @@ static int parse_retry(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* 0 for never: culvertd stops instead. */
+static int parse_refused_retry(struct config *cfg, void *field,
+			       const char *value, const char **why)
+{
+	if (strcmp(value, "never") == 0) {
+		*(unsigned int *)field = 0;
+		return 0;
+	}
+	if (parse_unsigned(value, 1, 604800, field) < 0) {
+		*why = "is neither 'never' nor a number of seconds from 1 to 604800 (a week)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_rekey(struct config *cfg, void *field, const char *value,
 		       const char **why)
 {
 	if (parse_unsigned(value, 1, 604800, field) < 0) {
 		*why = "is not a number of seconds from 1 to 604800 (a week)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_cert_group(struct config *cfg, void *field,
+			    const char *value, const char **why)
+{
+	bool *ou = field;
+
+	if (strcmp(value, "ou") == 0)
+		*ou = true;
+	else if (strcmp(value, "none") == 0)
+		*ou = false;
+	else {
+		*why = "is not where a certificate names a group (expected ou or none)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An amount of bytes: a number, or one with K, M, G or T after it
+ * (powers of 1024), from 1M to 1024T. */
+static int parse_bytes(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	static const char units[] = "KMGT";
+	uint64_t *out = field;
+	char *end;
+
+	*why = "is not an amount of bytes from 1M to 1024T (a number, or one with K, M, G or T after it)";
+	if (!isdigit((unsigned char)*value))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	const char *unit = *end ? strchr(units, *end) : NULL;
+	if (errno || (*end && (!unit || end[1])))
+		return -EINVAL;
+	for (int shift = unit ? (int)(unit - units) + 1 : 0; shift > 0; shift--) {
+		if (v > (1ULL << 50))
+			return -EINVAL;
+		v <<= 10;
+	}
+	if (v < (1ULL << 20) || v > (1ULL << 50))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_records(struct config *cfg, void *field, const char *value,
+			 const char **why)
+{
+	if (parse_unsigned(value, 100, 4294967295UL, field) < 0) {
+		*why = "is not a number of records from 100 to 4294967295";
 		return -EINVAL;
 	}
 	return 0;
@@ -520,10 +616,17 @@ const struct config_key config_keys[] = {
 	{ "plugin-dir", parse_path, FIELD(plugin_dir), PLUGINDIR, "PATH", KEY_RESTART,
 	  "where transport plugins are found (default " PLUGINDIR ")" },
 	{ "control-socket", parse_path, FIELD(control_socket), NULL, "PATH", KEY_RESTART,
-	  "the control socket for culvertctl (default /run/culvert/NAME.sock for NAME.conf)" },
+	  "the control socket for culvertctl (default /run/culvert/NAME/control.sock for NAME.conf)" },
+	{ "pid-file", parse_path, FIELD(pid_file), NULL, "PATH", KEY_RESTART,
+	  "where culvertd writes its process id (default when detached: /run/culvert/NAME/culvertd.pid)" },
 	{ "state-dir", parse_path, FIELD(state_dir), "/var/lib/culvert", "PATH",
 	  KEY_SERVER | KEY_RESTART,
 	  "what outlives a server: the secret of its stateless resets (default /var/lib/culvert)" },
+	{ "metrics-listen", parse_metrics_listen, FIELD(metrics_listen), NULL,
+	  "ADDRESS:PORT", KEY_RESTART,
+	  "serve the metrics to Prometheus at http://ADDRESS:PORT/metrics (default: not served)" },
+	{ "admin-group", parse_name, FIELD(admin_group), NULL, "NAME", 0,
+	  "members of this group may kick and reload through the control socket (default: root only)" },
 	{ "user", parse_name, FIELD(user), NULL, "NAME", KEY_RESTART,
 	  "after setup, run as this user with CAP_NET_ADMIN only (default: stay root)" },
 	{ "group", parse_name, FIELD(group), NULL, "NAME", KEY_RESTART,
@@ -550,12 +653,17 @@ const struct config_key config_keys[] = {
 	  KEY_CLIENT,
 	  "the name the server's certificate must carry (default: the host in remote)" },
 	{ "priority", parse_text, FIELD(priority), NULL, "STRING", 0,
-	  "GnuTLS priority string (default: TLS 1.3, or 1.2 at least, AES-GCM first)" },
+	  "GnuTLS priority string (default: TLS 1.3, or (D)TLS 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "auth", parse_auth, FIELD(auth), "certificate",
 	  "certificate|password|certificate+password", KEY_SERVER,
 	  "what a client must prove (default certificate)" },
+	{ "cert-user-match", parse_bool, FIELD(cert_user_match), "yes", "yes|no",
+	  KEY_SERVER,
+	  "auth = certificate+password: the user name must be the certificate's name (default yes)" },
 	{ "password-file", parse_path, FIELD(password_file), NULL, "PATH", 0,
 	  "server: user:crypt-hash lines (culvertctl passwd); client: a file holding the password" },
+	{ "strict-modes", parse_bool, FIELD(strict_modes), "yes", "yes|no", 0,
+	  "refuse to start when 'key' or 'password-file' can be read by any user (default yes)" },
 	{ "pam-service", parse_name, FIELD(pam_service), NULL, "NAME",
 	  KEY_SERVER, "check passwords of users not in password-file with this PAM service" },
 	{ "username", parse_name, FIELD(username), NULL, "NAME", KEY_CLIENT,
@@ -564,24 +672,47 @@ const struct config_key config_keys[] = {
 	  KEY_SERVER, "sessions served at once (default 1024)" },
 	{ "duplicate-identity", parse_bool, FIELD(duplicate_identity), "no",
 	  "yes|no", KEY_SERVER,
-	  "let sessions share an identity; else a new one ends the old and takes its address (default no)" },
+	  "let sessions share an identity; else a new one ends the old and takes its addresses and networks (default no)" },
 	{ "handshake-timeout", parse_seconds, FIELD(handshake_timeout), "10",
 	  "SECONDS", 0,
-	  "time a peer has for its TLS handshake and its hello (default 10)" },
+	  "time a peer has for its TLS handshake, and for its login after its hello (default 10)" },
+	{ "hello-timeout", parse_seconds, FIELD(hello_timeout), "5", "SECONDS",
+	  KEY_SERVER,
+	  "time a client has to say hello once its link is up (default 5)" },
 	{ "max-handshakes", parse_count, FIELD(max_handshakes), "256", "COUNT",
 	  KEY_SERVER, "connections still in their handshake at once (default 256)" },
 	{ "rekey-interval", parse_rekey, FIELD(rekey_interval), "3600",
 	  "SECONDS", KEY_CLIENT,
-	  "seconds between fresh TLS keys, both ways; the client asks (default 3600)" },
+	  "seconds between fresh keys on tls and dtls, both ways; the client asks (default 3600)" },
+	{ "rekey-bytes", parse_bytes, FIELD(rekey_bytes), "64G", "BYTES", 0,
+	  "bytes one key protects before keys are renewed, K/M/G/T suffixes (default 64G)" },
+	{ "rekey-records", parse_records, FIELD(rekey_records), "16777216",
+	  "COUNT", 0,
+	  "records one key protects before keys are renewed (default 16777216, 2^24)" },
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },
 	{ "fallback-retry", parse_retry, FIELD(fallback_retry), "300",
 	  "SECONDS", KEY_CLIENT,
 	  "on a later transport, try the first again this often; 0: never (default 300)" },
+	{ "refused-retry", parse_refused_retry, FIELD(refused_retry), "600",
+	  "SECONDS|never", KEY_CLIENT,
+	  "after a refusal that trying again cannot fix (password, certificate), wait this long, or stop (default 600)" },
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },
+	{ "client-config-dir", parse_path, FIELD(client_config_dir), NULL,
+	  "PATH", KEY_SERVER,
+	  "a file per client identity: static address, routes, networks behind it, group" },
+	{ "group-config-dir", parse_path, FIELD(group_config_dir), NULL,
+	  "PATH", KEY_SERVER,
+	  "a file per group: the routes its members are pushed, restrict-to-routes" },
+	{ "restrict-to-routes", parse_bool, FIELD(restrict_to_routes), "no",
+	  "yes|no", KEY_SERVER,
+	  "drop what a client sends where none of its routes leads (default no)" },
+	{ "cert-group", parse_cert_group, FIELD(cert_group), "none", "ou|none",
+	  KEY_SERVER,
+	  "take a client's group from its certificate's OU (default none)" },
 	{ "route-table", parse_table, FIELD(route_table), "51821", "NUMBER",
 	  KEY_CLIENT | KEY_RESTART,
 	  "the routing table of the tunnel's routes, chosen before main by a rule (default 51821)" },

@@ -19,6 +19,25 @@ void control_instance_name(const char *config_path, char *buf, size_t size)
 		buf[len - 5] = '\0';
 }
 
+int control_run_path(const char *instance, const char *file, char *buf,
+		     size_t size)
+{
+	int n;
+
+	buf[0] = '\0';
+	if (!instance[0] || instance[0] == '.' || strchr(instance, '/'))
+		return -EINVAL;
+	if (file)
+		n = snprintf(buf, size, CONTROL_RUN_DIR "/%s/%s", instance, file);
+	else
+		n = snprintf(buf, size, CONTROL_RUN_DIR "/%s", instance);
+	if (n < 0 || (size_t)n >= size) {
+		buf[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 void control_path(const struct config *cfg, char *buf, size_t size)
 {
 	char name[256];
@@ -28,7 +47,16 @@ void control_path(const struct config *cfg, char *buf, size_t size)
 		return;
 	}
 	control_instance_name(cfg->path, name, sizeof(name));
-	snprintf(buf, size, CONTROL_RUN_DIR "/%s.sock", name);
+	control_run_path(name, CONTROL_SOCKET_NAME, buf, size);
+}
+
+void control_instance_path(const char *name, char *buf, size_t size)
+{
+	char file[300];
+	struct config cfg = { .path = file };
+
+	snprintf(file, sizeof(file), "%s.conf", name);
+	control_path(&cfg, buf, size);
 }
 
 static bool is_control(unsigned char c)
@@ -39,6 +67,40 @@ static bool is_control(unsigned char c)
 static struct control_request bad(const char *why)
 {
 	return (struct control_request){ .op = CONTROL_BAD, .why = why };
+}
+
+/* The first word of each request but status, which takes options. */
+static const struct {
+	const char *word;
+	enum control_op op;
+} words[] = {
+	{ "show", CONTROL_SHOW },
+	{ "show-json", CONTROL_SHOW_JSON },
+	{ "metrics", CONTROL_METRICS },
+	{ "kick", CONTROL_KICK },
+	{ "reload", CONTROL_RELOAD },
+};
+
+/* "status" and its options, --all and --json, in any order. */
+static struct control_request status_request(char *options)
+{
+	bool all = false, json = false;
+
+	char *save = NULL;
+
+	for (char *o = options ? strtok_r(options, " ", &save) : NULL; o;
+	     o = strtok_r(NULL, " ", &save)) {
+		if (strcmp(o, "--all") == 0 && !all)
+			all = true;
+		else if (strcmp(o, "--json") == 0 && !json)
+			json = true;
+		else
+			return bad("unknown request");
+	}
+	return (struct control_request){
+		.op = json ? CONTROL_STATUS_JSON
+			   : all ? CONTROL_STATUS_ALL : CONTROL_STATUS,
+	};
 }
 
 struct control_request control_request_parse(char *buf, size_t len)
@@ -60,42 +122,44 @@ struct control_request control_request_parse(char *buf, size_t len)
 	char *arg = strchr(buf, ' ');
 	if (arg)
 		*arg++ = '\0';
-	if (strcmp(buf, "status") == 0 && !arg)
-		return (struct control_request){ .op = CONTROL_STATUS };
-	if (strcmp(buf, "status") == 0 && strcmp(arg, "--json") == 0)
-		return (struct control_request){ .op = CONTROL_STATUS_JSON };
-	if (strcmp(buf, "kick") == 0 && arg && *arg)
-		return (struct control_request){ .op = CONTROL_KICK, .arg = arg };
-	if (strcmp(buf, "reload") == 0 && !arg)
-		return (struct control_request){ .op = CONTROL_RELOAD };
+	if (strcmp(buf, "status") == 0)
+		return status_request(arg);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(buf, words[i].word) != 0)
+			continue;
+		if (CONTROL_NAMED(words[i].op) ? !arg || !*arg : arg != NULL)
+			break;
+		return (struct control_request){ .op = words[i].op, .arg = arg };
+	}
 	return bad("unknown request");
 }
 
 int control_request_format(enum control_op op, const char *name, char *buf,
 			   size_t size)
 {
+	const char *word = NULL;
 	int n;
 
-	switch (op) {
-	case CONTROL_STATUS:
-		n = snprintf(buf, size, "status\n");
-		break;
-	case CONTROL_STATUS_JSON:
-		n = snprintf(buf, size, "status --json\n");
-		break;
-	case CONTROL_RELOAD:
-		n = snprintf(buf, size, "reload\n");
-		break;
-	case CONTROL_KICK:
+	if (op == CONTROL_STATUS)
+		word = "status";
+	else if (op == CONTROL_STATUS_ALL)
+		word = "status --all";
+	else if (op == CONTROL_STATUS_JSON)
+		word = "status --json";
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (words[i].op == op)
+			word = words[i].word;
+	if (!word)
+		return -EINVAL;
+	if (CONTROL_NAMED(op)) {
 		if (!name || !*name)
 			return -EINVAL;
 		for (const char *c = name; *c; c++)
 			if (is_control((unsigned char)*c))
 				return -EINVAL;
-		n = snprintf(buf, size, "kick %s\n", name);
-		break;
-	default:
-		return -EINVAL;
+		n = snprintf(buf, size, "%s %s\n", word, name);
+	} else {
+		n = snprintf(buf, size, "%s\n", word);
 	}
 	if (n < 0)
 		return -EINVAL;

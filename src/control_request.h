@@ -2,8 +2,9 @@
  * The control socket's place and words (control.c, ctl_socket.c), as pure
  * functions so that both ends agree and the fuzzer can reach them.
  *
- * culvertctl sends one line: "status", "status --json", "kick NAME" or
- * "reload", ended by "\n" (a "\r" before it is ignored). The daemon
+ * culvertctl sends one line, ended by "\n" (a "\r" before it is
+ * ignored): "status", "status --all", "status --json", "show NAME",
+ * "show-json NAME", "metrics", "kick NAME" or "reload". The daemon
  * answers "ok" or "error: WHY" on the first line, then the body, then
  * closes the connection.
  */
@@ -15,15 +16,34 @@
 
 struct config;
 
-/* Where control sockets go by default; culvertd makes it. */
+/* Each instance keeps its runtime files in a directory of its own,
+ * /run/culvert/NAME: its control socket, and its pid file when detached.
+ * culvertd makes it at start (also on a machine where /run/culvert does
+ * not exist yet, as after every boot), gives it to the user it drops to,
+ * and removes it at stop; the unit's RuntimeDirectory=culvert/%i makes
+ * the same one. Nothing is shared between instances, so two instances
+ * with different users never fight over a directory. */
 #define CONTROL_RUN_DIR "/run/culvert"
+#define CONTROL_SOCKET_NAME "control.sock"
+#define CONTROL_PID_NAME "culvertd.pid"
 
 /* The instance a config file names: "gateway" for
  * /etc/culvert/gateway.conf (culvertd@gateway.service). */
 void control_instance_name(const char *config_path, char *buf, size_t size);
-/* The socket's path: control-socket, or /run/culvert/NAME.sock for the
- * config file NAME.conf. */
+/* The one rule for where an instance's runtime files are: the directory
+ * /run/culvert/NAME (file NULL), or the file in it. Returns 0, -EINVAL
+ * when NAME cannot name a directory (empty, or starting with '.'), or
+ * -ENAMETOOLONG; buf is "" then. */
+int control_run_path(const char *instance, const char *file, char *buf,
+		     size_t size);
+/* The socket's path: control-socket, or /run/culvert/NAME/control.sock
+ * for the config file NAME.conf ("" if NAME cannot be one). */
 void control_path(const struct config *cfg, char *buf, size_t size);
+
+/* The socket of instance name (culvertd@NAME) whose config sets no
+ * control-socket: control_path for NAME.conf. culvertctl -n NAME, and
+ * its search for the instances that run. */
+void control_instance_path(const char *name, char *buf, size_t size);
 
 /* The longest request, its newline included: what the daemon reads. */
 #define CONTROL_REQUEST_MAX 512
@@ -32,15 +52,23 @@ void control_path(const struct config *cfg, char *buf, size_t size);
 
 enum control_op {
 	CONTROL_BAD,		/* not a request: *why says what is wrong */
-	CONTROL_STATUS,
-	CONTROL_STATUS_JSON,
+	CONTROL_STATUS,		/* counters at 0 left out */
+	CONTROL_STATUS_ALL,	/* every counter */
+	CONTROL_STATUS_JSON,	/* everything: --all with --json is this */
+	CONTROL_SHOW,		/* arg: the session's name; in full */
+	CONTROL_SHOW_JSON,	/* the same as JSON */
+	CONTROL_METRICS,	/* Prometheus's text exposition format */
 	CONTROL_KICK,		/* arg: the session's name */
 	CONTROL_RELOAD,
 };
 
+/* Whether op takes a session's name. */
+#define CONTROL_NAMED(op) \
+	((op) == CONTROL_KICK || (op) == CONTROL_SHOW || (op) == CONTROL_SHOW_JSON)
+
 struct control_request {
 	enum control_op op;
-	const char *arg;	/* CONTROL_KICK: inside the parsed buffer */
+	const char *arg;	/* CONTROL_NAMED: inside the parsed buffer */
 	const char *why;	/* CONTROL_BAD: a static sentence */
 };
 
@@ -52,7 +80,7 @@ struct control_request {
  * so that "kick alice\rx" can never kick alice. */
 struct control_request control_request_parse(char *buf, size_t len);
 
-/* culvertctl: the line for op (and name, for CONTROL_KICK), "\n"
+/* culvertctl: the line for op (and name, when CONTROL_NAMED), "\n"
  * included, into buf. Returns its length, -EINVAL when name is empty or
  * holds a control character, -EMSGSIZE when the line would be longer
  * than the daemon reads. */

@@ -119,6 +119,13 @@ int netcheck_ipv4_forwarding(void)
 	return value < 0 ? value : value != 0;
 }
 
+int netcheck_ipv6_forwarding(void)
+{
+	int value = read_int(IPV6_FORWARD);
+
+	return value < 0 ? value : value != 0;
+}
+
 /* net.ipv4.conf.IF.KEY and its file; an interface name with a dot
  * (eth0.100) needs the slash form, which sysctl(8) and sysctl.d accept. */
 static int conf_read(const char *ifname, const char *key, char *name,
@@ -134,9 +141,8 @@ static int conf_read(const char *ifname, const char *key, char *name,
 	return read_int(path);
 }
 
-/* The commands that set a sysctl now and at every boot. */
-static const char *sysctl_fix(char *buf, size_t size, const char *name,
-			      int value)
+const char *netcheck_sysctl_fix(char *buf, size_t size, const char *name,
+				int value)
 {
 	snprintf(buf, size, "sysctl -w %s=%d\necho '%s = %d' >> " SYSCTL_FILE,
 		 name, value, name, value);
@@ -205,16 +211,20 @@ const char *netcheck_ifname(struct netcheck *nc, int ifindex,
 }
 
 /* The interfaces IPv4 packets of the tunnel come in through: the TUN
- * device and, on a server, the ones towards the pushed networks. */
+ * device and, on a server, the ones towards the pushed networks; on a
+ * site's router, the ones towards the networks behind it. */
 static unsigned int tunnel_ifs(struct netcheck *nc, int ifs[MAX_IFS])
 {
 	unsigned int n = 0;
+	const struct cv_prefix *nets = is_server(nc) ? nc->cfg->routes
+						     : nc->networks;
+	unsigned int n_nets = is_server(nc) ? nc->cfg->n_routes
+					    : nc->n_networks;
 
 	if (nc->tun.ifindex)
 		ifs[n++] = nc->tun.ifindex;
-	for (unsigned int i = 0; nc->nl && is_server(nc) &&
-				 i < nc->cfg->n_routes && n < MAX_IFS; i++) {
-		const struct cv_prefix *r = &nc->cfg->routes[i];
+	for (unsigned int i = 0; nc->nl && i < n_nets && n < MAX_IFS; i++) {
+		const struct cv_prefix *r = &nets[i];
 		struct nl_route route;
 		if (r->addr.family != AF_INET || netcheck_lookup_net(nc, r, &route) < 0 ||
 		    route.type != RTN_UNICAST || !route.oif)
@@ -280,7 +290,7 @@ void netcheck_forwarding(struct netcheck *nc)
 	routes_text(cfg, routes, sizeof(routes));
 	if (v6 && read_int(IPV6_FORWARD) == 0)
 		netcheck_found(nc, NETCHECK_PROBLEM,
-			       sysctl_fix(fix, sizeof(fix),
+			       netcheck_sysctl_fix(fix, sizeof(fix),
 					  "net.ipv6.conf.all.forwarding", 1),
 			       "IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0): clients will reach this gateway but not the IPv6 networks it pushes");
 	else if (v6)
@@ -295,7 +305,7 @@ void netcheck_forwarding(struct netcheck *nc)
 	}
 	if (!on) {
 		netcheck_found(nc, NETCHECK_PROBLEM,
-			       sysctl_fix(fix, sizeof(fix), "net.ipv4.ip_forward", 1),
+			       netcheck_sysctl_fix(fix, sizeof(fix), "net.ipv4.ip_forward", 1),
 			       "IPv4 forwarding is off (net.ipv4.ip_forward = 0): clients will reach this gateway but not %s behind it",
 			       routes);
 		return;
@@ -311,7 +321,7 @@ void netcheck_forwarding(struct netcheck *nc)
 			continue;
 		off++;
 		netcheck_found(nc, NETCHECK_PROBLEM,
-			       sysctl_fix(fix, sizeof(fix), key, 1),
+			       netcheck_sysctl_fix(fix, sizeof(fix), key, 1),
 			       "forwarding is off on %s (%s = 0): packets that come in there are not forwarded to %s",
 			       name, key, ifs[i] == nc->tun.ifindex ? routes
 								    : "the clients");
@@ -337,7 +347,7 @@ void netcheck_rp_filter(struct netcheck *nc)
 			continue;
 		strict++;
 		netcheck_found(nc, NETCHECK_PROBLEM,
-			       sysctl_fix(fix, sizeof(fix), key, 2),
+			       netcheck_sysctl_fix(fix, sizeof(fix), key, 2),
 			       "strict reverse-path filtering on %s (%s = 1) drops packets that come in there from a source the kernel would route out of another interface: replies through the tunnel are lost as soon as routes are asymmetric; loose mode (2) keeps the protection against spoofed sources",
 			       name, value == 1 ? key : all_key);
 	}
@@ -486,7 +496,7 @@ void netcheck_mtu(struct netcheck *nc, unsigned int tun_mtu,
 			       nc->tun.name, tun_mtu, least, framing, t->name, need,
 			       path, link.name, server ? "the gateway" : "the clients",
 			       w->flags & CV_WIRE_DONT_FRAGMENT
-				       ? "lost (the transport forbids fragmenting them)"
+				       ? "lost until culvertd's probes find the size that crosses (the transport forbids fragmenting them)"
 				       : "fragmented or lost");
 	}
 }

@@ -43,6 +43,12 @@ struct netcheck {
 	struct netcheck_transport transports[CONFIG_MAX_TRANSPORTS];
 	unsigned int n_transports;
 	bool plugins_ready;
+	/* A client that routes for a site: the networks its server routes
+	 * to it, and its inner IPv4 address (family 0: none), as culvertd's
+	 * status says. Their interfaces count as the tunnel's too. */
+	const struct cv_prefix *networks;
+	unsigned int n_networks;
+	struct cv_addr inner4;
 };
 
 /* Report a finding; fix may be NULL. */
@@ -61,9 +67,10 @@ void netcheck_found(struct netcheck *nc, enum netcheck_kind kind,
 void netcheck_load_transports(struct netcheck *nc);
 void netcheck_unload_transports(struct netcheck *nc);
 
-/* 1 when the kernel forwards IPv4 between interfaces, 0 when not, a
- * negative errno when it cannot tell. */
+/* 1 when the kernel forwards IPv4 (IPv6) between interfaces, 0 when
+ * not, a negative errno when it cannot tell. */
 int netcheck_ipv4_forwarding(void);
+int netcheck_ipv6_forwarding(void);
 
 /* Server pushing routes: forwarding on, globally and on the interfaces
  * the forwarded packets come in through. */
@@ -90,6 +97,13 @@ void netcheck_mtu(struct netcheck *nc, unsigned int tun_mtu,
  * it pass. In netcheck_firewall.c, linked into culvertctl only: reading
  * the ruleset needs jansson (and libnftables or nft). */
 void netcheck_firewall(struct netcheck *nc);
+
+/* A client that routes for a site (nc->networks): forwarding on for the
+ * families of its networks, and the hosts there answering a packet from
+ * the tunnel's address, which they do only when their route back (their
+ * default route, mostly) leads to this router. In netcheck_site.c,
+ * culvertctl only: the probe needs a raw socket. */
+void netcheck_site(struct netcheck *nc);
 
 /* culvertd at start: warn about what would keep clients from the
  * networks the server pushes. Returns how many warnings it logged. */

@@ -20,4 +20,8 @@ const char *netcheck_ifname(struct netcheck *nc, int ifindex,
 int netcheck_lookup_net(struct netcheck *nc, const struct cv_prefix *p,
 			struct nl_route *route);
 
+/* The commands that set a sysctl now and at every boot, into buf. */
+const char *netcheck_sysctl_fix(char *buf, size_t size, const char *name,
+				int value);
+
 #endif

@@ -46,8 +46,13 @@ enum attr_type {
 	ATTR_DNS = 0x0e,
 	ATTR_DNS_DOMAIN = 0x0f,
 	ATTR_FEATURES = 0x11,
+	/* Networks behind the client. Non-critical: a client that predates
+	 * them runs as a road warrior, and its site is reached only when it
+	 * forwards by itself. */
+	ATTR_NETWORK4 = 0x12,
+	ATTR_NETWORK6 = 0x13,
 	/* Non-critical: a client that cannot use it runs as before. */
-	ATTR_RESET_TOKEN = 0x12,
+	ATTR_RESET_TOKEN = 0x14,
 	ATTR_CRITICAL = 0x80,
 };
 
@@ -72,7 +77,7 @@ static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
 	parse_password, parse_previous4, parse_addr6, parse_server6,
 	parse_previous6, parse_dns, parse_dns_domain, parse_features,
-	parse_reset_token;
+	parse_network4, parse_network6, parse_reset_token;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -116,6 +121,10 @@ static const struct attr attrs[] = {
 			      .parse = parse_dns_domain },
 	[ATTR_FEATURES] = { .name = "FEATURES", .len = 1, .allowed = IN_WELCOME,
 			    .parse = parse_features },
+	[ATTR_NETWORK4] = { .name = "NETWORK4", .len = 5, .repeatable = true,
+			    .allowed = IN_WELCOME, .parse = parse_network4 },
+	[ATTR_NETWORK6] = { .name = "NETWORK6", .len = 17, .repeatable = true,
+			    .allowed = IN_WELCOME, .parse = parse_network6 },
 	[ATTR_RESET_TOKEN] = { .name = "RESET_TOKEN",
 			       .len = PROTO_RESET_TOKEN_LEN,
 			       .allowed = IN_WELCOME,
@@ -247,6 +256,38 @@ static int parse_route6(const uint8_t *v, size_t len, struct proto_msg *m,
 			const char **why)
 {
 	return parse_route(v, AF_INET6, m, why);
+}
+
+/* NETWORK4 and NETWORK6 share one numbering and one limit, as routes
+ * do. A network of length 0 would be every address: no site is. */
+static int parse_network(const uint8_t *v, sa_family_t family,
+			 struct proto_msg *m, const char **why)
+{
+	struct proto_welcome *w = &m->welcome;
+	size_t n = family_bytes(family);
+	unsigned int nth = w->n_networks + 1, bits = (unsigned int)n * 8;
+
+	if (w->n_networks == PROTO_MAX_NETWORKS)
+		return badf(why, "more than %d networks", PROTO_MAX_NETWORKS);
+	if (v[n] < 1 || v[n] > bits)
+		return badf(why, "network %u prefix length %u out of range 1-%u",
+			    nth, v[n], bits);
+	if (!host_bits_zero(v, n, v[n]))
+		return badf(why, "network %u has host bits set", nth);
+	get_prefix(v, family, &w->networks[w->n_networks++]);
+	return 0;
+}
+
+static int parse_network4(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	return parse_network(v, AF_INET, m, why);
+}
+
+static int parse_network6(const uint8_t *v, size_t len, struct proto_msg *m,
+			  const char **why)
+{
+	return parse_network(v, AF_INET6, m, why);
 }
 
 static int parse_mtu(const uint8_t *v, size_t len, struct proto_msg *m,
@@ -569,10 +610,6 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		return decode_bye(buf, len, m, why);
 	case PROTO_RESET:
 		return decode_reset(buf, len, m, why);
-	case PROTO_PROBE:
-		/* Padding of any value: a probe's length is its sender's. */
-		m->probe.len = (uint16_t)len;
-		return 0;
 	default:
 		return badf(why, "unknown message type 0x%02x", m->type);
 	}
@@ -600,6 +637,40 @@ int proto_get_data_gso(const uint8_t *msg, size_t len,
 	seg->flags = msg[1] & DATA_GSO_F_NEEDS_CSUM ? CV_MSG_NEEDS_CSUM : 0;
 	seg->gso_type = msg[2];
 	seg->gso_size = get16(msg + 3);
+	return 0;
+}
+
+/* ---- probes: PROTO_PROBE and PROTO_PROBE_ACK */
+
+void proto_put_probe(uint8_t h[PROTO_PROBE_HDR], uint32_t id)
+{
+	h[0] = PROTO_PROBE;
+	put32(h + 1, id);
+}
+
+int proto_get_probe(const uint8_t *msg, size_t len, uint32_t *id)
+{
+	if (len < PROTO_PROBE_HDR)
+		return -EBADMSG;
+	*id = get32(msg + 1);
+	return 0;
+}
+
+void proto_put_probe_ack(uint8_t out[PROTO_PROBE_ACK_LEN], uint32_t id,
+			 size_t size)
+{
+	out[0] = PROTO_PROBE_ACK;
+	put32(out + 1, id);
+	put16(out + 5, (uint16_t)(size < 65535 ? size : 65535));
+}
+
+int proto_get_probe_ack(const uint8_t *msg, size_t len, uint32_t *id,
+			size_t *size)
+{
+	if (len != PROTO_PROBE_ACK_LEN)
+		return -EBADMSG;
+	*id = get32(msg + 1);
+	*size = get16(msg + 5);
 	return 0;
 }
 
@@ -695,6 +766,12 @@ static bool welcome_encodable(const struct proto_welcome *w)
 		if (w->routes[i].addr.family != AF_INET &&
 		    w->routes[i].addr.family != AF_INET6)
 			return false;
+	if (w->n_networks > PROTO_MAX_NETWORKS)
+		return false;
+	for (unsigned int i = 0; i < w->n_networks; i++)
+		if (w->networks[i].addr.family != AF_INET &&
+		    w->networks[i].addr.family != AF_INET6)
+			return false;
 	return true;
 }
 
@@ -731,6 +808,11 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 	}
 	if (m->features)
 		append_attr(w, ATTR_FEATURES, &m->features, 1);
+	for (unsigned int i = 0; i < m->n_networks; i++) {
+		const struct cv_prefix *n = &m->networks[i];
+		append_prefix(w, n->addr.family == AF_INET ? ATTR_NETWORK4
+							: ATTR_NETWORK6, n);
+	}
 	if (m->has_reset_token)
 		append_attr(w, ATTR_RESET_TOKEN, m->reset_token,
 			    PROTO_RESET_TOKEN_LEN);
@@ -756,15 +838,6 @@ static void encode_reset(struct writer *w, const struct proto_reset *r)
 	if (r->len > PROTO_RESET_MIN)
 		append(w, zeros, r->len - PROTO_RESET_MIN);
 	append(w, r->token, PROTO_RESET_TOKEN_LEN);
-}
-
-static void encode_probe(struct writer *w, const struct proto_probe *p)
-{
-	static const uint8_t zeros[PROTO_MAX_CONTROL];
-
-	append8(w, PROTO_PROBE);
-	if (p->len > 1)
-		append(w, zeros, p->len - 1u);
 }
 
 ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
@@ -797,9 +870,6 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 	case PROTO_RESET:
 		encode_reset(&w, &m->reset);
 		break;
-	case PROTO_PROBE:
-		encode_probe(&w, &m->probe);
-		break;
 	default:
 		return -EINVAL;
 	}
@@ -825,7 +895,8 @@ const char *proto_type_name(uint8_t type)
 		[PROTO_DATA] = "data",		[PROTO_HELLO] = "hello",
 		[PROTO_WELCOME] = "welcome",	[PROTO_REFUSE] = "refuse",
 		[PROTO_KEEPALIVE] = "keepalive", [PROTO_BYE] = "bye",
-		[PROTO_RESET] = "reset",	[PROTO_PROBE] = "probe",
+		[PROTO_PROBE] = "probe",	[PROTO_PROBE_ACK] = "probe_ack",
+		[PROTO_RESET] = "reset",
 	};
 
 	return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
@@ -842,6 +913,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_PROTOCOL] = "protocol error",
 		[PROTO_REASON_AUTH] = "authentication failed",
 		[PROTO_REASON_POLICY] = "refused by policy",
+		[PROTO_REASON_BUSY] = "busy, try again later",
 		[PROTO_REASON_REPLACED] = "replaced by a new session",
 	};
 

@@ -26,6 +26,8 @@
 #define PROTO_MAX_TEXT 255
 /* DNS servers, and search domains, in one welcome. */
 #define PROTO_MAX_DNS 8
+/* Networks behind one client (NETWORK4, NETWORK6) in one welcome. */
+#define PROTO_MAX_NETWORKS 16
 
 enum proto_type {
 	PROTO_DATA = 0x00,
@@ -44,15 +46,20 @@ enum proto_type {
 	 * peer that said it takes them (PROTO_HELLO_DATA_PARTIAL,
 	 * PROTO_FEATURE_DATA_PARTIAL). Fast path, like PROTO_DATA. */
 	PROTO_DATA_PARTIAL = 0x07,
+	/* Probes, to a peer that said it answers them
+	 * (PROTO_HELLO_PATH_MTU, PROTO_FEATURE_PATH_MTU): a PROBE is padded
+	 * to the size it tries, and may be larger than a control message;
+	 * the PROBE_ACK says which size arrived. Handled beside the fast
+	 * path, not by the control codec; see src/daemon/path_mtu.h. A
+	 * client also asks "are you there?" with a small one
+	 * (PROTO_PROBE_LIVENESS_LEN, src/client/liveness.c). */
+	PROTO_PROBE = 0x08,
+	PROTO_PROBE_ACK = 0x09,
 	/* A gateway that lost the session (it restarted) says so, in the
 	 * clear, with the token it gave in the session's welcome
 	 * (PROTO_RESET_TOKEN_LEN bytes at the end): doc/PROTOCOL.md,
 	 * "Stateless reset". */
-	PROTO_RESET = 0x08,
-	/* Client to a server that announced PROTO_FEATURE_PROBE: "are you
-	 * there?", padded so that a restarted server can answer it with a
-	 * shorter RESET; a server with the session answers KEEPALIVE. */
-	PROTO_PROBE = 0x09,
+	PROTO_RESET = 0x0a,
 };
 
 /* A PROTO_DATA_GSO message is this header, then the packet: type,
@@ -63,16 +70,25 @@ enum proto_type {
 #define PROTO_RESET_TOKEN_LEN 16
 #define PROTO_RESET_MIN (1 + PROTO_RESET_TOKEN_LEN)
 
-/* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL. */
+/* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL;
+ * it answers PROTO_PROBE. */
 #define PROTO_HELLO_DATA_GSO 0x01
 #define PROTO_HELLO_DATA_PARTIAL 0x02
-/* proto_welcome.features: the server takes them. */
+#define PROTO_HELLO_PATH_MTU 0x04
+/* proto_welcome.features: the server takes them, and answers them. */
 #define PROTO_FEATURE_DATA_GSO 0x01
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
-#define PROTO_FEATURE_PROBE 0x04	/* answers PROTO_PROBE */
-/* The length of culvert's probes: long enough for a RESET shorter
- * than one, on udp, where the message is the datagram. */
-#define PROTO_PROBE_LEN 32
+#define PROTO_FEATURE_PATH_MTU 0x04
+
+/* A PROTO_PROBE is this header (type, id), then zeros up to its size;
+ * a PROTO_PROBE_ACK is exactly type, id and the size that arrived. */
+#define PROTO_PROBE_HDR 5
+#define PROTO_PROBE_ACK_LEN 7
+/* The length of a client's "are you there?" probe: long enough for a
+ * RESET shorter than it, on udp, where the message is the datagram;
+ * shorter than any size a path MTU search tries (PROTO_MAX_CONTROL and
+ * up), so that its answer is never taken for one of the search's. */
+#define PROTO_PROBE_LIVENESS_LEN 32
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {
@@ -84,7 +100,8 @@ enum proto_reason {
 	PROTO_REASON_PROTOCOL = 5,	/* a message the sender could not accept */
 	PROTO_REASON_AUTH = 6,		/* authentication failed */
 	PROTO_REASON_POLICY = 7,	/* refused by configuration */
-	PROTO_REASON_REPLACED = 8,	/* a new session of the peer took over */
+	PROTO_REASON_BUSY = 8,		/* not now: try again later */
+	PROTO_REASON_REPLACED = 9,	/* a new session of the peer took over */
 };
 
 struct proto_hello {
@@ -120,6 +137,11 @@ struct proto_welcome {
 	unsigned int n_dns_domains;
 	char dns_domains[PROTO_MAX_DNS][PROTO_MAX_TEXT + 1];
 	uint8_t features;		/* PROTO_FEATURE_*; 0: none, not sent */
+	/* The networks behind this client that the server routes to it (a
+	 * site's LAN): for the client to forward for, never to route into
+	 * the tunnel. IPv4 and IPv6, in the server's order. */
+	unsigned int n_networks;
+	struct cv_prefix networks[PROTO_MAX_NETWORKS];
 	/* What a RESET from this server for this session will carry. */
 	bool has_reset_token;
 	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
@@ -141,11 +163,6 @@ struct proto_reset {
 	uint8_t token[PROTO_RESET_TOKEN_LEN];
 };
 
-/* Encoded as len bytes (at least 1): the type, then zeros. */
-struct proto_probe {
-	uint16_t len;
-};
-
 struct proto_msg {
 	uint8_t type;			/* enum proto_type, never PROTO_DATA */
 	union {
@@ -154,7 +171,6 @@ struct proto_msg {
 		struct proto_refuse refuse;
 		struct proto_bye bye;
 		struct proto_reset reset;
-		struct proto_probe probe;
 	};
 };
 
@@ -178,6 +194,19 @@ void proto_put_data_gso(uint8_t h[PROTO_DATA_GSO_HDR],
  * packet and complete. -EBADMSG when no packet follows the header. */
 int proto_get_data_gso(const uint8_t *msg, size_t len,
 		       struct cv_segmentation *seg);
+
+/* The header of a PROTO_PROBE with id, into h. */
+void proto_put_probe(uint8_t h[PROTO_PROBE_HDR], uint32_t id);
+/* A PROTO_PROBE's id; -EBADMSG when msg is shorter than its header. */
+int proto_get_probe(const uint8_t *msg, size_t len, uint32_t *id);
+/* The PROTO_PROBE_ACK of a probe with id that arrived with size bytes
+ * (more than 65535 is said as 65535). */
+void proto_put_probe_ack(uint8_t out[PROTO_PROBE_ACK_LEN], uint32_t id,
+			 size_t size);
+/* A PROTO_PROBE_ACK's id and size; -EBADMSG unless it is exactly
+ * PROTO_PROBE_ACK_LEN bytes. */
+int proto_get_probe_ack(const uint8_t *msg, size_t len, uint32_t *id,
+			size_t *size);
 
 /* Whether name is a DNS search domain culvert passes on: 1-253 of
  * letters, digits, '-', '_' and '.', or '~' then those (a routing-only

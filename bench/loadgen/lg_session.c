@@ -134,6 +134,7 @@ static void send_hello(struct cv_session *s)
 
 	m.hello.version = PROTO_VERSION;
 	m.hello.nonce = s->nonce;
+	m.hello.flags = lg_attack_hello_flags(s->lg);
 	if (o->user)
 		snprintf(m.hello.username, sizeof(m.hello.username), "%s", o->user);
 	if (o->password)
@@ -433,6 +434,8 @@ static struct cv_session *lg_link_up(struct cv_host *host, struct cv_link *link,
 		return NULL;
 	s->link = link;
 	s->state = LG_HELLO;
+	if (lg_attack_link_up(s))
+		return s;
 	if (s->abusive)
 		abuse_before_hello(s);
 	send_hello(s);
@@ -449,6 +452,10 @@ static void lg_link_down(struct cv_host *host, struct cv_session *session,
 
 	if (s->state == LG_IDLE)
 		return;
+	if (lg_attack_link_down(s)) {
+		finish(s, false);
+		return;
+	}
 	if (s->state == LG_UP || s->state == LG_DRAINING)
 		lg->tot.lost++;
 	else if (!s->lost_ms)
@@ -523,6 +530,7 @@ static void welcome(struct cv_session *s, const struct proto_welcome *w)
 	s->previous6 = w->addr6.addr;
 	if (s->abusive)
 		abuse_after_welcome(s);
+	lg_attack_welcome(s);
 	loop_timer_arm(s->timer, (int64_t)lg->opt.hold_s * 1000);
 	loop_timer_arm(s->ping_timer, lg->opt.rate ? 0 : KEEPALIVE_MS);
 	lg_kick(lg);
@@ -648,6 +656,7 @@ static void on_slot_timer(void *arg)
 		return;
 	case LG_CONNECTING:
 	case LG_HELLO:
+	case LG_SILENT:
 		if (now >= s->deadline_ms) {
 			log_warn("session %u: no welcome within %d s", s->index,
 				 CONNECT_DEADLINE_MS / 1000);
@@ -661,6 +670,10 @@ static void on_slot_timer(void *arg)
 		}
 		if (s->state == LG_HELLO)
 			send_hello(s);	/* unreliable: the first was lost */
+		if (s->state == LG_SILENT) {	/* wait out the deadline */
+			loop_timer_arm(s->timer, s->deadline_ms - now);
+			return;
+		}
 		loop_timer_arm(s->timer, HELLO_RETRANSMIT_MS);
 		return;
 	case LG_UP:

@@ -8,7 +8,8 @@
  *       --hold 10 --rate 2 --duration 120 --json
  *
  * At most --sessions are under way at once, at most --parallel of them in
- * their handshake; --total sessions are started over the run, each up for
+ * their handshake, and at most --connect-rate begin each second; --total
+ * sessions are started over the run, each up for
  * --hold seconds; --duration ends the run whatever is left (the sessions
  * still up say bye and count as "cut"). SIGINT or SIGTERM ends it the same
  * way, which is how bench/scale.sh releases sessions it holds.
@@ -46,7 +47,10 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, 'D' },
 	{ "parallel", required_argument, NULL, 'j' },
 	{ "abuse-every", required_argument, NULL, 'a' },
-	{ "reconnect", no_argument, NULL, 'c' },
+	{ "connect-rate", required_argument, NULL, 'c' },
+	{ "attack", required_argument, NULL, 'x' },
+	{ "attack-to", required_argument, NULL, 'X' },
+	{ "reconnect", no_argument, NULL, 'E' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -67,6 +71,10 @@ static void usage(FILE *f)
 		"  --duration SECONDS   hard bound on the run (default 300)\n"
 		"  --parallel N         handshakes under way at once (default 32)\n"
 		"  --abuse-every N      every Nth session misbehaves (default 0: none)\n"
+		"  --connect-rate N     sessions begun a second at most (default 0: no limit)\n"
+		"  --attack silent|gso1 every session a stranger: silent never says hello;\n"
+		"                       gso1 sends a segment of gso size 1 once welcomed\n"
+		"  --attack-to ADDRESS  gso1: the segment's IPv4 destination (port 9)\n"
 		"  --reconnect          a lost session starts again, asking its address back\n"
 		"                       (a gateway's restart: time it takes, same address)\n"
 		"  --plugin-dir DIR     where the transport plugins are\n"
@@ -123,7 +131,23 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 		case 'D': err = number("duration", optarg, 1, 86400, &o->duration_s); break;
 		case 'j': err = number("parallel", optarg, 1, MAX_SESSIONS, &o->parallel); break;
 		case 'a': err = number("abuse-every", optarg, 0, UINT_MAX, &o->abuse_every); break;
-		case 'c': o->reconnect = true; break;
+		case 'c': err = number("connect-rate", optarg, 0, 100000, &o->connect_rate); break;
+		case 'x':
+			if (lg_attack_parse(optarg, &o->attack) < 0) {
+				fprintf(stderr, "culvert-loadgen: --attack: '%s' is not silent or gso1\n",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case 'X':
+			if (addr_parse(optarg, &o->attack_to) < 0 ||
+			    o->attack_to.family != AF_INET) {
+				fprintf(stderr, "culvert-loadgen: --attack-to: '%s' is not an IPv4 address\n",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case 'E': o->reconnect = true; break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -138,6 +162,10 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 	}
 	if (!total_set)
 		o->total = o->sessions;
+	if (o->attack == LG_ATTACK_GSO1 && !o->attack_to.family) {
+		fprintf(stderr, "culvert-loadgen: --attack gso1 needs --attack-to\n");
+		return -EINVAL;
+	}
 	if (!!o->user != !!o->password) {
 		fprintf(stderr, "culvert-loadgen: --user and --password go together\n");
 		return -EINVAL;
@@ -146,6 +174,20 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 }
 
 /* ---- the schedule */
+
+/* Whether --connect-rate lets one more session begin now; if not, the
+ * schedule runs again when it will. */
+static bool rate_allows(struct lg *lg)
+{
+	if (!lg->opt.connect_rate)
+		return true;
+	int64_t since = loop_now(lg->loop) - lg->start_ms;
+	uint64_t allowed = (uint64_t)since * lg->opt.connect_rate / 1000 + 1;
+	if (lg->tot.started < allowed)
+		return true;
+	loop_timer_arm(lg->kick_timer, 1000 / lg->opt.connect_rate + 1);
+	return false;
+}
 
 static void on_kick(void *arg)
 {
@@ -156,7 +198,7 @@ static void on_kick(void *arg)
 		struct cv_session *s = &lg->slots[i];
 		if (s->state == LG_IDLE && !s->returning && !lg->stopping &&
 		    lg->tot.started < lg->opt.total &&
-		    lg->n_connecting < lg->opt.parallel)
+		    lg->n_connecting < lg->opt.parallel && rate_allows(lg))
 			lg_slot_start(s);
 		if (s->state != LG_IDLE || (s->returning && !lg->stopping))
 			idle = false;
@@ -211,6 +253,9 @@ static void summary(const struct lg *lg, int64_t end_ms)
 	double loss = t->pings_sent ? 100.0 * (double)(t->pings_sent - t->pings_received) /
 					      (double)t->pings_sent
 				    : 0;
+	double silent_avg = t->silent_ended ? seconds((int64_t)t->silent_ms) /
+						      (double)t->silent_ended
+					    : 0;
 
 	if (lg->opt.json) {
 		printf("{\"transport\":\"%s\",\"sessions\":%u,\"total\":%u,"
@@ -220,13 +265,15 @@ static void summary(const struct lg *lg, int64_t end_ms)
 		       "\"handshake_rate\":%.1f,\"ramp_s\":%.2f,\"ramp_rate\":%.1f,"
 		       "\"pings_sent\":%" PRIu64 ",\"pings_received\":%" PRIu64
 		       ",\"ping_loss_pct\":%.3f,\"abusive_sessions\":%" PRIu64
-		       ",\"abuse_sent\":%" PRIu64 ",\"back\":%" PRIu64
+		       ",\"abuse_sent\":%" PRIu64 ",\"silent_ended\":%" PRIu64
+		       ",\"silent_avg_s\":%.2f,\"back\":%" PRIu64
 		       ",\"back_same_address\":%" PRIu64 ",\"resets\":%" PRIu64
 		       ",\"back_max_s\":%.2f}\n",
 		       lg->t->name, lg->opt.sessions, lg->opt.total, t->started, t->up,
 		       t->completed, t->failed, t->refused, t->lost, t->cut, lg->max_up,
 		       elapsed, hs_rate, ramp, ramp_rate, t->pings_sent,
 		       t->pings_received, loss, t->abusive_sessions, t->abuse_sent,
+		       t->silent_ended, silent_avg,
 		       t->back, t->back_same_address, t->resets,
 		       seconds(t->back_max_ms));
 		return;
@@ -245,6 +292,12 @@ static void summary(const struct lg *lg, int64_t end_ms)
 	if (t->abusive_sessions)
 		printf("abuse: %" PRIu64 " sessions misbehaved, %" PRIu64
 		       " bad messages sent\n", t->abusive_sessions, t->abuse_sent);
+	if (lg->opt.attack == LG_ATTACK_SILENT)
+		printf("silent: %" PRIu64 " links ended by the gateway, after %.2f s on average\n",
+		       t->silent_ended, silent_avg);
+	if (lg->opt.attack == LG_ATTACK_GSO1)
+		printf("gso1: %" PRIu64 " segments of gso size 1 sent\n",
+		       t->abuse_sent);
 	if (lg->opt.reconnect)
 		printf("back after a loss: %" PRIu64 " (%" PRIu64
 		       " with the same address, %" PRIu64

@@ -12,6 +12,9 @@
  * messages, and counts the
  * replies the gateway's kernel sends back through the tunnel.
  *
+ * --attack makes every session a stranger of one kind instead, for the
+ * tests that prove the gateway withstands it (lg_attack.c).
+ *
  * loadgen.c holds the options, the schedule and the summary;
  * lg_session.c one session and the host table its plugin instance sees.
  */
@@ -29,6 +32,12 @@
 struct loop;
 struct loop_timer;
 
+enum lg_attack {
+	LG_ATTACK_NONE,
+	LG_ATTACK_SILENT,	/* finish the handshake, never say hello */
+	LG_ATTACK_GSO1,		/* after the welcome, a segment of gso size 1 */
+};
+
 struct lg_options {
 	const char *transport, *remote, *server_name, *plugin_dir;
 	const char *ca, *cert, *key, *user, *password;
@@ -39,6 +48,9 @@ struct lg_options {
 	unsigned int duration_s;	/* hard bound on the run */
 	unsigned int parallel;	/* handshakes under way at once */
 	unsigned int abuse_every;	/* every Nth session misbehaves; 0: none */
+	unsigned int connect_rate;	/* sessions started a second; 0: no limit */
+	enum lg_attack attack;
+	struct cv_addr attack_to;	/* LG_ATTACK_GSO1: the segment's destination */
 	/* A session lost (a stateless reset, the link down, a bye) starts
 	 * again in its slot, asking its addresses back, as culvertd would:
 	 * at once with up to a second's pause after a reset, else after
@@ -52,6 +64,7 @@ enum lg_state {
 	LG_IDLE,	/* waiting for its turn */
 	LG_CONNECTING,	/* connect() called, no link yet */
 	LG_HELLO,	/* link up, hello sent, no welcome yet */
+	LG_SILENT,	/* --attack silent: link up, saying nothing */
 	LG_UP,		/* pinging */
 	LG_DRAINING,	/* hold over: waiting for the last replies */
 };
@@ -73,6 +86,7 @@ struct cv_session {
 	struct loop_timer *timer;	/* deadline, retransmission, hold, drain */
 	struct loop_timer *ping_timer;
 	int64_t connect_ms, deadline_ms;
+	int64_t link_ms;		/* when the link came up */
 	uint32_t nonce;
 	unsigned int hellos;
 	bool abusive;
@@ -100,6 +114,8 @@ struct lg_totals {
 	int64_t back_max_ms;
 	uint64_t pings_sent, pings_received;
 	uint64_t abusive_sessions, abuse_sent;
+	/* --attack silent: links the gateway ended, and their lifetimes. */
+	uint64_t silent_ended, silent_ms;
 };
 
 struct lg {
@@ -129,5 +145,16 @@ void lg_slot_stop(struct cv_session *s);
 
 /* loadgen.c: a slot became idle, or a handshake ended. */
 void lg_kick(struct lg *lg);
+
+/* lg_attack.c */
+int lg_attack_parse(const char *name, enum lg_attack *out);
+/* The link is up: true when the attack took it over (no hello). */
+bool lg_attack_link_up(struct cv_session *s);
+/* The link went down: true when that was the attack's expected end. */
+bool lg_attack_link_down(struct cv_session *s);
+/* The welcome came: the attack's part after it. */
+void lg_attack_welcome(struct cv_session *s);
+/* The hello's flags the attack needs. */
+uint8_t lg_attack_hello_flags(const struct lg *lg);
 
 #endif

@@ -43,6 +43,8 @@
  *   At any time in between, from the core's loop:
  *   reload()   optional: the config file was read again (SIGHUP, reload)
  *   stats()    optional: the plugin's counters (culvertctl status, SIGUSR1)
+ *   describe() optional: one up link's protocol, cipher, peer certificate
+ *              and keys' age (culvertctl status and show, metrics)
  *
  * A client with several transports (transport = dtls, tls) uses one at a
  * time, the next after a loss. When the one it connects with brings no
@@ -67,7 +69,7 @@
  * Re-entrancy:
  *  - No upcall (link_up, link_down, deliver, link_moved) from inside a call
  *    the core made to the plugin (create, listen, connect, send, close,
- *    destroy, reload, stats): what happens there (a connect that fails at
+ *    destroy, reload, stats, describe): what happens there (a connect that fails at
  *    once, a link that breaks in send) is reported by a return value or
  *    later, from a 0 ms timer. So the core never sees its state change
  *    under it.
@@ -178,9 +180,33 @@ struct cv_timer;
  *    then catches nothing that went wrong on the way: a transport must
  *    deliver the bytes it was given or nothing (UDP's and TCP's own
  *    checksums, or a MAC, see to that).
- *  - A packet larger than a link's max_msg - 1 is not sent: the core
- *    answers its sender with ICMP "fragmentation needed" or "packet too
- *    big", naming the size that fits.
+ *  - A packet larger than a link carries (max_msg - 1, or less once
+ *    the core found by probing that the path carries less, see Path
+ *    MTU) is not sent whole: the core cuts an IPv4 packet without DF
+ *    into fragments that fit, and answers any other's sender with ICMP
+ *    "fragmentation needed" or "packet too big", naming the size.
+ *
+ * Path MTU. A transport without CV_TRANSPORT_RELIABLE sends each message
+ * as one datagram that carries DF and that neither this host nor a
+ * router may fragment: setsockopt IP_MTU_DISCOVER (and, on an IPv6
+ * socket, IPV6_MTU_DISCOVER too) to IP_PMTUDISC_PROBE, as udp and dtls
+ * do, and CV_WIRE_DONT_FRAGMENT in its wire table. A message too large
+ * for the path is then lost, not fragmented, and the core finds the
+ * largest message that crosses by itself (RFC 8899): it sends, on an
+ * up link, messages of its own (type PROBE, doc/PROTOCOL.md) padded to
+ * every size it tries up to max_msg, and the peer's core answers those
+ * that arrive. So max_msg is the most the link may ever carry (what the
+ * transport's own framing allows, and its configured path MTU); the
+ * core probes below it, and what it finds is the core's business: no
+ * upcall reports it. A plugin never fails a send() because a message
+ * was too large for the path (EMSGSIZE, and EINVAL from a UDP_SEGMENT
+ * send of segments larger than the interface's MTU): it drops that
+ * message, and counts it if it likes; the link is fine. A stream
+ * transport (CV_TRANSPORT_RELIABLE) is not probed: the kernel sets DF on
+ * its TCP segments and sizes them by its own path MTU discovery (tls sets
+ * IP_PMTUDISC_DO to say so, the default for TCP does the same), and the
+ * transport handles a path that swallows them without ICMP itself, as
+ * tls does (culvert.conf(5), PATH MTU).
  *
  * cv_segmentation holds the fields of struct virtio_net_hdr, in host byte
  * order.
@@ -265,6 +291,14 @@ typedef void cv_timer_cb(void *arg);
  * What the core offers a plugin. Passed to create() together with the
  * cv_host handle that every call takes back. `size` is sizeof the table
  * the core was built with; a newer core only appends.
+ *
+ * Both tables, this one and struct cv_transport, grew after the first
+ * release, each entry appended after the one before, in this order (a
+ * plugin or core built in between knows a prefix of it):
+ *   cv_host_api:  link_moved; link_group (sites); reset_token,
+ *                 link_suspect (recovery from faults)
+ *   cv_transport: reload, stats, wire, describe (status);
+ *                 set_reset_token (recovery from faults)
  */
 struct cv_host_api {
 	uint32_t size;
@@ -356,6 +390,9 @@ struct cv_host_api {
 	 *   priority       a GnuTLS priority string; a plugin on another TLS
 	 *                  library refuses it or says that it ignores it
 	 *   rekey-interval client: seconds between fresh keys (default 3600)
+	 *   rekey-bytes, rekey-records  how much one key may protect before
+	 *                  the keys are renewed (defaults 64G and 16777216;
+	 *                  bytes take K, M, G or T, powers of 1024)
 	 * insecure, and everything else, is the core's.
 	 */
 	const char *(*config_get)(struct cv_host *host, const char *key);
@@ -390,7 +427,20 @@ struct cv_host_api {
 			   const struct sockaddr *peer, socklen_t peer_len);
 
 	/*
-	 * Appended after the first release (CV_HOST_API_HAS): stateless
+	 * Appended after link_moved: call it only when
+	 * CV_HOST_API_HAS(api, link_group). A server's plugin whose
+	 * handshake proved a group for the peer (tls and dtls: the first
+	 * organizational unit, OU, of the client certificate's subject)
+	 * reports it right after the link_up() that returned session,
+	 * before it delivers anything on that link. group is lent for the
+	 * call, printable text; the core uses it as the session's group
+	 * only when its configuration says so (cert-group = ou).
+	 */
+	void (*link_group)(struct cv_host *host, struct cv_session *session,
+			   const char *group);
+
+	/*
+	 * Appended after link_group (CV_HOST_API_HAS): stateless
 	 * resets, for a datagram transport whose server can receive from a
 	 * client it has no link for (see set_reset_token below, and
 	 * doc/PROTOCOL.md, "Stateless reset").
@@ -410,7 +460,7 @@ struct cv_host_api {
 			   socklen_t peer_len, uint8_t token[16]);
 
 	/*
-	 * Appended after the first release (CV_HOST_API_HAS). A sign, not a
+	 * Appended after reset_token (CV_HOST_API_HAS). A sign, not a
 	 * proof, that the peer of an up client link has lost it: ICMP port
 	 * unreachable from the server's own address (nothing listens there
 	 * any more). why: one sentence for the log. The core may start a
@@ -479,8 +529,42 @@ struct cv_wire {
 				 * ciphers add more): a path that fails the
 				 * check surely fails, one that passes may not */
 #define CV_WIRE_DONT_FRAGMENT 0x02 /* outer datagrams carry DF and are never
-				    * fragmented (IP_PMTUDISC_DO): one too big
-				    * for the path is lost, not fragmented */
+				    * fragmented (IP_PMTUDISC_PROBE): one too
+				    * big for the path is lost, not fragmented,
+				    * until the core's probes find the size */
+
+/*
+ * What one up link is now, as describe() tells it: for `culvertctl status`
+ * and `show`, their JSON and the metrics. The core zeroes it and sets
+ * size to the sizeof it was built with; the plugin fills what it knows
+ * and leaves the rest alone (zero, NULL: unknown or none). Members are
+ * only ever appended: those below, through rekeys, are always there; a
+ * plugin writes one appended later only when CV_LINK_DESC_HAS(desc,
+ * member), for an older core's struct is smaller. The strings are the plugin's (static, or in the link), read
+ * by the core before its next call into the plugin.
+ */
+struct cv_link_desc {
+	uint32_t size;			/* the core's sizeof(struct cv_link_desc) */
+	/* The protocol and cipher that protect the link, as the crypto
+	 * library names them ("TLS1.3", "AES-256-GCM"); NULL for none. */
+	const char *protocol;
+	const char *cipher;
+	/* The peer's certificate's end of validity (notAfter), in seconds
+	 * since the Epoch; 0 when the peer showed none (a client without a
+	 * certificate, a plain transport). */
+	int64_t peer_cert_expires;
+	/* When the keys in use were made, in seconds since the Epoch: the
+	 * handshake's end, or the last key update (TLS 1.3 KeyUpdate, sent
+	 * or received) since; 0 when the link has no keys. */
+	int64_t keys_made;
+	/* Key updates since the handshake. */
+	uint32_t rekeys;
+};
+
+/* Whether the core's struct cv_link_desc has room for member. */
+#define CV_LINK_DESC_HAS(desc, member) \
+	((desc)->size >= offsetof(struct cv_link_desc, member) + \
+			 sizeof((desc)->member))
 
 /*
  * The table each plugin exports as CULVERT_TRANSPORT_SYMBOL. The core
@@ -574,8 +658,21 @@ struct cv_transport {
 	const struct cv_wire *wire;
 
 	/*
-	 * Optional. Client: the server gave this up link a stateless reset
-	 * token (CV_RESET_TOKEN_LEN bytes, copied). A datagram from the
+	 * Optional (NULL, or a table whose size ends before it): fill desc
+	 * (struct cv_link_desc, above) for one link the core holds (after
+	 * link_up() returned its session). The core asks from its loop, when
+	 * `culvertctl status` or `show`, or a metrics scrape, wants it; no
+	 * upcall may be made from inside, and the link must not change.
+	 * Without it, status shows the transport's name alone.
+	 */
+	void (*describe)(struct cv_instance *inst, struct cv_link *link,
+			 struct cv_link_desc *desc);
+
+	/*
+	 * Optional (NULL, or a table whose size ends before it; appended
+	 * after describe). Client: the server gave this up link a
+	 * stateless reset token (CV_RESET_TOKEN_LEN bytes, copied). A
+	 * datagram from the
 	 * server that the plugin cannot read as its own traffic and that
 	 * ends with the token (compared in constant time) means the
 	 * server lost the session: the plugin reports the link down with

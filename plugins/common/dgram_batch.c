@@ -60,15 +60,45 @@ int dgram_rx_drain(struct dgram_rx *rx, const int *fd, unsigned int rounds,
 	return 0;
 }
 
-bool dgram_gso_refused(int err, unsigned int run, bool *no_gso,
-		       const struct cv_host_api *api, struct cv_host *host,
-		       const char *what)
+static void gso_off(int err, bool *no_gso, const struct cv_host_api *api,
+		    struct cv_host *host, const char *what)
 {
-	if ((err != EIO && err != EINVAL) || run < 2 || *no_gso)
-		return false;
 	api->log(host, CV_LOG_INFO,
 		 "UDP segmentation offload refused (%s): sending %s one by one",
 		 strerror(err), what);
 	*no_gso = true;
-	return true;
+}
+
+/* Each datagram of mh alone; whether one was too large for the path. */
+static bool one_by_one(int fd, const struct msghdr *mh)
+{
+	bool too_large = false;
+
+	for (size_t i = 0; i < mh->msg_iovlen; i++) {
+		struct msghdr one = {
+			.msg_name = mh->msg_name,
+			.msg_namelen = mh->msg_namelen,
+			.msg_iov = &mh->msg_iov[i],
+			.msg_iovlen = 1,
+		};
+		if (sendmsg(fd, &one, MSG_DONTWAIT) < 0 && errno == EMSGSIZE)
+			too_large = true;
+	}
+	return too_large;
+}
+
+bool dgram_gso_failed(int fd, const struct msghdr *mh, int err,
+		      unsigned int run, bool *no_gso,
+		      const struct cv_host_api *api, struct cv_host *host,
+		      const char *what)
+{
+	if (run < 2 || *no_gso)
+		return false;
+	if (err == EIO) {
+		gso_off(err, no_gso, api, host, what);
+		return true;
+	}
+	if (err == EINVAL && !one_by_one(fd, mh))
+		gso_off(err, no_gso, api, host, what);
+	return false;
 }

@@ -73,12 +73,23 @@ static inline void dgram_gso_set(struct msghdr *mh, uint8_t *ctrl,
 	memcpy(CMSG_DATA(c), &size, sizeof(size));
 }
 
-/* After sendmmsg() failed with err on a run of run datagrams: whether it
- * was UDP_SEGMENT that the path refused (EIO, EINVAL). Then *no_gso is
- * set, and one line says that what (e.g. "datagrams") now leave one by
- * one; the caller sends the run again. */
-bool dgram_gso_refused(int err, unsigned int run, bool *no_gso,
-		       const struct cv_host_api *api, struct cv_host *host,
-		       const char *what);
+/*
+ * sendmmsg() failed with err on mh, a run of run datagrams (one
+ * UDP_SEGMENT send when run > 1). Whether the caller sends the run
+ * again:
+ *  - EIO: the path takes no UDP_SEGMENT (no checksum offload, IPsec):
+ *    *no_gso is set, one line says that what (e.g. "datagrams") now
+ *    leave one by one, and true;
+ *  - EINVAL: a segment larger than the interface's MTU (datagrams carry
+ *    DF and are never cut: endpoint_dont_fragment), or UDP_SEGMENT
+ *    refused some other way. The run leaves here one datagram at a
+ *    time, and those too large are lost, as the path would lose them;
+ *    when none was, UDP_SEGMENT was refused: *no_gso as for EIO. False;
+ *  - anything else: false, the run is lost.
+ */
+bool dgram_gso_failed(int fd, const struct msghdr *mh, int err,
+		      unsigned int run, bool *no_gso,
+		      const struct cv_host_api *api, struct cv_host *host,
+		      const char *what);
 
 #endif /* CULVERT_DGRAM_BATCH_H */

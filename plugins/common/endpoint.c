@@ -104,6 +104,24 @@ int endpoint_mark(const struct cv_host_api *api, struct cv_host *host, int fd)
 	return 0;
 }
 
+void endpoint_dont_fragment(const struct cv_host_api *api, struct cv_host *host,
+			    int fd, int family, bool datagram)
+{
+	int v4 = datagram ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DO;
+	int v6 = datagram ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_DO;
+	int err = 0;
+
+	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4)) < 0)
+		err = errno;
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6)) < 0)
+		err = errno;
+	if (err)
+		api->log(host, CV_LOG_WARNING,
+			 "cannot forbid fragmenting the outer packets (IP_MTU_DISCOVER): %s; they may be fragmented on the way",
+			 strerror(err));
+}
+
 void endpoint_buffers(int fd, int size)
 {
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)

@@ -52,6 +52,25 @@ void endpoint_dual_stack(int fd, int family);
 int endpoint_mark(const struct cv_host_api *api, struct cv_host *host,
 		  int fd);
 
+/*
+ * culvert's one don't-fragment policy, for every socket of every shipped
+ * transport, client and server: every outer packet carries DF, and no
+ * outer packet is ever fragmented, by this host or on the way.
+ *  - A datagram socket (udp, dtls; datagram true) gets IP_PMTUDISC_PROBE
+ *    (IPV6_PMTUDISC_PROBE): DF on every datagram, a UDP_SEGMENT batch's
+ *    too, and no datagram refused or cut for a path MTU the kernel
+ *    learnt from an ICMP anyone may forge. One too large for the path
+ *    is lost; the core's probes find the size that crosses
+ *    (culvert-transport(7), "Path MTU").
+ *  - A stream socket (tls) gets IP_PMTUDISC_DO (IPV6_PMTUDISC_DO): DF
+ *    on every segment, and the kernel's path MTU discovery sizes them
+ *    from ICMP; where no ICMP comes back, tls notices the stall.
+ * An IPv6 socket gets both levels: the IPv4 one governs its IPv4 peers
+ * (::ffff:a.b.c.d). Logs a warning when the kernel refuses it.
+ */
+void endpoint_dont_fragment(const struct cv_host_api *api, struct cv_host *host,
+			    int fd, int family, bool datagram);
+
 /* Send and receive buffers of size bytes. The FORCE variants pass
  * net.core.*mem_max when we may (root): a burst must not overflow a
  * default-sized buffer. Best effort. */

@@ -6,6 +6,7 @@
  */
 #include "gnutls_common.h"
 #include "gnutls_internal.h"
+#include "secret_mode.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,10 +62,9 @@ static int read_pem(const struct gtls *g, const char *key, const char *path,
 		close(fd);
 		return -EINVAL;
 	}
-	if (secret && (st.st_mode & 077))
-		LOG(g, CV_LOG_WARNING,
-		    "'%s' (%s) can be read by other users (mode %03o); chmod 600 it",
-		    key, path, (unsigned int)(st.st_mode & 0777));
+	char why[96];
+	if (secret && secret_mode_problem(st.st_mode, why, sizeof(why)))
+		LOG(g, CV_LOG_WARNING, "'%s' (%s) %s", key, path, why);
 	out->data = malloc((size_t)st.st_size + 1);
 	if (!out->data) {
 		close(fd);
@@ -394,6 +394,7 @@ int gtls_load_cred(struct gtls *g, struct gtls_cred **out)
 	if (!c)
 		return -ENOMEM;
 	c->refs = 1;
+	c->owner = g;
 	int ret = gnutls_certificate_allocate_credentials(&c->cred);
 	if (ret < 0) {
 		LOG(g, CV_LOG_ERR, "cannot set up TLS credentials: %s",

@@ -27,6 +27,21 @@
 
 #include <culvert/transport.h>
 
+/*
+ * What the tls and dtls defaults allow besides their protocol versions:
+ * AEAD ciphers only (AES-GCM, ChaCha20-Poly1305; no CBC, so no Lucky13
+ * and no SHA-1 MAC), and in TLS 1.2 and DTLS 1.2 only ECDHE key
+ * exchange, for forward secrecy (no static RSA, whose recorded sessions
+ * a later stolen key decrypts, and no finite-field DHE with its
+ * server-chosen groups). No SHA-1 signatures. TLS 1.3 has nothing else.
+ * The server's order wins: AES-256-GCM first, where AES-NI makes it
+ * the fastest.
+ */
+#define GTLS_AEAD_ECDHE_ONLY \
+	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:%SERVER_PRECEDENCE"
+
 /* Longest DNS name (RFC 1035), and room for an IPv6 literal. */
 #define GTLS_NAME_MAX 254
 
@@ -34,6 +49,9 @@
 struct gtls_cred {
 	unsigned int refs;
 	gnutls_certificate_credentials_t cred;
+	/* Whose: a GnuTLS callback that gets only the session finds its
+	 * instance through the session's pointer, which is this. */
+	struct gtls *owner;
 };
 
 struct gtls {
@@ -161,6 +179,14 @@ void gtls_send_alert(const struct gtls *g, gnutls_session_t session, int err);
  * the peer sent no certificate. Returns 0 or a negative errno.
  */
 int gtls_peer_identity(gnutls_session_t session, char **out);
+/* The first organizational unit (OU) of the peer's certificate subject,
+ * sanitized as the identity: what the core may take as the client's
+ * group (cert-group = ou). *out is NULL when there is none. */
+int gtls_peer_group(gnutls_session_t session, char **out);
+
+/* The end of validity (notAfter) of the peer's certificate, or 0 when
+ * it showed none. */
+time_t gtls_peer_expires(gnutls_session_t session);
 
 /* "TLS1.3, AES-256-GCM" and the like, for the log. */
 void gtls_describe(gnutls_session_t session, char *buf, size_t size);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "endpoint.h"
 
@@ -45,6 +46,17 @@ int glinks_config(struct glinks *s, const struct cv_host_api *api,
 	if (err == 0)
 		err = plugin_config_number(api, host, "max-handshakes", 256, 1,
 					   1000000, &s->max_handshakes);
+	if (err == 0)
+		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
+					   604800, &s->rekey.interval);
+	if (err == 0)
+		err = plugin_config_bytes(api, host, "rekey-bytes", 1ULL << 36,
+					  1ULL << 20, 1ULL << 50, &s->rekey.bytes);
+	unsigned int records = 0;
+	if (err == 0)
+		err = plugin_config_number(api, host, "rekey-records", 1U << 24,
+					   100, 4294967295UL, &records);
+	s->rekey.records = records;
 	return err;
 }
 
@@ -252,6 +264,31 @@ void glink_client_give_up(struct glink *l)
 
 /* ---- one link: the handshake */
 
+/* A TLS 1.3 KeyUpdate arrived: new keys both ways, for the client asks
+ * for the server's with its own, and the server answers with its own. GnuTLS names only the session: its
+ * pointer is the credentials, whose owner is the instance's gtls, the
+ * first member of the glinks; key updates come once in rekey-interval,
+ * so looking the link up among all is cheap. */
+static int on_key_update(gnutls_session_t session, unsigned int htype,
+			 unsigned int when, unsigned int incoming,
+			 const gnutls_datum_t *msg)
+{
+	const struct gtls_cred *c = gnutls_session_get_ptr(session);
+	struct glinks *s = container_of(c->owner, struct glinks, tls);
+
+	/* Ours went out too: counting the peer's alone counts each once,
+	 * whichever side asked. */
+	if (!incoming)
+		return 0;
+	for (struct glink *l = s->all; l; l = l->next)
+		if (l->tls == session) {
+			l->keys_made = time(NULL);
+			l->rekeys++;
+			break;
+		}
+	return 0;
+}
+
 int glink_session_new(struct glink *l, unsigned int flags)
 {
 	struct glinks *s = l->set;
@@ -263,6 +300,8 @@ int glink_session_new(struct glink *l, unsigned int flags)
 		l->tls = NULL;
 		return -ENOMEM;
 	}
+	gnutls_handshake_set_hook_function(l->tls, GNUTLS_HANDSHAKE_KEY_UPDATE,
+					   GNUTLS_HOOK_POST, on_key_update);
 	l->state = GLINK_HANDSHAKE;
 	return 0;
 }
@@ -330,6 +369,22 @@ void glink_handshake_timed_out(struct glink *l)
 	glink_refused(l, CV_LOG_INFO, why);
 }
 
+void glink_handshake_too_large(struct glink *l, const char *what)
+{
+	struct glinks *s = l->set;
+	char why[300];
+
+	s->counts.handshake_too_large++;
+	snprintf(why, sizeof(why), "%s than the %u KiB any real %s handshake needs",
+		 what, GLINK_HANDSHAKE_MAX / 1024, proto_name(s));
+	if (l->state == GLINK_UP && l->session)
+		glink_lost(l, -EMSGSIZE, why);
+	else if (s->server)
+		glink_refused(l, CV_LOG_INFO, why);
+	else
+		glink_client_fail(l, -EMSGSIZE, why);
+}
+
 bool glink_handshake_done(struct glink *l, char **identity,
 			  const char *extra)
 {
@@ -357,6 +412,8 @@ bool glink_handshake_done(struct glink *l, char **identity,
 			return false;
 		}
 	}
+	l->keys_made = time(NULL);
+	l->peer_expires = gtls_peer_expires(l->tls);
 	gtls_describe(l->tls, desc, sizeof(desc));
 	if (s->server)
 		LOG(s, CV_LOG_DEBUG, "handshake with %s done: %s%s%s%s",
@@ -366,6 +423,18 @@ bool glink_handshake_done(struct glink *l, char **identity,
 		LOG(s, CV_LOG_INFO, "%s with %s: %s; certificate valid for '%s'%s",
 		    proto_name(s), l->peer_name, desc, s->tls.server_name, extra);
 	return true;
+}
+
+void glink_describe(const struct glink *l, struct cv_link_desc *desc)
+{
+	if (l->state != GLINK_UP || !l->tls)
+		return;
+	desc->protocol =
+		gnutls_protocol_get_name(gnutls_protocol_get_version(l->tls));
+	desc->cipher = gnutls_cipher_get_name(gnutls_cipher_get(l->tls));
+	desc->peer_cert_expires = l->peer_expires;
+	desc->keys_made = l->keys_made;
+	desc->rekeys = l->rekeys;
 }
 
 bool glink_up(struct glink *l, char *identity, size_t max_msg)
@@ -389,5 +458,11 @@ bool glink_up(struct glink *l, char *identity, size_t max_msg)
 		return false;
 	}
 	l->session = session;
+	/* Before anything is delivered: the hello that follows may need it. */
+	char *group = NULL;
+	if (s->server && CV_HOST_API_HAS(s->api, link_group) &&
+	    gtls_peer_group(l->tls, &group) == 0 && group)
+		s->api->link_group(s->host, session, group);
+	free(group);
 	return true;
 }

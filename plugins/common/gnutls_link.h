@@ -49,6 +49,19 @@
 /* Addresses of 'remote' a client tries per connect(). */
 #define GLINK_CONNECT_TRIES 8
 
+/*
+ * The most an unfinished handshake may make this side hold of what the
+ * peer sent: a real one, certificate chain included, needs a few KiB.
+ * GnuTLS gathers a handshake message whole before it checks its size
+ * (gnutls_handshake_set_max_packet_length bounds only the reassembled
+ * transcript), and believes the length the message announces: a peer
+ * that announces 16 MiB and keeps sending would have it held. So the
+ * plugins count what they hand GnuTLS (tls: bytes read that have not
+ * come out as application data; dtls: the lengths the handshake
+ * fragments announce) and end a handshake that passes this.
+ */
+#define GLINK_HANDSHAKE_MAX (64 * 1024)
+
 enum glink_state {
 	GLINK_START,		/* client, before the handshake (tls: TCP
 				 * connect under way; dtls: the loop tries
@@ -83,6 +96,10 @@ struct glink {
 	/* A reload found that the peer's certificate no longer passes: why,
 	 * for the link_down() that the recheck timer makes. */
 	struct gtls_doom doom;
+	/* Up: what describe() tells of it. Wall-clock seconds. */
+	int64_t peer_expires;		/* 0: the peer showed no certificate */
+	int64_t keys_made;		/* the handshake, or the last KeyUpdate */
+	uint32_t rekeys;
 
 	/* Client: the addresses of 'remote', and the last failure. */
 	struct addrinfo *addrs, *next_addr;
@@ -104,6 +121,19 @@ struct glink_ops {
 /* What every GnuTLS transport counts, for its stats(). */
 struct glink_counts {
 	uint64_t handshakes, handshake_failed, handshake_timeout, evicted;
+	uint64_t handshake_too_large;	/* GLINK_HANDSHAKE_MAX passed */
+	uint64_t rekeys;		/* keys renewed on a live link */
+};
+
+/*
+ * When a link's keys are renewed: rekey-interval (the client asks),
+ * rekey-bytes and rekey-records, whichever comes first. The defaults
+ * stay well inside what RFC 8446 5.5 allows one AES-GCM key (2^24.5
+ * full-size records, about 380 GB): 2^24 records, 64 GiB.
+ */
+struct glink_rekey {
+	unsigned int interval;		/* seconds */
+	uint64_t bytes, records;
 };
 
 struct glinks {
@@ -114,6 +144,7 @@ struct glinks {
 	bool server;
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int max_handshakes;
+	struct glink_rekey rekey;
 	struct glink *all;
 	struct hs_queue handshakes;	/* server, oldest first */
 	struct cv_timer *recheck_timer;	/* ends the links a reload doomed */
@@ -129,9 +160,17 @@ struct glinks {
 
 /* ---- the instance's part */
 
+/* Whether keys that protected bytes in records are due for renewal. */
+static inline bool glinks_keys_worn(const struct glinks *s, uint64_t bytes,
+				    uint64_t records)
+{
+	return bytes >= s->rekey.bytes || records >= s->rekey.records;
+}
+
 /*
- * The first half of create(): mode, handshake-timeout and max-handshakes
- * (their errors logged, as a negative errno). peer_log_what names the
+ * The first half of create(): mode, handshake-timeout, max-handshakes,
+ * rekey-interval, rekey-bytes and rekey-records (their errors logged, as
+ * a negative errno). peer_log_what names the
  * lines about peers that the rate limit drops.
  */
 int glinks_config(struct glinks *s, const struct cv_host_api *api,
@@ -262,6 +301,12 @@ void glink_refused(struct glink *l, int prio, const char *why);
 /* Server: a handshake that did not finish within handshake-timeout:
  * counted, logged, freed. */
 void glink_handshake_timed_out(struct glink *l);
+/* The peer made this side hold more than GLINK_HANDSHAKE_MAX of an
+ * unfinished handshake; what completes "... than any real handshake
+ * needs" ("announced a handshake message of 16384 KiB, more"). Counted
+ * and logged; a server's link is freed, an up link lost, and a client
+ * that connects fails (-EMSGSIZE): in every case l is gone. */
+void glink_handshake_too_large(struct glink *l, const char *what);
 
 /*
  * The handshake is done: the link leaves the queue, its timer stops, it
@@ -274,6 +319,10 @@ void glink_handshake_timed_out(struct glink *l);
  */
 bool glink_handshake_done(struct glink *l, char **identity,
 			  const char *extra);
+/* The table's describe(): protocol, cipher, the peer's certificate's
+ * end, the keys' age. */
+void glink_describe(const struct glink *l, struct cv_link_desc *desc);
+
 /* link_up() with identity (freed here) and max_msg. False when the link
  * is gone: the core refused it (and said why; closed here) or closed it
  * inside the call. */

@@ -334,6 +334,18 @@ int gtls_handshake_error(const struct gtls *g, gnutls_session_t session,
 
 /* ---- identity */
 
+time_t gtls_peer_expires(gnutls_session_t session)
+{
+	gnutls_x509_crt_t crt;
+	time_t t;
+
+	if (peer_certificate(session, &crt) < 0)
+		return 0;
+	t = gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	return t == (time_t)-1 ? 0 : t;
+}
+
 int gtls_peer_identity(gnutls_session_t session, char **out)
 {
 	gnutls_x509_crt_t crt;
@@ -347,6 +359,26 @@ int gtls_peer_identity(gnutls_session_t session, char **out)
 	err = crt_identity(crt, out);
 	gnutls_x509_crt_deinit(crt);
 	return err;
+}
+
+int gtls_peer_group(gnutls_session_t session, char **out)
+{
+	gnutls_x509_crt_t crt;
+	char ou[256];
+	size_t size = sizeof(ou);
+
+	*out = NULL;
+	if (peer_certificate(session, &crt) < 0)
+		return 0;
+	int ret = gnutls_x509_crt_get_dn_by_oid(crt,
+						GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
+						0, 0, ou, &size);
+	gnutls_x509_crt_deinit(crt);
+	if (ret < 0 || !ou[0])
+		return 0;	/* none, or one too long to be a group */
+	gtls_sanitize(ou);
+	*out = strdup(ou);
+	return *out ? 0 : -ENOMEM;
 }
 
 static int crt_identity(gnutls_x509_crt_t crt, char **out)

@@ -17,6 +17,13 @@ int plugin_config_number(const struct cv_host_api *api, struct cv_host *host,
 			 const char *key, unsigned long def, unsigned long min,
 			 unsigned long max, unsigned int *out);
 
+/* key's value as an amount of bytes: a number, or one with K, M, G or T
+ * after it (powers of 1024), in [min, max]; def when unset. Returns 0,
+ * or -EINVAL after logging the key and the value. */
+int plugin_config_bytes(const struct cv_host_api *api, struct cv_host *host,
+			const char *key, uint64_t def, uint64_t min,
+			uint64_t max, uint64_t *out);
+
 /* The struct of type that holds member at ptr. */
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))

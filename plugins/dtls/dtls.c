@@ -109,6 +109,11 @@ static int dtls_create(const struct cv_host_api *api, struct cv_host *host,
 	}
 	if (err == 0)
 		err = make_state(inst);
+	/* A client renews worn keys; a server cannot start a rekey, and
+	 * ends a link whose client let them wear to twice that. */
+	unsigned int wear = inst->gl.server ? 2 : 1;
+	inst->worn_bytes = inst->gl.rekey.bytes * wear;
+	inst->worn_records = inst->gl.rekey.records * wear;
 	if (err < 0) {
 		dtls_destroy(inst);
 		return err;
@@ -156,6 +161,7 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "handshakes", c->handshakes);
 	emit(arg, "handshake_failed", c->handshake_failed);
 	emit(arg, "handshake_timeout", c->handshake_timeout);
+	emit(arg, "handshake_too_large", c->handshake_too_large);
 	emit(arg, "evicted", c->evicted);
 	emit(arg, "cookies_sent", inst->cookies_sent);
 	emit(arg, "bad_cookie", inst->bad_cookie);
@@ -168,14 +174,24 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "stale_record", inst->stale);
 	emit(arg, "oversized_send", inst->oversize);
 	emit(arg, "roams", inst->roams);
+	emit(arg, "rekeys", c->rekeys);
+	emit(arg, "old_key_records", inst->old_key_records);
 	emit(arg, "resets_sent", inst->resets_sent);
+}
+
+static void dtls_describe(struct cv_instance *inst, struct cv_link *link,
+			  struct cv_link_desc *desc)
+{
+	glink_describe(&link->g, desc);
 }
 
 static const struct cv_option dtls_options[] = {
 	{ "listen", "where dtls listens (UDP), if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's dtls endpoint, if not the global remote" },
-	{ "priority", "GnuTLS priority string for dtls only (default: DTLS 1.2)" },
+	{ "priority", "GnuTLS priority string for dtls only (default: DTLS 1.2 with ECDHE; AEAD ciphers only)" },
 	{ "mtu", "path MTU: the largest IP packet the outer network carries, 576-65535 (default 1500)" },
+	{ "rekey-bytes", "bytes one key protects on dtls before it is renewed, if not the global rekey-bytes" },
+	{ "rekey-records", "records one key protects on dtls before it is renewed, if not the global rekey-records" },
 	{ NULL, NULL },
 };
 
@@ -184,7 +200,7 @@ static const struct cv_option dtls_options[] = {
  * nonce, CBC ciphers more. */
 static const struct cv_wire dtls_wire = {
 	.size = sizeof(struct cv_wire),
-	.flags = CV_WIRE_AT_LEAST,
+	.flags = CV_WIRE_AT_LEAST | CV_WIRE_DONT_FRAGMENT,
 	.ipproto = IPPROTO_UDP,
 	.overhead = 13 + 16,
 };
@@ -205,5 +221,6 @@ const struct cv_transport culvert_transport = {
 	.reload = dtls_reload,
 	.stats = dtls_stats,
 	.wire = &dtls_wire,
+	.describe = dtls_describe,
 	.set_reset_token = dtls_set_reset_token,
 };

@@ -9,6 +9,9 @@
  *                       cookies, roaming clients, the receive loop
  *     dtls_client.c     the client's socket: each address of 'remote' in
  *                       turn, the receive loop, a port nobody listens on
+ *       dtls_rekey.c      new keys for an up link: a new session made
+ *                         beside the old one, bound to it, then switched
+ *                         to while both are read
  *       dtls_link.c       one DTLS session: GnuTLS's pull side, the
  *                         handshake and its timer, records into runs for
  *                         deliver(), the end of a link
@@ -19,6 +22,8 @@
  *           dtls_reset.c      stateless resets: sent for a stranger's
  *                             record, recognised by a client
  *           dtls_classify.c   a datagram's first look (pure; fuzzed)
+ *           dtls_hs_limit.c   what a handshake's datagrams would make
+ *                             GnuTLS hold (pure)
  *           ../common/        gnutls_link (what tls and dtls links share),
  *                             peer_table, dgram_batch, gnutls_common,
  *                             endpoint, plugin_util
@@ -47,6 +52,7 @@
 #include "../common/peer_table.h"
 /* The DTLS record header, and the server's first look at a datagram. */
 #include "dtls_classify.h"
+#include "dtls_hs_limit.h"
 
 /* recvmmsg rounds per wakeup, then the loop serves TUN and the others. */
 #define RX_ROUNDS 4
@@ -65,8 +71,40 @@
 #define PATH_MTU_MAX 65535
 #define DEFAULT_SOCKET_BUFFER (4 << 20)
 
-/* DTLS 1.2 with the server's order of ciphers. */
-#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:%SERVER_PRECEDENCE"
+/* DTLS 1.2 with AEAD ciphers and ECDHE only. */
+#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:" GTLS_AEAD_ECDHE_ONLY
+
+/* A rekey's binding record: "cvrk", version 1, 'c' or 's' (who sends
+ * it), and 32 bytes exported from the old session with the new one's
+ * own export as context (dtls_rekey.c). */
+#define DTLS_BIND_LEN 38
+
+/*
+ * Rekeying (dtls_rekey.c). A link renews its keys with a whole new DTLS
+ * session, made beside the old one by a successor link and then moved
+ * into this link; the old session is still read for a while.
+ */
+struct dtls_rekey {
+	/* Up: the next rekey by time (client), the old keys' end, keys
+	 * worn out by volume. NULL before the link is up. */
+	struct cv_timer *timer;
+	gnutls_session_t old;		/* the keys before the switch */
+	int64_t old_until;		/* monotonic ms: old is dropped then */
+	int64_t next_at;		/* client: keys due by time */
+	int64_t not_before;		/* client: the next rekey's earliest */
+	uint64_t tx_bytes, tx_records;	/* under the current keys */
+	uint64_t rx_bytes, rx_records;
+	bool worn;			/* by volume: the timer is armed */
+	unsigned int count;
+	/* Until bind_until, the peer's binding record may come again
+	 * (dropped; a server answers once more with ours). */
+	uint8_t peer_bind[DTLS_BIND_LEN], own_bind[DTLS_BIND_LEN];
+	int64_t bind_until;		/* monotonic ms; 0 once past */
+
+	/* In the successor that makes the new session: */
+	bool marked;			/* its ClientHello says "rekey" */
+	bool done;			/* handshake over; awaits the binding */
+};
 
 /* Which records GnuTLS accepted, to tell a replay from a forgery when it
  * drops one (it says only that it dropped). Sequence numbers are the
@@ -91,6 +129,8 @@ struct cv_link {
 	struct cv_link *successor, *predecessor;
 
 	int64_t deadline;		/* handshake: monotonic ms */
+	/* What the handshake's datagrams would make GnuTLS hold. */
+	struct dtls_hs_limit hs_limit;
 	/* The address datagrams come from and go to, as the socket has it
 	 * (an IPv4 peer of a [::] socket is ::ffff:a.b.c.d here, a.b.c.d in
 	 * g.peer, as the core and the log see it). */
@@ -113,6 +153,8 @@ struct cv_link {
 	/* Client: what a stateless reset of this session ends with. */
 	bool has_reset_token;
 	uint8_t reset_token[CV_RESET_TOKEN_LEN];
+
+	struct dtls_rekey rk;
 };
 
 struct cv_instance {
@@ -127,6 +169,9 @@ struct cv_instance {
 	/* Server: links by address, and up links by IP only (roaming). */
 	struct peer_table by_addr, by_ip;
 
+	/* Keys used this much are renewed (a server, which cannot start a
+	 * rekey, ends the link at twice the limits): gl.rekey, or twice. */
+	uint64_t worn_bytes, worn_records;
 	/* Counts for the debug log, and the timer that reports drops. */
 	struct cv_timer *report_timer;
 	bool report_armed;
@@ -134,6 +179,8 @@ struct cv_instance {
 	uint64_t resets_sent;
 	/* And for stats(): what strangers sent that was dropped unread. */
 	uint64_t junk, bad_cookie, truncated_record, oversized_record;
+	/* Records read under keys a rekey had replaced (dtls_rekey.c). */
+	uint64_t old_key_records;
 	int64_t roam_second;
 	unsigned int roam_trials;
 
@@ -200,18 +247,61 @@ void link_address_failed(struct cv_link *link, int err, const char *why);
 /* Client: ICMP port unreachable came back before any answer. */
 void link_port_unreachable(struct cv_link *link);
 
-/* The next record of the current datagram, or of what GnuTLS still
- * holds, decrypted to the arena's end: its length, or 0 or a GnuTLS
- * error, or GNUTLS_E_AGAIN when nothing is left; seq: its sequence
- * number. */
+/* The next record of the datagram GnuTLS session s is reading, or of
+ * what it still holds, decrypted to the arena's end: its length, or 0 or
+ * a GnuTLS error, or GNUTLS_E_AGAIN when nothing is left; seq: its
+ * sequence number. */
+ssize_t session_recv_record(struct cv_instance *inst, gnutls_session_t s,
+			    uint8_t seq[8]);
+/* The same on the link's session. */
 ssize_t link_recv_record(struct cv_link *link, uint8_t seq[8]);
-/* That record joins the link's run. False when the link is gone. */
+/* That record joins the link's run: marked seen (link_take_record), or
+ * not (run_add: a record of the old keys). False when the link is gone. */
 bool link_take_record(struct cv_link *link, size_t len, const uint8_t seq[8]);
+bool run_add(struct cv_link *link, size_t len);
 /* An up link's datagram (or, with dgram NULL, what GnuTLS still holds)
  * decrypted into its run. False when the link is gone. */
 bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len);
+/* The same on the link's session alone (link_read, while no rekey is
+ * under way or just over). */
+bool link_read_keys(struct cv_link *link, const uint8_t *dgram, size_t len);
+/* The link's session ended reading with ret (0 or fatal): the run goes
+ * up, then the link is lost, saying why. Returns false. */
+bool link_read_ended(struct cv_link *link, ssize_t ret);
 /* Hand the run to the core. False when its link is gone now. */
 bool run_flush(struct cv_instance *inst);
+
+/* ---- dtls_rekey.c: new keys for an up link */
+
+/* A new GnuTLS session for link: the "rekey" mark in its ClientHello
+ * (a client's successor), or the ear for it (a server). */
+int dtls_rekey_session_init(struct cv_link *link);
+/* The link is up: its rekey timer; a client counts rekey-interval. */
+void dtls_rekey_up(struct cv_link *link);
+/* The link is freed: its old session and timer. */
+void dtls_rekey_link_free(struct cv_link *link);
+/* The link's keys are worn (worn_bytes, worn_records): a client renews
+ * them, a server ends the link; from the loop. */
+void dtls_rekey_worn(struct cv_link *link);
+/* Whether datagrams of link may be another session's than its own. */
+static inline bool dtls_rekey_reading(const struct cv_link *link)
+{
+	return link->rk.old || link->rk.bind_until ||
+	       (link->successor && link->successor->rk.done);
+}
+/* link_read while dtls_rekey_reading(): each session in turn. */
+bool dtls_rekey_read(struct cv_link *link, const uint8_t *dgram, size_t len);
+/* Client: whether the datagram is for link's successor's handshake. */
+bool dtls_rekey_for_successor(const struct cv_link *link, const uint8_t *d,
+			      size_t len);
+/* A marked successor's handshake is over: now the binding. */
+void dtls_rekey_handshake_done(struct cv_link *succ);
+/* A successor whose handshake is over: a datagram (succ->cur) or its
+ * timer (binding sent again, or given up). */
+void dtls_rekey_step(struct cv_link *succ);
+/* Client: the successor failed (why); the old keys stay, and the link
+ * tries again later. succ is freed. */
+void dtls_rekey_failed(struct cv_link *succ, const char *why);
 
 /* ---- dtls_send.c: GnuTLS's push side, and send() */
 
@@ -249,6 +339,21 @@ void dtls_account_drops(struct cv_link *link, unsigned int before,
 void dtls_count_oversize(struct cv_link *link, unsigned int n);
 /* The link ends: one debug line with what it dropped over its life. */
 void dtls_drops_link_end(const struct cv_link *link);
+
+/* A record of len bytes under the link's current keys, sent (tx) or
+ * received: renewed once they carried worn_bytes or worn_records. */
+static inline void dtls_rekey_count(struct cv_link *link, uint64_t *bytes,
+				    uint64_t *records, size_t len,
+				    unsigned int n)
+{
+	const struct cv_instance *inst = link->inst;
+
+	*bytes += len;
+	*records += n;
+	if ((*bytes >= inst->worn_bytes || *records >= inst->worn_records) &&
+	    !link->rk.worn)
+		dtls_rekey_worn(link);
+}
 
 /* ---- dtls_reset.c: stateless resets */
 

@@ -43,6 +43,7 @@ static bool try_next(struct cv_link *link)
 		}
 		endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
 		dgram_errors_on(fd, ai->ai_family);
+		endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 		/* A mark that cannot be set is logged by endpoint_mark. */
 		int err = endpoint_mark(api, host, fd);
 		if (err == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
@@ -92,8 +93,15 @@ static void client_batch(void *arg, unsigned int n)
 			link->cur_len = len;
 			link_handshake_step(link);
 		} else if (link->g.state == GLINK_UP) {
-			if (!link_read(link, d, len))
+			struct cv_link *succ = link->successor;
+			if (succ && dtls_rekey_for_successor(link, d, len)) {
+				/* The handshake of its new keys. */
+				succ->cur = d;
+				succ->cur_len = len;
+				link_handshake_step(succ);
+			} else if (!link_read(link, d, len)) {
 				break;
+			}
 		}
 	}
 	run_flush(inst);

@@ -27,6 +27,12 @@ _Static_assert(offsetof(struct cv_link, g) == 0,
 
 #define OVERHEAD_IPV4 28	/* IPv4 + UDP headers */
 #define OVERHEAD_IPV6 48	/* IPv6 + UDP headers */
+/* The handshake's flights are cut to fit this, whatever [dtls] mtu says:
+ * every datagram carries DF, and a path that carries less than the
+ * configured MTU (which the core's probes find only once the session is
+ * up) must not lose a certificate chain. IPv6's minimum MTU, which
+ * nearly every IPv4 path carries too. */
+#define HANDSHAKE_MTU 1280
 /* gnutls_record_recv() calls per datagram: records may be tiny. */
 #define RECORDS_PER_DATAGRAM 64
 
@@ -37,7 +43,9 @@ static ssize_t link_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
 	struct cv_link *link = ptr;
 
 	if (!link->cur) {
-		gnutls_transport_set_errno(link->g.tls, EAGAIN);
+		/* errno, not gnutls_transport_set_errno(link->g.tls): the
+		 * session reading may be the link's old one (dtls_rekey.c). */
+		errno = EAGAIN;
 		return -1;
 	}
 	size_t n = link->cur_len < size ? link->cur_len : size;
@@ -98,12 +106,18 @@ static void link_free(struct glink *g)
 	if (link->predecessor)
 		link->predecessor->successor = NULL;
 	if (link->successor) {
-		/* A restarted client's new handshake goes on alone, in the
-		 * place this link leaves. */
 		struct cv_link *s = link->successor;
 		s->predecessor = NULL;
-		peer_table_add(&inst->by_addr, &s->by_addr);
+		link->successor = NULL;
+		if (inst->gl.server && !s->rk.marked)
+			/* A restarted client's new handshake goes on
+			 * alone, in the place this link leaves. */
+			peer_table_add(&inst->by_addr, &s->by_addr);
+		else
+			/* New keys for this link: no use without it. */
+			glink_free(&s->g);
 	}
+	dtls_rekey_link_free(link);
 	if (inst->client == link) {
 		inst->client = NULL;
 		endpoint_close(inst->gl.api, inst->gl.host, &inst->fd);
@@ -119,6 +133,16 @@ const struct glink_ops dtls_link_ops = {
 	.free = link_free,
 };
 
+/* Records, handshake fragments too, fit one IP packet of mtu bytes:
+ * never an IP fragment. */
+static void link_set_mtu(struct cv_link *link, unsigned int mtu)
+{
+	unsigned int overhead = link->g.peer.ss_family == AF_INET ? OVERHEAD_IPV4
+								  : OVERHEAD_IPV6;
+
+	gnutls_dtls_set_mtu(link->g.tls, mtu - overhead);
+}
+
 int link_start_tls(struct cv_link *link)
 {
 	struct cv_instance *inst = link->inst;
@@ -131,15 +155,18 @@ int link_start_tls(struct cv_link *link)
 	gnutls_transport_set_push_function(tls, dtls_push);
 	gnutls_transport_set_pull_function(tls, link_pull);
 	gnutls_transport_set_pull_timeout_function(tls, link_pull_timeout);
-	/* Handshake records, fragmented, and data records fit one IP
-	 * packet of the path MTU: never an IP fragment. */
-	unsigned int overhead = link->g.peer.ss_family == AF_INET ? OVERHEAD_IPV4
-								  : OVERHEAD_IPV6;
-	gnutls_dtls_set_mtu(tls, inst->path_mtu - overhead);
+	link_set_mtu(link, inst->path_mtu < HANDSHAKE_MTU ? inst->path_mtu
+							   : HANDSHAKE_MTU);
 	gnutls_dtls_set_timeouts(tls, 1000,
 				 inst->gl.handshake_timeout * 1000 + 1000);
+	memset(&link->hs_limit, 0, sizeof(link->hs_limit));
 	link->deadline = plugin_now_ms() +
 			 (int64_t)inst->gl.handshake_timeout * 1000;
+	if (dtls_rekey_session_init(link) < 0) {
+		gtls_session_free(link->g.tls);
+		link->g.tls = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -205,9 +232,15 @@ bool run_flush(struct cv_instance *inst)
 /* The record of len bytes that GnuTLS just wrote at the arena's end. */
 bool link_take_record(struct cv_link *link, size_t len, const uint8_t seq[8])
 {
+	dtls_seen_mark(&link->seen, dtls_be64(seq));
+	dtls_rekey_count(link, &link->rk.rx_bytes, &link->rk.rx_records, len, 1);
+	return run_add(link, len);
+}
+
+bool run_add(struct cv_link *link, size_t len)
+{
 	struct cv_instance *inst = link->inst;
 
-	dtls_seen_mark(&link->seen, dtls_be64(seq));
 	inst->msgs[inst->n_msgs++] = (struct cv_msg){
 		.data = inst->arena + inst->arena_used,
 		.len = len,
@@ -250,19 +283,18 @@ static int read_error(struct cv_link *link, ssize_t ret, char *why, size_t size)
  * next datagram (nor for a roaming trial, where it would pass for the
  * stranger's).
  */
-ssize_t link_recv_record(struct cv_link *link, uint8_t seq[8])
+ssize_t session_recv_record(struct cv_instance *inst, gnutls_session_t s,
+			    uint8_t seq[8])
 {
-	struct cv_instance *inst = link->inst;
 	unsigned int quiet = 0;
 
 	for (unsigned int i = 0; i < RECORDS_PER_DATAGRAM; i++) {
-		unsigned int before = gnutls_record_get_discarded(link->g.tls);
-		ssize_t n = gnutls_record_recv_seq(link->g.tls,
-						   inst->arena + inst->arena_used,
+		unsigned int before = gnutls_record_get_discarded(s);
+		ssize_t n = gnutls_record_recv_seq(s, inst->arena + inst->arena_used,
 						   RECORD_MAX, seq);
 		if (n != GNUTLS_E_AGAIN)
 			return n;
-		if (gnutls_record_get_discarded(link->g.tls) != before)
+		if (gnutls_record_get_discarded(s) != before)
 			quiet = 0;
 		else if (++quiet == 2)
 			break;
@@ -270,11 +302,35 @@ ssize_t link_recv_record(struct cv_link *link, uint8_t seq[8])
 	return GNUTLS_E_AGAIN;
 }
 
+ssize_t link_recv_record(struct cv_link *link, uint8_t seq[8])
+{
+	return session_recv_record(link->inst, link->g.tls, seq);
+}
+
+bool link_read_ended(struct cv_link *link, ssize_t ret)
+{
+	char why[300];
+
+	link->cur = NULL;
+	if (!run_flush(link->inst))
+		return false;
+	int err = read_error(link, ret, why, sizeof(why));
+	glink_lost(&link->g, err, why);
+	return false;
+}
+
+bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len)
+{
+	if (dtls_rekey_reading(link))
+		return dtls_rekey_read(link, dgram, len);
+	return link_read_keys(link, dgram, len);
+}
+
 /*
  * Every record is one message. GnuTLS drops, and we count, records that
  * are replayed or fail authentication; they do not hurt the link.
  */
-bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len)
+bool link_read_keys(struct cv_link *link, const uint8_t *dgram, size_t len)
 {
 	struct cv_instance *inst = link->inst;
 	unsigned int before = gnutls_record_get_discarded(link->g.tls);
@@ -303,12 +359,7 @@ bool link_read(struct cv_link *link, const uint8_t *dgram, size_t len)
 			continue;
 		link->cur = NULL;
 		dtls_account_drops(link, before, kind);
-		if (!run_flush(inst))
-			return false;
-		char why[300];
-		int err = read_error(link, n, why, sizeof(why));
-		glink_lost(&link->g, err, why);
-		return false;
+		return link_read_ended(link, n);
 	}
 	link->cur = NULL;
 	dtls_account_drops(link, before, kind);
@@ -352,6 +403,14 @@ static void handshake_done(struct cv_link *link)
 	char *identity, extra[96];
 	uint8_t seq[8];
 
+	/* Data records as large as [dtls] mtu allows: the core finds
+	 * whether the path carries them (culvert-transport(7)). A rekey's
+	 * new session as well: it carries the link's records from now on. */
+	link_set_mtu(link, inst->path_mtu);
+	if (link->predecessor && link->rk.marked) {
+		dtls_rekey_handshake_done(link);
+		return;
+	}
 	link->data_mtu = gnutls_dtls_get_data_mtu(link->g.tls);
 	if (inst->gl.server)
 		snprintf(extra, sizeof(extra), "; records carry up to %zu bytes",
@@ -376,6 +435,7 @@ static void handshake_done(struct cv_link *link)
 		peer_table_add(&inst->by_ip, &link->by_ip);
 	if (!glink_up(&link->g, identity, link->data_mtu))
 		return;
+	dtls_rekey_up(link);
 	/* Records that came with the handshake's last flight. (No run is
 	 * open: the receive loop flushes one before it feeds another link,
 	 * and timers run outside it.) */
@@ -388,6 +448,10 @@ static void handshake_failed(struct cv_link *link, int ret)
 	struct glink_failure f;
 
 	glink_handshake_failed(&link->g, ret, &f);
+	if (!inst->gl.server && link->rk.marked) {
+		dtls_rekey_failed(link, f.why);
+		return;
+	}
 	if (!inst->gl.server) {
 		/* A refused certificate is the same at every address. */
 		if (f.certificate)
@@ -401,8 +465,38 @@ static void handshake_failed(struct cv_link *link, int ret)
 		      f.why);
 }
 
+/* The peer's handshake would make GnuTLS hold more than
+ * GLINK_HANDSHAKE_MAX: the link ends before GnuTLS sees the datagram. */
+static void handshake_too_large(struct cv_link *link)
+{
+	char what[100];
+
+	link->cur = NULL;
+	if (!link->inst->gl.server && link->rk.marked) {
+		dtls_rekey_failed(link, "the server's handshake was too large");
+		return;
+	}
+	if (link->hs_limit.largest > GLINK_HANDSHAKE_MAX)
+		snprintf(what, sizeof(what),
+			 "announced a handshake message of %u KiB, more",
+			 link->hs_limit.largest / 1024);
+	else
+		snprintf(what, sizeof(what), "sent more of its handshake");
+	glink_handshake_too_large(&link->g, what);
+}
+
 void link_handshake_step(struct cv_link *link)
 {
+	if (link->rk.done) {
+		dtls_rekey_step(link);
+		return;
+	}
+	if (link->cur &&
+	    !dtls_hs_limit_take(&link->hs_limit, link->cur, link->cur_len,
+				GLINK_HANDSHAKE_MAX)) {
+		handshake_too_large(link);
+		return;
+	}
 	int ret = glink_handshake(&link->g);
 
 	link->cur = NULL;
@@ -429,6 +523,10 @@ void link_on_timer(void *arg)
 
 	if (link->g.state != GLINK_HANDSHAKE)
 		return;
+	if (link->rk.done) {
+		dtls_rekey_step(link);
+		return;
+	}
 	if (plugin_now_ms() < link->deadline) {
 		link_handshake_step(link);	/* GnuTLS retransmits if due */
 		/* A handshake done here may have read records already. */
@@ -437,6 +535,10 @@ void link_on_timer(void *arg)
 	}
 	if (inst->gl.server) {
 		glink_handshake_timed_out(&link->g);
+		return;
+	}
+	if (link->rk.marked) {
+		dtls_rekey_failed(link, "no handshake within handshake-timeout");
 		return;
 	}
 	if (!link->heard)

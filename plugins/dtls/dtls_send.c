@@ -55,11 +55,13 @@ static void tx_flush(struct cv_instance *inst)
 			int sent = sendmmsg(inst->fd, inst->tx_gso + g, ng - g,
 					    MSG_DONTWAIT);
 			if (sent < 0) {
-				if (dgram_gso_refused(errno, inst->tx_gso_run[g],
-						      &inst->no_gso, inst->gl.api,
-						      inst->gl.host, "records"))
+				int err = errno;
+				if (dgram_gso_failed(inst->fd, &inst->tx_gso[g].msg_hdr,
+						     err, inst->tx_gso_run[g],
+						     &inst->no_gso, inst->gl.api,
+						     inst->gl.host, "records"))
 					break;	/* regroup from done */
-				if (errno == ECONNREFUSED && inst->client)
+				if (err == ECONNREFUSED && inst->client)
 					inst->client->refused = true;
 				/* lose the one that failed, go on */
 				done += inst->tx_gso_run[g++];
@@ -114,6 +116,7 @@ int dtls_send(struct cv_instance *inst, struct cv_link *link,
 	      const struct cv_msg *msgs, unsigned int count)
 {
 	unsigned int accepted = 0, oversize = 0;
+	size_t bytes = 0;
 	int result = 0;
 
 	if (link->g.state != GLINK_UP || link->g.closed)
@@ -132,6 +135,7 @@ int dtls_send(struct cv_instance *inst, struct cv_link *link,
 						 msgs[i].len);
 		if (ret >= 0) {
 			accepted++;
+			bytes += msgs[i].len;
 			continue;
 		}
 		if (ret == GNUTLS_E_LARGE_PACKET) {
@@ -149,5 +153,9 @@ int dtls_send(struct cv_instance *inst, struct cv_link *link,
 	inst->tx_batching = false;
 	if (oversize)
 		dtls_count_oversize(link, oversize);
+	/* (The rekey, or a server's end of the link, comes from the loop:
+	 * never inside the core's call.) */
+	dtls_rekey_count(link, &link->rk.tx_bytes, &link->rk.tx_records, bytes,
+			 accepted);
 	return result < 0 ? result : (int)accepted;
 }

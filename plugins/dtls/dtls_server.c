@@ -325,6 +325,7 @@ int dtls_server_listen(struct cv_instance *inst)
 		return err;
 	}
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
+	endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 	/* One socket for every client: a burst must not overflow it. */
 	endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {

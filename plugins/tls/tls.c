@@ -21,9 +21,9 @@
 #include "../common/endpoint.h"
 #include "tls.h"
 
-/* TLS 1.3, or 1.2 at least; the server's order of ciphers wins. */
+/* TLS 1.3, or 1.2 at least, with AEAD ciphers and ECDHE only. */
 #define DEFAULT_PRIORITY \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" GTLS_AEAD_ECDHE_ONLY
 
 /* ---- the table's entry points */
 
@@ -40,8 +40,7 @@ static int tls_create(const struct cv_host_api *api, struct cv_host *host,
 	int err = glinks_config(&inst->gl, api, host, &tls_link_ops,
 				"refused connections");
 	if (err == 0)
-		err = plugin_config_number(api, host, "rekey-interval", 3600, 1,
-					   604800, &inst->rekey_interval);
+		err = tls_pmtu_init(inst);
 	if (err == 0)
 		err = glinks_start(&inst->gl, DEFAULT_PRIORITY);
 	if (err < 0) {
@@ -74,6 +73,7 @@ static void tls_destroy(struct cv_instance *inst)
 	endpoint_close(inst->gl.api, inst->gl.host, &inst->listen_fd);
 	if (inst->accept_timer)
 		inst->gl.api->timer_free(inst->accept_timer);
+	tls_pmtu_deinit(inst);
 	free(inst);
 }
 
@@ -88,6 +88,7 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "handshakes", c->handshakes);
 	emit(arg, "handshake_failed", c->handshake_failed);
 	emit(arg, "handshake_timeout", c->handshake_timeout);
+	emit(arg, "handshake_too_large", c->handshake_too_large);
 	emit(arg, "junk", st->junk);
 	emit(arg, "truncated_record", st->truncated_record);
 	emit(arg, "oversized_record", st->oversized_record);
@@ -95,12 +96,23 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "evicted", c->evicted);
 	emit(arg, "zero_length_frame", st->zero_length_frame);
 	emit(arg, "accept_paused", st->accept_paused);
+	emit(arg, "rekeys", c->rekeys);
+}
+
+static void tls_describe(struct cv_instance *inst, struct cv_link *link,
+			 struct cv_link_desc *desc)
+{
+	glink_describe(&link->g, desc);
 }
 
 static const struct cv_option tls_options[] = {
 	{ "listen", "where tls listens, if not the global listen (e.g. 0.0.0.0:443)" },
 	{ "remote", "the server's tls endpoint, if not the global remote" },
 	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 at least)" },
+	{ "priority", "GnuTLS priority string for tls only (default: TLS 1.3, or 1.2 with ECDHE; AEAD ciphers only)" },
+	{ "mtu", "path MTU the TCP segments are cut for, 576-65535, or auto: the kernel's, and 1280 after segments vanish (default auto)" },
+	{ "rekey-bytes", "bytes one key protects on tls before it is renewed, if not the global rekey-bytes" },
+	{ "rekey-records", "records one key protects on tls before it is renewed, if not the global rekey-records" },
 	{ NULL, NULL },
 };
 
@@ -129,4 +141,5 @@ const struct cv_transport culvert_transport = {
 	.reload = tls_reload,
 	.stats = tls_stats,
 	.wire = &tls_wire,
+	.describe = tls_describe,
 };

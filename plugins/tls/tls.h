@@ -8,13 +8,18 @@
  *     tls_listener.c  a server's listening socket: accepting, pausing
  *     tls_client.c    a client's connect(): each address of 'remote' in turn
  *       tls_link.c      one connection: handshake, reading and delivering,
- *                       the send buffer, rekeying, closing
+ *                       the send buffer, closing
+ *         tls_rekey.c     new keys by time and by volume (KeyUpdate)
+ *         tls_pmtu.c      the size of its TCP segments: [tls] mtu, and
+ *                         the stall (a path MTU black hole) that lowers it
  *         tls_frame.c     the 2-byte length framing (pure; fuzzed)
  *         ../common/      gnutls_link (what tls and dtls links share),
  *                         gnutls_common, endpoint, plugin_util
  *
  * tls.c calls the listener, the client and the link; the listener and
- * the client call the link; the link calls tls_frame and common. No file
+ * the client call the link (and tls_pmtu, for a new connection's
+ * segment size); the link calls tls_rekey, tls_pmtu, tls_frame and
+ * common. No file
  * calls one above it: the client's own states (connecting, failed) are
  * handled by the callbacks it gives the link's socket and timer.
  */
@@ -47,8 +52,12 @@ struct cv_link {
 	struct cv_instance *inst;
 	int fd;
 	uint32_t events;		/* what the loop watches for now */
-	struct cv_timer *rekey_timer;	/* up: the next TLS 1.3 key update */
+	struct cv_timer *rekey_timer;	/* up: the next key update */
 	unsigned int rekeys;
+	/* Sent under our current keys (rekey-bytes, rekey-records). */
+	uint64_t key_bytes, key_records;
+	bool rekey_due;			/* by volume: the timer is armed */
+	int64_t rekeyed_at;		/* monotonic ms of our last KeyUpdate */
 
 	/* The start of a frame that the last read ended inside. */
 	uint8_t *carry;
@@ -59,9 +68,30 @@ struct cv_link {
 
 	bool got_data;			/* application data has arrived */
 	bool heard;			/* server: the peer sent a byte */
+	/* Bytes read for GnuTLS that have not come out of it as
+	 * application data since: what it may hold of a handshake message
+	 * (GLINK_HANDSHAKE_MAX), during the handshake and after. */
+	size_t held;
+	bool too_large;			/* held reached the limit */
+
+	/* The path MTU its segments are cut for (0: the kernel's own), and
+	 * on a server, after a stall: writes of at most chunk bytes, each
+	 * its own segment (0: as GnuTLS writes). tls_pmtu.c. */
+	unsigned int mtu;
+	size_t chunk;
+	int64_t stall_seen;		/* a retransmission first seen, or 0 */
 	/* A send failed (said once, in words): every later one fails
 	 * without a word, with this errno. */
 	int send_err;
+};
+
+/* Server: a host whose connections stalled on segments too large for
+ * its path, and the packet size its connections get until `until`. */
+#define TLS_CLAMPS 64
+struct tls_clamp {
+	struct sockaddr_storage host;
+	unsigned int mtu;
+	int64_t until;			/* plugin_now_ms() */
 };
 
 /* What the instance counted besides the handshakes (g.counts), for the
@@ -74,10 +104,17 @@ struct tls_stats {
 
 struct cv_instance {
 	struct glinks gl;		/* the GnuTLS setup, every link */
-	unsigned int rekey_interval;	/* seconds */
 	int listen_fd;
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
 	struct tls_stats stats;
+	/* Segment sizes (tls_pmtu.c): [tls] mtu (0: auto); a client's
+	 * clamp after a stall; a server's per host; the watch on stalls. */
+	unsigned int mtu;
+	unsigned int clamp;
+	int64_t clamp_until;
+	struct tls_clamp clamps[TLS_CLAMPS];
+	struct cv_timer *watch_timer;
+	bool watching;
 
 	struct cv_msg msgs[DELIVER_BATCH];
 	uint8_t rx[RX_SIZE];
@@ -121,5 +158,32 @@ void link_on_timer(void *arg);
 /* The table's send(). */
 int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	      unsigned int count);
+
+/* ---- tls_pmtu.c: the size of a link's segments */
+
+/* [tls] mtu, and the watch's timer: create()'s part. Returns 0, or a
+ * negative errno after logging. */
+int tls_pmtu_init(struct cv_instance *inst);
+void tls_pmtu_deinit(struct cv_instance *inst);
+/* Client: link->fd, of family, before connect(): TCP_MAXSEG when [tls]
+ * mtu or a stall says so. */
+void tls_pmtu_connecting(struct cv_link *link, int family);
+/* Server: the listening socket fd, of family, before listen(). */
+void tls_pmtu_listening(struct cv_instance *inst, int fd, int family);
+/* Server: a connection just accepted (its GnuTLS session made): small
+ * writes when its host's connections stalled before. */
+void tls_pmtu_accepted(struct cv_link *link);
+/* A link is up: watch it, with the others, for stalls. */
+void tls_pmtu_watch(struct cv_instance *inst);
+
+/* ---- tls_rekey.c: new keys */
+
+/* The link is up: a client counts rekey-interval. */
+void tls_rekey_up(struct cv_link *link);
+/* After send(): keys that protected rekey-bytes or rekey-records are
+ * renewed from the loop. */
+void tls_rekey_sent(struct cv_link *link);
+/* The link's rekey timer. */
+void tls_rekey_on_timer(void *arg);
 
 #endif /* CULVERT_TLS_H */

@@ -41,6 +41,9 @@ static bool try_next(struct cv_link *link)
 			continue;
 		}
 		link_attach(link, fd);
+		endpoint_dont_fragment(api, inst->gl.host, fd, ai->ai_family,
+				       false);
+		tls_pmtu_connecting(link, ai->ai_family);
 		int err = endpoint_mark(api, inst->gl.host, fd);
 		if (err < 0) {
 			glink_failf(&link->g, err,

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,6 @@ _Static_assert(offsetof(struct cv_link, g) == 0,
 #define OUT_KEEP (256 * 1024)
 
 static void on_link_event(void *arg, int fd, uint32_t events);
-static void link_on_rekey(void *arg);
 
 /* ---- the link's life */
 
@@ -50,8 +50,8 @@ struct cv_link *link_new(struct cv_instance *inst, cv_timer_cb *on_timer)
 		return NULL;
 	link->inst = inst;
 	link->fd = -1;
-	link->rekey_timer = inst->gl.api->timer_new(inst->gl.host, link_on_rekey,
-						    link);
+	link->rekey_timer = inst->gl.api->timer_new(inst->gl.host,
+						    tls_rekey_on_timer, link);
 	if (!link->rekey_timer) {
 		free(link);
 		return NULL;
@@ -92,6 +92,42 @@ static void link_free(struct glink *g)
 	free(link->out);
 	glink_release(&link->g);
 	free(link);
+}
+
+/* ---- GnuTLS's pull side */
+
+/*
+ * recv(), as GnuTLS's own, but never past GLINK_HANDSHAKE_MAX bytes that
+ * have not come out as application data: no more of a handshake message
+ * than that reaches GnuTLS, which would gather a message of any length
+ * it announces. Application data resets the count (link_read), so a
+ * steady stream never meets the limit: GnuTLS reads one record (16 KiB
+ * and a little) at a time.
+ */
+static ssize_t link_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
+{
+	struct cv_link *link = ptr;
+	size_t room = GLINK_HANDSHAKE_MAX - link->held;
+
+	if (room == 0) {
+		link->too_large = true;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	ssize_t n = recv(link->fd, data, size < room ? size : room, 0);
+	if (n > 0)
+		link->held += (size_t)n;
+	return n;
+}
+
+/* GnuTLS waits with a timeout only on a blocking session: never here,
+ * but then it polls the link's socket, not the pointer. */
+static int link_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	const struct cv_link *link = ptr;
+	struct pollfd p = { .fd = link->fd, .events = POLLIN };
+
+	return poll(&p, 1, ms > INT32_MAX ? -1 : (int)ms);
 }
 
 /* ---- watching the socket */
@@ -200,6 +236,8 @@ static int flush_out(struct cv_link *link)
 					       link->out_len - link->out_off);
 		if (n > 0) {
 			link->out_off += (size_t)n;
+			link->key_bytes += (size_t)n;
+			link->key_records++;
 			continue;
 		}
 		if (n == GNUTLS_E_AGAIN)
@@ -264,6 +302,7 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	if (ret < 0)
 		return ret;
 	watch_up(link);
+	tls_rekey_sent(link);
 	return (int)accepted;
 }
 
@@ -365,6 +404,7 @@ static bool link_read(struct cv_link *link)
 			if (n > 0) {
 				used += (size_t)n;
 				link->got_data = true;
+				link->held = 0;
 				continue;
 			}
 			if (n == GNUTLS_E_AGAIN) {
@@ -396,6 +436,13 @@ static bool link_read(struct cv_link *link)
 				 "%s sent a message of length 0, which culvert never sends (not a culvert peer?)",
 				 link->g.peer_name);
 			glink_lost(&link->g, -EPROTO, why);
+			return false;
+		}
+		if (status != 1 && status != GNUTLS_E_AGAIN && link->too_large) {
+			/* A post-handshake message (KeyUpdate and the like)
+			 * that never ends. */
+			glink_handshake_too_large(&link->g,
+						  "sent a TLS handshake message larger");
 			return false;
 		}
 		if (status != 1 && status != GNUTLS_E_AGAIN) {
@@ -431,18 +478,14 @@ static bool link_read(struct cv_link *link)
 
 static void handshake_done(struct cv_link *link)
 {
-	struct cv_instance *inst = link->inst;
 	char *identity;
 
 	if (!glink_handshake_done(&link->g, &identity, ""))
 		return;
-	/* The client rekeys; the server answers. Two KeyUpdate requests
-	 * crossing each other end the session in GnuTLS 3.7. */
-	if (!inst->gl.server)
-		inst->gl.api->timer_arm(link->rekey_timer,
-					(int64_t)inst->rekey_interval * 1000);
+	tls_rekey_up(link);
 	if (!glink_up(&link->g, identity, MSG_MAX))
 		return;
+	tls_pmtu_watch(link->inst);
 	watch_up(link);
 	/* The peer's first messages may have come with its last handshake
 	 * flight: GnuTLS holds them already and epoll will not say so. */
@@ -485,6 +528,12 @@ static void handshake_failed(struct cv_link *link, int ret)
 {
 	struct glink_failure f;
 
+	if (link->too_large) {
+		/* No alert: the peer is still sending, and not listening. */
+		glink_handshake_too_large(&link->g,
+					  "sent more of its handshake");
+		return;
+	}
 	glink_handshake_failed(&link->g, ret, &f);
 	if (!link->inst->gl.server) {
 		glink_client_fail(&link->g, f.err, f.why);
@@ -526,52 +575,17 @@ int link_start_tls(struct cv_link *link)
 
 	if (glink_session_new(&link->g, 0) < 0)
 		return -ENOMEM;
-	gnutls_transport_set_int(link->g.tls, link->fd);
+	link->held = 0;
+	link->too_large = false;
+	/* GnuTLS's own writes to the socket; reads through link_pull. */
+	gnutls_transport_set_ptr2(link->g.tls, link,
+				  (gnutls_transport_ptr_t)(intptr_t)link->fd);
+	gnutls_transport_set_pull_function(link->g.tls, link_pull);
+	gnutls_transport_set_pull_timeout_function(link->g.tls,
+						   link_pull_timeout);
 	inst->gl.api->timer_arm(link->g.timer,
 				(int64_t)inst->gl.handshake_timeout * 1000);
 	return 0;
-}
-
-/* ---- rekeying */
-
-/* TLS 1.3 lets either side replace the traffic keys of both directions
- * with a KeyUpdate, in band and without a handshake: records in flight
- * under the old keys are still read, so no packet is lost. TLS 1.2 has
- * only renegotiation, which culvert does not do. */
-static void link_on_rekey(void *arg)
-{
-	struct cv_link *link = arg;
-	struct cv_instance *inst = link->inst;
-
-	if (link->g.state != GLINK_UP)
-		return;
-	if (gnutls_protocol_get_version(link->g.tls) != GNUTLS_TLS1_3) {
-		LOG(inst, CV_LOG_INFO,
-		    "TLS 1.2 with %s: not rekeyed (only TLS 1.3 updates keys in place)",
-		    link->g.peer_name);
-		return;
-	}
-	/* A record GnuTLS could not finish sending must go out first: it
-	 * would be corrupted by a KeyUpdate sent in between. */
-	if (link->out_off < link->out_len) {
-		inst->gl.api->timer_arm(link->rekey_timer, 1000);
-		return;
-	}
-	int ret = gnutls_session_key_update(link->g.tls, GNUTLS_KU_PEER);
-	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
-		inst->gl.api->timer_arm(link->rekey_timer, 1000);
-		return;
-	}
-	if (ret < 0) {
-		LOG(inst, CV_LOG_WARNING, "cannot rekey with %s: %s",
-		    link->g.peer_name, gnutls_strerror(ret));
-	} else {
-		link->rekeys++;
-		LOG(inst, CV_LOG_INFO, "new TLS keys with %s (rekey %u)",
-		    link->g.peer_name, link->rekeys);
-	}
-	inst->gl.api->timer_arm(link->rekey_timer,
-				(int64_t)inst->rekey_interval * 1000);
 }
 
 /* ---- events */

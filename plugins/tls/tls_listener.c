@@ -44,6 +44,7 @@ static void accept_one(struct cv_instance *inst, int fd,
 		glink_free(&link->g);
 		return;
 	}
+	tls_pmtu_accepted(link);
 	glink_handshake_enter(&link->g);
 	link_set_events(link, CV_EV_IN);
 }
@@ -109,6 +110,9 @@ int tls_listen(struct cv_instance *inst)
 	 * connections before it can listen again. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
+	/* Accepted connections inherit both. */
+	endpoint_dont_fragment(api, host, fd, ai->ai_family, false);
+	tls_pmtu_listening(inst, fd, ai->ai_family);
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, SOMAXCONN) < 0) {
 		err = endpoint_listen_failed(api, host, where, "TCP", errno);

@@ -83,6 +83,7 @@ static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
 	if (fd < 0)
 		return -errno;
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
+	endpoint_dont_fragment(inst->api, inst->host, fd, ai->ai_family, true);
 	/* A burst from TUN must not overflow a default-sized buffer. */
 	endpoint_buffers(fd, inst->socket_buffer);
 	/* Datagrams that arrive as one large GSO packet (a veth, a NIC
@@ -289,14 +290,17 @@ static int udp_send(struct cv_instance *inst, struct cv_link *link,
 		}
 		int sent = sendmmsg(inst->fd, inst->tx, nm, MSG_DONTWAIT);
 		if (sent < 0) {
-			/* A full buffer or an ICMP error drops datagrams,
-			 * as the network would; the link itself is fine. */
-			if (errno == EBADF || errno == ENOTSOCK)
-				return -errno;
+			/* A full buffer, an ICMP error or a datagram too
+			 * large for the path drops datagrams, as the
+			 * network would; the link itself is fine. */
+			int err = errno;
+			if (err == EBADF || err == ENOTSOCK)
+				return -err;
 			/* No UDP GSO on this path: datagrams one by one
 			 * from now on. */
-			if (dgram_gso_refused(errno, inst->tx_run[0], &inst->no_gso,
-					      inst->api, inst->host, "datagrams"))
+			if (dgram_gso_failed(inst->fd, &inst->tx[0].msg_hdr, err,
+					     inst->tx_run[0], &inst->no_gso,
+					     inst->api, inst->host, "datagrams"))
 				continue;
 			/* Skip what failed and go on. */
 			inst->send_failed++;
@@ -363,6 +367,7 @@ static const struct cv_option udp_options[] = {
 /* One datagram per message, and nothing around it. */
 static const struct cv_wire udp_wire = {
 	.size = sizeof(struct cv_wire),
+	.flags = CV_WIRE_DONT_FRAGMENT,
 	.ipproto = IPPROTO_UDP,
 	.overhead = 0,
 };

@@ -146,7 +146,8 @@ void client_beside_up(struct client *c, struct cv_session *s)
 	c->session = s;
 	c->next_transport = i;
 	over(c, true);
-	log_notice("the new session over %s took over", s->transport->t->name);
+	session_log(s, LOG_NOTICE, "the new session over %s took over",
+		    s->transport->t->name);
 }
 
 void client_beside_free(struct client *c)

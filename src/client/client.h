@@ -15,9 +15,13 @@
  * welcomed, it takes the old one's place (and addresses); failed, the
  * old one goes on.
  *
+ * A refusal that trying again cannot fix (a password, a certificate)
+ * holds the client for refused-retry instead of the back-off.
+ *
  * connection.c keeps the connection; session_client.c is its sessions'
  * half of the protocol: hello, then the welcome installed, and removed at
- * the end; beside.c the session tried beside the one up.
+ * the end; beside.c the session tried beside the one up; liveness.c
+ * watches it; path_watch.c the way to the server; refused.c the holds.
  */
 #ifndef CULVERT_CLIENT_H
 #define CULVERT_CLIENT_H
@@ -76,6 +80,11 @@ struct client {
 	struct loop_timer *reconnect;
 	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;		/* a connect() is under way */
+	/* Why the last attempt cannot succeed by trying again (refused.c),
+	 * or NULL; held: waiting refused-retry for the next one, which a
+	 * way back to the server (path_watch.c) does not cut short. */
+	const char *refused_why;
+	bool held;
 };
 
 /* The password (password-file, or asked on the terminal) and the
@@ -92,11 +101,13 @@ void client_connect(struct client *c);
 struct cv_session *client_link_up(void *c, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);
-void client_connect_failed(void *c, struct cv_host *h);
-/* No session, and none coming: the next attempt after the back-off. */
+void client_connect_failed(void *c, struct cv_host *h, int err);
+/* No session, and none coming: the next attempt after the back-off,
+ * or after refused-retry when trying again cannot help (client_hold). */
 void client_lost(struct client *c);
 /* The way to the server is back (why: for the log): a client waiting
- * out its back-off connects now, keeping the back-off's length. */
+ * out its back-off connects now, keeping the back-off's length; one
+ * waiting refused-retry keeps waiting. */
 void client_connect_now(struct client *c, const char *why);
 /* The sessions' turns (session_ops), for beside.c's sessions too. */
 extern const struct session_ops client_session_ops;
@@ -131,6 +142,20 @@ void client_liveness_start(struct client *c);
 void client_liveness_stop(struct client *c);
 /* The session up is in doubt (why: for the log): a session beside it. */
 void client_doubt(struct client *c, const char *why);
+
+/* refused.c, for connection.c: refusals that trying again cannot fix (a
+ * wrong password, a certificate refused either way, another protocol
+ * version, the server's policy), told from those that pass. */
+/* What ended the attempt: the server's REFUSE reason (-1: none) and the
+ * transport's error (0: none). */
+void client_note_end(struct client *c, int refused_reason, int err);
+/* Instead of the usual back-off after such a refusal: the next attempt
+ * after refused-retry, or culvertd stops (refused-retry = never), said
+ * in the log. Returns false when trying again may help. */
+bool client_hold(struct client *c);
+/* A reload (SIGHUP, culvertctl reload): the password file read again,
+ * and a held client tries again at once. */
+void client_reload(struct client *c);
 
 /* session_client.c, for connection.c: the part of a session's life that
  * is the protocol's. */

@@ -29,7 +29,7 @@
  * back-off. */
 void client_lost(struct client *c)
 {
-	if (c->core->stopping || c->connecting)
+	if (c->core->stopping || c->connecting || client_hold(c))
 		return;
 	c->next_transport = (c->next_transport + 1) % c->transports->n;
 	unsigned int delay = c->reconnect_delay_ms ? c->reconnect_delay_ms * 2
@@ -73,13 +73,26 @@ void client_connect(struct client *c)
 
 static void on_reconnect(void *arg)
 {
-	client_connect(arg);
+	struct client *c = arg;
+
+	c->held = false;
+	c->refused_why = NULL;
+	client_connect(c);
 }
 
 void client_connect_now(struct client *c, const char *why)
 {
 	if (c->session || c->connecting || c->core->stopping)
 		return;
+	/* A refusal that trying again cannot fix (a password, a
+	 * certificate, the server's policy) is the server's answer, not
+	 * the network's: a way back to it does not change it. Only
+	 * refused-retry's end, or a reload, ends the wait. */
+	if (c->held) {
+		log_info("%s; still waiting refused-retry (%s)", why,
+			 c->refused_why ? c->refused_why : "refused");
+		return;
+	}
 	log_notice("%s; connecting now", why);
 	loop_timer_arm(c->reconnect, -1);
 	client_connect(c);
@@ -138,6 +151,9 @@ static void on_ended(struct cv_session *s)
 	struct client *c = s->owner;
 
 	client_session_uninstall(s);
+	/* Whether trying again can help (refused.c): said by the last
+	 * session to end, the one up or the one beside it. */
+	client_note_end(c, s->refused_reason, s->link_err);
 	if (s == c->beside.session) {
 		client_beside_ended(c);
 		return;
@@ -151,7 +167,7 @@ static void on_ended(struct cv_session *s)
 	if (c->beside.host)
 		return;
 	if (s->bye_reason == PROTO_REASON_REPLACED)
-		log_warn("the server gave this client's session to a new one of the same identity: another machine with this certificate or user? (if on purpose, set duplicate-identity = yes on the server)");
+		session_log(s, LOG_WARNING, "the server gave this client's session to a new one of the same identity: another machine with this certificate or user? (if on purpose, set duplicate-identity = yes on the server)");
 	if (s->reset)
 		reset(c, transport_index(c->transports, s->transport));
 	else
@@ -198,10 +214,11 @@ struct cv_session *client_link_up(void *arg, struct cv_host *h,
 	return c->session;
 }
 
-void client_connect_failed(void *arg, struct cv_host *h)
+void client_connect_failed(void *arg, struct cv_host *h, int err)
 {
 	struct client *c = arg;
 
+	client_note_end(c, -1, err);
 	if (client_beside_failed(c, h))
 		return;
 	connect_done(c);

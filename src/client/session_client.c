@@ -14,7 +14,9 @@
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
+#include "netcheck.h"
 #include "netlink.h"
+#include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
 #include "welcome_policy.h"
@@ -34,6 +36,7 @@ static int send_hello(struct cv_session *s)
 		m.hello.flags |= PROTO_HELLO_DATA_GSO;
 	if (session_takes_partial(s))
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
+	m.hello.flags |= PROTO_HELLO_PATH_MTU;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct client *c = s->owner;
@@ -87,9 +90,10 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 	*slot = *addr;
 	int err = nl_addr_add(core->nl, core->tun.ifindex, slot, &why);
 	if (err < 0 && err != -EEXIST) {
-		log_err("cannot add address %s to %s: %s",
-			prefix_str(slot, buf), core->tun.name,
-			why ? why : strerror(-err));
+		session_log(s, LOG_ERR,
+			    "cannot add address %s to %s: %s",
+			    prefix_str(slot, buf), core->tun.name,
+			    why ? why : strerror(-err));
 		return err;
 	}
 	*installed = true;
@@ -107,9 +111,10 @@ static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
 		return;
 	int err = nl_addr_del(core->nl, core->tun.ifindex, addr, &why);
 	if (err < 0 && err != -EADDRNOTAVAIL)
-		log_warn("cannot remove address %s from %s: %s",
-			 prefix_str(addr, buf), core->tun.name,
-			 why ? why : strerror(-err));
+		session_log(s, LOG_WARNING,
+			    "cannot remove address %s from %s: %s",
+			    prefix_str(addr, buf), core->tun.name,
+			    why ? why : strerror(-err));
 	*installed = false;
 }
 
@@ -167,18 +172,21 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	int err;
 
 	unsigned int mtu = session_mtu(s, w->mtu);
+	s->mtu = mtu;
 	err = nl_link_set(core->nl, core->tun.ifindex, mtu, true, &why);
 	if (err < 0) {
-		log_err("cannot set %s up with MTU %u: %s", core->tun.name, mtu,
-			why ? why : strerror(-err));
+		session_log(s, LOG_ERR,
+			    "cannot set %s up with MTU %u: %s",
+			    core->tun.name, mtu, why ? why : strerror(-err));
 		return err;
 	}
 	bool ipv4 = w->addr4.addr.family == AF_INET;
 	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
 	/* An IPv6-only tunnel cannot drop IPv6: nothing would be left. */
 	if (!ipv4 && !ipv6) {
-		log_err("the tunnel MTU %u is below IPv6's minimum of %u, and the server gave no IPv4 address: nothing can cross this tunnel (raise the transport's mtu)",
-			mtu, SESSION_IPV6_MIN_MTU);
+		session_log(s, LOG_ERR,
+			    "the tunnel MTU %u is below IPv6's minimum of %u, and the server gave no IPv4 address: nothing can cross this tunnel (raise the transport's mtu)",
+			    mtu, SESSION_IPV6_MIN_MTU);
 		return -EMSGSIZE;
 	}
 	/* No ADDR4 (an IPv6-only server): no IPv4 address on the device. */
@@ -189,8 +197,9 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	 * runs on IPv4 alone, as if the server had sent no IPv6 at all. */
 	struct proto_welcome v4only;
 	if (!ipv6 && (w->addr6.addr.family == AF_INET6 || has_route6(w))) {
-		log_warn("no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
-			 mtu, SESSION_IPV6_MIN_MTU);
+		session_log(s, LOG_WARNING,
+			    "no IPv6 inside: the tunnel MTU %u is below IPv6's minimum of %u; leaving out the IPv6 address and routes",
+			    mtu, SESSION_IPV6_MIN_MTU);
 		v4only = *w;
 		v4only.addr6.addr.family = 0;
 		v4only.n_routes = 0;
@@ -229,8 +238,7 @@ static void log_tunnel_up(const struct cv_session *s,
 		char r[ADDR_STRLEN];
 		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s%s",
 				 i ? ", " : "",
-				 tr->routes[i].type == RTN_UNICAST ? ""
-								   : "unreachable ",
+				 tunnel_route_type(tr->routes[i].type),
 				 prefix_str(&tr->routes[i].dst, r));
 		if (n > 0)
 			used += (size_t)n;
@@ -242,10 +250,49 @@ static void log_tunnel_up(const struct cv_session *s,
 		snprintf(addr6, sizeof(addr6), "%s%s", addr[0] ? " " : "",
 			 prefix_str(&w->addr6, a));
 	}
-	log_notice("tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
-		   addr, addr6, s->core->tun.name,
-		   s->transport->t->name, s->peer, session_mtu(s, w->mtu),
-		   tr->n_routes ? routes : "none", s->core->cfg->route_table);
+	session_log(s, LOG_NOTICE,
+		    "tunnel up: %s%s on %s over %s to %s, mtu %u, routes: %s (table %u)",
+		    addr, addr6, s->core->tun.name, s->transport->t->name,
+		    s->peer, session_mtu(s, w->mtu),
+		    tr->n_routes ? routes : "none", s->core->cfg->route_table);
+}
+
+/* The networks the server routes to this client (a site's LAN), kept
+ * for status and the hooks. -ENOMEM. */
+static int keep_networks(struct cv_session *s, const struct proto_welcome *w)
+{
+	free(s->policy);
+	s->policy = NULL;
+	if (!w->n_networks)
+		return 0;
+	s->policy = calloc(1, sizeof(*s->policy) +
+				      w->n_networks * sizeof(w->networks[0]));
+	if (!s->policy)
+		return -ENOMEM;
+	s->policy->n_networks = w->n_networks;
+	s->policy->routes = s->policy->networks = s->policy->prefixes;
+	memcpy(s->policy->networks, w->networks,
+	       w->n_networks * sizeof(w->networks[0]));
+	return 0;
+}
+
+/* A site's router forwards for its LAN; with forwarding off here, the
+ * networks the server routes to it are dead ends. Said once per session:
+ * what to run is in the line. */
+static void check_forwarding(const struct proto_welcome *w)
+{
+	bool v4 = false, v6 = false;
+	char n[ADDR_STRLEN];
+
+	for (unsigned int i = 0; i < w->n_networks; i++) {
+		v4 |= w->networks[i].addr.family == AF_INET;
+		v6 |= w->networks[i].addr.family == AF_INET6;
+	}
+	if (v4 && netcheck_ipv4_forwarding() == 0)
+		log_warn("the server routes %s to this client, but IPv4 forwarding is off here (net.ipv4.ip_forward = 0): hosts there cannot be reached through the tunnel. Fix: sysctl -w net.ipv4.ip_forward=1",
+			 prefix_str(&w->networks[0], n));
+	if (v6 && netcheck_ipv6_forwarding() == 0)
+		log_warn("the server routes IPv6 networks to this client, but IPv6 forwarding is off here: hosts there cannot be reached through the tunnel. Fix: sysctl -w net.ipv6.conf.all.forwarding=1");
 }
 
 /* The server's outer address, as the welcome policy compares it with
@@ -299,7 +346,7 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 	/* A session beside the one up takes its place: that one's
 	 * addresses and routes go first. */
 	client_beside_welcomed(c, s);
-	if (install(s, w) < 0) {
+	if (keep_networks(s, w) < 0 || install(s, w) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED,
 			    "cannot configure the tunnel");
 		return false;
@@ -315,13 +362,16 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
 	take_reset_token(s, w);
-	s->peer_answers_probes = w->features & PROTO_FEATURE_PROBE;
+	path_mtu_start(s, session_mtu(s, w->mtu));
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);
+	check_forwarding(w);
 	if (s->data_gso)
-		log_info("large TCP segments cross %s whole (offload)",
-			 s->transport->t->name);
+		session_log(s, LOG_INFO,
+			    "large TCP segments cross %s whole (offload)",
+			    s->transport->t->name);
 	return true;
 }
 
@@ -330,8 +380,9 @@ void client_session_start(struct cv_session *s)
 {
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)s->started;
-	log_info("link to %s over %s is up; saying hello", s->peer,
-		 s->transport->t->name);
+	session_log(s, LOG_INFO,
+		    "link to %s over %s is up; saying hello",
+		    s->peer, s->transport->t->name);
 	/* Not sent from here: link_up() runs inside the plugin, which must
 	 * not be called back into; a timer of 0 sends the first hello. */
 	s->retransmit_ms = RETRANSMIT_FIRST_MS / 2;

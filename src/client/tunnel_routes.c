@@ -18,17 +18,12 @@ static bool tunnel_has_ipv6(const struct proto_welcome *w)
 	return w->addr6.addr.family == AF_INET6;
 }
 
-static bool same_prefix(const struct cv_prefix *a, const struct cv_prefix *b)
-{
-	return a->len == b->len && addr_equal(&a->addr, &b->addr);
-}
-
 /* The route of tr to dst, or NULL. */
 static struct tunnel_route *find_route(struct tunnel_routes *tr,
 				       const struct cv_prefix *dst)
 {
 	for (unsigned int i = 0; i < tr->n_routes; i++)
-		if (same_prefix(&tr->routes[i].dst, dst))
+		if (prefix_equal(&tr->routes[i].dst, dst))
 			return &tr->routes[i];
 	return NULL;
 }
@@ -42,7 +37,7 @@ struct wanted {
 static bool wanted(const struct wanted *wt, const struct cv_prefix *dst)
 {
 	for (unsigned int i = 0; i < wt->n; i++)
-		if (same_prefix(&wt->r[i].dst, dst))
+		if (prefix_equal(&wt->r[i].dst, dst))
 			return true;
 	return false;
 }
@@ -61,6 +56,12 @@ static void collect(struct wanted *wt, const struct config *cfg,
 	struct cv_prefix any6 = { .addr.family = AF_INET6, .len = 0 };
 
 	memset(wt, 0, sizeof(*wt));
+	/* The networks behind this client (a site's LAN) first: a pushed
+	 * route that holds one (every site at once) must not take its
+	 * traffic, and a throw route sends the lookup on to main, where
+	 * the LAN's own route is. */
+	for (unsigned int i = 0; i < w->n_networks; i++)
+		want(wt, &w->networks[i], RTN_THROW);
 	for (unsigned int i = 0; i < w->n_routes; i++)
 		want(wt, &w->routes[i], RTN_UNICAST);
 	for (unsigned int i = 0; i < cfg->n_routes; i++) {
@@ -146,6 +147,12 @@ static void warn_rp_filter(void)
 	if (fscanf(f, "%d", &v) == 1 && v == 1)
 		log_warn("net.ipv4.conf.all.rp_filter is 1 (strict): the server's packets may be dropped now that the tunnel's table comes before main; use 2 (loose)");
 	fclose(f);
+}
+
+const char *tunnel_route_type(uint8_t type)
+{
+	return type == RTN_UNICAST ? "" : type == RTN_THROW ? "throw "
+							     : "unreachable ";
 }
 
 static void del_route(struct nl *nl, const struct config *cfg, int ifindex,
@@ -236,7 +243,7 @@ int tunnel_routes_up(struct tunnel_routes *tr, struct nl *nl,
 				 prefix_str(&r->dst, buf), cfg->route_table);
 		} else if (err < 0) {
 			log_err("cannot add %sroute %s %s%s to table %u: %s",
-				r->type == RTN_UNICAST ? "" : "unreachable ",
+				tunnel_route_type(r->type),
 				prefix_str(&r->dst, buf),
 				r->type == RTN_UNICAST ? "via " : "",
 				r->type == RTN_UNICAST ? ifname : "",
@@ -317,6 +324,7 @@ struct stale {
 	unsigned int n_rules, n_routes;
 	struct nl_rule rules[8];
 	struct cv_prefix routes[TUNNEL_MAX_ROUTES];
+	uint8_t types[TUNNEL_MAX_ROUTES];
 };
 
 static int stale_rule(const struct nl_rule *rule, void *arg)
@@ -335,14 +343,18 @@ static int stale_rule(const struct nl_rule *rule, void *arg)
 }
 
 /* Routes through the TUN device went with it; only those that go nowhere
- * (block-ipv6's, and what a kill switch blocked) outlive the process. */
+ * (block-ipv6's, and what a kill switch blocked) or on (a site's throw
+ * routes) outlive the process. */
 static int stale_route(const struct nl_route *route, void *arg)
 {
 	struct stale *st = arg;
 
 	if (route->table == st->cfg->route_table &&
-	    route->type == RTN_UNREACHABLE && st->n_routes < TUNNEL_MAX_ROUTES)
+	    (route->type == RTN_UNREACHABLE || route->type == RTN_THROW) &&
+	    st->n_routes < TUNNEL_MAX_ROUTES) {
+		st->types[st->n_routes] = route->type;
 		st->routes[st->n_routes++] = route->dst;
+	}
 	return 0;
 }
 
@@ -364,9 +376,10 @@ void tunnel_routes_clean_stale(struct nl *nl, const struct config *cfg)
 				   rule->priority, rule->table);
 	}
 	for (unsigned int i = 0; i < st.n_routes; i++)
-		if (nl_table_route_del(nl, cfg->route_table, RTN_UNREACHABLE,
-				       0, &st.routes[i], NULL) == 0)
-			log_notice("removed route unreachable %s from table %u, left by an earlier culvertd",
+		if (nl_table_route_del(nl, cfg->route_table, st.types[i], 0,
+				       &st.routes[i], NULL) == 0)
+			log_notice("removed route %s%s from table %u, left by an earlier culvertd",
+				   tunnel_route_type(st.types[i]),
 				   prefix_str(&st.routes[i], buf),
 				   cfg->route_table);
 }

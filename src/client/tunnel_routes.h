@@ -9,7 +9,10 @@
  *
  * ROUTE-TABLE holds the pushed routes and the client's own `route` lines
  * through the TUN device, and, with block-ipv6 on a tunnel without IPv6,
- * `unreachable ::/0`. A lookup that finds nothing there goes on to main,
+ * `unreachable ::/0`. On a site's router it also holds `throw NETWORK`
+ * for each network the server routes to this client: a pushed route that
+ * holds the site's own LAN (198.18.0.0/16, every site at once) then does
+ * not take the LAN's traffic, whose lookup goes on to main. A lookup that finds nothing there goes on to main,
  * so split tunnels keep working; a more specific route that someone adds
  * to main later (a rogue DHCP server: "TunnelVision") is never consulted
  * for what the tunnel's table covers. Everything is removed when the
@@ -37,13 +40,17 @@ struct nl;
 
 #define TUNNEL_RULE_PRIO_OUTER 32700
 #define TUNNEL_RULE_PRIO_TABLE 32701
-/* Pushed routes and the client's own, and ::/0 for block-ipv6. */
-#define TUNNEL_MAX_ROUTES (2 * PROTO_MAX_ROUTES + 2)
+/* Pushed routes and the client's own, ::/0 for block-ipv6, and the
+ * networks behind the client. */
+#define TUNNEL_MAX_ROUTES (2 * PROTO_MAX_ROUTES + 2 + PROTO_MAX_NETWORKS)
 
 struct tunnel_route {
 	struct cv_prefix dst;
-	uint8_t type;			/* RTN_UNICAST or RTN_UNREACHABLE */
+	uint8_t type;		/* RTN_UNICAST, RTN_UNREACHABLE or RTN_THROW */
 };
+
+/* "", "unreachable " or "throw ": how ip-route(8) writes the type. */
+const char *tunnel_route_type(uint8_t type);
 
 /* What one session installed, so that exactly that is removed. */
 struct tunnel_routes {

@@ -71,12 +71,6 @@ static struct cv_prefix special_prefix(const struct special *s)
 	return p;
 }
 
-/* Whether p lies wholly inside q. */
-static bool prefix_inside(const struct cv_prefix *p, const struct cv_prefix *q)
-{
-	return p->len >= q->len && prefix_contains(q, &p->addr);
-}
-
 /* The special range p lies in, or NULL. */
 static const struct special *special_of(const struct cv_prefix *p)
 {
@@ -283,6 +277,14 @@ static int check_route(const struct proto_welcome *w,
 		return refuse(-EPROTO, why, size,
 			      "route %u (%s) lies inside the tunnel's own network %s",
 			      i + 1, buf, prefix_str(&w->addr4, other));
+	/* This client's own network would be routed away from it. A wider
+	 * route that holds it (all the sites at once) is fine: the client
+	 * keeps its networks out of the tunnel's table. */
+	for (unsigned int k = 0; k < w->n_networks; k++)
+		if (prefix_inside(r, &w->networks[k]))
+			return refuse(-EPROTO, why, size,
+				      "route %u (%s) lies inside %s, the network behind this client",
+				      i + 1, buf, prefix_str(&w->networks[k], other));
 	for (unsigned int k = 0; k < p->n_outer; k++)
 		if (prefix_contains(r, &p->outer[k]))
 			return refuse(-EPROTO, why, size,
@@ -296,6 +298,39 @@ static int check_route(const struct proto_welcome *w,
 			return 0;
 	return refuse(-EPERM, why, size,
 		      "route %u (%s) lies outside accept-routes", i + 1, buf);
+}
+
+/* A network the server says lies behind this client: a real network,
+ * not the tunnel's, not the server's outer address. */
+static int check_network(const struct proto_welcome *w,
+			 const struct welcome_policy *p, unsigned int i,
+			 char *why, size_t size)
+{
+	const struct cv_prefix *n = &w->networks[i];
+	char buf[ADDR_STRLEN], other[ADDR_STRLEN];
+	const struct special *s;
+
+	prefix_str(n, buf);
+	if ((s = special_of(n)))
+		return refuse(-EPROTO, why, size,
+			      "network %u (%s) is %s", i + 1, buf, s->range);
+	for (unsigned int j = 0; j < i; j++)
+		if (prefix_overlap(&w->networks[j], n))
+			return refuse(-EPROTO, why, size,
+				      "network %u (%s) overlaps network %u", i + 1,
+				      buf, j + 1);
+	const struct cv_prefix *tunnel = n->addr.family == AF_INET ? &w->addr4
+								   : &w->addr6;
+	if (tunnel->addr.family == n->addr.family && prefix_overlap(n, tunnel))
+		return refuse(-EPROTO, why, size,
+			      "network %u (%s) overlaps the tunnel's own network %s",
+			      i + 1, buf, prefix_str(tunnel, other));
+	for (unsigned int k = 0; k < p->n_outer; k++)
+		if (prefix_contains(n, &p->outer[k]))
+			return refuse(-EPROTO, why, size,
+				      "network %u (%s) holds the server's address %s",
+				      i + 1, buf, addr_str(&p->outer[k], other));
+	return 0;
 }
 
 int welcome_policy_check(const struct proto_welcome *w,
@@ -317,6 +352,14 @@ int welcome_policy_check(const struct proto_welcome *w,
 		return refuse(-EPROTO, why, why_size,
 			      "MTU %u is below %d, the least an IPv6 tunnel may have",
 			      w->mtu, IPV6_MIN_MTU);
+	if (w->n_networks > PROTO_MAX_NETWORKS)
+		return refuse(-EPROTO, why, why_size, "more than %d networks",
+			      PROTO_MAX_NETWORKS);
+	for (unsigned int i = 0; i < w->n_networks; i++) {
+		err = check_network(w, p, i, why, why_size);
+		if (err < 0)
+			return err;
+	}
 	for (unsigned int i = 0; i < w->n_routes; i++) {
 		err = check_route(w, p, i, why, why_size);
 		if (err < 0)

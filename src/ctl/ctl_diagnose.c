@@ -1,7 +1,8 @@
 /* culvertctl diagnose: run on the gateway or on a client, check what
  * makes a tunnel fail around culvertd (forwarding, reverse-path
- * filtering, firewall, routes, MTU, the daemon itself) and print each
- * problem with the command that fixes it. The checks themselves live in
+ * filtering, firewall, routes, MTU, the daemon itself; on a site's
+ * router, the site's hosts too) and print each problem with the command
+ * that fixes it. The checks themselves live in
  * netcheck.c and firewall.c; this file picks them for the mode and
  * prints. The transports' plugins are loaded only to read what each adds
  * on the wire (struct cv_wire), without an instance. */
@@ -18,6 +19,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "netcheck.h"
+#include "proto.h"
 #include "strbuf.h"
 
 #ifdef HAVE_JANSSON
@@ -43,11 +45,38 @@ static void print_finding(enum netcheck_kind kind, const char *what,
 	}
 }
 
+/* A client's session that is up: what its server routes to it (the
+ * networks behind it, a site), and its inner IPv4 address. */
+static struct cv_prefix site_networks[PROTO_MAX_NETWORKS];
+
+#ifdef HAVE_JANSSON
+static void read_site(struct netcheck *nc, json_t *session)
+{
+	json_t *nets = json_object_get(session, "networks"), *n;
+	const char *inner = json_string_value(json_object_get(session, "inner"));
+	size_t i;
+	const char *why;
+
+	if (inner)
+		addr_parse(inner, &nc->inner4);
+	nc->n_networks = 0;
+	json_array_foreach(nets, i, n) {
+		const char *text = json_string_value(n);
+		if (text && nc->n_networks < PROTO_MAX_NETWORKS &&
+		    prefix_parse(text, false, &site_networks[nc->n_networks],
+				 &why) == 0)
+			nc->n_networks++;
+	}
+	nc->networks = site_networks;
+}
+#endif
+
 /* Its sessions, and how many of them are up, from the JSON form of the
- * status (the one for programs; the text is for people). Returns
- * -ENOTSUP without jansson, -EPROTO when the answer is not that JSON. */
-static int count_sessions(const char *json, unsigned int *total,
-			  unsigned int *up)
+ * status (the one for programs; the text is for people); on a client,
+ * the networks behind it too. Returns -ENOTSUP without jansson, -EPROTO
+ * when the answer is not that JSON. */
+static int read_sessions(struct netcheck *nc, const char *json,
+			 unsigned int *total, unsigned int *up)
 {
 #ifdef HAVE_JANSSON
 	json_t *root = json ? json_loads(json, 0, NULL) : NULL;
@@ -61,8 +90,11 @@ static int count_sessions(const char *json, unsigned int *total,
 	*total = *up = 0;
 	json_array_foreach(list, i, s) {
 		const char *state = json_string_value(json_object_get(s, "state"));
+		bool is_up = state && strcmp(state, "up") == 0;
 		(*total)++;
-		*up += state && strcmp(state, "up") == 0;
+		*up += is_up;
+		if (is_up && nc->cfg->mode == MODE_CLIENT)
+			read_site(nc, s);
 	}
 	json_decref(root);
 	return 0;
@@ -116,7 +148,7 @@ static bool check_daemon(struct netcheck *nc)
 		return false;
 	}
 	unsigned int sessions, up;
-	err = count_sessions(body.buf, &sessions, &up);
+	err = read_sessions(nc, body.buf, &sessions, &up);
 	free(body.buf);
 	bool hello = sessions > up;
 	if (err < 0) {
@@ -249,6 +281,7 @@ static void diagnose_client(struct netcheck *nc, bool running)
 
 	if (!nc->tun.ifindex)
 		return;
+	netcheck_site(nc);
 	netcheck_rp_filter(nc);
 	netcheck_route_conflicts(nc, have_gateway ? &gateway : NULL);
 	if (have_gateway && nc->tun.up)

@@ -1,14 +1,16 @@
 /*
- * culvertctl passwd FILE USER: sets a password in culvertd's password
- * file. The password comes from the terminal, or as one line on standard
- * input for scripts; never from the command line, where every user of
- * the machine could read it in the process list.
+ * culvertctl passwd [-g GROUP] FILE USER: sets a password (and a group)
+ * in culvertd's password file. The password comes from the terminal, or
+ * as one line on standard input for scripts; never from the command
+ * line, where every user of the machine could read it in the process
+ * list.
  */
 #include "ctl.h"
 
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "secret_file.h"
 #include "user_name.h"
 
 /* The longest password a client can send in its hello. */
@@ -34,6 +37,15 @@ static bool check_user(const char *path, const char *user)
 		return true;
 	log_err("%s: '%s' is not a user name (1-64 letters, digits and . _ @ + -)",
 		path, user);
+	return false;
+}
+
+static bool check_group(const char *path, const char *group)
+{
+	if (group_name_valid(group))
+		return true;
+	log_err("%s: '%s' is not a group name (1-64 letters, digits and . _ -, not starting with .)",
+		path, group);
 	return false;
 }
 
@@ -94,11 +106,33 @@ static int hash_password(const char *path, const char *password, char **out)
 	return err;
 }
 
-/* Copies in to out with user's line (the first one) replaced; drops the
- * others, which culvertd would refuse. */
-static int copy_replacing(const char *path, FILE *in, FILE *out,
-			  const char *user, const char *hash, bool *replaced)
+/* The group field of a line "USER:HASH:GROUP\n", copied into buf (""
+ * when there is none: two fields, or the many of a shadow(5) line). */
+static void group_of(const char *line, char *buf, size_t size)
 {
+	const char *hash = strchr(line, ':');
+	const char *group = hash ? strchr(hash + 1, ':') : NULL;
+
+	buf[0] = '\0';
+	if (!group || strchr(group + 1, ':'))
+		return;
+	snprintf(buf, size, "%.*s", (int)strcspn(group + 1, "\r\n"), group + 1);
+}
+
+static void put_line(FILE *out, const char *user, const char *hash,
+		     const char *group)
+{
+	fprintf(out, "%s:%s%s%s\n", user, hash, group[0] ? ":" : "", group);
+}
+
+/* Copies in to out with user's line (the first one) replaced, its group
+ * kept unless group says another (NULL: keep); drops the others, which
+ * culvertd would refuse. */
+static int copy_replacing(const char *path, FILE *in, FILE *out,
+			  const char *user, const char *hash,
+			  const char *group, bool *replaced)
+{
+	char kept[USER_NAME_MAX + 2];
 	size_t ulen = strlen(user), cap = 0;
 	char *line = NULL;
 	ssize_t len;
@@ -109,11 +143,13 @@ static int copy_replacing(const char *path, FILE *in, FILE *out,
 		number++;
 		if ((size_t)len > ulen && strncmp(line, user, ulen) == 0 &&
 		    line[ulen] == ':') {
-			if (first)
+			if (first) {
 				log_notice("%s:%u: removed another line of user '%s' (first on line %u)",
 					   path, number, user, first);
-			else
-				fprintf(out, "%s:%s\n", user, hash);
+			} else {
+				group_of(line, kept, sizeof(kept));
+				put_line(out, user, hash, group ? group : kept);
+			}
 			first = first ? first : number;
 			ends_line = true;
 			continue;
@@ -129,7 +165,7 @@ static int copy_replacing(const char *path, FILE *in, FILE *out,
 	if (!first) {
 		if (!ends_line)
 			fputc('\n', out);
-		fprintf(out, "%s:%s\n", user, hash);
+		put_line(out, user, hash, group ? group : "");
 	}
 	*replaced = first != 0;
 	return 0;
@@ -150,7 +186,27 @@ static void sync_directory(const char *file)
 	free(copy);
 }
 
-int passwd_update(const char *path, const char *user, const char *password)
+int ctl_group(const char *name, gid_t *gid)
+{
+	const struct group *gr = getgrnam(name);
+
+	if (!gr) {
+		log_err("--group: no group '%s' on this system", name);
+		return -ENOENT;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+int passwd_update(const char *path, const char *user, const char *password,
+		  const char *user_group)
+{
+	return passwd_update_group(path, user, password, user_group, (gid_t)-1);
+}
+
+int passwd_update_group(const char *path, const char *user,
+			const char *password, const char *user_group,
+			gid_t group)
 {
 	char *hash = NULL, *real = NULL, tmp[PATH_MAX];
 	FILE *in = NULL, *out = NULL;
@@ -158,7 +214,8 @@ int passwd_update(const char *path, const char *user, const char *password)
 	bool made_tmp = false, replaced = false;
 	struct stat st;
 
-	if (!check_user(path, user) || !check_password(path, password))
+	if (!check_user(path, user) || !check_password(path, password) ||
+	    (user_group && user_group[0] && !check_group(path, user_group)))
 		return -EINVAL;
 	err = hash_password(path, password, &hash);
 	if (err < 0)
@@ -208,18 +265,31 @@ int passwd_update(const char *path, const char *user, const char *password)
 			goto out;
 		}
 		mode = st.st_mode & 07777;
+		/* culvertd refuses a password file every user may read
+		 * (strict-modes): take that away rather than keep it. */
+		if (secret_reach(mode) == SECRET_WORLD) {
+			log_notice("%s could be read by every user (mode %04o); it is now %04o",
+				   path, (unsigned int)mode,
+				   (unsigned int)secret_mode_tightened(mode));
+			mode = secret_mode_tightened(mode);
+		}
 	}
+	if (group != (gid_t)-1)
+		mode = 0640;
 	if (fchmod(fd, mode) < 0) {
 		err = -errno;
 		log_err("%s: cannot set the mode of %s: %s", path, tmp,
 			strerror(errno));
 		goto out;
 	}
-	/* culvertd may read the file as its own user or group: keep them. */
+	/* culvertd may read the file as its own user or group: keep them,
+	 * or give it to root and the group asked for. */
+	uid_t uid = group != (gid_t)-1 ? 0 : in ? st.st_uid : (uid_t)-1;
+	gid_t gid = group != (gid_t)-1 ? group : in ? st.st_gid : (gid_t)-1;
 	struct stat mine;
-	if (in && fstat(fd, &mine) == 0 &&
-	    (mine.st_uid != st.st_uid || mine.st_gid != st.st_gid) &&
-	    fchown(fd, st.st_uid, st.st_gid) < 0) {
+	if (uid != (uid_t)-1 && fstat(fd, &mine) == 0 &&
+	    (mine.st_uid != uid || mine.st_gid != gid) &&
+	    fchown(fd, uid, gid) < 0) {
 		err = -errno;
 		log_err("%s: cannot give %s the same owner and group: %s", path,
 			tmp, strerror(errno));
@@ -234,9 +304,10 @@ int passwd_update(const char *path, const char *user, const char *password)
 	}
 	fd = -1;
 	if (in)
-		err = copy_replacing(path, in, out, user, hash, &replaced);
+		err = copy_replacing(path, in, out, user, hash, user_group,
+				     &replaced);
 	else
-		fprintf(out, "%s:%s\n", user, hash);
+		put_line(out, user, hash, user_group ? user_group : "");
 	if (err < 0)
 		goto out;
 	errno = EIO;	/* what a bare ferror() would mean */
@@ -383,19 +454,34 @@ static bool from_terminal(const char *path, const char *user, char *pw,
 int ctl_passwd(int argc, char *argv[])
 {
 	char pw[PASSWORD_MAX + 1];
+	const char *user_group = NULL;
+	gid_t group = (gid_t)-1;
 	bool ok;
 
+	for (;;) {
+		if (argc >= 3 && strcmp(argv[1], "--user-group") == 0) {
+			user_group = argv[2];
+		} else if (argc >= 3 && strcmp(argv[1], "--group") == 0) {
+			if (ctl_group(argv[2], &group) < 0)
+				return 1;
+		} else {
+			break;
+		}
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc != 3)
 		return CTL_USAGE;
 	const char *path = argv[1], *user = argv[2];
-	if (!check_user(path, user))
+	if (!check_user(path, user) ||
+	    (user_group && !check_group(path, user_group)))
 		return 1;
 	setvbuf(stdin, NULL, _IONBF, 0);
 	if (isatty(STDIN_FILENO))
 		ok = from_terminal(path, user, pw, sizeof(pw));
 	else
 		ok = line_ok(path, read_line(pw, sizeof(pw)));
-	ok = ok && passwd_update(path, user, pw) == 0;
+	ok = ok && passwd_update_group(path, user, pw, user_group, group) == 0;
 	explicit_bzero(pw, sizeof(pw));
 	return ok ? 0 : 1;
 }

@@ -19,6 +19,7 @@ enum {
 	OPT_DAYS = 1 << 2,
 	OPT_DNS = 1 << 3,
 	OPT_IP = 1 << 4,
+	OPT_GROUP = 1 << 5,
 };
 
 struct pki_args {
@@ -63,9 +64,11 @@ struct pki_command {
 };
 
 static const struct pki_command commands[] = {
-	{ "init", "DIR [--cn NAME] [--rsa] [--days N]", 1,
-	  OPT_CN | OPT_RSA | OPT_DAYS, run_init,
-	  "make a CA: DIR/ca.crt and DIR/ca.key, valid 10 years" },
+	{ "init", "DIR [--cn NAME] [--rsa] [--days N] [--group GROUP]", 1,
+	  OPT_CN | OPT_RSA | OPT_DAYS | OPT_GROUP, run_init,
+	  "make a CA: DIR/ca.crt and DIR/ca.key, valid 10 years; with --group,\n"
+	  "      DIR is root:GROUP 0750 and the keys made in it later 0640, for a\n"
+	  "      culvertd that runs as GROUP (user, group) and reloads them" },
 	{ "server", "DIR NAME [--dns NAME]... [--ip ADDRESS]... [--rsa] [--days N]", 2,
 	  OPT_DNS | OPT_IP | OPT_RSA | OPT_DAYS, run_server,
 	  "DIR/NAME.crt and .key for the server NAME (a host name or an address), valid 2 years" },
@@ -90,6 +93,7 @@ static const struct {
 	{ "--days", OPT_DAYS, true },
 	{ "--dns", OPT_DNS, true },
 	{ "--ip", OPT_IP, true },
+	{ "--group", OPT_GROUP, true },
 };
 
 static void usage(FILE *f)
@@ -162,6 +166,9 @@ static int parse_option(const struct pki_command *c, int argc, char *argv[],
 		case OPT_IP:
 			a->ips[a->o.n_ips++] = value;
 			return 0;
+		case OPT_GROUP:
+			a->o.has_group = true;
+			return ctl_group(value, &a->o.group) < 0 ? 1 : 0;
 		}
 	}
 	log_err("pki %s: unknown option '%.*s'", c->name, (int)len, arg);

@@ -47,15 +47,13 @@ const char *ctl_config_path(void)
 static int connect_daemon(bool quiet)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (!socket_path[0]) {
+		int err = ctl_find_instance(quiet);
+		if (err < 0)
+			return err;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (!socket_path[0]) {
-		if (!quiet)
-			log_err("which daemon? give -c FILE (its config) or -s SOCKET");
-		if (fd >= 0)
-			close(fd);
-		return -EINVAL;
-	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int err = -errno;
@@ -132,6 +130,24 @@ int ctl_request(const char *request)
 		log_err("%s", a.message);
 	free(answer.buf);
 	return status;
+}
+
+int ctl_send(enum control_op op, const char *name)
+{
+	char request[CONTROL_REQUEST_MAX];
+	int n = control_request_format(op, name, request, sizeof(request));
+
+	if (n == -EINVAL)
+		return CTL_USAGE;	/* empty, or a control character */
+	if (n < 0) {
+		/* What the request's words take of the line the daemon reads. */
+		int words = control_request_format(op, "x", request, sizeof(request)) - 1;
+		log_err("a session name is at most %d bytes",
+			CONTROL_REQUEST_MAX - 1 - words);
+		return 1;
+	}
+	request[n - 1] = '\0';	/* ctl_request adds the newline */
+	return ctl_request(request);
 }
 
 int ctl_query(const char *request, struct strbuf *body)

@@ -8,16 +8,20 @@
 #include "log.h"
 
 static const struct ctl_command commands[] = {
-	{ "status", "[--json]", ctl_status,
-	  "the daemon's sessions and counters (needs -c or -s)" },
+	{ "status", "[--json] [--all]", ctl_status,
+	  "the daemon, its sessions and its counters (--all: those at 0 too)" },
+	{ "show", "[--json] NAME", ctl_show,
+	  "the session NAME (identity or outer address) in full" },
+	{ "metrics", "", ctl_metrics,
+	  "the metrics in Prometheus's text format (node_exporter's textfile collector)" },
 	{ "kick", "NAME", ctl_kick,
 	  "end the sessions of NAME (identity or outer address) now" },
 	{ "reload", "", ctl_reload,
 	  "read the config and password file again, as SIGHUP does" },
 	{ "diagnose", "[-c FILE]", ctl_diagnose,
 	  "check the network around the tunnel; print each problem and its fix" },
-	{ "passwd", "FILE USER", ctl_passwd,
-	  "set USER's password in the password file FILE" },
+	{ "passwd", "[--user-group NAME] [--group GROUP] FILE USER", ctl_passwd,
+	  "set USER's password (and VPN group) in FILE (--group: root:GROUP 0640)" },
 	{ "pki", "SUBCOMMAND DIR ...", ctl_pki,
 	  "a CA, server and client certificates, a CRL (pki help lists them)" },
 };
@@ -40,10 +44,12 @@ static void usage(FILE *f)
 {
 	int width = synopsis_width();
 
-	fprintf(f, "Usage: culvertctl [-c FILE | -s SOCKET] COMMAND [ARGS]\n"
+	fprintf(f, "Usage: culvertctl [-n NAME | -c FILE | -s SOCKET] COMMAND [ARGS]\n"
 		   "       culvertctl -h | --help | -V | --version\n\n"
+		   "  -n NAME     talk to the instance NAME (culvertd@NAME, " SYSCONFDIR "/culvert/NAME.conf)\n"
 		   "  -c FILE     talk to the culvertd that runs with config FILE\n"
-		   "  -s SOCKET   talk to the culvertd on control socket SOCKET\n\n"
+		   "  -s SOCKET   talk to the culvertd on control socket SOCKET\n"
+		   "  (none)      the only culvertd that runs\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		char synopsis[128];
@@ -86,11 +92,13 @@ int main(int argc, char *argv[])
 		printf("culvertctl %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if ((strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "-s") == 0) &&
+	if ((strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "-s") == 0 ||
+	     strcmp(argv[1], "-n") == 0) &&
 	    argc > 2) {
-		bool socket = argv[1][1] == 's';
-		if (ctl_set_socket(socket ? argv[2] : NULL,
-				   socket ? NULL : argv[2]) < 0)
+		int err = argv[1][1] == 'n' ? ctl_set_instance(argv[2])
+			  : argv[1][1] == 's' ? ctl_set_socket(argv[2], NULL)
+					      : ctl_set_socket(NULL, argv[2]);
+		if (err < 0)
 			return 1;
 		argc -= 2;
 		argv += 2;

@@ -294,7 +294,9 @@ static int make(const struct store_dir *d, enum pki_role role,
 	}
 	if ((err = check_signed(&cf, &crt_pem, ca)) < 0)
 		goto out;
-	if ((err = store_write(&kf, &key_pem, 0600, false)) < 0)
+	/* The CA's key never leaves root: no daemon reads it. */
+	mode_t key_mode = role != PKI_CA && d->shared ? 0640 : 0600;
+	if ((err = store_write(&kf, &key_pem, key_mode, false)) < 0)
 		goto out;
 	if ((err = store_write(&cf, &crt_pem, 0644, false)) < 0) {
 		unlinkat(d->fd, kf.name, 0);	/* no key without its certificate */
@@ -323,6 +325,19 @@ static bool check_days(unsigned int days)
 	return false;
 }
 
+/* A CA there already: init would refuse anyway, but only in make(). */
+static int refuse_ca(const struct store_dir *d)
+{
+	struct store_file crt, key;
+	int err;
+
+	if ((err = store_file(&crt, d, "ca", ".crt")) < 0 ||
+	    (err = store_file(&key, d, "ca", ".key")) < 0 ||
+	    (err = store_refuse_existing(&crt)) < 0)
+		return err;
+	return store_refuse_existing(&key);
+}
+
 int pki_init(const char *dirpath, const struct pki_options *o)
 {
 	const char *cn = o->cn ? o->cn : DEFAULT_CA_CN;
@@ -345,9 +360,12 @@ int pki_init(const char *dirpath, const struct pki_options *o)
 		return -EINVAL;
 	if ((err = store_open_dir(&d, dirpath, true)) < 0)
 		return err;
-	/* A list signed by another CA would make every revoke fail. */
+	/* A list signed by another CA would make every revoke fail. The
+	 * directory changes hands only for a CA that will be made. */
 	if ((err = store_file(&crl, &d, "crl", ".pem")) >= 0 &&
-	    (err = store_refuse_existing(&crl)) >= 0)
+	    (err = store_refuse_existing(&crl)) >= 0 &&
+	    (err = refuse_ca(&d)) >= 0 &&
+	    (!o->has_group || (err = store_share_dir(&d, o->group)) >= 0))
 		err = make(&d, PKI_CA, "ca", cn, o, NULL);
 	close(d.fd);
 	return err;

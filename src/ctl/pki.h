@@ -7,7 +7,10 @@
  *   DIR/NAME.crt, DIR/NAME.key    a server or client (pki_issue)
  *   DIR/crl.pem                   the revoked serials (pki_revoke)
  *
- * Keys are created mode 0600 and certificates 0644; every file is written
+ * Keys are created mode 0600 and certificates 0644, or, in a directory
+ * its group may read (pki init --group), keys but the CA's 0640 with
+ * that group, so that culvertd can read them again after it dropped root
+ * to that group; every file is written
  * to a temporary name and renamed into place, so a file is either whole
  * or absent. A key or certificate that exists is never replaced. Serials
  * are 16 random bytes, so the directory keeps no other state.
@@ -20,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 enum pki_key {
 	PKI_KEY_ECDSA,		/* P-256: small and fast, the default */
@@ -41,6 +45,10 @@ struct pki_options {
 	enum pki_key key;
 	unsigned int days;		/* 0: the role's default above */
 	const char *cn;			/* pki_init only; NULL: "culvert CA" */
+	/* pki_init only: give DIR to root and this group, mode 0750, so
+	 * that the keys made in it later are 0640 with that group. */
+	bool has_group;
+	gid_t group;
 	/* pki_issue of a server only: names besides NAME, for the SAN */
 	const char *const *dns;
 	size_t n_dns;

@@ -68,6 +68,22 @@ int store_open_dir(struct store_dir *d, const char *path, bool create)
 		log_err("%s: %s", path, strerror(err));
 		return -err;
 	}
+	struct stat st;
+	d->shared = fstat(d->fd, &st) == 0 && (st.st_mode & S_IRGRP);
+	d->gid = st.st_gid;
+	return 0;
+}
+
+int store_share_dir(struct store_dir *d, gid_t gid)
+{
+	if (fchown(d->fd, 0, gid) < 0 || fchmod(d->fd, 0750) < 0) {
+		int err = errno;
+		log_err("cannot give %s to group %u: %s", d->path,
+			(unsigned int)gid, strerror(err));
+		return -err;
+	}
+	d->shared = true;
+	d->gid = gid;
 	return 0;
 }
 
@@ -187,7 +203,8 @@ int store_write(const struct store_file *f, const gnutls_datum_t *data,
 		return err;
 	}
 	/* fchmod, not the umask: a certificate is for everyone to read. */
-	if (fchmod(fd, mode) < 0 || (err = write_all(fd, data)) < 0 ||
+	if ((f->dir->shared && fchown(fd, (uid_t)-1, f->dir->gid) < 0) ||
+	    fchmod(fd, mode) < 0 || (err = write_all(fd, data)) < 0 ||
 	    fsync(fd) < 0) {
 		err = -errno;
 		log_err("cannot write %s: %s", f->path, strerror(errno));

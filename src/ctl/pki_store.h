@@ -19,6 +19,11 @@
 struct store_dir {
 	int fd;				/* every file is opened relative to it */
 	const char *path;		/* for messages */
+	/* Readable by its group (pki init --group): the keys made in it
+	 * are too (0640, that group), for a daemon that reads them again
+	 * as that group after dropping root. */
+	bool shared;
+	gid_t gid;
 };
 
 struct store_file {
@@ -36,6 +41,8 @@ struct store_ca {
 
 /* Opens path (made first, mode 0700, with create). */
 int store_open_dir(struct store_dir *d, const char *path, bool create);
+/* Gives d to root and the group gid, mode 0750: shared from then on. */
+int store_share_dir(struct store_dir *d, gid_t gid);
 /* f is d/NAME EXT */
 int store_file(struct store_file *f, const struct store_dir *d,
 	       const char *name, const char *ext);
@@ -48,9 +55,10 @@ int store_read(const struct store_file *f, gnutls_datum_t *out);
 /* Zeroes and frees what store_read or a GnuTLS export returned. */
 void store_wipe(gnutls_datum_t *d);
 /* Writes data to f through a temporary file created mode 0600, then
- * given mode, flushed and renamed into place: a crash leaves the old file
- * or the new one. Without replace, fails with -EEXIST (logged) if f
- * exists, even if it appeared meanwhile. */
+ * given mode (and, in a shared directory, its group), flushed and
+ * renamed into place: a crash leaves the old file or the new one.
+ * Without replace, fails with -EEXIST (logged) if f exists, even if it
+ * appeared meanwhile. */
 int store_write(const struct store_file *f, const gnutls_datum_t *data,
 		mode_t mode, bool replace);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "session.h"
 #include "status.h"
 
@@ -62,8 +64,9 @@ static unsigned int kick(struct core *core, const char *name,
 	while (s) {
 		struct cv_session *next = s->next;
 		if (strcmp(session_name(s), name) == 0) {
-			log_notice("session %s kicked by the administrator",
-				   session_name(s));
+			session_log(s, LOG_NOTICE,
+				    "session %s kicked by the administrator",
+				    session_name(s));
 			session_end(s, PROTO_REASON_POLICY,
 				    "kicked by the administrator");
 			ended++;
@@ -74,19 +77,82 @@ static unsigned int kick(struct core *core, const char *name,
 	return ended;
 }
 
+/* Whether gid is the peer's group, or one of its supplementary groups
+ * (SO_PEERGROUPS, Linux 4.13; without it, the primary group only). */
+static bool peer_in_group(int fd, const struct ucred *cred, gid_t gid)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->gid == gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Status is for whoever may connect (the socket's mode and group say
+ * who); kick and reload change what runs, and are root's, and
+ * admin-group's if set. */
+static bool peer_may_change(const struct control *c, int fd, const char *what)
+{
+	const char *admins = c->core->cfg->admin_group;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	if (cred.uid == 0)
+		return true;
+	const struct group *gr = admins ? getgrnam(admins) : NULL;
+	if (gr && peer_in_group(fd, &cred, gr->gr_gid))
+		return true;
+	if (admins && !gr)
+		log_warn("%s: admin-group '%s' does not exist", c->core->cfg->path,
+			 admins);
+	log_warn("control socket: refused '%s' from uid %u (pid %d): only root%s%s may kick and reload",
+		 what, (unsigned int)cred.uid, (int)cred.pid,
+		 admins ? " and members of admin-group " : "",
+		 admins ? admins : "");
+	return false;
+}
+
 static void handle(struct control *c, int fd, char *request, size_t len)
 {
 	struct strbuf body = { 0 };
 	struct control_request r = control_request_parse(request, len);
 	char error[80];
 
+	if ((r.op == CONTROL_KICK || r.op == CONTROL_RELOAD) &&
+	    !peer_may_change(c, fd, r.op == CONTROL_KICK ? "kick" : "reload")) {
+		answer(fd, "error: permission denied: kick and reload are for root and admin-group (culvert.conf(5))",
+		       NULL);
+		return;
+	}
 	switch (r.op) {
 	case CONTROL_STATUS:
-		status_text(c->core, c->transports, &body);
+	case CONTROL_STATUS_ALL:
+		status_text(c->core, c->transports, r.op == CONTROL_STATUS_ALL,
+			    &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_STATUS_JSON:
 		status_json(c->core, c->transports, &body);
+		answer(fd, "ok", &body);
+		break;
+	case CONTROL_SHOW:
+	case CONTROL_SHOW_JSON:
+		if ((r.op == CONTROL_SHOW ? status_show : status_show_json)(
+			    c->core, r.arg, &body))
+			answer(fd, "ok", &body);
+		else
+			answer(fd, "error: no session of that name", NULL);
+		break;
+	case CONTROL_METRICS:
+		metrics_text(c->core, c->transports, METRICS_TEXTFILE, &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_KICK:
@@ -152,6 +218,19 @@ static bool in_use(const struct sockaddr_un *sun)
 	return used;
 }
 
+/* The socket is born 0660 (the umask of bind makes its mode), never
+ * reachable by everyone for a moment as a chmod after bind would leave
+ * it; culvertd has no other thread yet that the umask could surprise.
+ * privilege_drop later gives its group to the daemon's group. */
+static int bind_private(int fd, const struct sockaddr_un *sun)
+{
+	mode_t old = umask(0117);
+	int ret = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+
+	umask(old);
+	return ret;
+}
+
 int control_open(struct core *core, const struct transports *ts,
 		 control_reload_fn *reload, void *arg, struct control **out)
 {
@@ -166,14 +245,18 @@ int control_open(struct core *core, const struct transports *ts,
 	c->reload = reload;
 	c->reload_arg = arg;
 	control_path(core->cfg, c->path, sizeof(c->path));
+	if (!c->path[0]) {
+		log_err("%s: its name cannot name a directory %s/NAME (too long, or starting with '.'): set control-socket",
+			core->cfg->path, CONTROL_RUN_DIR);
+		free(c);
+		return -EINVAL;
+	}
 	if (strlen(c->path) >= sizeof(sun.sun_path)) {
 		log_err("control socket path %s is too long", c->path);
 		free(c);
 		return -ENAMETOOLONG;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->path);
-	if (!core->cfg->control_socket)
-		mkdir(CONTROL_RUN_DIR, 0755);
 	if (in_use(&sun)) {
 		log_err("another culvertd answers on %s; stop it first, or set control-socket",
 			c->path);
@@ -182,9 +265,7 @@ int control_open(struct core *core, const struct transports *ts,
 	}
 	unlink(c->path);	/* left by a daemon that did not stop cleanly */
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 ||
-	    bind(c->fd, (const struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(c->path, 0660) < 0 || listen(c->fd, 16) < 0) {
+	if (c->fd < 0 || bind_private(c->fd, &sun) < 0 || listen(c->fd, 16) < 0) {
 		err = -errno;
 		log_err("cannot open the control socket %s: %s", c->path,
 			strerror(errno));

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tun.h"
 
@@ -25,9 +26,12 @@ struct cv_session;
  * drift from the fields. */
 #define CORE_COUNTERS(X) \
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
-	X(malformed) X(before_hello) X(spoofed_source) X(no_route) \
-	X(too_big) X(tun_full) X(send_failed) X(refused) \
-	X(auth_failed) X(client_to_client) X(after_end) \
+	X(malformed) X(before_hello) X(spoofed_source) X(spoofed_network) \
+	X(no_route) X(too_big) X(fragmented) X(pmtu_probes) X(pmtu_lowered) \
+	X(tun_full) X(send_failed) X(refused) \
+	X(pending_evicted) X(refusals_unlogged) \
+	X(auth_failed) X(auth_throttled) X(client_to_client) X(outside_routes) \
+	X(after_end) \
 	X(sessions_opened) X(sessions_closed) X(sessions_replaced) \
 	X(resets_sent) X(resets_limited) X(resets_received) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
@@ -39,6 +43,26 @@ struct counters {
 #undef COUNTER_FIELD
 };
 
+/* Why a server turned peers away after their link came up (refused
+ * counts them all), and how password checks ended (auth_failed counts
+ * the failures): the reason and result labels of culvert_refused_total
+ * and culvert_logins_total in the metrics (culvertd(8), METRICS). */
+#define REFUSAL_REASONS(X) \
+	X(waiting) X(version) X(full) X(no_certificate) X(bad_identity) \
+	X(throttled) X(no_password) X(login_failed) X(cert_user_mismatch) \
+	X(busy) X(too_many_routes) X(pool_exhausted) X(address_in_use) \
+	X(network_route) X(mtu) X(script) X(no_memory)
+#define LOGIN_RESULTS(X) \
+	X(ok) X(unknown_user) X(wrong_password) X(locked) X(bad_hash) \
+	X(error) X(bad_name)
+
+#define REASON_ENUM(name) REFUSAL_##name,
+enum refusal { REFUSAL_REASONS(REASON_ENUM) N_REFUSALS };
+#undef REASON_ENUM
+#define RESULT_ENUM(name) LOGIN_##name,
+enum login_result { LOGIN_RESULTS(RESULT_ENUM) N_LOGIN_RESULTS };
+#undef RESULT_ENUM
+
 struct core {
 	struct config *cfg;		/* in force: a reload replaces it */
 	struct loop *loop;
@@ -49,8 +73,15 @@ struct core {
 	unsigned int n_sessions;
 	struct hook *hooks;		/* scripts still running */
 	struct counters counters;
+	uint64_t refusals[N_REFUSALS];
+	uint64_t logins[N_LOGIN_RESULTS];
+	time_t started_at;		/* wall clock, for status */
+	int64_t started_ms;		/* loop_now(), for the uptime */
+	uint64_t last_session_id;	/* each session's id is one more */
 	int64_t malformed_logged_at;	/* to rate-limit that log line */
 	bool stopping;			/* culvertd is ending every session */
+	int exit_status;		/* culvertd's, when the loop stopped
+					 * for a reason with its own status */
 };
 
 #endif

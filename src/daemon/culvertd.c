@@ -1,6 +1,7 @@
 /* culvertd: the command line, and the order of a run. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,39 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "detach.h"
+#include "journal.h"
 #include "log.h"
+#include "plugin.h"
+#include "policy_file.h"
 
 
-static void usage(FILE *out)
+/* The keys of each plugin's [NAME] section, from the plugins in dir:
+ * they live in the plugins' tables, not in the core's. */
+static void plugin_keys(FILE *out, const char *dir)
+{
+	char names[1024], *save = NULL;
+
+	plugin_list(dir, names, sizeof(names));
+	fprintf(out, "\nTransport plugins in %s: %s.\n", dir, names);
+	if (strcmp(names, "none") == 0 || plugin_system_init() < 0)
+		return;
+	for (char *n = strtok_r(names, ", ", &save); n;
+	     n = strtok_r(NULL, ", ", &save)) {
+		struct plugin p;
+		if (plugin_load(dir, n, &p) < 0)
+			continue;
+		const struct cv_option *o = p.transport->options;
+		fprintf(out, "\nKeys of a [%s] section%s\n", n,
+			o && o->name ? ":" : ": none");
+		for (; o && o->name; o++)
+			fprintf(out, "  %-17s %s\n", o->name, o->help);
+		plugin_unload(&p);
+	}
+	plugin_system_exit();
+}
+
+static void usage(FILE *out, const char *plugin_dir)
 {
 	fprintf(out,
 		"Usage: culvertd -c FILE [-f] [-v]... [--check-config]\n"
@@ -27,7 +57,7 @@ static void usage(FILE *out)
 		"  -f, --foreground    stay in the foreground and log to stderr\n"
 		"  -v, --verbose       log more: once for info, twice for debug\n"
 		"      --check-config  parse FILE, load its transports, report, exit\n"
-		"  -h, --help          this help\n"
+		"  -h, --help          this help (with -c FILE: FILE's plugin-dir's keys)\n"
 		"  -V, --version       the version\n"
 		"\n"
 		"Configuration keys (KEY = VALUE in FILE):\n");
@@ -38,8 +68,26 @@ static void usage(FILE *out)
 		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name,
 			k->metavar, only, "", k->help);
 	}
-	fprintf(out, "\nTransport plugins are looked up in %s.\n"
-		     "See culvertd(8) and culvert.conf(5).\n", PLUGINDIR);
+	fprintf(out, "\nKeys of a client's or group's file (client-config-dir, group-config-dir):\n");
+	for (const struct policy_key *k = policy_keys; k->name; k++)
+		fprintf(out, "  %-17s %s%s\n  %17s   %s\n", k->name, k->metavar,
+			k->flags & POLICY_KEY_CLIENT_ONLY ? " [client files]" : "",
+			"", k->help);
+	plugin_keys(out, plugin_dir);
+	fprintf(out, "\nSee culvertd(8) and culvert.conf(5).\n");
+}
+
+/* --help, after the other options: -c FILE names the plugin-dir whose
+ * plugins' keys it lists. */
+static int help(const char *path)
+{
+	struct config *cfg = NULL;
+
+	if (path && config_load(path, &cfg) < 0)
+		return 1;
+	usage(stdout, cfg ? cfg->plugin_dir : PLUGINDIR);
+	config_free(cfg);
+	return 0;
 }
 
 static void print_summary(const struct config *cfg)
@@ -90,6 +138,19 @@ static void raise_fd_limit(void)
 			 (unsigned long long)was, (unsigned long long)rl.rlim_max);
 }
 
+/* Detached, culvertd works in /, and a reload reads the config file
+ * again by its name: a relative name must not change meaning. (Not
+ * realpath(): through a symbolic link, the instance keeps its name.) */
+static const char *absolute(const char *path, char *buf, size_t size)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	snprintf(buf, size, "%s/%s", cwd, path);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256 };
@@ -103,7 +164,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *path = NULL;
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, want_help = false;
 	int verbosity = LOG_NOTICE, opt;
 
 	while ((opt = getopt_long(argc, argv, "c:fvhV", options, NULL)) != -1) {
@@ -122,8 +183,8 @@ int main(int argc, char **argv)
 			check = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			want_help = true;
+			break;
 		case 'V':
 			printf("culvertd %s (transport ABI %d)\n", PACKAGE_VERSION,
 			       CULVERT_TRANSPORT_ABI);
@@ -133,6 +194,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (want_help)
+		return help(path);
 	if (optind < argc) {
 		fprintf(stderr, "culvertd: unexpected argument '%s'\nTry 'culvertd --help'.\n",
 			argv[optind]);
@@ -147,6 +210,12 @@ int main(int argc, char **argv)
 	 * started it, where the user is looking. */
 	log_open("culvertd", true, verbosity);
 	log_set_timestamps(!check);
+	/* Under systemd: priorities the journal understands. */
+	if (log_stderr_is_journal())
+		journal_attach("culvertd");
+	char abs_path[PATH_MAX + 256];
+	if (!foreground && !check)
+		path = absolute(path, abs_path, sizeof(abs_path));
 	struct config *cfg;
 	if (config_load(path, &cfg) < 0)
 		return 1;
@@ -159,15 +228,18 @@ int main(int argc, char **argv)
 	}
 
 	raise_fd_limit();
+	int ready_fd = foreground ? -1 : detach_start();
+	if (ready_fd < 0 && !foreground) {
+		config_free(cfg);
+		return 1;
+	}
 	struct daemon d;
-	int err = daemon_init(&d, cfg);
+	int err = daemon_init(&d, cfg, !foreground);
 	if (err == 0 && !foreground) {
-		if (daemon(0, 0) < 0) {
-			log_err("cannot detach: %s", strerror(errno));
-			err = -errno;
-		} else {
-			log_open("culvertd", false, verbosity);
-		}
+		detach_done(ready_fd);
+		log_open("culvertd", false, verbosity);
+		log_notice("serving in the background as pid %ld",
+			   (long)getpid());
 	}
 #ifdef HAVE_SYSTEMD
 	if (err == 0)   /* culvertd@.service is Type=notify: set up, serving */
@@ -175,7 +247,8 @@ int main(int argc, char **argv)
 #endif
 	if (err == 0)
 		err = daemon_run(&d);
+	int status = err < 0 ? 1 : d.core.exit_status;
 	daemon_cleanup(&d);
 	log_notice("culvertd stopped");
-	return err < 0 ? 1 : 0;
+	return status;
 }

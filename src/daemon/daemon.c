@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -16,9 +17,14 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#ifdef HAVE_MICROHTTPD
+#include "metrics_http.h"
+#endif
 #include "netlink.h"
 #include "plugin_host.h"
+#include "policy.h"
 #include "privilege.h"
+#include "secret_file.h"
 #include "server.h"
 #include "session.h"
 #include "status.h"
@@ -81,14 +87,20 @@ static int drop_privileges(struct daemon *d)
 	char path[4096];
 
 	control_path(d->core.cfg, path, sizeof(path));
-	return privilege_drop(d->core.cfg, d->control ? path : NULL);
+	return privilege_drop(d->core.cfg, d->control ? path : NULL, &d->run);
 }
 
 int daemon_check(struct config *cfg)
 {
 	struct daemon d = { .core.cfg = cfg, .core.tun.fd = -1 };
+	struct policy_set *policy = NULL;
 	int err = loop_new(&d.core.loop);
 
+	if (err == 0 && cfg->mode == MODE_SERVER)
+		err = server_policy_load(cfg, &policy);
+	policy_set_free(policy);
+	if (err == 0)
+		err = secret_files_check(cfg);
 	if (err == 0)
 		err = privilege_check(cfg);
 	if (err == 0)
@@ -129,7 +141,8 @@ static int start_server(struct daemon *d)
 	if ((err = server_new(&d->core, &d->server)) < 0 ||
 	    (err = server_start(d->server)) < 0)
 		return err;
-	datapath_serve(d->datapath, d->server->routes, &d->server->addr4.addr,
+	datapath_serve(d->datapath, d->server->routes,
+		       d->server->site_networks, &d->server->addr4.addr,
 		       &d->server->addr6.addr);
 	point_transports(d);
 	for (unsigned int i = 0; i < d->transports.n; i++) {
@@ -157,21 +170,31 @@ static int start_client(struct daemon *d)
 	return 0;
 }
 
-int daemon_init(struct daemon *d, struct config *cfg)
+int daemon_init(struct daemon *d, struct config *cfg, bool detached)
 {
 	int err;
 
 	memset(d, 0, sizeof(*d));
 	d->core.cfg = cfg;
 	d->core.tun.fd = -1;
-	if ((err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
+	d->core.started_at = time(NULL);
+	if ((err = secret_files_check(cfg)) < 0 ||
+	    (err = loop_new(&d->core.loop)) < 0 || (err = setup_signals(d)) < 0)
 		return err;
+	d->core.started_ms = loop_now(d->core.loop);
 	if ((err = transports_load(&d->transports, &d->core)) < 0)
 		return err;
 	transports_warn_insecure(&d->transports);
-	if ((err = control_open(&d->core, &d->transports, on_control_reload, d,
-				&d->control)) < 0)
+	if ((err = run_dir_make(&d->run, cfg, detached)) < 0 ||
+	    (err = control_open(&d->core, &d->transports, on_control_reload, d,
+				&d->control)) < 0 ||
+	    (err = run_dir_write_pid(&d->run)) < 0)
 		return err;
+#ifdef HAVE_MICROHTTPD
+	if (cfg->metrics_listen &&
+	    (err = metrics_http_open(&d->core, &d->transports, &d->metrics)) < 0)
+		return err;
+#endif
 	if ((err = tun_open(cfg->device, cfg->offload, &d->core.tun)) < 0)
 		return err;
 	if ((err = nl_open(&d->core.nl)) < 0) {
@@ -209,6 +232,10 @@ void daemon_cleanup(struct daemon *d)
 	client_free(d->client);
 	server_free(d->server);
 	control_close(d->control);
+#ifdef HAVE_MICROHTTPD
+	metrics_http_close(d->metrics);
+#endif
+	run_dir_clean(&d->run);
 	hook_abandon_all(&d->core.hooks);
 	datapath_free(d->datapath);
 	if (d->core.loop && d->core.tun.fd >= 0)

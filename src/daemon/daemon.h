@@ -11,11 +11,13 @@
 
 #include "core.h"
 #include "plugin_host.h"
+#include "run_dir.h"
 
 struct client;
 struct config;
 struct control;
 struct datapath;
+struct metrics_http;
 struct server;
 
 struct daemon {
@@ -23,12 +25,15 @@ struct daemon {
 	struct transports transports;
 	struct datapath *datapath;
 	struct control *control;
+	struct metrics_http *metrics;	/* metrics-listen, or NULL */
+	struct run_dir run;		/* its directory under /run */
 	struct server *server;		/* mode = server */
 	struct client *client;		/* mode = client */
 };
 
-/* Takes cfg: daemon_cleanup frees it, also when this fails. */
-int daemon_init(struct daemon *d, struct config *cfg);
+/* Takes cfg: daemon_cleanup frees it, also when this fails. detached:
+ * culvertd runs without -f (a pid file by default). */
+int daemon_init(struct daemon *d, struct config *cfg, bool detached);
 /* Loads and checks everything a run would, then stops: --check-config. */
 int daemon_check(struct config *cfg);
 int daemon_run(struct daemon *d);

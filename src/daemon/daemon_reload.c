@@ -6,9 +6,12 @@
 #include <string.h>
 
 #include "auth.h"
+#include "client.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "policy.h"
+#include "secret_file.h"
 #include "server.h"
 
 /* Keys a running daemon cannot change (its socket, device, pool): a new
@@ -43,13 +46,19 @@ int daemon_reload(struct daemon *d)
 		return err;
 	}
 	err = check_restart_keys(d->core.cfg, cfg);
+	if (err == 0)
+		err = secret_files_check(cfg);
 	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++)
 		err = config_check_section(cfg, d->transports.host[i]->t->name,
 					   d->transports.host[i]->t->options);
 	struct auth *auth = NULL;
+	struct policy_set *policy = NULL;
+	if (err == 0 && d->server)
+		err = server_policy_load(cfg, &policy);
 	if (err == 0 && d->server)
 		err = server_reload_auth_load(d->server, cfg, &auth);
 	if (err < 0) {
+		policy_set_free(policy);
 		config_free(cfg);
 		log_err("reload failed; the running config stays in force");
 		return err;
@@ -68,6 +77,8 @@ int daemon_reload(struct daemon *d)
 		err = auth ? server_reload_auth_commit(d->server, auth) : 0;
 	else
 		auth_free(auth);
+	if (err < 0)
+		policy_set_free(policy);
 	if (err < 0) {
 		/* Each transport keeps its old credentials when it fails.
 		 * One before it that succeeded (only when a file changed
@@ -84,7 +95,12 @@ int daemon_reload(struct daemon *d)
 		return err;
 	}
 	cfg->retired = old;
+	/* After the password file: a session's group may come from it. */
+	if (d->server)
+		server_reload_policy_commit(d->server, policy);
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
+	if (d->client)
+		client_reload(d->client);
 	return 0;
 }
 

@@ -138,6 +138,18 @@ static void on_reap(void *arg)
 	reap(arg);
 }
 
+/* What the ended sessions of from carried, counted in to's: the totals
+ * are the transport's, whichever instance carried them. */
+static void carry_totals(struct cv_host *to, struct cv_host *from)
+{
+	to->ended_rx_packets += from->ended_rx_packets;
+	to->ended_rx_bytes += from->ended_rx_bytes;
+	to->ended_tx_packets += from->ended_tx_packets;
+	to->ended_tx_bytes += from->ended_tx_bytes;
+	from->ended_rx_packets = from->ended_rx_bytes = 0;
+	from->ended_tx_packets = from->ended_tx_bytes = 0;
+}
+
 /* h is done with: destroyed at the next turn of the loop. A connect()
  * it still has under way is abandoned: what its destroy() reports of it
  * goes nowhere. */
@@ -165,6 +177,8 @@ struct cv_host *transport_spare_new(struct transports *ts, unsigned int i)
 		return NULL;
 	*spare = *ts->host[i];
 	spare->inst = NULL;
+	spare->ended_rx_packets = spare->ended_rx_bytes = 0;
+	spare->ended_tx_packets = spare->ended_tx_bytes = 0;
 	int err = spare->t->create(&host_api, spare, &spare->inst);
 	if (err < 0) {
 		log_err("transport '%s': cannot start a second instance: %s",
@@ -185,6 +199,7 @@ void transport_spare_promote(struct transports *ts, struct cv_host *spare)
 	ts->spares[i] = NULL;
 	retire(ts, ts->host[i]);
 	spare->plugin = ts->host[i]->plugin;
+	carry_totals(spare, ts->host[i]);
 	ts->host[i] = spare;
 }
 
@@ -195,6 +210,7 @@ void transport_spare_drop(struct transports *ts, struct cv_host *spare)
 	if (ts->spares[i] != spare)
 		return;
 	ts->spares[i] = NULL;
+	carry_totals(ts->host[i], spare);
 	retire(ts, spare);
 }
 
@@ -266,7 +282,8 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	/* A connect() that never came up. */
 	log_warn("%s: cannot connect to %s: %s", host->t->name,
 		 host->core->cfg->remote, why ? why : "no reason given");
-	host->connect_failed(host->owner, host);
+	if (host->connect_failed)
+		host->connect_failed(host->owner, host, err);
 }
 
 static void host_deliver(struct cv_host *host, struct cv_session *session,
@@ -279,6 +296,12 @@ static void host_link_moved(struct cv_host *host, struct cv_session *session,
 			    const struct sockaddr *peer, socklen_t peer_len)
 {
 	session_moved(session, peer, peer_len);
+}
+
+static void host_link_group(struct cv_host *host, struct cv_session *session,
+			    const char *group)
+{
+	session_group_proved(session, group);
 }
 
 static int host_reset_token(struct cv_host *host, const struct sockaddr *peer,
@@ -306,6 +329,7 @@ const struct cv_host_api host_api = {
 	.config_get = host_config_get,
 	.link_up = host_link_up,
 	.link_moved = host_link_moved,
+	.link_group = host_link_group,
 	.reset_token = host_reset_token,
 	.link_suspect = host_link_suspect,
 	.link_down = host_link_down,

@@ -35,13 +35,19 @@ struct cv_host {
 	struct cv_session *(*link_up)(void *owner, struct cv_host *h,
 				      struct cv_link *link,
 				      const struct cv_link_info *info);
-	/* A client's connect() ended without a link (NULL on a server). */
-	void (*connect_failed)(void *owner, struct cv_host *h);
+	/* A client's connect() ended without a link (NULL on a server);
+	 * err as the plugin's link_down() said. */
+	void (*connect_failed)(void *owner, struct cv_host *h, int err);
 	/* Server: the token of a stateless reset to peer (NULL on a
 	 * client: the host table then says -ENOTSUP). */
 	int (*reset_token)(void *owner, struct cv_host *h,
 			   const struct sockaddr *peer, socklen_t peer_len,
 			   uint8_t *token);
+
+	/* What the sessions over it carried, those that ended: with the
+	 * live ones', each transport's totals in the metrics. */
+	uint64_t ended_rx_packets, ended_rx_bytes;
+	uint64_t ended_tx_packets, ended_tx_bytes;
 };
 
 /* The transports named in 'transport', in that order. */

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control_request.h"
 #include "log.h"
+#include "run_dir.h"
 
 /* The directory that holds the control socket at path. */
 static void socket_dir(const char *path, char *buf, size_t size)
@@ -24,25 +24,24 @@ static void socket_dir(const char *path, char *buf, size_t size)
 }
 
 /*
- * Removing the control socket at stop takes write permission on its
- * directory, which the unprivileged daemon no longer has on a root-owned
- * /run/culvert: the socket would stay behind. /run/culvert is culvertd's
- * own, so its group becomes the daemon's, with write permission (0775);
- * the socket itself stays root's (0660, that group), so the group can
- * remove it but nobody else can connect. Another directory, named by
- * control-socket, is the administrator's: it is left alone, and
+ * Removing the control socket and the pid file at stop takes write
+ * permission on their directory, which the unprivileged daemon would not
+ * have on a root-owned one: they would stay behind. The instance's own
+ * directory under /run/culvert (run_dir.h) becomes the daemon's user's,
+ * 0750 with its group, so that the group reaches the socket; the socket
+ * itself stays root's (0660, that group), so the group can connect but
+ * nobody else can. A directory named by control-socket outside
+ * /run/culvert is the administrator's: it is left alone, and
  * check_socket_removable() says if the socket will stay.
  */
-static void hand_over_run_dir(const char *control_path, gid_t gid)
+static void hand_over_dirs(const struct run_dir *r, uid_t uid, gid_t gid)
 {
-	char dir[4096];
-
-	socket_dir(control_path, dir, sizeof(dir));
-	if (strcmp(dir, CONTROL_RUN_DIR) != 0)
-		return;
-	if (chown(dir, 0, gid) < 0 || chmod(dir, 0775) < 0)
-		log_warn("cannot give %s to group %u: %s; the control socket will stay behind when culvertd stops",
-			 dir, (unsigned int)gid, strerror(errno));
+	for (unsigned int i = 0; r && i < r->n_dirs; i++)
+		if (chown(r->dirs[i], uid, gid) < 0 ||
+		    chmod(r->dirs[i], 0750) < 0)
+			log_warn("cannot give %s to uid %u, gid %u: %s; the control socket and pid file will stay behind when culvertd stops",
+				 r->dirs[i], (unsigned int)uid,
+				 (unsigned int)gid, strerror(errno));
 }
 
 /* PAM runs in the unprivileged daemon, where pam_unix cannot read
@@ -101,7 +100,8 @@ int privilege_check(const struct config *cfg)
 	return lookup(cfg, &uid, &gid);
 }
 
-int privilege_drop(const struct config *cfg, const char *control_path)
+int privilege_drop(const struct config *cfg, const char *control_path,
+		   const struct run_dir *run)
 {
 	uid_t uid;
 	gid_t gid;
@@ -116,8 +116,7 @@ int privilege_drop(const struct config *cfg, const char *control_path)
 	if (control_path && chown(control_path, 0, gid) < 0)
 		log_warn("cannot give %s to group %u: %s", control_path,
 			 (unsigned int)gid, strerror(errno));
-	if (control_path)
-		hand_over_run_dir(control_path, gid);
+	hand_over_dirs(run, uid, gid);
 
 	capng_clear(CAPNG_SELECT_BOTH);
 	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN);

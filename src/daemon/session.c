@@ -3,6 +3,8 @@
 #include "session.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
 
@@ -38,6 +41,27 @@ bool session_takes_gso(const struct cv_session *s)
 bool session_takes_partial(const struct cv_session *s)
 {
 	return s->core->tun.vnet_hdr;
+}
+
+/* CULVERT_GROUP and CULVERT_NETWORKS, the networks behind the client
+ * separated by spaces, when the session has them. */
+static void policy_env(const struct cv_session *s, struct hook_env *env)
+{
+	const struct session_policy *p = s->policy;
+	char nets[PROTO_MAX_NETWORKS * ADDR_STRLEN] = "", buf[ADDR_STRLEN];
+	size_t used = 0;
+
+	if (!p)
+		return;
+	if (p->group)
+		hook_env_add(env, "CULVERT_GROUP", "%s", p->group);
+	for (unsigned int i = 0; i < p->n_networks && used < sizeof(nets); i++) {
+		int n = snprintf(nets + used, sizeof(nets) - used, "%s%s",
+				 i ? " " : "", prefix_str(&p->networks[i], buf));
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (p->n_networks)
+		hook_env_add(env, "CULVERT_NETWORKS", "%s", nets);
 }
 
 struct hook *session_hook(struct cv_session *s, const char *script,
@@ -68,6 +92,7 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 	if (s->addr_installed)
 		hook_env_add(&env, "CULVERT_INNER_ADDRESS", "%s",
 			     prefix_str(&s->addr, buf));
+	policy_env(s, &env);
 	/* A client's tunnel: IPv4, IPv6 or both (an IPv6-only server sends
 	 * no IPv4 address, and CULVERT_INNER_ADDRESS is then absent). */
 	if (s->addr_installed || s->addr6_installed) {
@@ -99,6 +124,33 @@ const char *session_name(const struct cv_session *s)
 	return s->identity ? s->identity : s->peer;
 }
 
+/* Who the session is: on a server the user it logged in as (or the
+ * name its certificate proved, or is being checked), on a client ours. */
+static const char *session_user(const struct cv_session *s)
+{
+	if (!session_is_server(s))
+		return s->core->cfg->username;
+	return s->identity ? s->identity : s->login;
+}
+
+void session_log(const struct cv_session *s, int priority, const char *fmt,
+		 ...)
+{
+	char id[24];
+	const struct log_fields f = {
+		.session = id,
+		.user = session_user(s),
+		.peer = s->peer,
+		.transport = s->transport->t->name,
+	};
+	va_list ap;
+
+	snprintf(id, sizeof(id), "%" PRIu64, s->id);
+	va_start(ap, fmt);
+	log_fields_vmsg(priority, &f, NULL, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- sending */
 
 int session_send(struct cv_session *s, const struct cv_msg *msgs,
@@ -126,8 +178,10 @@ int session_send_control(struct cv_session *s, const struct proto_msg *m,
 	ssize_t len = proto_encode(m, buf, sizeof(buf));
 
 	if (len < 0) {
-		log_err("%s: cannot encode %s: %s", session_name(s),
-			proto_type_name(m->type), strerror((int)-len));
+		session_log(s, LOG_ERR,
+			    "%s: cannot encode %s: %s",
+			    session_name(s), proto_type_name(m->type),
+			    strerror((int)-len));
 		return (int)len;
 	}
 	struct cv_msg msgs[3];
@@ -166,17 +220,28 @@ static void unlink_session(struct cv_session *s)
 void session_free(struct cv_session *s, bool link_gone, const char *why)
 {
 	if (s->state == SESSION_UP || !session_is_server(s))
-		log_notice("session %s ended: %s", session_name(s), why);
+		session_log(s, LOG_NOTICE,
+			    "session %s ended: %s",
+			    session_name(s), why);
 	else
-		log_debug("link %s ended before hello: %s", s->peer, why);
+		session_log(s, LOG_DEBUG,
+			    "link %s ended before hello: %s",
+			    s->peer, why);
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
+	path_mtu_stop(s);
 	s->ops->ended(s);
+	s->transport->ended_rx_packets += s->rx_packets;
+	s->transport->ended_rx_bytes += s->rx_bytes;
+	s->transport->ended_tx_packets += s->tx_packets;
+	s->transport->ended_tx_bytes += s->tx_bytes;
 	unlink_session(s);
 	s->core->counters.sessions_closed++;
 	loop_timer_free(s->timer);
 	free(s->identity);
 	free(s->login);
+	free(s->cert_group);
+	free(s->policy);
 	free(s);
 }
 
@@ -190,6 +255,24 @@ void session_end(struct cv_session *s, uint8_t reason, const char *why)
 	session_free(s, false, why ? why : proto_reason_name(reason));
 }
 
+void session_end_soon(struct cv_session *s, uint8_t reason, const char *why)
+{
+	if (s->end_why)
+		return;
+	s->end_why = why;
+	s->end_reason = reason;
+	loop_timer_arm(s->timer, 0);
+}
+
+/* A timer that fires for session_end_soon, whichever it is now. */
+static bool ended_soon(struct cv_session *s)
+{
+	if (!s->end_why)
+		return false;
+	session_end(s, s->end_reason, s->end_why);
+	return true;
+}
+
 void session_link_lost(struct cv_session *s, int err, const char *why)
 {
 	char text[300];
@@ -201,6 +284,7 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 	}
 	snprintf(text, sizeof(text), "link lost: %s",
 		 why ? why : strerror(-err));
+	s->link_err = err;
 	session_free(s, true, text);
 }
 
@@ -208,7 +292,7 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 
 static void arm_keepalive(struct cv_session *s)
 {
-	loop_timer_arm(s->timer, s->keepalive_ms);
+	loop_timer_arm(s->timer, s->end_why ? 0 : s->keepalive_ms);
 }
 
 static void on_keepalive_tick(void *arg);
@@ -239,6 +323,8 @@ static void on_keepalive_tick(void *arg)
 	struct cv_session *s = arg;
 	int64_t now = loop_now(s->core->loop);
 
+	if (ended_soon(s))
+		return;
 	if (now - s->last_rx >= s->timeout_ms) {
 		char why[64];
 		snprintf(why, sizeof(why), "no sign of life for %u s",
@@ -251,8 +337,9 @@ static void on_keepalive_tick(void *arg)
 		/* A client asks a server that answers: a keepalive that
 		 * proves both ways, and one a restarted server can answer
 		 * with a reset. */
-		int err = s->peer_answers_probes ? session_probe(s)
-						 : session_send_control(s, &m, 1);
+		int err = s->probes_answered && !session_is_server(s)
+				  ? session_probe(s)
+				  : session_send_control(s, &m, 1);
 		if (err < 0) {
 			session_end(s, PROTO_REASON_UNSPECIFIED,
 				    "cannot send keepalive");
@@ -281,15 +368,29 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
 
 	snprintf(old, sizeof(old), "%s", s->peer);
 	set_peer(s, sa, len);
-	log_debug("session %s: outer address %s -> %s", session_name(s), old,
-		  s->peer);
+	session_log(s, LOG_DEBUG,
+		    "session %s: outer address %s -> %s",
+		    session_name(s), old, s->peer);
+}
+
+/* Kept whatever the configuration says now: a reload may turn
+ * cert-group on, and the session's group is decided at its hello. */
+void session_group_proved(struct cv_session *s, const char *group)
+{
+	char *copy = strdup(group);
+
+	if (!copy)
+		return;
+	free(s->cert_group);
+	s->cert_group = copy;
 }
 
 static void on_hello_timer(void *arg)
 {
 	struct cv_session *s = arg;
 
-	s->ops->hello_timer(s);
+	if (!ended_soon(s))
+		s->ops->hello_timer(s);
 }
 
 struct cv_session *session_new(struct core *core,
@@ -306,7 +407,11 @@ struct cv_session *session_new(struct core *core,
 	s->owner = owner;
 	s->transport = transport;
 	s->link = link;
+	/* Numbered as opened: a session keeps its number in status and
+	 * the journal while its name changes from its address to its user. */
+	s->id = ++core->last_session_id;
 	s->state = SESSION_HELLO;
+	s->refused_reason = -1;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(core->loop);
 	s->connected_at = time(NULL);
@@ -344,8 +449,9 @@ int session_up(struct cv_session *s, unsigned int interval_s,
 void session_refuse_server(struct cv_session *s, uint8_t reason,
 			   const char *what, const char *problem)
 {
-	log_err("server %s sent %s: %s; installing nothing and disconnecting",
-		s->peer, what, problem);
+	session_log(s, LOG_ERR,
+		    "server %s sent %s: %s; installing nothing and disconnecting",
+		    s->peer, what, problem);
 	/* A bye even before the session is up: the server learns why at
 	 * once instead of waiting out its keepalive timeout. */
 	struct proto_msg m = { .type = PROTO_BYE };
@@ -365,16 +471,19 @@ static void log_dropped(struct cv_session *s, const char *why)
 	/* One line a second at most: a stranger must not fill the log. */
 	if (now - core->malformed_logged_at >= 1000) {
 		core->malformed_logged_at = now;
-		log_info("dropped a message from %s: %s", s->peer, why);
+		session_log(s, LOG_INFO,
+			    "dropped a message from %s: %s",
+			    s->peer, why);
 	}
 }
 
-/* What a client sends only inside a session: data, and keepalives. */
+/* What a client sends only inside a session: data, keepalives, probes
+ * and their answers. */
 static bool in_session_type(uint8_t type)
 {
 	return type == PROTO_DATA || type == PROTO_DATA_GSO ||
 	       type == PROTO_DATA_PARTIAL || type == PROTO_KEEPALIVE ||
-	       type == PROTO_PROBE;
+	       type == PROTO_PROBE || type == PROTO_PROBE_ACK;
 }
 
 bool session_stray(struct cv_session *s, const uint8_t *msg, size_t len)
@@ -392,16 +501,21 @@ bool session_stray(struct cv_session *s, const uint8_t *msg, size_t len)
 
 int session_probe(struct cv_session *s)
 {
-	struct proto_msg m = { .type = PROTO_PROBE };
+	/* Any answer will do, and any message from the server at all
+	 * proves it there: the id (0) matters to nobody. */
+	uint8_t probe[PROTO_PROBE_LIVENESS_LEN] = { 0 };
+	struct cv_msg m = { .data = probe, .len = sizeof(probe) };
 	int64_t now = loop_now(s->core->loop);
 
-	if (!s->peer_answers_probes || s->state != SESSION_UP)
+	if (!s->probes_answered || s->state != SESSION_UP ||
+	    session_is_server(s))
 		return 0;
-	m.probe.len = PROTO_PROBE_LEN;
+	proto_put_probe(probe, 0);
 	if (!s->probe_at)
 		s->probe_at = now;
 	s->probe_sent_at = now;
-	return session_send_control(s, &m, 1);
+	int sent = session_send(s, &m, 1);
+	return sent < 0 ? sent : 0;
 }
 
 void session_suspect(struct cv_session *s, const char *why)
@@ -467,7 +581,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_PROBE) {
+		if (msg[0] > PROTO_RESET) {
 			core->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {
@@ -497,24 +611,16 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 			session_malformed(s, "refuse sent to a server");
 			return true;
 		}
-		log_err("server %s refused us: %s%s%s", s->peer,
-			proto_reason_name(m.refuse.reason),
-			m.refuse.text[0] ? ": " : "", m.refuse.text);
+		session_log(s, LOG_ERR,
+			    "server %s refused us: %s%s%s",
+			    s->peer, proto_reason_name(m.refuse.reason),
+			    m.refuse.text[0] ? ": " : "", m.refuse.text);
+		s->refused_reason = m.refuse.reason;
 		session_free(s, false, "refused by the server");
 		return false;
 	case PROTO_KEEPALIVE:
 		if (s->state != SESSION_UP)
 			core->counters.before_hello++;
-		return true;
-	case PROTO_PROBE:
-		if (!server) {
-			session_malformed(s, "probe sent to a client");
-			return true;
-		}
-		if (s->state == SESSION_UP) {
-			struct proto_msg k = { .type = PROTO_KEEPALIVE };
-			session_send_control(s, &k, 1);
-		}
 		return true;
 	case PROTO_RESET:
 		return reset_received(s, &m);

@@ -16,6 +16,7 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "pending.h"
 #include "proto.h"
 #include "tunnel_routes.h"
 
@@ -25,6 +26,23 @@ struct loop_timer;
 struct auth_job;
 struct hook;
 struct dns_state;
+struct path_mtu;
+
+/* What a session may do beyond its inner addresses. On a server, its
+ * client's policy (server/policy.h) merged for this session; on a
+ * client, the networks behind it that its welcome named. Owned by the
+ * session, one allocation; NULL when there is nothing to say. */
+struct session_policy {
+	/* Server: static inner addresses (family 0: leased from the pool). */
+	struct cv_addr addr4, addr6;
+	char *group;			/* server: its group, or NULL */
+	bool restrict_to_routes;	/* server: only where routes lead */
+	unsigned int n_routes;		/* server: the routes pushed to it */
+	unsigned int n_networks;	/* the networks behind it */
+	struct cv_prefix *routes;	/* both point into prefixes[] */
+	struct cv_prefix *networks;
+	struct cv_prefix prefixes[];
+};
 
 enum session_state {
 	SESSION_HELLO,	/* server: waiting for hello; client: for welcome */
@@ -40,6 +58,7 @@ struct cv_session {
 	struct cv_host *transport;
 	struct cv_link *link;
 	struct cv_session *prev, *next;	/* core->sessions */
+	uint64_t id;			/* unique in this run, from 1: status, logs (SESSION=) */
 
 	enum session_state state;
 	char peer[ADDR_STRLEN];		/* outer address, for logs */
@@ -47,7 +66,10 @@ struct cv_session {
 	char *identity;			/* what the handshake proved, or NULL */
 	char *login;			/* server: user whose password is checked */
 	struct auth_job *auth_job;	/* server: that check, until it answers */
+	struct sockaddr_storage login_from; /* server: peer_addr at the check */
 	struct hook *connect_hook;	/* server: client-connect-script */
+	struct pending_place pending;	/* server: a place until hello */
+	bool gave_way;			/* server: ended for a newer link */
 	uint32_t nonce;
 	bool hello_seen;		/* server: the peer said hello */
 	/* Client: what a stateless reset of this session ends with, from
@@ -56,11 +78,16 @@ struct cv_session {
 	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
 	bool reset;
 	uint8_t bye_reason;		/* the peer's bye, when it said one */
-	/* Client: the server answers PROTO_PROBE; the first probe not
-	 * answered yet (0: none), and the last one sent. */
-	bool peer_answers_probes;
+	/* Client: the first "are you there?" probe not answered yet (0:
+	 * none), and the last one sent (session_probe). */
 	int64_t probe_at, probe_sent_at;
 	size_t max_msg;			/* 0: no limit */
+	/* Datagram transports: what probing found the path carries now,
+	 * below max_msg (0: max_msg holds); the search itself. */
+	size_t path_max;
+	struct path_mtu *pmtu;
+	bool probes_answered;		/* the peer answers PROTO_PROBE */
+	unsigned int mtu;		/* the tunnel MTU of the welcome */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
 
@@ -70,6 +97,15 @@ struct cv_session {
 	bool has_inner6;		/* server, with pool6: its IPv6 too */
 	struct cv_addr inner6;
 	struct cv_addr previous6;
+	struct session_policy *policy;	/* NULL: none */
+	/* Server: where its group may come from besides its client file:
+	 * the password file (it logged in by password) or its certificate's
+	 * OU (cert-group = ou), as the transport reported it. */
+	bool password_login;
+	char *cert_group;
+	/* End it at the next turn of the loop (session_end_soon). */
+	const char *end_why;
+	uint8_t end_reason;
 
 	int64_t started, last_rx, last_tx;	/* loop_now() milliseconds */
 	time_t connected_at;			/* wall clock, for status */
@@ -78,6 +114,12 @@ struct cv_session {
 	struct loop_timer *timer;
 	unsigned int retransmit_ms;	/* client: hello back-off */
 	unsigned int keepalive_ms, timeout_ms;
+
+	/* Client: what ended it, so that the connection knows whether
+	 * trying again can help: the server's REFUSE reason (-1: none),
+	 * the error the transport reported losing the link (0: none). */
+	int refused_reason;
+	int link_err;
 
 	/* Client: what was installed, so that exactly that is removed. */
 	bool addr_installed;
@@ -100,6 +142,11 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 /* End the session: tell the peer (bye with reason) unless the link is
  * already gone, close the link, give back the address, free it. */
 void session_end(struct cv_session *s, uint8_t reason, const char *why);
+/* End the session from the loop's next turn, not from inside the call
+ * under way: for a session that another one replaces while a transport's
+ * upcall runs, which must not close a link of that transport. why must
+ * be a string that lives on (a literal). */
+void session_end_soon(struct cv_session *s, uint8_t reason, const char *why);
 /* The plugin reports the link lost; the session ends without a bye. */
 void session_link_lost(struct cv_session *s, int err, const char *why);
 /* The transport saw the peer come from another outer address. */
@@ -112,19 +159,33 @@ void session_moved(struct cv_session *s, const struct sockaddr *sa,
  * stateless reset where it may. Returns true when s ended (it is freed
  * then); false, at once, for every other session and message. */
 bool session_stray(struct cv_session *s, const uint8_t *msg, size_t len);
-/* Client: ask the server whether it is there (a PROTO_PROBE, which it
- * answers), when it said it answers them; s->probe_at says since when
- * the question stands. Returns the send's result. */
+/* Client: ask the server whether it is there (a small PROTO_PROBE,
+ * which it answers with a PROTO_PROBE_ACK), when it said it answers
+ * them (s->probes_answered); s->probe_at says since when the question
+ * stands. Returns the send's result. */
 int session_probe(struct cv_session *s);
 /* The plugin's sign that the peer may be gone (ICMP port unreachable):
  * the owner hears of it; the session stays. */
 void session_suspect(struct cv_session *s, const char *why);
+/* The transport proved the peer's group (its certificate's OU). */
+void session_group_proved(struct cv_session *s, const char *group);
 
 /* A message from s that was dropped as malformed: counted, and logged
  * once a second at most. */
 void session_malformed(struct cv_session *s, const char *why);
 
+/* The largest message s's link carries now (0: no limit): max_msg, or
+ * less when probing found the path carries less. */
+static inline size_t session_max_msg(const struct cv_session *s)
+{
+	return s->path_max ? s->path_max : s->max_msg;
+}
+
 /* For logs: the identity, or the outer address. */
 const char *session_name(const struct cv_session *s);
+/* A line about s, carrying its fields for the journal (struct
+ * log_fields): its number, its user, its outer address, its transport. */
+void session_log(const struct cv_session *s, int priority, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,164 +1,277 @@
+/*
+ * culvertctl status and show, as text for a person: a header (what runs,
+ * since when, where, how many sessions), a few lines per session, and
+ * the counters, those at 0 left out unless asked for. Sizes and times in
+ * human units; the JSON (status_json.c) keeps exact numbers.
+ */
 #include "status.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
-#include <stdio.h>
-
-#include "addr.h"
+#include "config.h"
 #include "core.h"
+#include "human_units.h"
 #include "log.h"
-#include "loop.h"
+#include "plugin.h"
 #include "plugin_host.h"
 #include "session.h"
+#include "status_view.h"
 
-static const char *state_name(const struct cv_session *s)
-{
-	return s->state == SESSION_UP ? "up" : "hello";
-}
-
-/* The session's inner address: the lease on a server, the assigned
- * address on a client, "-" before either. */
-static const char *inner_str(const struct cv_session *s, char buf[ADDR_STRLEN])
-{
-	if (s->has_inner)
-		return addr_str(&s->inner, buf);
-	if (s->addr_installed)
-		return addr_str(&s->addr.addr, buf);
-	return "-";
-}
-
-/* The session's IPv6 inner address (pool6), or "-". */
-static const char *inner6_str(const struct cv_session *s, char buf[ADDR_STRLEN])
-{
-	if (s->has_inner6)
-		return addr_str(&s->inner6, buf);
-	if (s->addr6_installed)
-		return addr_str(&s->addr6.addr, buf);
-	return "-";
-}
-
-static void iso_time(time_t t, char buf[32])
+static const char *utc(time_t t, char buf[32])
 {
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(buf, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
 }
 
-static double seconds_ago(const struct core *core, int64_t ms)
+/* ---- the header */
+
+/* "192.0.2.1:4433 (tls, dtls)": the transports grouped by endpoint. */
+static void endpoints(const struct core *core, const struct transports *ts,
+		      struct strbuf *out)
 {
-	return (double)(loop_now(core->loop) - ms) / 1000.0;
+	for (unsigned int i = 0; i < ts->n; i++) {
+		const char *e = transport_endpoint(core, ts->host[i]);
+		bool seen = false;
+		for (unsigned int j = 0; j < i; j++)
+			seen |= strcmp(e, transport_endpoint(core, ts->host[j])) == 0;
+		if (seen)
+			continue;
+		strbuf_printf(out, "%s%s (", i ? ", " : "", e);
+		for (unsigned int j = i, first = 1; j < ts->n; j++)
+			if (strcmp(e, transport_endpoint(core, ts->host[j])) == 0) {
+				strbuf_printf(out, "%s%s", first ? "" : ", ",
+					      ts->host[j]->t->name);
+				first = 0;
+			}
+		strbuf_printf(out, ")");
+	}
 }
 
-/* ---- the transports' own counters (their optional stats() entry) */
+static void header(const struct core *core, const struct transports *ts,
+		   struct strbuf *out)
+{
+	struct daemon_view d;
+	char span[HUMAN_MAX], date[32];
+
+	daemon_view(core, &d);
+	strbuf_printf(out, "culvertd %s: %s, up %s (since %s)\n",
+		      PACKAGE_VERSION, d.mode, human_span(d.uptime_s, span),
+		      utc(d.started_at, date));
+	strbuf_printf(out, "%s: ", core->cfg->mode == MODE_SERVER ? "listen" : "remote");
+	endpoints(core, ts, out);
+	strbuf_printf(out, "\nsessions: %u up, %u pending", d.up, d.pending);
+	if (d.max_clients)
+		strbuf_printf(out, " (max-clients %u)", d.max_clients);
+	strbuf_printf(out, "\n");
+}
+
+/* ---- one session */
+
+/* "TLS1.3, AES-256-GCM", or "" for a transport that says nothing. */
+static void protection(const struct session_view *v, struct strbuf *out)
+{
+	if (v->link.protocol)
+		strbuf_printf(out, ", %s", v->link.protocol);
+	if (v->link.cipher)
+		strbuf_printf(out, ", %s", v->link.cipher);
+}
+
+static void ago(struct strbuf *out, const char *label, int64_t seconds)
+{
+	char when[HUMAN_MAX];
+
+	strbuf_printf(out, "%s%s", label, human_when(-seconds, when));
+}
+
+static void transfer(const struct session_view *v, struct strbuf *out)
+{
+	char rx[HUMAN_MAX], tx[HUMAN_MAX];
+
+	strbuf_printf(out, "received %s in %" PRIu64 " packets, sent %s in %" PRIu64
+			   " packets",
+		      human_bytes(v->rx_bytes, rx), v->rx_packets,
+		      human_bytes(v->tx_bytes, tx), v->tx_packets);
+}
+
+/* A few lines: what `status` shows of each session. */
+/* " 198.18.1.0/24 2001:db8:a::/48", or " -" */
+static void networks(const struct session_view *v, struct strbuf *out)
+{
+	char n[ADDR_STRLEN];
+
+	for (unsigned int i = 0; i < v->n_networks; i++)
+		strbuf_printf(out, " %s", prefix_str(&v->networks[i], n));
+	if (!v->n_networks)
+		strbuf_printf(out, " -");
+}
+
+static void session_brief(const struct session_view *v, struct strbuf *out)
+{
+	time_t now = time(NULL);
+
+	strbuf_printf(out, "\nsession %s: %s over %s", v->name,
+		      v->up ? "up" : "waiting for hello",
+		      v->transport);
+	protection(v, out);
+	strbuf_printf(out, "\n  outer: %s  inner: %s%s%s\n", v->outer,
+		      v->inner ? v->inner : "-", v->inner6 ? " " : "",
+		      v->inner6 ? v->inner6 : "");
+	if (v->group || v->n_networks) {
+		strbuf_printf(out, "  group: %s  networks:", v->group ? v->group : "-");
+		networks(v, out);
+		strbuf_printf(out, "\n");
+	}
+	ago(out, "  connected: ", v->connected_s);
+	if (v->link.keys_made)
+		ago(out, "  keys made: ", (int64_t)now - v->link.keys_made);
+	if (v->link.peer_cert_expires) {
+		char when[HUMAN_MAX];
+		strbuf_printf(out, "  certificate: %s %s",
+			      v->link.peer_cert_expires < now ? "expired" : "expires",
+			      human_when(v->link.peer_cert_expires - now, when));
+	}
+	strbuf_printf(out, "\n  ");
+	transfer(v, out);
+	ago(out, "; last heard ", (int64_t)v->seen_s);
+	strbuf_printf(out, "\n");
+}
+
+/* Everything, one thing a line: `show NAME`. */
+static void session_full(const struct session_view *v, struct strbuf *out)
+{
+	time_t now = time(NULL);
+	char date[32], when[HUMAN_MAX];
+
+	strbuf_printf(out, "session %s\n", v->name);
+	strbuf_printf(out, "  id: %" PRIu64 "\n", v->id);
+	strbuf_printf(out, "  state: %s\n", v->state);
+	strbuf_printf(out, "  transport: %s\n", v->transport);
+	strbuf_printf(out, "  protocol: %s\n", v->link.protocol ? v->link.protocol : "-");
+	strbuf_printf(out, "  cipher: %s\n", v->link.cipher ? v->link.cipher : "-");
+	strbuf_printf(out, "  outer address: %s\n", v->outer);
+	strbuf_printf(out, "  inner address: %s\n", v->inner ? v->inner : "-");
+	strbuf_printf(out, "  inner IPv6 address: %s\n", v->inner6 ? v->inner6 : "-");
+	strbuf_printf(out, "  group: %s\n", v->group ? v->group : "-");
+	strbuf_printf(out, "  networks behind it:");
+	networks(v, out);
+	strbuf_printf(out, "\n");
+	strbuf_printf(out, "  connected: %s (%s)\n", utc(v->connected_at, date),
+		      human_when(-v->connected_s, when));
+	if (v->link.keys_made)
+		strbuf_printf(out, "  keys made: %s (%s), %u rekeys since the handshake\n",
+			      utc((time_t)v->link.keys_made, date),
+			      human_when(v->link.keys_made - now, when),
+			      v->link.rekeys);
+	else
+		strbuf_printf(out, "  keys made: -\n");
+	if (v->link.peer_cert_expires)
+		strbuf_printf(out, "  peer certificate expires: %s (%s)\n",
+			      utc((time_t)v->link.peer_cert_expires, date),
+			      human_when(v->link.peer_cert_expires - now, when));
+	else
+		strbuf_printf(out, "  peer certificate expires: - (none shown)\n");
+	strbuf_printf(out, "  last heard: %s\n", human_when(-(int64_t)v->seen_s, when));
+	strbuf_printf(out, "  received: %" PRIu64 " bytes (%s) in %" PRIu64 " packets\n",
+		      v->rx_bytes, human_bytes(v->rx_bytes, when), v->rx_packets);
+	strbuf_printf(out, "  sent: %" PRIu64 " bytes (%s) in %" PRIu64 " packets\n",
+		      v->tx_bytes, human_bytes(v->tx_bytes, when), v->tx_packets);
+	if (v->max_msg)
+		strbuf_printf(out, "  largest message: %zu bytes\n", v->max_msg);
+	else
+		strbuf_printf(out, "  largest message: no limit\n");
+	strbuf_printf(out, "  large segments whole: %s; checksums left to the far side: %s\n",
+		      v->data_gso ? "yes" : "no", v->data_partial ? "yes" : "no");
+}
+
+/* ---- the counters */
 
 struct emit_ctx {
 	struct strbuf *out;
 	const char *transport;
-	bool json;
-	bool first;
+	bool all;
 };
+
+static void counter_line(struct strbuf *out, const char *prefix,
+			 const char *name, uint64_t value)
+{
+	size_t len = strlen(name);
+	char human[HUMAN_MAX];
+
+	if (len > 6 && strcmp(name + len - 6, "_bytes") == 0 && value >= 1024)
+		strbuf_printf(out, "  %s%s: %" PRIu64 " (%s)\n", prefix, name,
+			      value, human_bytes(value, human));
+	else
+		strbuf_printf(out, "  %s%s: %" PRIu64 "\n", prefix, name, value);
+}
 
 static void emit_counter(void *arg, const char *name, uint64_t value)
 {
 	struct emit_ctx *c = arg;
+	char prefix[CONFIG_NAME_MAX + 2];
 
-	if (!c->json) {
-		strbuf_printf(c->out, "%s.%s: %" PRIu64 "\n", c->transport, name,
-			      value);
+	if (!value && !c->all)
 		return;
-	}
-	strbuf_printf(c->out, "%s", c->first ? "" : ",");
-	strbuf_json_string(c->out, name);
-	strbuf_printf(c->out, ":%" PRIu64, value);
-	c->first = false;
+	snprintf(prefix, sizeof(prefix), "%s.", c->transport);
+	counter_line(c->out, prefix, name, value);
 }
 
-/* Text: "tls.truncated_record: 12" lines. JSON: a "transports" member,
- * {"tls":{"truncated_record":12,...},...}, with a leading comma. */
-static void transport_counters(const struct transports *ts,
-			       struct strbuf *out, bool json)
+static void counters(const struct core *core, const struct transports *ts,
+		     bool all, struct strbuf *out)
 {
-	if (json)
-		strbuf_printf(out, ",\"transports\":{");
+	strbuf_printf(out, "\ncounters%s:\n",
+		      all ? "" : " (those at 0 left out: status --all shows them)");
+#define COUNTER_LINE(name) \
+	if (core->counters.name || all) \
+		counter_line(out, "", #name, core->counters.name);
+	CORE_COUNTERS(COUNTER_LINE)
+#undef COUNTER_LINE
+	for (size_t i = 0; i < N_REFUSALS; i++)
+		if (core->refusals[i] || all)
+			counter_line(out, "refused.", refusal_names[i], core->refusals[i]);
+	for (size_t i = 0; i < N_LOGIN_RESULTS; i++)
+		if (core->logins[i] || all)
+			counter_line(out, "logins.", login_names[i], core->logins[i]);
 	for (unsigned int i = 0; i < ts->n; i++) {
 		const struct cv_host *h = ts->host[i];
-		struct emit_ctx c = { out, h->t->name, json, true };
-		if (json) {
-			strbuf_printf(out, "%s", i ? "," : "");
-			strbuf_json_string(out, h->t->name);
-			strbuf_printf(out, ":{");
-		}
+		struct emit_ctx c = { out, h->t->name, all };
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, emit_counter, &c);
-		if (json)
-			strbuf_printf(out, "}");
 	}
-	if (json)
-		strbuf_printf(out, "}");
 }
 
 void status_text(const struct core *core, const struct transports *ts,
-		 struct strbuf *out)
+		 bool all, struct strbuf *out)
 {
-	strbuf_printf(out, "%-20s %-9s %-22s %-15s %-22s %-20s %12s %9s %12s %9s %9s\n",
-		      "IDENTITY", "TRANSPORT", "OUTER", "INNER", "INNER6", "SINCE",
-		      "RX_BYTES", "RX_PKTS", "TX_BYTES", "TX_PKTS", "SEEN_AGO");
+	header(core, ts, out);
 	for (const struct cv_session *s = core->sessions; s; s = s->next) {
-		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
-		iso_time(s->connected_at, since);
-		strbuf_printf(out,
-			      "%-20s %-9s %-22s %-15s %-22s %-20s %12" PRIu64 " %9" PRIu64
-			      " %12" PRIu64 " %9" PRIu64 " %8.1fs%s\n",
-			      session_name(s), s->transport->t->name, s->peer,
-			      inner_str(s, inner), inner6_str(s, inner6), since,
-			      s->rx_bytes,
-			      s->rx_packets, s->tx_bytes, s->tx_packets,
-			      seconds_ago(core, s->last_rx),
-			      s->state == SESSION_UP ? "" : " (hello)");
+		struct session_view v;
+		session_view(core, s, &v);
+		session_brief(&v, out);
 	}
-	strbuf_printf(out, "sessions: %u\n", core->n_sessions);
-#define COUNTER_LINE(name) \
-	strbuf_printf(out, "%s: %" PRIu64 "\n", #name, core->counters.name);
-	CORE_COUNTERS(COUNTER_LINE)
-#undef COUNTER_LINE
-	transport_counters(ts, out, false);
+	counters(core, ts, all, out);
 }
 
-void status_json(const struct core *core, const struct transports *ts,
-		 struct strbuf *out)
+unsigned int status_show(const struct core *core, const char *name,
+			 struct strbuf *out)
 {
-	strbuf_printf(out, "{\"sessions\":[");
+	unsigned int found = 0;
+
 	for (const struct cv_session *s = core->sessions; s; s = s->next) {
-		char inner[ADDR_STRLEN], inner6[ADDR_STRLEN], since[32];
-		iso_time(s->connected_at, since);
-		strbuf_printf(out, "%s{\"identity\":", s == core->sessions ? "" : ",");
-		strbuf_json_string(out, session_name(s));
-		strbuf_printf(out, ",\"transport\":");
-		strbuf_json_string(out, s->transport->t->name);
-		strbuf_printf(out, ",\"state\":\"%s\",\"outer\":", state_name(s));
-		strbuf_json_string(out, s->peer);
-		strbuf_printf(out, ",\"inner\":");
-		strbuf_json_string(out, inner_str(s, inner));
-		strbuf_printf(out, ",\"inner6\":");
-		strbuf_json_string(out, inner6_str(s, inner6));
-		strbuf_printf(out,
-			      ",\"since\":\"%s\",\"rx_bytes\":%" PRIu64
-			      ",\"rx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
-			      ",\"tx_packets\":%" PRIu64 ",\"last_seen_s\":%.1f}",
-			      since, s->rx_bytes, s->rx_packets, s->tx_bytes,
-			      s->tx_packets, seconds_ago(core, s->last_rx));
+		if (!session_called(s, name))
+			continue;
+		struct session_view v;
+		session_view(core, s, &v);
+		strbuf_printf(out, "%s", found++ ? "\n" : "");
+		session_full(&v, out);
 	}
-	strbuf_printf(out, "],\"counters\":{\"sessions\":%u", core->n_sessions);
-#define COUNTER_JSON(name) \
-	strbuf_printf(out, ",\"%s\":%" PRIu64, #name, core->counters.name);
-	CORE_COUNTERS(COUNTER_JSON)
-#undef COUNTER_JSON
-	strbuf_printf(out, "}");
-	transport_counters(ts, out, true);
-	strbuf_printf(out, "}\n");
+	return found;
 }
 
 /* ---- one log line */
@@ -182,7 +295,7 @@ static void append_transport_counter(void *arg, const char *name,
 
 void status_log(const struct core *core, const struct transports *ts)
 {
-	char line[2048];
+	char line[LOG_LINE_MAX - 64];
 	size_t used = 0;
 
 #define COUNTER_PRINT(name) \

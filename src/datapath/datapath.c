@@ -9,12 +9,14 @@
 
 #include "config.h"
 #include "core.h"
+#include "fragment.h"
 #include "gro.h"
 #include "icmp.h"
 #include "log.h"
 #include "loop.h"
 #include "offload.h"
 #include "packet_check.h"
+#include "path_mtu.h"
 #include "proto.h"
 #include "route.h"
 #include "session.h"
@@ -39,6 +41,7 @@ struct datapath {
 	/* Where packets from TUN go: by destination through routes (a
 	 * server), or all to the one session that is up (a client). */
 	const struct route_table *routes;
+	const struct route_table *networks;	/* server: network -> name */
 	struct cv_session *session;
 	struct cv_addr gateway4, gateway6;	/* server: its own, inside */
 
@@ -91,10 +94,12 @@ void datapath_free(struct datapath *dp)
 }
 
 void datapath_serve(struct datapath *dp, const struct route_table *routes,
+		    const struct route_table *networks,
 		    const struct cv_addr *gateway4,
 		    const struct cv_addr *gateway6)
 {
 	dp->routes = routes;
+	dp->networks = networks;
 	dp->gateway4 = *gateway4;
 	dp->gateway6 = *gateway6;
 }
@@ -221,9 +226,11 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	unsigned int per = 1, count;
 	size_t room = 1;
 	struct cv_segmentation out_seg;
+	size_t max = session_max_msg(s);
 
-	if (s->data_gso) {
-		if (!s->max_msg || PROTO_DATA_GSO_HDR + len <= s->max_msg) {
+	/* Segments smaller than a peer takes whole go as packets. */
+	if (s->data_gso && seg->gso_size >= OFFLOAD_GSO_SIZE_MIN) {
+		if (!max || PROTO_DATA_GSO_HDR + len <= max) {
 			proto_put_data_gso(pkt - PROTO_DATA_GSO_HDR, seg);
 			dp->msgs[dp->n] = (struct cv_msg){
 				.data = pkt - PROTO_DATA_GSO_HDR,
@@ -235,8 +242,8 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			core->counters.gso_whole++;
 			return;
 		}
-		per = (unsigned int)((s->max_msg - PROTO_DATA_GSO_HDR -
-				      seg->hdr_len) / seg->gso_size);
+		per = (unsigned int)((max - PROTO_DATA_GSO_HDR - seg->hdr_len) /
+				     seg->gso_size);
 		room = PROTO_DATA_GSO_HDR;
 	}
 	/* A peer that takes PROTO_DATA_PARTIAL gets the pieces with their
@@ -268,6 +275,48 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 		core->counters.gso_split++;
 	if (leave)
 		core->counters.csum_left += count;
+}
+
+/*
+ * A packet too large for its session's link: what a router may cut (IPv4
+ * without DF) in fragments that fit, queued for the session (looked up
+ * again: making room may send what is queued, and end sessions); the
+ * rest is told the size that fits. Returns the session, or NULL when
+ * the packet was not queued.
+ */
+static struct cv_session *queue_fragments(struct datapath *dp,
+					  struct cv_session *s, uint8_t *pkt,
+					  size_t len, struct cv_segmentation *seg)
+{
+	struct core *core = dp->core;
+	size_t bytes, mtu = session_max_msg(s) - 1;
+	unsigned int n = fragment_allowed(pkt, len)
+				 ? fragment_count(pkt, len, mtu, 1, &bytes) : 0;
+
+	if (n == 0) {
+		too_big(dp, pkt, len, mtu);
+		return NULL;
+	}
+	if (seg->flags & CV_MSG_NEEDS_CSUM)
+		offload_finish_csum(pkt, len, seg);
+	make_room(dp, n, bytes);
+	s = session_for(dp, pkt, len);
+	n = s ? fragment_ipv4(pkt, len, session_max_msg(s) - 1, 1,
+			      dp->split + dp->split_used,
+			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
+			      MSGS_MAX - dp->n)
+	      : 0;
+	if (n == 0) {
+		core->counters.no_route++;	/* the session ended meanwhile */
+		return NULL;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		dp->msgs[dp->n + i].data[0] = PROTO_DATA;
+		dp->split_used += dp->msgs[dp->n + i].len;
+	}
+	queue(dp, s, n);
+	core->counters.fragmented++;
+	return s;
 }
 
 /* Whether a packet whose checksum the kernel left to do has it where a
@@ -307,23 +356,29 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		core->counters.no_route++;
 		return;
 	}
+	size_t max = session_max_msg(s);
 	if (seg->gso_type != CV_GSO_NONE) {
-		/* One wire segment must fit the link, as a packet would. */
+		/* One wire segment must fit the link, as a packet would,
+		 * and the session's MTU, as the peer checks. */
 		size_t wire = (size_t)seg->hdr_len + seg->gso_size;
-		if (s->max_msg && wire + 1 > s->max_msg) {
-			too_big(dp, pkt, len, s->max_msg - 1);
+		if (max && wire + 1 > max) {
+			too_big(dp, pkt, len, max - 1);
+			return;
+		}
+		if (s->mtu && wire > s->mtu) {
+			too_big(dp, pkt, len, s->mtu);
 			return;
 		}
 		queue_large(dp, s, pkt, len, seg);
+	} else if (max && len + 1 > max) {
+		s = queue_fragments(dp, s, pkt, len, seg);
+		if (!s)
+			return;
 	} else {
 		bool leave = (seg->flags & CV_MSG_NEEDS_CSUM) && s->data_partial &&
 			     partial_as_peer_sees_it(pkt, len, seg);
 		if ((seg->flags & CV_MSG_NEEDS_CSUM) && !leave)
 			offload_finish_csum(pkt, len, seg);
-		if (s->max_msg && len + 1 > s->max_msg) {
-			too_big(dp, pkt, len, s->max_msg - 1);
-			return;
-		}
 		pkt[-1] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
 		core->counters.csum_left += leave;
 		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
@@ -380,27 +435,71 @@ int datapath_start(struct datapath *dp)
 	return loop_watch(core->loop, core->tun.fd, CV_EV_IN, on_tun_readable, dp);
 }
 
-/* A server accepts from a session only packets from the addresses it
- * leased to it; anything else would let one client speak as another. */
-static bool source_allowed(const struct cv_session *s, const uint8_t *pkt,
+/* Where a packet from a session may come from. A client forwards for
+ * anything behind it; a server accepts from a session only the sources
+ * the route table gives it (its inner addresses, the networks behind
+ * it): anything else would let one client speak as another. Returns
+ * NULL when allowed, else the counter to count it in. */
+static uint64_t *source_refused(struct datapath *dp, const struct cv_session *s,
+				const uint8_t *pkt, size_t len)
+{
+	struct core *core = dp->core;
+	const uint8_t *src;
+	int family = packet_addr(pkt, len, true, &src);
+
+	if (!dp->routes)
+		return family ? NULL : &core->counters.spoofed_source;
+	if (packet_source_is(pkt, len, dp->routes, s))
+		return NULL;
+	/* Named apart when it lies in another client's network: a site
+	 * that forwards what it should not, not a random forgery. */
+	const char *owner = family && dp->networks
+				    ? route_lookup(dp->networks, family, src)
+				    : NULL;
+	if (owner && (!s->identity || strcmp(owner, s->identity) != 0))
+		return &core->counters.spoofed_network;
+	return &core->counters.spoofed_source;
+}
+
+/* A client restricted to its routes (restrict-to-routes) sends only
+ * where they lead, and to the gateway's own inner addresses. */
+static bool outside_routes(const struct datapath *dp,
+			   const struct cv_session *s, const uint8_t *pkt,
 			   size_t len)
 {
-	const uint8_t *src;
+	const struct session_policy *p = s->policy;
 
-	if (s->core->cfg->mode == MODE_CLIENT)	/* the server forwards for many */
-		return packet_addr(pkt, len, true, &src) != 0;
-	return packet_source_allowed(pkt, len, s->has_inner ? &s->inner : NULL,
-				     s->has_inner6 ? &s->inner6 : NULL);
+	if (!dp->routes || !p || !p->restrict_to_routes)
+		return false;
+	return !packet_to_routes(pkt, len, p->routes, p->n_routes,
+				 &dp->gateway4, &dp->gateway6);
+}
+
+/* Whether pkt (whose source passed source_refused) comes from the client
+ * itself, its inner address, rather than from a network behind it. */
+static bool from_the_client(const struct cv_session *s, const uint8_t *pkt,
+			    size_t len)
+{
+	const uint8_t *src;
+	int family = packet_addr(pkt, len, true, &src);
+	const struct cv_addr *own = family == AF_INET ? &s->inner : &s->inner6;
+	bool has = family == AF_INET ? s->has_inner : s->has_inner6;
+
+	return has && memcmp(src, own->bytes, family == AF_INET ? 4 : 16) == 0;
 }
 
 /* Whether a server should refuse to pass pkt from one client to another:
- * clients are strangers to each other unless client-to-client = yes. */
-static bool to_other_client(const struct datapath *dp, const uint8_t *pkt,
+ * clients are strangers to each other unless client-to-client = yes. A
+ * site's hosts are not clients: like the gateway's own LAN, they answer
+ * the road warriors their routes let in. */
+static bool to_other_client(const struct datapath *dp,
+			    const struct cv_session *s, const uint8_t *pkt,
 			    size_t len)
 {
 	const struct config *cfg = dp->core->cfg;
 
-	if (cfg->mode != MODE_SERVER || cfg->client_to_client)
+	if (cfg->mode != MODE_SERVER || cfg->client_to_client ||
+	    !from_the_client(s, pkt, len))
 		return false;
 	return packet_to_other_client(pkt, len, &cfg->pool, &dp->gateway4,
 				      cfg->has_pool6 ? &cfg->pool6 : NULL,
@@ -419,12 +518,17 @@ static bool data_allowed(struct datapath *dp, struct cv_session *s,
 		core->counters.before_hello++;
 		return false;
 	}
-	if (!source_allowed(s, pkt, len)) {
-		core->counters.spoofed_source++;
+	uint64_t *refused = source_refused(dp, s, pkt, len);
+	if (refused) {
+		(*refused)++;
 		return false;
 	}
-	if (to_other_client(dp, pkt, len)) {
+	if (to_other_client(dp, s, pkt, len)) {
 		core->counters.client_to_client++;
+		return false;
+	}
+	if (outside_routes(dp, s, pkt, len)) {
+		core->counters.outside_routes++;
 		return false;
 	}
 	core->counters.rx_packets++;
@@ -469,6 +573,23 @@ static void deliver_partial(struct datapath *dp, struct cv_session *s,
 		gro_packet(&dp->gro, pkt, len, &seg);
 }
 
+/* Whether a peer's segment size is one its kernel could have made: not
+ * below OFFLOAD_GSO_SIZE_MIN, and each segment within the tunnel MTU it
+ * was welcomed with. */
+static bool gso_size_sane(const struct cv_session *s,
+			  const struct cv_segmentation *seg, const char **why)
+{
+	if (seg->gso_size < OFFLOAD_GSO_SIZE_MIN) {
+		*why = "segment size below 536 bytes";
+		return false;
+	}
+	if (s->mtu && (size_t)seg->hdr_len + seg->gso_size > s->mtu) {
+		*why = "segments larger than the tunnel MTU";
+		return false;
+	}
+	return true;
+}
+
 /* A PROTO_DATA_GSO message: its metadata checked against the packet,
  * then into TUN whole, for the kernel to split or deliver as one. Only
  * a peer we told that we take them sends it. */
@@ -486,7 +607,8 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 		return;
 	}
 	if (proto_get_data_gso(msg, len, &seg) < 0 ||
-	    offload_check(pkt, len - PROTO_DATA_GSO_HDR, &seg, &why) < 0) {
+	    offload_check(pkt, len - PROTO_DATA_GSO_HDR, &seg, &why) < 0 ||
+	    !gso_size_sane(s, &seg, &why)) {
 		char text[120];
 		snprintf(text, sizeof(text), "large segment: %s", why);
 		session_malformed(s, text);
@@ -538,6 +660,12 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 			s->last_rx = loop_now(core->loop);
 			deliver_partial(dp, s, msgs[i].data + 1,
 					msgs[i].len - 1);
+			continue;
+		}
+		if (msgs[i].data[0] == PROTO_PROBE ||
+		    msgs[i].data[0] == PROTO_PROBE_ACK) {
+			s->last_rx = loop_now(core->loop);
+			path_mtu_received(s, msgs[i].data, msgs[i].len);
 			continue;
 		}
 		/* Packets before a control message go first: it may end

@@ -2,7 +2,8 @@
  * The fast path: inner packets between the TUN device and the sessions.
  * Reads a batch from TUN, finds each packet's session, hands each session
  * its packets in one send(); and writes what peers deliver into TUN after
- * checking that a peer sends only from its own inner address.
+ * checking that a peer sends only from its own inner address or the
+ * networks behind it, and, when restricted, only where its routes lead.
  */
 #ifndef CULVERT_DATAPATH_H
 #define CULVERT_DATAPATH_H
@@ -21,10 +22,14 @@ int datapath_new(struct core *core, struct datapath **out);
 void datapath_free(struct datapath *dp);
 
 /* A server's: a packet from TUN goes to the session that routes has for
- * its inner destination; a packet from one client to another is dropped
+ * its inner destination, and a session may send only from sources that
+ * routes has for it; a packet from one client to another is dropped
  * unless client-to-client (gateway4 and gateway6: the gateway's own
- * inner addresses, family 0 without that pool). */
+ * inner addresses, family 0 without that pool). networks: every
+ * configured network behind a client, to its client's name, to tell a
+ * source in another client's network from any other forged one. */
 void datapath_serve(struct datapath *dp, const struct route_table *routes,
+		    const struct route_table *networks,
 		    const struct cv_addr *gateway4,
 		    const struct cv_addr *gateway6);
 /* A client's: every packet from TUN goes to s, the session that is up

@@ -23,6 +23,13 @@
 /* sizeof(struct virtio_net_hdr): the header TUN reads and writes. */
 #define VNET_HDR_LEN 10
 
+/* The smallest segment size a large segment from a peer may have: TCP's
+ * default MSS (RFC 9293, 3.7.1), which every IPv4 path carries. A
+ * smaller one would make one message thousands of tiny packets on the
+ * LAN (gso size 1: 30,000 of them); a flow whose MSS is smaller still
+ * (a peer that advertised one) is split before it is sent. */
+#define OFFLOAD_GSO_SIZE_MIN 536
+
 /* virtio_net_hdr (little endian, as TUN uses it) <-> cv_segmentation. */
 void offload_from_vnet(const uint8_t vnet[VNET_HDR_LEN],
 		       struct cv_segmentation *seg);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "route.h"
+
 /* IPv4: source at 12, destination at 16; IPv6: 8 and 24. */
 int packet_addr(const uint8_t *pkt, size_t len, bool source,
 		const uint8_t **addr)
@@ -21,22 +23,41 @@ int packet_addr(const uint8_t *pkt, size_t len, bool source,
 	return 0;
 }
 
-/* Whether the address at a (family's length) is want. */
-static bool same_addr(int family, const uint8_t *a, const struct cv_addr *want)
-{
-	if (!want || want->family != family)
-		return false;
-	return memcmp(a, want->bytes, family == AF_INET ? 4 : 16) == 0;
-}
-
-bool packet_source_allowed(const uint8_t *pkt, size_t len,
-			   const struct cv_addr *leased4,
-			   const struct cv_addr *leased6)
+bool packet_source_is(const uint8_t *pkt, size_t len,
+		      const struct route_table *routes, const void *session)
 {
 	const uint8_t *src;
 	int family = packet_addr(pkt, len, true, &src);
 
-	return same_addr(family, src, family == AF_INET ? leased4 : leased6);
+	return family && route_lookup(routes, family, src) == session;
+}
+
+/* The packet's destination as an address; family 0 when no IP. */
+static struct cv_addr destination(const uint8_t *pkt, size_t len)
+{
+	const uint8_t *dst;
+	struct cv_addr a = { .family = (sa_family_t)packet_addr(pkt, len, false,
+								&dst) };
+
+	if (a.family)
+		memcpy(a.bytes, dst, a.family == AF_INET ? 4 : 16);
+	return a;
+}
+
+bool packet_to_routes(const uint8_t *pkt, size_t len,
+		      const struct cv_prefix *routes, unsigned int n,
+		      const struct cv_addr *also4, const struct cv_addr *also6)
+{
+	struct cv_addr a = destination(pkt, len);
+
+	if (!a.family)
+		return false;
+	if (addr_equal(&a, a.family == AF_INET ? also4 : also6))
+		return true;
+	for (unsigned int i = 0; i < n; i++)
+		if (prefix_contains(&routes[i], &a))
+			return true;
+	return false;
 }
 
 bool packet_to_other_client(const uint8_t *pkt, size_t len,
@@ -45,14 +66,11 @@ bool packet_to_other_client(const uint8_t *pkt, size_t len,
 			    const struct cv_prefix *pool6,
 			    const struct cv_addr *server6)
 {
-	const uint8_t *dst;
-	int family = packet_addr(pkt, len, false, &dst);
-	const struct cv_prefix *pool = family == AF_INET ? pool4 : pool6;
+	struct cv_addr a = destination(pkt, len);
+	const struct cv_prefix *pool = a.family == AF_INET ? pool4 : pool6;
 
-	if (!family || !pool || pool->addr.family != family)
+	if (!a.family || !pool || pool->addr.family != a.family)
 		return false;
-	struct cv_addr a = { .family = (sa_family_t)family };
-	memcpy(a.bytes, dst, family == AF_INET ? 4 : 16);
 	return prefix_contains(pool, &a) &&
-	       !addr_equal(&a, family == AF_INET ? server4 : server6);
+	       !addr_equal(&a, a.family == AF_INET ? server4 : server6);
 }

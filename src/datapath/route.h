@@ -1,7 +1,22 @@
 /*
- * Where an inner packet goes: its destination address to the session that
- * holds that address. A hash table, because the fast path asks once per
- * packet and a gateway may hold thousands of sessions.
+ * Where an inner packet goes, and who may send from where: one prefix
+ * table from inner prefixes to the sessions that hold them. A client's
+ * inner address is a host prefix (/32, /128); the networks behind a
+ * client (a site) are shorter ones. The fast path asks it twice per
+ * packet: the destination of a packet from TUN (which session to send
+ * it to), and the source of a packet from a session (whether that
+ * session may send from there: the longest match must be its own).
+ *
+ * Longest match in constant time in the number of sessions: one hash
+ * probe per prefix length present, longest first. A gateway holds a few
+ * lengths (32 and 128 for the clients, the lengths of its sites'
+ * networks), so a lookup costs the same with ten sessions as with
+ * 100,000.
+ *
+ * Lookups never write to the table, so that loops on several cores can
+ * later share it read-mostly: the one writer would then publish changes
+ * (RCU-style) while readers only read. Today every call comes from the
+ * one event loop.
  */
 #ifndef CULVERT_ROUTE_H
 #define CULVERT_ROUTE_H
@@ -13,17 +28,21 @@ struct route_table;
 int route_table_new(struct route_table **out);
 void route_table_free(struct route_table *table);
 
-/* -EEXIST when addr is already routed; -EINVAL for a NULL session or an
- * unknown family; -ENOMEM. */
-int route_add(struct route_table *table, const struct cv_addr *addr,
+/* Route prefix p to session. -EEXIST when p (the same prefix, not an
+ * overlapping one) is routed already; -EINVAL for a NULL session, an
+ * unknown family, a length past the family's or host bits set; -ENOMEM. */
+int route_add(struct route_table *table, const struct cv_prefix *p,
 	      void *session);
-/* Removes addr only while it still points at session. */
-void route_del(struct route_table *table, const struct cv_addr *addr,
+/* Removes p only while it still points at session. */
+void route_del(struct route_table *table, const struct cv_prefix *p,
 	       const void *session);
-/* family AF_INET: addr points at 4 bytes; AF_INET6: 16 bytes (both as in
- * the IP header). NULL when no session holds it. */
+/* The session of the longest prefix holding addr: family AF_INET, addr
+ * points at 4 bytes; AF_INET6, 16 bytes (both as in the IP header, no
+ * alignment needed). NULL when none does. */
 void *route_lookup(const struct route_table *table, int family,
 		   const void *addr);
+/* The session routed exactly p, or NULL. */
+void *route_find(const struct route_table *table, const struct cv_prefix *p);
 unsigned int route_count(const struct route_table *table);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Password checks: the password file (user:crypt-hash lines, hashed by
- * libxcrypt), then PAM for users the file does not list.
+ * libxcrypt, with the user's group as an optional third field), then PAM
+ * for users the file does not list.
  *
  * auth_check() blocks: a yescrypt check costs tens of milliseconds, and
  * a PAM stack may ask a remote server.
@@ -20,6 +21,7 @@
 
 #include "hash_cost.h"
 #include "log.h"
+#include "secret_mode.h"
 #include "user_name.h"
 
 /* Checked instead of a real hash when there is none to check (unknown,
@@ -38,6 +40,7 @@ enum hash_state {
 struct auth_user {
 	char *name;
 	char *hash;
+	char *group;		/* NULL: none given */
 	enum hash_state state;
 	unsigned int line;
 };
@@ -84,13 +87,11 @@ static void load_error(struct loader *l, const char *fmt, ...)
 
 static void load_error(struct loader *l, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_verr_at(l->path, l->line, fmt, ap);
 	va_end(ap);
-	log_err("%s:%u: %s", l->path, l->line, msg);
 	l->errors++;
 }
 
@@ -162,10 +163,26 @@ static int load_line(struct loader *l, char *line)
 		return 0;
 	}
 	*colon = '\0';
-	const char *name = line, *hash = colon + 1;
+	const char *name = line, *hash = colon + 1, *group = NULL;
 	if (!user_name_valid(name)) {
 		bad_user(l, name);
 		return 0;
+	}
+	/* USER:HASH:GROUP. No crypt(5) hash holds a ':'; a line with more
+	 * fields (shadow(5)'s) keeps them in its hash, which then never
+	 * matches, as before groups. */
+	char *second = strchr(hash, ':');
+	if (second && !strchr(second + 1, ':')) {
+		*second = '\0';
+		group = second + 1;
+		if (!*group) {
+			group = NULL;
+		} else if (!group_name_valid(group)) {
+			char shown[USER_NAME_MAX + 1];
+			load_error(l, "user '%s': group '%s' is not a group name (letters, digits, '.', '_', '-', not starting with '.')",
+				   name, printable(group, shown, sizeof(shown)));
+			return 0;
+		}
 	}
 
 	if (l->n == l->cap) {
@@ -180,12 +197,14 @@ static int load_line(struct loader *l, char *line)
 	struct auth_user *u = &l->users[l->n];
 	u->name = strdup(name);
 	u->hash = strdup(hash);
+	u->group = group ? strdup(group) : NULL;
 	u->line = l->line;
 	char costly[160];
 	u->state = hash_state(hash, costly, sizeof(costly));
-	if (!u->name || !u->hash) {
+	if (!u->name || !u->hash || (group && !u->group)) {
 		free(u->name);
 		free(u->hash);
+		free(u->group);
 		return -ENOMEM;
 	}
 	l->n++;
@@ -236,6 +255,7 @@ static void free_users(struct auth_user *users, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(users[i].name);
+		free(users[i].group);
 		/* Not the password, but what a guesser works from. */
 		explicit_bzero(users[i].hash, strlen(users[i].hash));
 		free(users[i].hash);
@@ -258,9 +278,9 @@ static int load_file(struct auth *auth, const char *path)
 		fclose(f);
 		return -EINVAL;
 	}
-	if (st.st_mode & 077)
-		log_warn("password file %s can be read by other users (mode %04o): chmod 600 it",
-			 path, (unsigned int)(st.st_mode & 07777));
+	char why[96];
+	if (secret_mode_problem(st.st_mode, why, sizeof(why)))
+		log_warn("password file %s %s", path, why);
 
 	struct loader l = { .path = path };
 	char *line = NULL;
@@ -345,6 +365,14 @@ static const struct auth_user *find_user(const struct auth *auth,
 	if (!auth->n_users)
 		return NULL;
 	return bsearch(&key, auth->users, auth->n_users, sizeof(key), by_name);
+}
+
+const char *auth_user_group(const struct auth *auth, const char *user)
+{
+	const struct auth_user *u = auth && user_name_valid(user)
+					    ? find_user(auth, user) : NULL;
+
+	return u ? u->group : NULL;
 }
 
 #ifdef HAVE_PAM

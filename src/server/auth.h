@@ -36,6 +36,9 @@ int auth_set_pam_confdir(struct auth *auth, const char *dir);
  * does not know. Takes as long for an unknown user as for a known one. */
 enum auth_result auth_check(struct auth *auth, const char *user,
 			    const char *password);
+/* The group the password file gives user (its third field), or NULL:
+ * none, or a user the file does not list (PAM's). */
+const char *auth_user_group(const struct auth *auth, const char *user);
 /* For the server's log: "unknown user", "wrong password", ... */
 const char *auth_result_str(enum auth_result result);
 

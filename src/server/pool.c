@@ -15,6 +15,11 @@
  * An identity remembers one address, the latest it was given: a second
  * session under the same identity takes the name over, and the first
  * session's address becomes anonymous.
+ *
+ * Reserved addresses (the static addresses of per-client policy) are never
+ * leased: a sorted array of their slots, for the cursor to step over, and
+ * a flag in the slots the cursor has passed, which keeps them off the free
+ * list. The server hands them out itself.
  */
 #include "pool.h"
 
@@ -34,6 +39,7 @@ struct slot {
 	uint32_t chain_next;	/* next slot in the same identity bucket */
 	uint32_t lru_prev, lru_next;	/* free list links while released */
 	bool leased;
+	bool reserved;		/* never leased, never on the free list */
 };
 
 struct pool {
@@ -49,6 +55,9 @@ struct pool {
 
 	uint32_t *buckets;	/* identity map: first slot of each chain */
 	uint32_t bucket_mask;	/* bucket count - 1, a power of two */
+
+	uint32_t *reserved;	/* slots never leased, ascending */
+	uint32_t n_reserved;
 };
 
 /* An address is the network plus an offset: the gateway is offset 1 and
@@ -226,17 +235,45 @@ static int slots_reserve(struct pool *pool, uint32_t needed)
 	return identity_map_resize(pool);
 }
 
+static int by_slot(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool is_reserved(const struct pool *pool, uint32_t slot)
+{
+	return pool->n_reserved &&
+	       bsearch(&slot, pool->reserved, pool->n_reserved,
+		       sizeof(*pool->reserved), by_slot);
+}
+
+/* The slot at the cursor, made: reserved or not, it is past the cursor
+ * from now on. */
+static int pass_cursor(struct pool *pool, uint32_t *slot)
+{
+	int err = slots_reserve(pool, pool->never_used + 1);
+
+	if (err)
+		return err;
+	*slot = pool->never_used++;
+	pool->slots[*slot] = (struct slot){
+		.reserved = is_reserved(pool, *slot),
+	};
+	return 0;
+}
+
 /* An address nobody held, else the least recently released one. */
 static int take_free_slot(struct pool *pool, uint32_t *out)
 {
-	if (pool->never_used < pool->size) {
-		int err = slots_reserve(pool, pool->never_used + 1);
+	/* Bounded: the cursor steps over each reserved slot once. */
+	while (pool->never_used < pool->size) {
+		int err = pass_cursor(pool, out);
 		if (err)
 			return err;
-		uint32_t slot = pool->never_used++;
-		pool->slots[slot] = (struct slot){ .identity = NULL };
-		*out = slot;
-		return 0;
+		if (!pool->slots[*out].reserved)
+			return 0;
 	}
 	if (pool->lru_head == NO_SLOT)
 		return -ENOSPC;
@@ -294,6 +331,7 @@ void pool_free(struct pool *pool)
 		free(pool->slots[i].identity);
 	free(pool->slots);
 	free(pool->buckets);
+	free(pool->reserved);
 	free(pool);
 }
 
@@ -317,7 +355,8 @@ int pool_lease(struct pool *pool, const char *identity, struct cv_addr *out)
 	bool named = identity && identity[0];
 	uint32_t held = named ? identity_find(pool, identity) : NO_SLOT;
 
-	if (held != NO_SLOT && !pool->slots[held].leased) {
+	if (held != NO_SLOT && !pool->slots[held].leased &&
+	    !pool->slots[held].reserved) {
 		/* Its previous address, released and not given away since. */
 		lru_unlink(pool, held);
 		lease_slot(pool, held, out);
@@ -353,7 +392,8 @@ void pool_release(struct pool *pool, const struct cv_addr *addr)
 		return;
 	pool->slots[slot].leased = false;
 	pool->in_use--;
-	lru_append(pool, slot);
+	if (!pool->slots[slot].reserved)
+		lru_append(pool, slot);
 }
 
 unsigned int pool_size(const struct pool *pool)
@@ -374,13 +414,13 @@ static int claim_unused(struct pool *pool, uint32_t slot)
 
 	if (err)
 		return err;
-	while (pool->never_used < slot) {
-		uint32_t skipped = pool->never_used++;
-		pool->slots[skipped] = (struct slot){ .identity = NULL };
-		lru_append(pool, skipped);
+	while (pool->never_used <= slot) {
+		uint32_t skipped = 0;
+		if ((err = pass_cursor(pool, &skipped)) < 0)
+			return err;
+		if (skipped < slot && !pool->slots[skipped].reserved)
+			lru_append(pool, skipped);
 	}
-	pool->slots[slot] = (struct slot){ .identity = NULL };
-	pool->never_used = slot + 1;
 	return 0;
 }
 
@@ -400,7 +440,7 @@ int pool_lease_hint(struct pool *pool, const char *identity,
 	if (!hint || hint->family != pool->prefix.addr.family)
 		return pool_lease(pool, identity, out);
 	uint32_t slot = slot_of(pool, hint);
-	if (slot >= pool->size ||
+	if (slot >= pool->size || is_reserved(pool, slot) ||
 	    (slot < pool->never_used && (pool->slots[slot].leased ||
 					 !may_take(pool, slot, identity))))
 		return pool_lease(pool, identity, out);
@@ -425,5 +465,66 @@ int pool_lease_hint(struct pool *pool, const char *identity,
 		identity_give(pool, slot, name);
 	}
 	lease_slot(pool, slot, out);
+	return 0;
+}
+
+bool pool_contains(const struct pool *pool, const struct cv_addr *addr)
+{
+	return slot_of(pool, addr) < pool->size;
+}
+
+bool pool_is_reserved(const struct pool *pool, const struct cv_addr *addr)
+{
+	uint32_t slot = slot_of(pool, addr);
+
+	return slot < pool->size && is_reserved(pool, slot);
+}
+
+/* A slot the cursor passed leaves the free list when reserved, and joins
+ * it again when no longer reserved; a leased one only changes its flag
+ * (pool_release then keeps it off the free list, or puts it on). Nobody
+ * gets a reserved address back by name. */
+static void mark_reserved(struct pool *pool, uint32_t slot, bool reserved)
+{
+	struct slot *s = &pool->slots[slot];
+
+	if (s->reserved == reserved)
+		return;
+	s->reserved = reserved;
+	if (s->leased)
+		return;
+	if (reserved) {
+		lru_unlink(pool, slot);
+		free(identity_take(pool, slot));
+	} else {
+		lru_append(pool, slot);
+	}
+}
+
+int pool_reserve(struct pool *pool, const struct cv_addr *addrs,
+		 unsigned int n)
+{
+	uint32_t *slots = n ? calloc(n, sizeof(*slots)) : NULL;
+
+	if (n && !slots)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		slots[i] = slot_of(pool, &addrs[i]);
+		if (slots[i] >= pool->size) {
+			free(slots);
+			return -EINVAL;
+		}
+	}
+	if (n > 1)
+		qsort(slots, n, sizeof(*slots), by_slot);
+	for (uint32_t i = 0; i < pool->n_reserved; i++)
+		if (pool->reserved[i] < pool->never_used)
+			mark_reserved(pool, pool->reserved[i], false);
+	free(pool->reserved);
+	pool->reserved = slots;
+	pool->n_reserved = n;
+	for (uint32_t i = 0; i < n; i++)
+		if (slots[i] < pool->never_used)
+			mark_reserved(pool, slots[i], true);
 	return 0;
 }

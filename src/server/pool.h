@@ -37,6 +37,19 @@ int pool_lease_hint(struct pool *pool, const char *identity,
 		    const struct cv_addr *hint, struct cv_addr *out);
 void pool_release(struct pool *pool, const struct cv_addr *addr);
 
+/* Whether addr is one of the pool's client addresses (not its network,
+ * the gateway's or the broadcast address). */
+bool pool_contains(const struct pool *pool, const struct cv_addr *addr);
+
+/* The addresses that are never leased (static addresses, given out by
+ * the server itself): addrs replaces the set before. An address leased
+ * now stays leased until released, then is kept off the free list; one
+ * no longer reserved becomes free. -EINVAL when one is not a client
+ * address of the pool (nothing changes then); -ENOMEM. */
+int pool_reserve(struct pool *pool, const struct cv_addr *addrs,
+		 unsigned int n);
+bool pool_is_reserved(const struct pool *pool, const struct cv_addr *addr);
+
 unsigned int pool_size(const struct pool *pool);	/* client addresses */
 unsigned int pool_in_use(const struct pool *pool);
 

@@ -1,11 +1,13 @@
-/* What the server does with each of its sessions: the link taken (or
- * refused when too many wait), a hello admitted (version, limits,
- * certificate, password) or refused, an address leased, the welcome; and
- * at the end, the lease and route given back. The server's counts follow
- * each session's state here. */
+/* What the server does with each of its sessions: the link taken (the
+ * oldest silent one giving way when too many wait for hello), a hello
+ * admitted (version, limits, certificate, password) or refused, its
+ * client's policy merged, its addresses and networks taken (lease.c),
+ * the welcome; and at the end, all of it given back. The server's
+ * counts follow each session's state here. */
 #include "server.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,66 +16,59 @@
 #include "auth_worker.h"
 #include "config.h"
 #include "core.h"
+#include "lease.h"
 #include "log.h"
 #include "loop.h"
+#include "path_mtu.h"
+#include "pending.h"
 #include "plugin_host.h"
-#include "pool.h"
-#include "route.h"
+#include "policy.h"
+#include "refusal_log.h"
+#include "server_internal.h"
 #include "session_owner.h"
+#include "source_table.h"
 #include "stateless_reset.h"
 #include "throttle.h"
 #include "user_name.h"
 
-/* Pre-hello sessions held at once; more links are refused. */
-#define MAX_PENDING 1024
-
-/* Give back what the session held on the server: its route and lease. */
-static void release(struct cv_session *s)
-{
-	struct server *srv = s->owner;
-
-	if (s->has_inner6) {
-		route_del(srv->routes, &s->inner6, s);
-		pool_release(srv->pool6, &s->inner6);
-		s->has_inner6 = false;
-	}
-	if (!s->has_inner)
-		return;
-	route_del(srv->routes, &s->inner, s);
-	pool_release(srv->pool, &s->inner);
-	s->has_inner = false;
-}
-
-/* With pool6, the session's IPv6 address as well: its previous one when
- * it can, as for IPv4. -ENOSPC when pool6 is exhausted, -ENOMEM. */
-static int lease_inner6(struct cv_session *s)
-{
-	struct server *srv = s->owner;
-	int err;
-
-	if (!srv->pool6)
-		return 0;
-	unsigned int mtu = session_mtu(s, s->core->cfg->mtu);
-	/* IPv6-only: without IPv6 the session would have no address. */
-	if (mtu < SESSION_IPV6_MIN_MTU && !srv->pool)
-		return -EMSGSIZE;
-	if (mtu < SESSION_IPV6_MIN_MTU) {
-		log_warn("%s: no IPv6 inside: the tunnel MTU over %s is %u, below IPv6's minimum of %u (raise the transport's mtu)",
-			 s->peer, s->transport->t->name, mtu,
-			 SESSION_IPV6_MIN_MTU);
-		return 0;
-	}
-	err = pool_lease_hint(srv->pool6, s->identity, &s->previous6,
-			      &s->inner6);
-	if (err < 0)
-		return err;
-	s->has_inner6 = true;
-	return route_add(srv->routes, &s->inner6, s);
-}
-
+/* The session's timer before it is up: no hello within hello-timeout,
+ * a login not done within handshake-timeout of its hello, or a newer
+ * link it gives way to (server_link_up). */
 static void hello_timeout(struct cv_session *s)
 {
-	session_free(s, false, "no hello in time");
+	const char *why = "no hello in time";
+
+	if (s->gave_way)
+		why = "gave way to a newer link (too many wait for hello)";
+	else if (s->auth_job || s->connect_hook)
+		why = "login not done within handshake-timeout";
+	session_free(s, false, why);
+}
+
+/* Routes only of a family the client has an address in: a client
+ * without an IPv6 one (a session below 1280 bytes) could use IPv6 routes
+ * only with sources the datapath drops, and the config has no IPv4
+ * routes without a pool. The same for the networks behind it, which
+ * lease.c routed only in the families it carries. */
+static bool family_carried(const struct cv_session *s, const struct cv_prefix *p)
+{
+	return p->addr.family == AF_INET6 ? s->has_inner6 : s->has_inner;
+}
+
+static void fill_routes(const struct cv_session *s, struct proto_welcome *w)
+{
+	const struct config *cfg = s->core->cfg;
+	const struct session_policy *p = s->policy;
+	const struct cv_prefix *routes = p ? p->routes : cfg->routes;
+	unsigned int n = p ? p->n_routes : cfg->n_routes;
+
+	for (unsigned int i = 0; i < n && w->n_routes < PROTO_MAX_ROUTES; i++)
+		if (family_carried(s, &routes[i]))
+			w->routes[w->n_routes++] = routes[i];
+	for (unsigned int i = 0; p && i < p->n_networks &&
+				 w->n_networks < PROTO_MAX_NETWORKS; i++)
+		if (family_carried(s, &p->networks[i]))
+			w->networks[w->n_networks++] = p->networks[i];
 }
 
 static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
@@ -93,17 +88,10 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->addr6.len = srv->addr6.len;
 		w->server6 = srv->addr6.addr;
 	}
-	w->mtu = (uint16_t)session_mtu(s, cfg->mtu);
+	w->mtu = (uint16_t)s->mtu;
 	w->keepalive_interval = (uint16_t)cfg->keepalive_interval;
 	w->keepalive_timeout = (uint16_t)cfg->keepalive_timeout;
-	/* Routes only of a family the client has an address in: a client
-	 * without an IPv6 one (a session below 1280 bytes) could use IPv6
-	 * routes only with sources the datapath drops, and the config has
-	 * no IPv4 routes without a pool. */
-	for (unsigned int i = 0; i < cfg->n_routes; i++)
-		if (cfg->routes[i].addr.family == AF_INET6 ? s->has_inner6
-							    : s->has_inner)
-			w->routes[w->n_routes++] = cfg->routes[i];
+	fill_routes(s, w);
 	w->n_dns = cfg->n_dns;
 	memcpy(w->dns, cfg->dns, cfg->n_dns * sizeof(cfg->dns[0]));
 	w->n_dns_domains = cfg->n_dns_domains;
@@ -114,7 +102,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->features |= PROTO_FEATURE_DATA_GSO;
 	if (session_takes_partial(s))
 		w->features |= PROTO_FEATURE_DATA_PARTIAL;
-	w->features |= PROTO_FEATURE_PROBE;
+	w->features |= PROTO_FEATURE_PATH_MTU;
 	server_welcome_reset_token(s, w);
 }
 
@@ -128,11 +116,15 @@ static int send_welcome(struct cv_session *s)
 
 /* Refuse a peer with a reason for it and one for our log; the session is
  * gone afterwards. */
-static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
-		   const char *logged)
+static bool refuse(struct cv_session *s, enum refusal why, uint8_t reason,
+		   const char *told, const char *logged)
 {
-	log_warn("refusing %s: %s", s->peer, logged);
+	struct server *srv = s->owner;
+
+	refusal_log(srv->refusals, (const struct sockaddr *)&s->peer_addr,
+		    LOG_WARNING, "refusing %s: %s", s->peer, logged);
 	s->core->counters.refused++;
+	s->core->refusals[why]++;
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
 	return false;
@@ -142,8 +134,9 @@ static bool refuse(struct cv_session *s, uint8_t reason, const char *told,
 static bool take_login(struct cv_session *s)
 {
 	if (s->identity && strcmp(s->identity, s->login) != 0)
-		log_info("%s: certificate '%s' logs in as user '%s'", s->peer,
-			 s->identity, s->login);
+		session_log(s, LOG_INFO,
+			    "%s: certificate '%s' logs in as user '%s'",
+			    s->peer, s->identity, s->login);
 	free(s->identity);
 	s->identity = s->login;
 	s->login = NULL;
@@ -152,28 +145,112 @@ static bool take_login(struct cv_session *s)
 
 static bool accept_peer(struct cv_session *s);
 
+static enum login_result login_result(enum auth_result result)
+{
+	switch (result) {
+	case AUTH_OK:
+		return LOGIN_ok;
+	case AUTH_UNKNOWN_USER:
+		return LOGIN_unknown_user;
+	case AUTH_WRONG_PASSWORD:
+		return LOGIN_wrong_password;
+	case AUTH_LOCKED:
+		return LOGIN_locked;
+	case AUTH_BAD_HASH:
+		return LOGIN_bad_hash;
+	case AUTH_ERROR:
+		break;
+	}
+	return LOGIN_error;
+}
+
 /* The worker's answer about the password of s->login. */
 static void on_password_checked(void *arg, enum auth_result result)
 {
 	struct cv_session *s = arg;
 	struct server *srv = s->owner;
-	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	/* Where the check was counted, even if the peer moved since. */
+	const struct sockaddr *sa = (const struct sockaddr *)&s->login_from;
 	char text[160];
 
 	s->auth_job = NULL;
+	s->core->logins[login_result(result)]++;
+	throttle_end(srv->throttle, sa, s->login, result == AUTH_OK,
+		     loop_now(s->core->loop));
 	if (result != AUTH_OK) {
-		throttle_failed(srv->throttle, sa, loop_now(s->core->loop));
 		s->core->counters.auth_failed++;
 		snprintf(text, sizeof(text), "user '%s': %s", s->login,
 			 auth_result_str(result));
 		/* The same answer for every failure: it must not tell a
 		 * stranger which users exist. */
-		refuse(s, PROTO_REASON_AUTH, "wrong username or password", text);
+		refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
+		       "wrong username or password", text);
 		return;
 	}
-	throttle_succeeded(srv->throttle, sa);
 	take_login(s);
+	s->password_login = true;
 	accept_peer(s);
+}
+
+/* The password half of admit(): the name (its form, and the
+ * certificate's when both are asked for), the back-off, then the check
+ * on the worker (s->auth_job set). */
+static bool admit_password(struct cv_session *s, const struct proto_hello *h)
+{
+	struct server *srv = s->owner;
+	const struct config *cfg = s->core->cfg;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
+	int64_t now = loop_now(s->core->loop);
+	char text[IDENTITY_MAX + 200];
+
+	if (!h->username[0] || !h->password[0])
+		return refuse(s, REFUSAL_no_password, PROTO_REASON_AUTH,
+			      "this server needs a username and password",
+			      "no username or password (auth = password)");
+	/* The name goes into the log: only what a password file may hold. */
+	if (!user_name_valid(h->username)) {
+		throttle_failed(srv->throttle, sa, NULL, now);
+		s->core->counters.auth_failed++;
+		s->core->logins[LOGIN_bad_name]++;
+		return refuse(s, REFUSAL_login_failed, PROTO_REASON_AUTH,
+			      "wrong username or password",
+			      "a user name with characters no user has");
+	}
+	/* Checked before the password: a certificate's holder learns
+	 * nothing of another user's password. */
+	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && cfg->cert_user_match &&
+	    strcmp(s->identity, h->username) != 0) {
+		s->core->counters.auth_failed++;
+		snprintf(text, sizeof(text),
+			 "certificate '%s' with the password of user '%s': the user name must be the certificate's name (cert-user-match)",
+			 s->identity, h->username);
+		return refuse(s, REFUSAL_cert_user_mismatch, PROTO_REASON_AUTH,
+			      "the username is not the name in your certificate",
+			      text);
+	}
+	int64_t wait = throttle_wait(srv->throttle, sa, h->username, now);
+	if (wait > 0) {
+		s->core->counters.auth_throttled++;
+		snprintf(text, sizeof(text),
+			 "too many failed logins from your address; try again in %lld s",
+			 (long long)(wait + 999) / 1000);
+		return refuse(s, REFUSAL_throttled, PROTO_REASON_BUSY, text,
+			      "too many failed logins from this address");
+	}
+	struct source_key source;
+	source_key(sa, SOURCE_HOST, &source);
+	s->login = strdup(h->username);
+	if (s->login)
+		s->auth_job = auth_worker_submit(srv->auth_worker, &source,
+						 h->username, h->password,
+						 on_password_checked, s);
+	if (!s->auth_job)
+		return refuse(s, REFUSAL_busy, PROTO_REASON_BUSY,
+			      "the server is busy checking logins; try again",
+			      "too many logins waiting for a password check");
+	s->login_from = s->peer_addr;
+	throttle_begin(srv->throttle, sa, s->login, now);
+	return true;
 }
 
 /* Whether the peer may go on: the limits, and what `auth` asks that the
@@ -183,53 +260,34 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 {
 	struct server *srv = s->owner;
 	const struct config *cfg = s->core->cfg;
-	int64_t now = loop_now(s->core->loop);
-	char text[160];
+	char text[IDENTITY_MAX + 200];
 
 	if (srv->n_up >= cfg->max_clients)
-		return refuse(s, PROTO_REASON_POLICY, "the server is full",
+		return refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
+			      "the server is full",
 			      "max-clients reached");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
 		return true;
 	if ((cfg->auth & AUTH_METHOD_CERTIFICATE) && !s->identity)
-		return refuse(s, PROTO_REASON_AUTH,
+		return refuse(s, REFUSAL_no_certificate, PROTO_REASON_AUTH,
 			      "a client certificate is required",
 			      "no client certificate (auth = certificate)");
+	/* It names the session in logs, status, kick and the scripts'
+	 * CULVERT_IDENTITY: nothing a shell would read as syntax. */
+	if (s->identity && !identity_valid(s->identity)) {
+		snprintf(text, sizeof(text),
+			 "the name in its certificate, '%s', holds characters other than letters, digits, spaces and . _ @ + - , = (IDENTITIES in culvert.conf(5))",
+			 s->identity);
+		return refuse(s, REFUSAL_bad_identity, PROTO_REASON_AUTH,
+			      "the name in your certificate holds characters this server does not take",
+			      text);
+	}
 	if (!(cfg->auth & AUTH_METHOD_PASSWORD))
 		return true;
-
-	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
-	int64_t wait = throttle_wait(srv->throttle, sa, now);
-	if (wait > 0) {
-		snprintf(text, sizeof(text),
-			 "too many failed logins from your address; try again in %lld s",
-			 (long long)(wait + 999) / 1000);
-		return refuse(s, PROTO_REASON_AUTH, text,
-			      "too many failed logins from this address");
-	}
-	if (!h->username[0] || !h->password[0])
-		return refuse(s, PROTO_REASON_AUTH,
-			      "this server needs a username and password",
-			      "no username or password (auth = password)");
-	/* The name goes into the log: only what a password file may hold. */
-	if (!user_name_valid(h->username)) {
-		throttle_failed(srv->throttle, sa, now);
-		s->core->counters.auth_failed++;
-		return refuse(s, PROTO_REASON_AUTH, "wrong username or password",
-			      "a user name with characters no user has");
-	}
-	s->login = strdup(h->username);
-	if (s->login)
-		s->auth_job = auth_worker_submit(srv->auth_worker, h->username,
-						 h->password, on_password_checked,
-						 s);
+	bool ok = admit_password(s, h);
 	explicit_bzero(h->password, sizeof(h->password));
-	if (!s->auth_job)
-		return refuse(s, PROTO_REASON_AUTH,
-			      "the server is busy checking logins; try again",
-			      "too many logins waiting for a password check");
-	return true;
+	return ok;
 }
 
 /* A hello (the session's ops->handshake on a server). */
@@ -240,7 +298,14 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 
 	if (s->auth_job || s->connect_hook)
 		return true;	/* a retransmission: the answer is coming */
-	if (s->state == SESSION_UP) {
+	if (s->state == SESSION_HELLO) {
+		/* Its first hello: no longer a silent stranger holding a
+		 * place, and what is left of its login (the password
+		 * check, the script) has handshake-timeout. */
+		pending_leave(srv->pending, &s->pending);
+		s->gave_way = false;
+		loop_timer_arm(s->timer, s->core->cfg->handshake_timeout * 1000);
+	} else {
 		if (h->nonce == s->nonce) {
 			/* Our welcome was lost: say it again. */
 			if (send_welcome(s) < 0) {
@@ -251,9 +316,10 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 			return true;
 		}
 		/* The client started over on the same link. */
-		log_info("session %s said hello again: starting over",
-			 session_name(s));
-		release(s);
+		session_log(s, LOG_INFO,
+			    "session %s said hello again: starting over",
+			    session_name(s));
+		lease_give_back(s);
 		s->state = SESSION_HELLO;
 		srv->n_up--;
 		srv->n_pending++;
@@ -263,12 +329,14 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		snprintf(text, sizeof(text),
 			 "protocol version %u is not spoken here (this server speaks %u)",
 			 h->version, PROTO_VERSION);
-		return refuse(s, PROTO_REASON_VERSION, text, text);
+		return refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
+			      text);
 	}
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
+	s->probes_answered = h->flags & PROTO_HELLO_PATH_MTU;
 	s->previous4 = h->previous4;
 	s->previous6 = h->previous6;
 	if (!admit(s, h))
@@ -276,23 +344,44 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	return s->auth_job ? true : accept_peer(s);
 }
 
+/* "; networks 198.18.1.0/24; group sites" for the log line of a session
+ * that has them. */
+static void policy_text(const struct cv_session *s, char *buf, size_t size)
+{
+	const struct session_policy *p = s->policy;
+	size_t used = 0;
+	char n[ADDR_STRLEN];
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; p && i < p->n_networks && used < size; i++) {
+		int len = snprintf(buf + used, size - used, "%s%s",
+				   i ? ", " : "; networks ",
+				   prefix_str(&p->networks[i], n));
+		used += len > 0 ? (size_t)len : 0;
+	}
+	if (p && p->group && used < size)
+		snprintf(buf + used, size - used, "; group %s", p->group);
+}
+
 /* The session is up: keepalives, the welcome. */
 static bool bring_up(struct cv_session *s)
 {
 	const struct config *cfg = s->core->cfg;
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN], buf6[ADDR_STRLEN], more[400];
 
 	if (session_up(s, cfg->keepalive_interval, cfg->keepalive_timeout) < 0 ||
 	    send_welcome(s) < 0) {
 		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send welcome");
 		return false;
 	}
-	char buf6[ADDR_STRLEN];
-	log_notice("session %s up over %s: inner address %s%s%s",
-		   session_name(s), s->transport->t->name,
-		   s->has_inner ? addr_str(&s->inner, buf) : "",
-		   s->has_inner && s->has_inner6 ? " and " : "",
-		   s->has_inner6 ? addr_str(&s->inner6, buf6) : "");
+	path_mtu_start(s, session_mtu(s, cfg->mtu));
+	policy_text(s, more, sizeof(more));
+	session_log(s, LOG_NOTICE,
+		    "session %s up over %s: inner address %s%s%s%s",
+		    session_name(s), s->transport->t->name,
+		    s->has_inner ? addr_str(&s->inner, buf) : "",
+		    s->has_inner && s->has_inner6 ? " and " : "",
+		    s->has_inner6 ? addr_str(&s->inner6, buf6) : "", more);
 	return true;
 }
 
@@ -308,99 +397,55 @@ static void on_client_connect_done(void *arg, int status)
 	}
 	snprintf(text, sizeof(text), "client-connect-script said no (exit status %d)",
 		 status);
-	refuse(s, PROTO_REASON_POLICY, "refused by the server's policy", text);
+	refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
+	       "refused by the server's policy", text);
 }
 
-/* Whether o's outer address has s's IP (any port). */
-static bool same_outer_ip(const struct cv_session *o, const struct cv_session *s)
+const char *server_session_group(const struct cv_session *s)
 {
-	struct cv_addr a, b;
+	const struct server *srv = s->owner;
+	const char *group = NULL;
 
-	return addr_from_sockaddr(&o->peer_addr, &a) == 0 &&
-	       addr_from_sockaddr(&s->peer_addr, &b) == 0 && addr_equal(&a, &b);
+	if (s->password_login)
+		group = auth_user_group(srv->auth, s->identity);
+	/* An OU that no group could be named after is none. */
+	if (!group && s->core->cfg->cert_group && group_name_valid(s->cert_group))
+		group = s->cert_group;
+	return group;
 }
 
-/* Whether o, an up session, is the same client as s, which just
- * authenticated: the same identity; or, where nothing proves one (udp),
- * the same IP asking back the address o holds. */
-static bool same_client(const struct cv_session *o, const struct cv_session *s)
-{
-	if (s->identity || o->identity)
-		return s->identity && o->identity &&
-		       strcmp(s->identity, o->identity) == 0;
-	return same_outer_ip(o, s) &&
-	       ((o->has_inner && addr_equal(&o->inner, &s->previous4)) ||
-		(o->has_inner6 && addr_equal(&o->inner6, &s->previous6)));
-}
-
-/* One session per client: a new one ends the old one (a client that
- * restarted, or that tried a new session beside one it thought dead),
- * whose addresses the new one then leases again. Not with
- * duplicate-identity, for identities shared on purpose. */
-static void replace_older(struct cv_session *s)
-{
-	struct core *core = s->core;
-	struct cv_session *o, *next;
-
-	if (core->cfg->duplicate_identity)
-		return;
-	for (o = core->sessions; o; o = next) {
-		next = o->next;
-		if (o == s || o->owner != s->owner || o->state != SESSION_UP ||
-		    !same_client(o, s))
-			continue;
-		log_notice("session %s: a new session from %s takes its place",
-			   session_name(o), s->peer);
-		core->counters.sessions_replaced++;
-		session_end(o, PROTO_REASON_REPLACED,
-			    "replaced by a new session of the same client");
-	}
-}
-
-/* An admitted peer: its address and route; then, once the administrator's
- * client-connect-script (if any) agrees, the welcome. */
+/* An admitted peer: its policy, its addresses and networks; then, once
+ * the administrator's client-connect-script (if any) agrees, the
+ * welcome. */
 static bool accept_peer(struct cv_session *s)
 {
 	struct server *srv = s->owner;
 	const struct config *cfg = s->core->cfg;
-	int err = 0;
+	struct lease_refusal why;
 
-	replace_older(s);
-	/* No pool: an IPv6-only tunnel, lease_inner6 gives the address. */
-	if (srv->pool)
-		err = pool_lease_hint(srv->pool, s->identity, &s->previous4,
-				      &s->inner);
+	s->mtu = session_mtu(s, cfg->mtu);
+	if (cfg->cert_group && s->cert_group && !group_name_valid(s->cert_group))
+		session_log(s, LOG_WARNING, "session %s: its certificate's OU '%s' is not a group name (letters, digits, '.', '_', '-'): no group from it",
+			 session_name(s), s->cert_group);
+	free(s->policy);
+	int err = policy_for_session(srv->policy, cfg, s->identity,
+				     server_session_group(s), &s->policy);
+	if (err == -E2BIG)
+		return refuse(s, REFUSAL_too_many_routes, PROTO_REASON_POLICY,
+			      "the server has too many routes for this client",
+			      "its routes do not fit a welcome");
 	if (err < 0)
-		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
-			      "no free inner address",
-			      "the address pool is exhausted; widen 'pool'");
-	s->has_inner = srv->pool != NULL;
-	if (s->has_inner && route_add(srv->routes, &s->inner, s) < 0)
-		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
+		return refuse(s, REFUSAL_no_memory, PROTO_REASON_UNSPECIFIED,
+				      "server out of memory",
 			      "out of memory");
-	err = lease_inner6(s);
-	if (err == -EMSGSIZE) {
-		char text[160];
-		snprintf(text, sizeof(text),
-			 "the tunnel MTU over %s is %u, below IPv6's minimum of %u, and this server has only IPv6 inside (raise the transport's mtu)",
-			 s->transport->t->name, session_mtu(s, cfg->mtu),
-			 SESSION_IPV6_MIN_MTU);
-		return refuse(s, PROTO_REASON_POLICY,
-			      "tunnel MTU too small for IPv6", text);
-	}
-	if (err == -ENOSPC)
-		return refuse(s, PROTO_REASON_POOL_EXHAUSTED,
-			      "no free inner IPv6 address",
-			      "the IPv6 address pool is exhausted; widen 'pool6'");
-	if (err < 0)
-		return refuse(s, PROTO_REASON_UNSPECIFIED, "server out of memory",
-			      "out of memory");
+	if (lease_take(s, &why) < 0)
+		return refuse(s, why.counted, why.reason, why.told, why.logged);
 	if (!cfg->client_connect_script)
 		return bring_up(s);
 	s->connect_hook = session_hook(s, cfg->client_connect_script,
 				       "client-connect", on_client_connect_done);
 	if (!s->connect_hook)
-		return refuse(s, PROTO_REASON_POLICY,
+		return refuse(s, REFUSAL_script, PROTO_REASON_POLICY,
 			      "refused by the server's policy",
 			      "client-connect-script could not run");
 	return true;
@@ -420,10 +465,14 @@ static void on_ended(struct cv_session *s)
 {
 	struct server *srv = s->owner;
 
-	if (s->auth_job)
+	if (s->auth_job) {
 		auth_job_cancel(srv->auth_worker, s->auth_job);
+		throttle_cancel(srv->throttle,
+				(const struct sockaddr *)&s->login_from, s->login);
+	}
 	if (s->connect_hook)
 		hook_cancel(s->connect_hook);
+	pending_leave(srv->pending, &s->pending);
 	if (s->state == SESSION_UP) {
 		session_hook(s, s->core->cfg->client_disconnect_script,
 			     "client-disconnect", NULL);
@@ -431,7 +480,7 @@ static void on_ended(struct cv_session *s)
 	} else {
 		srv->n_pending--;
 	}
-	release(s);
+	lease_give_back(s);
 }
 
 static const struct session_ops server_session = {
@@ -442,23 +491,60 @@ static const struct session_ops server_session = {
 	.stray = server_session_stray,
 };
 
+/* The oldest link that holds a place the newcomer from sa needs gives
+ * way: its place at once, its session from its timer (a link of this
+ * same transport is not closed inside the upcall for another). */
+static void make_room(struct server *srv, const struct sockaddr *sa,
+		      const char *newcomer)
+{
+	static const char *const whose[] = {
+		[PENDING_HOST] = "from its host",
+		[PENDING_NETWORK] = "from its network",
+		[PENDING_ALL] = "in all",
+	};
+	enum pending_level level;
+	struct pending_place *pl;
+
+	/* Each turn frees a place of the host, the network or everyone:
+	 * three turns leave room in all of them. */
+	for (int i = 0; i < 3 && (pl = pending_full(srv->pending, sa, &level));
+	     i++) {
+		struct cv_session *old = (struct cv_session *)(void *)
+			((char *)pl - offsetof(struct cv_session, pending));
+		pending_leave(srv->pending, pl);
+		old->gave_way = true;
+		loop_timer_arm(old->timer, 0);
+		srv->core->counters.pending_evicted++;
+		refusal_log(srv->refusals,
+			    (const struct sockaddr *)&old->peer_addr, LOG_WARNING,
+			    "ending %s (no hello after %.1f s) to make room for %s: %u links %s already wait for hello, the most allowed",
+			    old->peer,
+			    (double)(loop_now(srv->core->loop) - old->started) / 1000,
+			    newcomer, pending_share(level), whose[level]);
+	}
+}
+
 struct cv_session *server_link_up(void *arg, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info)
 {
 	struct server *srv = arg;
-
-	if (srv->n_pending >= MAX_PENDING) {
-		srv->core->counters.refused++;
-		return NULL;
-	}
 	struct cv_session *s = session_new(srv->core, &server_session, srv, h,
 					   link, info);
+
 	if (!s)
 		return NULL;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer_addr;
 	srv->n_pending++;
+	make_room(srv, sa, s->peer);
+	if (pending_enter(srv->pending, &s->pending, sa) < 0) {
+		srv->core->counters.refused++;
+		srv->core->refusals[REFUSAL_waiting]++;
+		session_free(s, true, "no place to wait for hello");
+		return NULL;	/* the plugin closes the link */
+	}
 	/* A stranger may make us allocate, but not for long. */
-	loop_timer_arm(s->timer, srv->core->cfg->handshake_timeout * 1000);
-	log_debug("link from %s over %s", s->peer, h->t->name);
+	loop_timer_arm(s->timer, srv->core->cfg->hello_timeout * 1000);
+	session_log(s, LOG_DEBUG, "link from %s over %s", s->peer, h->t->name);
 	return s;
 }

@@ -242,12 +242,25 @@ void server_welcome_reset_token(const struct cv_session *s,
 {
 	const struct server *srv = s->owner;
 
+	struct proto_msg m = { .type = PROTO_WELCOME };
+	uint8_t buf[PROTO_MAX_CONTROL];
+
 	if (!srv->reset || session_reliable(s))
 		return;
 	w->has_reset_token = true;
 	token_for(srv->reset, s->core->cfg, s->transport,
 		  (const struct sockaddr *)&s->peer_addr, sizeof(s->peer_addr),
 		  w->reset_token);
+	/* The token is worth its 18 bytes only where they are left: a
+	 * welcome full of routes goes without it (its client then learns
+	 * of a restart by silence), not refused. */
+	m.welcome = *w;
+	if (proto_encode(&m, buf, sizeof(buf)) == -ENOSPC) {
+		w->has_reset_token = false;
+		session_log(s, LOG_INFO,
+			    "session %s: no room for a stateless reset token in its welcome (routes fill it)",
+			    session_name(s));
+	}
 }
 
 /* Whether one more reset may go now; counted either way. */
@@ -276,8 +289,9 @@ void server_session_stray(struct cv_session *s, size_t len)
 		  (const struct sockaddr *)&s->peer_addr, sizeof(s->peer_addr),
 		  m.reset.token);
 	session_send_control(s, &m, 1);
-	log_debug("%s over %s: no such session here; stateless reset sent",
-		  s->peer, s->transport->t->name);
+	session_log(s, LOG_DEBUG,
+		    "%s over %s: no such session here; stateless reset sent",
+		    s->peer, s->transport->t->name);
 }
 
 int server_reset_token(void *arg, struct cv_host *h,

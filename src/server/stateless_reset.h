@@ -52,8 +52,8 @@ struct cv_session;
 /* A reset is shorter than what it answers, and at most this long. */
 #define RESET_MAX_LEN 64
 
-/* The token for s's welcome, when s's transport is not reliable and the
- * server has a secret. */
+/* The token for s's welcome, when s's transport is not reliable, the
+ * server has a secret, and the welcome w has room left for it. */
 void server_welcome_reset_token(const struct cv_session *s,
 				struct proto_welcome *w);
 /* A stranger on an unreliable transport sent len bytes only a peer with

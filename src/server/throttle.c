@@ -1,266 +1,222 @@
 /*
- * The back-off after failed password attempts, per source: an IPv4
- * address, or the /64 of an IPv6 address (what one host, or one customer
- * of a provider, gets: rotating addresses inside it buys nothing).
+ * The back-off after failed password attempts, per user at a host and
+ * per host (source_table.h says what a host is).
  *
- * Three failures cost nothing, so that typos are forgiven; after that
- * each attempt waits 1 s, 2 s, 4 s ... up to a minute. A source that
- * fails for the last time and then stays away for ten minutes is
- * forgotten, and so is one that logs in.
+ * Each is a count of failures, plus the checks under way, which count
+ * as failures until they answer: 200 guesses sent at once see the first
+ * few still being checked and wait, instead of all being checked before
+ * the first has failed. Past the free failures (THROTTLE_FREE_*) each
+ * attempt waits 1 s, 2 s, 4 s ... up to a minute after the last one.
  *
- * The table has a fixed size: when it is full, the source whose last
- * failure is the oldest makes room. A list ordered by last failure finds
- * it without a search, and makes forgetting cheap.
+ * Why two counts: per user alone, one host could try one password on
+ * thousands of users; per host alone, a login to one's own account
+ * would forget the failures at someone else's (it did), and typos of
+ * many users behind one NAT would add up too soon. A success forgets
+ * its own user's count; a host's count is forgotten only ten minutes
+ * after its last failure.
+ *
+ * One table of fixed size holds both: when it is full, the entry least
+ * recently touched makes room.
  */
 #include "throttle.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
-#define THROTTLE_SLOTS 4096
-#define THROTTLE_BUCKETS 8192		/* a power of two */
-#define THROTTLE_FREE_FAILURES 3
+#include "source_table.h"
+
+#define THROTTLE_SLOTS 8192
 #define THROTTLE_FIRST_MS 1000
 #define THROTTLE_MAX_MS 60000
 #define THROTTLE_FORGET_MS (10 * 60 * 1000)
-#define NONE UINT16_MAX
 
-enum source_kind {
-	SOURCE_UNUSED = 0,
-	SOURCE_IPV4,
-	SOURCE_IPV6_64,
-	SOURCE_OTHER,		/* not IP: all such share one entry */
-};
-
-struct source {
-	uint64_t key;		/* the IPv4 address, or the /64 */
-	int64_t last;		/* the last failure, ms */
+struct attempts {
+	int64_t last;		/* the last attempt checked, or failure */
 	uint32_t failures;
-	uint8_t kind;
-	uint16_t chain;		/* next in the same bucket, or the free list */
-	uint16_t older, newer;	/* neighbours by last failure */
+	uint32_t checking;	/* checks under way */
 };
 
 struct throttle {
-	uint64_t seed;		/* so that nobody can aim at one bucket */
-	uint16_t oldest, newest;
-	uint16_t free;
-	uint16_t bucket[THROTTLE_BUCKETS];
-	struct source s[THROTTLE_SLOTS];
+	struct source_table *table;
+	uint64_t seed;		/* for user names */
 };
 
 int throttle_new(struct throttle **out)
 {
 	struct throttle *t = calloc(1, sizeof(*t));
+	int err;
 
 	*out = NULL;
 	if (!t)
 		return -ENOMEM;
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(t->seed)) {
-		/* Early in boot: a weaker seed only costs lookup speed. */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t->seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
-			  (uint64_t)(uintptr_t)t;
+	err = source_table_new(THROTTLE_SLOTS, sizeof(struct attempts),
+			       &t->table);
+	if (err < 0) {
+		free(t);
+		return err;
 	}
-	t->oldest = t->newest = NONE;
-	for (size_t i = 0; i < THROTTLE_BUCKETS; i++)
-		t->bucket[i] = NONE;
-	for (size_t i = 0; i < THROTTLE_SLOTS; i++)
-		t->s[i].chain = i + 1 < THROTTLE_SLOTS ? (uint16_t)(i + 1) : NONE;
-	t->free = 0;
+	t->seed = source_seed();
 	*out = t;
 	return 0;
 }
 
 void throttle_free(struct throttle *t)
 {
+	if (!t)
+		return;
+	source_table_free(t->table);
 	free(t);
 }
 
-static enum source_kind source_of(const struct sockaddr *sa, uint64_t *key)
+/* The host of sa, and the user there (user NULL: the host only). */
+static void keys(const struct throttle *t, const struct sockaddr *sa,
+		 const char *user, struct source_key *host,
+		 struct source_key *at)
 {
-	*key = 0;
-	if (sa && sa->sa_family == AF_INET) {
-		memcpy(key, (const char *)sa + offsetof(struct sockaddr_in,
-							sin_addr), 4);
-		return SOURCE_IPV4;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		struct in6_addr a;
-		memcpy(&a, (const char *)sa + offsetof(struct sockaddr_in6,
-						       sin6_addr), sizeof(a));
-		/* An IPv4 client of a dual-stack socket: without this, all
-		 * of them would share ::ffff:0:0/64. */
-		if (IN6_IS_ADDR_V4MAPPED(&a)) {
-			memcpy(key, &a.s6_addr[12], 4);
-			return SOURCE_IPV4;
-		}
-		memcpy(key, a.s6_addr, 8);
-		return SOURCE_IPV6_64;
-	}
-	return SOURCE_OTHER;
+	source_key(sa, SOURCE_HOST, host);
+	*at = *host;
+	if (user)
+		source_key_user(at, t->seed, user);
 }
 
-static size_t bucket_of(const struct throttle *t, enum source_kind kind,
-			uint64_t key)
+/* A check under way keeps its entry, but not for ever: none lasts an
+ * hour (handshake-timeout is at most one), so by then its count was
+ * lost (a caller that never said its end). */
+static bool stale(const struct attempts *a, int64_t now)
 {
-	/* splitmix64's finalizer, keyed by the seed */
-	uint64_t x = (key ^ t->seed) + (uint64_t)kind * 0x9e3779b97f4a7c15u;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-	x ^= x >> 31;
-	return (size_t)(x & (THROTTLE_BUCKETS - 1));
-}
-
-static uint16_t find(const struct throttle *t, enum source_kind kind,
-		     uint64_t key)
-{
-	uint16_t i = t->bucket[bucket_of(t, kind, key)];
-
-	while (i != NONE && (t->s[i].kind != kind || t->s[i].key != key))
-		i = t->s[i].chain;
-	return i;
-}
-
-/* ---- the list by last failure, oldest first */
-
-static void list_remove(struct throttle *t, uint16_t i)
-{
-	struct source *s = &t->s[i];
-
-	if (s->older != NONE)
-		t->s[s->older].newer = s->newer;
-	else
-		t->oldest = s->newer;
-	if (s->newer != NONE)
-		t->s[s->newer].older = s->older;
-	else
-		t->newest = s->older;
-}
-
-static void list_append(struct throttle *t, uint16_t i)
-{
-	struct source *s = &t->s[i];
-
-	s->older = t->newest;
-	s->newer = NONE;
-	if (t->newest != NONE)
-		t->s[t->newest].newer = i;
-	else
-		t->oldest = i;
-	t->newest = i;
-}
-
-static void forget(struct throttle *t, uint16_t i)
-{
-	struct source *s = &t->s[i];
-	uint16_t *link = &t->bucket[bucket_of(t, s->kind, s->key)];
-
-	while (*link != i)
-		link = &t->s[*link].chain;
-	*link = s->chain;
-	list_remove(t, i);
-	memset(s, 0, sizeof(*s));
-	s->chain = t->free;
-	t->free = i;
-}
-
-static bool stale(const struct source *s, int64_t now)
-{
-	return now - s->last >= THROTTLE_FORGET_MS;
+	return now - a->last >= (a->checking ? 6 * THROTTLE_FORGET_MS
+					     : THROTTLE_FORGET_MS);
 }
 
 static void forget_stale(struct throttle *t, int64_t now)
 {
-	while (t->oldest != NONE && stale(&t->s[t->oldest], now))
-		forget(t, t->oldest);
-}
+	struct attempts *a;
 
-static uint16_t add(struct throttle *t, enum source_kind kind,
-		    uint64_t key)
-{
-	if (t->free == NONE)
-		forget(t, t->oldest);
-	uint16_t i = t->free;
-	struct source *s = &t->s[i];
-	uint16_t *head = &t->bucket[bucket_of(t, kind, key)];
-
-	t->free = s->chain;
-	s->kind = kind;
-	s->key = key;
-	s->failures = 0;
-	s->chain = *head;
-	*head = i;
-	return i;
+	while ((a = source_table_oldest(t->table)) && stale(a, now))
+		source_table_remove(t->table, a);
 }
 
 /* The wait after this many failures, before the next attempt. */
-static int64_t delay_ms(uint32_t failures)
+static int64_t delay_ms(uint32_t failures, uint32_t free_failures)
 {
-	if (failures < THROTTLE_FREE_FAILURES)
+	if (failures < free_failures)
 		return 0;
-	uint32_t doublings = failures - THROTTLE_FREE_FAILURES;
+	uint32_t doublings = failures - free_failures;
 	if (doublings >= 16)
 		return THROTTLE_MAX_MS;
 	int64_t ms = (int64_t)THROTTLE_FIRST_MS << doublings;
 	return ms < THROTTLE_MAX_MS ? ms : THROTTLE_MAX_MS;
 }
 
-int64_t throttle_wait(struct throttle *t, const struct sockaddr *sa,
-			   int64_t now)
+static int64_t wait_of(struct throttle *t, const struct source_key *k,
+		       uint32_t free_failures, int64_t now)
 {
-	uint64_t key;
-	enum source_kind kind = source_of(sa, &key);
-	uint16_t i = find(t, kind, key);
+	struct attempts *a = source_table_find(t->table, k);
 
-	if (i == NONE)
+	if (!a)
 		return 0;
-	if (stale(&t->s[i], now)) {
-		forget(t, i);
+	if (stale(a, now)) {
+		source_table_remove(t->table, a);
 		return 0;
 	}
-	int64_t delay = delay_ms(t->s[i].failures);
-	int64_t left = t->s[i].last + delay - now;
-	if (left < 0)
+	int64_t delay = delay_ms(a->failures + a->checking, free_failures);
+	int64_t left = a->last + delay - now;
+	if (left <= 0)
 		return 0;
 	return left < delay ? left : delay;	/* even if the clock stepped back */
 }
 
-void throttle_failed(struct throttle *t, const struct sockaddr *sa,
-			  int64_t now)
+int64_t throttle_wait(struct throttle *t, const struct sockaddr *sa,
+		      const char *user, int64_t now)
 {
-	uint64_t key;
-	enum source_kind kind = source_of(sa, &key);
+	struct source_key host, at;
 
-	forget_stale(t, now);
-	uint16_t i = find(t, kind, key);
-	if (i == NONE)
-		i = add(t, kind, key);
-	else
-		list_remove(t, i);
-	struct source *s = &t->s[i];
-	if (s->failures < UINT32_MAX)
-		s->failures++;
-	s->last = now;
-	list_append(t, i);
+	keys(t, sa, user, &host, &at);
+	int64_t wait = wait_of(t, &host, THROTTLE_FREE_PER_HOST, now);
+	if (user) {
+		int64_t w = wait_of(t, &at, THROTTLE_FREE_PER_USER, now);
+		wait = w > wait ? w : wait;
+	}
+	return wait;
 }
 
-void throttle_succeeded(struct throttle *t,
-			     const struct sockaddr *sa)
+static void begin(struct throttle *t, const struct source_key *k, int64_t now)
 {
-	uint64_t key;
-	enum source_kind kind = source_of(sa, &key);
-	uint16_t i = find(t, kind, key);
+	struct attempts *a = source_table_get(t->table, k);
 
-	if (i != NONE)
-		forget(t, i);
+	if (a->checking < UINT32_MAX)
+		a->checking++;
+	a->last = now;
+}
+
+void throttle_begin(struct throttle *t, const struct sockaddr *sa,
+		    const char *user, int64_t now)
+{
+	struct source_key host, at;
+
+	forget_stale(t, now);
+	keys(t, sa, user, &host, &at);
+	begin(t, &host, now);
+	if (user)
+		begin(t, &at, now);
+}
+
+/* One check of k answered. The entry may be gone (the table made room):
+ * a failure is remembered anew, a success has nothing to forget. */
+static void end(struct throttle *t, const struct source_key *k, bool ok,
+		bool forget_on_success, int64_t now)
+{
+	struct attempts *a = ok ? source_table_find(t->table, k)
+				: source_table_get(t->table, k);
+
+	if (!a)
+		return;
+	if (a->checking > 0)
+		a->checking--;
+	if (ok && forget_on_success) {
+		source_table_remove(t->table, a);
+		return;
+	}
+	if (ok)
+		return;
+	if (a->failures < UINT32_MAX)
+		a->failures++;
+	a->last = now;
+}
+
+void throttle_end(struct throttle *t, const struct sockaddr *sa,
+		  const char *user, bool ok, int64_t now)
+{
+	struct source_key host, at;
+
+	keys(t, sa, user, &host, &at);
+	end(t, &host, ok, false, now);
+	if (user)
+		end(t, &at, ok, true, now);
+}
+
+static void uncount(struct throttle *t, const struct source_key *k)
+{
+	struct attempts *a = source_table_find(t->table, k);
+
+	if (a && a->checking > 0)
+		a->checking--;
+}
+
+void throttle_cancel(struct throttle *t, const struct sockaddr *sa,
+		     const char *user)
+{
+	struct source_key host, at;
+
+	keys(t, sa, user, &host, &at);
+	uncount(t, &host);
+	if (user)
+		uncount(t, &at);
+}
+
+void throttle_failed(struct throttle *t, const struct sockaddr *sa,
+		     const char *user, int64_t now)
+{
+	throttle_begin(t, sa, user, now);
+	throttle_end(t, sa, user, false, now);
 }

@@ -2,8 +2,8 @@
 # report.sh - `make bench`'s arithmetic on made-up rounds, without root or a
 # lab: bench/run.sh --report takes the medians per system over three rounds
 # (skipping a round where a system failed), keeps the failure with its reason,
-# compares culvert-tls with ocserv-tls, with raw and with the best peer, and
-# exits 1 because a culvert system was never measured.
+# compares culvert-tls with ocserv-tls, with raw and with the best peer (the
+# loss columns too), and exits 1 because a culvert system was never measured.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 
@@ -15,14 +15,16 @@ trap 'rm -rf "$TMP"' EXIT
 fail() { printf 'not ok - %s\n' "$*"; exit 1; }
 ok() { printf 'ok - %s\n' "$*"; }
 
-# one line of peers.sh's TSV: system, tcp, rev, udp, rtt, cpu, status
+# one line of peers.sh's TSV: system, tcp, rev, udp, rtt, cpu, status; TCP
+# through 0, 1 and 5 % loss are tcp, tcp / 2 and tcp / 10
 row() {
 	local s=$1 tcp=$2 rev=$3 udp=$4 rtt=$5 cpu=$6 st=$7
 	printf '%s\t' "$s" "$s 1.0" "proto" "$tcp" "$rev" "$udp" 10.00 "$rtt" "$cpu" \
+		"$tcp" $((tcp / 2)) $((tcp / 10)) \
 		1400 "cipher" 10 5 10 5 "srv:x" 10 "$cpu" 100 100 500
 	printf '%s\n' "$st"
 }
-dead() { printf '%s\t?\t?' "$1"; for ((i = 4; i <= 21; i++)); do printf '\t-'; done; printf '\t%s\n' "$2"; }
+dead() { printf '%s\t?\t?' "$1"; for ((i = 4; i <= 24; i++)); do printf '\t-'; done; printf '\t%s\n' "$2"; }
 
 R=$TMP/20260101-000000/work/results
 mkdir -p "$R"
@@ -59,8 +61,8 @@ ok "a culvert system that was never measured fails the bench"
 [[ $(head -n 1 "$D/results.csv") == system,version,transport,tcp_mbps,* ]] ||
 	fail "results.csv has no header: $(head -n 1 "$D/results.csv")"
 (($(wc -l <"$D/results.csv") == 6)) || fail "results.csv: not a header and 5 systems"
-grep -q '^"culvert-tls","culvert-tls 1.0","proto",200,210,51,10.00,0.600,11.00,' "$D/results.csv" ||
-	fail "culvert-tls's medians (tcp 200, rev 210, udp 51, rtt 0.600, cpu 11.00) are not in results.csv"
+grep -q '^"culvert-tls","culvert-tls 1.0","proto",200,210,51,10.00,0.600,11.00,200,100,20,1400,' "$D/results.csv" ||
+	fail "culvert-tls's medians (tcp 200, rev 210, udp 51, rtt 0.600, cpu 11.00, through loss 200 100 20) are not in results.csv"
 ok "results.csv holds the median of each figure over the rounds"
 
 grep -q '^"wireguard",.*,160,150,65,.*"ok in 2/3 runs; failed: V not reachable' "$D/results.csv" ||
@@ -86,6 +88,10 @@ grep -q '^culvert-tls,best peer,ocserv-tls,cpu_s_per_GB,11.00,22.00,50$' "$D/com
 	fail "the best peer's CPU per GB (ocserv-tls, 22.00) is not the comparison's"
 grep -q '^culvert-tls,best peer,wireguard,tcp_mbps,200,160,125$' "$D/comparison.csv" ||
 	fail "the best peer's TCP throughput (wireguard, 160) is not the comparison's"
+grep -q '^culvert-tls,ocserv-tls,ocserv-tls,tcp_loss5_mbps,20,11,182$' "$D/comparison.csv" ||
+	fail "culvert-tls against ocserv-tls through 5 % loss (20 / 11 = 182 %) is not in comparison.csv"
+grep -q '^culvert-tls,best peer,wireguard,tcp_loss1_mbps,100,80,125$' "$D/comparison.csv" ||
+	fail "the best peer through 1 % loss (wireguard, 80) is not the comparison's"
 grep -q 'raw (no tunnel) .*0.600 vs 0.100: +0.500 ms' <<<"$out" ||
 	fail "the report does not give the RTT culvert-tls adds to raw in ms"
 ok "every culvert figure is compared with the best peer for that figure"

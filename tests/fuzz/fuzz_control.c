@@ -51,12 +51,12 @@ static void round_trip(enum control_op op, const char *name)
 	char line[CONTROL_REQUEST_MAX];
 	int n = control_request_format(op, name, line, sizeof(line));
 
-	if (op == CONTROL_KICK && (!*name || has_control(name))) {
-		fuzz_assert(n == -EINVAL, "kick '%s' formatted: %d", name, n);
+	if (CONTROL_NAMED(op) && (!*name || has_control(name))) {
+		fuzz_assert(n == -EINVAL, "'%s' formatted: %d", name, n);
 		return;
 	}
 	if (n == -EMSGSIZE) {
-		fuzz_assert(op == CONTROL_KICK && strlen(name) > CONTROL_REQUEST_MAX - 7,
+		fuzz_assert(CONTROL_NAMED(op) && strlen(name) > CONTROL_REQUEST_MAX - 12,
 			    "a name of %zu bytes refused", strlen(name));
 		return;
 	}
@@ -67,8 +67,8 @@ static void round_trip(enum control_op op, const char *name)
 	struct control_request r = control_request_parse(again, (size_t)n);
 	fuzz_assert(r.op == op, "op %d formatted, %d parsed (%s)", op, r.op,
 		    r.why ? r.why : "");
-	if (op == CONTROL_KICK)
-		fuzz_assert(strcmp(r.arg, name) == 0, "kick '%s' came back '%s'",
+	if (CONTROL_NAMED(op))
+		fuzz_assert(strcmp(r.arg, name) == 0, "'%s' came back '%s'",
 			    name, r.arg);
 	free(again);
 }
@@ -85,25 +85,30 @@ static void request(const uint8_t *data, size_t size)
 		fuzz_assert(r.why && *r.why && strlen(r.why) < 60, "why");
 		break;
 	case CONTROL_KICK:
+	case CONTROL_SHOW:
+	case CONTROL_SHOW_JSON:
 		fuzz_assert(r.arg > buf && r.arg < buf + size && *r.arg &&
 				    !has_control(r.arg),
-			    "kick's name");
+			    "the session's name");
 		fuzz_assert(memchr(data, '\n', size) ||
 				    size < CONTROL_REQUEST_MAX - 1,
 			    "took a request cut short by the read");
 		round_trip(r.op, r.arg);
 		break;
 	case CONTROL_STATUS:
+	case CONTROL_STATUS_ALL:
 	case CONTROL_STATUS_JSON:
+	case CONTROL_METRICS:
 	case CONTROL_RELOAD:
 		round_trip(r.op, NULL);
 		break;
 	}
 	free(buf);
 
-	/* The same bytes as a name for culvertctl kick NAME. */
+	/* The same bytes as a name for culvertctl kick NAME and show. */
 	char *name = copy(data, strnlen((const char *)data, size));
 	round_trip(CONTROL_KICK, name);
+	round_trip(CONTROL_SHOW_JSON, name);
 	free(name);
 }
 

@@ -35,6 +35,16 @@ static bool client_accepts(const struct proto_welcome *w)
 		return false;
 	fuzz_assert(w->addr4.addr.family != AF_INET || w->addr4.len >= 8,
 		    "accepted address length %u", w->addr4.len);
+	/* A site's router: no route takes its own network from it, and
+	 * its networks do not overlap. */
+	for (unsigned int i = 0; i < w->n_networks; i++) {
+		for (unsigned int j = 0; j < w->n_routes; j++)
+			fuzz_assert(!prefix_inside(&w->routes[j], &w->networks[i]),
+				    "accepted route %u inside network %u", j, i);
+		for (unsigned int j = 0; j < i; j++)
+			fuzz_assert(!prefix_overlap(&w->networks[j], &w->networks[i]),
+				    "accepted overlapping networks %u and %u", j, i);
+	}
 	/* An IPv6-only welcome: nothing of IPv4 may come with it. */
 	if (w->addr4.addr.family != AF_INET) {
 		fuzz_assert(w->server4.family == 0, "accepted SERVER4 without ADDR4");

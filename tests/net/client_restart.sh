@@ -63,7 +63,7 @@ in_ns gw nft delete table inet cvt_cut || fail "cannot remove the drop rule"
 lab_wait_log u2 'tunnel up' 10 || fail "U did not come back within 10 s of the gateway in reach again"
 [[ $(lab_inner u) == "$a0" ]] || fail "U came back with $(lab_inner u), not $a0"
 [[ $(fault_sessions gw) == 1 ]] || fail "the gateway shows $(fault_sessions gw) sessions, not 1"
-lab_wait_log gw 'a new session from .* takes its place' 2 ||
+lab_wait_log gw 'session .* from .* replaces its session from .*, which ends' 2 ||
 	fail "the gateway did not say the new session replaced the old one"
 lab_counters gw || fail "no counters from the gateway"
 [[ ${LAB_COUNTERS[sessions_replaced]:-0} == 1 ]] ||

@@ -128,6 +128,8 @@ run badpool
 check "pool = 203.0.113.0/33 is refused" refused
 check "the error reads '$T/badpool.conf:5: key 'pool': ...'" \
 	says "(^|[ :])$T/badpool.conf:5: key 'pool': .*203\.0\.113\.0/33"
+check "the error for /33 gives the range a pool may have, /8 to /30" \
+	says "'203\.0\.113\.0/33' is not a usable pool \(expected an IPv4 prefix from /8 to /30\)"
 
 # 5. a misspelt key: an error that suggests the right one (line 3)
 conf typo <<-EOF
@@ -327,6 +329,45 @@ plugin-dir = $CULVERT_PLUGIN_DIR
 EOF
 run good6
 check "pool6 with an IPv6 route and an IPv6 listen passes --check-config" test "$RC" -eq 0
+
+# --help lists the keys of the plugins' sections too, with -c FILE from
+# FILE's plugin-dir.
+RC=0
+ERR=$(timeout 10 "$CULVERTD" -c "$T/good6.conf" --help 2>&1 </dev/null) || RC=$?
+check "culvertd -c FILE --help exits 0" test "$RC" -eq 0
+check "--help lists the core's keys and those of the [tls], [dtls] and [udp] sections" \
+	says_all '^  offload ' '^  metrics-listen ' '^Keys of a \[tls\] section:' '^Keys of a \[dtls\] section:' \
+	'^  mtu +path MTU' '^Keys of a \[udp\] section:' '^  socket-buffer '
+# 12. a key or password file every user may read: refused, as sshd does,
+# unless strict-modes = no; the daemon's group may read it (0640)
+printf 'not really a key\n' >"$T/server.key"
+printf 'alice:!\n' >"$T/users"
+chmod 644 "$T/server.key"
+chmod 604 "$T/users"
+secrets() {   # secrets NAME [LINE] : a server naming both files
+	conf "$1" <<-EOF
+	mode = server
+	transport = udp
+	insecure = yes
+	$common_server
+	key = $T/server.key
+	password-file = $T/users
+	plugin-dir = $CULVERT_PLUGIN_DIR
+	${2:-}
+	EOF
+	run "$1"
+}
+secrets readable
+check "a key and a password file every user may read are refused" refused
+check "the error names each file, its mode and the fix" \
+	says_all "'key' \($T/server.key\) can be read by every user \(mode 0644\).*chmod o-rwx" \
+	"'password-file' \($T/users\) can be read by every user \(mode 0604\)"
+secrets lax 'strict-modes = no'
+check "strict-modes = no lets them be used, with a warning" \
+	eval '((RC == 0)) && says "used anyway: strict-modes = no"'
+chmod 640 "$T/server.key" "$T/users"
+secrets private
+check "mode 0640 (the daemon's group may read) passes --check-config" test "$RC" -eq 0
 
 ((failed == 0)) || {
 	echo "# $failed check(s) failed"

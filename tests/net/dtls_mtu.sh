@@ -3,7 +3,9 @@
 # bytes: the client's TUN MTU is set below it, and a packet from V too big
 # for the session is answered by the gateway with ICMP "fragmentation
 # needed" naming the MTU that fits, instead of being lost silently; a
-# packet that fits crosses. Topology: lab.sh.
+# packet that fits crosses. A packet without DF of any size up to the
+# gateway's own TUN MTU (1400) crosses too, in fragments the gateway cuts
+# as a router would. About 10 s. Topology: lab.sh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -27,6 +29,23 @@ mtu=$(in_ns u cat "/sys/class/net/$LAB_DEV/mtu")
 ok "U's $LAB_DEV has MTU $mtu (path MTU 1200 minus IP, UDP and DTLS overhead)"
 
 u_inner=$(lab_inner u)
+# Without DF, every size up to the gateway's TUN MTU: those above the
+# session's are cut into fragments on the gateway, joined again on U.
+# (First: after the "fragmentation needed" below, V would cut its own.)
+lab_counters gw || fail "no counters from the gateway"
+before=${LAB_COUNTERS[fragmented]:-0}
+sizes=(1000 $((mtu - 29)) $((mtu - 28)) $((mtu - 27)) $((mtu - 20)) 1200 1250 1300 1350 1371 1372)
+for n in "${sizes[@]}"; do
+	out=$(in_ns v ping -c 1 -W 2 -M dont -s "$n" "$u_inner" 2>&1)
+	echo "$out" | grep -q ' 0% packet loss' ||
+		fail "a packet of $((n + 28)) bytes without DF did not cross a session of MTU $mtu: $out"
+done
+ok "packets without DF of $((sizes[0] + 28))..$((sizes[-1] + 28)) bytes cross (${#sizes[@]} sizes)"
+lab_counters gw || fail "no counters from the gateway"
+cut=$((${LAB_COUNTERS[fragmented]:-0} - before)) above=0
+for n in "${sizes[@]}"; do ((n + 28 > mtu && ++above)); done
+((cut >= above)) || fail "the gateway fragmented $cut packets, expected the $above above $mtu bytes"
+ok "the gateway fragmented them (fragmented=$cut)"
 # V sends a packet as large as the gateway's TUN takes (1400) with DF set.
 out=$(in_ns v ping -c 2 -W 2 -M do -s $((1400 - 28)) "$u_inner" 2>&1)
 echo "$out" | grep -Eq "Frag needed and DF set \(mtu = $mtu\)|mtu = $mtu" ||
@@ -38,4 +57,5 @@ ok "the gateway counted it (too_big=${LAB_COUNTERS[too_big]})"
 out=$(in_ns v ping -c 2 -W 2 -M do -s $((mtu - 28)) "$u_inner" 2>&1)
 echo "$out" | grep -q ' 0% packet loss' || fail "a packet of exactly $mtu bytes did not cross: $out"
 ok "a packet of exactly $mtu bytes crosses"
+
 exit 0

@@ -29,8 +29,9 @@ lab_up
 lab_forwarding on
 lab_pki "$LAB_TMP/pki"
 
-# forge T : a reset of transport T's shape with a random token, from the
-# gateway's address and port to U's socket: U must ignore it.
+# forge T : a reset of transport T's shape (udp: a RESET, type 0x0a) with
+# a random token, from the gateway's address and port to U's socket: U
+# must ignore it.
 forge() {
 	local t=$1 port payload token
 	port=$(ip netns exec "$LAB_U" ss -Hun dst "$LAB_GW_PUB:$LAB_PORT" |
@@ -38,7 +39,7 @@ forge() {
 	[[ -n $port ]] || fail "$t: no UDP socket of U towards the gateway"
 	token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 	if [[ $t == udp ]]; then
-		payload=08$(printf '0%.0s' {1..32})$token
+		payload=0a$(printf '0%.0s' {1..32})$token
 	else   # a DTLS application-data header, 16 random bytes, the token
 		payload=17fefd$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')0020$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')$token
 	fi

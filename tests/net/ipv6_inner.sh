@@ -127,7 +127,7 @@ for T in tls dtls; do
 	[[ $got == "$a6 $b6" ]] || fail "gateway's status shows inner6 '$got', expected '$a6 $b6'"
 	"$CULVERTCTL" -s "${LAB_SOCK[$u]}" status >"$LAB_TMP/status-u.txt" 2>&1 ||
 		fail "culvertctl status on U: $(cat "$LAB_TMP/status-u.txt")"
-	grep -q " $a6 " "$LAB_TMP/status-u.txt" || fail "U's status does not show $a6: $(cat "$LAB_TMP/status-u.txt")"
+	grep -qE "^  outer: .*  inner: .* $a6\$" "$LAB_TMP/status-u.txt" || fail "U's status does not show $a6: $(cat "$LAB_TMP/status-u.txt")"
 	ok "$T: culvertctl status shows the IPv6 addresses, on the gateway ($got) and on U"
 
 	# A source U was not given: dropped by the gateway, and counted.

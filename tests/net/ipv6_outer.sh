@@ -46,7 +46,7 @@ run_transport() {
 		fail "client's tunnel is not over $t to [2001:db8::1]:$LAB_PORT: $(grep 'tunnel up' "${LAB_LOG[u-$t]}")"
 	"$CULVERTCTL" -s "${LAB_SOCK[gw-$t]}" status >"$LAB_TMP/status-$t.txt" 2>&1 ||
 		fail "culvertctl status over $t: $(cat "$LAB_TMP/status-$t.txt")"
-	grep -qE " $t +\[2001:db8::2\]:[0-9]+ " "$LAB_TMP/status-$t.txt" ||
+	grep -qE "^  outer: \[2001:db8::2\]:[0-9]+ " "$LAB_TMP/status-$t.txt" ||
 		fail "status does not show the client at [2001:db8::2]: $(cat "$LAB_TMP/status-$t.txt")"
 	ok "$t over IPv6: U up to [2001:db8::1]:$LAB_PORT, status shows it from [2001:db8::2]"
 	lab_ping 5
@@ -106,7 +106,7 @@ for t in tls udp; do
 	lab_wait_log "u-ds$t" 'tunnel up' 15 || fail "IPv4 client of a [::] gateway did not come up over $t"
 	"$CULVERTCTL" -s "${LAB_SOCK[gw-ds$t]}" status >"$LAB_TMP/status-d$t.txt" 2>&1 ||
 		fail "culvertctl status: $(cat "$LAB_TMP/status-d$t.txt")"
-	grep -qE " $t +192\.0\.2\.2:[0-9]+ " "$LAB_TMP/status-d$t.txt" ||
+	grep -qE "^  outer: 192\.0\.2\.2:[0-9]+ " "$LAB_TMP/status-d$t.txt" ||
 		fail "status does not show the IPv4 client as 192.0.2.2:PORT: $(cat "$LAB_TMP/status-d$t.txt")"
 	grep -q 'ffff' "$LAB_TMP/status-d$t.txt" "${LAB_LOG[gw-ds$t]}" &&
 		fail "a v4-mapped address shows in the status or the log: $(grep ffff "$LAB_TMP/status-d$t.txt" "${LAB_LOG[gw-ds$t]}")"

@@ -35,6 +35,33 @@
 #
 #   Client N's public address is 192.0.2.(N+1); its inner address is whatever
 #   the pool hands out (lab_inner NS tells). gw0 and U are exactly as above.
+#   lab_add_client N NAME names the namespace cvt-NAME-$ID instead.
+#
+#   Sites (lab_sites_up): the two-site picture of every VPN text, with a
+#   third site. The gateway is R2, router of site B; R1 and R3 are two more
+#   clients (lab_add_client 2 r1, 3 r3) that route for sites A and C. U is
+#   a road warrior as above, V is left as it is.
+#
+#    site A                   site B (the gateway's LAN)          site C
+#    cvt-x-$ID                cvt-y-$ID                           cvt-z-$ID
+#   +------------------+     +------------------+     +------------------+
+#   | x0 198.18.1.10/24|     | y0 198.18.2.10/24|     | z0 198.18.3.10/24|
+#   | 2001:db8:a:1::10 |     | 2001:db8:b:1::10 |     | 2001:db8:c:1::10 |
+#   +--------+---------+     +--------+---------+     +--------+---------+
+#            |                        |                        |
+#   +--------+---------+     +--------+-------------+ +--------+---------+
+#   | lan 198.18.1.1   |     | lan 198.18.2.1       | | lan 198.18.3.1   |
+#   | 2001:db8:a:1::1  |     | 2001:db8:b:1::1      | | 2001:db8:c:1::1  |
+#   | R1 cvt-r1-$ID    |     | R2 = the gateway     | | R3 cvt-r3-$ID    |
+#   | u0 192.0.2.3     +-----+ gw0b   gw0   gw0c    +-+ u0 192.0.2.4     |
+#   +------------------+     +--------+-------------+ +------------------+
+#                                     | gw0 192.0.2.1
+#                            U (cvt-u-$ID) 192.0.2.2, a road warrior
+#
+#   Hosts X, Y, Z route everything via their router's .1 (and ::1). R1 and
+#   R3 forward (IPv4 and IPv6); their sites are reached through the tunnel
+#   only once culvertd routes them: the gateway is told which network lies
+#   behind which client by its per-client files, and installs the routes.
 #
 # Everything is named with $LAB_ID (test name + PID), so tests run in parallel.
 # One EXIT trap, set when this file is sourced, ends every process started
@@ -53,14 +80,26 @@
 #   lab_wait_log NAME ERE SECS  poll NAME's log for ERE; 1 on timeout or death
 #   lab_counters NAME           SIGUSR1, parse the next `counters:` line into
 #                               the associative array LAB_COUNTERS
-#   lab_ping COUNT [NS]         ping V from U (or NS); sets LAB_PING_RECEIVED
+#   lab_ping COUNT [NS [TO]]    ping V (or TO) from U (or NS); sets LAB_PING_RECEIVED
+#   lab_steady_ping COUNT       a ping U -> V every 0.05 s in the background,
+#                               for the length of an attack
+#   lab_steady_ping_check WHAT  wait for it (bounded); fail unless it lost < 1%
 #   lab_xfer MB                 TCP transfer U -> V (see xfer.sh)
+#   lab_xfer_between FROM TO ADDR MB   the same from any namespace to any
+#                               (xfer.sh)
 #   in_ns NS CMD...             run CMD in NS (u, u2.., gw, v or a full name), echoing it
 #
-#   lab_add_client N            one more client namespace, cvt-uN-$ID (N = 2..9)
+#   lab_add_client N [NAME]     one more client namespace, cvt-uN-$ID (N = 2..9),
+#                               or cvt-NAME-$ID
+#   lab_sites_up                the sites topology (drawing above): lab_up, R1, R3,
+#                               hosts X, Y, Z; forwarding on in R1, R3 and the gateway
+#   lab_cv_routes NS            print NS's routes through cv0 and culvert's throw
+#                               routes (empty: nothing left behind)
 #   lab_inner NS                print NS's inner IPv4 address (on cv0)
 #   lab_require_tls [T]         skip (77) without certtool or the plugin T (tls)
+#   lab_require_loadgen         skip (77) without culvert-loadgen ($CULVERT_LOADGEN)
 #   lab_pki DIR                 test certificates and keys in DIR (see there)
+#   lab_pki_client NAME [OU]    one more client certificate there, CN NAME, OU OU
 #   lab_tls_configs             $LAB_TMP/gw.conf and $LAB_TMP/u.conf over tls,
 #                               auth = certificate, U presents alice's cert
 #   lab_server_conf FILE [K=V..]  a tls server config; K=V replaces or adds
@@ -103,6 +142,7 @@ LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || {
 }
 # -g: global even when this file is sourced inside a function (quickstart)
 declare -gA LAB_PID=() LAB_START=() LAB_LOG=() LAB_NSOF=() LAB_COUNTERS=() LAB_SOCK=()
+declare -gA LAB_NAMED=()   # lab_add_client's and lab_sites_up's names -> namespaces
 LAB_NAMES=()      # every daemon started, in order (their logs are printed on failure)
 LAB_BG=()         # other background processes: "pid starttime"
 LAB_EXTRA_NS=()   # namespaces of lab_add_client, removed with the others
@@ -118,16 +158,18 @@ lab__dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lab__usec() { local t=${EPOCHREALTIME//[!0-9]/}; echo "${t:-$((SECONDS * 1000000))}"; }
 lab__deadline() { LAB_DEADLINE=$(($(lab__usec) + $1 * 1000000)); }
 lab__before() { (($(lab__usec) < LAB_DEADLINE)); }
-lab__ns() {   # u|u2..u9|gw|v -> namespace name; anything else is taken as is
+lab__ns() {   # u|u2..u9|gw|v|NAME -> namespace name; anything else is taken as is
 	case $1 in
 	u) echo "$LAB_U" ;; gw) echo "$LAB_GW" ;; v) echo "$LAB_V" ;;
-	u[2-9]) echo "cvt-$1-$LAB_ID" ;; *) echo "$1" ;;
+	u[2-9]) echo "cvt-$1-$LAB_ID" ;;
+	cvt-*) echo "$1" ;;
+	*) [[ -n ${LAB_NAMED[$1]:-} ]] && echo "${LAB_NAMED[$1]}" || echo "$1" ;;
 	esac
 }
-lab__short() {   # namespace name -> u|u2..u9|gw|v for messages
+lab__short() {   # namespace name -> u|u2..u9|gw|v|NAME for messages
 	case $1 in
 	"$LAB_U" | u) echo u ;; "$LAB_GW" | gw) echo gw ;; "$LAB_V" | v) echo v ;;
-	"cvt-u"[2-9]"-$LAB_ID") local n=${1#cvt-}; echo "${n%%-*}" ;;
+	"cvt-"*"-$LAB_ID") local n=${1#cvt-}; echo "${n%-"$LAB_ID"}" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -315,13 +357,17 @@ lab_up() {
 		fail "V cannot reach the gateway on 198.51.100.0/24"
 }
 
-# lab_add_client N : host UN, cvt-uN-$ID, one more client on the public /24
-# (drawing at the top). Call after lab_up.
+# lab_add_client N [NAME] : host UN, cvt-uN-$ID (or cvt-NAME-$ID), one more
+# client on the public /24 (drawing at the top). Call after lab_up.
 lab_add_client() {
 	local n=$1 ns gwdev pub letters=(- - b c d e f g h i)
 	[[ $n =~ ^[2-9]$ ]] || fail "lab_add_client: N must be 2..9, not '$n'"
 	((LAB_NETNS_MADE)) || fail "lab_add_client $n: call lab_up first"
 	ns=$(lab__ns "u$n")
+	if [[ -n ${2:-} ]]; then
+		ns=cvt-$2-$LAB_ID
+		LAB_NAMED[$2]=$ns
+	fi
 	gwdev=gw0${letters[n]}
 	pub=192.0.2.$((n + 1))
 	ip netns add "$ns" || fail "ip netns add $ns"
@@ -337,6 +383,65 @@ lab_add_client() {
 	lab__ip "$LAB_GW" route add "$pub/32" dev "$gwdev" src "$LAB_GW_PUB"
 	lab__wait 5 ip netns exec "$ns" ping -c 1 -W 1 -q "$LAB_GW_PUB" ||
 		fail "u$n ($pub) cannot reach the gateway on 192.0.2.0/24"
+}
+
+# lab__host NAME : one more namespace, cvt-NAME-$ID, with lo up
+lab__host() {
+	local ns=cvt-$1-$LAB_ID
+	ip netns add "$ns" || fail "ip netns add $ns"
+	LAB_EXTRA_NS+=("$ns")
+	LAB_NAMED[$1]=$ns
+	lab__ip "$ns" link set lo up
+}
+
+# lab__site_lan ROUTER HOST N L : site N's LAN, 198.18.N.0/24 and
+# 2001:db8:L:1::/64, between ROUTER's "lan" (.1, ::1) and HOST's h0 (.10,
+# ::10), HOST routing everything via the router; forwarding on in ROUTER.
+lab__site_lan() {
+	local router host=$2 n=$3 l=$4 rns hns
+	rns=$(lab__ns "$1")
+	lab__host "$host"
+	hns=$(lab__ns "$host")
+	ip link add lan netns "$rns" type veth peer name h0 netns "$hns" ||
+		fail "veth lan ($1) <-> h0 ($host)"
+	lab__ip "$rns" addr add "198.18.$n.1/24" dev lan
+	lab__ip "$rns" addr add "2001:db8:$l:1::1/64" dev lan nodad
+	lab__ip "$hns" addr add "198.18.$n.10/24" dev h0
+	lab__ip "$hns" addr add "2001:db8:$l:1::10/64" dev h0 nodad
+	lab__ip "$rns" link set lan up
+	lab__ip "$hns" link set h0 up
+	lab__ip "$hns" route add default via "198.18.$n.1"
+	lab__ip "$hns" -6 route add default via "2001:db8:$l:1::1"
+	ip netns exec "$rns" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv6.conf.all.forwarding=1 || fail "forwarding on in $1"
+	lab__wait 5 ip netns exec "$hns" ping -c 1 -W 1 -q "198.18.$n.1" ||
+		fail "$host cannot reach its router $1 on 198.18.$n.0/24"
+}
+
+lab_sites_up() {   # the sites topology: drawing at the top
+	lab_up
+	lab_forwarding on
+	ip netns exec "$LAB_GW" sysctl -qw net.ipv6.conf.all.forwarding=1 ||
+		fail "IPv6 forwarding on in the gateway"
+	lab_add_client 2 r1
+	lab_add_client 3 r3
+	lab__site_lan r1 x 1 a
+	lab__site_lan gw y 2 b
+	lab__site_lan r3 z 3 c
+}
+
+# lab_cv_routes NS : NS's routes that culvertd made: through $LAB_DEV in
+# any table, and the throw routes of a client's table (51821). Empty when
+# none is left.
+lab_cv_routes() {
+	local ns
+	ns=$(lab__ns "$1")
+	{
+		ip -n "$ns" -4 route show table all dev "$LAB_DEV" 2>/dev/null
+		ip -n "$ns" -6 route show table all dev "$LAB_DEV" 2>/dev/null
+		ip -n "$ns" -4 route show table all type throw 2>/dev/null
+		ip -n "$ns" -6 route show table all type throw 2>/dev/null
+	} | grep -v '^$'
 }
 
 lab_inner() {   # lab_inner NS : NS's first IPv4 address on the tunnel device
@@ -417,6 +522,11 @@ lab_require_tls() {   # lab_require_tls [TRANSPORT] : certtool, and the plugin (
 		skip "no $t plugin in $CULVERT_PLUGIN_DIR (was it built?)"
 }
 
+lab_require_loadgen() {   # the attacks' tool, built by make (bench/loadgen)
+	[[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]] ||
+		skip "CULVERT_LOADGEN is not set to an executable (run this through make check)"
+}
+
 # lab_pki DIR : a small PKI for the tests, made with certtool, ECDSA P-256
 # (fast to make). Sets LAB_PKI=DIR. Every NAME below is NAME.crt + NAME.key
 # (keys mode 600). Good certificates are valid from 2020 to 2099, so a test
@@ -461,6 +571,15 @@ lab_pki() {
 	lab__sign "$dir" future ca future
 	lab__sign "$dir" dave-expired ca dave-expired
 	rm -f "$dir"/*.tmpl
+}
+# lab_pki_client NAME [OU] : one more client certificate in $LAB_PKI, CN
+# NAME (and organizational unit OU), signed by the lab's CA.
+lab_pki_client() {
+	local dir=$LAB_PKI
+	lab__tmpl "$dir/$1.tmpl" "cn = \"$1\"" ${2:+"unit = \"$2\""} \
+		tls_www_client signing_key
+	lab__sign "$dir" "$1" ca "$1"
+	rm -f "$dir/$1.tmpl"
 }
 lab__tmpl() {   # lab__tmpl FILE LINE... : a certtool template, valid 2020-2099
 	local f=$1
@@ -612,11 +731,17 @@ lab_start() {   # lab_start NAME NS CONF
 	LAB_LOG[$name]=$LAB_TMP/$name.log
 	LAB_NSOF[$name]=$ns
 	# Each daemon's control socket in this test's own directory: the
-	# default under /run/culvert/ is shared by tests running at once.
-	if ! grep -q '^[[:space:]]*control-socket' "$conf"; then
+	# default under /run/culvert/ is shared by tests running at once
+	# (unless the test has a /run of its own: LAB_OWN_RUN, ctl_instance.sh).
+	# LAB_DEFAULT_SOCKET=1: the default, /run/culvert/NAME/control.sock
+	# for NAME.conf (name the file after $LAB_ID then).
+	if [[ -n ${LAB_DEFAULT_SOCKET:-} ]]; then
+		LAB_SOCK[$name]=/run/culvert/$(basename "$conf" .conf)/control.sock
+	elif [[ -z ${LAB_OWN_RUN:-} ]] && ! grep -q '^[[:space:]]*control-socket' "$conf"; then
 		sed -i "1i control-socket = $LAB_TMP/$name.sock" "$conf"
 	fi
-	LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
+	[[ -n ${LAB_DEFAULT_SOCKET:-} ]] ||
+		LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
 	ip netns exec "$ns" "$CULVERTD" -c "$conf" -f -v >"${LAB_LOG[$name]}" 2>&1 </dev/null &
 	LAB_PID[$name]=$!
 	LAB_START[$name]=$(lab__starttime "$!")
@@ -687,10 +812,38 @@ lab_counters() {   # lab_counters NAME : fills LAB_COUNTERS from a fresh `counte
 	return 0
 }
 
-lab_ping() {   # lab_ping COUNT [NS] : ping V from U (or NS); LAB_PING_RECEIVED = replies
+lab_ping() {   # lab_ping COUNT [NS [TO]] : ping V (or TO) from U (or NS); LAB_PING_RECEIVED = replies
 	local out
-	out=$(in_ns "${2:-u}" timeout $(($1 * 2 + 5)) ping -c "$1" -i 0.2 -W 2 "$LAB_V_LAN" 2>&1)
+	out=$(in_ns "${2:-u}" timeout $(($1 * 2 + 5)) ping -c "$1" -i 0.2 -W 2 "${3:-$LAB_V_LAN}" 2>&1)
 	printf '%s\n' "$out" | sed 's/^/    /'
 	LAB_PING_RECEIVED=$(sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out")
 	LAB_PING_RECEIVED=${LAB_PING_RECEIVED:-0}
+}
+
+# The good client's ping during an attack: COUNT pings U -> V at 0.05 s
+# (COUNT / 20 seconds), then lab_steady_ping_check says whether fewer than
+# 1% were lost.
+lab_steady_ping() {   # lab_steady_ping COUNT
+	LAB_STEADY_COUNT=$1
+	printf '[u] ping -c %s -i 0.05 %s  (in the background)\n' "$1" "$LAB_V_LAN" >&2
+	ip netns exec "$LAB_U" timeout $(($1 / 20 + 20)) \
+		ping -c "$1" -i 0.05 -W 1 "$LAB_V_LAN" >"$LAB_TMP/steady.ping" 2>&1 </dev/null &
+	LAB_STEADY_PID=$!
+	lab_bg "$LAB_STEADY_PID"
+}
+lab_steady_ping_check() {   # lab_steady_ping_check WHAT : WHAT names the attack
+	local n=$LAB_STEADY_COUNT i sent got
+	lab__deadline $((n / 20 + 20))
+	for ((i = 0; i < (n / 20 + 20) * 10; i++)); do
+		grep -q 'packets transmitted' "$LAB_TMP/steady.ping" && break
+		lab__before || break
+		sleep 0.1
+	done
+	wait "$LAB_STEADY_PID" 2>/dev/null
+	sent=$(sed -n 's/^\([0-9][0-9]*\) packets transmitted.*/\1/p' "$LAB_TMP/steady.ping")
+	got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/steady.ping")
+	[[ -n $sent && -n $got ]] || fail "the steady ping did not finish: $(tail -n 3 "$LAB_TMP/steady.ping")"
+	((sent == n && (sent - got) * 100 < sent)) ||
+		fail "steady ping u -> V $1: $got of $sent replies (1% loss or more)"
+	ok "steady ping u -> V $1: $got of $sent replies"
 }

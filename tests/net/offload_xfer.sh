@@ -20,48 +20,15 @@ lab_require
 lab_require_tls tls
 lab_require_tls dtls
 
-# xfer FROM TO ADDR MB : a TCP transfer of MB MiB from namespace FROM to a
-# listener in TO on ADDR; 0 when what arrived has the sha256 of what was
-# sent. (Not lab_xfer: its receiver may be killed by socat before it has
-# written the sum of 50 MiB on a busy machine.)
-xfer() {
-	local from=$1 to=$2 addr=$3 mb=$4 d="$LAB_TMP/xfer-$1" pid i
-	local limit=$((30 + mb * 3))
-	rm -rf "$d" && mkdir -p "$d" || return 1
-	head -c $((mb * 1024 * 1024)) /dev/urandom >"$d/send"
-	ip netns exec "$(lab__ns "$to")" timeout "$limit" socat -u \
-		"TCP-LISTEN:5002,bind=$addr,reuseaddr" "CREATE:$d/recv" \
-		2>"$d/listen.err" </dev/null &
-	pid=$!
-	lab_bg "$pid"
-	for ((i = 0; i < 50; i++)); do
-		ip netns exec "$(lab__ns "$to")" ss -Hltn 'sport = :5002' | grep -q . && break
-		sleep 0.1
-	done
-	XFER_SECS=$(date +%s.%N)
-	ip netns exec "$(lab__ns "$from")" timeout "$limit" socat -u "OPEN:$d/send" \
-		"TCP:$addr:5002,connect-timeout=5" 2>"$d/send.err" || {
-		echo "xfer: $from could not send: $(cat "$d/send.err")" >&2
-		return 1
-	}
-	wait "$pid" 2>/dev/null
-	XFER_SECS=$(awk -v a="$XFER_SECS" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-	[[ $(sha256sum <"$d/send") == "$(sha256sum <"$d/recv")" ]] || {
-		echo "xfer: $to got $(stat -c %s "$d/recv") bytes that differ from what $from sent" >&2
-		return 1
-	}
-	rm -f "$d/send" "$d/recv"
-}
-
 # lab_run TRANSPORT [CLIENT-KEY=VALUE...] : a fresh lab, both transfers,
 # the counters of both sides in GW and U (udp: no extra keys)
 lab_run() {
 	local t=$1
 	shift
 	lab_tunnel "$t" "$@"
-	xfer u v "$LAB_V_LAN" "$MB" || fail "$t: $MB MiB TCP U -> V did not arrive whole"
+	lab_xfer_between u v "$LAB_V_LAN" "$MB" || fail "$t: $MB MiB TCP U -> V did not arrive whole"
 	ok "$t: $MB MiB U -> V in ${XFER_SECS}s, sha256 matches"
-	xfer v u "$(lab_inner u)" "$MB" || fail "$t: $MB MiB TCP V -> U did not arrive whole"
+	lab_xfer_between v u "$(lab_inner u)" "$MB" || fail "$t: $MB MiB TCP V -> U did not arrive whole"
 	ok "$t: $MB MiB V -> U in ${XFER_SECS}s, sha256 matches"
 	lab_counters gw || fail "$t: no counters from the gateway"
 	declare -gA GW=()

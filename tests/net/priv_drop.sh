@@ -3,11 +3,17 @@
 # setup with CAP_NET_ADMIN as their only capability, and the tunnel still
 # works: a ping, and a second client that connects afterwards (a new
 # session on the dropped gateway, a new address and routes on the dropped
-# client). The gateway's control socket sits in /run/culvert, culvertd's
-# own directory, and is gone after the unprivileged gateway stops.
+# client). The gateway's control socket sits where it does by default,
+# in the instance's own /run/culvert/NAME, which culvertd makes itself
+# (also when /run/culvert does not exist) and gives to nobody, who can
+# then remove the socket when the unprivileged gateway stops. It runs on
+# an empty /run, as after a boot (journald.sh).
 # Topology: lab.sh, hosts U and U2.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
+# shellcheck source=tests/net/journald.sh
+. "$(dirname "$0")/journald.sh"
+jd_reexec "$@"
 # shellcheck source=tests/net/lab.sh
 . "$(dirname "$0")/lab.sh"
 
@@ -15,15 +21,19 @@ lab_require
 lab_require_tls tls
 getent passwd nobody >/dev/null || skip "no user 'nobody' on this system"
 group=$(id -gn nobody)
+jd_fresh_run
 lab_up
 lab_add_client 2
 lab_forwarding on
 lab_pki "$LAB_TMP/pki"
 P=$LAB_PKI
-# In /run/culvert, as by default; named after this test, so that tests
-# running at once do not meet there.
-sock=/run/culvert/cvt-$LAB_ID-gw.sock
-lab_server_conf "$LAB_TMP/gw.conf" user=nobody "group=$group" "control-socket=$sock"
+# The default socket, /run/culvert/NAME/control.sock for NAME.conf; the
+# file is named after this test, so that tests running at once do not
+# meet there.
+GW_CONF=$LAB_TMP/cvt-$LAB_ID-gw.conf
+run_dir=/run/culvert/cvt-$LAB_ID-gw
+sock=$run_dir/control.sock
+lab_server_conf "$GW_CONF" user=nobody "group=$group"
 lab_client_conf "$LAB_TMP/u.conf" user=nobody
 lab_client_conf "$LAB_TMP/u2.conf" user=nobody "cert=$P/bob.crt" "key=$P/bob.key"
 
@@ -46,7 +56,7 @@ check_dropped() {   # check_dropped NAME
 	ok "$1 runs as nobody with CAP_NET_ADMIN only (CapEff $cap)"
 }
 
-lab_start gw gw "$LAB_TMP/gw.conf"
+LAB_DEFAULT_SOCKET=1 lab_start gw gw "$GW_CONF"
 lab_wait_log gw 'running as user nobody' 10 || fail "gateway did not drop to user nobody"
 check_dropped gw
 lab_start u u "$LAB_TMP/u.conf"
@@ -70,12 +80,16 @@ ok "U's $LAB_DEV is gone after the unprivileged daemon stopped"
 [[ -S $sock ]] || fail "the gateway's control socket $sock does not exist"
 [[ $(stat -c '%U:%G %a' "$sock") == "root:$group 660" ]] ||
 	fail "$sock is $(stat -c '%U:%G %a' "$sock"), not root:$group 660"
+[[ $(stat -c '%U:%G %a' "$run_dir") == "nobody:$group 750" ]] ||
+	fail "$run_dir is $(stat -c '%U:%G %a' "$run_dir"), not nobody:$group 750"
 "$CULVERTCTL" -s "$sock" status >"$LAB_TMP/status.txt" 2>&1 ||
 	fail "culvertctl status through $sock failed: $(cat "$LAB_TMP/status.txt")"
 lab_stop u2
 lab_stop gw
 rc=$?
 ((rc == 0)) || fail "the unprivileged gateway exited with status $rc"
-[[ -e $sock ]] && { rm -f "$sock"; fail "the unprivileged gateway left its control socket $sock behind"; }
-ok "the unprivileged gateway removed its control socket in /run/culvert when it stopped"
+[[ -e $sock ]] && { rm -f "$sock"; rmdir "$run_dir"; fail "the unprivileged gateway left its control socket $sock behind"; }
+# Empty; nobody may not remove it from root's /run/culvert.
+rmdir "$run_dir" || fail "$run_dir is not empty: $(ls -A "$run_dir")"
+ok "the unprivileged gateway removed its control socket from $run_dir when it stopped"
 exit 0

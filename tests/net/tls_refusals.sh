@@ -4,7 +4,9 @@
 # CA, wrong name, expired or not yet valid certificate, an impostor signed
 # by another CA), and a server that does not trust the client (wrong
 # password, unknown user, locked user, no client certificate, a certificate
-# from another CA). Each case gets a fresh gateway; the bad client runs on
+# from another CA, alice's certificate with mallory's password, a
+# certificate whose name holds a shell's metacharacter). Each case gets a
+# fresh gateway; the bad client runs on
 # U, must never get `tunnel up`, and the refusal must be logged in words a
 # user can act on; then a good client on U2 still gets through and pings V.
 # Hosts: drawing in lab.sh. CVT_TRANSPORT=dtls runs the same table over dtls.
@@ -25,6 +27,7 @@ U=$LAB_TMP/users
 lab_passwd "$U" alice 'correct horse'
 lab_passwd "$U" bob 'battery staple'
 lab_passwd "$U" carol 'carol 2 password'
+lab_passwd "$U" mallory 'mallory password'
 # carol is locked the way an admin does it: '!' before her hash.
 sed -i 's/^carol:/carol:!/' "$U"
 grep -q '^carol:!' "$U" || fail "could not lock carol in $U: $(cat "$U")"
@@ -32,8 +35,12 @@ pass() { (umask 077 && printf '%s\n' "$2" >"$LAB_TMP/$1.pass"); }
 pass alice 'correct horse'
 pass bob 'battery staple'
 pass carol 'carol 2 password'
+pass mallory 'mallory password'
 pass wrong 'incorrect horse'
-ok "PKI in $P, users alice, bob, carol (locked) in $U"
+# eve's name, signed by the lab's CA, holds a character a shell reads.
+lab__tmpl "$P/eve.tmpl" 'cn = "eve&id"' tls_www_client signing_key
+lab__sign "$P" eve ca eve
+ok "PKI in $P, users alice, bob, carol (locked), mallory in $U"
 
 SPW="auth=password password-file=$U"   # a gateway that wants passwords
 NOCERT="cert= key="                    # a client without a certificate
@@ -52,6 +59,8 @@ cases=(
 	"no-client-cert    | auth=certificate | $NOCERT | u:the server refused the D?TLS handshake.*set 'cert' and 'key';gw:no client certificate"
 	"foreign-client-cert | auth=certificate | cert=$P/mallory.crt key=$P/mallory.key | u:the server refused the D?TLS handshake.*'cert' is not signed by a CA the server trusts;gw:no client certificate"
 	"expired-client-cert | auth=certificate | cert=$P/dave-expired.crt key=$P/dave-expired.key | u:'cert' .* expired on .*renew it;gw:refused 192\.0\.2\.2:[0-9]+: its certificate has expired"
+	"cert-user-mismatch | auth=certificate+password password-file=$U | username=mallory password-file=$LAB_TMP/mallory.pass | u:refused us: authentication failed: the username is not the name in your certificate;gw:refusing 192\.0\.2\.2:[0-9]+: certificate 'alice' with the password of user 'mallory': the user name must be the certificate's name"
+	"unsafe-identity   | auth=certificate | cert=$P/eve.crt key=$P/eve.key | u:refused us: authentication failed: the name in your certificate holds characters;gw:refusing 192\.0\.2\.2:[0-9]+: the name in its certificate, 'eve&id', holds characters other than"
 )
 
 trim() { local s=$1; s=${s#"${s%%[! ]*}"}; printf '%s' "${s%"${s##*[! ]}"}"; }
@@ -106,7 +115,9 @@ run_case() {   # run_case LINE
 		lab_wait_log "$gw" "$T: listening" 10 ||
 			fail "$name: the good gateway did not log '$T: listening' within 10 s"
 	fi
-	if [[ $sconf == *auth=password* ]]; then
+	if [[ $sconf == *auth=certificate+password* ]]; then
+		good=("cert=$P/bob.crt" "key=$P/bob.key" username=bob "password-file=$LAB_TMP/bob.pass")
+	elif [[ $sconf == *auth=password* ]]; then
 		good=(cert= key= username=bob "password-file=$LAB_TMP/bob.pass")
 	else
 		good=("cert=$P/bob.crt" "key=$P/bob.key")
@@ -119,7 +130,7 @@ run_case() {   # run_case LINE
 	((LAB_PING_RECEIVED >= 1)) || fail "$name: the good client's ping -> V got no reply"
 	ok "$name: a good client still gets through, ping u2 -> V: $LAB_PING_RECEIVED of 2"
 
-	if [[ $sconf == *auth=password* ]]; then
+	if [[ $sconf == *password-file=* ]]; then
 		lab_counters "$gw" || fail "$name: no counters from the gateway"
 		((${LAB_COUNTERS[auth_failed]:-0} >= 1)) ||
 			fail "$name: auth_failed is '${LAB_COUNTERS[auth_failed]:-}' after a refused login"

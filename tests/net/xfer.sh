@@ -7,10 +7,19 @@
 # connection it accepts, a small receiver records SOCAT_PEERADDR (the source
 # address V saw) and the data, then its sha256. U (or the namespace FROM:
 # u2, u3...) sends MB MiB read from SOURCE (default /dev/urandom; a file
-# shorter than MB MiB sends less). Every step is bounded by timeout(1) or a
-# counted poll.
+# shorter than MB MiB sends less). With LAB_XFER_PACE=SECS set, U sends
+# it in 256 KiB pieces SECS apart, so that it runs for a while (across
+# rekeys, say). Every step is bounded by timeout(1) or a counted poll.
 # Sets XFER_SENT_SUM, XFER_RECV_SUM, XFER_PEER, XFER_BYTES, XFER_SECS;
 # returns 0 when the data arrived whole, 1 otherwise (with a reason on stderr).
+#
+#   lab_xfer_between FROM TO ADDR MB
+#
+# MB MiB over TCP from namespace FROM to a listener in TO on ADDR:5002,
+# either way through the tunnel; 0 when what arrived has the sha256 of
+# what was sent (XFER_SECS: how long it took). The receiver writes a file
+# that the test hashes itself: lab_xfer's receiver may be killed by socat
+# before it has hashed 50 MiB on a busy machine.
 
 lab_xfer() {
 	local mb=$1 port=${2:-5001} from=${3:-u} src=${4:-/dev/urandom}
@@ -51,7 +60,7 @@ lab_xfer() {
 	}
 
 	t0=$(date +%s.%N)
-	in_ns "$from" timeout "$limit" socat -u "OPEN:$d/send" \
+	lab__xfer_source "$d/send" "$mb" | in_ns "$from" timeout "$limit" socat -u - \
 		"$tcp:$host:$port,connect-timeout=5" 2>"$d/send.err" || {
 		echo "xfer: sending from $from failed: $(cat "$d/send.err")" >&2
 		return 1
@@ -79,6 +88,49 @@ lab_xfer() {
 	return 0
 }
 
+# lab__xfer_source FILE MB : FILE on stdout, at once or, with
+# LAB_XFER_PACE, in 256 KiB pieces that far apart (at most 4 per MiB).
+lab__xfer_source() {
+	local i
+	if [[ -z ${LAB_XFER_PACE:-} ]]; then
+		cat "$1"
+		return
+	fi
+	for ((i = 0; i < $2 * 4; i++)); do
+		dd if="$1" bs=256K skip="$i" count=1 status=none
+		sleep "$LAB_XFER_PACE"
+	done
+}
+
 lab__listening() {   # lab__listening PORT : V has a TCP listener on PORT
 	ip netns exec "$LAB_V" ss -Hltn "sport = :$1" | grep -q .
+}
+
+lab_xfer_between() {
+	local from=$1 to=$2 addr=$3 mb=$4 d="$LAB_TMP/xfer-$1" pid i
+	local limit=$((30 + mb * 3))
+	rm -rf "$d" && mkdir -p "$d" || return 1
+	head -c $((mb * 1024 * 1024)) /dev/urandom >"$d/send"
+	ip netns exec "$(lab__ns "$to")" timeout "$limit" socat -u \
+		"TCP-LISTEN:5002,bind=$addr,reuseaddr" "CREATE:$d/recv" \
+		2>"$d/listen.err" </dev/null &
+	pid=$!
+	lab_bg "$pid"
+	for ((i = 0; i < 50; i++)); do
+		ip netns exec "$(lab__ns "$to")" ss -Hltn 'sport = :5002' | grep -q . && break
+		sleep 0.1
+	done
+	XFER_SECS=$(date +%s.%N)
+	ip netns exec "$(lab__ns "$from")" timeout "$limit" socat -u "OPEN:$d/send" \
+		"TCP:$addr:5002,connect-timeout=5" 2>"$d/send.err" || {
+		echo "xfer: $from could not send within $limit s: $(cat "$d/send.err")" >&2
+		return 1
+	}
+	wait "$pid" 2>/dev/null
+	XFER_SECS=$(awk -v a="$XFER_SECS" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	[[ $(sha256sum <"$d/send") == "$(sha256sum <"$d/recv")" ]] || {
+		echo "xfer: $to got $(stat -c %s "$d/recv") bytes that differ from what $from sent" >&2
+		return 1
+	}
+	rm -f "$d/send" "$d/recv"
 }

@@ -198,7 +198,7 @@ for c in tls.junk tls.truncated_record tls.oversized_record dtls.junk_datagram \
 	before_hello unknown_type spoofed_source; do
 	v=$(counter "$c")
 	[[ $v =~ ^[0-9]+$ && $v -gt 0 ]] || fail "abuse counter $c is '$v', not above 0"
-	grep -q "^$c: [1-9]" "$LAB_TMP/status.txt" || fail "culvertctl status shows no '$c:' line above 0"
+	grep -q "^ *$c: [1-9]" "$LAB_TMP/status.txt" || fail "culvertctl status shows no '$c:' line above 0"
 done
 ok "each kind of abuse dropped and counted by name"
 

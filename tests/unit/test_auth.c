@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #include "hash_cost.h"
 #include "log.h"
 #include "loop.h"
+#include "source_table.h"
+#include "secret_mode.h"
 #include "throttle.h"
 #include "user_name.h"
 
@@ -245,6 +248,29 @@ START_TEST(several_users)
 }
 END_TEST
 
+/* USER:HASH:GROUP: the group is the third field; an empty one is none,
+ * and a shadow(5) line keeps its extra fields in the hash (which then
+ * never matches, as malformed_hash shows). */
+START_TEST(groups)
+{
+	struct auth *auth = load_ok(
+		"zed:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW:engineering\n"
+		"alice:!:sales \n"
+		"bob:!:\n"
+		"carol:*\n");
+	assert_check(auth, "zed", "U*U", AUTH_OK);
+	ck_assert_str_eq(auth_user_group(auth, "zed"), "engineering");
+	ck_assert_str_eq(auth_user_group(auth, "alice"), "sales");
+	ck_assert_ptr_null(auth_user_group(auth, "bob"));
+	ck_assert_ptr_null(auth_user_group(auth, "carol"));
+	ck_assert_ptr_null(auth_user_group(auth, "nobody"));
+	ck_assert_ptr_null(auth_user_group(auth, "bad name"));
+	ck_assert_ptr_null(auth_user_group(NULL, "zed"));
+	ck_assert_str_eq(logged, "");
+	auth_free(auth);
+}
+END_TEST
+
 START_TEST(unknown_user)
 {
 	struct auth *auth = load_ok("alice:$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n");
@@ -444,6 +470,9 @@ static const struct bad_file {
 	  1, "user name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 64 characters" },
 	{ "alice:!\nbob:*\n\n# again\nalice:*\n", 5,
 	  "user 'alice' appears twice (first on line 1)" },
+	{ "alice:!:sales team\n", 1,
+	  "user 'alice': group 'sales team' is not a group name" },
+	{ "alice:!:.hidden\n", 1, "user 'alice': group '.hidden' is not a group name" },
 };
 
 START_TEST(bad_file)
@@ -490,6 +519,37 @@ START_TEST(the_longest_name)
 }
 END_TEST
 
+/* What may name a session: what real certificates carry passes, nothing
+ * a shell reads as syntax does (culvert.conf(5), IDENTITIES). */
+START_TEST(identities)
+{
+	static const char *const good[] = {
+		"alice", "Alice Smith", "alice@example.org", "host-1.example.org",
+		"CN=vpn,O=Example Corp", "Jos\xc3\xa9 Mart\xc3\xadnez",
+		"\xe5\xb1\xb1\xe7\x94\xb0", "a+b_c.d",
+	};
+	static const char *const bad[] = {
+		"", " alice", "alice ", "eve&id", "eve;id", "$(id)", "`id`",
+		"a|b", "a>b", "a<b", "a'b", "a\"b", "a\\b", "a*", "a?", "a[b]",
+		"a{b}", "a(b)", "a!b", "#a", "~a", "a%b", "a/b", "a\tb", "a\nb",
+		"\x7f", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xc2\x85",
+		"\xf4\x90\x80\x80",
+	};
+	char longest[IDENTITY_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(identity_valid(good[i]), "'%s' refused", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!identity_valid(bad[i]), "'%s' taken", bad[i]);
+	ck_assert(!identity_valid(NULL));
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	ck_assert(!identity_valid(longest));
+	longest[IDENTITY_MAX] = '\0';
+	ck_assert(identity_valid(longest));
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	struct auth *auth = (struct auth *)1;
@@ -515,22 +575,76 @@ START_TEST(readable_by_others)
 	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
 	auth_free(auth);
 	snprintf(want, sizeof(want),
-		 "password file %s can be read by other users (mode 0644): chmod 600 it",
+		 "password file %s can be read or changed by other users (mode 0644): chmod 640 it",
 		 path);
 	ck_assert_msg(strstr(logged, want), "expected \"%s\", got:\n%s", want,
 		      logged);
 
 	logged[0] = '\0';
-	chmod(path, 0640);
+	chmod(path, 0660);
 	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
 	auth_free(auth);
-	ck_assert_msg(strstr(logged, "(mode 0640)"), "got:\n%s", logged);
+	ck_assert_msg(strstr(logged, "can be changed by its group (mode 0660)"),
+		      "got:\n%s", logged);
 
-	logged[0] = '\0';
+	/* root:GROUP 0640, for a daemon that reads it again as GROUP on a
+	 * reload, is as it should be: no warning. */
+	const mode_t fine[] = { 0640, 0600, 0440, 0400 };
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		logged[0] = '\0';
+		chmod(path, fine[i]);
+		ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+		auth_free(auth);
+		ck_assert_msg(logged[0] == '\0', "mode %04o: %s",
+			      (unsigned int)fine[i], logged);
+	}
+}
+END_TEST
+
+/* passwd --group: root:GROUP 0640, new or not, for a culvertd that runs
+ * as GROUP and reads the file again on a reload; without it, an
+ * existing file keeps its owner and mode. */
+START_TEST(passwd_group)
+{
+	if (geteuid() != 0)
+		return;		/* giving files to root takes root */
+	const char *path = in_dir("users");
+	gid_t gid = getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 1;
+	struct stat st;
+
+	ck_assert_int_eq(passwd_update_group(path, "alice", "pw", NULL, gid), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_gid, gid);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", NULL), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_gid, gid);
 	chmod(path, 0600);
-	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
-	auth_free(auth);
-	ck_assert_str_eq(logged, "");
+	chown(path, 0, 0);
+	ck_assert_int_eq(passwd_update_group(path, "carol", "pw", NULL, gid), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_gid, gid);
+}
+END_TEST
+
+/* The one rule for secrets, which the plugins apply to keys too. */
+START_TEST(secret_modes)
+{
+	char buf[96];
+
+	ck_assert_ptr_null(secret_mode_problem(S_IFREG | 0640, buf, sizeof(buf)));
+	ck_assert_ptr_null(secret_mode_problem(S_IFREG | 0600, buf, sizeof(buf)));
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0604, buf, sizeof(buf)),
+			 "can be read or changed by other users (mode 0604): chmod 600 it");
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0602, buf, sizeof(buf)),
+			 "can be read or changed by other users (mode 0602): chmod 600 it");
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0620, buf, sizeof(buf)),
+			 "can be changed by its group (mode 0620): chmod 600 it");
+	ck_assert_str_eq(secret_mode_problem(S_IFREG | 0664, buf, sizeof(buf)),
+			 "can be read or changed by other users (mode 0664): chmod 640 it");
 }
 END_TEST
 
@@ -714,7 +828,15 @@ static void fail_n(struct throttle *t, const struct sockaddr *sa,
 		   int n, int64_t now)
 {
 	for (int i = 0; i < n; i++)
-		throttle_failed(t, sa, now);
+		throttle_failed(t, sa, "alice", now);
+}
+
+/* A check of user's password that succeeds. */
+static void login(struct throttle *t, const struct sockaddr *sa,
+		  const char *user, int64_t now)
+{
+	throttle_begin(t, sa, user, now);
+	throttle_end(t, sa, user, true, now);
 }
 
 START_TEST(backoff_doubles)
@@ -727,14 +849,14 @@ START_TEST(backoff_doubles)
 	};
 	int64_t now = 1000000;
 
-	ck_assert_int_eq(throttle_wait(t, SA(a), now), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", now), 0);
 	for (int failures = 1; failures < 12; failures++) {
-		throttle_failed(t, SA(a), now);
-		ck_assert_msg(throttle_wait(t, SA(a), now) ==
+		throttle_failed(t, SA(a), "alice", now);
+		ck_assert_msg(throttle_wait(t, SA(a), "alice", now) ==
 			      expected[failures],
 			      "after %d failures: wait %lld ms, expected %lld",
 			      failures,
-			      (long long)throttle_wait(t, SA(a), now),
+			      (long long)throttle_wait(t, SA(a), "alice", now),
 			      (long long)expected[failures]);
 		now += expected[failures];	/* wait as told */
 	}
@@ -748,14 +870,14 @@ START_TEST(backoff_counts_down)
 	struct sockaddr_storage a = v4("192.0.2.7", 1);
 
 	fail_n(t, SA(a), 5, 0);		/* 4 s to wait */
-	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 4000);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 1500), 2500);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 3999), 1);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 4000), 0);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 9 * MINUTE), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 0), 4000);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 1500), 2500);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 3999), 1);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 4000), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 9 * MINUTE), 0);
 	/* An attempt before its time still counts. */
-	throttle_failed(t, SA(a), 5000);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 5000), 8000);
+	throttle_failed(t, SA(a), "alice", 5000);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 5000), 8000);
 	throttle_free(t);
 }
 END_TEST
@@ -768,37 +890,99 @@ START_TEST(forgotten_after_ten_minutes)
 
 	/* Just under ten minutes: remembered, the sixth failure waits 8 s. */
 	fail_n(t, SA(a), 5, 0);
-	throttle_failed(t, SA(a), 10 * MINUTE - 1);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 10 * MINUTE - 1), 8000);
+	throttle_failed(t, SA(a), "alice", 10 * MINUTE - 1);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 10 * MINUTE - 1), 8000);
 
 	/* Ten minutes: forgotten, this is a first failure again. */
 	fail_n(t, SA(b), 5, 0);
-	ck_assert_int_eq(throttle_wait(t, SA(b), 10 * MINUTE), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "alice", 10 * MINUTE), 0);
 	fail_n(t, SA(b), 3, 10 * MINUTE);
-	ck_assert_int_eq(throttle_wait(t, SA(b), 10 * MINUTE), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "alice", 10 * MINUTE), 1000);
 
 	/* Forgotten too when nobody asked about it in between. */
-	throttle_failed(t, SA(a), 30 * MINUTE);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 30 * MINUTE), 0);
+	throttle_failed(t, SA(a), "alice", 30 * MINUTE);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 30 * MINUTE), 0);
 	throttle_free(t);
 }
 END_TEST
 
-START_TEST(success_resets)
+/* A login forgets its own user's failures at that host, nobody else's:
+ * logging in to one's own account between guesses at another's buys
+ * nothing (it used to forget the host). */
+START_TEST(success_forgets_only_its_user)
 {
 	struct throttle *t = throttle();
 	struct sockaddr_storage a = v4("192.0.2.7", 1);
+	struct sockaddr_storage b = v4("192.0.2.8", 1);
 
 	fail_n(t, SA(a), 6, 0);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 8000);
-	throttle_succeeded(t, SA(a));
-	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 0);
-	fail_n(t, SA(a), 2, 0);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 0);
-	throttle_failed(t, SA(a), 0);
-	ck_assert_int_eq(throttle_wait(t, SA(a), 0), 1000);
-	throttle_succeeded(t, SA(a));
-	throttle_succeeded(t, SA(a));	/* twice is harmless */
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 0), 8000);
+	login(t, SA(a), "alice", 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 0), 0);
+
+	/* mallory guesses at bob, logging in as herself in between. */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(throttle_wait(t, SA(b), "bob", 0), 0);
+		throttle_failed(t, SA(b), "bob", 0);
+		login(t, SA(b), "mallory", 0);
+	}
+	ck_assert_int_eq(throttle_wait(t, SA(b), "bob", 0), 1000);
+	login(t, SA(b), "mallory", 0);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "bob", 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "mallory", 0), 0);
+
+	/* The host's own count: many users' failures add up there, and
+	 * no login forgets them, only time. */
+	const char *users[] = { "u1", "u2", "u3", "u4", "u5" };
+	for (int i = 0; i < 5; i++)
+		throttle_failed(t, SA(b), users[i], 0);
+	/* bob's 3 and these 5: 8, past the host's free ones. */
+	ck_assert_int_eq(throttle_wait(t, SA(b), "carol", 0), 1000);
+	login(t, SA(b), "mallory", 0);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "carol", 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "carol", 1000), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "carol", 10 * MINUTE), 0);
+	throttle_free(t);
+}
+END_TEST
+
+/* Checks under way count as failures until they answer: of 200 guesses
+ * sent at once, only the free ones are checked. */
+START_TEST(checks_under_way_count)
+{
+	struct throttle *t = throttle();
+	struct sockaddr_storage a = v4("192.0.2.7", 1);
+	struct sockaddr_storage b = v4("192.0.2.8", 1);
+	char user[16];
+	int checked = 0;
+
+	for (int i = 0; i < 200; i++)
+		if (throttle_wait(t, SA(a), "alice", 0) == 0) {
+			throttle_begin(t, SA(a), "alice", 0);
+			checked++;
+		}
+	ck_assert_int_eq(checked, THROTTLE_FREE_PER_USER);
+	/* Their failures replace them: the wait goes on growing. */
+	for (int i = 0; i < checked; i++)
+		throttle_end(t, SA(a), "alice", false, 10);
+	ck_assert_int_eq(throttle_wait(t, SA(a), "alice", 10), 1000);
+
+	/* A user each: the host's count stops them. */
+	checked = 0;
+	for (int i = 0; i < 200; i++) {
+		snprintf(user, sizeof(user), "user%d", i);
+		if (throttle_wait(t, SA(b), user, 0) == 0) {
+			throttle_begin(t, SA(b), user, 0);
+			checked++;
+		}
+	}
+	ck_assert_int_eq(checked, THROTTLE_FREE_PER_HOST);
+	/* Checks that succeed take their count back. */
+	for (int i = 0; i < checked; i++) {
+		snprintf(user, sizeof(user), "user%d", i);
+		throttle_end(t, SA(b), user, true, 5);
+	}
+	ck_assert_int_eq(throttle_wait(t, SA(b), "user199", 5), 0);
 	throttle_free(t);
 }
 END_TEST
@@ -819,30 +1003,30 @@ START_TEST(sources)
 	/* One /64 is one source, whichever of its addresses fails. */
 	fail_n(t, SA(a1), 2, 0);
 	fail_n(t, SA(a2), 2, 0);
-	ck_assert_int_eq(throttle_wait(t, SA(a1), 0), 2000);
-	ck_assert_int_eq(throttle_wait(t, SA(a2), 0), 2000);
-	ck_assert_int_eq(throttle_wait(t, SA(b), 0), 0);
-	ck_assert_int_eq(throttle_wait(t, SA(c), 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a1), "alice", 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(a2), "alice", 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "alice", 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(c), "alice", 0), 0);
 	fail_n(t, SA(b), 3, 0);
-	ck_assert_int_eq(throttle_wait(t, SA(b), 0), 1000);
-	ck_assert_int_eq(throttle_wait(t, SA(a1), 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(b), "alice", 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(a1), "alice", 0), 2000);
 
 	/* IPv4: the address, whatever the port; mapped into IPv6 the same. */
 	fail_n(t, SA(p4), 2, 0);
 	fail_n(t, SA(p4_port), 1, 0);
-	ck_assert_int_eq(throttle_wait(t, SA(p4), 0), 1000);
-	ck_assert_int_eq(throttle_wait(t, SA(p4_mapped), 0), 1000);
-	ck_assert_int_eq(throttle_wait(t, SA(q4), 0), 0);
-	ck_assert_int_eq(throttle_wait(t, SA(q4_mapped), 0), 0);
-	throttle_succeeded(t, SA(p4_mapped));
-	ck_assert_int_eq(throttle_wait(t, SA(p4), 0), 0);
-	ck_assert_int_eq(throttle_wait(t, SA(a1), 0), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(p4), "alice", 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(p4_mapped), "alice", 0), 1000);
+	ck_assert_int_eq(throttle_wait(t, SA(q4), "alice", 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(q4_mapped), "alice", 0), 0);
+	login(t, SA(p4_mapped), "alice", 0);
+	ck_assert_int_eq(throttle_wait(t, SA(p4), "alice", 0), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(a1), "alice", 0), 2000);
 	throttle_free(t);
 }
 END_TEST
 
-/* The table holds 4096 sources: the one whose last failure is the oldest
- * makes room for a new one. */
+/* The table holds 8192 entries, a host and a user at it per source here:
+ * the entries least recently touched make room for new ones. */
 START_TEST(bounded)
 {
 	struct throttle *t = throttle();
@@ -856,13 +1040,13 @@ START_TEST(bounded)
 		snprintf(text, sizeof(text), "2001:db8:%x:%x::1", i >> 8,
 			 i & 0xff);
 		struct sockaddr_storage ss = v6(text);
-		throttle_failed(t, SA(ss), 1);
-		if (i == 4093)	/* 4096 sources: full, but all still there */
-			ck_assert_int_eq(throttle_wait(t, SA(first), 1),
+		throttle_failed(t, SA(ss), "alice", 1);
+		if (i == 4093)	/* 8192 entries: full, but all still there */
+			ck_assert_int_eq(throttle_wait(t, SA(first), "alice", 1),
 					 1999);
 	}
-	ck_assert_int_eq(throttle_wait(t, SA(first), 1), 0);
-	ck_assert_int_eq(throttle_wait(t, SA(second), 1), 2000);
+	ck_assert_int_eq(throttle_wait(t, SA(first), "alice", 1), 0);
+	ck_assert_int_eq(throttle_wait(t, SA(second), "alice", 1), 2000);
 	throttle_free(t);
 }
 END_TEST
@@ -900,7 +1084,7 @@ START_TEST(passwd_new_file)
 	const char *path = in_dir("users");
 
 	umask(022);
-	ck_assert_int_eq(passwd_update(path, "alice", "s3cret pass"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "s3cret pass", NULL), 0);
 	ck_assert_uint_eq(mode_of(path), 0600);
 	const char *text = read_file(path);
 	ck_assert_msg(strncmp(text, "alice:$y$", 9) == 0, "%s", text);
@@ -916,7 +1100,7 @@ START_TEST(passwd_replaces)
 {
 	const char *path = write_file("users", users_text, 0640);
 
-	ck_assert_int_eq(passwd_update(path, "alice", "new one"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "new one", NULL), 0);
 	char *text = read_file(path);
 	char *line = strstr(text, "alice:$y$");
 	ck_assert_msg(line, "%s", text);
@@ -939,7 +1123,7 @@ START_TEST(passwd_adds)
 	/* The last line has no line break: the new one must not join it. */
 	const char *path = write_file("users", "bob:!", 0600);
 
-	ck_assert_int_eq(passwd_update(path, "dave@example.org", "pw"), 0);
+	ck_assert_int_eq(passwd_update(path, "dave@example.org", "pw", NULL), 0);
 	char *text = read_file(path);
 	ck_assert_msg(strncmp(text, "bob:!\ndave@example.org:$y$", 26) == 0,
 		      "%s", text);
@@ -948,12 +1132,65 @@ START_TEST(passwd_adds)
 }
 END_TEST
 
+/* A password file every user may read is one culvertd refuses
+ * (strict-modes): passwd takes that access away, and says so; the
+ * group's read access (the daemon's group) stays. */
+START_TEST(passwd_tightens_world_readable)
+{
+	const char *path = write_file("users", users_text, 0644);
+	char want[9000];
+
+	ck_assert_int_eq(passwd_update(path, "alice", "new one", NULL), 0);
+	ck_assert_uint_eq(mode_of(path), 0640);
+	snprintf(want, sizeof(want),
+		 "%s could be read by every user (mode 0644); it is now 0640",
+		 path);
+	ck_assert_msg(strstr(logged, want), "expected \"%s\", got:\n%s", want,
+		      logged);
+	assert_password(path, "alice", "new one", AUTH_OK);
+
+	logged[0] = '\0';
+	ck_assert_int_eq(chmod(path, 0606), 0);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", NULL), 0);
+	ck_assert_uint_eq(mode_of(path), 0600);
+	ck_assert_msg(strstr(logged, "(mode 0606); it is now 0600"), "%s", logged);
+
+	logged[0] = '\0';
+	ck_assert_int_eq(passwd_update(path, "bob", "pw2", NULL), 0);
+	ck_assert_uint_eq(mode_of(path), 0600);
+	ck_assert_msg(!strstr(logged, "every user"), "%s", logged);
+}
+END_TEST
+
+/* -g sets the group; without it, a user's group stays as it was. */
+START_TEST(passwd_groups)
+{
+	const char *path = write_file("users", "bob:!:sales\ncarol:!\n", 0600);
+
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", NULL), 0);
+	ck_assert_int_eq(passwd_update(path, "carol", "pw", "engineering"), 0);
+	ck_assert_int_eq(passwd_update(path, "dave", "pw", "sites"), 0);
+	char *text = read_file(path);
+	ck_assert_msg(strstr(text, "bob:$y$") && strstr(text, ":sales\ncarol:$y$") &&
+		      strstr(text, ":engineering\ndave:$y$") &&
+		      strstr(text, ":sites\n"), "%s", text);
+	struct auth *auth;
+	ck_assert_int_eq(auth_new(path, NULL, &auth), 0);
+	ck_assert_str_eq(auth_user_group(auth, "bob"), "sales");
+	ck_assert_str_eq(auth_user_group(auth, "carol"), "engineering");
+	ck_assert_int_eq(auth_check(auth, "dave", "pw"), AUTH_OK);
+	auth_free(auth);
+	ck_assert_int_eq(passwd_update(path, "bob", "pw", "no good"), -EINVAL);
+	ck_assert_msg(strstr(logged, "'no good' is not a group name"), "%s", logged);
+}
+END_TEST
+
 START_TEST(passwd_drops_duplicates)
 {
 	const char *path = write_file("users",
 		"alice:!\nbob:!\nalice:*\nalice2:!\n", 0600);
 
-	ck_assert_int_eq(passwd_update(path, "alice", "pw"), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", "pw", NULL), 0);
 	char *text = read_file(path);
 	ck_assert_msg(strncmp(text, "alice:$y$", 9) == 0, "%s", text);
 	ck_assert_msg(strstr(text, "\nbob:!\nalice2:!\n"), "%s", text);
@@ -968,7 +1205,7 @@ START_TEST(passwd_through_symlink)
 	const char *path = write_file("real", users_text, 0600);
 
 	ck_assert_int_eq(symlink(path, in_dir("link")), 0);
-	ck_assert_int_eq(passwd_update(in_dir("link"), "bob", "pw"), 0);
+	ck_assert_int_eq(passwd_update(in_dir("link"), "bob", "pw", NULL), 0);
 	struct stat st;
 	ck_assert_int_eq(lstat(in_dir("link"), &st), 0);
 	ck_assert(S_ISLNK(st.st_mode));
@@ -981,34 +1218,34 @@ START_TEST(passwd_refuses)
 	const char *path = write_file("users", users_text, 0600);
 	char longest[300];
 
-	ck_assert_int_eq(passwd_update(path, "bad user", "pw"), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "bad user", "pw", NULL), -EINVAL);
 	ck_assert_msg(strstr(logged, "'bad user' is not a user name"), "%s",
 		      logged);
-	ck_assert_int_eq(passwd_update(path, "", "pw"), -EINVAL);
-	ck_assert_int_eq(passwd_update(path, "alice", ""), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "", "pw", NULL), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", "", NULL), -EINVAL);
 	ck_assert_msg(strstr(logged, "the password is empty"), "%s", logged);
-	ck_assert_int_eq(passwd_update(path, "alice", "two\nlines"), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", "two\nlines", NULL), -EINVAL);
 	memset(longest, 'x', 256);
 	longest[256] = '\0';
-	ck_assert_int_eq(passwd_update(path, "alice", longest), -EINVAL);
+	ck_assert_int_eq(passwd_update(path, "alice", longest, NULL), -EINVAL);
 	ck_assert_msg(strstr(logged, "longer than 255 bytes"), "%s", logged);
 	longest[255] = '\0';
 	ck_assert_str_eq(read_file(path), users_text);
 
 	/* A temporary file left behind: someone else is at it. */
 	write_file("users.tmp", "", 0600);
-	ck_assert_int_eq(passwd_update(path, "alice", "pw"), -EEXIST);
+	ck_assert_int_eq(passwd_update(path, "alice", "pw", NULL), -EEXIST);
 	ck_assert_msg(strstr(logged, "users.tmp exists"), "%s", logged);
 	ck_assert_str_eq(read_file(path), users_text);
 	ck_assert_str_eq(read_file(in_dir("users.tmp")), "");
 	unlink(in_dir("users.tmp"));
 
-	ck_assert_int_eq(passwd_update(path, "alice", longest), 0);
+	ck_assert_int_eq(passwd_update(path, "alice", longest, NULL), 0);
 	assert_password(path, "alice", longest, AUTH_OK);
 
 	/* A failure after the temporary file was made removes it. */
 	ck_assert_int_eq(mkdir(in_dir("subdir"), 0700), 0);
-	ck_assert_int_eq(passwd_update(in_dir("subdir"), "alice", "pw"),
+	ck_assert_int_eq(passwd_update(in_dir("subdir"), "alice", "pw", NULL),
 			 -EINVAL);
 	ck_assert_msg(strstr(logged, "subdir is not a regular file"), "%s",
 		      logged);
@@ -1018,7 +1255,7 @@ END_TEST
 
 /* ---- the password checker thread */
 
-#define WORKER_JOBS 6
+#define WORKER_JOBS 20
 
 struct worker_run {
 	struct loop *loop;
@@ -1027,6 +1264,7 @@ struct worker_run {
 	unsigned int answered;
 	enum auth_result result[WORKER_JOBS];
 	bool called[WORKER_JOBS];
+	int order[WORKER_JOBS];		/* the jobs, as they were answered */
 	unsigned int want_answered;
 	uint64_t want_skipped;
 	int64_t deadline;
@@ -1040,7 +1278,7 @@ static void on_checked(void *arg, enum auth_result result)
 
 	run.called[i] = true;
 	run.result[i] = result;
-	run.answered++;
+	run.order[run.answered++] = i;
 }
 
 /* Stops the loop once the expected answers and skips are in, or after
@@ -1056,16 +1294,27 @@ static void on_tick(void *arg)
 	loop_timer_arm(run.tick, 5);
 }
 
-static struct auth_worker *worker_start(struct auth *auth)
+static struct auth_worker *worker_start(struct auth *auth, unsigned int threads)
 {
 	struct auth_worker *w = NULL;
 
 	memset(&run, 0, sizeof(run));
 	ck_assert_int_eq(loop_new(&run.loop), 0);
-	ck_assert_int_eq(auth_worker_new(run.loop, auth, &run.skipped, &w), 0);
+	ck_assert_int_eq(auth_worker_new(run.loop, auth, threads, &run.skipped,
+					 &w), 0);
 	run.tick = loop_timer_new(run.loop, on_tick, NULL);
 	ck_assert_ptr_nonnull(run.tick);
 	return w;
+}
+
+static void worker_wait_ms(unsigned int answered, uint64_t skipped,
+			   int64_t ms)
+{
+	run.want_answered = answered;
+	run.want_skipped = skipped;
+	run.deadline = loop_now(run.loop) + ms;
+	loop_timer_arm(run.tick, 5);
+	ck_assert_int_eq(loop_run(run.loop), 0);
 }
 
 static void worker_wait(unsigned int answered, uint64_t skipped)
@@ -1075,6 +1324,16 @@ static void worker_wait(unsigned int answered, uint64_t skipped)
 	run.deadline = loop_now(run.loop) + 20000;
 	loop_timer_arm(run.tick, 5);
 	ck_assert_int_eq(loop_run(run.loop), 0);
+}
+
+/* The host a login from text (an IPv4 address) comes from. */
+static struct source_key source_of(const char *text)
+{
+	struct sockaddr_storage ss = v4(text, 1);
+	struct source_key k;
+
+	source_key(SA(ss), SOURCE_HOST, &k);
+	return k;
 }
 
 static void worker_stop(struct auth_worker *w, struct auth *auth)
@@ -1088,13 +1347,14 @@ static void worker_stop(struct auth_worker *w, struct auth *auth)
 START_TEST(worker_answers)
 {
 	struct auth *auth = load_ok("victor:" "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n");
-	struct auth_worker *w = worker_start(auth);
+	struct auth_worker *w = worker_start(auth, 0);
+	struct source_key src = source_of("192.0.2.7");
 
-	ck_assert_ptr_nonnull(auth_worker_submit(w, "victor", "Hello world!",
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &src, "victor", "Hello world!",
 						 on_checked, (void *)0));
-	ck_assert_ptr_nonnull(auth_worker_submit(w, "victor", "Hello world?",
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &src, "victor", "Hello world?",
 						 on_checked, (void *)1));
-	ck_assert_ptr_nonnull(auth_worker_submit(w, "nobody", "Hello world!",
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &src, "nobody", "Hello world!",
 						 on_checked, (void *)2));
 	worker_wait(3, 0);
 	ck_assert_uint_eq(run.answered, 3);
@@ -1145,23 +1405,109 @@ START_TEST(worker_skips_cancelled)
 	struct auth *auth = pam_auth_script(NULL, script);
 	if (!auth)
 		return;		/* Linux-PAM before 1.4 */
-	struct auth_worker *w = worker_start(auth);
+	struct auth_worker *w = worker_start(auth, 1);
+	struct source_key src = source_of("192.0.2.7");
 
-	ck_assert_ptr_nonnull(auth_worker_submit(w, "nobody", "pam secret",
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &src, "nobody", "pam secret",
 						 on_checked, (void *)0));
-	for (intptr_t i = 1; i < WORKER_JOBS; i++) {
+	for (intptr_t i = 1; i < 6; i++) {
 		struct auth_job *job = auth_worker_submit(
-			w, "nobody", "a guess", on_checked, (void *)i);
+			w, &src, "nobody", "a guess", on_checked, (void *)i);
 		ck_assert_ptr_nonnull(job);
 		auth_job_cancel(w, job);
 	}
 	open_gate(gate);
-	worker_wait(1, WORKER_JOBS - 1);
+	worker_wait(1, 5);
 	ck_assert_msg(run.called[0] && run.result[0] == AUTH_OK,
 		      "the first check did not answer OK");
-	for (int i = 1; i < WORKER_JOBS; i++)
+	for (int i = 1; i < 6; i++)
 		ck_assert_msg(!run.called[i], "cancelled job %d was answered", i);
-	ck_assert_uint_eq(run.skipped, WORKER_JOBS - 1);
+	ck_assert_uint_eq(run.skipped, 5);
+	worker_stop(w, auth);
+}
+END_TEST
+
+/* A PAM check that waits at the FIFO gate dir/waitN when the password
+ * is "waitN" (N = 1, 2), and accepts "pam secret". NULL when PAM cannot
+ * be tried here. */
+static struct auth *gated_auth(void)
+{
+	char script[9000];
+
+	if (!getpwnam("nobody"))
+		return NULL;	/* no system user to try */
+	ck_assert_int_eq(mkfifo(in_dir("wait1"), 0600), 0);
+	ck_assert_int_eq(mkfifo(in_dir("wait2"), 0600), 0);
+	snprintf(script, sizeof(script),
+		 "IFS= read -r pw\n"
+		 "case $pw in wait?) cat '%s/'\"$pw\" >/dev/null ;; esac\n"
+		 "[ \"$pw\" = \"pam secret\" ]\n", dir);
+	return pam_auth_script(NULL, script);
+}
+
+/* One host's burst takes at most its share of the queue, and another
+ * host's login is checked after one more of the burst, not after all of
+ * it (one thread: the jobs take turns by host). */
+START_TEST(worker_serves_hosts_in_turn)
+{
+	struct auth *auth = gated_auth();
+
+	if (!auth)
+		return;
+	struct auth_worker *w = worker_start(auth, 1);
+	struct source_key a = source_of("192.0.2.7"), b = source_of("192.0.2.8");
+	intptr_t i;
+
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &a, "nobody", "wait1",
+						 on_checked, (void *)0));
+	for (i = 1; i < AUTH_SOURCE_QUEUE_MAX; i++)
+		ck_assert_ptr_nonnull(auth_worker_submit(
+			w, &a, "nobody", "a guess", on_checked, (void *)i));
+	ck_assert_ptr_null(auth_worker_submit(w, &a, "nobody", "one too many",
+					      on_checked, (void *)i));
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &b, "nobody", "pam secret",
+						 on_checked, (void *)i));
+	open_gate(in_dir("wait1"));
+	worker_wait(AUTH_SOURCE_QUEUE_MAX + 1, 0);
+	ck_assert_uint_eq(run.answered, AUTH_SOURCE_QUEUE_MAX + 1);
+	ck_assert_int_eq(run.result[i], AUTH_OK);
+	ck_assert_int_eq(run.order[0], 0);
+	/* The one under way when b arrived, at most one more of a's, then
+	 * b's (it was last of 17 in one queue). */
+	ck_assert_msg(run.order[1] == i || run.order[2] == i,
+		      "the other host's login was answered after %d of the burst",
+		      run.order[1] == i ? 1 : run.order[2] == i ? 2 : 99);
+	worker_stop(w, auth);
+}
+END_TEST
+
+/* Two threads: one host may hold only one, so another host's login is
+ * checked while the first host's two checks wait at their gates (with
+ * both threads taken by them, it would wait too). */
+START_TEST(worker_leaves_a_thread_for_others)
+{
+	struct auth *auth = gated_auth();
+
+	if (!auth)
+		return;
+	struct auth_worker *w = worker_start(auth, 2);
+	struct source_key a = source_of("192.0.2.7"), b = source_of("192.0.2.8");
+
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &a, "nobody", "wait1",
+						 on_checked, (void *)0));
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &a, "nobody", "wait2",
+						 on_checked, (void *)1));
+	usleep(100000);		/* time for a second thread to take wait2 */
+	ck_assert_ptr_nonnull(auth_worker_submit(w, &b, "nobody", "pam secret",
+						 on_checked, (void *)2));
+	worker_wait_ms(1, 0, 5000);
+	ck_assert_msg(run.answered == 1 && run.called[2] && run.result[2] == AUTH_OK,
+		      "the other host's login was not checked while the first host's waited (%u answers)",
+		      run.answered);
+	open_gate(in_dir("wait1"));
+	open_gate(in_dir("wait2"));
+	worker_wait(3, 0);
+	ck_assert_uint_eq(run.answered, 3);
 	worker_stop(w, auth);
 }
 END_TEST
@@ -1182,6 +1528,7 @@ int main(void)
 	tcase_add_loop_test(file, known_vector, 0,
 			    sizeof(vectors) / sizeof(vectors[0]));
 	tcase_add_test(file, several_users);
+	tcase_add_test(file, groups);
 	tcase_add_test(file, unknown_user);
 	tcase_add_test(file, locked);
 	tcase_add_test(file, malformed_hash);
@@ -1193,8 +1540,11 @@ int main(void)
 			    sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(file, every_error_reported);
 	tcase_add_test(file, the_longest_name);
+	tcase_add_test(file, identities);
 	tcase_add_test(file, missing_file);
 	tcase_add_test(file, readable_by_others);
+	tcase_add_test(file, secret_modes);
+	tcase_add_test(file, passwd_group);
 	tcase_add_test(file, result_strings);
 	tcase_add_test(file, unknown_user_takes_as_long);
 	suite_add_tcase(s, file);
@@ -1212,7 +1562,8 @@ int main(void)
 	tcase_add_test(back_off, backoff_doubles);
 	tcase_add_test(back_off, backoff_counts_down);
 	tcase_add_test(back_off, forgotten_after_ten_minutes);
-	tcase_add_test(back_off, success_resets);
+	tcase_add_test(back_off, success_forgets_only_its_user);
+	tcase_add_test(back_off, checks_under_way_count);
 	tcase_add_test(back_off, sources);
 	tcase_add_test(back_off, bounded);
 	suite_add_tcase(s, back_off);
@@ -1223,6 +1574,8 @@ int main(void)
 	tcase_add_test(passwd, passwd_new_file);
 	tcase_add_test(passwd, passwd_replaces);
 	tcase_add_test(passwd, passwd_adds);
+	tcase_add_test(passwd, passwd_tightens_world_readable);
+	tcase_add_test(passwd, passwd_groups);
 	tcase_add_test(passwd, passwd_drops_duplicates);
 	tcase_add_test(passwd, passwd_through_symlink);
 	tcase_add_test(passwd, passwd_refuses);
@@ -1234,6 +1587,8 @@ int main(void)
 	tcase_add_test(worker, worker_answers);
 #ifdef HAVE_PAM
 	tcase_add_test(worker, worker_skips_cancelled);
+	tcase_add_test(worker, worker_serves_hosts_in_turn);
+	tcase_add_test(worker, worker_leaves_a_thread_for_others);
 #endif
 	suite_add_tcase(s, worker);
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "policy_file.h"
 
 /* Every line the parser logs, joined by newlines. */
 static char logged[8192];
@@ -135,6 +136,27 @@ START_TEST(welcome_policy_keys)
 }
 END_TEST
 
+/* Key limits: plain numbers of bytes, or K/M/G/T; 64G and 2^24 unset. */
+START_TEST(rekey_limits)
+{
+	struct config *cfg = parse_ok(CLIENT);
+
+	ck_assert_uint_eq(cfg->rekey_bytes, 64ULL << 30);
+	ck_assert_uint_eq(cfg->rekey_records, 1U << 24);
+	config_free(cfg);
+	cfg = parse_ok(CLIENT "rekey-bytes = 3M\nrekey-records = 100\n");
+	ck_assert_uint_eq(cfg->rekey_bytes, 3ULL << 20);
+	ck_assert_uint_eq(cfg->rekey_records, 100);
+	config_free(cfg);
+	cfg = parse_ok(SERVER "rekey-bytes = 1073741824\n");
+	ck_assert_uint_eq(cfg->rekey_bytes, 1ULL << 30);
+	config_free(cfg);
+	cfg = parse_ok(SERVER "rekey-bytes = 1024T\n");
+	ck_assert_uint_eq(cfg->rekey_bytes, 1ULL << 50);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(keepalive_timeout_default)
 {
 	struct config *cfg = parse_ok(SERVER "keepalive = 15\n");
@@ -179,7 +201,7 @@ static const struct {
 	  "test.conf:5: key 'pool' is set twice (first on line 4)" },
 	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
 	  "pool = 10.8.0.0/33\n",
-	  "test.conf:4: key 'pool': '10.8.0.0/33' is not a prefix (expected ADDRESS/0-32)" },
+	  "test.conf:4: key 'pool': '10.8.0.0/33' is not a usable pool (expected an IPv4 prefix from /8 to /30)" },
 	{ "mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
 	  "pool = 10.8.0.1/24\n",
 	  "test.conf:4: key 'pool': '10.8.0.1/24' has host bits set" },
@@ -257,6 +279,14 @@ static const struct {
 	  "is not a list of prefixes" },
 	{ SERVER "accept-default-route = yes\n",
 	  "key 'accept-default-route' does not apply to mode = server" },
+	{ CLIENT "rekey-bytes = 512K\n",
+	  "test.conf:4: key 'rekey-bytes': '512K' is not an amount of bytes from 1M to 1024T" },
+	{ CLIENT "rekey-bytes = 2P\n", "'2P' is not an amount of bytes" },
+	{ CLIENT "rekey-bytes = 1025T\n", "'1025T' is not an amount of bytes" },
+	{ CLIENT "rekey-bytes = 16GB\n", "'16GB' is not an amount of bytes" },
+	{ CLIENT "rekey-bytes = 99999999999999999999G\n", "is not an amount of bytes" },
+	{ CLIENT "rekey-records = 99\n",
+	  "key 'rekey-records': '99' is not a number of records from 100 to 4294967295" },
 };
 
 START_TEST(bad_line)
@@ -330,25 +360,49 @@ START_TEST(suggestions)
 }
 END_TEST
 
-/* culvert.conf(5) documents every key the parser accepts. */
-START_TEST(every_key_documented)
+/* culvert.conf(5), read whole into page. */
+static void read_page(char *page, size_t size)
 {
 	const char *srcdir = getenv("CULVERT_SRCDIR");
-	char path[4096], page[65536];
+	char path[4096];
 
 	ck_assert_msg(srcdir, "CULVERT_SRCDIR is not set (run through make check)");
 	snprintf(path, sizeof(path), "%s/man/culvert.conf.5", srcdir);
 	FILE *f = fopen(path, "r");
 	ck_assert_msg(f, "cannot read %s", path);
-	size_t n = fread(page, 1, sizeof(page) - 1, f);
+	size_t n = fread(page, 1, size - 1, f);
 	page[n] = '\0';
 	fclose(f);
+}
+
+static char page[131072];
+
+/* culvert.conf(5) documents every key the parser accepts. */
+START_TEST(every_key_documented)
+{
+	read_page(page, sizeof(page));
 	for (const struct config_key *k = config_keys; k->name; k++) {
 		char item[64];
 		snprintf(item, sizeof(item), ".It Cm %s ", k->name);
 		ck_assert_msg(strstr(page, item),
-			      "key '%s' is not documented in %s (no '%s')",
-			      k->name, path, item);
+			      "key '%s' is not documented in culvert.conf(5) (no '%s')",
+			      k->name, item);
+	}
+}
+END_TEST
+
+/* And every key of the client and group files, in their section. */
+START_TEST(every_policy_key_documented)
+{
+	read_page(page, sizeof(page));
+	const char *section = strstr(page, ".Sh CLIENT AND GROUP FILES");
+	ck_assert_msg(section, "culvert.conf(5) has no CLIENT AND GROUP FILES section");
+	for (const struct policy_key *k = policy_keys; k->name; k++) {
+		char item[64];
+		snprintf(item, sizeof(item), ".It Cm %s ", k->name);
+		ck_assert_msg(strstr(section, item),
+			      "key '%s' of client files is not documented in culvert.conf(5)",
+			      k->name);
 	}
 }
 END_TEST
@@ -361,6 +415,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, server_file);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, rekey_limits);
 	tcase_add_test(tc, keepalive_timeout_default);
 	tcase_add_test(tc, welcome_policy_keys);
 	tcase_add_test(tc, ipv6_only_server);
@@ -373,6 +428,7 @@ int main(void)
 	tcase_add_test(tc, unused_section);
 	tcase_add_test(tc, suggestions);
 	tcase_add_test(tc, every_key_documented);
+	tcase_add_test(tc, every_policy_key_documented);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);

@@ -24,7 +24,7 @@ START_TEST(socket_path)
 					     "mode = client\ntransport = tls\n"
 					     "remote = 192.0.2.1:4433\n", &cfg), 0);
 	control_path(cfg, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "/run/culvert/u.sock");
+	ck_assert_str_eq(buf, "/run/culvert/u/control.sock");
 	config_free(cfg);
 	ck_assert_int_eq(config_parse_string("u.conf",
 					     "mode = client\ntransport = tls\n"
@@ -33,6 +33,43 @@ START_TEST(socket_path)
 	control_path(cfg, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "/tmp/x.sock");
 	config_free(cfg);
+	/* culvertctl -n u looks where culvertd -c .../u.conf listens. */
+	char by_name[256];
+	ck_assert_int_eq(config_parse_string("/etc/culvert/u.conf",
+					     "mode = client\ntransport = tls\n"
+					     "remote = 192.0.2.1:4433\n", &cfg), 0);
+	control_path(cfg, buf, sizeof(buf));
+	control_instance_path("u", by_name, sizeof(by_name));
+	ck_assert_str_eq(by_name, buf);
+	config_free(cfg);
+}
+END_TEST
+
+/* Each instance's runtime files in a directory of its own, by one rule:
+ * what culvertctl -n NAME finds is where culvertd@NAME put it. */
+START_TEST(run_paths)
+{
+	char buf[64];
+
+	ck_assert_int_eq(control_run_path("gateway", NULL, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/run/culvert/gateway");
+	ck_assert_int_eq(control_run_path("gateway", CONTROL_PID_NAME, buf,
+					  sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/run/culvert/gateway/culvertd.pid");
+	/* Names that are no directory of their own, or would leave it. */
+	ck_assert_int_eq(control_run_path("", NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(control_run_path(".", NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(control_run_path("..", "x", buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(control_run_path(".hidden", NULL, buf, sizeof(buf)),
+			 -EINVAL);
+	ck_assert_int_eq(control_run_path("a/b", NULL, buf, sizeof(buf)),
+			 -EINVAL);
+	/* Cut short is no path at all. */
+	char small[24];
+	ck_assert_int_eq(control_run_path("gateway", CONTROL_SOCKET_NAME, small,
+					  sizeof(small)), -ENAMETOOLONG);
+	ck_assert_str_eq(small, "");
 }
 END_TEST
 
@@ -60,6 +97,45 @@ START_TEST(requests)
 	ck_assert_str_eq(r.why, "unknown request");
 	ck_assert_int_eq(parse("kick \n", buf).op, CONTROL_BAD);
 	ck_assert_int_eq(parse("status --json --x\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("status --all\n", buf).op, CONTROL_STATUS_ALL);
+	ck_assert_int_eq(parse("status --all --json\n", buf).op, CONTROL_STATUS_JSON);
+	ck_assert_int_eq(parse("status --json --all\n", buf).op, CONTROL_STATUS_JSON);
+	ck_assert_int_eq(parse("status --all --all\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("metrics\n", buf).op, CONTROL_METRICS);
+	ck_assert_int_eq(parse("metrics x\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("show\n", buf).op, CONTROL_BAD);
+	r = parse("show Alice Smith\n", buf);
+	ck_assert_int_eq(r.op, CONTROL_SHOW);
+	ck_assert_str_eq(r.arg, "Alice Smith");
+	r = parse("show-json --json\n", buf);
+	ck_assert_int_eq(r.op, CONTROL_SHOW_JSON);
+	ck_assert_str_eq(r.arg, "--json");
+}
+END_TEST
+
+/* Every request formats to a line that parses back to it. */
+START_TEST(requests_round_trip)
+{
+	static const enum control_op ops[] = {
+		CONTROL_STATUS, CONTROL_STATUS_ALL, CONTROL_STATUS_JSON,
+		CONTROL_SHOW, CONTROL_SHOW_JSON, CONTROL_METRICS, CONTROL_KICK,
+		CONTROL_RELOAD,
+	};
+	char line[CONTROL_REQUEST_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		const char *name = CONTROL_NAMED(ops[i]) ? "--all x" : NULL;
+		int n = control_request_format(ops[i], name, line, sizeof(line));
+		ck_assert_int_gt(n, 0);
+		struct control_request r = control_request_parse(line, (size_t)n);
+		ck_assert_int_eq(r.op, ops[i]);
+		if (name)
+			ck_assert_str_eq(r.arg, name);
+	}
+	ck_assert_int_eq(control_request_format(CONTROL_SHOW, "", line,
+						sizeof(line)), -EINVAL);
+	ck_assert_int_eq(control_request_format(CONTROL_BAD, NULL, line,
+						sizeof(line)), -EINVAL);
 }
 END_TEST
 
@@ -165,7 +241,9 @@ static Suite *control_suite(void)
 	TCase *tc = tcase_create("words");
 
 	tcase_add_test(tc, socket_path);
+	tcase_add_test(tc, run_paths);
 	tcase_add_test(tc, requests);
+	tcase_add_test(tc, requests_round_trip);
 	tcase_add_test(tc, kick_never_cut_at_a_control_character);
 	tcase_add_test(tc, kick_never_cut_by_length);
 	tcase_add_test(tc, answers);

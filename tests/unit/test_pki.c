@@ -4,6 +4,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,53 @@ START_TEST(modes_whatever_the_umask)
 	ck_assert_uint_eq(mode_of(at(pki, "alice.crt")), 0644);
 	ck_assert_uint_eq(mode_of(at(pki, "bob.key")), 0600);
 	ck_assert_uint_eq(mode_of(at(pki, "bob.crt")), 0644);
+}
+END_TEST
+
+/* pki init --group: what a culvertd running as that group reads again
+ * on a reload is the group's to read (root:GROUP 0640 in a 0750 dir),
+ * the CA's key never. Owners are root's: only root can do it. */
+static gid_t some_group(void)
+{
+	return getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : getgid();
+}
+
+static void owned(const char *path, gid_t gid, unsigned int mode)
+{
+	struct stat st;
+
+	ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+	ck_assert_msg(st.st_uid == 0 && st.st_gid == gid &&
+			      (st.st_mode & 07777) == mode,
+		      "%s is %u:%u %04o, expected 0:%u %04o", path,
+		      (unsigned int)st.st_uid, (unsigned int)st.st_gid,
+		      (unsigned int)(st.st_mode & 07777), (unsigned int)gid,
+		      mode);
+}
+
+START_TEST(group_shared_directory)
+{
+	if (geteuid() != 0)
+		return;		/* giving files to root takes root */
+	gid_t gid = some_group();
+	struct pki_options o = { .has_group = true, .group = gid };
+
+	ck_assert_int_eq(pki_init(pki, &o), 0);
+	owned(pki, gid, 0750);
+	owned(at(pki, "ca.key"), gid, 0600);
+	owned(at(pki, "ca.crt"), gid, 0644);
+	issue_ok(pki, PKI_SERVER, "vpn.example.org", NULL);
+	owned(at(pki, "vpn.example.org.key"), gid, 0640);
+	owned(at(pki, "vpn.example.org.crt"), gid, 0644);
+	issue_ok(pki, PKI_CLIENT, "alice", NULL);
+	owned(at(pki, "alice.key"), gid, 0640);
+	ck_assert_int_eq(pki_revoke(pki, "alice"), 0);
+	owned(at(pki, "crl.pem"), gid, 0644);
+
+	/* Again: refused, and the directory left as it is. */
+	chmod(pki, 0700);
+	ck_assert_int_eq(pki_init(pki, &o), -EEXIST);
+	owned(pki, gid, 0700);
 }
 END_TEST
 
@@ -808,6 +856,7 @@ int main(void)
 	tcase_add_test(ca, init_refuses_to_overwrite);
 	tcase_add_test(ca, init_refuses_bad_names);
 	tcase_add_test(ca, modes_whatever_the_umask);
+	tcase_add_test(ca, group_shared_directory);
 	tcase_add_test(ca, foreign_ca_key);
 
 	tcase_add_test(leaf, server_certificate);

@@ -38,7 +38,7 @@ END_TEST
  * credentials, udp has nothing to reload and leaves the entry NULL; each
  * says what it adds on the wire, which culvertctl diagnose reads instead
  * of a list of its own: udp and dtls datagrams (dtls's record header and
- * tag, at least), tls a TCP stream. */
+ * tag, at least), never fragmented, tls a TCP stream. */
 START_TEST(shipped_plugins_optional_entries)
 {
 	const char *dir = getenv("CULVERT_PLUGIN_DIR");
@@ -49,8 +49,9 @@ START_TEST(shipped_plugins_optional_entries)
 		uint32_t overhead, flags;
 	} want[] = {
 		{ "tls", true, IPPROTO_TCP, 2, CV_WIRE_AT_LEAST },
-		{ "dtls", true, IPPROTO_UDP, 13 + 16, CV_WIRE_AT_LEAST },
-		{ "udp", false, IPPROTO_UDP, 0, 0 },
+		{ "dtls", true, IPPROTO_UDP, 13 + 16,
+		  CV_WIRE_AT_LEAST | CV_WIRE_DONT_FRAGMENT },
+		{ "udp", false, IPPROTO_UDP, 0, CV_WIRE_DONT_FRAGMENT },
 	};
 
 	if (!dir)

@@ -537,6 +537,88 @@ START_TEST(hint_moves_identity)
 }
 END_TEST
 
+/* ---- reserved (static) addresses */
+
+static void reserve(struct pool *pool, const unsigned int *last,
+		    unsigned int n)
+{
+	struct cv_addr a[8];
+
+	for (unsigned int i = 0; i < n; i++)
+		a[i] = v4(0x0a080000 | last[i]);
+	ck_assert_int_eq(pool_reserve(pool, a, n), 0);
+}
+
+/* Never leased, wherever the cursor is: before, at and past it; the
+ * rest of the pool is leased in full. */
+START_TEST(reserved_never_leased)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+	const unsigned int kept[] = { 2, 3, 100, 254 };
+
+	ck_assert_uint_eq(lease(pool, "alice"), 2);
+	reserve(pool, kept, 4);
+	struct cv_addr a = v4(0x0a080064);
+	ck_assert(pool_is_reserved(pool, &a));
+	ck_assert(pool_contains(pool, &a));
+	release(pool, 2);
+	bool seen[256] = { false };
+	for (unsigned int i = 0; i < 253 - 4; i++) {
+		unsigned int got = lease(pool, i % 2 ? "alice" : NULL);
+		ck_assert_msg(got != 2 && got != 3 && got != 100 && got != 254,
+			      "reserved 10.8.0.%u leased", got);
+		ck_assert_msg(!seen[got], "10.8.0.%u leased twice", got);
+		seen[got] = true;
+	}
+	assert_full(pool);
+	/* Nor by a hint. */
+	struct cv_addr hint = v4(0x0a080064), out;
+	ck_assert_int_eq(pool_lease_hint(pool, "bob", &hint, &out), -ENOSPC);
+	pool_free(pool);
+}
+END_TEST
+
+/* A reservation lifted: the address is free again. One replaced by
+ * another set: the new one holds. Outside the pool: refused. */
+START_TEST(reservations_replaced)
+{
+	struct pool *pool = pool_of("10.8.0.0/29");	/* .2 to .6 */
+	const unsigned int first[] = { 2, 5 }, second[] = { 6 };
+
+	reserve(pool, first, 2);
+	ck_assert_uint_eq(lease(pool, NULL), 3);
+	ck_assert_uint_eq(lease(pool, NULL), 4);
+	ck_assert_uint_eq(lease(pool, NULL), 6);
+	assert_full(pool);
+	reserve(pool, second, 1);	/* 6 is leased: it stays until released */
+	ck_assert_uint_eq(lease(pool, NULL), 2);
+	ck_assert_uint_eq(lease(pool, NULL), 5);
+	release(pool, 6);
+	assert_full(pool);
+	reserve(pool, NULL, 0);
+	ck_assert_uint_eq(lease(pool, NULL), 6);
+	struct cv_addr outside[] = { v4(0x0a080001) }, broadcast = v4(0x0a080007);
+	ck_assert_int_eq(pool_reserve(pool, outside, 1), -EINVAL);
+	ck_assert(!pool_contains(pool, &outside[0]));
+	ck_assert(!pool_contains(pool, &broadcast));
+	pool_free(pool);
+}
+END_TEST
+
+/* An identity whose remembered address became reserved does not get it
+ * back by name. */
+START_TEST(reserved_forgets_identity)
+{
+	struct pool *pool = pool_of("10.8.0.0/24");
+	const unsigned int kept[] = { 2 };
+
+	ck_assert_uint_eq(lease(pool, "alice"), 2);
+	release(pool, 2);
+	reserve(pool, kept, 1);
+	ck_assert_uint_eq(lease(pool, "alice"), 3);
+	pool_free(pool);
+}
+END_TEST
 
 static Suite *pool_suite(void)
 {
@@ -563,6 +645,9 @@ static Suite *pool_suite(void)
 	tcase_add_test(which, hint_not_honoured_when_taken);
 	tcase_add_test(which, hint_respects_remembered_identity);
 	tcase_add_test(which, hint_moves_identity);
+	tcase_add_test(which, reserved_never_leased);
+	tcase_add_test(which, reservations_replaced);
+	tcase_add_test(which, reserved_forgets_identity);
 	/* The default 4 s limit (when check forks) is the speed test: a
 	 * linear scan per lease takes minutes here. */
 	tcase_add_test(scale, slash16_fills_and_drains_quickly);

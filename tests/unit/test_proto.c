@@ -134,6 +134,9 @@ static void assert_welcome_eq(const struct proto_welcome *a,
 	ck_assert_uint_eq(a->n_routes, b->n_routes);
 	for (unsigned int i = 0; i < a->n_routes; i++)
 		assert_prefix_eq(&a->routes[i], &b->routes[i]);
+	ck_assert_uint_eq(a->n_networks, b->n_networks);
+	for (unsigned int i = 0; i < a->n_networks; i++)
+		assert_prefix_eq(&a->networks[i], &b->networks[i]);
 	ck_assert_uint_eq(a->has_reset_token, b->has_reset_token);
 	if (a->has_reset_token)
 		ck_assert_mem_eq(a->reset_token, b->reset_token,
@@ -162,9 +165,6 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		break;
 	case PROTO_BYE:
 		ck_assert_uint_eq(a->bye.reason, b->bye.reason);
-		break;
-	case PROTO_PROBE:
-		ck_assert_uint_eq(a->probe.len ? a->probe.len : 1, b->probe.len);
 		break;
 	case PROTO_RESET:
 		ck_assert_uint_eq(a->reset.len < PROTO_RESET_MIN ? PROTO_RESET_MIN
@@ -220,8 +220,9 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_type_name(PROTO_REFUSE), "refuse");
 	ck_assert_str_eq(proto_type_name(PROTO_KEEPALIVE), "keepalive");
 	ck_assert_str_eq(proto_type_name(PROTO_BYE), "bye");
-	ck_assert_str_eq(proto_type_name(PROTO_RESET), "reset");
 	ck_assert_str_eq(proto_type_name(PROTO_PROBE), "probe");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "probe_ack");
+	ck_assert_str_eq(proto_type_name(PROTO_RESET), "reset");
 	ck_assert_str_eq(proto_type_name(0x06), "unknown");
 	ck_assert_str_eq(proto_type_name(0xff), "unknown");
 
@@ -233,8 +234,9 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(5), "protocol error");
 	ck_assert_str_eq(proto_reason_name(6), "authentication failed");
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
-	ck_assert_str_eq(proto_reason_name(8), "replaced by a new session");
-	ck_assert_str_eq(proto_reason_name(9), "unknown");
+	ck_assert_str_eq(proto_reason_name(8), "busy, try again later");
+	ck_assert_str_eq(proto_reason_name(9), "replaced by a new session");
+	ck_assert_str_eq(proto_reason_name(10), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST
@@ -296,6 +298,39 @@ START_TEST(test_data_gso_header)
 	/* A header and no packet. */
 	ck_assert_int_eq(proto_get_data_gso(msg, PROTO_DATA_GSO_HDR, &got),
 			 -EBADMSG);
+}
+END_TEST
+
+/* PROBE and PROBE_ACK, bytes as doc/PROTOCOL.md draws them: the probe's
+ * padding is the probe's own business, the answer is exactly 7 bytes. */
+START_TEST(test_probe_and_ack)
+{
+	uint8_t probe[1300] = { 0 }, ack[PROTO_PROBE_ACK_LEN];
+	const uint8_t want_probe[PROTO_PROBE_HDR] = { 0x08, 0xde, 0xad, 0xbe, 0xef };
+	const uint8_t want_ack[PROTO_PROBE_ACK_LEN] = {
+		0x09, 0xde, 0xad, 0xbe, 0xef, 0x05, 0x14
+	};
+	uint32_t id;
+	size_t size;
+
+	proto_put_probe(probe, 0xdeadbeef);
+	ck_assert_mem_eq(probe, want_probe, sizeof(want_probe));
+	ck_assert_int_eq(proto_get_probe(probe, sizeof(probe), &id), 0);
+	ck_assert_uint_eq(id, 0xdeadbeef);
+	ck_assert_int_eq(proto_get_probe(probe, PROTO_PROBE_HDR - 1, &id), -EBADMSG);
+	proto_put_probe_ack(ack, id, sizeof(probe));
+	ck_assert_mem_eq(ack, want_ack, sizeof(want_ack));
+	ck_assert_int_eq(proto_get_probe_ack(ack, sizeof(ack), &id, &size), 0);
+	ck_assert_uint_eq(id, 0xdeadbeef);
+	ck_assert_uint_eq(size, 1300);
+	ck_assert_int_eq(proto_get_probe_ack(ack, sizeof(ack) - 1, &id, &size),
+			 -EBADMSG);
+	ck_assert_int_eq(proto_get_probe_ack(probe, sizeof(probe), &id, &size),
+			 -EBADMSG);
+	/* A size past 16 bits is said as 65535. */
+	proto_put_probe_ack(ack, id, 70000);
+	ck_assert_int_eq(proto_get_probe_ack(ack, sizeof(ack), &id, &size), 0);
+	ck_assert_uint_eq(size, 65535);
 }
 END_TEST
 
@@ -651,7 +686,7 @@ START_TEST(test_reset)
 	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
 		in.reset.token[i] = (uint8_t)(0xa0 + i);
 	ck_assert_uint_eq(round_trip(&in, buf, &out), PROTO_RESET_MIN);
-	ck_assert_uint_eq(buf[0], 0x08);
+	ck_assert_uint_eq(buf[0], 0x0a);
 	ck_assert_mem_eq(buf + 1, in.reset.token, PROTO_RESET_TOKEN_LEN);
 	in.reset.len = 60;
 	ck_assert_uint_eq(round_trip(&in, buf, &out), 60);
@@ -661,7 +696,7 @@ START_TEST(test_reset)
 	ck_assert_int_eq(proto_encode(&in, buf, sizeof(buf)), -ENOSPC);
 
 	/* Padding of any value is padding. */
-	ADD(&w, 0x08, 0xff, 0x17, 0xfe, 0xfd);
+	ADD(&w, 0x0a, 0xff, 0x17, 0xfe, 0xfd);
 	add(&w, in.reset.token, PROTO_RESET_TOKEN_LEN);
 	expect_ok(&w, &out);
 	ck_assert_uint_eq(out.reset.len, w.len);
@@ -671,22 +706,25 @@ START_TEST(test_reset)
 }
 END_TEST
 
-/* A probe: the type and padding of any value, as long as its sender
- * likes. */
-START_TEST(test_probe)
+/* A client's "are you there?" is a PROBE like the path MTU's, small:
+ * long enough for a shorter RESET to answer it, shorter than any size a
+ * path MTU search tries, so that its answer is never taken for one. It
+ * is no control message: the codec leaves it to the fast path. */
+START_TEST(test_liveness_probe)
 {
-	struct proto_msg in = { .type = PROTO_PROBE }, out;
-	uint8_t buf[PROTO_MAX_CONTROL];
-	struct wire w = { .len = 0 };
+	uint8_t probe[PROTO_PROBE_LIVENESS_LEN] = { 0 };
+	struct proto_msg out;
+	const char *why;
+	uint32_t id;
 
-	ck_assert_uint_eq(round_trip(&in, buf, &out), 1);
-	in.probe.len = PROTO_PROBE_LEN;
-	ck_assert_uint_eq(round_trip(&in, buf, &out), PROTO_PROBE_LEN);
-	ck_assert_uint_eq(buf[0], 0x09);
-	ck_assert_uint_eq(buf[PROTO_PROBE_LEN - 1], 0);
-	ADD(&w, 0x09, 0xff, 0x81);
-	expect_ok(&w, &out);
-	ck_assert_uint_eq(out.probe.len, 3);
+	ck_assert_uint_gt(PROTO_PROBE_LIVENESS_LEN, PROTO_RESET_MIN);
+	ck_assert_uint_lt(PROTO_PROBE_LIVENESS_LEN, PROTO_MAX_CONTROL);
+	proto_put_probe(probe, 0);
+	ck_assert_uint_eq(probe[0], 0x08);
+	ck_assert_int_eq(proto_get_probe(probe, sizeof(probe), &id), 0);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(decode(probe, sizeof(probe), &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "unknown message type 0x08");
 }
 END_TEST
 
@@ -701,23 +739,23 @@ START_TEST(test_reset_token)
 	in.welcome.has_reset_token = true;
 	memset(in.welcome.reset_token, 0x5c, PROTO_RESET_TOKEN_LEN);
 	size_t n = round_trip(&in, buf, &out);
-	ck_assert_uint_eq(buf[n - 18], 0x12);
+	ck_assert_uint_eq(buf[n - 18], 0x14);
 	ck_assert_uint_eq(buf[n - 17], 16);
 
 	welcome_base(&w);
 	expect_ok(&w, &out);
 	ck_assert(!out.welcome.has_reset_token);
-	ADD(&w, 0x12, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	ADD(&w, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
 	expect_ok(&w, &out);
 	ck_assert(out.welcome.has_reset_token);
 	ck_assert_uint_eq(out.welcome.reset_token[15], 16);
-	ADD(&w, 0x12, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	ADD(&w, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
 	expect_bad(&w, "duplicate RESET_TOKEN in welcome");
 	welcome_base(&w);
-	ADD(&w, 0x12, 0x04, 1, 2, 3, 4);
+	ADD(&w, 0x14, 0x04, 1, 2, 3, 4);
 	expect_bad(&w, "RESET_TOKEN length 4, expected 16");
 	w.len = 0;
-	ADD(&w, 0x03, 0x02, 0x12, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	ADD(&w, 0x03, 0x02, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 	    13, 14, 15, 16);
 	expect_bad(&w, "RESET_TOKEN not allowed in refuse");
 }
@@ -1336,6 +1374,50 @@ START_TEST(test_route_host_bits)
 }
 END_TEST
 
+/* NETWORK4 and NETWORK6: the networks behind the client, numbered and
+ * limited together, with no host bits and a length of at least 1. */
+START_TEST(test_networks)
+{
+	struct proto_msg m, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	doc_welcome(&m);
+	m.welcome.networks[m.welcome.n_networks++] = prefix("198.18.1.0/24");
+	m.welcome.networks[m.welcome.n_networks++] = prefix("2001:db8:a::/48");
+	size_t n = round_trip(&m, buf, &out);
+	/* Last, after the routes: 7 and 19 bytes. */
+	ck_assert_uint_eq(buf[n - 26], 0x12);
+	ck_assert_uint_eq(buf[n - 19], 0x13);
+
+	welcome_base(&w);
+	ADD(&w, 0x12, 0x05, 198, 18, 1, 1, 24);
+	expect_bad(&w, "network 1 has host bits set");
+	welcome_base(&w);
+	ADD(&w, 0x12, 0x05, 198, 18, 1, 0, 24, 0x12, 0x05, 0, 0, 0, 0, 0);
+	expect_bad(&w, "network 2 prefix length 0 out of range 1-32");
+	welcome_base(&w);
+	ADD(&w, 0x13, 0x11, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 129);
+	expect_bad(&w, "network 1 prefix length 129 out of range 1-128");
+	welcome_base(&w);
+	ADD(&w, 0x12, 0x04, 198, 18, 1, 0);
+	expect_bad(&w, "NETWORK4 length 4, expected 5");
+	welcome_base(&w);
+	for (int i = 0; i <= PROTO_MAX_NETWORKS; i++)
+		ADD(&w, 0x12, 0x05, 198, 18, (uint8_t)i, 0, 24);
+	expect_bad(&w, "more than 16 networks");
+	/* Not in a hello. */
+	w.len = 0;
+	ADD(&w, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7,
+	    0x12, 0x05, 198, 18, 1, 0, 24);
+	expect_bad(&w, "NETWORK4 not allowed in hello");
+	/* The encoder refuses what the decoder would. */
+	m.welcome.networks[0] = prefix("198.18.1.1/24");
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_route_prefix_length)
 {
 	struct wire w;
@@ -1640,6 +1722,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_hello_flags_ignored);
 	tcase_add_test(codec, test_data_gso_offer);
 	tcase_add_test(codec, test_data_gso_header);
+	tcase_add_test(codec, test_probe_and_ack);
 	tcase_add_test(codec, test_hello_other_version);
 	tcase_add_test(codec, test_hello_v1_attributes);
 	tcase_add_test(codec, test_welcome_round_trip);
@@ -1654,7 +1737,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_keepalive_and_bye);
 	tcase_add_test(codec, test_reset);
 	tcase_add_test(codec, test_reset_token);
-	tcase_add_test(codec, test_probe);
+	tcase_add_test(codec, test_liveness_probe);
 	tcase_add_test(codec, test_max_routes);
 	tcase_add_test(codec, test_too_many_routes_decoded);
 	tcase_add_test(codec, test_route6_fill_the_message);
@@ -1676,6 +1759,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_addr4_prefix_length);
 	tcase_add_test(codec, test_route_host_bits);
 	tcase_add_test(codec, test_route_prefix_length);
+	tcase_add_test(codec, test_networks);
 	tcase_add_test(codec, test_message_sanitized);
 	tcase_add_test(codec, test_encode_too_small);
 	tcase_add_test(codec, test_encode_invalid);

@@ -1,4 +1,5 @@
-/* route.c: inner address -> session, as the fast path looks it up. */
+/* route.c: inner prefix -> session, as the fast path looks it up: host
+ * addresses by the thousand, and longest matches among networks. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -52,6 +53,31 @@ static struct cv_addr numbered(uint32_t i)
 	return a;
 }
 
+/* A client's address, as the server routes it: a host prefix. An
+ * unknown family stays unknown. */
+static struct cv_prefix host(const struct cv_addr *a)
+{
+	struct cv_prefix p = { .addr = *a };
+
+	if (a->family == AF_INET || a->family == AF_INET6)
+		p = prefix_host(a);
+	return p;
+}
+
+static int add_host(const struct cv_addr *a, void *session)
+{
+	struct cv_prefix p = host(a);
+
+	return route_add(table, &p, session);
+}
+
+static void del_host(const struct cv_addr *a, const void *session)
+{
+	struct cv_prefix p = host(a);
+
+	route_del(table, &p, session);
+}
+
 /* As the fast path calls it: family and the raw header bytes. */
 static void *lookup(const struct cv_addr *a)
 {
@@ -68,13 +94,13 @@ START_TEST(add_lookup_del_v4)
 
 	ck_assert_uint_eq(route_count(table), 0);
 	ck_assert_ptr_null(lookup(&a));
-	ck_assert_int_eq(route_add(table, &a, SESSION(1)), 0);
-	ck_assert_int_eq(route_add(table, &b, SESSION(2)), 0);
+	ck_assert_int_eq(add_host(&a, SESSION(1)), 0);
+	ck_assert_int_eq(add_host(&b, SESSION(2)), 0);
 	ck_assert_uint_eq(route_count(table), 2);
 	ck_assert_ptr_eq(lookup(&a), SESSION(1));
 	ck_assert_ptr_eq(lookup(&b), SESSION(2));
 
-	route_del(table, &a, SESSION(1));
+	del_host(&a, SESSION(1));
 	ck_assert_ptr_null(lookup(&a));
 	ck_assert_ptr_eq(lookup(&b), SESSION(2));
 	ck_assert_uint_eq(route_count(table), 1);
@@ -85,11 +111,11 @@ START_TEST(add_lookup_del_v6)
 {
 	struct cv_addr a = addr("fd00::2"), b = addr("fd00::3");
 
-	ck_assert_int_eq(route_add(table, &a, SESSION(1)), 0);
-	ck_assert_int_eq(route_add(table, &b, SESSION(2)), 0);
+	ck_assert_int_eq(add_host(&a, SESSION(1)), 0);
+	ck_assert_int_eq(add_host(&b, SESSION(2)), 0);
 	ck_assert_ptr_eq(lookup(&a), SESSION(1));
 	ck_assert_ptr_eq(lookup(&b), SESSION(2));
-	route_del(table, &b, SESSION(2));
+	del_host(&b, SESSION(2));
 	ck_assert_ptr_null(lookup(&b));
 	ck_assert_ptr_eq(lookup(&a), SESSION(1));
 	ck_assert_uint_eq(route_count(table), 1);
@@ -102,8 +128,8 @@ START_TEST(lookup_unaligned_header_bytes)
 	struct cv_addr a = addr("192.0.2.77"), b = addr("2001:db8::77");
 	uint8_t packet[64];
 
-	ck_assert_int_eq(route_add(table, &a, SESSION(1)), 0);
-	ck_assert_int_eq(route_add(table, &b, SESSION(2)), 0);
+	ck_assert_int_eq(add_host(&a, SESSION(1)), 0);
+	ck_assert_int_eq(add_host(&b, SESSION(2)), 0);
 	memcpy(packet + 17, &a.v4, 4);
 	memcpy(packet + 33, &b.v6, 16);
 	ck_assert_ptr_eq(route_lookup(table, AF_INET, packet + 17), SESSION(1));
@@ -116,9 +142,9 @@ START_TEST(add_twice_is_eexist)
 {
 	struct cv_addr a = addr("10.8.0.2");
 
-	ck_assert_int_eq(route_add(table, &a, SESSION(1)), 0);
-	ck_assert_int_eq(route_add(table, &a, SESSION(2)), -EEXIST);
-	ck_assert_int_eq(route_add(table, &a, SESSION(1)), -EEXIST);
+	ck_assert_int_eq(add_host(&a, SESSION(1)), 0);
+	ck_assert_int_eq(add_host(&a, SESSION(2)), -EEXIST);
+	ck_assert_int_eq(add_host(&a, SESSION(1)), -EEXIST);
 	ck_assert_ptr_eq(lookup(&a), SESSION(1));
 	ck_assert_uint_eq(route_count(table), 1);
 }
@@ -128,10 +154,10 @@ START_TEST(add_refuses_null_session_and_unknown_family)
 {
 	struct cv_addr a = addr("10.8.0.2"), none = { .family = AF_UNIX };
 
-	ck_assert_int_eq(route_add(table, &a, NULL), -EINVAL);
-	ck_assert_int_eq(route_add(table, &none, SESSION(1)), -EINVAL);
+	ck_assert_int_eq(add_host(&a, NULL), -EINVAL);
+	ck_assert_int_eq(add_host(&none, SESSION(1)), -EINVAL);
 	ck_assert_uint_eq(route_count(table), 0);
-	route_del(table, &none, SESSION(1));
+	del_host(&none, SESSION(1));
 }
 END_TEST
 
@@ -140,10 +166,10 @@ START_TEST(del_with_other_session_keeps_entry)
 {
 	struct cv_addr a = addr("10.8.0.2"), other = addr("10.8.0.9");
 
-	ck_assert_int_eq(route_add(table, &a, SESSION(2)), 0);
-	route_del(table, &a, SESSION(1));
-	route_del(table, &a, NULL);
-	route_del(table, &other, SESSION(2));
+	ck_assert_int_eq(add_host(&a, SESSION(2)), 0);
+	del_host(&a, SESSION(1));
+	del_host(&a, NULL);
+	del_host(&other, SESSION(2));
 	ck_assert_ptr_eq(lookup(&a), SESSION(2));
 	ck_assert_uint_eq(route_count(table), 1);
 }
@@ -155,18 +181,18 @@ START_TEST(v4_and_v6_are_distinct)
 	struct cv_addr a4 = addr("10.8.0.2"), a6 = addr("::a08:2");
 	struct cv_addr b4 = addr("253.0.0.0"), b6 = addr("fd00::");
 
-	ck_assert_int_eq(route_add(table, &a4, SESSION(1)), 0);
-	ck_assert_int_eq(route_add(table, &b4, SESSION(3)), 0);
+	ck_assert_int_eq(add_host(&a4, SESSION(1)), 0);
+	ck_assert_int_eq(add_host(&b4, SESSION(3)), 0);
 	ck_assert_ptr_null(lookup(&a6));
 	ck_assert_ptr_null(lookup(&b6));
 	ck_assert_ptr_null(route_lookup(table, AF_INET6, b4.bytes));
-	ck_assert_int_eq(route_add(table, &a6, SESSION(2)), 0);
-	ck_assert_int_eq(route_add(table, &b6, SESSION(4)), 0);
+	ck_assert_int_eq(add_host(&a6, SESSION(2)), 0);
+	ck_assert_int_eq(add_host(&b6, SESSION(4)), 0);
 	ck_assert_ptr_eq(lookup(&a4), SESSION(1));
 	ck_assert_ptr_eq(lookup(&a6), SESSION(2));
 	ck_assert_ptr_eq(lookup(&b4), SESSION(3));
 	ck_assert_ptr_eq(lookup(&b6), SESSION(4));
-	route_del(table, &a6, SESSION(2));
+	del_host(&a6, SESSION(2));
 	ck_assert_ptr_eq(lookup(&a4), SESSION(1));
 	ck_assert_uint_eq(route_count(table), 3);
 }
@@ -189,7 +215,7 @@ START_TEST(grows_to_ten_thousand)
 
 	for (uint32_t i = 0; i < N; i++) {
 		struct cv_addr a = numbered(i);
-		if (route_add(table, &a, SESSION(i)) != 0)
+		if (add_host(&a, SESSION(i)) != 0)
 			ck_abort_msg("add %u failed", i);
 	}
 	ck_assert_uint_eq(route_count(table), N);
@@ -228,12 +254,12 @@ START_TEST(churn_matches_model)
 		uint32_t k = next_random(&rng) % KEYS;
 		struct cv_addr a = numbered(k);
 		if (model[k]) {
-			route_del(table, &a, model[k]);
+			del_host(&a, model[k]);
 			model[k] = NULL;
 			count--;
 		} else {
 			model[k] = SESSION(k + step % 7);
-			if (route_add(table, &a, model[k]) != 0)
+			if (add_host(&a, model[k]) != 0)
 				ck_abort_msg("step %u: add %u failed", step, k);
 			count++;
 		}
@@ -259,13 +285,13 @@ START_TEST(delete_all_then_reinsert)
 	for (int round = 0; round < 5; round++) {
 		for (uint32_t i = 0; i < N; i++) {
 			struct cv_addr a = numbered(i + round);
-			if (route_add(table, &a, SESSION(i)) != 0)
+			if (add_host(&a, SESSION(i)) != 0)
 				ck_abort_msg("round %d: add %u failed", round, i);
 		}
 		/* Every other one first, then the rest from the end. */
 		for (uint32_t i = 0; i < N; i += 2) {
 			struct cv_addr a = numbered(i + round);
-			route_del(table, &a, SESSION(i));
+			del_host(&a, SESSION(i));
 		}
 		for (uint32_t i = 1; i < N; i += 2) {
 			struct cv_addr a = numbered(i + round);
@@ -275,7 +301,7 @@ START_TEST(delete_all_then_reinsert)
 		}
 		for (uint32_t i = N; i-- > 0;) {
 			struct cv_addr a = numbered(i + round);
-			route_del(table, &a, SESSION(i));
+			del_host(&a, SESSION(i));
 		}
 		ck_assert_uint_eq(route_count(table), 0);
 		for (uint32_t i = 0; i < N + 5; i++) {
@@ -283,6 +309,116 @@ START_TEST(delete_all_then_reinsert)
 			expect(&a, NULL);
 		}
 	}
+}
+END_TEST
+
+static struct cv_prefix pfx(const char *text)
+{
+	struct cv_prefix p;
+	const char *why;
+
+	ck_assert_msg(prefix_parse(text, false, &p, &why) == 0, "%s", text);
+	return p;
+}
+
+static void *at(const char *text)
+{
+	struct cv_addr a = addr(text);
+
+	return lookup(&a);
+}
+
+/* Sites behind clients: the longest prefix holding an address wins,
+ * whatever the order they came in; a host route inside a network
+ * (a client's own address) beats the network. */
+START_TEST(longest_match)
+{
+	struct cv_prefix wide = pfx("198.18.0.0/16"), site = pfx("198.18.1.0/24");
+	struct cv_prefix half = pfx("198.18.1.128/25");
+	struct cv_prefix hostp = pfx("198.18.1.200/32");
+
+	ck_assert_int_eq(route_add(table, &site, SESSION(2)), 0);
+	ck_assert_int_eq(route_add(table, &wide, SESSION(1)), 0);
+	ck_assert_int_eq(route_add(table, &hostp, SESSION(4)), 0);
+	ck_assert_int_eq(route_add(table, &half, SESSION(3)), 0);
+	ck_assert_ptr_eq(at("198.18.2.1"), SESSION(1));
+	ck_assert_ptr_eq(at("198.18.1.1"), SESSION(2));
+	ck_assert_ptr_eq(at("198.18.1.129"), SESSION(3));
+	ck_assert_ptr_eq(at("198.18.1.200"), SESSION(4));
+	ck_assert_ptr_null(at("198.19.0.1"));
+	ck_assert_ptr_eq(route_find(table, &site), SESSION(2));
+	ck_assert_ptr_null(route_find(table, &(struct cv_prefix){
+		.addr = site.addr, .len = 23 }));
+	/* Gone, the next longer one takes over; then nothing. */
+	route_del(table, &half, SESSION(3));
+	ck_assert_ptr_eq(at("198.18.1.129"), SESSION(2));
+	route_del(table, &site, SESSION(2));
+	ck_assert_ptr_eq(at("198.18.1.129"), SESSION(1));
+	ck_assert_ptr_eq(at("198.18.1.200"), SESSION(4));
+	route_del(table, &wide, SESSION(1));
+	ck_assert_ptr_null(at("198.18.1.129"));
+	ck_assert_uint_eq(route_count(table), 1);
+}
+END_TEST
+
+START_TEST(longest_match_v6)
+{
+	struct cv_prefix all = pfx("::/0"), site = pfx("2001:db8:a::/48");
+	struct cv_prefix lan = pfx("2001:db8:a:1::/64");
+	struct cv_prefix odd = pfx("2001:db8:a:1:8000::/65");
+	struct cv_prefix client = pfx("2001:db8:a:1:8000::5/128");
+
+	ck_assert_int_eq(route_add(table, &all, SESSION(1)), 0);
+	ck_assert_int_eq(route_add(table, &site, SESSION(2)), 0);
+	ck_assert_int_eq(route_add(table, &lan, SESSION(3)), 0);
+	ck_assert_int_eq(route_add(table, &odd, SESSION(4)), 0);
+	ck_assert_int_eq(route_add(table, &client, SESSION(5)), 0);
+	ck_assert_ptr_eq(at("2001:db9::1"), SESSION(1));
+	ck_assert_ptr_eq(at("2001:db8:a:2::1"), SESSION(2));
+	ck_assert_ptr_eq(at("2001:db8:a:1::1"), SESSION(3));
+	ck_assert_ptr_eq(at("2001:db8:a:1:8000::1"), SESSION(4));
+	ck_assert_ptr_eq(at("2001:db8:a:1:8000::5"), SESSION(5));
+	/* An IPv6 default route holds no IPv4 address. */
+	ck_assert_ptr_null(at("198.18.1.1"));
+}
+END_TEST
+
+/* A prefix with host bits set could never be matched as written. */
+START_TEST(refuses_host_bits_and_long_lengths)
+{
+	struct cv_prefix bits = { .addr = addr("198.18.1.1"), .len = 24 };
+	struct cv_prefix too_long = { .addr = addr("198.18.1.1"), .len = 33 };
+	struct cv_prefix too_long6 = { .addr = addr("2001:db8::"), .len = 129 };
+
+	ck_assert_int_eq(route_add(table, &bits, SESSION(1)), -EINVAL);
+	ck_assert_int_eq(route_add(table, &too_long, SESSION(1)), -EINVAL);
+	ck_assert_int_eq(route_add(table, &too_long6, SESSION(1)), -EINVAL);
+	ck_assert_ptr_null(route_find(table, &bits));
+	ck_assert_uint_eq(route_count(table), 0);
+}
+END_TEST
+
+/* A gateway of sites: 1,000 clients, each an address and a network of
+ * its own, and lookups of both (the bench measures their cost). */
+START_TEST(thousand_sites)
+{
+	enum { N = 1000 };
+
+	for (uint32_t i = 0; i < N; i++) {
+		struct cv_prefix h = { .addr = v4(0x0a000000 + i), .len = 32 };
+		struct cv_prefix n = { .addr = v4(0xc6000000 + (i << 8)),
+				       .len = 24 };	/* 198.x.y.0/24 */
+		if (route_add(table, &h, SESSION(i)) != 0 ||
+		    route_add(table, &n, SESSION(i)) != 0)
+			ck_abort_msg("add %u failed", i);
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		struct cv_addr h = v4(0x0a000000 + i);
+		struct cv_addr in = v4(0xc6000000 + (i << 8) + 77);
+		expect(&h, SESSION(i));
+		expect(&in, SESSION(i));
+	}
+	ck_assert_uint_eq(route_count(table), 2 * N);
 }
 END_TEST
 
@@ -301,6 +437,10 @@ static Suite *route_suite(void)
 	tcase_add_test(basic, add_refuses_null_session_and_unknown_family);
 	tcase_add_test(basic, del_with_other_session_keeps_entry);
 	tcase_add_test(basic, v4_and_v6_are_distinct);
+	tcase_add_test(basic, longest_match);
+	tcase_add_test(basic, longest_match_v6);
+	tcase_add_test(basic, refuses_host_bits_and_long_lengths);
+	tcase_add_test(scale, thousand_sites);
 	tcase_add_test(scale, grows_to_ten_thousand);
 	tcase_add_test(scale, churn_matches_model);
 	tcase_add_test(scale, delete_all_then_reinsert);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -193,7 +194,7 @@ START_TEST(max_clients_refuses)
 	ck_assert(!deliver(s, &hello));	/* the session is gone */
 	ck_assert_uint_ge(n_sent, 1);
 	ck_assert_uint_eq(sent[0].type, PROTO_REFUSE);
-	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_POLICY);
+	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_BUSY);
 	ck_assert_str_eq(sent[0].refuse.text, "the server is full");
 	ck_assert_uint_eq(n_closed, 1);
 	ck_assert_uint_eq(core.counters.refused, 1);
@@ -300,8 +301,24 @@ static void welcomed(struct cv_session *s, uint32_t nonce,
 	ck_assert_uint_eq(s->state, SESSION_UP);
 }
 
-/* A client killed and started again: its new session ends the old one
- * (bye, reason 8) and gets its address; the server holds one. */
+static void stop_loop(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* The loop's next turns: what was left for them happens. */
+static void next_turn(void)
+{
+	struct loop_timer *t = loop_timer_new(core.loop, stop_loop, core.loop);
+
+	loop_timer_arm(t, 10);
+	ck_assert_int_eq(loop_run(core.loop), 0);
+	loop_timer_free(t);
+}
+
+/* A client killed and started again: its new session gets the old
+ * one's address at once, and the old one ends at the loop's next turn
+ * (bye, reason 9); the server holds one. */
 START_TEST(identity_replaces_its_session)
 {
 	as_server();
@@ -314,12 +331,61 @@ START_TEST(identity_replaces_its_session)
 	struct cv_session *s = link_up_as("alice", 40002, NULL);
 	welcomed(s, 3, NULL);
 	ck_assert(addr_equal(&s->inner, &a));
-	ck_assert_uint_eq(sent[0].type, PROTO_BYE);
-	ck_assert_uint_eq(sent[0].bye.reason, PROTO_REASON_REPLACED);
-	ck_assert_uint_eq(n_sent, 4);	/* three byes, the welcome */
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
 	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	ck_assert_msg(strstr(logged, "session alice from 192.0.2.1:40002 replaces its session from 192.0.2.1:40000, which ends and gives back 203.0.113.2"),
+		      "%s", logged);
+	next_turn();
+	ck_assert_uint_eq(n_sent, 4);	/* the welcome, three byes */
+	ck_assert_uint_eq(sent[1].type, PROTO_BYE);
+	ck_assert_uint_eq(sent[1].bye.reason, PROTO_REASON_REPLACED);
 	ck_assert_uint_eq(server->n_up, 2);	/* alice's new one, and bob */
 	ck_assert_uint_eq(core.n_sessions, 2);
+	finish();
+}
+END_TEST
+
+/* A static address (client-config-dir) goes to the new session too; with
+ * duplicate-identity = yes it cannot be in two places, and the second
+ * session is refused, busy, while the first keeps it. */
+START_TEST(static_address_replaced_or_refused)
+{
+	char extra[256];
+	struct cv_addr a;
+
+	snprintf(extra, sizeof(extra), "client-config-dir = %s/clients\n",
+		 state_dir);
+	as_server_with(extra);
+	struct cv_session *old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	addr_parse("203.0.113.50", &a);
+	ck_assert(addr_equal(&old->inner, &a));
+	struct cv_session *s = link_up_as("alice", 40001, NULL);
+	welcomed(s, 2, NULL);
+	ck_assert(addr_equal(&s->inner, &a));
+	next_turn();
+	ck_assert_uint_eq(core.n_sessions, 1);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	finish();
+
+	snprintf(extra, sizeof(extra),
+		 "client-config-dir = %s/clients\nduplicate-identity = yes\n",
+		 state_dir);
+	as_server_with(extra);
+	old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	s = link_up_as("alice", 40001, NULL);
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 2 } };
+	n_sent = 0;
+	ck_assert(!deliver(s, &hello));
+	ck_assert_uint_eq(sent[0].type, PROTO_REFUSE);
+	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_BUSY);
+	ck_assert_msg(strstr(logged, "203.0.113.50 is held by its session from 192.0.2.1:40000: duplicate-identity = yes lets an identity have two sessions, never its static address or networks twice"),
+		      "%s", logged);
+	ck_assert_uint_eq(core.refusals[REFUSAL_address_in_use], 1);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 0);
+	ck_assert_uint_eq(old->state, SESSION_UP);
 	finish();
 }
 END_TEST
@@ -357,6 +423,7 @@ START_TEST(anonymous_same_ip_replaces)
 	welcomed(s, 3, &a);
 	ck_assert(addr_equal(&s->inner, &a));
 	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	next_turn();
 	ck_assert_uint_eq(server->n_up, 2);
 	finish();
 }
@@ -448,18 +515,33 @@ int main(void)
 	tcase_add_test(tc, default_route_is_policy);
 	tcase_add_test(tc, stray_gets_reset);
 	tcase_add_test(tc, identity_replaces_its_session);
+	tcase_add_test(tc, static_address_replaced_or_refused);
 	tcase_add_test(tc, duplicate_identity_keeps_both);
 	tcase_add_test(tc, anonymous_same_ip_replaces);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
+	char path[128];
 	if (!mkdtemp(state_dir)) {
 		perror(state_dir);
 		return 99;
 	}
+	/* alice's client file: a static address. */
+	snprintf(path, sizeof(path), "%s/clients", state_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/clients/alice", state_dir);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return 99;
+	}
+	fputs("address = 203.0.113.50\n", f);
+	fclose(f);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	char path[128];
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/clients", state_dir);
+	rmdir(path);
 	snprintf(path, sizeof(path), "%s/reset.key", state_dir);
 	unlink(path);
 	rmdir(state_dir);

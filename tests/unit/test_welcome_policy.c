@@ -327,6 +327,47 @@ START_TEST(ipv6_only)
 }
 END_TEST
 
+/* A site's router: the networks behind it come with routes that hold
+ * them (every site at once), never with one inside them. */
+START_TEST(site_networks)
+{
+	struct proto_welcome w = good();
+
+	w.networks[w.n_networks++] = pfx("198.18.1.0/24");
+	add_route(&w, "198.18.0.0/16");
+	add_route(&w, "198.18.3.0/24");
+	accepted(&w);
+	add_route(&w, "198.18.1.128/25");
+	refused(&w, -EPROTO, "route 4 (198.18.1.128/25) lies inside 198.18.1.0/24, the network behind this client");
+	w = good();
+	w.networks[w.n_networks++] = pfx("198.18.1.0/24");
+	add_route(&w, "198.18.1.0/24");
+	refused(&w, -EPROTO, "route 2 (198.18.1.0/24) lies inside 198.18.1.0/24");
+
+	static const struct {
+		const char *net;
+		const char *phrase;
+	} bad[] = {
+		{ "127.0.0.0/8", "network 1 (127.0.0.0/8) is loopback addresses" },
+		{ "224.0.0.0/4", "is multicast addresses" },
+		{ "203.0.113.128/25", "network 1 (203.0.113.128/25) overlaps the tunnel's own network 203.0.113.2/24" },
+		{ "192.0.2.0/24", "network 1 (192.0.2.0/24) holds the server's address 192.0.2.1" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		w = good();
+		w.networks[w.n_networks++] = pfx(bad[i].net);
+		refused(&w, -EPROTO, bad[i].phrase);
+	}
+	w = good();
+	w.networks[w.n_networks++] = pfx("198.18.0.0/16");
+	w.networks[w.n_networks++] = pfx("198.18.1.0/24");
+	refused(&w, -EPROTO, "network 2 (198.18.1.0/24) overlaps network 1");
+	w = good();
+	w.n_networks = PROTO_MAX_NETWORKS + 1;
+	refused(&w, -EPROTO, "more than 16 networks");
+}
+END_TEST
+
 START_TEST(route_count)
 {
 	struct proto_welcome w = good();
@@ -442,6 +483,7 @@ int main(void)
 	tcase_add_test(tc, inner_ipv6);
 	tcase_add_test(tc, ipv6_only);
 	tcase_add_test(tc, route_count);
+	tcase_add_test(tc, site_networks);
 	tcase_add_test(tc, decoder_rules);
 	suite_add_tcase(s, tc);
 
