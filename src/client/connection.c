@@ -89,7 +89,7 @@ void client_connect_now(struct client *c, const char *why)
 	 * the network's: a way back to it does not change it. Only
 	 * refused-retry's end, or a reload, ends the wait. */
 	if (c->held) {
-		log_info("%s; still waiting refused-retry (%s)", why,
+		log_notice("%s; still waiting refused-retry (%s)", why,
 			 c->refused_why ? c->refused_why : "refused");
 		return;
 	}

@@ -466,6 +466,28 @@ START_TEST(client_refuses_welcome)
 }
 END_TEST
 
+/* A way back to the server (path_watch.c) cuts a back-off short, not a
+ * refused-retry wait: the refusal was the server's answer. */
+START_TEST(way_back_keeps_refused_retry)
+{
+	as_client();
+	client->held = true;
+	client->refused_why = "authentication failed";
+	client_connect_now(client, "the way to 192.0.2.1 is back");
+	ck_assert(!client->connecting);
+	ck_assert(client->held);
+	ck_assert_msg(strstr(logged, "the way to 192.0.2.1 is back; still waiting refused-retry (authentication failed)"),
+		      "%s", logged);
+
+	client->held = false;
+	client->refused_why = NULL;
+	client_connect_now(client, "the way to 192.0.2.1 is back");
+	ck_assert_msg(strstr(logged, "the way to 192.0.2.1 is back; connecting now"),
+		      "%s", logged);
+	finish();
+}
+END_TEST
+
 START_TEST(client_refuses_undecodable)
 {
 	as_client();
@@ -512,6 +534,7 @@ int main(void)
 	tcase_add_test(tc, below_max_clients_welcomes);
 	tcase_add_test(tc, client_refuses_welcome);
 	tcase_add_test(tc, client_refuses_undecodable);
+	tcase_add_test(tc, way_back_keeps_refused_retry);
 	tcase_add_test(tc, default_route_is_policy);
 	tcase_add_test(tc, stray_gets_reset);
 	tcase_add_test(tc, identity_replaces_its_session);
