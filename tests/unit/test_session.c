@@ -161,7 +161,7 @@ static char state_dir[64] = "/tmp/cvt-session-XXXXXX";
 
 static void as_server_with(const char *extra)
 {
-	char conf[1024];
+	char conf[4096];
 
 	snprintf(conf, sizeof(conf), "%sstate-dir = %s\n%s", server_conf,
 		 state_dir, extra);
@@ -245,6 +245,39 @@ static void welcome_token(uint8_t token[PROTO_RESET_TOKEN_LEN])
 	session_end(s, PROTO_REASON_SHUTDOWN, "test over");
 	n_sent = 0;
 }
+
+/* A welcome that routes and domains fill to within 18 bytes of a
+ * control message's 1024 goes without its token, rather than not at
+ * all. */
+START_TEST(full_welcome_goes_without_token)
+{
+	char extra[3072], label[64];
+	size_t used = 0;
+
+	memset(label, 'x', 60);
+	label[60] = '\0';
+	/* 3 domains of 243 bytes (735 in the welcome) and 35 routes (245):
+	 * 1011 bytes with everything else, 1029 with a token. */
+	for (int d = 0; d < 3; d++)
+		used += (size_t)snprintf(extra + used, sizeof(extra) - used,
+					 "dns-domain = %c%s.%s.%s.%s\n", 'a' + d,
+					 label + 1, label, label, label);
+	for (int r = 0; r < 35; r++)
+		used += (size_t)snprintf(extra + used, sizeof(extra) - used,
+					 "route = 10.%d.0.0/16\n", r);
+	as_server_with(extra);
+	struct cv_session *s = link_up();
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 7 } };
+	n_sent = 0;
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
+	ck_assert(!sent[0].welcome.has_reset_token);
+	ck_assert_uint_eq(sent[0].welcome.n_routes, 35);
+	ck_assert_uint_eq(sent[0].welcome.n_dns_domains, 3);
+	finish();
+}
+END_TEST
 
 /* A restarted server: what a client with a session sends reaches a new
  * link, and a RESET with the token of the first server's welcome goes
@@ -537,6 +570,7 @@ int main(void)
 	tcase_add_test(tc, way_back_keeps_refused_retry);
 	tcase_add_test(tc, default_route_is_policy);
 	tcase_add_test(tc, stray_gets_reset);
+	tcase_add_test(tc, full_welcome_goes_without_token);
 	tcase_add_test(tc, identity_replaces_its_session);
 	tcase_add_test(tc, static_address_replaced_or_refused);
 	tcase_add_test(tc, duplicate_identity_keeps_both);
