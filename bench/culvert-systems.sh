@@ -118,6 +118,7 @@ culvert_common() {   # culvert_common udp|tls|dtls [tap] : server in $GW, client
 	printf '%s\n' "# the gateway, written by bench/culvert-systems.sh" \
 		"mode = server" "transport = $t" "listen = $G_PUB:$CULVERT_PORT" "device = cv0" \
 		"${inner_gw[@]}" "control-socket = $d/gw-$n.sock" \
+		"state-dir = $d/state" \
 		"${sec_gw[@]}" "${plug[@]}" >"$d/gw-$n.conf"
 	printf '%s\n' "# host U, written by bench/culvert-systems.sh" \
 		"mode = client" "transport = $t" "remote = $G_PUB:$CULVERT_PORT" "device = cv0" \

@@ -500,6 +500,7 @@ void config_free(struct config *cfg)
 	free(cfg->pam_service);
 	free(cfg->username);
 	free(cfg->control_socket);
+	free(cfg->state_dir);
 	free(cfg->metrics_listen);
 	free(cfg->pid_file);
 	free(cfg->user);

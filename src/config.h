@@ -17,7 +17,7 @@
 #define CONFIG_MAX_TRANSPORTS 4
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_NAME_MAX 32
-#define CONFIG_MAX_KEYS 64
+#define CONFIG_MAX_KEYS 128
 #define CONFIG_MAX_DNS 8
 #define CONFIG_DOMAIN_MAX 253	/* longest DNS name, in text */
 #define CONFIG_MAX_ADDRESSES 8	/* a TAP client's static addresses */
@@ -90,7 +90,10 @@ struct config {
 	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	unsigned int fallback_retry;	/* seconds; 0: never */
 	unsigned int refused_retry;	/* seconds; 0: never, stop */
+	bool duplicate_identity;	/* sessions may share an identity */
+	char *state_dir;		/* server: reset.key */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	uint64_t rekey_bytes;		/* read by the transports */
 	unsigned int rekey_records;	/* read by the transports */

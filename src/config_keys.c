@@ -473,6 +473,17 @@ static int parse_seconds(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* Seconds, or 0 for "never". */
+static int parse_retry(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	if (parse_unsigned(value, 0, 86400, field) < 0) {
+		*why = "is not a number of seconds from 0 (never) to 86400 (a day)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* 0 for never: culvertd stops instead. */
 static int parse_refused_retry(struct config *cfg, void *field,
 			       const char *value, const char **why)
@@ -679,6 +690,9 @@ const struct config_key config_keys[] = {
 	  "the control socket for culvertctl (default /run/culvert/NAME/control.sock for NAME.conf)" },
 	{ "pid-file", parse_path, FIELD(pid_file), NULL, "PATH", KEY_RESTART,
 	  "where culvertd writes its process id (default when detached: /run/culvert/NAME/culvertd.pid)" },
+	{ "state-dir", parse_path, FIELD(state_dir), "/var/lib/culvert", "PATH",
+	  KEY_SERVER | KEY_RESTART,
+	  "what outlives a server: the secret of its stateless resets (default /var/lib/culvert)" },
 	{ "metrics-listen", parse_metrics_listen, FIELD(metrics_listen), NULL,
 	  "ADDRESS:PORT", KEY_RESTART,
 	  "serve the metrics to Prometheus at http://ADDRESS:PORT/metrics (default: not served)" },
@@ -727,6 +741,9 @@ const struct config_key config_keys[] = {
 	  "the user name a client logs in with (auth = password)" },
 	{ "max-clients", parse_count, FIELD(max_clients), "1024", "COUNT",
 	  KEY_SERVER, "sessions served at once (default 1024)" },
+	{ "duplicate-identity", parse_bool, FIELD(duplicate_identity), "no",
+	  "yes|no", KEY_SERVER,
+	  "let sessions share an identity; else a new one ends the old and takes its addresses and networks (default no)" },
 	{ "handshake-timeout", parse_seconds, FIELD(handshake_timeout), "10",
 	  "SECONDS", 0,
 	  "time a peer has for its TLS handshake, and for its login after its hello (default 10)" },
@@ -746,6 +763,9 @@ const struct config_key config_keys[] = {
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },
+	{ "fallback-retry", parse_retry, FIELD(fallback_retry), "300",
+	  "SECONDS", KEY_CLIENT,
+	  "on a later transport, try the first again this often; 0: never (default 300)" },
 	{ "refused-retry", parse_refused_retry, FIELD(refused_retry), "600",
 	  "SECONDS|never", KEY_CLIENT,
 	  "after a refusal that trying again cannot fix (password, certificate), wait this long, or stop (default 600)" },

@@ -443,6 +443,7 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link *link)
 	memset(link, 0, sizeof(*link));
 	link->ifindex = ifi->ifi_index;
 	link->up = ifi->ifi_flags & IFF_UP;
+	link->running = link->up && (ifi->ifi_flags & IFF_RUNNING);
 	snprintf(link->name, sizeof(link->name), "%s",
 		 mnl_attr_get_str(tb[IFLA_IFNAME]));
 	u32_attr(tb[IFLA_MTU], &link->mtu);
@@ -515,6 +516,12 @@ int nl_route_dump(struct nl *nl, int family, nl_route_fn *fn, void *arg)
 int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
 		    struct nl_route *out)
 {
+	return nl_route_lookup_mark(nl, dst, 0, out);
+}
+
+int nl_route_lookup_mark(struct nl *nl, const struct cv_addr *dst,
+			 uint32_t mark, struct nl_route *out)
+{
 	struct cv_prefix host = { .addr = *dst,
 				  .len = dst->family == AF_INET ? 32 : 128 };
 	size_t size = family_size(&host);
@@ -529,6 +536,8 @@ int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
 	rtm->rtm_family = dst->family;
 	rtm->rtm_dst_len = host.len;
 	mnl_attr_put(nlh, RTA_DST, size, dst->bytes);
+	if (mark)
+		mnl_attr_put_u32(nlh, RTA_MARK, mark);
 	return read_objects(nl, nlh, &w);
 }
 

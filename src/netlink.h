@@ -69,12 +69,18 @@ int nl_route_dump(struct nl *nl, int family, nl_route_fn *fn, void *arg);
  * dst becomes a host prefix; -ENETUNREACH when there is none. */
 int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
 		    struct nl_route *out);
+/* The same for a packet that carries mark (SO_MARK; 0: none), as
+ * `ip route get DST mark MARK`: what policy routing gives a client's
+ * transport socket. */
+int nl_route_lookup_mark(struct nl *nl, const struct cv_addr *dst,
+			 uint32_t mark, struct nl_route *out);
 
 struct nl_link {
 	int ifindex;
 	char name[IFNAMSIZ];
 	unsigned int mtu;
 	bool up;
+	bool running;			/* up, and its carrier too */
 	char kind[16];			/* "tun", "veth", ...; "" when none */
 	int master;			/* its bridge (or bond); 0: none */
 };

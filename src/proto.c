@@ -51,6 +51,8 @@ enum attr_type {
 	 * forwards by itself. */
 	ATTR_NETWORK4 = 0x12,
 	ATTR_NETWORK6 = 0x13,
+	/* Non-critical: a client that cannot use it runs as before. */
+	ATTR_RESET_TOKEN = 0x14,
 	ATTR_CRITICAL = 0x80,
 	/* What data messages carry: Ethernet frames (a TAP device). Critical:
 	 * a peer that does not know it would take frames for IP packets. */
@@ -93,7 +95,7 @@ static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
 	parse_password, parse_previous4, parse_addr6, parse_server6,
 	parse_previous6, parse_dns, parse_dns_domain, parse_features,
-	parse_network4, parse_network6, parse_frames;
+	parse_network4, parse_network6, parse_reset_token, parse_frames;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -143,6 +145,10 @@ static const struct attr attrs[] = {
 			    .allowed = IN_WELCOME, .parse = parse_network6 },
 	[ATTR_FRAMES] = { .name = "FRAMES", .len = 1,
 			  .allowed = IN_HELLO | IN_WELCOME, .parse = parse_frames },
+	[ATTR_RESET_TOKEN] = { .name = "RESET_TOKEN",
+			       .len = PROTO_RESET_TOKEN_LEN,
+			       .allowed = IN_WELCOME,
+			       .parse = parse_reset_token },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -481,6 +487,14 @@ static int parse_frames(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+static int parse_reset_token(const uint8_t *v, size_t len,
+			     struct proto_msg *m, const char **why)
+{
+	m->welcome.has_reset_token = true;
+	memcpy(m->welcome.reset_token, v, PROTO_RESET_TOKEN_LEN);
+	return 0;
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -618,6 +632,19 @@ static int decode_bye(const uint8_t *buf, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+/* Whatever comes before the token is padding, of any value: the
+ * receiver compares the token and nothing else. */
+static int decode_reset(const uint8_t *buf, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	if (len < PROTO_RESET_MIN)
+		return bad(why, "truncated reset");
+	m->reset.len = (uint16_t)len;
+	memcpy(m->reset.token, buf + len - PROTO_RESET_TOKEN_LEN,
+	       PROTO_RESET_TOKEN_LEN);
+	return 0;
+}
+
 int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		 const char **why)
 {
@@ -641,6 +668,8 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		return len == 1 ? 0 : bad(why, "keepalive with trailing bytes");
 	case PROTO_BYE:
 		return decode_bye(buf, len, m, why);
+	case PROTO_RESET:
+		return decode_reset(buf, len, m, why);
 	default:
 		return badf(why, "unknown message type 0x%02x", m->type);
 	}
@@ -671,7 +700,7 @@ int proto_get_data_gso(const uint8_t *msg, size_t len,
 	return 0;
 }
 
-/* ---- path MTU probes: PROTO_PROBE and PROTO_PROBE_ACK */
+/* ---- probes: PROTO_PROBE and PROTO_PROBE_ACK */
 
 void proto_put_probe(uint8_t h[PROTO_PROBE_HDR], uint32_t id)
 {
@@ -848,6 +877,9 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 		append_prefix(w, n->addr.family == AF_INET ? ATTR_NETWORK4
 							: ATTR_NETWORK6, n);
 	}
+	if (m->has_reset_token)
+		append_attr(w, ATTR_RESET_TOKEN, m->reset_token,
+			    PROTO_RESET_TOKEN_LEN);
 }
 
 static void encode_refuse(struct writer *w, const struct proto_refuse *r)
@@ -858,6 +890,18 @@ static void encode_refuse(struct writer *w, const struct proto_refuse *r)
 	append8(w, r->reason);
 	if (n > 0)
 		append_attr(w, ATTR_MESSAGE, r->text, n);
+}
+
+static void encode_reset(struct writer *w, const struct proto_reset *r)
+{
+	static const uint8_t zeros[PROTO_MAX_CONTROL];
+
+	append8(w, PROTO_RESET);
+	/* Shorter than PROTO_RESET_MIN is made that long; longer than a
+	 * control message may be fills the writer, and fails. */
+	if (r->len > PROTO_RESET_MIN)
+		append(w, zeros, r->len - PROTO_RESET_MIN);
+	append(w, r->token, PROTO_RESET_TOKEN_LEN);
 }
 
 ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
@@ -887,6 +931,9 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 		append8(&w, PROTO_BYE);
 		append8(&w, m->bye.reason);
 		break;
+	case PROTO_RESET:
+		encode_reset(&w, &m->reset);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -912,9 +959,11 @@ const char *proto_type_name(uint8_t type)
 		[PROTO_DATA] = "data",		[PROTO_HELLO] = "hello",
 		[PROTO_WELCOME] = "welcome",	[PROTO_REFUSE] = "refuse",
 		[PROTO_KEEPALIVE] = "keepalive", [PROTO_BYE] = "bye",
+		[PROTO_PROBE] = "probe",	[PROTO_PROBE_ACK] = "probe_ack",
+		[PROTO_RESET] = "reset",
 	};
 
-	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
+	return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
 }
 
 const char *proto_reason_name(uint8_t reason)
@@ -929,6 +978,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_AUTH] = "authentication failed",
 		[PROTO_REASON_POLICY] = "refused by policy",
 		[PROTO_REASON_BUSY] = "busy, try again later",
+		[PROTO_REASON_REPLACED] = "replaced by a new session",
 	};
 
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";

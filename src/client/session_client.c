@@ -306,25 +306,23 @@ static void check_forwarding(const struct proto_welcome *w)
 static unsigned int outer_address(const struct cv_session *s,
 				  struct cv_addr *out)
 {
-	const struct sockaddr_storage *ss = &s->peer_addr;
+	return addr_from_sockaddr(&s->peer_addr, out) == 0;
+}
 
-	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		out->family = AF_INET;
-		out->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-		return 1;
-	}
-	if (ss->ss_family != AF_INET6)
-		return 0;
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(a6)) {
-		out->family = AF_INET;
-		memcpy(&out->v4, &a6->s6_addr[12], 4);
-	} else {
-		out->family = AF_INET6;
-		out->v6 = *a6;
-	}
-	return 1;
+/* The token of a stateless reset of this session: the core compares
+ * udp's RESET messages with it; a plugin that reads resets in its own
+ * framing (dtls) gets a copy. */
+static void take_reset_token(struct cv_session *s,
+			     const struct proto_welcome *w)
+{
+	const struct cv_host *h = s->transport;
+
+	if (!w->has_reset_token)
+		return;
+	s->has_reset_token = true;
+	memcpy(s->reset_token, w->reset_token, sizeof(s->reset_token));
+	if (TRANSPORT_HAS(h->t, set_reset_token))
+		h->t->set_reset_token(h->inst, s->link, s->reset_token);
 }
 
 /* The session's features, as both ends said they take them. */
@@ -352,12 +350,14 @@ static bool come_up(struct cv_session *s, const struct proto_welcome *w,
 		return false;
 	}
 	take_features(s, w);
+	take_reset_token(s, w);
 	return true;
 }
 
 /* A layer 2 welcome: nothing to install but the MTU and the carrier. */
 static bool tap_welcome(struct cv_session *s, const struct proto_welcome *w)
 {
+	client_beside_welcomed(s->owner, s);
 	if (!come_up(s, w, client_tap_up(s, w)))
 		return false;
 	path_mtu_start(s, s->mtu);
@@ -393,6 +393,9 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 				     "a welcome this client refuses", why);
 		return false;
 	}
+	/* A session beside the one up takes its place: that one's
+	 * addresses and routes go first. */
+	client_beside_welcomed(c, s);
 	err = keep_networks(s, w);
 	if (!come_up(s, w, err < 0 ? err : install(s, w)))
 		return false;

@@ -33,7 +33,8 @@ struct cv_session;
 	X(pending_evicted) X(refusals_unlogged) \
 	X(auth_failed) X(auth_throttled) X(client_to_client) X(outside_routes) \
 	X(after_end) \
-	X(sessions_opened) X(sessions_closed) \
+	X(sessions_opened) X(sessions_closed) X(sessions_replaced) \
+	X(resets_sent) X(resets_limited) X(resets_received) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
 	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
 

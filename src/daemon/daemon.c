@@ -120,11 +120,12 @@ static int on_control_reload(void *arg)
 static void point_transports(struct daemon *d)
 {
 	for (unsigned int i = 0; i < d->transports.n; i++) {
-		struct cv_host *h = &d->transports.host[i];
+		struct cv_host *h = d->transports.host[i];
 		h->datapath = d->datapath;
 		if (d->server) {
 			h->owner = d->server;
 			h->link_up = server_link_up;
+			h->reset_token = server_reset_token;
 		} else {
 			h->owner = d->client;
 			h->link_up = client_link_up;
@@ -147,7 +148,7 @@ static int start_server(struct daemon *d)
 		return err;
 	point_transports(d);
 	for (unsigned int i = 0; i < d->transports.n; i++) {
-		struct cv_host *h = &d->transports.host[i];
+		struct cv_host *h = d->transports.host[i];
 		if ((err = h->t->listen(h->inst)) < 0)
 			return err;
 	}

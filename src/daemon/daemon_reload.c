@@ -49,8 +49,8 @@ int daemon_reload(struct daemon *d)
 	if (err == 0)
 		err = secret_files_check(cfg);
 	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++)
-		err = config_check_section(cfg, d->transports.host[i].t->name,
-					   d->transports.host[i].t->options);
+		err = config_check_section(cfg, d->transports.host[i]->t->name,
+					   d->transports.host[i]->t->options);
 	struct auth *auth = NULL;
 	struct policy_set *policy = NULL;
 	if (err == 0 && d->server)
@@ -67,7 +67,7 @@ int daemon_reload(struct daemon *d)
 	bool told = false;
 	d->core.cfg = cfg;		/* what the plugins' config_get() sees now */
 	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++) {
-		struct cv_host *h = &d->transports.host[i];
+		struct cv_host *h = d->transports.host[i];
 		if (!h->inst || !TRANSPORT_HAS(h->t, reload))
 			continue;
 		told = true;

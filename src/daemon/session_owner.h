@@ -25,6 +25,13 @@ struct session_ops {
 	/* The session ends: the owner gives back what it holds for it. s
 	 * is unlinked and freed when this returns. */
 	void (*ended)(struct cv_session *s);
+	/* Optional. Server: a peer without a session sent len bytes that
+	 * only a peer with one sends (session_stray); s is freed after. */
+	void (*stray)(struct cv_session *s, size_t len);
+	/* Optional. The peer of an up session may be gone: nothing heard
+	 * for two keepalive intervals, or the plugin's sign (ICMP). The
+	 * session goes on; why: for the log. */
+	void (*doubt)(struct cv_session *s, const char *why);
 };
 
 /* A link came up: a new session for owner, in core->sessions, its timer

@@ -37,17 +37,17 @@ static void endpoints(const struct core *core, const struct transports *ts,
 		      struct strbuf *out)
 {
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const char *e = transport_endpoint(core, &ts->host[i]);
+		const char *e = transport_endpoint(core, ts->host[i]);
 		bool seen = false;
 		for (unsigned int j = 0; j < i; j++)
-			seen |= strcmp(e, transport_endpoint(core, &ts->host[j])) == 0;
+			seen |= strcmp(e, transport_endpoint(core, ts->host[j])) == 0;
 		if (seen)
 			continue;
 		strbuf_printf(out, "%s%s (", i ? ", " : "", e);
 		for (unsigned int j = i, first = 1; j < ts->n; j++)
-			if (strcmp(e, transport_endpoint(core, &ts->host[j])) == 0) {
+			if (strcmp(e, transport_endpoint(core, ts->host[j])) == 0) {
 				strbuf_printf(out, "%s%s", first ? "" : ", ",
-					      ts->host[j].t->name);
+					      ts->host[j]->t->name);
 				first = 0;
 			}
 		strbuf_printf(out, ")");
@@ -255,7 +255,7 @@ static void counters(const struct core *core, const struct transports *ts,
 		if (core->logins[i] || all)
 			counter_line(out, "logins.", login_names[i], core->logins[i]);
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct emit_ctx c = { out, h->t->name, all };
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, emit_counter, &c);
@@ -323,7 +323,7 @@ void status_log(const struct core *core, const struct transports *ts)
 #undef COUNTER_PRINT
 	/* The transports' own counters, as tls.NAME=VALUE. */
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct counter_line c = { line, sizeof(line), used, h->t->name };
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, append_transport_counter, &c);

@@ -154,7 +154,7 @@ static void daemon_json(const struct core *core, const struct transports *ts,
 	key(out, "transports");
 	strbuf_printf(out, "[");
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		strbuf_printf(out, "%s{\"name\":", i ? "," : "");
 		strbuf_json_string(out, h->t->name);
 		string_or_null(out, core->cfg->mode == MODE_SERVER ? "listen" : "remote",
@@ -188,7 +188,7 @@ static void transport_counters(const struct transports *ts,
 {
 	strbuf_printf(out, ",\"transports\":{");
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct emit_ctx c = { out, true };
 		strbuf_printf(out, "%s", i ? "," : "");
 		strbuf_json_string(out, h->t->name);

@@ -122,8 +122,12 @@ static void flush_run(struct datapath *dp)
 	dp->first = dp->n;
 	if (!s || count == 0)
 		return;
-	if (session_send(s, dp->msgs + first, count) < 0)
-		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send");
+	int err = session_send(s, dp->msgs + first, count);
+	if (err < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "cannot send: %s", strerror(-err));
+		session_end(s, PROTO_REASON_UNSPECIFIED, why);
+	}
 }
 
 /* Room for `msgs` more messages and `bytes` of split pieces: when there

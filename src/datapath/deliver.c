@@ -260,6 +260,10 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 			core->counters.malformed++;
 			continue;
 		}
+		if (session_stray(s, msgs[i].data, msgs[i].len)) {
+			core->counters.after_end += count - i - 1;
+			return;
+		}
 		if (msgs[i].data[0] == PROTO_DATA) {
 			s->last_rx = loop_now(core->loop);
 			deliver_data(dp, s, msgs[i].data + 1, msgs[i].len - 1);

@@ -21,6 +21,7 @@
 #include "refusal_log.h"
 #include "route.h"
 #include "server_internal.h"
+#include "stateless_reset.h"
 #include "throttle.h"
 
 static int setup_auth(struct server *srv)
@@ -219,7 +220,9 @@ int server_new(struct core *core, struct server **out)
 		log_err("cannot set up the server: %s", strerror(-err));
 		return err;
 	}
-	if ((err = setup_auth(srv)) < 0 || (err = setup_pools(srv)) < 0)
+	if ((err = setup_auth(srv)) < 0 ||
+	    (err = stateless_reset_new(core->cfg, &srv->reset)) < 0 ||
+	    (err = setup_pools(srv)) < 0)
 		return err;
 	return setup_policy(srv);
 }
@@ -292,5 +295,6 @@ void server_free(struct server *srv)
 	policy_set_free(srv->policy);
 	pool_free(srv->pool);
 	pool_free(srv->pool6);
+	stateless_reset_free(srv->reset);
 	free(srv);
 }

@@ -32,6 +32,7 @@ struct pool;
 struct refusal_log;
 struct retired_auth;
 struct route_table;
+struct stateless_reset;
 struct throttle;
 
 struct server {
@@ -57,6 +58,7 @@ struct server {
 	/* Password files replaced by reloads: a check may still be using
 	 * one, so they live until the server ends. */
 	struct retired_auth *retired_auth;
+	struct stateless_reset *reset;	/* NULL: no resets (no secret) */
 };
 
 /* The password checks, the pools and the route table; touches no
@@ -101,5 +103,10 @@ void server_reload_policy_commit(struct server *srv, struct policy_set *set);
 struct cv_session *server_link_up(void *srv, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);
+/* The token of a stateless reset to peer over h (struct cv_host's
+ * reset_token): 0, -EAGAIN past the rate, -ENOTSUP without a secret. */
+int server_reset_token(void *srv, struct cv_host *h,
+		       const struct sockaddr *peer, socklen_t peer_len,
+		       uint8_t *token);
 
 #endif

@@ -27,6 +27,7 @@
 #include "server_internal.h"
 #include "session_owner.h"
 #include "source_table.h"
+#include "stateless_reset.h"
 #include "throttle.h"
 #include "user_name.h"
 
@@ -104,6 +105,7 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	if (session_takes_partial(s))
 		w->features |= PROTO_FEATURE_DATA_PARTIAL;
 	w->features |= PROTO_FEATURE_PATH_MTU;
+	server_welcome_reset_token(s, w);
 }
 
 static int send_welcome(struct cv_session *s)
@@ -518,6 +520,7 @@ static const struct session_ops server_session = {
 	.hello_timer = hello_timeout,
 	.up = on_up,
 	.ended = on_ended,
+	.stray = server_session_stray,
 };
 
 /* The oldest link that holds a place the newcomer from sa needs gives

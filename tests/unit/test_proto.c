@@ -138,6 +138,10 @@ static void assert_welcome_eq(const struct proto_welcome *a,
 	for (unsigned int i = 0; i < a->n_networks; i++)
 		assert_prefix_eq(&a->networks[i], &b->networks[i]);
 	ck_assert_uint_eq(a->frames, b->frames);
+	ck_assert_uint_eq(a->has_reset_token, b->has_reset_token);
+	if (a->has_reset_token)
+		ck_assert_mem_eq(a->reset_token, b->reset_token,
+				 PROTO_RESET_TOKEN_LEN);
 }
 
 static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
@@ -163,6 +167,13 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		break;
 	case PROTO_BYE:
 		ck_assert_uint_eq(a->bye.reason, b->bye.reason);
+		break;
+	case PROTO_RESET:
+		ck_assert_uint_eq(a->reset.len < PROTO_RESET_MIN ? PROTO_RESET_MIN
+								 : a->reset.len,
+				  b->reset.len);
+		ck_assert_mem_eq(a->reset.token, b->reset.token,
+				 PROTO_RESET_TOKEN_LEN);
 		break;
 	}
 }
@@ -211,6 +222,9 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_type_name(PROTO_REFUSE), "refuse");
 	ck_assert_str_eq(proto_type_name(PROTO_KEEPALIVE), "keepalive");
 	ck_assert_str_eq(proto_type_name(PROTO_BYE), "bye");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE), "probe");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "probe_ack");
+	ck_assert_str_eq(proto_type_name(PROTO_RESET), "reset");
 	ck_assert_str_eq(proto_type_name(0x06), "unknown");
 	ck_assert_str_eq(proto_type_name(0xff), "unknown");
 
@@ -223,7 +237,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(6), "authentication failed");
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
 	ck_assert_str_eq(proto_reason_name(8), "busy, try again later");
-	ck_assert_str_eq(proto_reason_name(9), "unknown");
+	ck_assert_str_eq(proto_reason_name(9), "replaced by a new session");
+	ck_assert_str_eq(proto_reason_name(10), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST
@@ -658,6 +673,93 @@ START_TEST(test_keepalive_and_bye)
 	expect_bad(&w, "truncated bye");
 	ADD(&w, 0x03, 0x00);
 	expect_bad(&w, "bye with trailing bytes");
+}
+END_TEST
+
+/* A stateless reset: the token is the last 16 bytes, whatever comes
+ * before; the padding makes it as long as asked, up to a control
+ * message's limit. */
+START_TEST(test_reset)
+{
+	struct proto_msg in = { .type = PROTO_RESET }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w = { .len = 0 };
+
+	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		in.reset.token[i] = (uint8_t)(0xa0 + i);
+	ck_assert_uint_eq(round_trip(&in, buf, &out), PROTO_RESET_MIN);
+	ck_assert_uint_eq(buf[0], 0x0a);
+	ck_assert_mem_eq(buf + 1, in.reset.token, PROTO_RESET_TOKEN_LEN);
+	in.reset.len = 60;
+	ck_assert_uint_eq(round_trip(&in, buf, &out), 60);
+	ck_assert_mem_eq(buf + 60 - PROTO_RESET_TOKEN_LEN, in.reset.token,
+			 PROTO_RESET_TOKEN_LEN);
+	in.reset.len = PROTO_MAX_CONTROL + 1;
+	ck_assert_int_eq(proto_encode(&in, buf, sizeof(buf)), -ENOSPC);
+
+	/* Padding of any value is padding. */
+	ADD(&w, 0x0a, 0xff, 0x17, 0xfe, 0xfd);
+	add(&w, in.reset.token, PROTO_RESET_TOKEN_LEN);
+	expect_ok(&w, &out);
+	ck_assert_uint_eq(out.reset.len, w.len);
+	ck_assert_mem_eq(out.reset.token, in.reset.token, PROTO_RESET_TOKEN_LEN);
+	w.len = PROTO_RESET_MIN - 1;
+	expect_bad(&w, "truncated reset");
+}
+END_TEST
+
+/* A client's "are you there?" is a PROBE like the path MTU's, small:
+ * long enough for a shorter RESET to answer it, shorter than any size a
+ * path MTU search tries, so that its answer is never taken for one. It
+ * is no control message: the codec leaves it to the fast path. */
+START_TEST(test_liveness_probe)
+{
+	uint8_t probe[PROTO_PROBE_LIVENESS_LEN] = { 0 };
+	struct proto_msg out;
+	const char *why;
+	uint32_t id;
+
+	ck_assert_uint_gt(PROTO_PROBE_LIVENESS_LEN, PROTO_RESET_MIN);
+	ck_assert_uint_lt(PROTO_PROBE_LIVENESS_LEN, PROTO_MAX_CONTROL);
+	proto_put_probe(probe, 0);
+	ck_assert_uint_eq(probe[0], 0x08);
+	ck_assert_int_eq(proto_get_probe(probe, sizeof(probe), &id), 0);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(decode(probe, sizeof(probe), &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "unknown message type 0x08");
+}
+END_TEST
+
+/* RESET_TOKEN: 16 bytes, in a welcome only, once. */
+START_TEST(test_reset_token)
+{
+	struct proto_msg in, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	doc_welcome(&in);
+	in.welcome.has_reset_token = true;
+	memset(in.welcome.reset_token, 0x5c, PROTO_RESET_TOKEN_LEN);
+	size_t n = round_trip(&in, buf, &out);
+	ck_assert_uint_eq(buf[n - 18], 0x14);
+	ck_assert_uint_eq(buf[n - 17], 16);
+
+	welcome_base(&w);
+	expect_ok(&w, &out);
+	ck_assert(!out.welcome.has_reset_token);
+	ADD(&w, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	expect_ok(&w, &out);
+	ck_assert(out.welcome.has_reset_token);
+	ck_assert_uint_eq(out.welcome.reset_token[15], 16);
+	ADD(&w, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	expect_bad(&w, "duplicate RESET_TOKEN in welcome");
+	welcome_base(&w);
+	ADD(&w, 0x14, 0x04, 1, 2, 3, 4);
+	expect_bad(&w, "RESET_TOKEN length 4, expected 16");
+	w.len = 0;
+	ADD(&w, 0x03, 0x02, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	    13, 14, 15, 16);
+	expect_bad(&w, "RESET_TOKEN not allowed in refuse");
 }
 END_TEST
 
@@ -1573,6 +1675,18 @@ START_TEST(test_doc_examples)
 	m.refuse.reason = PROTO_REASON_POOL_EXHAUSTED;
 	strcpy(m.refuse.text, "pool full");
 	check_doc_example("refuse", &m);
+
+	doc_welcome(&m);
+	m.welcome.has_reset_token = true;
+	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		m.welcome.reset_token[i] = (uint8_t)(0x10 * (i % 16) + i % 16);
+	check_doc_example("welcome_reset_token", &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_RESET;
+	m.reset.len = 24;
+	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		m.reset.token[i] = (uint8_t)(0x10 * (i % 16) + i % 16);
+	check_doc_example("reset", &m);
 }
 END_TEST
 
@@ -1688,6 +1802,9 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_refuse_round_trip);
 	tcase_add_test(codec, test_refuse_longest_text);
 	tcase_add_test(codec, test_keepalive_and_bye);
+	tcase_add_test(codec, test_reset);
+	tcase_add_test(codec, test_reset_token);
+	tcase_add_test(codec, test_liveness_probe);
 	tcase_add_test(codec, test_max_routes);
 	tcase_add_test(codec, test_too_many_routes_decoded);
 	tcase_add_test(codec, test_route6_fill_the_message);
