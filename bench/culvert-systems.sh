@@ -1,6 +1,8 @@
 # shellcheck shell=bash disable=SC2034  # SYS_* are read by peers.sh, which sources this
 # culvert-systems.sh - culvert's transports as systems of bench/peers.sh:
-# culvert-udp, culvert-tls and culvert-dtls. Sourced by peers.sh through
+# culvert-udp, culvert-tls and culvert-dtls, and culvert-tap (dtls with
+# device-type = tap: U on the LAN's Ethernet segment through the
+# gateway's bridge, beside the TUN figures). Sourced by peers.sh through
 # PEERS_EXTRA (bench/run.sh sets it), so it uses peers.sh's lab ($GW, $HU,
 # the addresses), spawn, wait_for, log and $OUT.
 #
@@ -13,6 +15,9 @@
 # 203.0.113.0/24 (it takes .1, U gets .2) and pushes 198.51.100.0/24; tls and
 # dtls use certificates made once per output dir with `culvertctl pki`
 # (certtool if there is no culvertctl), auth = certificate both ways.
+# culvert-tap turns the gateway's lan0 into a port of a bridge br0 that
+# holds 198.51.100.1, and gives U's TAP device the static address
+# 198.51.100.2/24: V answers it on its own LAN, through the bridge.
 
 CULVERT_PORT=${CULVERT_PORT:-4433}
 
@@ -59,8 +64,21 @@ culvert_pki() {   # certificates in $OUT/culvert-pki: ca, server (gw.cvt.test, 1
 	) >"$OUT/log/culvert-pki.log" 2>&1 || { log "certtool failed, see $OUT/log/culvert-pki.log"; return 1; }
 }
 
-culvert_common() {   # culvert_common udp|tls|dtls : server in $GW, client in $HU
-	local t=$1 d=$OUT/culvert
+U_TAP=198.51.100.2
+
+culvert_bridge() {   # the gateway's lan0 a port of br0, its address on br0
+	nsx "$GW" ip link add br0 type bridge &&
+		nsx "$GW" ip addr del "$G_LAN/24" dev lan0 &&
+		nsx "$GW" ip link set lan0 master br0 &&
+		nsx "$GW" ip addr add "$G_LAN/24" dev br0 &&
+		nsx "$GW" ip link set br0 up || {
+		log "$CUR_SYS: cannot make the gateway's bridge br0"
+		return 1
+	}
+}
+
+culvert_common() {   # culvert_common udp|tls|dtls [tap] : server in $GW, client in $HU
+	local t=$1 kind=${2:-tun} d=$OUT/culvert
 	culvert_find || return 1
 	mkdir -p "$d"
 	SYS_VERSION=$("$CVT_D" --version 2>/dev/null | awk '{print $1, $2; exit}')
@@ -84,29 +102,42 @@ culvert_common() {   # culvert_common udp|tls|dtls : server in $GW, client in $H
 		;;
 	*) log "culvert_common: unknown transport $t"; return 1 ;;
 	esac
+	# what the tunnel carries: IP packets to the pool's addresses, or
+	# Ethernet frames on the LAN's segment
+	local inner_gw=("pool = $INNER_NET" "route = $LAN_NET") inner_u=()
+	if [[ $kind == tap ]]; then
+		culvert_bridge || return 1
+		inner_gw=("device-type = tap" "bridge = br0")
+		inner_u=("device-type = tap" "address = $U_TAP/24")
+		SYS_TRANSPORT="$SYS_TRANSPORT, TAP (layer 2)"
+	fi
+	local n=$t
+	[[ $kind == tap ]] && n=tap-$t
 	# control sockets in our own dir: the default under /run/culvert/ may
 	# belong to a culvertd that has nothing to do with the bench
 	printf '%s\n' "# the gateway, written by bench/culvert-systems.sh" \
 		"mode = server" "transport = $t" "listen = $G_PUB:$CULVERT_PORT" "device = cv0" \
-		"pool = $INNER_NET" "route = $LAN_NET" "control-socket = $d/gw-$t.sock" \
-		"${sec_gw[@]}" "${plug[@]}" >"$d/gw-$t.conf"
+		"${inner_gw[@]}" "control-socket = $d/gw-$n.sock" \
+		"state-dir = $d/state" \
+		"${sec_gw[@]}" "${plug[@]}" >"$d/gw-$n.conf"
 	printf '%s\n' "# host U, written by bench/culvert-systems.sh" \
 		"mode = client" "transport = $t" "remote = $G_PUB:$CULVERT_PORT" "device = cv0" \
-		"control-socket = $d/hu-$t.sock" "${sec_u[@]}" "${plug[@]}" >"$d/hu-$t.conf"
-	"$CVT_D" -c "$d/gw-$t.conf" --check-config >"$OUT/log/$CUR_SYS-check.log" 2>&1 || {
+		"${inner_u[@]}" "control-socket = $d/hu-$n.sock" "${sec_u[@]}" "${plug[@]}" \
+		>"$d/hu-$n.conf"
+	"$CVT_D" -c "$d/gw-$n.conf" --check-config >"$OUT/log/$CUR_SYS-check.log" 2>&1 || {
 		log "$CUR_SYS: the gateway's config does not pass --check-config: $(tail -n 1 "$OUT/log/$CUR_SYS-check.log")"
 		return 1
 	}
 	# -v: the client logs the negotiated TLS version and cipher at info;
 	# neither end logs per packet at that level
-	spawn srv "$GW" "$CVT_D" -c "$d/gw-$t.conf" -f -v
+	spawn srv "$GW" "$CVT_D" -c "$d/gw-$n.conf" -f -v
 	local ss=-lunH
 	[[ $t == tls ]] && ss=-ltnH
 	wait_for 10 sh -c "ip netns exec $GW ss $ss 'sport = :$CULVERT_PORT' | grep -q ." || {
 		log "$CUR_SYS: culvertd did not listen on $G_PUB:$CULVERT_PORT; see $OUT/log/$CUR_SYS-srv.log"
 		return 1
 	}
-	spawn cli "$HU" "$CVT_D" -c "$d/hu-$t.conf" -f -v
+	spawn cli "$HU" "$CVT_D" -c "$d/hu-$n.conf" -f -v
 }
 
 culvert_cipher() {   # after the tunnel is up: "TLS1.3, AES-256-GCM, SECP256R1" from U's log
@@ -122,3 +153,5 @@ sys_culvert_tls() { culvert_common tls; }
 sys_culvert_tls_up() { culvert_cipher; }
 sys_culvert_dtls() { culvert_common dtls; }
 sys_culvert_dtls_up() { culvert_cipher; }
+sys_culvert_tap() { culvert_common dtls tap; }
+sys_culvert_tap_up() { culvert_cipher; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh - `make bench`: culvert over udp, tls and dtls beside raw veth and
+# run.sh - `make bench`: culvert over udp, tls and dtls (and TAP over dtls)
+# beside raw veth and
 # the peer VPNs, in one run of bench/peers.sh, then the comparison, a CSV and
 # a chart. Run as root (network namespaces), from `make bench` in a built
 # tree, which sets CULVERTD, CULVERTCTL and CULVERT_PLUGIN_DIR to the build's
@@ -9,9 +10,9 @@
 # Environment (make bench VAR=value passes them too):
 #   BENCH_RUNS      rounds, interleaved; medians are reported (default 3)
 #   BENCH_SYSTEMS   systems to run (default: culvert-udp culvert-tls
-#                   culvert-dtls raw and every peer of peers.sh); `crypto`
+#                   culvert-dtls culvert-tap raw and every peer of peers.sh); `crypto`
 #                   adds the one-core crypto ceiling
-#   BENCH_QUICK=1   culvert's three systems and raw, one round, 3 s iperf3
+#   BENCH_QUICK=1   culvert's four systems and raw, one round, 3 s iperf3
 #                   runs: a quick look for developers (BENCH_SYSTEMS and
 #                   BENCH_RUNS still win when set)
 #   BENCH_RESULTS   where results go (default: bench/ beside this script,
@@ -33,7 +34,7 @@ set -u -o pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PEERS=$BENCH_DIR/peers.sh
-CULVERT_SYSTEMS="culvert-udp culvert-tls culvert-dtls"
+CULVERT_SYSTEMS="culvert-udp culvert-tls culvert-dtls culvert-tap"
 PEER_SYSTEMS="wireguard openvpn-udp openvpn-tcp openvpn-tcp-nodelay ocserv-tls ocserv-dtls tinc fastd"
 
 say() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -164,6 +165,8 @@ compare() {   # compare MEDIAN.tsv -> comparison CSV lines
 			# its own kind of peer (ocserv-tls, ocserv-dtls), then no tunnel at all
 			t = c; sub(/^culvert-/, "", t)
 			np = 0; if (("ocserv-" t) in known) pl[++np] = "ocserv-" t; if ("raw" in known) pl[++np] = "raw"
+			# TAP beside TUN, both over dtls: what layer 2 costs
+			if (c == "culvert-tap" && ("culvert-dtls" in known)) pl[++np] = "culvert-dtls"
 			for (j = 1; j <= np; j++) { p = pl[j]
 				for (k = 1; k <= nm; k++) if (p != "raw" || ms[k] != "cpu_s_per_GB")
 					row(c, p, p, ms[k], val[c, ms[k]], val[p, ms[k]]) }

@@ -138,6 +138,29 @@ const char *sockaddr_str(const void *sa, char buf[ADDR_STRLEN])
 	return buf;
 }
 
+int addr_from_sockaddr(const void *sa, struct cv_addr *out)
+{
+	const struct sockaddr *s = sa;
+
+	memset(out, 0, sizeof(*out));
+	if (s->sa_family == AF_INET) {
+		out->family = AF_INET;
+		out->v4 = ((const struct sockaddr_in *)sa)->sin_addr;
+		return 0;
+	}
+	if (s->sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		out->family = AF_INET;
+		memcpy(&out->v4, &a6->s6_addr[12], 4);
+	} else {
+		out->family = AF_INET6;
+		out->v6 = *a6;
+	}
+	return 0;
+}
+
 bool addr_equal(const struct cv_addr *a, const struct cv_addr *b)
 {
 	return a->family == b->family &&

@@ -38,6 +38,11 @@ const char *prefix_str(const struct cv_prefix *p, char buf[ADDR_STRLEN]);
 /* An outer socket address, "192.0.2.1:4433" or "[2001:db8::1]:4433". */
 const char *sockaddr_str(const void *sa, char buf[ADDR_STRLEN]);
 
+/* The address of an outer socket address: an IPv4 peer of a [::]
+ * socket (::ffff:a.b.c.d) as the IPv4 address it is. -EAFNOSUPPORT for
+ * another family. */
+int addr_from_sockaddr(const void *sa, struct cv_addr *out);
+
 bool addr_equal(const struct cv_addr *a, const struct cv_addr *b);
 /* Whether a lies inside p. */
 bool prefix_contains(const struct cv_prefix *p, const struct cv_addr *a);

@@ -254,6 +254,8 @@ size_t config_welcome_size(const struct config *cfg)
 
 	if (cfg->has_pool)
 		size += 7 + 6;		/* ADDR4, SERVER4 */
+	if (cfg->tap)
+		size += 3;		/* FRAMES */
 
 	if (cfg->has_pool6)
 		size += 19 + 18;	/* ADDR6, SERVER6 */
@@ -337,12 +339,17 @@ static void check_whole(struct parser *p)
 		unsigned int line = p->seen_line[k - config_keys];
 		unsigned int wrong = cfg->mode == MODE_SERVER ? KEY_CLIENT
 							      : KEY_SERVER;
-		if (line && (k->flags & wrong)) {
-			p->line = line;
+		p->line = line;
+		if (line && (k->flags & wrong))
 			parse_error(p, "key '%s' does not apply to mode = %s",
 				    k->name, mode_name(cfg->mode));
-		}
+		else if (line && (k->flags & (cfg->tap ? KEY_TUN : KEY_TAP)))
+			parse_error(p, "key '%s' does not apply to device-type = %s%s",
+				    k->name, cfg->tap ? "tap" : "tun",
+				    cfg->tap ? " (a TAP client is a host of the LAN: its addresses and routes come from there, DHCP and router advertisements, or 'address')"
+					     : "");
 	}
+	p->line = 0;
 	static const struct {
 		const char *key;
 		enum config_mode mode;
@@ -363,7 +370,13 @@ static void check_whole(struct parser *p)
 			p->errors++;
 		}
 	}
-	if (cfg->mode == MODE_SERVER && !cfg->has_pool && !cfg->has_pool6) {
+	if (cfg->mode == MODE_SERVER && cfg->tap && !cfg->bridge) {
+		log_err("%s: key 'bridge' is missing for device-type = tap (the Linux bridge of the LAN the clients join, for example: bridge = br0)",
+			p->path);
+		p->errors++;
+	}
+	if (cfg->mode == MODE_SERVER && !cfg->tap && !cfg->has_pool &&
+	    !cfg->has_pool6) {
 		log_err("%s: key 'pool' or 'pool6' is missing for mode = server (for example: pool = 10.8.0.0/24, or pool6 = 2001:db8:100::/64 for IPv6 only)",
 			p->path);
 		p->errors++;
@@ -477,6 +490,7 @@ void config_free(struct config *cfg)
 	free(cfg->listen);
 	free(cfg->remote);
 	free(cfg->device);
+	free(cfg->bridge);
 	free(cfg->plugin_dir);
 	free(cfg->cert);
 	free(cfg->key);
@@ -489,6 +503,7 @@ void config_free(struct config *cfg)
 	config_radius_free(&cfg->radius);
 	free(cfg->username);
 	free(cfg->control_socket);
+	free(cfg->state_dir);
 	free(cfg->metrics_listen);
 	free(cfg->pid_file);
 	free(cfg->user);

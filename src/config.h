@@ -17,9 +17,12 @@
 #define CONFIG_MAX_TRANSPORTS 4
 #define CONFIG_MAX_ROUTES 64
 #define CONFIG_NAME_MAX 32
-#define CONFIG_MAX_KEYS 96
+#define CONFIG_MAX_KEYS 128
 #define CONFIG_MAX_DNS 8
 #define CONFIG_DOMAIN_MAX 253	/* longest DNS name, in text */
+#define CONFIG_MAX_ADDRESSES 8	/* a TAP client's static addresses */
+/* max-macs: the most a session may learn (the MACs it shows first). */
+#define CONFIG_MAX_MACS 64
 #define CONFIG_MAX_RADIUS 4	/* RADIUS servers of one kind */
 
 enum config_mode { MODE_UNSET = 0, MODE_SERVER, MODE_CLIENT };
@@ -72,6 +75,15 @@ struct config {
 	char *listen;
 	char *remote;
 	char *device;
+	/* device-type = tap: a TAP device, Ethernet frames in the tunnel
+	 * (layer 2); the server's joins `bridge`. */
+	bool tap;
+	char *bridge;			/* server, tap */
+	unsigned int max_macs;		/* server, tap: per session */
+	unsigned int mac_age;		/* server, tap: seconds */
+	unsigned int flood_rate;	/* server, tap: frames a second */
+	unsigned int n_addresses;	/* client, tap: static addresses */
+	struct cv_prefix addresses[CONFIG_MAX_ADDRESSES];
 	unsigned int mtu;
 	bool has_pool;
 	struct cv_prefix pool;
@@ -106,7 +118,10 @@ struct config {
 	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
 	unsigned int fallback_timeout;	/* seconds */
+	unsigned int fallback_retry;	/* seconds; 0: never */
 	unsigned int refused_retry;	/* seconds; 0: never, stop */
+	bool duplicate_identity;	/* sessions may share an identity */
+	char *state_dir;		/* server: reset.key */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	uint64_t rekey_bytes;		/* read by the transports */
 	unsigned int rekey_records;	/* read by the transports */
@@ -157,6 +172,8 @@ enum config_key_flags {
 	KEY_CLIENT = 0x4,	/* only meaningful for mode = client */
 	KEY_RESTART = 0x8,	/* a reload cannot change it: restart */
 	KEY_CORE_ONLY = 0x10,	/* a plugin's key of that name is its own */
+	KEY_TUN = 0x20,		/* only meaningful for device-type = tun */
+	KEY_TAP = 0x40,		/* only meaningful for device-type = tap */
 };
 
 struct config_key {

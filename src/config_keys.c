@@ -158,6 +158,58 @@ static int parse_ifname(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+static int parse_device_type(struct config *cfg, void *field,
+			     const char *value, const char **why)
+{
+	bool *tap = field;
+
+	if (strcmp(value, "tun") == 0)
+		*tap = false;
+	else if (strcmp(value, "tap") == 0)
+		*tap = true;
+	else {
+		*why = "is not a device type (expected tun, for IP packets, or tap, for Ethernet frames)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_max_macs(struct config *cfg, void *field, const char *value,
+			  const char **why)
+{
+	if (config_unsigned(value, 1, CONFIG_MAX_MACS, field) < 0) {
+		*why = "is not a number of MAC addresses from 1 to 64";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* address: a TAP client's own address on the LAN, IPv4 or IPv6, with
+ * the LAN's prefix length (198.51.100.60/24); host bits expected. */
+static int parse_address(struct config *cfg, void *field, const char *value,
+			 const char **why)
+{
+	struct cv_prefix a;
+
+	if (prefix_parse(value, true, &a, why) < 0)
+		return -EINVAL;
+	if (a.len == 0) {
+		*why = "is not an address on a LAN (a prefix length of 0 holds every address)";
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->n_addresses; i++)
+		if (addr_equal(&cfg->addresses[i].addr, &a.addr)) {
+			*why = "is already set by an earlier line";
+			return -EINVAL;
+		}
+	if (cfg->n_addresses == CONFIG_MAX_ADDRESSES) {
+		*why = "is one address too many (at most 8)";
+		return -EINVAL;
+	}
+	cfg->addresses[cfg->n_addresses++] = a;
+	return 0;
+}
+
 static int parse_mtu(struct config *cfg, void *field, const char *value,
 		     const char **why)
 {
@@ -426,6 +478,17 @@ static int parse_seconds(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* Seconds, or 0 for "never". */
+static int parse_retry(struct config *cfg, void *field, const char *value,
+		       const char **why)
+{
+	if (config_unsigned(value, 0, 86400, field) < 0) {
+		*why = "is not a number of seconds from 0 (never) to 86400 (a day)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* 0 for never: culvertd stops instead. */
 static int parse_refused_retry(struct config *cfg, void *field,
 			       const char *value, const char **why)
@@ -590,17 +653,36 @@ const struct config_key config_keys[] = {
 	{ "remote", parse_endpoint, FIELD(remote), NULL, "HOST:PORT",
 	  KEY_CLIENT | KEY_RESTART, "the server a client connects to" },
 	{ "device", parse_ifname, FIELD(device), NULL, "NAME", KEY_RESTART,
-	  "name of the TUN device (default: chosen by the kernel, tunN)" },
+	  "name of the TUN or TAP device (default: chosen by the kernel, tunN or tapN)" },
+	{ "device-type", parse_device_type, FIELD(tap), "tun", "tun|tap",
+	  KEY_RESTART,
+	  "tun: IP packets through the tunnel; tap: Ethernet frames, the client on the LAN's segment (default tun)" },
+	{ "bridge", parse_ifname, FIELD(bridge), NULL, "NAME",
+	  KEY_SERVER | KEY_TAP | KEY_RESTART,
+	  "device-type = tap: the Linux bridge the gateway's TAP device joins (required)" },
+	{ "max-macs", parse_max_macs, FIELD(max_macs), "4", "COUNT",
+	  KEY_SERVER | KEY_TAP,
+	  "MAC addresses a client may send from: the first it shows (default 4)" },
+	{ "mac-age", parse_seconds, FIELD(mac_age), "300", "SECONDS",
+	  KEY_SERVER | KEY_TAP,
+	  "a MAC address not seen this long is forgotten (default 300)" },
+	{ "flood-rate", parse_count, FIELD(flood_rate), "100", "FRAMES",
+	  KEY_SERVER | KEY_TAP,
+	  "broadcast, multicast and unknown unicast frames a client may send a second (default 100)" },
+	{ "address", parse_address, FIELD(n_addresses), NULL, "ADDRESS/LENGTH",
+	  KEY_CLIENT | KEY_TAP | KEY_REPEATABLE,
+	  "device-type = tap: a static address for the TAP device (default: none; DHCP and router advertisements)" },
 	{ "mtu", parse_mtu, FIELD(mtu), "1400", "BYTES",
 	  KEY_SERVER | KEY_CORE_ONLY,
 	  "MTU of the tunnel, pushed to clients (default 1400)" },
-	{ "pool", parse_pool, FIELD(pool), NULL, "ADDRESS/LENGTH", KEY_SERVER | KEY_RESTART,
+	{ "pool", parse_pool, FIELD(pool), NULL, "ADDRESS/LENGTH",
+	  KEY_SERVER | KEY_TUN | KEY_RESTART,
 	  "inner IPv4 addresses: the server takes the first, clients the rest" },
 	{ "pool6", parse_pool6, FIELD(pool6), NULL, "ADDRESS/LENGTH",
-	  KEY_SERVER | KEY_RESTART,
+	  KEY_SERVER | KEY_TUN | KEY_RESTART,
 	  "inner IPv6 addresses too, /16 to /64: the server takes ::1, clients the rest" },
 	{ "route", parse_route, FIELD(n_routes), NULL, "ADDRESS/LENGTH|default",
-	  KEY_REPEATABLE,
+	  KEY_TUN | KEY_REPEATABLE,
 	  "server: a network pushed to clients; client: one it routes into the tunnel itself (repeatable)" },
 	{ "keepalive", parse_keepalive, FIELD(keepalive_interval), "10, 60",
 	  "INTERVAL, TIMEOUT", KEY_SERVER,
@@ -613,6 +695,9 @@ const struct config_key config_keys[] = {
 	  "the control socket for culvertctl (default /run/culvert/NAME/control.sock for NAME.conf)" },
 	{ "pid-file", parse_path, FIELD(pid_file), NULL, "PATH", KEY_RESTART,
 	  "where culvertd writes its process id (default when detached: /run/culvert/NAME/culvertd.pid)" },
+	{ "state-dir", parse_path, FIELD(state_dir), "/var/lib/culvert", "PATH",
+	  KEY_SERVER | KEY_RESTART,
+	  "what outlives a server: the secret of its stateless resets (default /var/lib/culvert)" },
 	{ "metrics-listen", parse_metrics_listen, FIELD(metrics_listen), NULL,
 	  "ADDRESS:PORT", KEY_RESTART,
 	  "serve the metrics to Prometheus at http://ADDRESS:PORT/metrics (default: not served)" },
@@ -689,6 +774,9 @@ const struct config_key config_keys[] = {
 	  "the user name a client logs in with (auth = password)" },
 	{ "max-clients", parse_count, FIELD(max_clients), "1024", "COUNT",
 	  KEY_SERVER, "sessions served at once (default 1024)" },
+	{ "duplicate-identity", parse_bool, FIELD(duplicate_identity), "no",
+	  "yes|no", KEY_SERVER,
+	  "let sessions share an identity; else a new one ends the old and takes its addresses and networks (default no)" },
 	{ "handshake-timeout", parse_seconds, FIELD(handshake_timeout), "10",
 	  "SECONDS", 0,
 	  "time a peer has for its TLS handshake, and for its login after its hello (default 10)" },
@@ -708,6 +796,9 @@ const struct config_key config_keys[] = {
 	{ "fallback-timeout", parse_seconds, FIELD(fallback_timeout), "5",
 	  "SECONDS", KEY_CLIENT,
 	  "time a transport has to come up before the client tries the next (default 5)" },
+	{ "fallback-retry", parse_retry, FIELD(fallback_retry), "300",
+	  "SECONDS", KEY_CLIENT,
+	  "on a later transport, try the first again this often; 0: never (default 300)" },
 	{ "refused-retry", parse_refused_retry, FIELD(refused_retry), "600",
 	  "SECONDS|never", KEY_CLIENT,
 	  "after a refusal that trying again cannot fix (password, certificate), wait this long, or stop (default 600)" },
@@ -715,13 +806,13 @@ const struct config_key config_keys[] = {
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },
 	{ "client-config-dir", parse_path, FIELD(client_config_dir), NULL,
-	  "PATH", KEY_SERVER,
+	  "PATH", KEY_SERVER | KEY_TUN,
 	  "a file per client identity: static address, routes, networks behind it, group" },
 	{ "group-config-dir", parse_path, FIELD(group_config_dir), NULL,
-	  "PATH", KEY_SERVER,
+	  "PATH", KEY_SERVER | KEY_TUN,
 	  "a file per group: the routes its members are pushed, restrict-to-routes" },
 	{ "restrict-to-routes", parse_bool, FIELD(restrict_to_routes), "no",
-	  "yes|no", KEY_SERVER,
+	  "yes|no", KEY_SERVER | KEY_TUN,
 	  "drop what a client sends where none of its routes leads (default no)" },
 	{ "cert-group", parse_cert_group, FIELD(cert_group), "none", "ou|none",
 	  KEY_SERVER,
@@ -733,22 +824,22 @@ const struct config_key config_keys[] = {
 	  KEY_CLIENT | KEY_RESTART,
 	  "the mark on the transport's own sockets, which keeps them off the tunnel (default 51821)" },
 	{ "block-ipv6", parse_bool, FIELD(block_ipv6), "no", "yes|no",
-	  KEY_CLIENT,
+	  KEY_CLIENT | KEY_TUN,
 	  "drop IPv6 that the tunnel does not carry instead of letting it go around it (default no)" },
 	{ "kill-switch", parse_bool, FIELD(kill_switch), "no", "yes|no",
-	  KEY_CLIENT | KEY_RESTART,
+	  KEY_CLIENT | KEY_TUN | KEY_RESTART,
 	  "after a full-tunnel session ends, block what the tunnel carried until the next one (default no)" },
 	{ "dns", parse_dns, FIELD(n_dns), NULL, "ADDRESS",
-	  KEY_SERVER | KEY_REPEATABLE,
+	  KEY_SERVER | KEY_TUN | KEY_REPEATABLE,
 	  "a DNS server pushed to clients (repeatable, at most 8)" },
 	{ "dns-domain", parse_dns_domain, FIELD(n_dns_domains), NULL, "NAME",
-	  KEY_SERVER | KEY_REPEATABLE,
+	  KEY_SERVER | KEY_TUN | KEY_REPEATABLE,
 	  "a search domain pushed to clients (repeatable, at most 8)" },
 	{ "accept-default-route", parse_bool, FIELD(accept_default_route),
-	  "no", "yes|no", KEY_CLIENT,
+	  "no", "yes|no", KEY_CLIENT | KEY_TUN,
 	  "let the server route all of this client's traffic through the tunnel (default no)" },
 	{ "accept-routes", parse_accept_routes, FIELD(n_accept_routes), NULL,
-	  "PREFIX[, PREFIX...]", KEY_CLIENT | KEY_REPEATABLE,
+	  "PREFIX[, PREFIX...]", KEY_CLIENT | KEY_TUN | KEY_REPEATABLE,
 	  "install only pushed routes inside these prefixes (default: any that is safe)" },
 	{ "offload", parse_bool, FIELD(offload), "yes", "yes|no", KEY_RESTART,
 	  "large TCP segments between TUN and peers that take them (default yes)" },

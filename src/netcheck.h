@@ -49,6 +49,7 @@ struct netcheck {
 	const struct cv_prefix *networks;
 	unsigned int n_networks;
 	struct cv_addr inner4;
+	bool tunnel_up;		/* a client whose session is up */
 };
 
 /* Report a finding; fix may be NULL. */
@@ -104,6 +105,13 @@ void netcheck_firewall(struct netcheck *nc);
  * default route, mostly) leads to this router. In netcheck_site.c,
  * culvertctl only: the probe needs a raw socket. */
 void netcheck_site(struct netcheck *nc);
+
+/* device-type = tap, in netcheck_tap.c (culvertctl only). On the
+ * gateway: its TAP device a port of the bridge the config names, the
+ * bridge there, up, with the LAN's device in it. On a client whose
+ * tunnel is up: an address on the TAP device (the DHCP client's job). */
+void netcheck_tap_gateway(struct netcheck *nc);
+void netcheck_tap_client(struct netcheck *nc);
 
 /* culvertd at start: warn about what would keep clients from the
  * networks the server pushes. Returns how many warnings it logged. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -199,6 +200,36 @@ int nl_link_set(struct nl *nl, int ifindex, unsigned int mtu, bool up,
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return transact(nl, nlh, why);
+}
+
+int nl_link_set_master(struct nl *nl, int ifindex, int master,
+		       const char **why)
+{
+	struct nlmsghdr *nlh = request(nl, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	return transact(nl, nlh, why);
+}
+
+int nl_bridge_port_hairpin(struct nl *nl, int ifindex, bool on,
+			   const char **why)
+{
+	struct nlmsghdr *nlh = request(nl, RTM_SETLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	/* The bridge's own settings of its port: AF_BRIDGE, IFLA_PROTINFO.
+	 * The kernel reads the nest only with NLA_F_NESTED set; without,
+	 * its first byte would be taken for the port's STP state. */
+	ifi->ifi_family = AF_BRIDGE;
+	ifi->ifi_index = ifindex;
+	struct nlattr *port = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+	port->nla_type |= NLA_F_NESTED;
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+	mnl_attr_nest_end(nlh, port);
 	return transact(nl, nlh, why);
 }
 
@@ -412,9 +443,13 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link *link)
 	memset(link, 0, sizeof(*link));
 	link->ifindex = ifi->ifi_index;
 	link->up = ifi->ifi_flags & IFF_UP;
+	link->running = link->up && (ifi->ifi_flags & IFF_RUNNING);
 	snprintf(link->name, sizeof(link->name), "%s",
 		 mnl_attr_get_str(tb[IFLA_IFNAME]));
 	u32_attr(tb[IFLA_MTU], &link->mtu);
+	uint32_t master = 0;
+	u32_attr(tb[IFLA_MASTER], &master);
+	link->master = (int)master;
 	if (tb[IFLA_LINKINFO])
 		mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr, link);
 	return 0;
@@ -481,6 +516,12 @@ int nl_route_dump(struct nl *nl, int family, nl_route_fn *fn, void *arg)
 int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
 		    struct nl_route *out)
 {
+	return nl_route_lookup_mark(nl, dst, 0, out);
+}
+
+int nl_route_lookup_mark(struct nl *nl, const struct cv_addr *dst,
+			 uint32_t mark, struct nl_route *out)
+{
 	struct cv_prefix host = { .addr = *dst,
 				  .len = dst->family == AF_INET ? 32 : 128 };
 	size_t size = family_size(&host);
@@ -495,6 +536,8 @@ int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
 	rtm->rtm_family = dst->family;
 	rtm->rtm_dst_len = host.len;
 	mnl_attr_put(nlh, RTA_DST, size, dst->bytes);
+	if (mark)
+		mnl_attr_put_u32(nlh, RTA_MARK, mark);
 	return read_objects(nl, nlh, &w);
 }
 

@@ -20,6 +20,14 @@ void nl_close(struct nl *nl);
 
 int nl_link_set(struct nl *nl, int ifindex, unsigned int mtu, bool up,
 		const char **why);
+/* ifindex becomes a port of the bridge master (IFLA_MASTER), as `ip
+ * link set DEV master BRIDGE` does. */
+int nl_link_set_master(struct nl *nl, int ifindex, int master,
+		       const char **why);
+/* The bridge port ifindex sends frames back out of itself (hairpin,
+ * IFLA_BRPORT_MODE) or not: `bridge link set dev DEV hairpin on|off`. */
+int nl_bridge_port_hairpin(struct nl *nl, int ifindex, bool on,
+			   const char **why);
 /* No IPv6 link-local address on ifindex: the tunnel carries only the
  * addresses culvertd assigns, so the kernel sends no router or multicast
  * listener solicitations into it. Call before the link goes up. */
@@ -61,13 +69,20 @@ int nl_route_dump(struct nl *nl, int family, nl_route_fn *fn, void *arg);
  * dst becomes a host prefix; -ENETUNREACH when there is none. */
 int nl_route_lookup(struct nl *nl, const struct cv_addr *dst,
 		    struct nl_route *out);
+/* The same for a packet that carries mark (SO_MARK; 0: none), as
+ * `ip route get DST mark MARK`: what policy routing gives a client's
+ * transport socket. */
+int nl_route_lookup_mark(struct nl *nl, const struct cv_addr *dst,
+			 uint32_t mark, struct nl_route *out);
 
 struct nl_link {
 	int ifindex;
 	char name[IFNAMSIZ];
 	unsigned int mtu;
 	bool up;
+	bool running;			/* up, and its carrier too */
 	char kind[16];			/* "tun", "veth", ...; "" when none */
+	int master;			/* its bridge (or bond); 0: none */
 };
 
 /* The link with ifindex, or (ifindex 0) the one called name; -ENODEV when

@@ -51,11 +51,31 @@ enum attr_type {
 	 * forwards by itself. */
 	ATTR_NETWORK4 = 0x12,
 	ATTR_NETWORK6 = 0x13,
+	/* Non-critical: a client that cannot use it runs as before. */
+	ATTR_RESET_TOKEN = 0x14,
 	ATTR_CRITICAL = 0x80,
+	/* What data messages carry: Ethernet frames (a TAP device). Critical:
+	 * a peer that does not know it would take frames for IP packets. */
+	ATTR_FRAMES = 0xa0,
 };
 
 #define BIT(n) (1u << (n))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The attribute types a message has shown: one bit for each of 256. */
+struct attr_seen {
+	uint64_t bits[4];
+};
+
+static bool attr_seen(const struct attr_seen *seen, unsigned int type)
+{
+	return seen->bits[type / 64] & (UINT64_C(1) << type % 64);
+}
+
+static void attr_see(struct attr_seen *seen, unsigned int type)
+{
+	seen->bits[type / 64] |= UINT64_C(1) << type % 64;
+}
 
 /* How one attribute value is checked and stored. v holds exactly the
  * length the table allows. */
@@ -75,7 +95,7 @@ static attr_parser parse_addr4, parse_route4, parse_route6, parse_mtu,
 	parse_keepalive, parse_server4, parse_message, parse_username,
 	parse_password, parse_previous4, parse_addr6, parse_server6,
 	parse_previous6, parse_dns, parse_dns_domain, parse_features,
-	parse_network4, parse_network6;
+	parse_network4, parse_network6, parse_reset_token, parse_frames;
 
 #define IN_HELLO BIT(PROTO_HELLO)
 #define IN_WELCOME BIT(PROTO_WELCOME)
@@ -123,6 +143,12 @@ static const struct attr attrs[] = {
 			    .allowed = IN_WELCOME, .parse = parse_network4 },
 	[ATTR_NETWORK6] = { .name = "NETWORK6", .len = 17, .repeatable = true,
 			    .allowed = IN_WELCOME, .parse = parse_network6 },
+	[ATTR_FRAMES] = { .name = "FRAMES", .len = 1,
+			  .allowed = IN_HELLO | IN_WELCOME, .parse = parse_frames },
+	[ATTR_RESET_TOKEN] = { .name = "RESET_TOKEN",
+			       .len = PROTO_RESET_TOKEN_LEN,
+			       .allowed = IN_WELCOME,
+			       .parse = parse_reset_token },
 };
 
 static const struct attr *attr_find(uint8_t type)
@@ -446,6 +472,29 @@ static int parse_features(const uint8_t *v, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+/* Ethernet is the one kind of frame there is; another value is a
+ * later version's, which this one cannot carry. */
+static int parse_frames(const uint8_t *v, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	if (v[0] != PROTO_FRAMES_ETHERNET)
+		return badf(why, "FRAMES %u unknown, expected %u (Ethernet)",
+			    v[0], PROTO_FRAMES_ETHERNET);
+	if (m->type == PROTO_HELLO)
+		m->hello.frames = v[0];
+	else
+		m->welcome.frames = v[0];
+	return 0;
+}
+
+static int parse_reset_token(const uint8_t *v, size_t len,
+			     struct proto_msg *m, const char **why)
+{
+	m->welcome.has_reset_token = true;
+	memcpy(m->welcome.reset_token, v, PROTO_RESET_TOKEN_LEN);
+	return 0;
+}
+
 /* ---- decoding */
 
 /* Whether vlen is a length the table allows for a. */
@@ -463,7 +512,7 @@ static int check_len(const struct attr *a, size_t vlen, const char **why)
 static int decode_attrs(const uint8_t *p, size_t len, struct proto_msg *m,
 			const char **why)
 {
-	unsigned int seen = 0;
+	struct attr_seen seen = { { 0 } };
 	const char *msg = proto_type_name(m->type);
 
 	while (len > 0) {
@@ -484,9 +533,9 @@ static int decode_attrs(const uint8_t *p, size_t len, struct proto_msg *m,
 		}
 		if (!(a->allowed & BIT(m->type)))
 			return badf(why, "%s not allowed in %s", a->name, msg);
-		if ((seen & BIT(type)) && !a->repeatable)
+		if (attr_seen(&seen, type) && !a->repeatable)
 			return badf(why, "duplicate %s in %s", a->name, msg);
-		seen |= BIT(type);
+		attr_see(&seen, type);
 		int err = check_len(a, vlen, why);
 		if (err == 0)
 			err = a->parse(v, vlen, m, why);
@@ -494,7 +543,8 @@ static int decode_attrs(const uint8_t *p, size_t len, struct proto_msg *m,
 			return err;
 	}
 	for (size_t t = 0; t < ARRAY_SIZE(attrs); t++)
-		if ((attrs[t].required & BIT(m->type)) && !(seen & BIT(t)))
+		if ((attrs[t].required & BIT(m->type)) &&
+		    !attr_seen(&seen, (unsigned int)t))
 			return badf(why, "%s without %s", msg, attrs[t].name);
 	return 0;
 }
@@ -518,6 +568,28 @@ static int decode_hello(const uint8_t *buf, size_t len, struct proto_msg *m,
 	return decode_attrs(buf + HELLO_FIXED, len - HELLO_FIXED, m, why);
 }
 
+/* A layer 2 client is a host on the LAN: its addresses, routes and DNS
+ * come from there (DHCP, router advertisements) or its own
+ * configuration, so a welcome that names any is a server's mistake. */
+static int layer2_welcome_check(const struct proto_welcome *w,
+				const char **why)
+{
+	const char *what = NULL;
+
+	if (w->addr4.addr.family || w->server4.family)
+		what = "ADDR4 or SERVER4";
+	else if (w->addr6.addr.family || w->server6.family)
+		what = "ADDR6 or SERVER6";
+	else if (w->n_routes)
+		what = "ROUTE4 or ROUTE6";
+	else if (w->n_networks)
+		what = "NETWORK4 or NETWORK6";
+	else if (w->n_dns || w->n_dns_domains)
+		what = "DNS or DNS_DOMAIN";
+	return what ? badf(why, "%s in a welcome with FRAMES (layer 2)", what)
+		    : 0;
+}
+
 static int decode_welcome(const uint8_t *buf, size_t len,
 			  struct proto_msg *m, const char **why)
 {
@@ -528,6 +600,8 @@ static int decode_welcome(const uint8_t *buf, size_t len,
 			       why);
 	if (err)
 		return err;
+	if (m->welcome.frames)
+		return layer2_welcome_check(&m->welcome, why);
 	/* An IPv4-only, dual-stack or IPv6-only tunnel: at least one inner
 	 * address, or the client has nothing to put on its device. */
 	if (m->welcome.addr4.addr.family != AF_INET &&
@@ -558,6 +632,19 @@ static int decode_bye(const uint8_t *buf, size_t len, struct proto_msg *m,
 	return 0;
 }
 
+/* Whatever comes before the token is padding, of any value: the
+ * receiver compares the token and nothing else. */
+static int decode_reset(const uint8_t *buf, size_t len, struct proto_msg *m,
+			const char **why)
+{
+	if (len < PROTO_RESET_MIN)
+		return bad(why, "truncated reset");
+	m->reset.len = (uint16_t)len;
+	memcpy(m->reset.token, buf + len - PROTO_RESET_TOKEN_LEN,
+	       PROTO_RESET_TOKEN_LEN);
+	return 0;
+}
+
 int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		 const char **why)
 {
@@ -581,6 +668,8 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		return len == 1 ? 0 : bad(why, "keepalive with trailing bytes");
 	case PROTO_BYE:
 		return decode_bye(buf, len, m, why);
+	case PROTO_RESET:
+		return decode_reset(buf, len, m, why);
 	default:
 		return badf(why, "unknown message type 0x%02x", m->type);
 	}
@@ -611,7 +700,7 @@ int proto_get_data_gso(const uint8_t *msg, size_t len,
 	return 0;
 }
 
-/* ---- path MTU probes: PROTO_PROBE and PROTO_PROBE_ACK */
+/* ---- probes: PROTO_PROBE and PROTO_PROBE_ACK */
 
 void proto_put_probe(uint8_t h[PROTO_PROBE_HDR], uint32_t id)
 {
@@ -703,6 +792,8 @@ static void encode_hello(struct writer *w, const struct proto_hello *h)
 	append8(w, h->version);
 	append8(w, h->flags);
 	append32(w, h->nonce);
+	if (h->frames)
+		append_attr(w, ATTR_FRAMES, &h->frames, 1);
 	size_t user = strnlen(h->username, PROTO_MAX_TEXT);
 	size_t pass = strnlen(h->password, PROTO_MAX_TEXT);
 	if (user > 0)
@@ -724,7 +815,7 @@ static bool welcome_encodable(const struct proto_welcome *w)
 	for (unsigned int i = 0; i < w->n_dns; i++)
 		if (w->dns[i].family != AF_INET && w->dns[i].family != AF_INET6)
 			return false;
-	if (w->addr4.addr.family != AF_INET &&
+	if (!w->frames && w->addr4.addr.family != AF_INET &&
 	    w->addr6.addr.family != AF_INET6)
 		return false;
 	if (w->n_routes > PROTO_MAX_ROUTES ||
@@ -752,6 +843,8 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 
 	append8(w, PROTO_WELCOME);
 	append32(w, m->nonce);
+	if (m->frames)
+		append_attr(w, ATTR_FRAMES, &m->frames, 1);
 	if (m->addr4.addr.family)
 		append_prefix(w, ATTR_ADDR4, &m->addr4);
 	if (m->server4.family)
@@ -784,6 +877,9 @@ static void encode_welcome(struct writer *w, const struct proto_welcome *m)
 		append_prefix(w, n->addr.family == AF_INET ? ATTR_NETWORK4
 							: ATTR_NETWORK6, n);
 	}
+	if (m->has_reset_token)
+		append_attr(w, ATTR_RESET_TOKEN, m->reset_token,
+			    PROTO_RESET_TOKEN_LEN);
 }
 
 static void encode_refuse(struct writer *w, const struct proto_refuse *r)
@@ -794,6 +890,18 @@ static void encode_refuse(struct writer *w, const struct proto_refuse *r)
 	append8(w, r->reason);
 	if (n > 0)
 		append_attr(w, ATTR_MESSAGE, r->text, n);
+}
+
+static void encode_reset(struct writer *w, const struct proto_reset *r)
+{
+	static const uint8_t zeros[PROTO_MAX_CONTROL];
+
+	append8(w, PROTO_RESET);
+	/* Shorter than PROTO_RESET_MIN is made that long; longer than a
+	 * control message may be fills the writer, and fails. */
+	if (r->len > PROTO_RESET_MIN)
+		append(w, zeros, r->len - PROTO_RESET_MIN);
+	append(w, r->token, PROTO_RESET_TOKEN_LEN);
 }
 
 ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
@@ -823,6 +931,9 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 		append8(&w, PROTO_BYE);
 		append8(&w, m->bye.reason);
 		break;
+	case PROTO_RESET:
+		encode_reset(&w, &m->reset);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -848,9 +959,11 @@ const char *proto_type_name(uint8_t type)
 		[PROTO_DATA] = "data",		[PROTO_HELLO] = "hello",
 		[PROTO_WELCOME] = "welcome",	[PROTO_REFUSE] = "refuse",
 		[PROTO_KEEPALIVE] = "keepalive", [PROTO_BYE] = "bye",
+		[PROTO_PROBE] = "probe",	[PROTO_PROBE_ACK] = "probe_ack",
+		[PROTO_RESET] = "reset",
 	};
 
-	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
+	return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
 }
 
 const char *proto_reason_name(uint8_t reason)
@@ -865,6 +978,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_AUTH] = "authentication failed",
 		[PROTO_REASON_POLICY] = "refused by policy",
 		[PROTO_REASON_BUSY] = "busy, try again later",
+		[PROTO_REASON_REPLACED] = "replaced by a new session",
 	};
 
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";

@@ -46,18 +46,29 @@ enum proto_type {
 	 * peer that said it takes them (PROTO_HELLO_DATA_PARTIAL,
 	 * PROTO_FEATURE_DATA_PARTIAL). Fast path, like PROTO_DATA. */
 	PROTO_DATA_PARTIAL = 0x07,
-	/* Path MTU probes, to a peer that said it answers them
+	/* Probes, to a peer that said it answers them
 	 * (PROTO_HELLO_PATH_MTU, PROTO_FEATURE_PATH_MTU): a PROBE is padded
 	 * to the size it tries, and may be larger than a control message;
 	 * the PROBE_ACK says which size arrived. Handled beside the fast
-	 * path, not by the control codec; see src/daemon/path_mtu.h. */
+	 * path, not by the control codec; see src/daemon/path_mtu.h. A
+	 * client also asks "are you there?" with a small one
+	 * (PROTO_PROBE_LIVENESS_LEN, src/client/liveness.c). */
 	PROTO_PROBE = 0x08,
 	PROTO_PROBE_ACK = 0x09,
+	/* A gateway that lost the session (it restarted) says so, in the
+	 * clear, with the token it gave in the session's welcome
+	 * (PROTO_RESET_TOKEN_LEN bytes at the end): doc/PROTOCOL.md,
+	 * "Stateless reset". */
+	PROTO_RESET = 0x0a,
 };
 
 /* A PROTO_DATA_GSO message is this header, then the packet: type,
  * flags, gso type, gso size (doc/PROTOCOL.md, "Large segments"). */
 #define PROTO_DATA_GSO_HDR 5
+
+/* A stateless reset token, and the shortest RESET: type and token. */
+#define PROTO_RESET_TOKEN_LEN 16
+#define PROTO_RESET_MIN (1 + PROTO_RESET_TOKEN_LEN)
 
 /* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL;
  * it answers PROTO_PROBE. */
@@ -69,10 +80,21 @@ enum proto_type {
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
 #define PROTO_FEATURE_PATH_MTU 0x04
 
+/* proto_hello.frames, proto_welcome.frames: what the session's data
+ * messages carry. 0 (no FRAMES attribute): inner IP packets, from a TUN
+ * device; PROTO_FRAMES_ETHERNET: Ethernet frames, from a TAP device
+ * (device-type = tap). Both ends must say the same. */
+#define PROTO_FRAMES_ETHERNET 1
+
 /* A PROTO_PROBE is this header (type, id), then zeros up to its size;
  * a PROTO_PROBE_ACK is exactly type, id and the size that arrived. */
 #define PROTO_PROBE_HDR 5
 #define PROTO_PROBE_ACK_LEN 7
+/* The length of a client's "are you there?" probe: long enough for a
+ * RESET shorter than it, on udp, where the message is the datagram;
+ * shorter than any size a path MTU search tries (PROTO_MAX_CONTROL and
+ * up), so that its answer is never taken for one of the search's. */
+#define PROTO_PROBE_LIVENESS_LEN 32
 
 /* Why a peer was refused or said bye; sent as one byte. */
 enum proto_reason {
@@ -85,6 +107,7 @@ enum proto_reason {
 	PROTO_REASON_AUTH = 6,		/* authentication failed */
 	PROTO_REASON_POLICY = 7,	/* refused by configuration */
 	PROTO_REASON_BUSY = 8,		/* not now: try again later */
+	PROTO_REASON_REPLACED = 9,	/* a new session of the peer took over */
 };
 
 struct proto_hello {
@@ -99,6 +122,7 @@ struct proto_hello {
 	 * server gives it back if it can, across its own restart too. */
 	struct cv_addr previous4;
 	struct cv_addr previous6;	/* the same for IPv6 (pool6) */
+	uint8_t frames;			/* 0, or PROTO_FRAMES_ETHERNET */
 };
 
 struct proto_welcome {
@@ -125,6 +149,13 @@ struct proto_welcome {
 	 * the tunnel. IPv4 and IPv6, in the server's order. */
 	unsigned int n_networks;
 	struct cv_prefix networks[PROTO_MAX_NETWORKS];
+	/* PROTO_FRAMES_ETHERNET: a layer 2 welcome, which carries no
+	 * addresses, routes, networks or DNS (the client's come from the
+	 * LAN); 0: an IP one. */
+	uint8_t frames;
+	/* What a RESET from this server for this session will carry. */
+	bool has_reset_token;
+	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
 };
 
 struct proto_refuse {
@@ -136,6 +167,13 @@ struct proto_bye {
 	uint8_t reason;
 };
 
+/* Encoded as len bytes: the type, len - PROTO_RESET_MIN bytes of zeros,
+ * the token. Decoded: the token (the last bytes), and len. */
+struct proto_reset {
+	uint16_t len;
+	uint8_t token[PROTO_RESET_TOKEN_LEN];
+};
+
 struct proto_msg {
 	uint8_t type;			/* enum proto_type, never PROTO_DATA */
 	union {
@@ -143,6 +181,7 @@ struct proto_msg {
 		struct proto_welcome welcome;
 		struct proto_refuse refuse;
 		struct proto_bye bye;
+		struct proto_reset reset;
 	};
 };
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "loadgen.h"
 #include "log.h"
@@ -30,6 +31,9 @@
 #define ECHO_LEN (20 + 8 + ECHO_PAYLOAD)
 #define ECHO6_LEN (40 + 8 + ECHO_PAYLOAD)	/* the larger: buffers */
 #define UNKNOWN_TYPE 0x7e
+/* --reconnect: the pause before a lost session starts again; after a
+ * stateless reset a random one up to this, as culvertd's. */
+#define AGAIN_MS 1000
 
 /* ---- the host table */
 
@@ -136,6 +140,8 @@ static void send_hello(struct cv_session *s)
 	if (o->password)
 		snprintf(m.hello.password, sizeof(m.hello.password), "%s",
 			 o->password);
+	m.hello.previous4 = s->previous4;
+	m.hello.previous6 = s->previous6;
 	s->hellos++;
 	send_control(s, &m);
 	explicit_bzero(m.hello.password, sizeof(m.hello.password));
@@ -325,10 +331,60 @@ static void say_bye(struct cv_session *s)
 	send_control(s, &m);
 }
 
+/* --reconnect: a session that was up is gone (reset: by a stateless
+ * reset); it starts again in its slot after a pause. */
+static void lost(struct cv_session *s, bool close_link, bool reset)
+{
+	struct lg *lg = s->lg;
+	uint32_t r = 0;
+
+	if (!lg->opt.reconnect || lg->stopping ||
+	    (s->state != LG_UP && s->state != LG_DRAINING)) {
+		finish(s, close_link);
+		return;
+	}
+	if (!s->lost_ms) {
+		s->lost_ms = loop_now(lg->loop);
+		lg->n_lost++;
+	}
+	lg->tot.resets += reset;
+	finish(s, close_link);
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = s->index;
+	s->returning = true;
+	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : AGAIN_MS);
+}
+
+/* A session lost before and welcomed again: how long it took, and
+ * whether its address came back. */
+static void back(struct cv_session *s, int64_t now)
+{
+	struct lg *lg = s->lg;
+	const struct cv_addr *had = s->inner.family == AF_INET6 ? &s->previous6
+								 : &s->previous4;
+	struct timespec ts;
+
+	if (!s->lost_ms)
+		return;
+	lg->tot.back++;
+	lg->tot.back_same_address += addr_equal(&s->inner, had);
+	if (now - s->lost_ms > lg->tot.back_max_ms)
+		lg->tot.back_max_ms = now - s->lost_ms;
+	s->lost_ms = 0;
+	if (--lg->n_lost || lg->n_up < lg->opt.sessions)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "culvert-loadgen: all %u sessions back up at %lld.%03ld\n",
+		lg->opt.sessions, (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+}
+
 void lg_slot_stop(struct cv_session *s)
 {
-	if (s->state == LG_IDLE)
+	s->returning = false;
+	if (s->state == LG_IDLE) {
+		stop_timers(s);
 		return;
+	}
 	s->lg->tot.cut++;
 	if (s->state == LG_UP || s->state == LG_DRAINING)
 		say_bye(s);
@@ -402,12 +458,20 @@ static void lg_link_down(struct cv_host *host, struct cv_session *session,
 	}
 	if (s->state == LG_UP || s->state == LG_DRAINING)
 		lg->tot.lost++;
-	else
+	else if (!s->lost_ms)
 		lg->tot.failed++;
-	log_warn("session %u: %s: %s", s->index,
-		 session ? "link lost" : "cannot connect",
-		 why ? why : strerror(-err));
-	finish(s, false);
+	if (err != -ESTALE || lg->opt.verbose)
+		log_warn("session %u: %s: %s", s->index,
+			 session ? "link lost" : "cannot connect",
+			 why ? why : strerror(-err));
+	if (!session && s->lost_ms) {
+		/* The gateway is not back yet: again, after the pause. */
+		finish(s, false);
+		s->returning = true;
+		loop_timer_arm(s->timer, AGAIN_MS);
+		return;
+	}
+	lost(s, false, err == -ESTALE);
 }
 
 static void welcome(struct cv_session *s, const struct proto_welcome *w)
@@ -441,6 +505,11 @@ static void welcome(struct cv_session *s, const struct proto_welcome *w)
 		s->gateway.bytes[bytes - 1] |= 1;
 	}
 	s->ping_id = (uint16_t)(s->nonce ^ s->index);
+	s->has_reset_token = w->has_reset_token;
+	memcpy(s->reset_token, w->reset_token, sizeof(s->reset_token));
+	if (w->has_reset_token && lg->opt.reconnect &&
+	    TRANSPORT_HAS(lg->t, set_reset_token))
+		lg->t->set_reset_token(s->inst, s->link, s->reset_token);
 	s->state = LG_UP;
 	lg->n_connecting--;
 	lg->n_up++;
@@ -456,6 +525,9 @@ static void welcome(struct cv_session *s, const struct proto_welcome *w)
 			lg->opt.sessions, (double)(now - lg->start_ms) / 1000.0);
 	}
 	s->last_keepalive_ms = now;
+	back(s, now);
+	s->previous4 = w->addr4.addr;
+	s->previous6 = w->addr6.addr;
 	if (s->abusive)
 		abuse_after_welcome(s);
 	lg_attack_welcome(s);
@@ -535,7 +607,17 @@ static void lg_deliver(struct cv_host *host, struct cv_session *s,
 				lg->tot.lost++;
 			else
 				lg->tot.failed++;
-			finish(s, true);
+			lost(s, true, false);
+			return;
+		case PROTO_RESET:
+			/* udp: the gateway lost the session, if the token is
+			 * this session's. */
+			if (!lg->opt.reconnect || !s->has_reset_token ||
+			    memcmp(m.reset.token, s->reset_token,
+				   sizeof(s->reset_token)) != 0)
+				break;
+			lg->tot.lost++;
+			lost(s, true, true);
 			return;
 		default:
 			break;		/* keepalive */
@@ -567,6 +649,10 @@ static void on_slot_timer(void *arg)
 
 	switch (s->state) {
 	case LG_IDLE:
+		if (s->returning) {
+			s->returning = false;
+			lg_slot_start(s);
+		}
 		return;
 	case LG_CONNECTING:
 	case LG_HELLO:
@@ -574,8 +660,12 @@ static void on_slot_timer(void *arg)
 		if (now >= s->deadline_ms) {
 			log_warn("session %u: no welcome within %d s", s->index,
 				 CONNECT_DEADLINE_MS / 1000);
-			lg->tot.failed++;
+			lg->tot.failed += !s->lost_ms;
 			finish(s, true);
+			if (s->lost_ms && !lg->stopping) {
+				s->returning = true;	/* the gateway is not back */
+				loop_timer_arm(s->timer, AGAIN_MS);
+			}
 			return;
 		}
 		if (s->state == LG_HELLO)

@@ -50,6 +50,7 @@ static const struct option long_options[] = {
 	{ "connect-rate", required_argument, NULL, 'c' },
 	{ "attack", required_argument, NULL, 'x' },
 	{ "attack-to", required_argument, NULL, 'X' },
+	{ "reconnect", no_argument, NULL, 'E' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -74,6 +75,8 @@ static void usage(FILE *f)
 		"  --attack silent|gso1 every session a stranger: silent never says hello;\n"
 		"                       gso1 sends a segment of gso size 1 once welcomed\n"
 		"  --attack-to ADDRESS  gso1: the segment's IPv4 destination (port 9)\n"
+		"  --reconnect          a lost session starts again, asking its address back\n"
+		"                       (a gateway's restart: time it takes, same address)\n"
 		"  --plugin-dir DIR     where the transport plugins are\n"
 		"  --json               the summary as JSON\n"
 		"  --verbose            the plugins' info and debug lines too\n");
@@ -144,6 +147,7 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 				err = -EINVAL;
 			}
 			break;
+		case 'E': o->reconnect = true; break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -192,11 +196,11 @@ static void on_kick(void *arg)
 
 	for (unsigned int i = 0; i < lg->opt.sessions; i++) {
 		struct cv_session *s = &lg->slots[i];
-		if (s->state == LG_IDLE && !lg->stopping &&
+		if (s->state == LG_IDLE && !s->returning && !lg->stopping &&
 		    lg->tot.started < lg->opt.total &&
 		    lg->n_connecting < lg->opt.parallel && rate_allows(lg))
 			lg_slot_start(s);
-		if (s->state != LG_IDLE)
+		if (s->state != LG_IDLE || (s->returning && !lg->stopping))
 			idle = false;
 	}
 	if (idle && (lg->stopping || lg->tot.started >= lg->opt.total))
@@ -262,12 +266,16 @@ static void summary(const struct lg *lg, int64_t end_ms)
 		       "\"pings_sent\":%" PRIu64 ",\"pings_received\":%" PRIu64
 		       ",\"ping_loss_pct\":%.3f,\"abusive_sessions\":%" PRIu64
 		       ",\"abuse_sent\":%" PRIu64 ",\"silent_ended\":%" PRIu64
-		       ",\"silent_avg_s\":%.2f}\n",
+		       ",\"silent_avg_s\":%.2f,\"back\":%" PRIu64
+		       ",\"back_same_address\":%" PRIu64 ",\"resets\":%" PRIu64
+		       ",\"back_max_s\":%.2f}\n",
 		       lg->t->name, lg->opt.sessions, lg->opt.total, t->started, t->up,
 		       t->completed, t->failed, t->refused, t->lost, t->cut, lg->max_up,
 		       elapsed, hs_rate, ramp, ramp_rate, t->pings_sent,
 		       t->pings_received, loss, t->abusive_sessions, t->abuse_sent,
-		       t->silent_ended, silent_avg);
+		       t->silent_ended, silent_avg,
+		       t->back, t->back_same_address, t->resets,
+		       seconds(t->back_max_ms));
 		return;
 	}
 	printf("transport %s: %" PRIu64 " sessions started in %.1f s, %" PRIu64
@@ -290,6 +298,12 @@ static void summary(const struct lg *lg, int64_t end_ms)
 	if (lg->opt.attack == LG_ATTACK_GSO1)
 		printf("gso1: %" PRIu64 " segments of gso size 1 sent\n",
 		       t->abuse_sent);
+	if (lg->opt.reconnect)
+		printf("back after a loss: %" PRIu64 " (%" PRIu64
+		       " with the same address, %" PRIu64
+		       " after a stateless reset), the slowest after %.2f s\n",
+		       t->back, t->back_same_address, t->resets,
+		       seconds(t->back_max_ms));
 }
 
 /* Every session holds a socket, and a dtls instance a few more fds in
@@ -361,5 +375,7 @@ int main(int argc, char **argv)
 	loop_free(lg.loop);
 	if (err < 0)
 		return 1;
+	if (lg.opt.reconnect)
+		return lg.tot.refused || lg.tot.back < lg.tot.lost ? 1 : 0;
 	return lg.tot.failed + lg.tot.refused + lg.tot.lost ? 1 : 0;
 }

@@ -51,6 +51,11 @@ struct lg_options {
 	unsigned int connect_rate;	/* sessions started a second; 0: no limit */
 	enum lg_attack attack;
 	struct cv_addr attack_to;	/* LG_ATTACK_GSO1: the segment's destination */
+	/* A session lost (a stateless reset, the link down, a bye) starts
+	 * again in its slot, asking its addresses back, as culvertd would:
+	 * at once with up to a second's pause after a reset, else after
+	 * 1 s; counted apart (lost sessions then fail nothing). */
+	bool reconnect;
 	bool json;
 	bool verbose;
 };
@@ -91,10 +96,22 @@ struct cv_session {
 	uint16_t ping_id, ping_seq;
 	uint64_t sent, received;
 	int64_t last_keepalive_ms;
+	/* --reconnect: the last welcome's addresses and reset token, and
+	 * when the session was lost (0: it was not). */
+	struct cv_addr previous4, previous6;
+	bool has_reset_token;
+	uint8_t reset_token[CV_RESET_TOKEN_LEN];
+	int64_t lost_ms;
+	bool returning;			/* idle, waiting to start again */
 };
 
 struct lg_totals {
 	uint64_t started, up, failed, refused, lost, completed, cut;
+	/* --reconnect: sessions back after a loss, with the address they
+	 * had, after a stateless reset; the longest time from loss to
+	 * welcome. */
+	uint64_t back, back_same_address, resets;
+	int64_t back_max_ms;
 	uint64_t pings_sent, pings_received;
 	uint64_t abusive_sessions, abuse_sent;
 	/* --attack silent: links the gateway ended, and their lifetimes. */
@@ -112,6 +129,7 @@ struct lg {
 	unsigned int max_up;		/* the most up at once */
 	struct loop_timer *kick_timer, *end_timer;
 	int64_t start_ms, first_up_ms, last_up_ms, all_up_ms;
+	unsigned int n_lost;		/* --reconnect: lost, not back yet */
 	bool stopping;
 	struct lg_totals tot;
 };

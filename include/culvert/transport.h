@@ -100,6 +100,10 @@
  *    and thread, later), and loading the plugin does nothing (culvertctl
  *    loads it only to read its table).
  *
+ * A client link reported down with -ESTALE: the server proved, with a
+ * stateless reset (set_reset_token), that it has lost the session; the
+ * core connects again at once, on the same transport.
+ *
  * Errors are negative errno values. The plugin also logs one line, through
  * host->log, that tells the user what to do about it: a key and its value,
  * a file, a peer. What the core does with each: create() < 0: culvertd
@@ -287,6 +291,14 @@ typedef void cv_timer_cb(void *arg);
  * What the core offers a plugin. Passed to create() together with the
  * cv_host handle that every call takes back. `size` is sizeof the table
  * the core was built with; a newer core only appends.
+ *
+ * Both tables, this one and struct cv_transport, grew after the first
+ * release, each entry appended after the one before, in this order (a
+ * plugin or core built in between knows a prefix of it):
+ *   cv_host_api:  link_moved; link_group (sites); reset_token,
+ *                 link_suspect (recovery from faults)
+ *   cv_transport: reload, stats, wire, describe (status);
+ *                 set_reset_token (recovery from faults)
  */
 struct cv_host_api {
 	uint32_t size;
@@ -428,7 +440,41 @@ struct cv_host_api {
 	 */
 	void (*link_group)(struct cv_host *host, struct cv_session *session,
 			   const char *group);
+
+	/*
+	 * Appended after link_group (CV_HOST_API_HAS): stateless
+	 * resets, for a datagram transport whose server can receive from a
+	 * client it has no link for (see set_reset_token below, and
+	 * doc/PROTOCOL.md, "Stateless reset").
+	 *
+	 * A server got, from peer, a record that only a peer with a session
+	 * sends (dtls: application data) and has no link for that address:
+	 * the server restarted, or the client's session ended here. The
+	 * core writes the token of a reset for that peer into token and
+	 * returns 0; the plugin then sends one datagram that ends with it,
+	 * shorter than the one that triggered it (never an amplifier), and
+	 * shaped like its own traffic. -EAGAIN: the core's rate limit says
+	 * no more now; -ENOTSUP: resets are off (no secret). The same peer
+	 * and transport always give the same token, across restarts of
+	 * culvertd, until the secret changes.
+	 */
+	int (*reset_token)(struct cv_host *host, const struct sockaddr *peer,
+			   socklen_t peer_len, uint8_t token[16]);
+
+	/*
+	 * Appended after reset_token (CV_HOST_API_HAS). A sign, not a
+	 * proof, that the peer of an up client link has lost it: ICMP port
+	 * unreachable from the server's own address (nothing listens there
+	 * any more). why: one sentence for the log. The core may start a
+	 * new connect() beside the link, on another instance, and keeps the
+	 * link until that one is up: ICMP is not authenticated.
+	 */
+	void (*link_suspect)(struct cv_host *host, struct cv_session *session,
+			     const char *why);
 };
+
+/* The length of a stateless reset token. */
+#define CV_RESET_TOKEN_LEN 16
 
 /* Whether the core's table has an entry appended after the first
  * release: its size covers the member, and the member is set. */
@@ -623,6 +669,21 @@ struct cv_transport {
 	 */
 	void (*describe)(struct cv_instance *inst, struct cv_link *link,
 			 struct cv_link_desc *desc);
+
+	/*
+	 * Optional (NULL, or a table whose size ends before it; appended
+	 * after describe). Client: the server gave this up link a
+	 * stateless reset token (CV_RESET_TOKEN_LEN bytes, copied). A
+	 * datagram from the
+	 * server that the plugin cannot read as its own traffic and that
+	 * ends with the token (compared in constant time) means the
+	 * server lost the session: the plugin reports the link down with
+	 * -ESTALE, and the core connects again at once. A plugin without it
+	 * never learns of a restarted server but by silence. Called from
+	 * inside deliver(), like send().
+	 */
+	void (*set_reset_token)(struct cv_instance *inst, struct cv_link *link,
+				const uint8_t token[16]);
 };
 
 #ifdef __cplusplus

@@ -176,6 +176,7 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "roams", inst->roams);
 	emit(arg, "rekeys", c->rekeys);
 	emit(arg, "old_key_records", inst->old_key_records);
+	emit(arg, "resets_sent", inst->resets_sent);
 }
 
 static void dtls_describe(struct cv_instance *inst, struct cv_link *link,
@@ -221,4 +222,5 @@ const struct cv_transport culvert_transport = {
 	.stats = dtls_stats,
 	.wire = &dtls_wire,
 	.describe = dtls_describe,
+	.set_reset_token = dtls_set_reset_token,
 };

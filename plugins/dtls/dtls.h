@@ -19,6 +19,8 @@
  *                           sendmmsg and UDP_SEGMENT sends; send()
  *           dtls_drops.c      replays and forgeries told apart, counted,
  *                             and reported at most once a second
+ *           dtls_reset.c      stateless resets: sent for a stranger's
+ *                             record, recognised by a client
  *           dtls_classify.c   a datagram's first look (pure; fuzzed)
  *           dtls_hs_limit.c   what a handshake's datagrams would make
  *                             GnuTLS hold (pure)
@@ -148,6 +150,9 @@ struct cv_link {
 	/* Client: how this address of 'remote' is going. */
 	bool heard;			/* a datagram came back from the server */
 	bool refused;			/* ICMP port unreachable came back */
+	/* Client: what a stateless reset of this session ends with. */
+	bool has_reset_token;
+	uint8_t reset_token[CV_RESET_TOKEN_LEN];
 
 	struct dtls_rekey rk;
 };
@@ -171,6 +176,7 @@ struct cv_instance {
 	struct cv_timer *report_timer;
 	bool report_armed;
 	uint64_t replays, forged, stale, oversize, strays, cookies_sent, roams;
+	uint64_t resets_sent;
 	/* And for stats(): what strangers sent that was dropped unread. */
 	uint64_t junk, bad_cookie, truncated_record, oversized_record;
 	/* Records read under keys a rekey had replaced (dtls_rekey.c). */
@@ -348,5 +354,30 @@ static inline void dtls_rekey_count(struct cv_link *link, uint64_t *bytes,
 	    !link->rk.worn)
 		dtls_rekey_worn(link);
 }
+
+/* ---- dtls_reset.c: stateless resets */
+
+/* A reset: a record header and the token at least, 64 bytes at most. */
+#define DTLS_RESET_MIN (REC_HDR + CV_RESET_TOKEN_LEN)
+#define DTLS_RESET_MAX 64
+
+/* A reset for a datagram of trigger_len bytes, into out (room for
+ * DTLS_RESET_MAX): its length, shorter than trigger_len, or 0 when
+ * trigger_len is too short to answer so. */
+size_t dtls_reset_build(uint8_t *out, size_t trigger_len,
+			const uint8_t token[CV_RESET_TOKEN_LEN]);
+/* Whether the len bytes at d are a reset that ends with token. */
+bool dtls_reset_matches(const uint8_t *d, size_t len,
+			const uint8_t token[CV_RESET_TOKEN_LEN]);
+/* Server: a record of trigger_len bytes came from to, where no link
+ * is: a reset back, if the core gives a token (its rate allows). */
+void dtls_reset_send(struct cv_instance *inst, size_t trigger_len,
+		     const struct sockaddr_storage *to, socklen_t to_len);
+/* The table's set_reset_token. */
+void dtls_set_reset_token(struct cv_instance *inst, struct cv_link *link,
+			  const uint8_t token[CV_RESET_TOKEN_LEN]);
+/* Client: a datagram on the up link that is its reset ends the link
+ * (link_down with -ESTALE) and returns true. */
+bool dtls_reset_received(struct cv_link *link, const uint8_t *d, size_t len);
 
 #endif /* CULVERT_DTLS_H */

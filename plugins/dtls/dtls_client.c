@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/dgram_errors.h"
 #include "../common/endpoint.h"
 #include "dtls.h"
 
@@ -41,6 +42,7 @@ static bool try_next(struct cv_link *link)
 			continue;
 		}
 		endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
+		dgram_errors_on(fd, ai->ai_family);
 		endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 		/* A mark that cannot be set is logged by endpoint_mark. */
 		int err = endpoint_mark(api, host, fd);
@@ -84,6 +86,8 @@ static void client_batch(void *arg, unsigned int n)
 		const uint8_t *d = dgram_rx_data(&inst->rx, i);
 		size_t len = inst->rx.msg[i].msg_len;
 		link->heard = true;
+		if (dtls_reset_received(link, d, len))
+			break;
 		if (link->g.state == GLINK_HANDSHAKE) {
 			link->cur = d;
 			link->cur_len = len;
@@ -107,11 +111,16 @@ static void on_client_readable(void *arg, int fd, uint32_t events)
 {
 	struct cv_instance *inst = arg;
 
+	/* ICMP errors first: an error event stays until they are read. */
+	bool refused = (events & CV_EV_ERR) && inst->client && inst->fd >= 0 &&
+		       dgram_errors_read(inst->fd,
+					 (const struct sockaddr *)&inst->client->addr,
+					 inst->client->addr_len);
 	/* inst->fd, not fd: the core may have closed the link, and with it
 	 * the socket, in the previous round. */
 	int err = dgram_rx_drain(&inst->rx, &inst->fd, RX_ROUNDS, client_batch,
 				 inst);
-	if (err == -ECONNREFUSED && inst->client)
+	if ((err == -ECONNREFUSED || refused) && inst->client)
 		link_port_unreachable(inst->client);
 }
 

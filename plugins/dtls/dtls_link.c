@@ -186,10 +186,23 @@ void link_address_failed(struct cv_link *link, int err, const char *why)
 
 void link_port_unreachable(struct cv_link *link)
 {
+	const struct cv_host_api *api = link->inst->gl.api;
 	char why[300];
 
+	if (link->g.state == GLINK_UP && link->g.session &&
+	    CV_HOST_API_HAS(api, link_suspect)) {
+		/* Up: a sign for the core, which may try a new session
+		 * beside this one; ICMP is no proof to end it on. */
+		snprintf(why, sizeof(why),
+			 "ICMP port unreachable from %s: nothing listens there now",
+			 link->g.peer_name);
+		glink_upcall_begin(&link->g);
+		api->link_suspect(link->inst->gl.host, link->g.session, why);
+		glink_upcall_end(&link->g);
+		return;
+	}
 	if (link->g.state != GLINK_HANDSHAKE || link->heard)
-		return;	/* once up, the core's keepalives judge the path */
+		return;
 	snprintf(why, sizeof(why),
 		 "%s refused: nothing listens on that UDP port (is culvertd running there, with transport dtls?)",
 		 link->g.peer_name);

@@ -155,7 +155,9 @@ static void move_link(struct cv_link *link, const struct sockaddr_storage *to,
 
 /* An application-data record from an unknown address: maybe a client
  * whose NAT gave it a new port. Only a session that authenticates the
- * record (GnuTLS checks its MAC and replay window) takes the address. */
+ * record (GnuTLS checks its MAC and replay window) takes the address.
+ * None does: a client of a session this server does not have (it
+ * restarted), told so by a stateless reset. */
 static void roam(struct cv_instance *inst, const uint8_t *d, size_t len,
 		 const struct sockaddr_storage *from, socklen_t from_len)
 {
@@ -204,6 +206,7 @@ static void roam(struct cv_instance *inst, const uint8_t *d, size_t len,
 		}
 	}
 	inst->strays++;
+	dtls_reset_send(inst, len, from, from_len);
 }
 
 /* ---- the server's receive loop */

@@ -80,6 +80,9 @@ struct cv_link {
 	unsigned int mtu;
 	size_t chunk;
 	int64_t stall_seen;		/* a retransmission first seen, or 0 */
+	/* A send failed (said once, in words): every later one fails
+	 * without a word, with this errno. */
+	int send_err;
 };
 
 /* Server: a host whose connections stalled on segments too large for

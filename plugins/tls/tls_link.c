@@ -180,18 +180,56 @@ static int out_reserve(struct cv_link *link, size_t need)
 }
 
 /*
+ * A send failed: say why once, in words (a peer that went away shows
+ * as GnuTLS's "Error in the push function", and every send after it as
+ * "The specified session has been invalidated"), and return the errno
+ * that every send from now on returns.
+ */
+static int send_failed(struct cv_link *link, int ret, int saved_errno)
+{
+	const char *peer = link->g.peer_name;
+	char why[300];
+
+	if (link->send_err)
+		return link->send_err;
+	switch (ret) {
+	case GNUTLS_E_PUSH_ERROR:
+		link->send_err = saved_errno ? -saved_errno : -EPIPE;
+		snprintf(why, sizeof(why), "the connection to %s broke while sending: %s%s",
+			 peer, strerror(-link->send_err),
+			 saved_errno == ECONNRESET || saved_errno == EPIPE
+				 ? " (the peer closed it, or went away)" : "");
+		break;
+	case GNUTLS_E_PREMATURE_TERMINATION:
+		link->send_err = -ECONNRESET;
+		snprintf(why, sizeof(why),
+			 "%s closed the TCP connection without a TLS close_notify (it went away)",
+			 peer);
+		break;
+	default:
+		link->send_err = -EPROTO;
+		snprintf(why, sizeof(why), "cannot send to %s: TLS error: %s",
+			 peer, gnutls_strerror(ret));
+	}
+	LOG(link->inst, CV_LOG_INFO, "%s", why);
+	return link->send_err;
+}
+
+/*
  * Hand the queue to GnuTLS, one record per call. Not under
  * gnutls_record_cork(): cork overwrites GnuTLS's record of a pending TLS
  * 1.3 key update (its own after 2^24 records, or one the peer asked
  * for), which would then never happen. Our own buffer gives the same
  * full records, with the same one copy.
  * Returns 0 (all sent, or the socket is full: watch for CV_EV_OUT), or a
- * GnuTLS error.
+ * negative errno (said in words, once).
  */
 static int flush_out(struct cv_link *link)
 {
 	unsigned int interrupted = 0;
 
+	if (link->send_err)
+		return link->send_err;
 	while (out_pending(link)) {
 		ssize_t n = gnutls_record_send(link->g.tls,
 					       link->out + link->out_off,
@@ -206,7 +244,8 @@ static int flush_out(struct cv_link *link)
 			return 0;
 		if (n == GNUTLS_E_INTERRUPTED && interrupted++ < 8)
 			continue;
-		return n < 0 ? (int)n : GNUTLS_E_PUSH_ERROR;
+		return send_failed(link, n < 0 ? (int)n : GNUTLS_E_PUSH_ERROR,
+				   errno);
 	}
 	link->out_off = link->out_len = 0;
 	if (link->out_cap > OUT_KEEP) {
@@ -241,11 +280,12 @@ static void watch_up(struct cv_link *link)
 int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	      unsigned int count)
 {
-	struct cv_instance *inst = link->inst;
 	unsigned int accepted = 0;
 
 	if (link->g.state != GLINK_UP || link->g.closed)
 		return -ENOTCONN;
+	if (link->send_err)
+		return link->send_err;
 	for (unsigned int i = 0; i < count; i++) {
 		size_t len = msgs[i].len;
 		if (len == 0 || len > MSG_MAX)
@@ -259,11 +299,8 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 		accepted++;
 	}
 	int ret = flush_out(link);
-	if (ret < 0) {
-		LOG(inst, CV_LOG_INFO, "cannot send to %s: %s", link->g.peer_name,
-		    gnutls_strerror(ret));
-		return -EPIPE;
-	}
+	if (ret < 0)
+		return ret;
 	watch_up(link);
 	tls_rekey_sent(link);
 	return (int)accepted;
@@ -594,8 +631,8 @@ static void on_link_event(void *arg, int fd, uint32_t events)
 		if (ret < 0) {
 			char why[300];
 			snprintf(why, sizeof(why), "cannot send to %s: %s",
-				 link->g.peer_name, gnutls_strerror(ret));
-			glink_lost(&link->g, -EPIPE, why);
+				 link->g.peer_name, strerror(-ret));
+			glink_lost(&link->g, ret, why);
 			return;
 		}
 		watch_up(link);

@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,6 +23,7 @@
 
 #include <culvert/transport.h>
 
+#include "../common/dgram_errors.h"
 #include "../common/endpoint.h"
 #include "../common/plugin_util.h"
 
@@ -93,15 +95,37 @@ static int open_socket(struct cv_instance *inst, const struct addrinfo *ai)
 
 /* ---- receiving */
 
+/* A client's ICMP errors: port unreachable from the server is a sign
+ * for the core (link_suspect) that the server is gone; before the
+ * session is up, the core's hello retransmissions judge. */
+static void client_errors(struct cv_instance *inst)
+{
+	struct cv_link *link = inst->client;
+
+	if (!link || inst->fd < 0 ||
+	    !dgram_errors_read(inst->fd, (const struct sockaddr *)&link->peer,
+			       link->peer_len) ||
+	    !link->session || !CV_HOST_API_HAS(inst->api, link_suspect))
+		return;
+	char why[128], peer[64];
+	endpoint_format((const struct sockaddr *)&link->peer, link->peer_len,
+			peer, sizeof(peer));
+	snprintf(why, sizeof(why),
+		 "ICMP port unreachable from %s: nothing listens there now", peer);
+	inst->api->link_suspect(inst->host, link->session, why);
+}
+
 static void on_readable(void *arg, int fd, uint32_t events)
 {
 	struct cv_instance *inst = arg;
 
+	if (!inst->server && (events & CV_EV_ERR))
+		client_errors(inst);
 	/* inst->fd, not fd: the core may have closed the client's link,
-	 * and with it the socket, in the previous round. An error (say
-	 * ECONNREFUSED, an ICMP error for an earlier send while the server
-	 * is not up yet) is the core's retransmission's and keepalives'
-	 * business. */
+	 * and with it the socket, in the previous round (or just now). An
+	 * error (say ECONNREFUSED, an ICMP error for an earlier send while
+	 * the server is not up yet) is the core's retransmission's and
+	 * keepalives' business. */
 	dgram_rx_drain(&inst->rx, &inst->fd, RX_ROUNDS, udp_rx_dispatch, inst);
 }
 
@@ -184,6 +208,8 @@ static int udp_connect(struct cv_instance *inst)
 		memcpy(&inst->client->peer, a->ai_addr, a->ai_addrlen);
 		inst->client->peer_len = a->ai_addrlen;
 		inst->fd = open_socket(inst, a);
+		if (inst->fd >= 0)
+			dgram_errors_on(inst->fd, a->ai_family);
 		/* A mark that cannot be set is logged by endpoint_mark. */
 		err = inst->fd < 0 ? inst->fd
 				   : endpoint_mark(inst->api, inst->host, inst->fd);

@@ -8,14 +8,26 @@
  * switch, what a full tunnel carried stays blocked until the next
  * session takes it over.
  *
+ * When the session up is in doubt (nothing heard for two keepalive
+ * intervals, ICMP port unreachable from the server), or runs over a
+ * later transport than the first for fallback-retry seconds, the client
+ * tries a new session beside it, on a spare instance of the transport:
+ * welcomed, it takes the old one's place (and addresses); failed, the
+ * old one goes on.
+ *
+ * A refusal that trying again cannot fix (a password, a certificate)
+ * holds the client for refused-retry instead of the back-off.
+ *
  * connection.c keeps the connection; session_client.c is its sessions'
  * half of the protocol: hello, then the welcome installed, and removed at
- * the end.
+ * the end; beside.c the session tried beside the one up; liveness.c
+ * watches it; path_watch.c the way to the server; refused.c the holds.
  */
 #ifndef CULVERT_CLIENT_H
 #define CULVERT_CLIENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <culvert/transport.h>
 
@@ -27,14 +39,36 @@ struct cv_host;
 struct cv_session;
 struct datapath;
 struct loop_timer;
+struct path_watch;
 struct proto_msg;
+struct session_ops;
 struct transports;
+
+/* How the server's silence is watched (liveness.c). */
+struct client_liveness {
+	struct loop_timer *timer;
+	const struct cv_session *session;	/* what rx_seen counts */
+	uint64_t rx_seen;		/* the session's rx_packets, last look */
+	bool busy;			/* packets came since the last probe */
+};
+
+/* A session tried beside the one up (beside.c). */
+struct client_beside {
+	struct cv_host *host;		/* the spare it connects on, or NULL */
+	struct cv_session *session;	/* once its link is up */
+	struct loop_timer *deadline;	/* welcomed by then, or given up */
+	int64_t started_at;		/* loop ms, for the pause between two */
+};
 
 struct client {
 	struct core *core;
 	struct transports *transports;
 	struct datapath *datapath;	/* sends every packet to the session */
 	struct cv_session *session;	/* the one session, or NULL */
+	struct client_beside beside;
+	struct client_liveness liveness;
+	struct path_watch *path;	/* the way to the server, or NULL */
+	struct loop_timer *retry_first;	/* fallback-retry */
 	char *password;			/* for auth = password servers */
 	struct cv_addr previous4;	/* of the last session, to ask back */
 	struct cv_addr previous6;	/* and its IPv6 one (family 0: none) */
@@ -47,7 +81,8 @@ struct client {
 	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;		/* a connect() is under way */
 	/* Why the last attempt cannot succeed by trying again (refused.c),
-	 * or NULL; held: waiting refused-retry for the next one. */
+	 * or NULL; held: waiting refused-retry for the next one, which a
+	 * way back to the server (path_watch.c) does not cut short. */
 	const char *refused_why;
 	bool held;
 };
@@ -67,6 +102,46 @@ struct cv_session *client_link_up(void *c, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);
 void client_connect_failed(void *c, struct cv_host *h, int err);
+/* No session, and none coming: the next attempt after the back-off,
+ * or after refused-retry when trying again cannot help (client_hold). */
+void client_lost(struct client *c);
+/* The way to the server is back (why: for the log): a client waiting
+ * out its back-off connects now, keeping the back-off's length; one
+ * waiting refused-retry keeps waiting. */
+void client_connect_now(struct client *c, const char *why);
+/* The sessions' turns (session_ops), for beside.c's sessions too. */
+extern const struct session_ops client_session_ops;
+
+/* beside.c: a session tried beside the one up. */
+/* Start one over transport i (why: for the log), unless one is under
+ * way or the last began less than a second ago. */
+void client_beside_start(struct client *c, unsigned int i, const char *why);
+/* A link came up on h: the session beside, when h is its spare (*out,
+ * NULL when refused), and true; false when h is not. */
+bool client_beside_link_up(struct client *c, struct cv_host *h,
+			   struct cv_link *link,
+			   const struct cv_link_info *info,
+			   struct cv_session **out);
+/* h's connect() failed: true when h was the spare (the try is over). */
+bool client_beside_failed(struct client *c, struct cv_host *h);
+/* s, the session beside, ends before it was welcomed: the try is over. */
+void client_beside_ended(struct client *c);
+/* s is welcomed: when it is the session beside, the one up ends now,
+ * its addresses and routes removed, for s to install its own. */
+void client_beside_welcomed(struct client *c, struct cv_session *s);
+/* s is up: when it is the session beside, it becomes the session, its
+ * spare its transport's instance. */
+void client_beside_up(struct client *c, struct cv_session *s);
+void client_beside_free(struct client *c);
+/* fallback-retry: armed while the session runs over a later transport
+ * than the first. */
+void client_retry_first_arm(struct client *c);
+
+/* liveness.c: watch the session up (from its up to its end). */
+void client_liveness_start(struct client *c);
+void client_liveness_stop(struct client *c);
+/* The session up is in doubt (why: for the log): a session beside it. */
+void client_doubt(struct client *c, const char *why);
 
 /* refused.c, for connection.c: refusals that trying again cannot fix (a
  * wrong password, a certificate refused either way, another protocol
@@ -92,5 +167,15 @@ void client_session_hello_again(struct cv_session *s);
 /* The session ends: what its welcome installed, removed (or, with the
  * kill switch, its routes blocked into c->blocked). */
 void client_session_uninstall(struct cv_session *s);
+
+/* tap_client.c, device-type = tap. At start: the TAP device up, carrier
+ * off, its static addresses on (0 or a negative errno, logged). */
+int client_tap_setup(struct core *core);
+/* Whether the welcome carries what this client does (frames or
+ * packets); when not, the session was refused, and is gone. */
+bool client_tap_agrees(struct cv_session *s, const struct proto_welcome *w);
+/* The session's MTU on the device, and the carrier on; then off. */
+int client_tap_up(struct cv_session *s, const struct proto_welcome *w);
+void client_tap_down(struct cv_session *s);
 
 #endif

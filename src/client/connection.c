@@ -3,6 +3,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -13,17 +14,20 @@
 #include "log.h"
 #include "loop.h"
 #include "password.h"
+#include "path_watch.h"
 #include "plugin_host.h"
 #include "session_owner.h"
 
 #define RECONNECT_FIRST_MS 1000
 #define RECONNECT_MAX_MS 60000
+/* After a stateless reset: the longest pause before connecting again. */
+#define RESET_PAUSE_MAX_MS 1000
 
 /* ---- the way back */
 
 /* No session, and none coming: try the next transport after the
  * back-off. */
-static void lost(struct client *c)
+void client_lost(struct client *c)
 {
 	if (c->core->stopping || c->connecting || client_hold(c))
 		return;
@@ -52,7 +56,7 @@ static void connect_done(struct client *c)
 
 void client_connect(struct client *c)
 {
-	struct cv_host *h = &c->transports->host[c->next_transport];
+	struct cv_host *h = c->transports->host[c->next_transport];
 
 	log_info("connecting to %s over %s", c->core->cfg->remote, h->t->name);
 	c->connecting = true;
@@ -63,7 +67,7 @@ void client_connect(struct client *c)
 	int err = h->inst ? h->t->connect(h->inst) : -ENODEV;
 	if (err < 0) {
 		connect_done(c);
-		lost(c);
+		client_lost(c);
 	}
 }
 
@@ -76,10 +80,28 @@ static void on_reconnect(void *arg)
 	client_connect(c);
 }
 
+void client_connect_now(struct client *c, const char *why)
+{
+	if (c->session || c->connecting || c->core->stopping)
+		return;
+	/* A refusal that trying again cannot fix (a password, a
+	 * certificate, the server's policy) is the server's answer, not
+	 * the network's: a way back to it does not change it. Only
+	 * refused-retry's end, or a reload, ends the wait. */
+	if (c->held) {
+		log_notice("%s; still waiting refused-retry (%s)", why,
+			 c->refused_why ? c->refused_why : "refused");
+		return;
+	}
+	log_notice("%s; connecting now", why);
+	loop_timer_arm(c->reconnect, -1);
+	client_connect(c);
+}
+
 static void on_fallback(void *arg)
 {
 	struct client *c = arg;
-	struct cv_host *from = &c->transports->host[c->next_transport];
+	struct cv_host *from = c->transports->host[c->next_transport];
 
 	if (!c->connecting)
 		return;
@@ -87,10 +109,28 @@ static void on_fallback(void *arg)
 	log_notice("no %s link to %s after %u s; falling back to %s",
 		   from->t->name, c->core->cfg->remote,
 		   c->core->cfg->fallback_timeout,
-		   c->transports->host[c->next_transport].t->name);
+		   c->transports->host[c->next_transport]->t->name);
 	transport_restart(from);
 	c->connecting = false;
 	client_connect(c);
+}
+
+/* The server proved it lost the session (a stateless reset): it is up,
+ * on this transport; back at once, after a pause of up to a second so
+ * that its clients do not all come back in the same millisecond. */
+static void reset(struct client *c, unsigned int transport)
+{
+	uint32_t r = 0;
+
+	if (c->core->stopping)
+		return;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)loop_now(c->core->loop);
+	unsigned int pause = r % RESET_PAUSE_MAX_MS;
+	c->next_transport = transport;
+	c->reconnect_delay_ms = 0;
+	log_notice("the server restarted; reconnecting in %.1f s", pause / 1000.0);
+	loop_timer_arm(c->reconnect, pause);
 }
 
 /* ---- the session's turns */
@@ -100,7 +140,10 @@ static void on_up(struct cv_session *s)
 	struct client *c = s->owner;
 
 	c->reconnect_delay_ms = 0;
+	client_beside_up(c, s);
 	datapath_set_session(c->datapath, s);
+	client_retry_first_arm(c);
+	client_liveness_start(c);
 }
 
 static void on_ended(struct cv_session *s)
@@ -108,17 +151,43 @@ static void on_ended(struct cv_session *s)
 	struct client *c = s->owner;
 
 	client_session_uninstall(s);
+	/* Whether trying again can help (refused.c): said by the last
+	 * session to end, the one up or the one beside it. */
+	client_note_end(c, s->refused_reason, s->link_err);
+	if (s == c->beside.session) {
+		client_beside_ended(c);
+		return;
+	}
 	datapath_set_session(c->datapath, NULL);
 	c->session = NULL;
-	client_note_end(c, s->refused_reason, s->link_err);
-	lost(c);
+	client_retry_first_arm(c);
+	client_liveness_stop(c);
+	/* A session tried beside this one comes up in its place, or
+	 * reports its failure. */
+	if (c->beside.host)
+		return;
+	if (s->bye_reason == PROTO_REASON_REPLACED)
+		session_log(s, LOG_WARNING, "the server gave this client's session to a new one of the same identity: another machine with this certificate or user? (if on purpose, set duplicate-identity = yes on the server)");
+	if (s->reset)
+		reset(c, transport_index(c->transports, s->transport));
+	else
+		client_lost(c);
 }
 
-static const struct session_ops client_session = {
+static void on_doubt(struct cv_session *s, const char *why)
+{
+	struct client *c = s->owner;
+
+	if (s == c->session)
+		client_doubt(c, why);
+}
+
+const struct session_ops client_session_ops = {
 	.handshake = client_session_welcome,
 	.hello_timer = client_session_hello_again,
 	.up = on_up,
 	.ended = on_ended,
+	.doubt = on_doubt,
 };
 
 struct cv_session *client_link_up(void *arg, struct cv_host *h,
@@ -126,14 +195,20 @@ struct cv_session *client_link_up(void *arg, struct cv_host *h,
 				  const struct cv_link_info *info)
 {
 	struct client *c = arg;
+	struct cv_session *beside;
 
+	if (client_beside_link_up(c, h, link, info, &beside))
+		return beside;
 	connect_done(c);
 	if (c->session) {
 		log_warn("%s: a second link while one is up; refusing it",
 			 h->t->name);
 		return NULL;
 	}
-	c->session = session_new(c->core, &client_session, c, h, link, info);
+	if (info->peer)
+		path_watch_server(c->path, info->peer);
+	c->session = session_new(c->core, &client_session_ops, c, h, link,
+				 info);
 	if (c->session)
 		client_session_start(c->session);
 	return c->session;
@@ -143,9 +218,11 @@ void client_connect_failed(void *arg, struct cv_host *h, int err)
 {
 	struct client *c = arg;
 
-	connect_done(c);
 	client_note_end(c, -1, err);
-	lost(c);
+	if (client_beside_failed(c, h))
+		return;
+	connect_done(c);
+	client_lost(c);
 }
 
 /* ---- setup */
@@ -168,7 +245,7 @@ int client_new(struct core *core, struct transports *ts, struct datapath *dp,
 	c->fallback = loop_timer_new(core->loop, on_fallback, c);
 	if (!c->reconnect || !c->fallback)
 		return -ENOMEM;
-	return 0;
+	return path_watch_new(c, &c->path);
 }
 
 void client_free(struct client *c)
@@ -177,6 +254,10 @@ void client_free(struct client *c)
 		return;
 	const struct core *core = c->core;
 	tunnel_routes_down(&c->blocked, core->nl, core->cfg, core->tun.ifindex);
+	path_watch_free(c->path);
+	client_beside_free(c);
+	client_liveness_stop(c);
+	loop_timer_free(c->liveness.timer);
 	loop_timer_free(c->reconnect);
 	loop_timer_free(c->fallback);
 	password_free(c->password);

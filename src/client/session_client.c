@@ -37,6 +37,8 @@ static int send_hello(struct cv_session *s)
 	if (session_takes_partial(s))
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
 	m.hello.flags |= PROTO_HELLO_PATH_MTU;
+	if (s->core->tun.tap)
+		m.hello.frames = PROTO_FRAMES_ETHERNET;
 	/* A password goes only where the transport encrypts it and has
 	 * proved who the server is. */
 	const struct client *c = s->owner;
@@ -138,6 +140,10 @@ void client_session_uninstall(struct cv_session *s)
 
 	if (s->state == SESSION_UP)
 		session_hook(s, core->cfg->down_script, "down", NULL);
+	if (core->tun.tap) {
+		client_tap_down(s);
+		return;
+	}
 
 	dns_down(s->dns);
 	s->dns = NULL;
@@ -300,25 +306,63 @@ static void check_forwarding(const struct proto_welcome *w)
 static unsigned int outer_address(const struct cv_session *s,
 				  struct cv_addr *out)
 {
-	const struct sockaddr_storage *ss = &s->peer_addr;
+	return addr_from_sockaddr(&s->peer_addr, out) == 0;
+}
 
-	memset(out, 0, sizeof(*out));
-	if (ss->ss_family == AF_INET) {
-		out->family = AF_INET;
-		out->v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-		return 1;
+/* The token of a stateless reset of this session: the core compares
+ * udp's RESET messages with it; a plugin that reads resets in its own
+ * framing (dtls) gets a copy. */
+static void take_reset_token(struct cv_session *s,
+			     const struct proto_welcome *w)
+{
+	const struct cv_host *h = s->transport;
+
+	if (!w->has_reset_token)
+		return;
+	s->has_reset_token = true;
+	memcpy(s->reset_token, w->reset_token, sizeof(s->reset_token));
+	if (TRANSPORT_HAS(h->t, set_reset_token))
+		h->t->set_reset_token(h->inst, s->link, s->reset_token);
+}
+
+/* The session's features, as both ends said they take them. */
+static void take_features(struct cv_session *s, const struct proto_welcome *w)
+{
+	s->data_gso = session_takes_gso(s) &&
+		      (w->features & PROTO_FEATURE_DATA_GSO);
+	s->data_partial = session_takes_partial(s) &&
+			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
+}
+
+/* The session up, once what the welcome asks is installed (installed:
+ * 0, or the error that kept it from being); false when it ended. */
+static bool come_up(struct cv_session *s, const struct proto_welcome *w,
+		    int installed)
+{
+	if (installed < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED,
+			    "cannot configure the tunnel");
+		return false;
 	}
-	if (ss->ss_family != AF_INET6)
-		return 0;
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(a6)) {
-		out->family = AF_INET;
-		memcpy(&out->v4, &a6->s6_addr[12], 4);
-	} else {
-		out->family = AF_INET6;
-		out->v6 = *a6;
+	if (session_up(s, w->keepalive_interval, w->keepalive_timeout) < 0) {
+		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
+		return false;
 	}
-	return 1;
+	take_features(s, w);
+	take_reset_token(s, w);
+	return true;
+}
+
+/* A layer 2 welcome: nothing to install but the MTU and the carrier. */
+static bool tap_welcome(struct cv_session *s, const struct proto_welcome *w)
+{
+	client_beside_welcomed(s->owner, s);
+	if (!come_up(s, w, client_tap_up(s, w)))
+		return false;
+	path_mtu_start(s, s->mtu);
+	session_hook(s, s->core->cfg->up_script, "up", NULL);
+	return true;
 }
 
 bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
@@ -331,6 +375,10 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 
 	if (s->state == SESSION_UP || w->nonce != s->nonce)
 		return true; /* a duplicate, or an answer to an older hello */
+	if (!client_tap_agrees(s, w))
+		return false;
+	if (s->core->tun.tap)
+		return tap_welcome(s, w);
 	struct welcome_policy policy = {
 		.outer = &outer,
 		.n_outer = outer_address(s, &outer),
@@ -345,23 +393,15 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 				     "a welcome this client refuses", why);
 		return false;
 	}
-	if (keep_networks(s, w) < 0 || install(s, w) < 0) {
-		session_end(s, PROTO_REASON_UNSPECIFIED,
-			    "cannot configure the tunnel");
+	/* A session beside the one up takes its place: that one's
+	 * addresses and routes go first. */
+	client_beside_welcomed(c, s);
+	err = keep_networks(s, w);
+	if (!come_up(s, w, err < 0 ? err : install(s, w)))
 		return false;
-	}
-	if (session_up(s, w->keepalive_interval, w->keepalive_timeout) < 0) {
-		session_end(s, PROTO_REASON_UNSPECIFIED, "out of memory");
-		return false;
-	}
 	/* The next session's hello asks for these back. */
 	c->previous4 = w->addr4.addr;
 	c->previous6 = w->addr6.addr;
-	s->data_gso = session_takes_gso(s) &&
-		      (w->features & PROTO_FEATURE_DATA_GSO);
-	s->data_partial = session_takes_partial(s) &&
-			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
-	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
 	path_mtu_start(s, session_mtu(s, w->mtu));
 	session_hook(s, cfg->up_script, "up", NULL);
 	log_tunnel_up(s, w);

@@ -176,6 +176,7 @@ static bool check_daemon(struct netcheck *nc)
 			       hello ? "the handshake has not finished"
 				     : "it has no session with the gateway");
 	} else {
+		nc->tunnel_up = true;
 		netcheck_found(nc, NETCHECK_OK, NULL,
 			       "culvertd answers on %s, its tunnel to %s is up",
 			       sock, nc->cfg->remote);
@@ -266,6 +267,13 @@ static bool gateway_addr(struct netcheck *nc, struct cv_addr *out)
 
 static void diagnose_server(struct netcheck *nc)
 {
+	/* A bridge switches frames: nothing is routed or forwarded, and
+	 * each client's MTU follows its own link. */
+	if (nc->cfg->tap) {
+		netcheck_tap_gateway(nc);
+		netcheck_firewall(nc);
+		return;
+	}
 	netcheck_forwarding(nc);
 	netcheck_rp_filter(nc);
 	netcheck_pushed_routes(nc);
@@ -281,6 +289,11 @@ static void diagnose_client(struct netcheck *nc, bool running)
 
 	if (!nc->tun.ifindex)
 		return;
+	/* Its MTU is the gateway's to set, for frames of 18 bytes more. */
+	if (nc->cfg->tap) {
+		netcheck_tap_client(nc);
+		return;
+	}
 	netcheck_site(nc);
 	netcheck_rp_filter(nc);
 	netcheck_route_conflicts(nc, have_gateway ? &gateway : NULL);

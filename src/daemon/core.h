@@ -27,6 +27,7 @@ struct cv_session;
 #define CORE_COUNTERS(X) \
 	X(rx_packets) X(tx_packets) X(rx_bytes) X(tx_bytes) \
 	X(malformed) X(before_hello) X(spoofed_source) X(spoofed_network) \
+	X(spoofed_mac) X(mac_limit) X(flood_limited) \
 	X(no_route) X(too_big) X(fragmented) X(pmtu_probes) X(pmtu_lowered) \
 	X(tun_full) X(send_failed) X(refused) \
 	X(pending_evicted) X(refusals_unlogged) \
@@ -36,7 +37,8 @@ struct cv_session;
 	X(radius_acct_sent) X(radius_acct_lost) \
 	X(client_to_client) X(outside_routes) \
 	X(after_end) \
-	X(sessions_opened) X(sessions_closed) \
+	X(sessions_opened) X(sessions_closed) X(sessions_replaced) \
+	X(resets_sent) X(resets_limited) X(resets_received) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
 	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
 
@@ -52,6 +54,7 @@ struct counters {
  * and culvert_logins_total in the metrics (culvertd(8), METRICS). */
 #define REFUSAL_REASONS(X) \
 	X(waiting) X(version) X(full) X(no_certificate) X(bad_identity) \
+	X(device_type) \
 	X(throttled) X(no_password) X(login_failed) X(cert_user_mismatch) \
 	X(busy) X(too_many_routes) X(pool_exhausted) X(address_in_use) \
 	X(network_route) X(mtu) X(script) X(no_memory) \

@@ -127,11 +127,12 @@ static int on_control_reload(void *arg)
 static void point_transports(struct daemon *d)
 {
 	for (unsigned int i = 0; i < d->transports.n; i++) {
-		struct cv_host *h = &d->transports.host[i];
+		struct cv_host *h = d->transports.host[i];
 		h->datapath = d->datapath;
 		if (d->server) {
 			h->owner = d->server;
 			h->link_up = server_link_up;
+			h->reset_token = server_reset_token;
 		} else {
 			h->owner = d->client;
 			h->link_up = client_link_up;
@@ -147,12 +148,14 @@ static int start_server(struct daemon *d)
 	if ((err = server_new(&d->core, &d->server)) < 0 ||
 	    (err = server_start(d->server)) < 0)
 		return err;
-	datapath_serve(d->datapath, d->server->routes,
-		       d->server->site_networks, &d->server->addr4.addr,
-		       &d->server->addr6.addr);
+	if ((err = datapath_serve(d->datapath, d->server->routes,
+				  d->server->site_networks,
+				  &d->server->addr4.addr,
+				  &d->server->addr6.addr)) < 0)
+		return err;
 	point_transports(d);
 	for (unsigned int i = 0; i < d->transports.n; i++) {
-		struct cv_host *h = &d->transports.host[i];
+		struct cv_host *h = d->transports.host[i];
 		if ((err = h->t->listen(h->inst)) < 0)
 			return err;
 	}
@@ -168,8 +171,13 @@ static int start_client(struct daemon *d)
 			      &d->client)) < 0)
 		return err;
 	point_transports(d);
-	log_notice("%s created; waiting for the server to assign an address",
-		   d->core.tun.name);
+	if (d->core.tun.tap) {
+		if ((err = client_tap_setup(&d->core)) < 0)
+			return err;
+	} else {
+		log_notice("%s created; waiting for the server to assign an address",
+			   d->core.tun.name);
+	}
 	if ((err = drop_privileges(d)) < 0)
 		return err;
 	client_connect(d->client);
@@ -201,15 +209,20 @@ int daemon_init(struct daemon *d, struct config *cfg, bool detached)
 	    (err = metrics_http_open(&d->core, &d->transports, &d->metrics)) < 0)
 		return err;
 #endif
-	if ((err = tun_open(cfg->device, cfg->offload, &d->core.tun)) < 0)
+	if ((err = tun_open(cfg->device, cfg->offload, cfg->tap,
+			    &d->core.tun)) < 0)
 		return err;
 	if ((err = nl_open(&d->core.nl)) < 0) {
 		log_err("cannot open a netlink socket: %s", strerror(-err));
 		return err;
 	}
 	const char *why;
-	/* Without IPv6 in the kernel there is nothing to turn off. */
-	if (nl_link_no_ipv6_autoconf(d->core.nl, d->core.tun.ifindex, &why) < 0)
+	/* Without IPv6 in the kernel there is nothing to turn off. A TAP
+	 * client keeps it: it is a host on the LAN, and its IPv6 comes from
+	 * the router advertisements there. */
+	bool autoconf = cfg->tap && cfg->mode == MODE_CLIENT;
+	if (!autoconf &&
+	    nl_link_no_ipv6_autoconf(d->core.nl, d->core.tun.ifindex, &why) < 0)
 		log_debug("cannot turn off IPv6 autoconfiguration on %s: %s",
 			  d->core.tun.name, why ? why : "kernel refused");
 	if ((err = datapath_new(&d->core, &d->datapath)) < 0 ||

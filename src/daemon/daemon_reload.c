@@ -50,8 +50,8 @@ int daemon_reload(struct daemon *d)
 	if (err == 0)
 		err = secret_files_check(cfg);
 	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++)
-		err = config_check_section(cfg, d->transports.host[i].t->name,
-					   d->transports.host[i].t->options);
+		err = config_check_section(cfg, d->transports.host[i]->t->name,
+					   d->transports.host[i]->t->options);
 	struct auth *auth = NULL;
 	struct policy_set *policy = NULL;
 	struct radius_config *radius = NULL;
@@ -73,7 +73,7 @@ int daemon_reload(struct daemon *d)
 	bool told = false;
 	d->core.cfg = cfg;		/* what the plugins' config_get() sees now */
 	for (unsigned int i = 0; err == 0 && i < d->transports.n; i++) {
-		struct cv_host *h = &d->transports.host[i];
+		struct cv_host *h = d->transports.host[i];
 		if (!h->inst || !TRANSPORT_HAS(h->t, reload))
 			continue;
 		told = true;
@@ -108,6 +108,10 @@ int daemon_reload(struct daemon *d)
 	/* After the password file: a session's group may come from it. */
 	if (d->server)
 		server_reload_policy_commit(d->server, policy);
+	/* client-to-client on a TAP gateway is the bridge's hairpin. */
+	if (d->server && d->core.tun.tap &&
+	    cfg->client_to_client != old->client_to_client)
+		server_bridge_hairpin(d->server);
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
 	if (d->client)
 		client_reload(d->client);

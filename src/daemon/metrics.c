@@ -167,12 +167,12 @@ static void daemon_metrics(const struct core *core,
 	for (unsigned int i = 0; i < ts->n; i++) {
 		unsigned int up = 0, hello = 0;
 		for (const struct cv_session *s = core->sessions; s; s = s->next)
-			if (s->transport == &ts->host[i]) {
+			if (transport_index(ts, s->transport) == i) {
 				up += s->state == SESSION_UP;
 				hello += s->state != SESSION_UP;
 			}
 		labels[0] = '\0';
-		metrics_label(labels, sizeof(labels), "transport", ts->host[i].t->name);
+		metrics_label(labels, sizeof(labels), "transport", ts->host[i]->t->name);
 		size_t len = strlen(labels);
 		metrics_label(labels, sizeof(labels), "state", "up");
 		metrics_sample(out, "culvert_sessions", labels, up);
@@ -386,11 +386,11 @@ static void transport_traffic(const struct core *core,
 	for (size_t f = 0; f < 4; f++) {
 		metrics_family(out, names[f], "counter", helps[f]);
 		for (unsigned int i = 0; i < ts->n; i++) {
-			const struct cv_host *h = &ts->host[i];
+			const struct cv_host *h = ts->host[i];
 			uint64_t v[4] = { h->ended_rx_bytes, h->ended_rx_packets,
 					  h->ended_tx_bytes, h->ended_tx_packets };
 			for (const struct cv_session *s = core->sessions; s; s = s->next)
-				if (s->transport == h) {
+				if (transport_index(ts, s->transport) == i) {
 					v[0] += s->rx_bytes;
 					v[1] += s->rx_packets;
 					v[2] += s->tx_bytes;
@@ -411,7 +411,7 @@ void metrics_text(const struct core *core, const struct transports *ts,
 	daemon_metrics(core, ts, out);
 	core_counters(core, out);
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		c.transport = h->t->name;
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, gather, &c);

@@ -225,11 +225,12 @@ static void log_change(struct path_mtu *p, size_t was, size_t now)
 		s->core->counters.pmtu_lowered++;
 		log_notice("%spath MTU to %s: messages of %zu bytes cross over %s, %zu do not (found by probing): tunnel MTU now %zu, was %zu; larger packets get ICMP too-big, or are fragmented where IPv4 allows",
 			   who(s, name), s->peer, now,
-			   s->transport->t->name, now + 1, now - 1, was - 1);
+			   s->transport->t->name, now + 1,
+			   now - session_overhead(s), was - session_overhead(s));
 	} else {
 		log_notice("%spath MTU to %s: messages of %zu bytes cross over %s: tunnel MTU back up to %zu",
 			   who(s, name), s->peer, now,
-			   s->transport->t->name, now - 1);
+			   s->transport->t->name, now - session_overhead(s));
 	}
 }
 
@@ -373,7 +374,7 @@ static void take_ack(struct path_mtu *p, uint32_t id, size_t size)
 
 void path_mtu_start(struct cv_session *s, unsigned int mtu)
 {
-	size_t ceiling = (size_t)mtu + 1;
+	size_t ceiling = (size_t)mtu + session_overhead(s);
 
 	path_mtu_stop(s);
 	s->path_max = 0;

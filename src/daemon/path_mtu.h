@@ -33,7 +33,8 @@
 struct cv_session;
 
 /* Start finding what s's link carries, below the tunnel's MTU mtu (the
- * largest data message is mtu + 1 bytes): from a timer, after the
+ * largest data message is mtu + session_overhead(s) bytes: a type byte,
+ * and an Ethernet header and tag on a TAP device): from a timer, after the
  * welcome. Nothing when the transport is reliable or the peer does not
  * answer probes. Called again (a client that said hello again), it
  * starts over. */

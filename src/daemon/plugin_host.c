@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -35,11 +36,17 @@ int transports_load(struct transports *ts, struct core *core)
 		return err;
 	ts->ready = true;
 	for (unsigned int i = 0; i < cfg->n_transports; i++) {
-		struct cv_host *h = &ts->host[i];
+		struct cv_host *h = calloc(1, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		ts->host[i] = h;
 		h->core = core;
 		err = plugin_load(cfg->plugin_dir, cfg->transports[i], &h->plugin);
-		if (err < 0)
+		if (err < 0) {
+			free(h);
+			ts->host[i] = NULL;
 			return err;
+		}
 		ts->n++;
 		h->t = h->plugin.transport;
 		err = check_transport(cfg, h);
@@ -59,14 +66,25 @@ int transports_load(struct transports *ts, struct core *core)
 	return 0;
 }
 
+static void reap(struct transports *ts);
+
 void transports_unload(struct transports *ts)
 {
+	/* Spares first, while their plugins are loaded. */
+	for (unsigned int i = 0; i < ts->n; i++)
+		if (ts->spares[i])
+			transport_spare_drop(ts, ts->spares[i]);
+	reap(ts);
+	loop_timer_free(ts->reaper);
+	ts->reaper = NULL;
 	for (unsigned int i = 0; i < ts->n; i++) {
-		struct cv_host *h = &ts->host[i];
+		struct cv_host *h = ts->host[i];
 		if (h->inst)
 			h->t->destroy(h->inst);
 		h->inst = NULL;
 		plugin_unload(&h->plugin);
+		free(h);
+		ts->host[i] = NULL;
 	}
 	if (ts->ready)
 		plugin_system_exit();
@@ -77,9 +95,9 @@ void transports_unload(struct transports *ts)
 void transports_warn_insecure(const struct transports *ts)
 {
 	for (unsigned int i = 0; i < ts->n; i++)
-		if (!(ts->host[i].t->flags & CV_TRANSPORT_SECURE))
+		if (!(ts->host[i]->t->flags & CV_TRANSPORT_SECURE))
 			log_warn("INSECURE: transport '%s' sends every packet in clear text and accepts any peer (insecure = yes); use it only on a network you trust",
-				 ts->host[i].t->name);
+				 ts->host[i]->t->name);
 }
 
 void transport_restart(struct cv_host *h)
@@ -92,6 +110,108 @@ void transport_restart(struct cv_host *h)
 		log_err("transport '%s' cannot start again: %s", h->t->name,
 			strerror(-err));
 	}
+}
+
+/* ---- spares */
+
+unsigned int transport_index(const struct transports *ts,
+			     const struct cv_host *h)
+{
+	for (unsigned int i = 0; i < ts->n; i++)
+		if (ts->host[i] == h || ts->spares[i] == h)
+			return i;
+	return 0;
+}
+
+static void reap(struct transports *ts)
+{
+	while (ts->n_retired) {
+		struct cv_host *h = ts->retired[--ts->n_retired];
+		if (h->inst)
+			h->t->destroy(h->inst);
+		free(h);
+	}
+}
+
+static void on_reap(void *arg)
+{
+	reap(arg);
+}
+
+/* What the ended sessions of from carried, counted in to's: the totals
+ * are the transport's, whichever instance carried them. */
+static void carry_totals(struct cv_host *to, struct cv_host *from)
+{
+	to->ended_rx_packets += from->ended_rx_packets;
+	to->ended_rx_bytes += from->ended_rx_bytes;
+	to->ended_tx_packets += from->ended_tx_packets;
+	to->ended_tx_bytes += from->ended_tx_bytes;
+	from->ended_rx_packets = from->ended_rx_bytes = 0;
+	from->ended_tx_packets = from->ended_tx_bytes = 0;
+}
+
+/* h is done with: destroyed at the next turn of the loop. A connect()
+ * it still has under way is abandoned: what its destroy() reports of it
+ * goes nowhere. */
+static void retire(struct transports *ts, struct cv_host *h)
+{
+	h->link_up = NULL;
+	h->connect_failed = NULL;
+	if (!ts->reaper)
+		ts->reaper = loop_timer_new(h->core->loop, on_reap, ts);
+	/* Never more retired than spares made, each replacing one. */
+	ts->retired[ts->n_retired++] = h;
+	if (ts->reaper)
+		loop_timer_arm(ts->reaper, 0);
+	else
+		reap(ts);	/* out of memory: now, then */
+}
+
+struct cv_host *transport_spare_new(struct transports *ts, unsigned int i)
+{
+	if (i >= ts->n || ts->spares[i] ||
+	    ts->n_retired + 2 > sizeof(ts->retired) / sizeof(ts->retired[0]))
+		return NULL;
+	struct cv_host *spare = malloc(sizeof(*spare));
+	if (!spare)
+		return NULL;
+	*spare = *ts->host[i];
+	spare->inst = NULL;
+	spare->ended_rx_packets = spare->ended_rx_bytes = 0;
+	spare->ended_tx_packets = spare->ended_tx_bytes = 0;
+	int err = spare->t->create(&host_api, spare, &spare->inst);
+	if (err < 0) {
+		log_err("transport '%s': cannot start a second instance: %s",
+			spare->t->name, strerror(-err));
+		free(spare);
+		return NULL;
+	}
+	ts->spares[i] = spare;
+	return spare;
+}
+
+void transport_spare_promote(struct transports *ts, struct cv_host *spare)
+{
+	unsigned int i = transport_index(ts, spare);
+
+	if (ts->spares[i] != spare)
+		return;
+	ts->spares[i] = NULL;
+	retire(ts, ts->host[i]);
+	spare->plugin = ts->host[i]->plugin;
+	carry_totals(spare, ts->host[i]);
+	ts->host[i] = spare;
+}
+
+void transport_spare_drop(struct transports *ts, struct cv_host *spare)
+{
+	unsigned int i = transport_index(ts, spare);
+
+	if (ts->spares[i] != spare)
+		return;
+	ts->spares[i] = NULL;
+	carry_totals(ts->host[i], spare);
+	retire(ts, spare);
 }
 
 /* ---- the host table */
@@ -157,6 +277,8 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 		session_link_lost(session, err, why);
 		return;
 	}
+	if (!host->connect_failed)
+		return;		/* a spare given up, or a server */
 	/* A connect() that never came up. */
 	log_warn("%s: cannot connect to %s: %s", host->t->name,
 		 host->core->cfg->remote, why ? why : "no reason given");
@@ -182,6 +304,20 @@ static void host_link_group(struct cv_host *host, struct cv_session *session,
 	session_group_proved(session, group);
 }
 
+static int host_reset_token(struct cv_host *host, const struct sockaddr *peer,
+			    socklen_t peer_len, uint8_t token[CV_RESET_TOKEN_LEN])
+{
+	if (!host->reset_token || host->core->stopping)
+		return -ENOTSUP;
+	return host->reset_token(host->owner, host, peer, peer_len, token);
+}
+
+static void host_link_suspect(struct cv_host *host, struct cv_session *session,
+			      const char *why)
+{
+	session_suspect(session, why);
+}
+
 const struct cv_host_api host_api = {
 	.size = sizeof(struct cv_host_api),
 	.log = host_log,
@@ -194,6 +330,8 @@ const struct cv_host_api host_api = {
 	.link_up = host_link_up,
 	.link_moved = host_link_moved,
 	.link_group = host_link_group,
+	.reset_token = host_reset_token,
+	.link_suspect = host_link_suspect,
 	.link_down = host_link_down,
 	.deliver = host_deliver,
 };

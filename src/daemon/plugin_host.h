@@ -19,10 +19,12 @@ struct core;
 struct datapath;
 
 /* One loaded transport and the instance the core created of it. The
- * cv_host handed to the plugin is this struct. */
+ * cv_host handed to the plugin is this struct. A client may hold a
+ * second instance of a transport for a while, a spare, in a cv_host of
+ * its own (the plugin's handle shared with the first). */
 struct cv_host {
 	struct core *core;
-	struct plugin plugin;
+	struct plugin plugin;		/* unloaded with transports' own only */
 	const struct cv_transport *t;	/* plugin.transport */
 	struct cv_instance *inst;
 
@@ -36,6 +38,11 @@ struct cv_host {
 	/* A client's connect() ended without a link (NULL on a server);
 	 * err as the plugin's link_down() said. */
 	void (*connect_failed)(void *owner, struct cv_host *h, int err);
+	/* Server: the token of a stateless reset to peer (NULL on a
+	 * client: the host table then says -ENOTSUP). */
+	int (*reset_token)(void *owner, struct cv_host *h,
+			   const struct sockaddr *peer, socklen_t peer_len,
+			   uint8_t *token);
 
 	/* What the sessions over it carried, those that ended: with the
 	 * live ones', each transport's totals in the metrics. */
@@ -47,7 +54,14 @@ struct cv_host {
 struct transports {
 	bool ready;			/* libltdl initialised */
 	unsigned int n;
-	struct cv_host host[CONFIG_MAX_TRANSPORTS];
+	struct cv_host *host[CONFIG_MAX_TRANSPORTS];
+	/* Spares under way (transport_spare_new), and instances retired
+	 * (a spare given up, or one a spare replaced), destroyed at the
+	 * loop's next turn: never inside an upcall of their own. */
+	struct cv_host *spares[CONFIG_MAX_TRANSPORTS];
+	struct cv_host *retired[2 * CONFIG_MAX_TRANSPORTS];
+	unsigned int n_retired;
+	struct loop_timer *reaper;
 };
 
 /* Load every transport of core's config, check it (its ABI, its
@@ -61,6 +75,23 @@ void transports_warn_insecure(const struct transports *ts);
 /* The ABI has no way to cancel a connect(): a fresh instance abandons
  * it, since destroy() closes every socket of the old one. */
 void transport_restart(struct cv_host *h);
+
+/*
+ * Spares: a client's new connect() beside the link it holds, which a
+ * plugin cannot make on the instance of that link (connect() there
+ * would abandon it), so on a second instance of transport i. Upcalls of
+ * the spare go where the first's go. NULL when there is one already for
+ * i, or create() fails (logged).
+ */
+struct cv_host *transport_spare_new(struct transports *ts, unsigned int i);
+/* The spare's session is up: the spare becomes transport i's instance,
+ * and the one it replaces is destroyed at the loop's next turn. */
+void transport_spare_promote(struct transports *ts, struct cv_host *spare);
+/* The spare is given up: destroyed at the loop's next turn. */
+void transport_spare_drop(struct transports *ts, struct cv_host *spare);
+/* Which of ts's transports h is an instance of (its own or a spare). */
+unsigned int transport_index(const struct transports *ts,
+			     const struct cv_host *h);
 
 extern const struct cv_host_api host_api;
 

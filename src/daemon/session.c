@@ -16,6 +16,7 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "mac_table.h"
 #include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
@@ -230,6 +231,8 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 	if (!link_gone)
 		s->transport->t->close(s->transport->inst, s->link);
 	path_mtu_stop(s);
+	mac_port_free(s->macs);
+	s->macs = NULL;
 	s->ops->ended(s);
 	s->transport->ended_rx_packets += s->rx_packets;
 	s->transport->ended_rx_bytes += s->rx_bytes;
@@ -277,6 +280,11 @@ void session_link_lost(struct cv_session *s, int err, const char *why)
 {
 	char text[300];
 
+	/* The plugin checked a stateless reset against our token. */
+	if (err == -ESTALE) {
+		s->reset = true;
+		s->core->counters.resets_received++;
+	}
 	snprintf(text, sizeof(text), "link lost: %s",
 		 why ? why : strerror(-err));
 	s->link_err = err;
@@ -307,10 +315,17 @@ static int keepalive_start(struct cv_session *s, unsigned int interval_s,
 	return 0;
 }
 
+size_t session_overhead(const struct cv_session *s)
+{
+	return 1 + (s->core->tun.tap ? TAP_OVERHEAD : 0);
+}
+
 unsigned int session_mtu(const struct cv_session *s, unsigned int mtu)
 {
-	if (s->max_msg && s->max_msg - 1 < mtu)
-		return (unsigned int)s->max_msg - 1;
+	size_t over = session_overhead(s);
+
+	if (s->max_msg && s->max_msg - over < mtu)
+		return (unsigned int)(s->max_msg - over);
 	return mtu;
 }
 
@@ -331,7 +346,13 @@ static void on_keepalive_tick(void *arg)
 	}
 	if (now - s->last_tx >= s->keepalive_ms - s->keepalive_ms / 10) {
 		struct proto_msg m = { .type = PROTO_KEEPALIVE };
-		if (session_send_control(s, &m, 1) < 0) {
+		/* A client asks a server that answers: a keepalive that
+		 * proves both ways, and one a restarted server can answer
+		 * with a reset. */
+		int err = s->probes_answered && !session_is_server(s)
+				  ? session_probe(s)
+				  : session_send_control(s, &m, 1);
+		if (err < 0) {
 			session_end(s, PROTO_REASON_UNSPECIFIED,
 				    "cannot send keepalive");
 			return;
@@ -468,6 +489,80 @@ static void log_dropped(struct cv_session *s, const char *why)
 	}
 }
 
+/* What a client sends only inside a session: data, keepalives, probes
+ * and their answers. */
+static bool in_session_type(uint8_t type)
+{
+	return type == PROTO_DATA || type == PROTO_DATA_GSO ||
+	       type == PROTO_DATA_PARTIAL || type == PROTO_KEEPALIVE ||
+	       type == PROTO_PROBE || type == PROTO_PROBE_ACK;
+}
+
+bool session_stray(struct cv_session *s, const uint8_t *msg, size_t len)
+{
+	if (s->state != SESSION_HELLO || s->hello_seen ||
+	    !in_session_type(msg[0]) || !session_is_server(s) ||
+	    session_reliable(s))
+		return false;
+	s->core->counters.before_hello++;
+	if (s->ops->stray)
+		s->ops->stray(s, len);
+	session_free(s, false, "a message for a session this server does not have");
+	return true;
+}
+
+int session_probe(struct cv_session *s)
+{
+	/* Any answer will do, and any message from the server at all
+	 * proves it there: the id (0) matters to nobody. */
+	uint8_t probe[PROTO_PROBE_LIVENESS_LEN] = { 0 };
+	struct cv_msg m = { .data = probe, .len = sizeof(probe) };
+	int64_t now = loop_now(s->core->loop);
+
+	if (!s->probes_answered || s->state != SESSION_UP ||
+	    session_is_server(s))
+		return 0;
+	proto_put_probe(probe, 0);
+	if (!s->probe_at)
+		s->probe_at = now;
+	s->probe_sent_at = now;
+	int sent = session_send(s, &m, 1);
+	return sent < 0 ? sent : 0;
+}
+
+void session_suspect(struct cv_session *s, const char *why)
+{
+	if (s->state == SESSION_UP && s->ops->doubt)
+		s->ops->doubt(s, why);
+}
+
+/* A stateless reset's token against this session's, in constant time:
+ * how long the comparison takes must not say how much of a guess was
+ * right. */
+static bool reset_token_matches(const struct cv_session *s,
+				const uint8_t token[PROTO_RESET_TOKEN_LEN])
+{
+	uint8_t diff = 0;
+
+	for (size_t i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		diff |= s->reset_token[i] ^ token[i];
+	return s->has_reset_token && diff == 0;
+}
+
+/* A RESET (udp): the server lost the session, if it is ours. */
+static bool reset_received(struct cv_session *s, const struct proto_msg *m)
+{
+	if (session_is_server(s) || s->state != SESSION_UP ||
+	    !reset_token_matches(s, m->reset.token)) {
+		session_malformed(s, "a reset that is not for this session");
+		return true;
+	}
+	s->reset = true;
+	s->core->counters.resets_received++;
+	session_free(s, false, "the server has lost the session (it restarted?): stateless reset");
+	return false;
+}
+
 void session_malformed(struct cv_session *s, const char *why)
 {
 	s->core->counters.malformed++;
@@ -498,7 +593,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_PROBE_ACK) {
+		if (msg[0] > PROTO_RESET) {
 			core->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {
@@ -512,8 +607,10 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 	}
 	switch (m.type) {
 	case PROTO_HELLO:
-		if (server)
+		if (server) {
+			s->hello_seen = true;
 			return s->ops->handshake(s, &m);
+		}
 		session_malformed(s, "hello sent to a client");
 		return true;
 	case PROTO_WELCOME:
@@ -537,8 +634,11 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		if (s->state != SESSION_UP)
 			core->counters.before_hello++;
 		return true;
+	case PROTO_RESET:
+		return reset_received(s, &m);
 	case PROTO_BYE: {
 		char text[80];
+		s->bye_reason = m.bye.reason;
 		snprintf(text, sizeof(text), "the peer said bye (%s)",
 			 proto_reason_name(m.bye.reason));
 		s->end_cause = SESSION_END_PEER;

@@ -28,6 +28,7 @@ struct hook;
 struct dns_state;
 struct path_mtu;
 struct radius_session;
+struct mac_port;
 
 /* What a session may do beyond its inner addresses. On a server, its
  * client's policy (server/policy.h) merged for this session; on a
@@ -89,6 +90,16 @@ struct cv_session {
 	struct pending_place pending;	/* server: a place until hello */
 	bool gave_way;			/* server: ended for a newer link */
 	uint32_t nonce;
+	bool hello_seen;		/* server: the peer said hello */
+	/* Client: what a stateless reset of this session ends with, from
+	 * the welcome; and whether one ended it. */
+	bool has_reset_token;
+	uint8_t reset_token[PROTO_RESET_TOKEN_LEN];
+	bool reset;
+	uint8_t bye_reason;		/* the peer's bye, when it said one */
+	/* Client: the first "are you there?" probe not answered yet (0:
+	 * none), and the last one sent (session_probe). */
+	int64_t probe_at, probe_sent_at;
 	size_t max_msg;			/* 0: no limit */
 	/* Datagram transports: what probing found the path carries now,
 	 * below max_msg (0: max_msg holds); the search itself. */
@@ -106,6 +117,9 @@ struct cv_session {
 	struct cv_addr inner6;
 	struct cv_addr previous6;
 	struct session_policy *policy;	/* NULL: none */
+	/* Server, device-type = tap: the MAC addresses it owns and its
+	 * flood budget (mac_table.h), from its first frame; NULL before. */
+	struct mac_port *macs;
 	/* Server: where its group may come from besides its client file:
 	 * the password file (it logged in by password) or its certificate's
 	 * OU (cert-group = ou), as the transport reported it. */
@@ -165,6 +179,20 @@ void session_link_lost(struct cv_session *s, int err, const char *why);
 void session_moved(struct cv_session *s, const struct sockaddr *sa,
 		   socklen_t len);
 
+/* A server's session over an unreliable transport that has not said
+ * hello gets msg, a message only a peer with a session sends: the
+ * server lost that session (it restarted), and says so with a
+ * stateless reset where it may. Returns true when s ended (it is freed
+ * then); false, at once, for every other session and message. */
+bool session_stray(struct cv_session *s, const uint8_t *msg, size_t len);
+/* Client: ask the server whether it is there (a small PROTO_PROBE,
+ * which it answers with a PROTO_PROBE_ACK), when it said it answers
+ * them (s->probes_answered); s->probe_at says since when the question
+ * stands. Returns the send's result. */
+int session_probe(struct cv_session *s);
+/* The plugin's sign that the peer may be gone (ICMP port unreachable):
+ * the owner hears of it; the session stays. */
+void session_suspect(struct cv_session *s, const char *why);
 /* The transport proved the peer's group (its certificate's OU). */
 void session_group_proved(struct cv_session *s, const char *group);
 

@@ -25,6 +25,13 @@ struct session_ops {
 	/* The session ends: the owner gives back what it holds for it. s
 	 * is unlinked and freed when this returns. */
 	void (*ended)(struct cv_session *s);
+	/* Optional. Server: a peer without a session sent len bytes that
+	 * only a peer with one sends (session_stray); s is freed after. */
+	void (*stray)(struct cv_session *s, size_t len);
+	/* Optional. The peer of an up session may be gone: nothing heard
+	 * for two keepalive intervals, or the plugin's sign (ICMP). The
+	 * session goes on; why: for the log. */
+	void (*doubt)(struct cv_session *s, const char *why);
 };
 
 /* A link came up: a new session for owner, in core->sessions, its timer
@@ -63,6 +70,10 @@ void session_refuse_server(struct cv_session *s, uint8_t reason,
 
 /* The tunnel MTU s can carry: mtu, or less when its link carries less. */
 unsigned int session_mtu(const struct cv_session *s, unsigned int mtu);
+/* What a data message adds to an inner packet of that MTU: the type
+ * byte, and with device-type = tap an Ethernet header and a VLAN tag
+ * (TAP_OVERHEAD). */
+size_t session_overhead(const struct cv_session *s);
 /* IPv6 needs links of 1280 bytes at least (RFC 8200 5); below that
  * Linux takes IPv6 off the device, and the tunnel runs on IPv4 alone. */
 #define SESSION_IPV6_MIN_MTU 1280

@@ -37,17 +37,17 @@ static void endpoints(const struct core *core, const struct transports *ts,
 		      struct strbuf *out)
 {
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const char *e = transport_endpoint(core, &ts->host[i]);
+		const char *e = transport_endpoint(core, ts->host[i]);
 		bool seen = false;
 		for (unsigned int j = 0; j < i; j++)
-			seen |= strcmp(e, transport_endpoint(core, &ts->host[j])) == 0;
+			seen |= strcmp(e, transport_endpoint(core, ts->host[j])) == 0;
 		if (seen)
 			continue;
 		strbuf_printf(out, "%s%s (", i ? ", " : "", e);
 		for (unsigned int j = i, first = 1; j < ts->n; j++)
-			if (strcmp(e, transport_endpoint(core, &ts->host[j])) == 0) {
+			if (strcmp(e, transport_endpoint(core, ts->host[j])) == 0) {
 				strbuf_printf(out, "%s%s", first ? "" : ", ",
-					      ts->host[j].t->name);
+					      ts->host[j]->t->name);
 				first = 0;
 			}
 		strbuf_printf(out, ")");
@@ -130,6 +130,15 @@ static void networks(const struct session_view *v, struct strbuf *out)
 		strbuf_printf(out, " -");
 }
 
+/* " 02:00:5e:10:00:01 ...", or " -" */
+static void macs(const struct session_view *v, struct strbuf *out)
+{
+	for (unsigned int i = 0; i < v->n_macs; i++)
+		strbuf_printf(out, " %s", v->macs[i]);
+	if (!v->n_macs)
+		strbuf_printf(out, " -");
+}
+
 static void session_brief(const struct session_view *v, struct strbuf *out)
 {
 	time_t now = time(NULL);
@@ -148,6 +157,11 @@ static void session_brief(const struct session_view *v, struct strbuf *out)
 	}
 	if (v->radius)
 		radius_line(v, out);
+	if (v->n_macs) {
+		strbuf_printf(out, "  macs:");
+		macs(v, out);
+		strbuf_printf(out, "\n");
+	}
 	ago(out, "  connected: ", v->connected_s);
 	if (v->link.keys_made)
 		ago(out, "  keys made: ", (int64_t)now - v->link.keys_made);
@@ -189,6 +203,8 @@ static void session_full(const struct session_view *v, struct strbuf *out)
 	strbuf_printf(out, "  group: %s\n", v->group ? v->group : "-");
 	strbuf_printf(out, "  networks behind it:");
 	networks(v, out);
+	strbuf_printf(out, "\n  macs:");
+	macs(v, out);
 	strbuf_printf(out, "\n");
 	strbuf_printf(out, "  connected: %s (%s)\n", utc(v->connected_at, date),
 		      human_when(-v->connected_s, when));
@@ -267,7 +283,7 @@ static void counters(const struct core *core, const struct transports *ts,
 		if (core->logins[i] || all)
 			counter_line(out, "logins.", login_names[i], core->logins[i]);
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct emit_ctx c = { out, h->t->name, all };
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, emit_counter, &c);
@@ -335,7 +351,7 @@ void status_log(const struct core *core, const struct transports *ts)
 #undef COUNTER_PRINT
 	/* The transports' own counters, as tls.NAME=VALUE. */
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct counter_line c = { line, sizeof(line), used, h->t->name };
 		if (h->inst && TRANSPORT_HAS(h->t, stats))
 			h->t->stats(h->inst, append_transport_counter, &c);

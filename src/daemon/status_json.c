@@ -126,6 +126,13 @@ static void session_json(const struct core *core, const struct cv_session *s,
 		strbuf_json_string(out, prefix_str(&v.networks[i], n));
 	}
 	strbuf_printf(out, "]");
+	key(out, "macs");
+	strbuf_printf(out, "[");
+	for (unsigned int i = 0; i < v.n_macs; i++) {
+		strbuf_printf(out, "%s", i ? "," : "");
+		strbuf_json_string(out, v.macs[i]);
+	}
+	strbuf_printf(out, "]");
 	time_or_null(out, "since", v.connected_at);
 	number(out, "connected_s", (uint64_t)v.connected_s);
 	string_or_null(out, "protocol", v.link.protocol);
@@ -164,7 +171,7 @@ static void daemon_json(const struct core *core, const struct transports *ts,
 	key(out, "transports");
 	strbuf_printf(out, "[");
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		strbuf_printf(out, "%s{\"name\":", i ? "," : "");
 		strbuf_json_string(out, h->t->name);
 		string_or_null(out, core->cfg->mode == MODE_SERVER ? "listen" : "remote",
@@ -198,7 +205,7 @@ static void transport_counters(const struct transports *ts,
 {
 	strbuf_printf(out, ",\"transports\":{");
 	for (unsigned int i = 0; i < ts->n; i++) {
-		const struct cv_host *h = &ts->host[i];
+		const struct cv_host *h = ts->host[i];
 		struct emit_ctx c = { out, true };
 		strbuf_printf(out, "%s", i ? "," : "");
 		strbuf_json_string(out, h->t->name);

@@ -80,6 +80,8 @@ void session_view(const struct core *core, const struct cv_session *s,
 		v->networks = s->policy->networks;
 		v->n_networks = s->policy->n_networks;
 	}
+	for (unsigned int i = 0; s->macs && i < s->macs->n; i++)
+		mac_str(s->macs->macs[i], v->macs[v->n_macs++]);
 	v->connected_at = s->connected_at;
 	v->connected_s = (now - s->started) / 1000;
 	v->seen_s = (double)(now - s->last_rx) / 1000.0;

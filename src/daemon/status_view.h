@@ -16,6 +16,8 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "config.h"
+#include "mac_table.h"
 #include "radius_session.h"
 
 struct core;
@@ -55,6 +57,9 @@ struct session_view {
 	/* The networks behind the session (site to site), in the policy. */
 	const struct cv_prefix *networks;
 	unsigned int n_networks;
+	/* A TAP gateway's: the MAC addresses the session owns, as text. */
+	unsigned int n_macs;
+	char macs[CONFIG_MAX_MACS][MAC_STRLEN];
 	time_t connected_at;
 	int64_t connected_s;		/* seconds since */
 	double seen_s;			/* since the peer was last heard */

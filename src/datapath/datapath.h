@@ -27,11 +27,13 @@ void datapath_free(struct datapath *dp);
  * unless client-to-client (gateway4 and gateway6: the gateway's own
  * inner addresses, family 0 without that pool). networks: every
  * configured network behind a client, to its client's name, to tell a
- * source in another client's network from any other forged one. */
-void datapath_serve(struct datapath *dp, const struct route_table *routes,
-		    const struct route_table *networks,
-		    const struct cv_addr *gateway4,
-		    const struct cv_addr *gateway6);
+ * source in another client's network from any other forged one. With
+ * a TAP device, frames go by their MAC addresses instead (l2.h), and
+ * the MAC table is made here: returns 0 or -ENOMEM. */
+int datapath_serve(struct datapath *dp, const struct route_table *routes,
+		   const struct route_table *networks,
+		   const struct cv_addr *gateway4,
+		   const struct cv_addr *gateway6);
 /* A client's: every packet from TUN goes to s, the session that is up
  * (NULL: none is, and packets are dropped as no_route). */
 void datapath_set_session(struct datapath *dp, struct cv_session *s);

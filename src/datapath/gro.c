@@ -1,4 +1,5 @@
 #include "gro.h"
+#include "l2.h"
 #include "wire.h"
 
 #include <string.h>
@@ -12,6 +13,7 @@ void gro_init(struct gro *g, const struct tun *tun)
 {
 	memset(g, 0, sizeof(*g));
 	g->tun = tun;
+	g->l2 = tun->tap ? TAP_ETH_HLEN : 0;
 }
 
 /* One packet as it came: partial NULL for checksums done (a zero
@@ -21,8 +23,10 @@ static void write_one(struct gro *g, const uint8_t *pkt, size_t len,
 {
 	uint8_t vnet[VNET_HDR_LEN] = { 0 };
 
-	if (partial)
-		offload_to_vnet(pkt, partial, vnet);
+	if (partial) {
+		offload_to_vnet(pkt + g->l2, partial, vnet);
+		offload_vnet_shift(vnet, g->l2);
+	}
 	/* A full queue drops, as a router would. */
 	if (tun_write(g->tun, vnet, pkt, len) < 0)
 		g->write_failed++;
@@ -66,13 +70,16 @@ static bool checksums_ok(const uint8_t *pkt, size_t len, size_t l4)
 	return csum_fold(csum_add(sum, pkt + l4, len - l4)) == 0xffff;
 }
 
-/* Whether pkt continues the held segments. */
+/* Whether pkt continues the held segments (pkt and len: the IP packet;
+ * the Ethernet header before it, on TAP, the same as the first's). */
 static bool joins(const struct gro *g, const uint8_t *pkt, size_t len,
 		  size_t hl, size_t l4)
 {
-	const uint8_t *f = g->first, *ft = f + g->l4, *t = pkt + l4;
+	const uint8_t *f = g->first + g->l2, *ft = f + g->l4, *t = pkt + l4;
 	size_t plen = len - hl;
 
+	if (g->l2 && memcmp(g->first, pkt - g->l2, g->l2) != 0)
+		return false;
 	if (g->closed || g->n >= GRO_MAX_SEGMENTS || hl != g->hdr_len ||
 	    l4 != g->l4 || plen > g->mss ||
 	    g->hdr_len + g->payload + plen > IP_MAX ||
@@ -97,8 +104,8 @@ static void hold(struct gro *g, const uint8_t *pkt, size_t len, size_t hl,
 		 size_t l4, const struct cv_segmentation *partial)
 {
 	g->n = 1;
-	g->first = pkt;
-	g->first_len = len;
+	g->first = pkt - g->l2;
+	g->first_len = len + g->l2;
 	g->hdr_len = hl;
 	g->l4 = l4;
 	g->payload = g->mss = len - hl;
@@ -123,9 +130,9 @@ void gro_flush(struct gro *g)
 	}
 	/* One large segment: the first header with the total length, and
 	 * the TCP checksum left to the kernel (the pseudo-header's sum). */
-	uint8_t *vnet = g->head, *ip = g->head + VNET_HDR_LEN;
+	uint8_t *vnet = g->head, *ip = g->head + VNET_HDR_LEN + g->l2;
 	size_t total = g->hdr_len + g->payload;
-	int version = g->first[0] >> 4;
+	int version = g->first[g->l2] >> 4;
 	struct cv_segmentation seg = {
 		.flags = CV_MSG_NEEDS_CSUM,
 		.gso_type = version == 4 ? CV_GSO_TCPV4 : CV_GSO_TCPV6,
@@ -135,7 +142,7 @@ void gro_flush(struct gro *g)
 		.csum_offset = 16,
 	};
 
-	memcpy(ip, g->first, g->hdr_len);
+	memcpy(ip - g->l2, g->first, g->l2 + g->hdr_len);
 	if (g->closed)
 		ip[g->l4 + 13] |= TCP_PSH;
 	if (version == 4) {
@@ -150,25 +157,29 @@ void gro_flush(struct gro *g)
 					   (uint32_t)(total - g->l4)));
 	memcpy(ip + g->l4 + 16, &c, 2);
 	offload_to_vnet(ip, &seg, vnet);
-	g->iov[0] = (struct iovec){ g->head, VNET_HDR_LEN + g->hdr_len };
+	offload_vnet_shift(vnet, g->l2);
+	g->iov[0] = (struct iovec){ g->head, VNET_HDR_LEN + g->l2 + g->hdr_len };
 	if (tun_writev(g->tun, g->iov, (int)g->n + 1) < 0)
 		g->write_failed++;
 	g->joined += g->n - 1;
 	g->n = 0;
 }
 
-void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
+void gro_packet(struct gro *g, const uint8_t *frame, size_t flen,
 		const struct cv_segmentation *partial)
 {
-	size_t l4 = 0, hl = candidate(pkt, len, &l4);
+	/* From here on pkt and len are the IP packet's. */
+	const uint8_t *pkt = g->l2 ? l2_ip(frame, flen) : frame;
+	size_t len = flen - g->l2, l4 = 0, hl = pkt ? candidate(pkt, len, &l4) : 0;
 
 	if (!hl) {
 		gro_flush(g);
-		write_one(g, pkt, len, partial);
+		write_one(g, frame, flen, partial);
 		return;
 	}
 	if (g->n && joins(g, pkt, len, hl, l4)) {
-		if (!g->checked && !checksums_ok(g->first, g->first_len, g->l4)) {
+		if (!g->checked &&
+		    !checksums_ok(g->first + g->l2, g->first_len - g->l2, g->l4)) {
 			/* The held one goes alone; the kernel drops it. */
 			gro_flush(g);
 			hold(g, pkt, len, hl, l4, partial);
@@ -177,7 +188,7 @@ void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
 		g->checked = true;
 		if (!partial && !checksums_ok(pkt, len, l4)) {
 			gro_flush(g);
-			write_one(g, pkt, len, NULL);
+			write_one(g, frame, flen, NULL);
 			return;
 		}
 		g->iov[++g->n] = (struct iovec){ (void *)(pkt + hl), len - hl };

@@ -16,6 +16,9 @@
  * else is written as it came.
  *
  * Packets are borrowed: they must stay valid until gro_flush().
+ *
+ * On a TAP device packets are Ethernet frames: only frames with the
+ * same Ethernet header are joined, and the segment written carries it.
  */
 #ifndef CULVERT_GRO_H
 #define CULVERT_GRO_H
@@ -33,13 +36,15 @@
 
 struct gro {
 	const struct tun *tun;	/* opened with offloads (vnet_hdr) */
+	size_t l2;		/* a frame's Ethernet header (TAP), or 0 */
 	uint64_t joined;	/* packets that went out inside another */
 	uint64_t write_failed;	/* writes the kernel refused (queue full) */
 
 	unsigned int n;		/* segments held; 0: none */
-	const uint8_t *first;	/* the first one, as it came */
+	const uint8_t *first;	/* the first one, as it came (a frame on TAP) */
 	size_t first_len;
-	size_t hdr_len, l4;	/* its IP + TCP header length; IP alone */
+	size_t hdr_len, l4;	/* its IP + TCP header length; IP alone
+				 * (after the Ethernet header on TAP) */
 	size_t payload;		/* bytes after the headers, all segments */
 	size_t mss;		/* the first segment's payload */
 	uint32_t next_seq;
@@ -47,7 +52,7 @@ struct gro {
 	bool partial;		/* the first one's checksum left to do */
 	struct cv_segmentation first_seg;	/* then, where it is */
 	bool closed;		/* the last one was short or had PSH */
-	uint8_t head[VNET_HDR_LEN + 60 + 60];
+	uint8_t head[VNET_HDR_LEN + TAP_ETH_HLEN + 60 + 60];
 	struct iovec iov[GRO_MAX_SEGMENTS + 1];
 };
 
@@ -55,7 +60,7 @@ void gro_init(struct gro *g, const struct tun *tun);
 /* Take one packet for TUN: join it to the held ones, or write those and
  * hold this one, or write both. Counts what it writes into TUN. partial:
  * NULL for a packet with its checksums done, or where its checksum left
- * to do is (from offload_check). */
+ * to do is (from offload_check, counted from the IP packet on TAP). */
 void gro_packet(struct gro *g, const uint8_t *pkt, size_t len,
 		const struct cv_segmentation *partial);
 /* Write what is held. */

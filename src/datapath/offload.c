@@ -124,6 +124,14 @@ void offload_to_vnet(const uint8_t *pkt, const struct cv_segmentation *seg,
 	put_le16(vnet + 8, seg->csum_offset);
 }
 
+void offload_vnet_shift(uint8_t vnet[VNET_HDR_LEN], size_t by)
+{
+	if (vnet[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		put_le16(vnet + 6, (uint16_t)(le16(vnet + 6) + by));
+	if (le16(vnet + 2))
+		put_le16(vnet + 2, (uint16_t)(le16(vnet + 2) + by));
+}
+
 /* ---- checking metadata */
 
 int offload_check(const uint8_t *pkt, size_t len, struct cv_segmentation *seg,

@@ -36,6 +36,9 @@ void offload_from_vnet(const uint8_t vnet[VNET_HDR_LEN],
 /* For a packet pkt checked by offload_check. */
 void offload_to_vnet(const uint8_t *pkt, const struct cv_segmentation *seg,
 		     uint8_t vnet[VNET_HDR_LEN]);
+/* The offsets of vnet counted from `by` bytes earlier: for a frame of a
+ * TAP device, whose IP packet comes after its Ethernet header. */
+void offload_vnet_shift(uint8_t vnet[VNET_HDR_LEN], size_t by);
 
 /*
  * Check seg against pkt and fill what follows from the headers:

@@ -32,27 +32,30 @@ static void log_open_error(int err)
 	}
 }
 
-static void log_setiff_error(const char *name, int err)
+static void log_setiff_error(const char *name, bool tap, int err)
 {
 	const char *shown = *name ? name : "(any name)";
+	const char *kind = tap ? "TAP" : "TUN";
 
 	switch (err) {
 	case EPERM:
 	case EACCES:
-		log_err("cannot create TUN device %s: %s (run as root or with CAP_NET_ADMIN)",
-			shown, strerror(err));
+		log_err("cannot create %s device %s: %s (run as root or with CAP_NET_ADMIN)",
+			kind, shown, strerror(err));
 		break;
 	case EBUSY:
 		log_err("device %s is in use by another program", shown);
 		break;
 	case EINVAL:
 		/* The kernel also says EINVAL when the name belongs to a
-		 * device that is not a TUN device. */
-		log_err("cannot create TUN device %s: the name is invalid or taken by a device that is not TUN",
-			shown);
+		 * device that is not a TUN device, or a TUN device when a
+		 * TAP one is asked for (and the other way round). */
+		log_err("cannot create %s device %s: the name is invalid or taken by a device that is not %s",
+			kind, shown, kind);
 		break;
 	default:
-		log_err("cannot create TUN device %s: %s", shown, strerror(err));
+		log_err("cannot create %s device %s: %s", kind, shown,
+			strerror(err));
 	}
 }
 
@@ -71,15 +74,16 @@ static void enable_offload(struct tun *tun)
 			 tun->name, strerror(errno));
 }
 
-int tun_open(const char *name, bool offload, struct tun *tun)
+int tun_open(const char *name, bool offload, bool tap, struct tun *tun)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	struct ifreq ifr = { .ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI };
 	int err;
 
 	tun->fd = -1;
 	tun->ifindex = 0;
 	tun->name[0] = '\0';
 	tun->vnet_hdr = false;
+	tun->tap = tap;
 	if (offload)
 		ifr.ifr_flags |= IFF_VNET_HDR;
 	if (!name)
@@ -99,7 +103,7 @@ int tun_open(const char *name, bool offload, struct tun *tun)
 	}
 	if (ioctl(tun->fd, TUNSETIFF, &ifr) < 0) {
 		err = errno;
-		log_setiff_error(name, err);
+		log_setiff_error(name, tap, err);
 		tun_close(tun);
 		return -err;
 	}
@@ -109,8 +113,8 @@ int tun_open(const char *name, bool offload, struct tun *tun)
 	tun->ifindex = (int)if_nametoindex(tun->name);
 	if (!tun->ifindex) {
 		err = errno;
-		log_err("TUN device %s vanished right after creation: %s",
-			tun->name, strerror(err));
+		log_err("%s device %s vanished right after creation: %s",
+			tap ? "TAP" : "TUN", tun->name, strerror(err));
 		tun_close(tun);
 		return -err;
 	}
@@ -126,6 +130,13 @@ void tun_close(struct tun *tun)
 	if (tun->fd >= 0)
 		close(tun->fd);
 	tun->fd = -1;
+}
+
+int tun_set_carrier(const struct tun *tun, bool on)
+{
+	int carrier = on;
+
+	return ioctl(tun->fd, TUNSETCARRIER, &carrier) < 0 ? -errno : 0;
 }
 
 ssize_t tun_read(const struct tun *tun, uint8_t *buf, size_t size)

@@ -1,4 +1,5 @@
-/* The TUN device: opened non-blocking, layer 3, without packet info. */
+/* The TUN device: opened non-blocking, layer 3, without packet info; or
+ * a TAP device (layer 2, Ethernet frames) for device-type = tap. */
 #ifndef CULVERT_TUN_H
 #define CULVERT_TUN_H
 
@@ -17,16 +18,31 @@ struct tun {
 	 * kernel hands over and takes back TCP segments of up to 64 KiB
 	 * (TSO) with their checksum left to do. */
 	bool vnet_hdr;
+	/* A TAP device: every read and write is an Ethernet frame (no FCS),
+	 * and the virtio-net header's offsets count from the frame's start. */
+	bool tap;
 };
+
+/* What a TAP device's frames add to an IP packet: the Ethernet header,
+ * and what may be added to a tunnel message beside it, one 802.1Q tag
+ * of a bridge that tags. */
+#define TAP_ETH_HLEN 14
+#define TAP_OVERHEAD 18
 
 /* name: the wanted device name, or NULL/"" to let the kernel choose.
  * Returns 0 or a negative errno, after logging a line that says what to do
  * (no /dev/net/tun, no CAP_NET_ADMIN, name in use). offload: open with
- * IFF_VNET_HDR and turn on TSO and checksum offload (see vnet_hdr). */
-int tun_open(const char *name, bool offload, struct tun *tun);
+ * IFF_VNET_HDR and turn on TSO and checksum offload (see vnet_hdr).
+ * tap: a TAP device instead (IFF_TAP). */
+int tun_open(const char *name, bool offload, bool tap, struct tun *tun);
 /* Closing the fd deletes the device, and with it its addresses and
  * routes. */
 void tun_close(struct tun *tun);
+/* The device's carrier (TUNSETCARRIER): a TAP client's is on only while
+ * a session is up, as a cable plugged in, so that the host's DHCP
+ * client asks when there is a LAN to ask. 0 or a negative errno (an
+ * old kernel: EINVAL). */
+int tun_set_carrier(const struct tun *tun, bool on);
 
 /*
  * Every read and write of the device is one of these. With vnet_hdr,

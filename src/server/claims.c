@@ -7,7 +7,6 @@
 
 #include "config.h"
 #include "core.h"
-#include "lease.h"
 #include "policy.h"
 #include "route.h"
 #include "server.h"
@@ -74,7 +73,10 @@ static int against_files(const struct policy_set *set, const char *identity,
 	return 0;
 }
 
-/* The networks live sessions hold in the route table. */
+/* The networks live sessions hold in the route table. An older session
+ * of the same client gave its own back already (lease.c's
+ * replace_older), unless duplicate-identity keeps it: then it keeps
+ * them, and s is refused like anyone else's. */
 static int against_sessions(struct cv_session *s, const struct cv_prefix *net,
 			    char *why, size_t size)
 {
@@ -90,15 +92,9 @@ static int against_sessions(struct cv_session *s, const struct cv_prefix *net,
 			if (route_find(srv->routes, held) != o ||
 			    !prefix_overlap(net, held) || prefix_equal(net, held))
 				continue;	/* the same prefix: lease.c's */
-			if (!same_client(o->identity, s->identity)) {
-				snprintf(why, size, "overlaps network %s of session %s",
-					 prefix_str(held, p), session_name(o));
-				return -1;
-			}
-			lease_give_back(o);
-			session_end_soon(o, PROTO_REASON_POLICY,
-					 "replaced by a new session of the same client");
-			break;
+			snprintf(why, size, "overlaps network %s of session %s",
+				 prefix_str(held, p), session_name(o));
+			return -1;
 		}
 	}
 	return 0;

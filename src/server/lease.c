@@ -33,10 +33,97 @@ static int refused(struct lease_refusal *why, enum refusal counted,
 	return -1;
 }
 
-/* The session of s's own client that holds claim (a static address or a
- * network) gives it up, and ends at the next turn: the client is back
- * before its old session timed out. One of another client cannot hold
- * it (the policy's checks saw to it); should it, s is refused. */
+/* ---- one session per client */
+
+/* Whether o's outer address has s's IP (any port). */
+static bool same_outer_ip(const struct cv_session *o, const struct cv_session *s)
+{
+	struct cv_addr a, b;
+
+	return addr_from_sockaddr(&o->peer_addr, &a) == 0 &&
+	       addr_from_sockaddr(&s->peer_addr, &b) == 0 && addr_equal(&a, &b);
+}
+
+/* Whether o is the same client as s: the same identity; or, where
+ * nothing proves one (udp), the same IP asking back the address o
+ * holds. */
+static bool same_client(const struct cv_session *o, const struct cv_session *s)
+{
+	if (s->identity || o->identity)
+		return s->identity && o->identity &&
+		       strcmp(s->identity, o->identity) == 0;
+	return same_outer_ip(o, s) &&
+	       ((o->has_inner && addr_equal(&o->inner, &s->previous4)) ||
+		(o->has_inner6 && addr_equal(&o->inner6, &s->previous6)));
+}
+
+/* "203.0.113.2, 198.18.1.0/24": what o holds, for the log. */
+static void holdings(const struct cv_session *o, char *buf, size_t size)
+{
+	const struct server *srv = o->owner;
+	const struct session_policy *p = o->policy;
+	char a[ADDR_STRLEN];
+	size_t used = 0;
+	int len;
+
+	buf[0] = '\0';
+	if (o->has_inner) {
+		len = snprintf(buf, size, "%s", addr_str(&o->inner, a));
+		used += len > 0 ? (size_t)len : 0;
+	}
+	if (o->has_inner6 && used < size) {
+		len = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+			       addr_str(&o->inner6, a));
+		used += len > 0 ? (size_t)len : 0;
+	}
+	for (unsigned int i = 0; p && i < p->n_networks && used < size; i++) {
+		if (route_find(srv->routes, &p->networks[i]) != o)
+			continue;
+		len = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+			       prefix_str(&p->networks[i], a));
+		used += len > 0 ? (size_t)len : 0;
+	}
+}
+
+/* One session per client: an older session of s's client (one that
+ * restarted, or that tried a new session beside one it thought dead)
+ * gives back what it holds, addresses and networks, for s to take
+ * (its hello asked its addresses back; static ones are its anyway),
+ * and ends at the loop's next turn: never a link of the transport
+ * closed inside the upcall for another. Not with duplicate-identity,
+ * for identities shared on purpose: take_over then refuses s what the
+ * older one still holds. */
+static void replace_older(struct cv_session *s)
+{
+	struct core *core = s->core;
+	char held[320];
+
+	if (core->cfg->duplicate_identity)
+		return;
+	for (struct cv_session *o = core->sessions; o; o = o->next) {
+		/* Those that hold: up, or waiting for their
+		 * client-connect-script, and not ending already. */
+		if (o == s || o->owner != s->owner || o->end_why ||
+		    (o->state != SESSION_UP && !o->connect_hook) ||
+		    !same_client(o, s))
+			continue;
+		holdings(o, held, sizeof(held));
+		session_log(s, LOG_NOTICE,
+			    "session %s from %s replaces its session from %s, which ends%s%s",
+			    session_name(s), s->peer, o->peer,
+			    held[0] ? " and gives back " : "", held);
+		core->counters.sessions_replaced++;
+		lease_give_back(o);
+		session_end_soon(o, PROTO_REASON_REPLACED,
+				 "replaced by a new session of the same client");
+	}
+}
+
+/* claim (a static address or a network) must be free: replace_older
+ * freed those of s's own client, unless duplicate-identity keeps that
+ * one's session, which then keeps them too (an address or a network is
+ * in one place at a time); one of another client cannot hold it (the
+ * policy's checks saw to it). Either way, s is refused. */
 static int take_over(struct cv_session *s, const struct cv_prefix *claim,
 		     struct lease_refusal *why)
 {
@@ -50,17 +137,15 @@ static int take_over(struct cv_session *s, const struct cv_prefix *claim,
 		addr_str(&claim->addr, c);
 	else
 		prefix_str(claim, c);
-	if (!old->identity || !s->identity ||
-	    strcmp(old->identity, s->identity) != 0)
-		return refused(why, REFUSAL_address_in_use, PROTO_REASON_POLICY,
-			       "its address or network is in use",
-			       "%s is held by session %s", c, session_name(old));
-	session_log(s, LOG_NOTICE, "session %s from %s takes over %s from its session from %s, which ends",
-		   session_name(s), s->peer, c, old->peer);
-	lease_give_back(old);
-	session_end_soon(old, PROTO_REASON_POLICY,
-			 "replaced by a new session of the same client");
-	return 0;
+	if (old->identity && s->identity &&
+	    strcmp(old->identity, s->identity) == 0)
+		return refused(why, REFUSAL_address_in_use, PROTO_REASON_BUSY,
+			       "another session of your identity holds your address or network",
+			       "%s is held by its session from %s: duplicate-identity = yes lets an identity have two sessions, never its static address or networks twice (the new one may come back when the old one ends)",
+			       c, old->peer);
+	return refused(why, REFUSAL_address_in_use, PROTO_REASON_POLICY,
+		       "its address or network is in use",
+		       "%s is held by session %s", c, session_name(old));
 }
 
 /* A static address a RADIUS reply gave: the pool's, taken from it for
@@ -227,6 +312,7 @@ static int route_networks(struct cv_session *s, struct lease_refusal *why)
 
 int lease_take(struct cv_session *s, struct lease_refusal *why)
 {
+	replace_older(s);
 	if (lease4(s, why) < 0 || lease6(s, why) < 0 ||
 	    route_networks(s, why) < 0) {
 		lease_give_back(s);

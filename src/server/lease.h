@@ -5,10 +5,17 @@
  * table, and the networks as kernel routes through the TUN device too,
  * so that the gateway's own routing sends their traffic into the tunnel.
  *
- * A client that holds a static address or networks is one place at a
- * time: a new session of the same identity (the site router came back
- * before its old session timed out) takes them over, and the old session
- * ends at the loop's next turn.
+ * One session per client: a new session of the same client (the same
+ * identity; over udp, which proves none, the same IP asking back the
+ * address an older session holds) replaces the older one, which gives
+ * back its addresses and networks at once, for the new one to take, and
+ * ends at the loop's next turn (BYE, replaced; sessions_replaced). A
+ * client that restarted, a site router back before its old session
+ * timed out, a client that tried a new session beside one it doubted:
+ * each comes back with what it had. duplicate-identity = yes keeps both
+ * sessions, for an identity shared on purpose; a static address or a
+ * network is still in one place at a time, and the new session is
+ * refused it (busy: it may come back once the older one has ended).
  */
 #ifndef CULVERT_LEASE_H
 #define CULVERT_LEASE_H
@@ -29,8 +36,9 @@ struct lease_refusal {
 	char logged[320];
 };
 
-/* s's addresses and networks, as s->policy (NULL: the pools only) says.
- * Returns 0, or -1 with *why filled, everything given back. */
+/* s's addresses and networks, as s->policy (NULL: the pools only) says,
+ * once the older sessions of its client gave theirs back. Returns 0, or
+ * -1 with *why filled, everything given back. */
 int lease_take(struct cv_session *s, struct lease_refusal *why);
 /* Gives back what lease_take took; again is harmless. */
 void lease_give_back(struct cv_session *s);

@@ -22,6 +22,7 @@
 #include "refusal_log.h"
 #include "route.h"
 #include "server_internal.h"
+#include "stateless_reset.h"
 #include "throttle.h"
 
 /* auth = radius: the servers, the threads that ask them, the back-off
@@ -233,7 +234,9 @@ int server_new(struct core *core, struct server **out)
 		log_err("cannot set up the server: %s", strerror(-err));
 		return err;
 	}
-	if ((err = setup_auth(srv)) < 0 || (err = setup_pools(srv)) < 0)
+	if ((err = setup_auth(srv)) < 0 ||
+	    (err = stateless_reset_new(core->cfg, &srv->reset)) < 0 ||
+	    (err = setup_pools(srv)) < 0)
 		return err;
 	return setup_policy(srv);
 }
@@ -257,8 +260,10 @@ int server_start(struct server *srv)
 	const struct tun *tun = &srv->core->tun;
 	char buf[ADDR_STRLEN];
 	const char *why;
-	int err = nl_link_set(srv->core->nl, tun->ifindex, cfg->mtu, true, &why);
 
+	if (tun->tap)
+		return server_bridge_join(srv);
+	int err = nl_link_set(srv->core->nl, tun->ifindex, cfg->mtu, true, &why);
 	if (err < 0) {
 		log_err("cannot set %s up with MTU %u: %s", tun->name, cfg->mtu,
 			why ? why : strerror(-err));
@@ -305,5 +310,6 @@ void server_free(struct server *srv)
 	policy_set_free(srv->policy);
 	pool_free(srv->pool);
 	pool_free(srv->pool6);
+	stateless_reset_free(srv->reset);
 	free(srv);
 }

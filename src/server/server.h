@@ -34,6 +34,7 @@ struct radius_config;
 struct refusal_log;
 struct retired_auth;
 struct route_table;
+struct stateless_reset;
 struct throttle;
 
 struct server {
@@ -60,6 +61,7 @@ struct server {
 	/* Password files replaced by reloads: a check may still be using
 	 * one, so they live until the server ends. */
 	struct retired_auth *retired_auth;
+	struct stateless_reset *reset;	/* NULL: no resets (no secret) */
 };
 
 /* The password checks, the pools and the route table; touches no
@@ -67,8 +69,16 @@ struct server {
  * either way. */
 int server_new(struct core *core, struct server **out);
 /* The TUN device up, with the gateway's inner addresses on it; and the
- * network around it checked (netcheck_server). */
+ * network around it checked (netcheck_server). A TAP device joins its
+ * bridge instead. */
 int server_start(struct server *srv);
+
+/* bridge_port.c, device-type = tap: the TAP device a port of `bridge`,
+ * at its MTU, up; and the bridge's hairpin on that port as
+ * client-to-client says (again at a reload). 0 or a negative errno,
+ * logged. */
+int server_bridge_join(struct server *srv);
+int server_bridge_hairpin(struct server *srv);
 void server_free(struct server *srv);
 
 /* The per-client policy of cfg (client-config-dir, group-config-dir),
@@ -102,5 +112,10 @@ void server_reload_policy_commit(struct server *srv, struct policy_set *set);
 struct cv_session *server_link_up(void *srv, struct cv_host *h,
 				  struct cv_link *link,
 				  const struct cv_link_info *info);
+/* The token of a stateless reset to peer over h (struct cv_host's
+ * reset_token): 0, -EAGAIN past the rate, -ENOTSUP without a secret. */
+int server_reset_token(void *srv, struct cv_host *h,
+		       const struct sockaddr *peer, socklen_t peer_len,
+		       uint8_t *token);
 
 #endif

@@ -28,6 +28,7 @@
 #include "server_internal.h"
 #include "session_owner.h"
 #include "source_table.h"
+#include "stateless_reset.h"
 #include "throttle.h"
 #include "user_name.h"
 
@@ -98,11 +99,14 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 	for (unsigned int i = 0; i < cfg->n_dns_domains; i++)
 		snprintf(w->dns_domains[i], sizeof(w->dns_domains[i]), "%s",
 			 cfg->dns_domains[i]);
+	if (s->core->tun.tap)
+		w->frames = PROTO_FRAMES_ETHERNET;
 	if (session_takes_gso(s))
 		w->features |= PROTO_FEATURE_DATA_GSO;
 	if (session_takes_partial(s))
 		w->features |= PROTO_FEATURE_DATA_PARTIAL;
 	w->features |= PROTO_FEATURE_PATH_MTU;
+	server_welcome_reset_token(s, w);
 }
 
 static int send_welcome(struct cv_session *s)
@@ -125,6 +129,28 @@ bool server_refuse(struct cv_session *s, enum refusal why, uint8_t reason,
 	session_send_refuse(s, reason, told);
 	session_free(s, false, logged);
 	return false;
+}
+
+/* Both ends carry the same: IP packets (TUN) or Ethernet frames (TAP).
+ * Frames taken for packets, or the reverse, would be garbage on both
+ * sides: refused before anything else, saying which side to change. */
+static bool device_types_agree(struct cv_session *s, const struct proto_hello *h)
+{
+	bool tap = s->core->tun.tap;
+	char told[160], logged[200];
+
+	if (tap == (h->frames == PROTO_FRAMES_ETHERNET))
+		return true;
+	snprintf(told, sizeof(told),
+		 "this gateway carries %s (device-type = %s): set device-type = %s on the client",
+		 tap ? "Ethernet frames" : "IP packets", tap ? "tap" : "tun",
+		 tap ? "tap" : "tun");
+	snprintf(logged, sizeof(logged),
+		 "the client's device is %s (device-type = %s), this gateway's %s (device-type = %s): set device-type = %s on the client",
+		 tap ? "TUN" : "TAP", tap ? "tun" : "tap", tap ? "TAP" : "TUN",
+		 tap ? "tap" : "tun", tap ? "tap" : "tun");
+	return server_refuse(s, REFUSAL_device_type, PROTO_REASON_POLICY, told,
+			     logged);
 }
 
 /* Whether the peer may go on: the limits, and what `auth` asks that the
@@ -207,6 +233,8 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 		return server_refuse(s, REFUSAL_version, PROTO_REASON_VERSION, text,
 				     text);
 	}
+	if (!device_types_agree(s, h))
+		return false;
 	s->nonce = h->nonce;
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
@@ -250,6 +278,13 @@ static bool bring_up(struct cv_session *s)
 		return false;
 	}
 	path_mtu_start(s, session_mtu(s, cfg->mtu));
+	if (s->core->tun.tap) {
+		session_log(s, LOG_NOTICE,
+			    "session %s up over %s: layer 2, on bridge %s, mtu %u",
+			    session_name(s), s->transport->t->name, cfg->bridge,
+			    s->mtu);
+		return true;
+	}
 	policy_text(s, more, sizeof(more));
 	session_log(s, LOG_NOTICE,
 		    "session %s up over %s: inner address %s%s%s%s",
@@ -372,6 +407,7 @@ static const struct session_ops server_session = {
 	.hello_timer = hello_timeout,
 	.up = on_up,
 	.ended = on_ended,
+	.stray = server_session_stray,
 };
 
 /* The oldest link that holds a place the newcomer from sa needs gives

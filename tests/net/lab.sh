@@ -482,6 +482,7 @@ lab_write_configs() {   # the lab's two configs, plain udp
 	pool      = $LAB_POOL     # gateway takes .1, the client gets .2
 	route     = $LAB_LAN_NET   # pushed to clients
 	plugin-dir = $CULVERT_PLUGIN_DIR
+	state-dir = $LAB_TMP/state # reset.key, kept across the gateway's restarts
 	EOF
 	cat >"$LAB_TMP/u.conf" <<-EOF
 	# host U: the client
@@ -653,7 +654,8 @@ lab_server_conf() {
 		mode=server transport=tls "listen=$LAB_GW_EP" "device=$LAB_DEV" \
 		"pool=$LAB_POOL" "route=$LAB_LAN_NET" \
 		"cert=$LAB_PKI/server.crt" "key=$LAB_PKI/server.key" "ca=$LAB_PKI/ca.crt" \
-		auth=certificate "plugin-dir=$CULVERT_PLUGIN_DIR" -- "$@"
+		auth=certificate "plugin-dir=$CULVERT_PLUGIN_DIR" \
+		"state-dir=$LAB_TMP/state" -- "$@"
 }
 
 # lab_client_conf FILE [KEY=VALUE...] : a client over tls presenting alice's

@@ -200,8 +200,8 @@ kill -KILL "${LAB_PID[r1]}"
 wait "${LAB_PID[r1]}" 2>/dev/null
 lab_start r1b r1 "$LAB_TMP/r1.conf"
 lab_wait_log r1b 'tunnel up' 15 || fail "R1 did not come back"
-lab_wait_log gw 'session r1 from .* takes over 203\.0\.113\.11 from its session' 5 ||
-	fail "the gateway did not say that r1's new session takes over"
+lab_wait_log gw 'session r1 from .* replaces its session from .*, which ends and gives back 203\.0\.113\.11, .*198\.18\.1\.0/24' 5 ||
+	fail "the gateway did not say that r1's new session takes 203.0.113.11 and 198.18.1.0/24 over"
 pings x 198.18.2.10 198.18.3.10
 SESSION=r1
 [[ $(json "s['inner']") == 203.0.113.11 ]] || fail "r1 came back with $(json "s['inner']")"

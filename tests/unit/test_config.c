@@ -213,6 +213,54 @@ START_TEST(radius_keys)
 }
 END_TEST
 
+/* device-type = tap: a bridge instead of a pool; the keys of each type
+ * refused with the other. */
+START_TEST(tap_keys)
+{
+	struct config *cfg = parse_ok(
+		"mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+		"device-type = tap\nbridge = br0\nmax-macs = 2\n"
+		"mac-age = 60\nflood-rate = 500\n");
+
+	ck_assert(cfg->tap);
+	ck_assert_str_eq(cfg->bridge, "br0");
+	ck_assert_uint_eq(cfg->max_macs, 2);
+	ck_assert_uint_eq(cfg->mac_age, 60);
+	ck_assert_uint_eq(cfg->flood_rate, 500);
+	ck_assert(!cfg->has_pool);
+	config_free(cfg);
+	cfg = parse_ok(CLIENT "device-type = tap\naddress = 198.51.100.60/24\n"
+			      "address = 2001:db8:21::60/64\n");
+	ck_assert_uint_eq(cfg->n_addresses, 2);
+	ck_assert_uint_eq(cfg->addresses[0].len, 24);
+	config_free(cfg);
+	cfg = parse_ok(SERVER);
+	ck_assert(!cfg->tap);
+	ck_assert_uint_eq(cfg->max_macs, 4);
+	ck_assert_uint_eq(cfg->mac_age, 300);
+	ck_assert_uint_eq(cfg->flood_rate, 100);
+	config_free(cfg);
+
+	parse_bad("mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+		  "device-type = tap\n",
+		  "key 'bridge' is missing for device-type = tap");
+	parse_bad("mode = server\ntransport = udp\nlisten = 192.0.2.1:4433\n"
+		  "device-type = tap\nbridge = br0\npool = 203.0.113.0/24\n",
+		  "test.conf:6: key 'pool' does not apply to device-type = tap");
+	parse_bad(CLIENT "device-type = tap\nroute = default\n",
+		  "key 'route' does not apply to device-type = tap");
+	parse_bad(SERVER "bridge = br0\n",
+		  "test.conf:5: key 'bridge' does not apply to device-type = tun");
+	parse_bad(CLIENT "address = 198.51.100.60/24\n",
+		  "key 'address' does not apply to device-type = tun");
+	parse_bad(SERVER "device-type = tun2\n", "is not a device type");
+	parse_bad(SERVER "max-macs = 65\n", "from 1 to 64");
+	parse_bad(CLIENT "device-type = tap\naddress = 198.51.100.60/24\n"
+			 "address = 198.51.100.60/16\n",
+		  "is already set by an earlier line");
+}
+END_TEST
+
 START_TEST(section_value_wins)
 {
 	struct config *cfg = parse_ok(CLIENT "[udp]\nremote = 198.51.100.9:1\n");
@@ -470,6 +518,7 @@ int main(void)
 	tcase_add_test(tc, keepalive_timeout_default);
 	tcase_add_test(tc, welcome_policy_keys);
 	tcase_add_test(tc, ipv6_only_server);
+	tcase_add_test(tc, tap_keys);
 	tcase_add_test(tc, section_value_wins);
 	tcase_add_test(tc, radius_keys);
 	tcase_add_loop_test(tc, bad_line, 0,

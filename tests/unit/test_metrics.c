@@ -87,6 +87,7 @@ static void quiet(int priority, const char *line, void *arg)
 
 static struct core core;
 static struct transports ts;
+static struct cv_host host;
 static struct server *server;
 
 static void start(void)
@@ -102,14 +103,18 @@ static void start(void)
 	ck_assert_int_eq(config_parse_string("gw.conf",
 					     "mode = server\ntransport = fake\n"
 					     "listen = 192.0.2.1:4433\n"
-					     "pool = 203.0.113.0/24\n", &core.cfg), 0);
+					     "pool = 203.0.113.0/24\n"
+					     /* No stateless resets: nothing made. */
+					     "state-dir = /dev/null/none\n",
+					     &core.cfg), 0);
 	ck_assert_int_eq(loop_new(&core.loop), 0);
 	ts = (struct transports){ .n = 1 };
-	ts.host[0] = (struct cv_host){ .core = &core, .t = &fake,
-				       .inst = (struct cv_instance *)&core };
+	host = (struct cv_host){ .core = &core, .t = &fake,
+				 .inst = (struct cv_instance *)&core };
+	ts.host[0] = &host;
 	inet_pton(AF_INET, "192.0.2.7", &peer.sin_addr);
 	ck_assert_int_eq(server_new(&core, &server), 0);
-	ck_assert_ptr_nonnull(server_link_up(server, &ts.host[0],
+	ck_assert_ptr_nonnull(server_link_up(server, ts.host[0],
 					     (struct cv_link *)&core, &info));
 	core.counters.spoofed_source = 5;
 	core.counters.rx_bytes = 1234;

@@ -137,6 +137,11 @@ static void assert_welcome_eq(const struct proto_welcome *a,
 	ck_assert_uint_eq(a->n_networks, b->n_networks);
 	for (unsigned int i = 0; i < a->n_networks; i++)
 		assert_prefix_eq(&a->networks[i], &b->networks[i]);
+	ck_assert_uint_eq(a->frames, b->frames);
+	ck_assert_uint_eq(a->has_reset_token, b->has_reset_token);
+	if (a->has_reset_token)
+		ck_assert_mem_eq(a->reset_token, b->reset_token,
+				 PROTO_RESET_TOKEN_LEN);
 }
 
 static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
@@ -146,6 +151,7 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 	case PROTO_HELLO:
 		ck_assert_uint_eq(a->hello.version, b->hello.version);
 		ck_assert_uint_eq(a->hello.nonce, b->hello.nonce);
+		ck_assert_uint_eq(a->hello.frames, b->hello.frames);
 		ck_assert_uint_eq(a->hello.previous6.family,
 				  b->hello.previous6.family);
 		if (a->hello.previous6.family)
@@ -161,6 +167,13 @@ static void assert_msg_eq(const struct proto_msg *a, const struct proto_msg *b)
 		break;
 	case PROTO_BYE:
 		ck_assert_uint_eq(a->bye.reason, b->bye.reason);
+		break;
+	case PROTO_RESET:
+		ck_assert_uint_eq(a->reset.len < PROTO_RESET_MIN ? PROTO_RESET_MIN
+								 : a->reset.len,
+				  b->reset.len);
+		ck_assert_mem_eq(a->reset.token, b->reset.token,
+				 PROTO_RESET_TOKEN_LEN);
 		break;
 	}
 }
@@ -209,6 +222,9 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_type_name(PROTO_REFUSE), "refuse");
 	ck_assert_str_eq(proto_type_name(PROTO_KEEPALIVE), "keepalive");
 	ck_assert_str_eq(proto_type_name(PROTO_BYE), "bye");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE), "probe");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "probe_ack");
+	ck_assert_str_eq(proto_type_name(PROTO_RESET), "reset");
 	ck_assert_str_eq(proto_type_name(0x06), "unknown");
 	ck_assert_str_eq(proto_type_name(0xff), "unknown");
 
@@ -221,7 +237,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(6), "authentication failed");
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
 	ck_assert_str_eq(proto_reason_name(8), "busy, try again later");
-	ck_assert_str_eq(proto_reason_name(9), "unknown");
+	ck_assert_str_eq(proto_reason_name(9), "replaced by a new session");
+	ck_assert_str_eq(proto_reason_name(10), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST
@@ -659,6 +676,93 @@ START_TEST(test_keepalive_and_bye)
 }
 END_TEST
 
+/* A stateless reset: the token is the last 16 bytes, whatever comes
+ * before; the padding makes it as long as asked, up to a control
+ * message's limit. */
+START_TEST(test_reset)
+{
+	struct proto_msg in = { .type = PROTO_RESET }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w = { .len = 0 };
+
+	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		in.reset.token[i] = (uint8_t)(0xa0 + i);
+	ck_assert_uint_eq(round_trip(&in, buf, &out), PROTO_RESET_MIN);
+	ck_assert_uint_eq(buf[0], 0x0a);
+	ck_assert_mem_eq(buf + 1, in.reset.token, PROTO_RESET_TOKEN_LEN);
+	in.reset.len = 60;
+	ck_assert_uint_eq(round_trip(&in, buf, &out), 60);
+	ck_assert_mem_eq(buf + 60 - PROTO_RESET_TOKEN_LEN, in.reset.token,
+			 PROTO_RESET_TOKEN_LEN);
+	in.reset.len = PROTO_MAX_CONTROL + 1;
+	ck_assert_int_eq(proto_encode(&in, buf, sizeof(buf)), -ENOSPC);
+
+	/* Padding of any value is padding. */
+	ADD(&w, 0x0a, 0xff, 0x17, 0xfe, 0xfd);
+	add(&w, in.reset.token, PROTO_RESET_TOKEN_LEN);
+	expect_ok(&w, &out);
+	ck_assert_uint_eq(out.reset.len, w.len);
+	ck_assert_mem_eq(out.reset.token, in.reset.token, PROTO_RESET_TOKEN_LEN);
+	w.len = PROTO_RESET_MIN - 1;
+	expect_bad(&w, "truncated reset");
+}
+END_TEST
+
+/* A client's "are you there?" is a PROBE like the path MTU's, small:
+ * long enough for a shorter RESET to answer it, shorter than any size a
+ * path MTU search tries, so that its answer is never taken for one. It
+ * is no control message: the codec leaves it to the fast path. */
+START_TEST(test_liveness_probe)
+{
+	uint8_t probe[PROTO_PROBE_LIVENESS_LEN] = { 0 };
+	struct proto_msg out;
+	const char *why;
+	uint32_t id;
+
+	ck_assert_uint_gt(PROTO_PROBE_LIVENESS_LEN, PROTO_RESET_MIN);
+	ck_assert_uint_lt(PROTO_PROBE_LIVENESS_LEN, PROTO_MAX_CONTROL);
+	proto_put_probe(probe, 0);
+	ck_assert_uint_eq(probe[0], 0x08);
+	ck_assert_int_eq(proto_get_probe(probe, sizeof(probe), &id), 0);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(decode(probe, sizeof(probe), &out, &why), -EBADMSG);
+	ck_assert_str_eq(why, "unknown message type 0x08");
+}
+END_TEST
+
+/* RESET_TOKEN: 16 bytes, in a welcome only, once. */
+START_TEST(test_reset_token)
+{
+	struct proto_msg in, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	doc_welcome(&in);
+	in.welcome.has_reset_token = true;
+	memset(in.welcome.reset_token, 0x5c, PROTO_RESET_TOKEN_LEN);
+	size_t n = round_trip(&in, buf, &out);
+	ck_assert_uint_eq(buf[n - 18], 0x14);
+	ck_assert_uint_eq(buf[n - 17], 16);
+
+	welcome_base(&w);
+	expect_ok(&w, &out);
+	ck_assert(!out.welcome.has_reset_token);
+	ADD(&w, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	expect_ok(&w, &out);
+	ck_assert(out.welcome.has_reset_token);
+	ck_assert_uint_eq(out.welcome.reset_token[15], 16);
+	ADD(&w, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+	expect_bad(&w, "duplicate RESET_TOKEN in welcome");
+	welcome_base(&w);
+	ADD(&w, 0x14, 0x04, 1, 2, 3, 4);
+	expect_bad(&w, "RESET_TOKEN length 4, expected 16");
+	w.len = 0;
+	ADD(&w, 0x03, 0x02, 0x14, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	    13, 14, 15, 16);
+	expect_bad(&w, "RESET_TOKEN not allowed in refuse");
+}
+END_TEST
+
 /* ---- route limits */
 
 static void fill_routes(struct proto_msg *m, unsigned int v4, unsigned int v6)
@@ -991,6 +1095,55 @@ START_TEST(test_unknown_critical_rejected)
 	w.len = 0;
 	ADD(&w, 0x03, 0x00, 0xff, 0x00);
 	expect_bad(&w, "unknown critical attribute 0xff");
+}
+END_TEST
+
+/* FRAMES (layer 2): a critical attribute of hello and welcome; a layer
+ * 2 welcome carries no address, route, network or DNS. */
+START_TEST(test_frames)
+{
+	struct proto_msg m = { .type = PROTO_HELLO }, out;
+	uint8_t buf[PROTO_MAX_CONTROL];
+	struct wire w;
+
+	m.hello.version = PROTO_VERSION;
+	m.hello.nonce = NONCE;
+	m.hello.frames = PROTO_FRAMES_ETHERNET;
+	round_trip(&m, buf, &out);
+	ck_assert_uint_eq(out.hello.frames, PROTO_FRAMES_ETHERNET);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WELCOME;
+	m.welcome.nonce = NONCE;
+	m.welcome.mtu = 1400;
+	m.welcome.keepalive_interval = 10;
+	m.welcome.keepalive_timeout = 60;
+	m.welcome.frames = PROTO_FRAMES_ETHERNET;
+	round_trip(&m, buf, &out);
+	/* Without FRAMES, no address is an error, as before. */
+	m.welcome.frames = 0;
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), -EINVAL);
+
+	w.len = 0;
+	ADD(&w, W_HEAD, 0xa0, 0x01, 0x01, W_ADDR4, W_MTU, W_KEEPALIVE);
+	expect_bad(&w, "ADDR4 or SERVER4 in a welcome with FRAMES (layer 2)");
+	w.len = 0;
+	ADD(&w, W_HEAD, W_MTU, W_KEEPALIVE, 0x02, 0x05, 198, 51, 100, 0, 24,
+	    0xa0, 0x01, 0x01);
+	expect_bad(&w, "ROUTE4 or ROUTE6 in a welcome with FRAMES (layer 2)");
+	w.len = 0;
+	ADD(&w, W_HEAD, 0xa0, 0x01, 0x02, W_MTU, W_KEEPALIVE);
+	expect_bad(&w, "FRAMES 2 unknown, expected 1 (Ethernet)");
+	w.len = 0;
+	ADD(&w, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7, 0xa0, 0x01, 0x01,
+	    0xa0, 0x01, 0x01);
+	expect_bad(&w, "duplicate FRAMES in hello");
+	w.len = 0;
+	ADD(&w, 0x03, 0x07, 0xa0, 0x01, 0x01);
+	expect_bad(&w, "FRAMES not allowed in refuse");
+	w.len = 0;
+	ADD(&w, 0x01, 0x01, 0x00, 0x2a, 0x5f, 0x13, 0xc7, 0xa0, 0x00);
+	expect_bad(&w, "FRAMES length 0, expected 1");
 }
 END_TEST
 
@@ -1503,10 +1656,37 @@ START_TEST(test_doc_examples)
 	check_doc_example("welcome6only", &m);
 
 	memset(&m, 0, sizeof(m));
+	m.type = PROTO_HELLO;
+	m.hello.version = PROTO_VERSION;
+	m.hello.nonce = NONCE;
+	m.hello.frames = PROTO_FRAMES_ETHERNET;
+	check_doc_example("hello2", &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_WELCOME;
+	m.welcome.nonce = NONCE;
+	m.welcome.mtu = 1381;
+	m.welcome.keepalive_interval = 10;
+	m.welcome.keepalive_timeout = 60;
+	m.welcome.frames = PROTO_FRAMES_ETHERNET;
+	check_doc_example("welcome2", &m);
+
+	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REFUSE;
 	m.refuse.reason = PROTO_REASON_POOL_EXHAUSTED;
 	strcpy(m.refuse.text, "pool full");
 	check_doc_example("refuse", &m);
+
+	doc_welcome(&m);
+	m.welcome.has_reset_token = true;
+	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		m.welcome.reset_token[i] = (uint8_t)(0x10 * (i % 16) + i % 16);
+	check_doc_example("welcome_reset_token", &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_RESET;
+	m.reset.len = 24;
+	for (unsigned int i = 0; i < PROTO_RESET_TOKEN_LEN; i++)
+		m.reset.token[i] = (uint8_t)(0x10 * (i % 16) + i % 16);
+	check_doc_example("reset", &m);
 }
 END_TEST
 
@@ -1605,6 +1785,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_names);
 	tcase_add_test(codec, test_hello_credentials);
 	tcase_add_test(codec, test_hello_round_trip);
+	tcase_add_test(codec, test_frames);
 	tcase_add_test(codec, test_hello_flags_ignored);
 	tcase_add_test(codec, test_data_gso_offer);
 	tcase_add_test(codec, test_data_gso_header);
@@ -1621,6 +1802,9 @@ static Suite *proto_suite(void)
 	tcase_add_test(codec, test_refuse_round_trip);
 	tcase_add_test(codec, test_refuse_longest_text);
 	tcase_add_test(codec, test_keepalive_and_bye);
+	tcase_add_test(codec, test_reset);
+	tcase_add_test(codec, test_reset_token);
+	tcase_add_test(codec, test_liveness_probe);
 	tcase_add_test(codec, test_max_routes);
 	tcase_add_test(codec, test_too_many_routes_decoded);
 	tcase_add_test(codec, test_route6_fill_the_message);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "config.h"
@@ -26,7 +28,7 @@
 
 /* ---- a transport that only records */
 
-static struct proto_msg sent[8];
+static struct proto_msg sent[32];
 static unsigned int n_sent, n_closed;
 static char logged[8192];
 
@@ -35,7 +37,7 @@ static int fake_send(struct cv_instance *inst, struct cv_link *link,
 {
 	for (unsigned int i = 0; i < count; i++) {
 		const char *why;
-		ck_assert_uint_lt(n_sent, 8);
+		ck_assert_uint_lt(n_sent, 32);
 		ck_assert_int_eq(proto_decode(msgs[i].data, msgs[i].len,
 					      &sent[n_sent++], &why), 0);
 	}
@@ -60,6 +62,7 @@ static void capture(int priority, const char *line, void *arg)
 
 static struct core core;
 static struct transports transports;
+static struct cv_host host;
 static struct server *server;
 static struct client *client;
 static struct datapath *datapath;
@@ -75,7 +78,8 @@ static void start(const char *conf)
 	ck_assert_int_eq(config_parse_string("test.conf", conf, &core.cfg), 0);
 	ck_assert_int_eq(loop_new(&core.loop), 0);
 	transports = (struct transports){ .n = 1 };
-	transports.host[0] = (struct cv_host){ .core = &core, .t = &fake };
+	host = (struct cv_host){ .core = &core, .t = &fake };
+	transports.host[0] = &host;
 	peer = (struct sockaddr_in){ .sin_family = AF_INET,
 				     .sin_port = htons(4433) };
 	inet_pton(AF_INET, "192.0.2.1", &peer.sin_addr);
@@ -96,12 +100,34 @@ static void finish(void)
 	log_set_sink(NULL, NULL);
 }
 
+/* A link comes up from peer, at port if not 0, with the identity its
+ * handshake proved (or NULL), and its owner makes a session of it. */
+static struct cv_session *link_up_as(const char *identity, uint16_t port,
+				     const char *ip)
+{
+	struct sockaddr_in from = peer;
+	struct cv_link_info info = { .identity = identity,
+				     .peer = (struct sockaddr *)&from,
+				     .peer_len = sizeof(from) };
+	struct cv_host *h = transports.host[0];
+	struct cv_link *link = (struct cv_link *)&core;
+
+	if (port)
+		from.sin_port = htons(port);
+	if (ip)
+		inet_pton(AF_INET, ip, &from.sin_addr);
+	struct cv_session *s = server ? server_link_up(server, h, link, &info)
+				      : client_link_up(client, h, link, &info);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
 /* A link comes up, and its owner makes a session of it. */
 static struct cv_session *link_up(void)
 {
 	struct cv_link_info info = { .peer = (struct sockaddr *)&peer,
 				     .peer_len = sizeof(peer) };
-	struct cv_host *h = &transports.host[0];
+	struct cv_host *h = transports.host[0];
 	struct cv_link *link = (struct cv_link *)&core;
 	struct cv_session *s = server ? server_link_up(server, h, link, &info)
 				      : client_link_up(client, h, link, &info);
@@ -123,16 +149,29 @@ static bool deliver(struct cv_session *s, const struct proto_msg *m)
 
 static const char *server_conf =
 	"mode = server\ntransport = udp\ninsecure = yes\n"
-	"listen = 192.0.2.1:4433\npool = 203.0.113.0/24\nmax-clients = 1\n";
+	"listen = 192.0.2.1:4433\npool = 203.0.113.0/24\n";
 
 static const char *client_conf =
 	"mode = client\ntransport = udp\ninsecure = yes\n"
 	"remote = 192.0.2.1:4433\n";
 
+/* The servers' state-dir: one for the whole run (made in main, before
+ * the tests fork), so that a server made again is a restart. */
+static char state_dir[64] = "/tmp/cvt-session-XXXXXX";
+
+static void as_server_with(const char *extra)
+{
+	char conf[4096];
+
+	snprintf(conf, sizeof(conf), "%sstate-dir = %s\n%s", server_conf,
+		 state_dir, extra);
+	start(conf);
+	ck_assert_int_eq(server_new(&core, &server), 0);
+}
+
 static void as_server(void)
 {
-	start(server_conf);
-	ck_assert_int_eq(server_new(&core, &server), 0);
+	as_server_with("");
 }
 
 static void as_client(void)
@@ -146,7 +185,7 @@ static void as_client(void)
 
 START_TEST(max_clients_refuses)
 {
-	as_server();
+	as_server_with("max-clients = 1\n");
 	server->n_up = 1;		/* one client is being served */
 	struct cv_session *s = link_up();
 	struct proto_msg hello = { .type = PROTO_HELLO,
@@ -167,7 +206,7 @@ END_TEST
 
 START_TEST(below_max_clients_welcomes)
 {
-	as_server();
+	as_server_with("max-clients = 1\n");
 	struct cv_session *s = link_up();
 	struct proto_msg hello = { .type = PROTO_HELLO,
 				   .hello = { .version = 1, .nonce = 42 } };
@@ -185,6 +224,240 @@ START_TEST(below_max_clients_welcomes)
 	ck_assert_uint_eq(server->n_up, 0);
 	ck_assert_uint_eq(core.n_sessions, 0);
 	ck_assert_ptr_null(route_lookup(server->routes, AF_INET, inner.bytes));
+	finish();
+}
+END_TEST
+
+/* ---- stateless resets */
+
+/* The welcome's token for a client at peer. */
+static void welcome_token(uint8_t token[PROTO_RESET_TOKEN_LEN])
+{
+	struct cv_session *s = link_up();
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 7 } };
+
+	n_sent = 0;
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
+	ck_assert(sent[0].welcome.has_reset_token);
+	memcpy(token, sent[0].welcome.reset_token, PROTO_RESET_TOKEN_LEN);
+	session_end(s, PROTO_REASON_SHUTDOWN, "test over");
+	n_sent = 0;
+}
+
+/* A welcome that routes and domains fill to within 18 bytes of a
+ * control message's 1024 goes without its token, rather than not at
+ * all. */
+START_TEST(full_welcome_goes_without_token)
+{
+	char extra[3072], label[64];
+	size_t used = 0;
+
+	memset(label, 'x', 60);
+	label[60] = '\0';
+	/* 3 domains of 243 bytes (735 in the welcome) and 35 routes (245):
+	 * 1011 bytes with everything else, 1029 with a token. */
+	for (int d = 0; d < 3; d++)
+		used += (size_t)snprintf(extra + used, sizeof(extra) - used,
+					 "dns-domain = %c%s.%s.%s.%s\n", 'a' + d,
+					 label + 1, label, label, label);
+	for (int r = 0; r < 35; r++)
+		used += (size_t)snprintf(extra + used, sizeof(extra) - used,
+					 "route = 10.%d.0.0/16\n", r);
+	as_server_with(extra);
+	struct cv_session *s = link_up();
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 7 } };
+	n_sent = 0;
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
+	ck_assert(!sent[0].welcome.has_reset_token);
+	ck_assert_uint_eq(sent[0].welcome.n_routes, 35);
+	ck_assert_uint_eq(sent[0].welcome.n_dns_domains, 3);
+	finish();
+}
+END_TEST
+
+/* A restarted server: what a client with a session sends reaches a new
+ * link, and a RESET with the token of the first server's welcome goes
+ * back, shorter than what it answers; a keepalive is too short to be
+ * answered so. */
+START_TEST(stray_gets_reset)
+{
+	uint8_t token[PROTO_RESET_TOKEN_LEN];
+	uint8_t data[85] = { PROTO_DATA, 0x45 };
+	const uint8_t keepalive[] = { PROTO_KEEPALIVE };
+
+	as_server();
+	welcome_token(token);
+	server_free(server);
+	ck_assert_int_eq(server_new(&core, &server), 0);	/* restarted */
+
+	struct cv_session *s = link_up();
+	ck_assert(session_stray(s, data, sizeof(data)));
+	ck_assert_uint_eq(n_sent, 1);
+	ck_assert_uint_eq(sent[0].type, PROTO_RESET);
+	ck_assert_uint_eq(sent[0].reset.len, 64);
+	ck_assert_mem_eq(sent[0].reset.token, token, PROTO_RESET_TOKEN_LEN);
+	ck_assert_ptr_null(core.sessions);
+	ck_assert_uint_eq(core.counters.resets_sent, 1);
+
+	s = link_up();
+	ck_assert(session_stray(s, data, 20));
+	ck_assert_uint_eq(sent[1].reset.len, 19);
+	s = link_up();
+	ck_assert(session_stray(s, keepalive, sizeof(keepalive)));
+	ck_assert_uint_eq(n_sent, 2);
+	ck_assert_ptr_null(core.sessions);
+
+	/* A hello is no stray. */
+	s = link_up();
+	ck_assert(!session_stray(s, (const uint8_t[]){ PROTO_HELLO }, 1));
+	finish();
+}
+END_TEST
+
+/* ---- one session per client */
+
+/* s says hello (asking previous4 back, when set) and is welcomed. */
+static void welcomed(struct cv_session *s, uint32_t nonce,
+		     const struct cv_addr *previous4)
+{
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = nonce } };
+
+	if (previous4)
+		hello.hello.previous4 = *previous4;
+	n_sent = 0;
+	ck_assert(deliver(s, &hello));
+	ck_assert_uint_eq(s->state, SESSION_UP);
+}
+
+static void stop_loop(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* The loop's next turns: what was left for them happens. */
+static void next_turn(void)
+{
+	struct loop_timer *t = loop_timer_new(core.loop, stop_loop, core.loop);
+
+	loop_timer_arm(t, 10);
+	ck_assert_int_eq(loop_run(core.loop), 0);
+	loop_timer_free(t);
+}
+
+/* A client killed and started again: its new session gets the old
+ * one's address at once, and the old one ends at the loop's next turn
+ * (bye, reason 9); the server holds one. */
+START_TEST(identity_replaces_its_session)
+{
+	as_server();
+	struct cv_session *old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	struct cv_addr a = old->inner;
+	struct cv_session *bob = link_up_as("bob", 40001, NULL);
+	welcomed(bob, 2, NULL);
+
+	struct cv_session *s = link_up_as("alice", 40002, NULL);
+	welcomed(s, 3, NULL);
+	ck_assert(addr_equal(&s->inner, &a));
+	ck_assert_uint_eq(sent[0].type, PROTO_WELCOME);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	ck_assert_msg(strstr(logged, "session alice from 192.0.2.1:40002 replaces its session from 192.0.2.1:40000, which ends and gives back 203.0.113.2"),
+		      "%s", logged);
+	next_turn();
+	ck_assert_uint_eq(n_sent, 4);	/* the welcome, three byes */
+	ck_assert_uint_eq(sent[1].type, PROTO_BYE);
+	ck_assert_uint_eq(sent[1].bye.reason, PROTO_REASON_REPLACED);
+	ck_assert_uint_eq(server->n_up, 2);	/* alice's new one, and bob */
+	ck_assert_uint_eq(core.n_sessions, 2);
+	finish();
+}
+END_TEST
+
+/* A static address (client-config-dir) goes to the new session too; with
+ * duplicate-identity = yes it cannot be in two places, and the second
+ * session is refused, busy, while the first keeps it. */
+START_TEST(static_address_replaced_or_refused)
+{
+	char extra[256];
+	struct cv_addr a;
+
+	snprintf(extra, sizeof(extra), "client-config-dir = %s/clients\n",
+		 state_dir);
+	as_server_with(extra);
+	struct cv_session *old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	addr_parse("203.0.113.50", &a);
+	ck_assert(addr_equal(&old->inner, &a));
+	struct cv_session *s = link_up_as("alice", 40001, NULL);
+	welcomed(s, 2, NULL);
+	ck_assert(addr_equal(&s->inner, &a));
+	next_turn();
+	ck_assert_uint_eq(core.n_sessions, 1);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	finish();
+
+	snprintf(extra, sizeof(extra),
+		 "client-config-dir = %s/clients\nduplicate-identity = yes\n",
+		 state_dir);
+	as_server_with(extra);
+	old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	s = link_up_as("alice", 40001, NULL);
+	struct proto_msg hello = { .type = PROTO_HELLO,
+				   .hello = { .version = 1, .nonce = 2 } };
+	n_sent = 0;
+	ck_assert(!deliver(s, &hello));
+	ck_assert_uint_eq(sent[0].type, PROTO_REFUSE);
+	ck_assert_uint_eq(sent[0].refuse.reason, PROTO_REASON_BUSY);
+	ck_assert_msg(strstr(logged, "203.0.113.50 is held by its session from 192.0.2.1:40000: duplicate-identity = yes lets an identity have two sessions, never its static address or networks twice"),
+		      "%s", logged);
+	ck_assert_uint_eq(core.refusals[REFUSAL_address_in_use], 1);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 0);
+	ck_assert_uint_eq(old->state, SESSION_UP);
+	finish();
+}
+END_TEST
+
+/* duplicate-identity = yes: both stay, each with an address. */
+START_TEST(duplicate_identity_keeps_both)
+{
+	as_server_with("duplicate-identity = yes\n");
+	struct cv_session *old = link_up_as("alice", 40000, NULL);
+	welcomed(old, 1, NULL);
+	struct cv_session *s = link_up_as("alice", 40001, NULL);
+	welcomed(s, 2, NULL);
+	ck_assert(!addr_equal(&s->inner, &old->inner));
+	ck_assert_uint_eq(server->n_up, 2);
+	ck_assert_uint_eq(core.counters.sessions_replaced, 0);
+	finish();
+}
+END_TEST
+
+/* udp proves no identity: the same IP asking back the address an old
+ * session holds takes it over; another IP asking it does not. */
+START_TEST(anonymous_same_ip_replaces)
+{
+	as_server();
+	struct cv_session *old = link_up_as(NULL, 40000, NULL);
+	welcomed(old, 1, NULL);
+	struct cv_addr a = old->inner;
+
+	struct cv_session *other = link_up_as(NULL, 40000, "192.0.2.99");
+	welcomed(other, 2, &a);
+	ck_assert(!addr_equal(&other->inner, &a));
+	ck_assert_uint_eq(core.counters.sessions_replaced, 0);
+
+	struct cv_session *s = link_up_as(NULL, 40001, NULL);
+	welcomed(s, 3, &a);
+	ck_assert(addr_equal(&s->inner, &a));
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	next_turn();
+	ck_assert_uint_eq(server->n_up, 2);
 	finish();
 }
 END_TEST
@@ -222,6 +495,28 @@ START_TEST(client_refuses_welcome)
 		      "%s", logged);
 	ck_assert_msg(strstr(logged, "reconnecting in"), "%s", logged);
 	ck_assert_uint_gt(client->reconnect_delay_ms, 0);
+	finish();
+}
+END_TEST
+
+/* A way back to the server (path_watch.c) cuts a back-off short, not a
+ * refused-retry wait: the refusal was the server's answer. */
+START_TEST(way_back_keeps_refused_retry)
+{
+	as_client();
+	client->held = true;
+	client->refused_why = "authentication failed";
+	client_connect_now(client, "the way to 192.0.2.1 is back");
+	ck_assert(!client->connecting);
+	ck_assert(client->held);
+	ck_assert_msg(strstr(logged, "the way to 192.0.2.1 is back; still waiting refused-retry (authentication failed)"),
+		      "%s", logged);
+
+	client->held = false;
+	client->refused_why = NULL;
+	client_connect_now(client, "the way to 192.0.2.1 is back");
+	ck_assert_msg(strstr(logged, "the way to 192.0.2.1 is back; connecting now"),
+		      "%s", logged);
 	finish();
 }
 END_TEST
@@ -272,11 +567,40 @@ int main(void)
 	tcase_add_test(tc, below_max_clients_welcomes);
 	tcase_add_test(tc, client_refuses_welcome);
 	tcase_add_test(tc, client_refuses_undecodable);
+	tcase_add_test(tc, way_back_keeps_refused_retry);
 	tcase_add_test(tc, default_route_is_policy);
+	tcase_add_test(tc, stray_gets_reset);
+	tcase_add_test(tc, full_welcome_goes_without_token);
+	tcase_add_test(tc, identity_replaces_its_session);
+	tcase_add_test(tc, static_address_replaced_or_refused);
+	tcase_add_test(tc, duplicate_identity_keeps_both);
+	tcase_add_test(tc, anonymous_same_ip_replaces);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
+	char path[128];
+	if (!mkdtemp(state_dir)) {
+		perror(state_dir);
+		return 99;
+	}
+	/* alice's client file: a static address. */
+	snprintf(path, sizeof(path), "%s/clients", state_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/clients/alice", state_dir);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return 99;
+	}
+	fputs("address = 203.0.113.50\n", f);
+	fclose(f);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/clients", state_dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/reset.key", state_dir);
+	unlink(path);
+	rmdir(state_dir);
 	return failed ? 1 : 0;
 }
