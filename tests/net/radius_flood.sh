@@ -13,7 +13,7 @@
 #     signed with the secret), a malformed one, one over 4096 bytes are
 #     discarded, logged and counted, and those logins refused; an
 #     Access-Challenge is refused with words that say it is not
-#     supported yet
+#     supported yet, which the client shows
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -97,9 +97,15 @@ loadgen garbage garbage1 --sessions 1 &
 g=$!
 loadgen huge huge1 --sessions 1 &
 h=$!
-loadgen challenge challenge1 --sessions 1
+# the challenge with a real client: what its user reads
+lab_client_conf "$LAB_TMP/challenge.conf" cert= key= username=challenge1 \
+	"password-file=$LAB_TMP/alice.pass"
+lab_start challenge u2 "$LAB_TMP/challenge.conf"
+lab_wait_log challenge 'refused us: .*a challenge, such as a one-time code.*does not support yet' 10 ||
+	fail "the client was not told that challenges are not supported yet"
+lab_stop challenge
 wait "$f" "$g" "$h"
-for n in forged garbage huge challenge; do
+for n in forged garbage huge; do
 	grep -q '0 completed' "$LAB_TMP/$n.out" || fail "the $n answer let a login in: $(cat "$LAB_TMP/$n.out")"
 done
 lab_counters gw || fail "no counters from the gateway"
@@ -112,7 +118,7 @@ for re in "discarded an answer to forged1's login \(20 bytes\): its Response Aut
 	"user 'challenge1': RADIUS server $RADIUS_STANDIN:1812 asks a challenge \(\"Enter your one-time code\"\), which culvert does not support yet"; do
 	grep -Eq "$re" "${LAB_LOG[gw]}" || fail "the gateway's log does not say: $re"
 done
-ok "a forged, a malformed and an oversized answer discarded, logged and counted; a challenge refused in words"
+ok "a forged, a malformed and an oversized answer discarded, logged and counted; a challenge refused in words, which the client shows"
 lab_alive gw || fail "the gateway died"
 lab_ping 3 u "$LAB_GW_IN"
 ((LAB_PING_RECEIVED == 3)) || fail "alice's tunnel is gone"
