@@ -5,8 +5,9 @@
 #   - alice (Acct-Interim-Interval = 5, a Class): Start when she is up,
 #     an Interim-Update while she pings, Stop when her client stops
 #     (User-Request); the octets and packets are what the test sent
-#     through the tunnel (within 1%); Start names her NAS port type,
-#     outer and inner addresses, and echoes her Class
+#     through the tunnel (within 1%); Start names the NAS (identifier,
+#     address), her NAS port type, outer and inner addresses, and echoes
+#     her Class
 #   - carol (Session-Timeout = 3): her session ends after 3 s
 #     (Session-Timeout); dave (Idle-Timeout = 2) sends nothing and is
 #     ended (Idle-Timeout); erin is kicked (Admin-Reset); grace's client
@@ -87,7 +88,8 @@ wait_record Start alice 5 || fail "no accounting Start for alice in FreeRADIUS's
 start=$(record Start alice)
 [[ $(field "$start" NAS-Port-Type) == Virtual && $(field "$start" Calling-Station-Id) == "$LAB_U_PUB" &&
 	$(field "$start" Framed-IP-Address) == "$LAB_U_IN" && $(field "$start" Class) == 0x* &&
-	-n $(field "$start" Acct-Session-Id) && -n $(field "$start" NAS-Identifier) ]] ||
+	-n $(field "$start" Acct-Session-Id) && -n $(field "$start" NAS-Identifier) &&
+	$(field "$start" NAS-IP-Address) == "$RADIUS_GW" ]] ||
 	fail "alice's Start lacks what it should name: $start"
 ok "alice's Start: $start"
 in_ns u ping -c "$PINGS" -i 0.01 -s "$SIZE" -q "$LAB_V_LAN" >"$LAB_TMP/ping.out" 2>&1
