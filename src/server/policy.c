@@ -440,7 +440,9 @@ int policy_merge(const struct client_policy *c, const struct client_policy *g,
 	struct session_policy *p = policy_alloc(l->n, own->n, group);
 	if (p) {
 		memcpy(p->routes, l->r, l->n * sizeof(l->r[0]));
-		memcpy(p->networks, own->p, own->n * sizeof(own->p[0]));
+		if (own->n)	/* a client without networks has no array */
+			memcpy(p->networks, own->p,
+			       own->n * sizeof(own->p[0]));
 		p->restrict_to_routes = restrict_to;
 		if (c) {
 			p->addr4 = c->addr4;
