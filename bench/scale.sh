@@ -61,8 +61,9 @@ fi
 lab_up
 lab_pki "$LAB_TMP/pki"
 # pool= and route= remove the lab's IPv4 pool and LAN route: IPv6 only.
+# Every session is alice: duplicate-identity = yes keeps them all.
 lab_server_conf "$LAB_TMP/gw.conf" "transport=$(echo "$SCALE_TRANSPORTS" | sed 's/ /, /g')" \
-	pool= route= "pool6=$SCALE_POOL6" \
+	pool= route= "pool6=$SCALE_POOL6" duplicate-identity=yes \
 	auth=certificate "max-clients=$((ALL + 16))"
 lab_start gw gw "$LAB_TMP/gw.conf"
 for t in $SCALE_TRANSPORTS; do

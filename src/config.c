@@ -487,33 +487,10 @@ void config_free(struct config *cfg)
 		free(e);
 	}
 	free(cfg->path);
-	free(cfg->listen);
-	free(cfg->remote);
-	free(cfg->device);
-	free(cfg->bridge);
-	free(cfg->plugin_dir);
-	free(cfg->cert);
-	free(cfg->key);
-	free(cfg->ca);
-	free(cfg->crl);
-	free(cfg->server_name);
-	free(cfg->priority);
-	free(cfg->password_file);
-	free(cfg->pam_service);
+	for (const struct config_key *k = config_keys; k->name; k++)
+		if (config_key_holds_string(k))
+			free(*(char **)((char *)cfg + k->offset));
 	config_radius_free(&cfg->radius);
-	free(cfg->username);
-	free(cfg->control_socket);
-	free(cfg->state_dir);
-	free(cfg->metrics_listen);
-	free(cfg->pid_file);
-	free(cfg->user);
-	free(cfg->group);
-	free(cfg->up_script);
-	free(cfg->down_script);
-	free(cfg->client_connect_script);
-	free(cfg->client_disconnect_script);
-	free(cfg->client_config_dir);
-	free(cfg->group_config_dir);
 	free(cfg);
 }
 

@@ -192,6 +192,10 @@ struct config_key {
 
 extern const struct config_key config_keys[];
 const struct config_key *config_key_find(const char *name);
+/* Whether k's parser stores a string of its own (set_string) in its
+ * field, which config_free() frees: a parser that does must say so here,
+ * and no string field needs a line of its own in config_free(). */
+bool config_key_holds_string(const struct config_key *k);
 
 /* Parse path into a new config. On error prints "FILE:LINE: ..." lines to
  * the log and returns -EINVAL (or the errno of opening the file). Keys in

@@ -846,5 +846,12 @@ const struct config_key config_keys[] = {
 	{ 0 },
 };
 
+bool config_key_holds_string(const struct config_key *k)
+{
+	return k->parse == parse_endpoint || k->parse == parse_metrics_listen ||
+	       k->parse == parse_ifname || k->parse == parse_path ||
+	       k->parse == parse_name || k->parse == parse_text;
+}
+
 _Static_assert(sizeof(config_keys) / sizeof(config_keys[0]) <= CONFIG_MAX_KEYS,
 	       "raise CONFIG_MAX_KEYS");

@@ -183,7 +183,5 @@ void config_radius_free(struct config_radius *r)
 {
 	free_servers(&r->servers);
 	free_servers(&r->acct_servers);
-	free(r->secret_file);
 	free(r->config);
-	free(r->nas_identifier);
 }

@@ -29,6 +29,8 @@ int config_parse_address(struct config *cfg, void *field, const char *value,
 /* The keys as a whole; each error logged as "FILE: ...". Returns how
  * many. */
 unsigned int config_radius_check(const struct config *cfg);
+/* What config_free()'s walk of the key table does not free: the server
+ * lists, and radius-config (its parser is refused without radcli). */
 void config_radius_free(struct config_radius *r);
 
 #endif

@@ -5,9 +5,10 @@
  * requests from the inner address to the gateway's, then bye.
  *
  * A slot that misbehaves (--abuse-every) sends a keepalive before its
- * hello, and after the welcome a message of a type no version-1 peer
- * sends and an echo request from another session's inner address: each
- * must be dropped and counted by the gateway, and the session go on.
+ * hello (over tls only: see abuse_before_hello), and after the welcome
+ * a message of a type no version-1 peer sends and an echo request from
+ * another session's inner address: each must be dropped and counted by
+ * the gateway, and the session go on.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -252,6 +253,13 @@ static void abuse_before_hello(struct cv_session *s)
 {
 	struct proto_msg m = { .type = PROTO_KEEPALIVE };
 
+	/* Over udp and dtls a keepalive before the hello is what a client
+	 * sends that lost its session to a gateway's restart: the gateway
+	 * answers with a stateless reset and ends the link, as it must
+	 * (doc/PROTOCOL.md, "Stateless reset"), so it is no abuse to
+	 * survive there. */
+	if (!reliable(s))
+		return;
 	if (send_control(s, &m) == 1)
 		s->lg->tot.abuse_sent++;
 }

@@ -440,8 +440,9 @@ int policy_merge(const struct client_policy *c, const struct client_policy *g,
 	struct session_policy *p = policy_alloc(l->n, own->n, group);
 	if (p) {
 		memcpy(p->routes, l->r, l->n * sizeof(l->r[0]));
-		if (own->n)	/* own->p may be NULL then */
-			memcpy(p->networks, own->p, own->n * sizeof(own->p[0]));
+		if (own->n)	/* a client without networks has no array */
+			memcpy(p->networks, own->p,
+			       own->n * sizeof(own->p[0]));
 		p->restrict_to_routes = restrict_to;
 		if (c) {
 			p->addr4 = c->addr4;
@@ -471,8 +472,6 @@ struct session_policy *session_policy_copy(const struct session_policy *p,
 	memcpy(q->networks, p->networks, p->n_networks * sizeof(p->networks[0]));
 	q->addr4 = p->addr4;
 	q->addr6 = p->addr6;
-	q->addr4_leased = p->addr4_leased;
-	q->addr6_leased = p->addr6_leased;
 	q->restrict_to_routes = p->restrict_to_routes;
 	return q;
 }

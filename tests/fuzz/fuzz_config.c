@@ -57,12 +57,16 @@ static void check_parsed(const struct config *cfg)
 		    "keepalive %u, %u", cfg->keepalive_interval,
 		    cfg->keepalive_timeout);
 	if (cfg->mode == MODE_SERVER) {
-		fuzz_assert(cfg->listen && cfg->has_pool, "server without %s",
-			    cfg->listen ? "pool" : "listen");
-		fuzz_assert(cfg->pool.addr.family == AF_INET &&
-				    cfg->pool.len >= 8 && cfg->pool.len <= 30,
-			    "pool /%u", cfg->pool.len);
-		for (unsigned int i = 0; i < cfg->n_routes; i++)
+		/* A layer 2 server bridges and leases no address. */
+		fuzz_assert(cfg->listen, "server without listen");
+		fuzz_assert(cfg->tap || cfg->has_pool || cfg->has_pool6,
+			    "layer 3 server without a pool");
+		if (cfg->has_pool)
+			fuzz_assert(cfg->pool.addr.family == AF_INET &&
+					    cfg->pool.len >= 8 &&
+					    cfg->pool.len <= 30,
+				    "pool /%u", cfg->pool.len);
+		for (unsigned int i = 0; cfg->has_pool && i < cfg->n_routes; i++)
 			fuzz_assert(!prefix_overlap(&cfg->routes[i], &cfg->pool),
 				    "route %u overlaps the pool", i);
 	} else {

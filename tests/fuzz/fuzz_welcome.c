@@ -79,9 +79,12 @@ static void check_welcome(const struct proto_welcome *w)
 	char buf[ADDR_STRLEN], line[512] = "";
 	size_t used = 0;
 
-	fuzz_assert(w->addr4.addr.family == AF_INET ||
+	/* A layer 2 welcome (FRAMES) leases no address: the bridge's
+	 * DHCP does. */
+	fuzz_assert(w->frames == PROTO_FRAMES_ETHERNET ||
+			    w->addr4.addr.family == AF_INET ||
 			    w->addr6.addr.family == AF_INET6,
-		    "neither ADDR4 nor ADDR6");
+		    "neither ADDR4 nor ADDR6 nor FRAMES");
 	fuzz_assert(w->addr4.addr.family == 0 ||
 			    (w->addr4.addr.family == AF_INET &&
 			     w->addr4.len >= 1 && w->addr4.len <= 32),

@@ -55,7 +55,11 @@ command -v python3 >/dev/null || skip "python3 not found: install python3"
 # long each is up, so that the run fills SOAK_SECONDS (with room for the
 # handshakes and the drains).
 PER=$((SOAK_CLIENTS / 2))
+# At most 3 at once: each loadgen logs in as one user from one host, and
+# the gateway lets a user at a host have 3 password checks under way
+# before it makes the next wait (src/server/throttle.h).
 AT_ONCE=$((PER / 10 > 2 ? PER / 10 : 2))
+((AT_ONCE <= 3)) || AT_ONCE=3
 HOLD=$((SOAK_SECONDS * AT_ONCE * 7 / (PER * 10)))
 ((HOLD >= 2)) || HOLD=2
 RATE=5
@@ -63,8 +67,12 @@ RATE=5
 lab_up
 lab_pki "$LAB_TMP/pki"
 lab_passwd "$LAB_TMP/users" alice "$PASSWORD"
+lab_passwd "$LAB_TMP/users" bob "$PASSWORD"
+# The tls sessions are all alice, the dtls ones bob: duplicate-identity =
+# yes lets them be many at once, as a shared account would be.
 lab_server_conf "$LAB_TMP/gw.conf" "transport=tls, dtls" \
-	auth=certificate+password "password-file=$LAB_TMP/users"
+	auth=certificate+password "password-file=$LAB_TMP/users" \
+	duplicate-identity=yes
 lab_start gw gw "$LAB_TMP/gw.conf"
 lab_wait_log gw 'listening on .*UDP' 15 || fail "the gateway does not listen on dtls"
 lab_wait_log gw 'listening on .*TCP' 5 || fail "the gateway does not listen on tls"
@@ -90,12 +98,13 @@ counter() { echo "${CNT[$1]:-missing}"; }
 # loadgen NAME TRANSPORT SESSIONS TOTAL HOLD [ARGS...] : in U, in the
 # background, JSON summary in $LAB_TMP/NAME.json, log in NAME.log
 loadgen() {
-	local name=$1 t=$2 n=$3 total=$4 hold=$5
+	local name=$1 t=$2 n=$3 total=$4 hold=$5 user=alice
 	shift 5
+	[[ $t == tls ]] || user=bob
 	in_ns u "$LOADGEN" --transport "$t" --remote "$LAB_GW_PUB:$LAB_PORT" \
 		--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" \
-		--server-name vpn.example.org --cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" \
-		--user alice --password "$PASSWORD" --sessions "$n" --total "$total" \
+		--server-name vpn.example.org --cert "$LAB_PKI/$user.crt" --key "$LAB_PKI/$user.key" \
+		--user "$user" --password "$PASSWORD" --sessions "$n" --total "$total" \
 		--hold "$hold" --rate "$RATE" --duration $((SOAK_SECONDS + 60)) --json "$@" \
 		>"$LAB_TMP/$name.json" 2>"$LAB_TMP/$name.log" </dev/null &
 	LG_PIDS+=("$!")
