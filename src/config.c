@@ -487,6 +487,8 @@ void config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->listen);
 	free(cfg->remote);
+	for (unsigned int i = 0; i < cfg->n_remotes; i++)
+		free(cfg->remotes[i]);
 	free(cfg->device);
 	free(cfg->bridge);
 	free(cfg->plugin_dir);

@@ -979,6 +979,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_POLICY] = "refused by policy",
 		[PROTO_REASON_BUSY] = "busy, try again later",
 		[PROTO_REASON_REPLACED] = "replaced by a new session",
+		[PROTO_REASON_DRAINING] = "draining: connect to another gateway",
 	};
 
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";

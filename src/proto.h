@@ -108,6 +108,7 @@ enum proto_reason {
 	PROTO_REASON_POLICY = 7,	/* refused by configuration */
 	PROTO_REASON_BUSY = 8,		/* not now: try again later */
 	PROTO_REASON_REPLACED = 9,	/* a new session of the peer took over */
+	PROTO_REASON_DRAINING = 10,	/* the gateway is drained: use another */
 };
 
 struct proto_hello {

@@ -25,13 +25,21 @@
 
 /* ---- the way back */
 
+/* The next transport; after the last, in a cluster, the next gateway. */
+static void next_transport(struct client *c)
+{
+	c->next_transport = (c->next_transport + 1) % c->transports->n;
+	if (c->next_transport == 0 && c->gateways.n > 1)
+		c->gateways.at = client_gateway_next(c);
+}
+
 /* No session, and none coming: try the next transport after the
  * back-off. */
 void client_lost(struct client *c)
 {
 	if (c->core->stopping || c->connecting || client_hold(c))
 		return;
-	c->next_transport = (c->next_transport + 1) % c->transports->n;
+	next_transport(c);
 	unsigned int delay = c->reconnect_delay_ms ? c->reconnect_delay_ms * 2
 						   : RECONNECT_FIRST_MS;
 	if (delay > RECONNECT_MAX_MS)
@@ -58,7 +66,9 @@ void client_connect(struct client *c)
 {
 	struct cv_host *h = c->transports->host[c->next_transport];
 
-	log_info("connecting to %s over %s", c->core->cfg->remote, h->t->name);
+	client_gateway_aim(c, h, c->gateways.at);
+	log_info("connecting to %s over %s",
+		 client_gateway(c, c->gateways.at), h->t->name);
 	c->connecting = true;
 	/* With another transport to try, a silent one (UDP dropped on the
 	 * way) must not hold the client for a whole handshake timeout. */
@@ -105,11 +115,12 @@ static void on_fallback(void *arg)
 
 	if (!c->connecting)
 		return;
-	c->next_transport = (c->next_transport + 1) % c->transports->n;
-	log_notice("no %s link to %s after %u s; falling back to %s",
-		   from->t->name, c->core->cfg->remote,
-		   c->core->cfg->fallback_timeout,
-		   c->transports->host[c->next_transport]->t->name);
+	const char *gateway = client_gateway(c, c->gateways.at);
+	next_transport(c);
+	log_notice("no %s link to %s after %u s; falling back to %s with %s",
+		   from->t->name, gateway, c->core->cfg->fallback_timeout,
+		   c->transports->host[c->next_transport]->t->name,
+		   client_gateway(c, c->gateways.at));
 	transport_restart(from);
 	c->connecting = false;
 	client_connect(c);
@@ -146,6 +157,13 @@ static void on_up(struct cv_session *s)
 	client_liveness_start(c);
 }
 
+/* The gateway is being drained: it said so in its bye, or its refusal. */
+static bool draining(const struct cv_session *s)
+{
+	return s->bye_reason == PROTO_REASON_DRAINING ||
+	       s->refused_reason == PROTO_REASON_DRAINING;
+}
+
 static void on_ended(struct cv_session *s)
 {
 	struct client *c = s->owner;
@@ -170,6 +188,9 @@ static void on_ended(struct cv_session *s)
 		session_log(s, LOG_WARNING, "the server gave this client's session to a new one of the same identity: another machine with this certificate or user? (if on purpose, set duplicate-identity = yes on the server)");
 	if (s->reset)
 		reset(c, transport_index(c->transports, s->transport));
+	else if (c->gateways.n > 1 && !c->core->stopping &&
+		 (s->state == SESSION_UP || draining(s)))
+		client_failover(c, draining(s));
 	else
 		client_lost(c);
 }
@@ -241,6 +262,7 @@ int client_new(struct core *core, struct transports *ts, struct datapath *dp,
 	c->datapath = dp;
 	if ((err = password_load(core->cfg, &c->password)) < 0)
 		return err;
+	client_gateways_init(c);
 	c->reconnect = loop_timer_new(core->loop, on_reconnect, c);
 	c->fallback = loop_timer_new(core->loop, on_fallback, c);
 	if (!c->reconnect || !c->fallback)

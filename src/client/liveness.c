@@ -40,8 +40,10 @@ void client_doubt(struct client *c, const char *why)
 		return;
 	snprintf(text, sizeof(text), "the session with %s is in doubt: %s",
 		 s->peer, why);
+	/* In a cluster, beside it on the next gateway: the same address
+	 * there, and this one may be gone. */
 	client_beside_start(c, transport_index(c->transports, s->transport),
-			    text);
+			    client_gateway_next(c), text);
 }
 
 static void watch(struct client *c, struct cv_session *s, int64_t now)

@@ -99,6 +99,7 @@ struct cv_session {
 	struct cv_addr inner6;
 	struct cv_addr previous6;
 	struct session_policy *policy;	/* NULL: none */
+	bool announced;			/* server: in announce-table */
 	/* Server, device-type = tap: the MAC addresses it owns and its
 	 * flood budget (mac_table.h), from its first frame; NULL before. */
 	struct mac_port *macs;

@@ -289,6 +289,10 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
 			      "the server is full",
 			      "max-clients reached");
+	if (srv->drain.on)
+		return refuse(s, REFUSAL_draining, PROTO_REASON_DRAINING,
+			      "this gateway is drained: connect to another",
+			      "drained (culvertctl undrain takes clients again)");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
 		return true;

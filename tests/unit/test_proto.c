@@ -238,7 +238,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
 	ck_assert_str_eq(proto_reason_name(8), "busy, try again later");
 	ck_assert_str_eq(proto_reason_name(9), "replaced by a new session");
-	ck_assert_str_eq(proto_reason_name(10), "unknown");
+	ck_assert_str_eq(proto_reason_name(10), "draining: connect to another gateway");
+	ck_assert_str_eq(proto_reason_name(11), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST
