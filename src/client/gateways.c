@@ -13,29 +13,21 @@
  *
  * When a session that was up ends, the client moves to the next gateway
  * of its order, after a pause that spreads the clients of a dead gateway
- * over failover-spread: 32 slots, the client's slot the last bits of its
- * inner address, plus a little jitter. Neighbouring addresses (a pool's
- * leases, or static addresses handed out in a row) never come back in
- * the same slot, which random pauses alone cannot promise.
+ * over failover-spread (failover.h).
  */
 #include "client.h"
 
 #include <stdio.h>
-#include <sys/socket.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core.h"
+#include "failover.h"
 #include "log.h"
 #include "loop.h"
 #include "plugin_host.h"
-
-#define SLOTS 32
-/* After a draining gateway's bye: the gateway is alive and paces its
- * byes, so a short pause only. */
-#define DRAIN_PAUSE_MAX_MS 100
 
 /* FNV-1a, then splitmix64's finaliser: FNV alone mixes its last bytes
  * poorly, and gateway names often differ only there. */
@@ -145,31 +137,19 @@ static uint32_t random32(const struct client *c)
 	return r;
 }
 
-/* The last byte of the inner address this client had: its slot. */
-static unsigned int slot(const struct client *c)
-{
-	const struct cv_addr *a = c->previous4.family ? &c->previous4
-						      : &c->previous6;
-
-	if (!a->family)
-		return random32(c) % SLOTS;
-	return a->bytes[a->family == AF_INET ? 3 : 15] % SLOTS;
-}
-
 void client_failover(struct client *c, bool draining)
 {
-	const unsigned int spread = c->core->cfg->failover_spread;
 	struct client_gateways *g = &c->gateways;
 	const char *from = client_gateway(c, g->at);
-	unsigned int pause, width = spread / SLOTS;
+	const struct cv_addr *had = c->previous4.family ? &c->previous4
+							: &c->previous6;
 
 	g->at = client_gateway_next(c);
 	c->next_transport = 0;
 	c->reconnect_delay_ms = 0;
-	if (draining)
-		pause = random32(c) % DRAIN_PAUSE_MAX_MS;
-	else
-		pause = slot(c) * width + random32(c) % (width / 4 + 1);
+	unsigned int pause = failover_pause_ms(had,
+					       c->core->cfg->failover_spread,
+					       draining, random32(c));
 	log_notice("%s %s; moving to %s in %.2f s", draining ?
 		   "draining, said the gateway" : "lost the session with the gateway",
 		   from, client_gateway(c, g->at), pause / 1000.0);
