@@ -62,6 +62,11 @@ struct client_gateways {
 	unsigned int n;			/* 0: remote names one */
 	unsigned int order[CONFIG_MAX_REMOTES];	/* into cfg->remotes */
 	unsigned int at;		/* the one in use: order[at] */
+	/* A session in doubt: the try beside it on the next gateway waits
+	 * for the client's slot (client_gateways_doubt). */
+	struct loop_timer *move;
+	bool moving;			/* move armed */
+	char why[256];
 };
 
 /* A session tried beside the one up (beside.c). */
@@ -138,6 +143,12 @@ void client_gateway_aim(struct client *c, struct cv_host *h, unsigned int pos);
 /* The session up ended (draining: the gateway said so): the next
  * gateway, after the client's slot of failover-spread. */
 void client_failover(struct client *c, bool draining);
+/* The session up is in doubt (why: for the log): a session beside it on
+ * the next gateway, after the client's slot; true when that is the
+ * plan (several gateways), false when the doubt is the caller's. */
+bool client_gateways_doubt(struct client *c, const char *why);
+/* The session ended, or the client stops: no move beside it. */
+void client_gateways_stop(struct client *c);
 
 /* beside.c: a session tried beside the one up. */
 /* Start one over transport i to the gateway at position gateway (why:

@@ -180,6 +180,7 @@ static void on_ended(struct cv_session *s)
 	c->session = NULL;
 	client_retry_first_arm(c);
 	client_liveness_stop(c);
+	client_gateways_stop(c);
 	/* A session tried beside this one comes up in its place, or
 	 * reports its failure. */
 	if (c->beside.host)
@@ -280,6 +281,7 @@ void client_free(struct client *c)
 	client_beside_free(c);
 	client_liveness_stop(c);
 	loop_timer_free(c->liveness.timer);
+	loop_timer_free(c->gateways.move);
 	loop_timer_free(c->reconnect);
 	loop_timer_free(c->fallback);
 	password_free(c->password);

@@ -13,7 +13,10 @@
  *
  * When a session that was up ends, the client moves to the next gateway
  * of its order, after a pause that spreads the clients of a dead gateway
- * over failover-spread (failover.h).
+ * over failover-spread (failover.h); when it is in doubt (an unanswered
+ * probe, ICMP port unreachable: signs, not proofs), it tries a session
+ * on the next gateway beside it after the same pause, for a gateway
+ * that died is seen by all its busy clients at once.
  */
 #include "client.h"
 
@@ -28,6 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "plugin_host.h"
+#include "session.h"
 
 /* FNV-1a, then splitmix64's finaliser: FNV alone mixes its last bytes
  * poorly, and gateway names often differ only there. */
@@ -154,4 +158,47 @@ void client_failover(struct client *c, bool draining)
 		   "draining, said the gateway" : "lost the session with the gateway",
 		   from, client_gateway(c, g->at), pause / 1000.0);
 	loop_timer_arm(c->reconnect, pause);
+}
+
+static void on_move(void *arg)
+{
+	struct client *c = arg;
+	const struct cv_session *s = c->session;
+
+	c->gateways.moving = false;
+	if (!s || s->state != SESSION_UP)
+		return;
+	client_beside_start(c, transport_index(c->transports, s->transport),
+			    client_gateway_next(c), c->gateways.why);
+}
+
+bool client_gateways_doubt(struct client *c, const char *why)
+{
+	struct client_gateways *g = &c->gateways;
+	const struct cv_addr *had = c->previous4.family ? &c->previous4
+							: &c->previous6;
+
+	if (g->n < 2)
+		return false;
+	/* One move at a time: the doubt comes back every half second. */
+	if (c->beside.host || g->moving)
+		return true;
+	if (!g->move && !(g->move = loop_timer_new(c->core->loop, on_move, c)))
+		return true;
+	unsigned int pause = failover_pause_ms(had,
+					       c->core->cfg->failover_spread,
+					       false, random32(c));
+	snprintf(g->why, sizeof(g->why), "%s", why);
+	log_notice("%s; a session with %s beside it in %.2f s", why,
+		   client_gateway(c, client_gateway_next(c)), pause / 1000.0);
+	g->moving = true;
+	loop_timer_arm(g->move, pause);
+	return true;
+}
+
+void client_gateways_stop(struct client *c)
+{
+	if (c->gateways.move)
+		loop_timer_arm(c->gateways.move, -1);
+	c->gateways.moving = false;
 }

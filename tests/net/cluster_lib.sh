@@ -26,8 +26,8 @@
 #   cl_client_ns N              cvt-cN-$ID on the outside, 192.0.2.(100+N)
 #   cl_birds                    BIRD on R, gw1 and gw2; waits for BGP (v4, v6)
 #   cl_birdc NAME ARGS...       birdc on NAME's (r, gw1, gw2) socket
-#   cl_path ADDR                R's path to ADDR: gw1, gw2, both or none
-#   cl_wait_path ADDR gwN SECS  wait (bounded) until it is gwN
+#   cl_path ADDR                R's path to ADDR (v4 or v6): gw1, gw2, both or none
+#   cl_wait_path ADDR gwN SECS  wait (bounded) until it is gwN (or none)
 
 GW1_PUB=192.0.2.1 GW2_PUB=192.0.2.5
 NS_OUT=cvt-out-$LAB_ID NS_R=cvt-r-$LAB_ID NS_G1=cvt-g1-$LAB_ID NS_G2=cvt-g2-$LAB_ID
@@ -178,17 +178,22 @@ protocol bgp lan6 from uplink {
 	ok "BIRD on R, gw1 and gw2: BGP established (IPv4 and IPv6)"
 }
 
-# R's path to ADDR: "gw1", "gw2" or "none"
+# R's path to ADDR (IPv4 or IPv6): "gw1", "gw2", "both" or "none"
 cl_path() {
-	local out
-	out=$(cl_birdc r show route "$1/32")
-	if [[ $out == *198.51.100.11* && $out != *198.51.100.12* ]]; then echo gw1
-	elif [[ $out == *198.51.100.12* && $out != *198.51.100.11* ]]; then echo gw2
-	elif [[ $out == *198.51.100.1[12]* ]]; then echo both
+	local out gw1=198.51.100.11 gw2=198.51.100.12
+	if [[ $1 == *:* ]]; then
+		out=$(cl_birdc r show route "$1/128" table master6)
+		gw1=2001:db8:100::11 gw2=2001:db8:100::12
+	else
+		out=$(cl_birdc r show route "$1/32")
+	fi
+	if [[ $out == *"via $gw1 "* && $out == *"via $gw2 "* ]]; then echo both
+	elif [[ $out == *"via $gw1 "* ]]; then echo gw1
+	elif [[ $out == *"via $gw2 "* ]]; then echo gw2
 	else echo none; fi
 }
 
-cl_wait_path() {   # cl_wait_path ADDR gwN SECS
+cl_wait_path() {   # cl_wait_path ADDR gwN|none SECS
 	local i
 	lab__deadline "$3"
 	for ((i = 0; i < $3 * 20 && i < 2000; i++)); do
