@@ -76,6 +76,8 @@ struct core {
 	struct hook *hooks;		/* scripts still running */
 	struct counters counters;
 	uint64_t refusals[N_REFUSALS];
+	/* Server: culvertctl drain (drain.c): new sessions refused. */
+	bool drained;
 	uint64_t logins[N_LOGIN_RESULTS];
 	time_t started_at;		/* wall clock, for status */
 	int64_t started_ms;		/* loop_now(), for the uptime */

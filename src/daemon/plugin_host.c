@@ -259,7 +259,7 @@ static void host_timer_free(struct cv_timer *timer)
 	loop_timer_free((struct loop_timer *)timer);
 }
 
-static const char *host_config_get(struct cv_host *host, const char *key)
+const char *transport_config_get(const struct cv_host *host, const char *key)
 {
 	const struct config *cfg = host->core->cfg;
 	const char *value = config_get(cfg, host->t->name, key);
@@ -272,6 +272,11 @@ static const char *host_config_get(struct cv_host *host, const char *key)
 	if (host->remote[0])
 		return host->remote;
 	return cfg->n_remotes > 1 ? cfg->remotes[0] : value;
+}
+
+static const char *host_config_get(struct cv_host *host, const char *key)
+{
+	return transport_config_get(host, key);
 }
 
 static struct cv_session *host_link_up(struct cv_host *host,
@@ -294,7 +299,7 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 		return;		/* a spare given up, or a server */
 	/* A connect() that never came up. */
 	log_warn("%s: cannot connect to %s: %s", host->t->name,
-		 host_config_get(host, "remote"), why ? why : "no reason given");
+		 transport_config_get(host, "remote"), why ? why : "no reason given");
 	if (host->connect_failed)
 		host->connect_failed(host->owner, host, err);
 }

@@ -67,6 +67,11 @@ struct transports {
 	struct loop_timer *reaper;
 };
 
+/* What the plugin of h reads as key (its section's value, else the
+ * global one; for a client of a cluster, 'remote' is the gateway h
+ * connects to). */
+const char *transport_config_get(const struct cv_host *h, const char *key);
+
 /* Load every transport of core's config, check it (its ABI, its
  * section's keys, insecure = yes for one that is not secure), and create
  * its instance, which reads its config but opens nothing. Returns 0 or a

@@ -40,7 +40,7 @@ static void on_drain(void *arg)
 	struct server *srv = arg;
 	unsigned int ended = 0;
 
-	if (!srv->drain.on)
+	if (!srv->core->drained)
 		return;
 	for (struct cv_session *s = srv->core->sessions, *next;
 	     s && ended < DRAIN_BATCH; s = next) {
@@ -53,7 +53,7 @@ static void on_drain(void *arg)
 		ended++;
 	}
 	if (up_sessions(srv))
-		loop_timer_arm(srv->drain.timer, DRAIN_EVERY_MS);
+		loop_timer_arm(srv->drain, DRAIN_EVERY_MS);
 	else
 		log_notice("drained: no session left");
 }
@@ -62,14 +62,14 @@ int server_drain(struct server *srv, bool on, char *out, size_t size)
 {
 	unsigned int n = up_sessions(srv);
 
-	if (!srv->drain.timer &&
-	    !(srv->drain.timer = loop_timer_new(srv->core->loop, on_drain, srv))) {
+	if (!srv->drain &&
+	    !(srv->drain = loop_timer_new(srv->core->loop, on_drain, srv))) {
 		snprintf(out, size, "out of memory\n");
 		return -1;
 	}
-	srv->drain.on = on;
+	srv->core->drained = on;
 	if (!on) {
-		loop_timer_arm(srv->drain.timer, -1);
+		loop_timer_arm(srv->drain, -1);
 		log_notice("undrained: taking new sessions again");
 		snprintf(out, size, "undrained: taking new sessions again\n");
 		return 0;
@@ -77,6 +77,6 @@ int server_drain(struct server *srv, bool on, char *out, size_t size)
 	log_notice("drained: refusing new sessions, telling %u to move to another gateway", n);
 	snprintf(out, size, "drained: refusing new sessions; %u session%s told to move to another gateway\n",
 		 n, n == 1 ? "" : "s");
-	loop_timer_arm(srv->drain.timer, 0);
+	loop_timer_arm(srv->drain, 0);
 	return (int)n;
 }

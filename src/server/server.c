@@ -281,7 +281,7 @@ void server_free(struct server *srv)
 	if (!srv)
 		return;
 	auth_worker_free(srv->auth_worker);
-	loop_timer_free(srv->drain.timer);
+	loop_timer_free(srv->drain);
 	while (srv->retired_auth) {
 		struct retired_auth *r = srv->retired_auth;
 		srv->retired_auth = r->next;

@@ -65,10 +65,7 @@ struct server {
 	struct stateless_reset *reset;	/* NULL: no resets (no secret) */
 	/* culvertctl drain (drain.c): new sessions refused, and those up
 	 * ended a batch at a time, each told to move to another gateway. */
-	struct {
-		bool on;
-		struct loop_timer *timer;
-	} drain;
+	struct loop_timer *drain;	/* core->drained: the byes' pace */
 };
 
 /* The password checks, the pools and the route table; touches no

@@ -289,7 +289,7 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		return refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
 			      "the server is full",
 			      "max-clients reached");
-	if (srv->drain.on)
+	if (s->core->drained)
 		return refuse(s, REFUSAL_draining, PROTO_REASON_DRAINING,
 			      "this gateway is drained: connect to another",
 			      "drained (culvertctl undrain takes clients again)");

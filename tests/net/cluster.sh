@@ -216,10 +216,19 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 	wait "$CL_PING"
 	awk -v g="$gap" 'BEGIN { exit !(g < 1) }' ||
 		fail "$t: the stream stopped $gap s at the drain (target under 1 s)"
-	lab_wait_log "$other" "refused|drain" 1 >/dev/null
+	got=$("$CULVERTCTL" -s "${LAB_SOCK[$other]}" status 2>&1)
+	[[ $got == *"drained: new sessions refused"* ]] || fail "$t: status of the drained $other: $got"
+	got=$("$CULVERTCTL" -s "${LAB_SOCK[$other]}" status --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["culvertd"]["drained"])')
+	[[ $got == True ]] || fail "$t: status --json of the drained $other: drained is $got"
+	got=$("$CULVERTCTL" -s "${LAB_SOCK[$c]}" status 2>&1)
+	[[ $got == *"remote: $([[ $first == gw1 ]] && echo $GW1_PUB || echo $GW2_PUB):4433 ($t)"* ]] ||
+		fail "$t: c0's status does not name $first as its remote: $got"
 	ok "$t: drain on $other: c0 back on $first, R's path after $path s, the same TCP connection; the stream stopped for $gap s (0: never over 0.2 s); ping: $(cl_received "$LAB_TMP/ping-$t-drain") of 100 answered"
 	CL_DRAIN_GAP[$t]=$gap
 	got=$("$CULVERTCTL" -s "${LAB_SOCK[$other]}" undrain 2>&1) || fail "$t: culvertctl undrain: $got"
+	[[ $("$CULVERTCTL" -s "${LAB_SOCK[$other]}" status 2>&1) != *drained* ]] ||
+		fail "$t: $other still says it is drained after undrain"
 	[[ $(cl_path 203.0.113.10) == "$first" ]] || fail "$t: R still has a path to 203.0.113.10 via $other"
 
 	kill -TERM "$CL_SENDER" 2>/dev/null
