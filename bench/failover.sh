@@ -68,16 +68,8 @@ start_gw() {   # start_gw N : gwN's culvertd, under a new name each time
 routes() {
 	cl_birdc r show route count protocol "$1" | awk '/routes for/ { print $1; exit }'
 }
-wait_routes() {   # wait_routes PROTOCOL COUNT SECS
-	local i
-	lab__deadline "$3"
-	for ((i = 0; i < $3 * 20 && i < 20000; i++)); do
-		[[ $(routes "$1") == "$2" ]] && return 0
-		lab__before || break
-		sleep 0.05
-	done
-	return 1
-}
+routes_are() { [[ $(routes "$1") == "$2" ]]; }
+wait_routes() { cl_until "$3" routes_are "$1" "$2"; }   # PROTOCOL COUNT SECS
 # The most lines of NAME's log matching ERE within one 100 ms.
 peak() {
 	grep -E -- "$2" "${LAB_LOG[$1]}" | cut -c1-11 | uniq -c | sort -rn | head -n 1 | awk '{ print $1 + 0 }'

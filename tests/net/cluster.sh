@@ -39,7 +39,7 @@ lab_require_tls tls
 command -v python3 >/dev/null || skip "python3 not found (the TCP stream)"
 
 # shellcheck source=tests/net/cluster_lib.sh
-. "$lab__dir/cluster_lib.sh"
+. "$(dirname "$0")/cluster_lib.sh"
 cl_require
 
 HERD=${CLUSTER_CLIENTS:-20}
@@ -140,6 +140,13 @@ cl_stream_grows() {   # cl_stream_grows SECS : more bytes, same connection
 	return 1
 }
 
+# cl_ping NAME COUNT : c0 pings V every 50 ms in the background
+cl_ping() {
+	ip netns exec "cvt-c0-$LAB_ID" ping -i 0.05 -c "$2" -W 1 198.18.0.10 >"$LAB_TMP/ping-$1" 2>&1 &
+	CL_PING=$!
+	lab_bg "$!"
+}
+
 cl_since() { awk -v a="$(cl_stamp)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
 cl_received() { grep -o '[0-9]* received' "$1" | cut -d' ' -f1; }
 
@@ -175,9 +182,7 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 	ok "$t: c0 up on $first (its first choice) with 203.0.113.10 and $addr6; $first has them in table 100 (protocol 147); R routes both via $first"
 
 	cl_stream_start "$2"
-	ip netns exec "cvt-c0-$LAB_ID" ping -i 0.05 -c 300 -W 1 198.18.0.10 >"$LAB_TMP/ping-$t-kill" 2>&1 &
-	CL_PING=$!
-	lab_bg "$!"
+	cl_ping "$t-kill" 300
 	sleep 1
 	t0=$(cl_stamp)
 	kill -KILL "${LAB_PID[$first]}"
@@ -199,9 +204,7 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 	CL_KILL_GAP[$t]=$gap
 
 	cl_gateway_restart "$first"
-	ip netns exec "cvt-c0-$LAB_ID" ping -i 0.05 -c 100 -W 1 198.18.0.10 >"$LAB_TMP/ping-$t-drain" 2>&1 &
-	CL_PING=$!
-	lab_bg "$!"
+	cl_ping "$t-drain" 100
 	sleep 0.5
 	t0=$(cl_stamp)
 	got=$("$CULVERTCTL" -s "${LAB_SOCK[$other]}" drain 2>&1) || fail "$t: culvertctl drain on $other: $got"
@@ -310,3 +313,4 @@ lab__wait 5 bash -c "! birdc -s '$LAB_TMP/bird-r/sock' show route | grep -q '203
 [[ -z $(ip -n "$NS_G2" route show table 100) ]] ||
 	fail "gw2 left routes in table 100: $(ip -n "$NS_G2" route show table 100)"
 ok "every client stopped: table 100 on gw2 empty, no 203.0.113.x route left in R's BIRD"
+ok "the stream's interruptions: gateway killed ${CL_KILL_GAP[tls]} s over tls, ${CL_KILL_GAP[dtls]} s over dtls; drain ${CL_DRAIN_GAP[tls]} s over tls, ${CL_DRAIN_GAP[dtls]} s over dtls"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # lab.sh's names, and ours for the tests
 # cluster_lib.sh - the cluster's lab, sourced after lab.sh by
 # tests/net/cluster.sh and bench/failover.sh: two gateways on one
 # outside bridge and one LAN, a router R with host V behind it, and BIRD
@@ -28,9 +28,10 @@
 #   cl_birdc NAME ARGS...       birdc on NAME's (r, gw1, gw2) socket
 #   cl_path ADDR                R's path to ADDR (v4 or v6): gw1, gw2, both or none
 #   cl_wait_path ADDR gwN SECS  wait (bounded) until it is gwN (or none)
+#   cl_until SECS CMD...        CMD every 50 ms until it succeeds (bounded)
 
 GW1_PUB=192.0.2.1 GW2_PUB=192.0.2.5
-NS_OUT=cvt-out-$LAB_ID NS_R=cvt-r-$LAB_ID NS_G1=cvt-g1-$LAB_ID NS_G2=cvt-g2-$LAB_ID
+NS_OUT=cvt-out-$LAB_ID NS_R=cvt-r-$LAB_ID NS_G2=cvt-g2-$LAB_ID
 
 cl_require() {
 	command -v bird >/dev/null && command -v birdc >/dev/null ||
@@ -193,14 +194,18 @@ cl_path() {
 	else echo none; fi
 }
 
-cl_wait_path() {   # cl_wait_path ADDR gwN|none SECS
+# cl_until SECS CMD... : CMD every 50 ms until it succeeds; 1 after SECS
+cl_until() {
 	local i
-	lab__deadline "$3"
-	for ((i = 0; i < $3 * 20 && i < 2000; i++)); do
-		[[ $(cl_path "$1") == "$2" ]] && return 0
+	lab__deadline "$1"
+	for ((i = 0; i < $1 * 20 && i < 20000; i++)); do
+		"${@:2}" && return 0
 		lab__before || break
 		sleep 0.05
 	done
 	return 1
 }
+
+cl_path_is() { [[ $(cl_path "$1") == "$2" ]]; }
+cl_wait_path() { cl_until "$3" cl_path_is "$1" "$2"; }   # ADDR gwN|none SECS
 
