@@ -60,6 +60,8 @@ cl_configs() {
 	for ((n = 0; n <= HERD; n++)); do
 		printf 'address = 203.0.113.%d\naddress = 2001:db8:1000::%x\n' \
 			$((10 + n)) $((10 + n)) >"$LAB_TMP/clients/c$n"
+		# c0 routes a network of its own: a site behind it
+		((n)) || printf 'network = 198.18.9.0/24\n' >>"$LAB_TMP/clients/c$n"
 		printf 'secret-%d\n' "$n" >"$LAB_TMP/c$n.pass"
 		chmod 600 "$LAB_TMP/c$n.pass"
 		lab_passwd "$LAB_TMP/users" "c$n" "secret-$n"
@@ -176,10 +178,12 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 		fail "$t: R has no route to 203.0.113.10 via $first: $(cl_birdc r show route)"
 	cl_wait_path "$addr6" "$first" 10 ||
 		fail "$t: R has no route to $addr6 via $first: $(cl_birdc r show route table master6)"
+	cl_wait_path 198.18.9.0/24 "$first" 5 ||
+		fail "$t: R has no route to c0's network 198.18.9.0/24 via $first: $(cl_birdc r show route)"
 	got=$(ip -n "cvt-${first/gw/g}-$LAB_ID" route show table 100 proto 147)
 	[[ $got == *"203.0.113.10 dev cv0"* ]] ||
 		fail "$t: $first has no route 203.0.113.10 dev cv0 proto 147 in table 100: $got"
-	ok "$t: c0 up on $first (its first choice) with 203.0.113.10 and $addr6; $first has them in table 100 (protocol 147); R routes both via $first"
+	ok "$t: c0 up on $first (its first choice) with 203.0.113.10 and $addr6; $first has them in table 100 (protocol 147); R routes both, and c0's network 198.18.9.0/24, via $first"
 
 	cl_stream_start "$2"
 	cl_ping "$t-kill" 300
@@ -193,6 +197,7 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 	[[ $(cl_on 0) == "$other" ]] || fail "$t: c0 is not on $other"
 	cl_stream_grows 10 || fail "$t: the stream did not go on over $other: $(cl_stream_state)"
 	cl_wait_path "$addr6" "$other" 5 || fail "$t: R has no route to $addr6 via $other"
+	cl_wait_path 198.18.9.0/24 "$other" 5 || fail "$t: R has no route to 198.18.9.0/24 via $other"
 	sleep 1
 	gap=$(cl_interruption "$t0")
 	wait "$CL_PING"
@@ -238,6 +243,7 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 	lab_stop "$c" 5 || fail "$t: c0 did not stop cleanly"
 	cl_wait_path 203.0.113.10 none 5 || fail "$t: R still routes 203.0.113.10 after c0 stopped: $(cl_birdc r show route)"
 	cl_wait_path "$addr6" none 5 || fail "$t: R still routes $addr6 after c0 stopped"
+	cl_wait_path 198.18.9.0/24 none 5 || fail "$t: R still routes 198.18.9.0/24 after c0 stopped"
 }
 
 declare -A CL_KILL_GAP=() CL_DRAIN_GAP=()

@@ -26,7 +26,8 @@
 #   cl_client_ns N              cvt-cN-$ID on the outside, 192.0.2.(100+N)
 #   cl_birds                    BIRD on R, gw1 and gw2; waits for BGP (v4, v6)
 #   cl_birdc NAME ARGS...       birdc on NAME's (r, gw1, gw2) socket
-#   cl_path ADDR                R's path to ADDR (v4 or v6): gw1, gw2, both or none
+#   cl_path ADDR                R's path to ADDR (v4 or v6, or a prefix): gw1, gw2,
+#                               both or none
 #   cl_wait_path ADDR gwN SECS  wait (bounded) until it is gwN (or none)
 #   cl_until SECS CMD...        CMD every 50 ms until it succeeds (bounded)
 
@@ -179,14 +180,17 @@ protocol bgp lan6 from uplink {
 	ok "BIRD on R, gw1 and gw2: BGP established (IPv4 and IPv6)"
 }
 
-# R's path to ADDR (IPv4 or IPv6): "gw1", "gw2", "both" or "none"
+# R's path to ADDR (IPv4 or IPv6, or a PREFIX/LENGTH): "gw1", "gw2",
+# "both" or "none"
 cl_path() {
-	local out gw1=198.51.100.11 gw2=198.51.100.12
+	local out gw1=198.51.100.11 gw2=198.51.100.12 p=$1
 	if [[ $1 == *:* ]]; then
-		out=$(cl_birdc r show route "$1/128" table master6)
+		[[ $p == */* ]] || p=$p/128
+		out=$(cl_birdc r show route "$p" table master6)
 		gw1=2001:db8:100::11 gw2=2001:db8:100::12
 	else
-		out=$(cl_birdc r show route "$1/32")
+		[[ $p == */* ]] || p=$p/32
+		out=$(cl_birdc r show route "$p")
 	fi
 	if [[ $out == *"via $gw1 "* && $out == *"via $gw2 "* ]]; then echo both
 	elif [[ $out == *"via $gw1 "* ]]; then echo gw1
