@@ -157,11 +157,15 @@ static void on_up(struct cv_session *s)
 	client_liveness_start(c);
 }
 
-/* The gateway is being drained: it said so in its bye, or its refusal. */
-static bool draining(const struct cv_session *s)
+/* No session up to move from: the next transport after the back-off;
+ * a drained gateway's refusal skips its other transports, which it
+ * refuses too, for the next gateway (the back-off still applies: two
+ * gateways drained at once must not bounce a client between them). */
+static void back_off(struct client *c, const struct cv_session *s)
 {
-	return s->bye_reason == PROTO_REASON_DRAINING ||
-	       s->refused_reason == PROTO_REASON_DRAINING;
+	if (s->refused_reason == PROTO_REASON_DRAINING)
+		c->next_transport = c->transports->n - 1;
+	client_lost(c);
 }
 
 static void on_ended(struct cv_session *s)
@@ -190,10 +194,23 @@ static void on_ended(struct cv_session *s)
 	if (s->reset)
 		reset(c, transport_index(c->transports, s->transport));
 	else if (c->gateways.n > 1 && !c->core->stopping &&
-		 (s->state == SESSION_UP || draining(s)))
-		client_failover(c, draining(s));
+		 s->state == SESSION_UP)
+		client_failover(c, s->bye_reason == PROTO_REASON_DRAINING);
 	else
-		client_lost(c);
+		back_off(c, s);
+}
+
+static void on_move(struct cv_session *s)
+{
+	struct client *c = s->owner;
+
+	if (s != c->session || c->gateways.n < 2)
+		return;
+	/* The gateway paces its MOVEs: no slot of our own. */
+	client_gateways_stop(c);
+	client_beside_start(c, transport_index(c->transports, s->transport),
+			    client_gateway_next(c),
+			    "the gateway is drained and says to move");
 }
 
 static void on_doubt(struct cv_session *s, const char *why)
@@ -210,6 +227,7 @@ const struct session_ops client_session_ops = {
 	.up = on_up,
 	.ended = on_ended,
 	.doubt = on_doubt,
+	.move = on_move,
 };
 
 struct cv_session *client_link_up(void *arg, struct cv_host *h,

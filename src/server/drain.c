@@ -1,13 +1,18 @@
 /*
  * culvertctl drain: a gateway taken out of a cluster for maintenance.
- * It refuses new sessions (REFUSE, reason draining) and ends those up
- * with BYE, reason draining, which tells their clients to connect to
- * their next gateway now, asking their addresses back (doc/PROTOCOL.md,
- * "Reasons"); their host routes leave announce-table with each session,
- * and the routing daemon withdraws them. The byes go a batch every tenth
- * of a second, so that a gateway with thousands of clients does not send
- * them all to the next gateway in the same instant. culvertctl undrain
- * takes clients again.
+ * It refuses new sessions (REFUSE, reason draining) and moves those up
+ * to other gateways, make before break: a client that knows other
+ * gateways (PROTO_HELLO_MOVE) is told MOVE, starts a session with its
+ * next gateway beside this one, asking its addresses back, and ends this
+ * one once welcomed there; the packets in flight meanwhile still cross
+ * here. A client that cannot move so (one gateway only, an older one),
+ * or is still here DRAIN_GRACE_MS after its first MOVE, is ended with
+ * BYE, reason draining (doc/PROTOCOL.md, "Reasons"). Each session's host
+ * routes leave announce-table as it ends, and the routing daemon
+ * withdraws them. The MOVEs and byes go a batch every tenth of a second,
+ * so that a gateway with thousands of clients does not send them all to
+ * the next gateway in the same instant. culvertctl undrain takes clients
+ * again.
  */
 #include "server.h"
 
@@ -20,10 +25,14 @@
 #include "session.h"
 #include "session_owner.h"
 
-/* 50 byes a tenth of a second: 500 sessions a second moved, no more
+/* 50 sessions a tenth of a second: 500 a second moved, no more
  * handshakes a second than one gateway easily takes (bench/scale.sh). */
 #define DRAIN_BATCH 50
 #define DRAIN_EVERY_MS 100
+/* A MOVE again every second (a datagram may be lost), and a bye when
+ * the client has not gone after this long: a handshake's time and more. */
+#define MOVE_AGAIN_MS 1000
+#define DRAIN_GRACE_MS 10000
 
 static unsigned int up_sessions(const struct server *srv)
 {
@@ -35,22 +44,48 @@ static unsigned int up_sessions(const struct server *srv)
 	return n;
 }
 
+static void tell_move(struct cv_session *s)
+{
+	struct proto_msg m = { .type = PROTO_MOVE };
+
+	session_send_control(s, &m, 1);
+}
+
+/* One session's turn: true when it took one of the batch's places. */
+static bool drain_one(struct cv_session *s, int64_t now)
+{
+	if (s->takes_move && !s->move_sent_at) {
+		session_log(s, LOG_INFO, "session %s: told to move (drained)",
+			    session_name(s));
+		s->move_sent_at = now;
+		tell_move(s);
+		return true;
+	}
+	if (s->takes_move && now - s->move_sent_at < DRAIN_GRACE_MS) {
+		if ((now - s->move_sent_at) % MOVE_AGAIN_MS < DRAIN_EVERY_MS)
+			tell_move(s);
+		return false;
+	}
+	session_log(s, LOG_INFO, "session %s: ended, %s (drained)",
+		    session_name(s), s->takes_move ? "still here after its move"
+						    : "it cannot be told to move");
+	session_end(s, PROTO_REASON_DRAINING, "the gateway is drained");
+	return true;
+}
+
 static void on_drain(void *arg)
 {
 	struct server *srv = arg;
-	unsigned int ended = 0;
+	int64_t now = loop_now(srv->core->loop);
+	unsigned int done = 0;
 
 	if (!srv->core->drained)
 		return;
 	for (struct cv_session *s = srv->core->sessions, *next;
-	     s && ended < DRAIN_BATCH; s = next) {
+	     s && done < DRAIN_BATCH; s = next) {
 		next = s->next;
-		if (s->owner != srv || s->state != SESSION_UP)
-			continue;
-		session_log(s, LOG_INFO, "session %s: told to move (drained)",
-			    session_name(s));
-		session_end(s, PROTO_REASON_DRAINING, "the gateway is drained");
-		ended++;
+		if (s->owner == srv && s->state == SESSION_UP)
+			done += drain_one(s, now);
 	}
 	if (up_sessions(srv))
 		loop_timer_arm(srv->drain, DRAIN_EVERY_MS);
@@ -70,6 +105,9 @@ int server_drain(struct server *srv, bool on, char *out, size_t size)
 	srv->core->drained = on;
 	if (!on) {
 		loop_timer_arm(srv->drain, -1);
+		for (struct cv_session *s = srv->core->sessions; s; s = s->next)
+			if (s->owner == srv)
+				s->move_sent_at = 0;
 		log_notice("undrained: taking new sessions again");
 		snprintf(out, size, "undrained: taking new sessions again\n");
 		return 0;

@@ -366,6 +366,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	s->data_partial = session_takes_partial(s) &&
 			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
 	s->probes_answered = h->flags & PROTO_HELLO_PATH_MTU;
+	s->takes_move = h->flags & PROTO_HELLO_MOVE;
 	s->previous4 = h->previous4;
 	s->previous6 = h->previous6;
 	if (!admit(s, h))

@@ -232,7 +232,10 @@ cl_part1() {   # cl_part1 TRANSPORT PORT
 	got=$("$CULVERTCTL" -s "${LAB_SOCK[$c]}" status 2>&1)
 	[[ $got == *"remote: $([[ $first == gw1 ]] && echo $GW1_PUB || echo $GW2_PUB):4433 ($t)"* ]] ||
 		fail "$t: c0's status does not name $first as its remote: $got"
-	ok "$t: drain on $other: c0 back on $first, R's path after $path s, the same TCP connection; the stream stopped for $gap s (0: never over 0.2 s); ping: $(cl_received "$LAB_TMP/ping-$t-drain") of 100 answered"
+	lab_wait_log "$c" "the gateway is drained and says to move; trying a new session" 1 &&
+		lab_wait_log "$c" "the new session over $t took over" 1 ||
+		fail "$t: c0 did not move beside its session, told MOVE"
+	ok "$t: drain on $other: c0 told MOVE, back on $first beside its session, R's path after $path s, the same TCP connection; the stream stopped for $gap s (0: never over 0.2 s); ping: $(cl_received "$LAB_TMP/ping-$t-drain") of 100 answered"
 	CL_DRAIN_GAP[$t]=$gap
 	got=$("$CULVERTCTL" -s "${LAB_SOCK[$other]}" undrain 2>&1) || fail "$t: culvertctl undrain: $got"
 	[[ $("$CULVERTCTL" -s "${LAB_SOCK[$other]}" status 2>&1) != *drained* ]] ||
@@ -319,4 +322,40 @@ lab__wait 5 bash -c "! birdc -s '$LAB_TMP/bird-r/sock' show route | grep -q '203
 [[ -z $(ip -n "$NS_G2" route show table 100) ]] ||
 	fail "gw2 left routes in table 100: $(ip -n "$NS_G2" route show table 100)"
 ok "every client stopped: table 100 on gw2 empty, no 203.0.113.x route left in R's BIRD"
+# ============================== 4. a drained gateway refuses new sessions
+# A client whose first choice is gw2, started while gw2 is drained: refused
+# (REFUSE draining), it goes to gw1 after its back-off, not back and forth.
+pick=
+for ((n = 1; n <= HERD; n++)); do
+	grep -q "order: $GW2_PUB:4433 first" "${LAB_LOG[c$n]}" && { pick=$n; break; }
+done
+[[ -n $pick ]] || fail "no client chose gw2 first"
+cl_gateway_restart gw1
+got=$("$CULVERTCTL" -s "${LAB_SOCK[gw2]}" drain 2>&1) || fail "culvertctl drain on gw2: $got"
+[[ $got == *"0 sessions told to move"* ]] || fail "culvertctl drain on an empty gw2 said: $got"
+lab_start "c$pick-again" "cvt-c$pick-$LAB_ID" "$LAB_TMP/c$pick.conf"
+lab_wait_log "c$pick-again" "tunnel up" 5 || fail "c$pick did not come up on gw1 while gw2 is drained"
+[[ $(cl_on "$pick") == gw1 ]] || fail "c$pick is not on gw1"
+lab_wait_log gw2 "refusing .*: drained" 1 || fail "gw2 did not log its refusal of c$pick"
+[[ $("$CULVERTCTL" -s "${LAB_SOCK[gw2]}" status) == *"refused.draining: 1"* ]] ||
+	fail "gw2 did not count the refusal as refused.draining: $("$CULVERTCTL" -s "${LAB_SOCK[gw2]}" status)"
+[[ $(grep -c "connecting to" "${LAB_LOG[c$pick-again]}") == 2 ]] ||
+	fail "c$pick did not connect exactly twice (gw2, then gw1): $(grep connecting "${LAB_LOG[c$pick-again]}")"
+ok "c$pick, whose first choice is gw2, refused by the drained gw2 (refused.draining), is up on gw1 after one back-off"
+
+# A client of gw1 alone cannot be told to move: a bye, reason draining.
+got=$("$CULVERTCTL" -s "${LAB_SOCK[gw2]}" undrain 2>&1) || fail "culvertctl undrain on gw2: $got"
+lab_client_conf "$LAB_TMP/solo.conf" "remote=$GW1_PUB:4433" cert= key= username=c2 \
+	"password-file=$LAB_TMP/c2.pass"
+lab_start solo "cvt-c2-$LAB_ID" "$LAB_TMP/solo.conf"
+lab_wait_log solo "tunnel up" 5 || fail "solo (c2, gw1 only) did not come up"
+got=$("$CULVERTCTL" -s "${LAB_SOCK[gw1]}" drain 2>&1) || fail "culvertctl drain on gw1: $got"
+[[ $got == *"2 sessions told to move"* ]] || fail "culvertctl drain on gw1 said: $got"
+lab_wait_log solo "said bye \(draining: connect to another gateway\)" 3 ||
+	fail "solo was not told bye, draining"
+lab_wait_log gw1 "session c2: ended, it cannot be told to move" 1 || fail "gw1 did not say why it ended solo's session"
+cl_until 5 bash -c "[[ \$(\"$CULVERTCTL\" -s '${LAB_SOCK[gw2]}' show c$pick 2>/dev/null) ]]" ||
+	fail "c$pick did not move from the drained gw1 to gw2"
+ok "drain on gw1: c$pick moved to gw2 (MOVE), solo, which knows gw1 alone, was told bye (draining)"
+
 ok "the stream's interruptions: gateway killed ${CL_KILL_GAP[tls]} s over tls, ${CL_KILL_GAP[dtls]} s over dtls; drain ${CL_DRAIN_GAP[tls]} s over tls, ${CL_DRAIN_GAP[dtls]} s over dtls"
