@@ -491,6 +491,9 @@ void config_free(struct config *cfg)
 		if (config_key_holds_string(k))
 			free(*(char **)((char *)cfg + k->offset));
 	config_radius_free(&cfg->radius);
+	/* remote's list beside its text */
+	for (unsigned int i = 0; i < cfg->n_remotes; i++)
+		free(cfg->remotes[i]);
 	free(cfg);
 }
 

@@ -16,6 +16,8 @@
 
 #define CONFIG_MAX_TRANSPORTS 4
 #define CONFIG_MAX_ROUTES 64
+/* Gateways one client may name in 'remote'. */
+#define CONFIG_MAX_REMOTES 16
 #define CONFIG_NAME_MAX 32
 #define CONFIG_MAX_KEYS 128
 #define CONFIG_MAX_DNS 8
@@ -73,7 +75,10 @@ struct config {
 	unsigned int n_transports;
 	char transports[CONFIG_MAX_TRANSPORTS][CONFIG_NAME_MAX];
 	char *listen;
-	char *remote;
+	char *remote;			/* as written: one gateway or a list */
+	unsigned int n_remotes;		/* client: the gateways of remote */
+	char *remotes[CONFIG_MAX_REMOTES];
+	unsigned int failover_spread;	/* client: ms over which clients move */
 	char *device;
 	/* device-type = tap: a TAP device, Ethernet frames in the tunnel
 	 * (layer 2); the server's joins `bridge`. */
@@ -121,6 +126,10 @@ struct config {
 	unsigned int fallback_retry;	/* seconds; 0: never */
 	unsigned int refused_retry;	/* seconds; 0: never, stop */
 	bool duplicate_identity;	/* sessions may share an identity */
+	/* Server, in a cluster: a host route per session into this table
+	 * (0: none), with this rtm_protocol, for BIRD or FRR to announce. */
+	unsigned int announce_table;
+	unsigned int announce_protocol;
 	char *state_dir;		/* server: reset.key */
 	unsigned int rekey_interval;	/* seconds; read by the transports */
 	uint64_t rekey_bytes;		/* read by the transports */

@@ -122,6 +122,60 @@ static int parse_endpoint(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* remote: one gateway, or a cluster's gateways separated by commas;
+ * the client tries them in an order of its own (connection.c). */
+static int parse_remote(struct config *cfg, void *field, const char *value,
+			const char **why)
+{
+	char *list[CONFIG_MAX_REMOTES] = { 0 };
+	unsigned int n = 0;
+	const char *s = value;
+
+	for (;;) {
+		char one[300], host[256], port[8];
+		size_t len = strcspn(s, ",");
+
+		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (n == CONFIG_MAX_REMOTES) {
+			*why = "names more than 16 gateways";
+			goto fail;
+		}
+		if (len >= sizeof(one)) {
+			*why = "has a gateway too long to be HOST:PORT";
+			goto fail;
+		}
+		memcpy(one, s, len);
+		one[len] = '\0';
+		if (endpoint_split(one, host, sizeof(host), port, sizeof(port),
+				   why) < 0)
+			goto fail;
+		if (!(list[n++] = strdup(one))) {
+			*why = "could not be stored: out of memory";
+			goto fail;
+		}
+		s += strcspn(s, ",");
+		if (!*s)
+			break;
+		s++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+	}
+	if (set_string(field, value) < 0) {
+		*why = "could not be stored: out of memory";
+		goto fail;
+	}
+	for (unsigned int i = 0; i < cfg->n_remotes; i++)
+		free(cfg->remotes[i]);
+	memcpy(cfg->remotes, list, sizeof(list));
+	cfg->n_remotes = n;
+	return 0;
+fail:
+	for (unsigned int i = 0; i < n; i++)
+		free(list[i]);
+	return -EINVAL;
+}
+
 /* metrics-listen: an endpoint, for a culvertd that can serve HTTP. */
 static int parse_metrics_listen(struct config *cfg, void *field,
 				const char *value, const char **why)
@@ -587,6 +641,35 @@ static int parse_table(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* announce-protocol: an rtm_protocol above the kernel's own (0-4), so
+ * that a routing daemon tells culvert's routes from everyone else's. */
+static int parse_protocol(struct config *cfg, void *field, const char *value,
+			  const char **why)
+{
+	if (config_unsigned(value, 5, 255, field) < 0) {
+		*why = "is not a route protocol number from 5 to 255 (0-4 are the kernel's)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* failover-spread: seconds, to the millisecond, stored in ms. */
+static int parse_spread(struct config *cfg, void *field, const char *value,
+			const char **why)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(value, &end);
+	if (!isdigit((unsigned char)*value) || *end || errno || v < 0 ||
+	    v > 60) {
+		*why = "is not a number of seconds from 0 to 60 (0.5 for half a second)";
+		return -EINVAL;
+	}
+	*(unsigned int *)field = (unsigned int)(v * 1000 + 0.5);
+	return 0;
+}
+
 static int parse_fwmark(struct config *cfg, void *field, const char *value,
 			const char **why)
 {
@@ -650,8 +733,9 @@ const struct config_key config_keys[] = {
 	  "transport plugins: a server listens on each, a client tries them in order" },
 	{ "listen", parse_endpoint, FIELD(listen), NULL, "ADDRESS:PORT",
 	  KEY_SERVER | KEY_RESTART, "where the server accepts clients ([::]:PORT for IPv6)" },
-	{ "remote", parse_endpoint, FIELD(remote), NULL, "HOST:PORT",
-	  KEY_CLIENT | KEY_RESTART, "the server a client connects to" },
+	{ "remote", parse_remote, FIELD(remote), NULL, "HOST:PORT[, HOST:PORT...]",
+	  KEY_CLIENT | KEY_RESTART,
+	  "the server a client connects to, or a cluster's gateways (culvert.conf(5), CLUSTER)" },
 	{ "device", parse_ifname, FIELD(device), NULL, "NAME", KEY_RESTART,
 	  "name of the TUN or TAP device (default: chosen by the kernel, tunN or tapN)" },
 	{ "device-type", parse_device_type, FIELD(tap), "tun", "tun|tap",
@@ -774,6 +858,12 @@ const struct config_key config_keys[] = {
 	  "the user name a client logs in with (auth = password)" },
 	{ "max-clients", parse_count, FIELD(max_clients), "1024", "COUNT",
 	  KEY_SERVER, "sessions served at once (default 1024)" },
+	{ "announce-table", parse_table, FIELD(announce_table), NULL,
+	  "NUMBER", KEY_SERVER | KEY_TUN | KEY_RESTART,
+	  "a host route per session into this table, for BIRD or FRR to announce (default: none)" },
+	{ "announce-protocol", parse_protocol, FIELD(announce_protocol), "147",
+	  "NUMBER", KEY_SERVER | KEY_TUN | KEY_RESTART,
+	  "the route protocol number of those routes (default 147)" },
 	{ "duplicate-identity", parse_bool, FIELD(duplicate_identity), "no",
 	  "yes|no", KEY_SERVER,
 	  "let sessions share an identity; else a new one ends the old and takes its addresses and networks (default no)" },
@@ -802,6 +892,9 @@ const struct config_key config_keys[] = {
 	{ "refused-retry", parse_refused_retry, FIELD(refused_retry), "600",
 	  "SECONDS|never", KEY_CLIENT,
 	  "after a refusal that trying again cannot fix (password, certificate), wait this long, or stop (default 600)" },
+	{ "failover-spread", parse_spread, FIELD(failover_spread), "5",
+	  "SECONDS", KEY_CLIENT,
+	  "several gateways: a client whose gateway died moves within this, in a slot of its inner address (default 5)" },
 	{ "client-to-client", parse_bool, FIELD(client_to_client), "no",
 	  "yes|no", KEY_SERVER,
 	  "let clients reach each other through the server (default no)" },
@@ -848,7 +941,8 @@ const struct config_key config_keys[] = {
 
 bool config_key_holds_string(const struct config_key *k)
 {
-	return k->parse == parse_endpoint || k->parse == parse_metrics_listen ||
+	return k->parse == parse_endpoint || k->parse == parse_remote ||
+	       k->parse == parse_metrics_listen ||
 	       k->parse == parse_ifname || k->parse == parse_path ||
 	       k->parse == parse_name || k->parse == parse_text;
 }

@@ -79,7 +79,17 @@ static const struct {
 	{ "metrics", CONTROL_METRICS },
 	{ "kick", CONTROL_KICK },
 	{ "reload", CONTROL_RELOAD },
+	{ "drain", CONTROL_DRAIN },
+	{ "undrain", CONTROL_UNDRAIN },
 };
+
+const char *control_op_word(enum control_op op)
+{
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (words[i].op == op)
+			return words[i].word;
+	return "status";
+}
 
 /* "status" and its options, --all and --json, in any order. */
 static struct control_request status_request(char *options)

@@ -4,7 +4,8 @@
  *
  * culvertctl sends one line, ended by "\n" (a "\r" before it is
  * ignored): "status", "status --all", "status --json", "show NAME",
- * "show-json NAME", "metrics", "kick NAME" or "reload". The daemon
+ * "show-json NAME", "metrics", "kick NAME", "reload", "drain" or
+ * "undrain". The daemon
  * answers "ok" or "error: WHY" on the first line, then the body, then
  * closes the connection.
  */
@@ -60,7 +61,12 @@ enum control_op {
 	CONTROL_METRICS,	/* Prometheus's text exposition format */
 	CONTROL_KICK,		/* arg: the session's name */
 	CONTROL_RELOAD,
+	CONTROL_DRAIN,		/* a gateway: refuse new sessions, move those up */
+	CONTROL_UNDRAIN,
 };
+
+/* The request's first word, for logs ("kick", "drain"...). */
+const char *control_op_word(enum control_op op);
 
 /* Whether op takes a session's name. */
 #define CONTROL_NAMED(op) \

@@ -129,8 +129,9 @@ int nl_rule_dump(struct nl *nl, int family, nl_rule_fn *fn, void *arg)
 }
 
 static int table_route(struct nl *nl, uint16_t type, uint16_t flags,
-		       uint32_t table, uint8_t rtype, int ifindex,
-		       const struct cv_prefix *dst, const char **why)
+		       uint32_t table, uint8_t protocol, uint8_t rtype,
+		       int ifindex, const struct cv_prefix *dst,
+		       const char **why)
 {
 	if (why)
 		*why = NULL;
@@ -144,7 +145,7 @@ static int table_route(struct nl *nl, uint16_t type, uint16_t flags,
 	rtm->rtm_family = dst->addr.family;
 	rtm->rtm_dst_len = dst->len;
 	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
-	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_protocol = protocol;
 	rtm->rtm_type = rtype;
 	/* Through a point-to-point device there is no gateway: the peer is
 	 * on the link. Unreachable and blackhole routes go nowhere. */
@@ -164,7 +165,7 @@ int nl_table_route_add(struct nl *nl, uint32_t table, uint8_t type,
 		       const char **why)
 {
 	return table_route(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, table,
-			   type, ifindex, dst, why);
+			   RTPROT_STATIC, type, ifindex, dst, why);
 }
 
 int nl_table_route_replace(struct nl *nl, uint32_t table, uint8_t type,
@@ -172,13 +173,25 @@ int nl_table_route_replace(struct nl *nl, uint32_t table, uint8_t type,
 			   const char **why)
 {
 	return table_route(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
-			   table, type, ifindex, dst, why);
+			   table, RTPROT_STATIC, type, ifindex, dst, why);
 }
 
 int nl_table_route_del(struct nl *nl, uint32_t table, uint8_t type,
 		       int ifindex, const struct cv_prefix *dst,
 		       const char **why)
 {
-	return table_route(nl, RTM_DELROUTE, 0, table, type, ifindex, dst,
-			   why);
+	return table_route(nl, RTM_DELROUTE, 0, table, RTPROT_STATIC, type,
+			   ifindex, dst, why);
+}
+
+int nl_announce_route(struct nl *nl, bool add, uint32_t table,
+		      uint8_t protocol, int ifindex,
+		      const struct cv_prefix *dst, const char **why)
+{
+	if (add)
+		return table_route(nl, RTM_NEWROUTE,
+				   NLM_F_CREATE | NLM_F_REPLACE, table,
+				   protocol, RTN_UNICAST, ifindex, dst, why);
+	return table_route(nl, RTM_DELROUTE, 0, table, protocol, RTN_UNICAST,
+			   ifindex, dst, why);
 }

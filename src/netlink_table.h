@@ -47,4 +47,11 @@ int nl_table_route_del(struct nl *nl, uint32_t table, uint8_t type,
 		       int ifindex, const struct cv_prefix *dst,
 		       const char **why);
 
+/* A cluster gateway's route to dst through ifindex in table, with
+ * rtm_protocol protocol, for a routing daemon to learn and announce:
+ * added (or replaced, one left from before taken over), or deleted. */
+int nl_announce_route(struct nl *nl, bool add, uint32_t table,
+		      uint8_t protocol, int ifindex,
+		      const struct cv_prefix *dst, const char **why);
+
 #endif

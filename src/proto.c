@@ -666,6 +666,8 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *m,
 		return decode_refuse(buf, len, m, why);
 	case PROTO_KEEPALIVE:
 		return len == 1 ? 0 : bad(why, "keepalive with trailing bytes");
+	case PROTO_MOVE:
+		return len == 1 ? 0 : bad(why, "move with trailing bytes");
 	case PROTO_BYE:
 		return decode_bye(buf, len, m, why);
 	case PROTO_RESET:
@@ -925,7 +927,8 @@ ssize_t proto_encode(const struct proto_msg *m, uint8_t *buf, size_t size)
 		encode_refuse(&w, &m->refuse);
 		break;
 	case PROTO_KEEPALIVE:
-		append8(&w, PROTO_KEEPALIVE);
+	case PROTO_MOVE:
+		append8(&w, m->type);
 		break;
 	case PROTO_BYE:
 		append8(&w, PROTO_BYE);
@@ -960,7 +963,7 @@ const char *proto_type_name(uint8_t type)
 		[PROTO_WELCOME] = "welcome",	[PROTO_REFUSE] = "refuse",
 		[PROTO_KEEPALIVE] = "keepalive", [PROTO_BYE] = "bye",
 		[PROTO_PROBE] = "probe",	[PROTO_PROBE_ACK] = "probe_ack",
-		[PROTO_RESET] = "reset",
+		[PROTO_RESET] = "reset",	[PROTO_MOVE] = "move",
 	};
 
 	return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
@@ -979,6 +982,7 @@ const char *proto_reason_name(uint8_t reason)
 		[PROTO_REASON_POLICY] = "refused by policy",
 		[PROTO_REASON_BUSY] = "busy, try again later",
 		[PROTO_REASON_REPLACED] = "replaced by a new session",
+		[PROTO_REASON_DRAINING] = "draining: connect to another gateway",
 	};
 
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";

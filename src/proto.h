@@ -60,6 +60,10 @@ enum proto_type {
 	 * (PROTO_RESET_TOKEN_LEN bytes at the end): doc/PROTOCOL.md,
 	 * "Stateless reset". */
 	PROTO_RESET = 0x0a,
+	/* A gateway being drained tells a client that takes it
+	 * (PROTO_HELLO_MOVE) to start a session with another gateway now,
+	 * beside this one: doc/PROTOCOL.md, "Move". */
+	PROTO_MOVE = 0x0b,
 };
 
 /* A PROTO_DATA_GSO message is this header, then the packet: type,
@@ -71,10 +75,11 @@ enum proto_type {
 #define PROTO_RESET_MIN (1 + PROTO_RESET_TOKEN_LEN)
 
 /* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL;
- * it answers PROTO_PROBE. */
+ * it answers PROTO_PROBE; it takes PROTO_MOVE (it knows other gateways). */
 #define PROTO_HELLO_DATA_GSO 0x01
 #define PROTO_HELLO_DATA_PARTIAL 0x02
 #define PROTO_HELLO_PATH_MTU 0x04
+#define PROTO_HELLO_MOVE 0x08
 /* proto_welcome.features: the server takes them, and answers them. */
 #define PROTO_FEATURE_DATA_GSO 0x01
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
@@ -108,6 +113,7 @@ enum proto_reason {
 	PROTO_REASON_POLICY = 7,	/* refused by configuration */
 	PROTO_REASON_BUSY = 8,		/* not now: try again later */
 	PROTO_REASON_REPLACED = 9,	/* a new session of the peer took over */
+	PROTO_REASON_DRAINING = 10,	/* the gateway is drained: use another */
 };
 
 struct proto_hello {

@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "failover.h"
 #include "loadgen.h"
 #include "log.h"
 #include "loop.h"
@@ -89,7 +90,8 @@ static const char *lg_config_get(struct cv_host *host, const char *key)
 	if (strcmp(key, "mode") == 0)
 		return "client";
 	if (strcmp(key, "remote") == 0)
-		return o->remote;
+		return o->n_remotes > 1 ? o->remotes[host->slot->remote_at]
+					: o->remote;
 	if (strcmp(key, "server-name") == 0)
 		return o->server_name;
 	if (strcmp(key, "ca") == 0)
@@ -360,6 +362,15 @@ static void lost(struct cv_session *s, bool close_link, bool reset)
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = s->index;
 	s->returning = true;
+	if (lg->opt.n_remotes > 1 && !reset) {
+		/* A cluster: the next gateway, in this session's slot. */
+		s->remote_at = (s->remote_at + 1) % lg->opt.n_remotes;
+		loop_timer_arm(s->timer, failover_pause_ms(
+			s->previous4.family ? &s->previous4 : &s->previous6,
+			lg->opt.failover_spread_ms, s->drained, r));
+		s->drained = false;
+		return;
+	}
 	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : AGAIN_MS);
 }
 
@@ -403,6 +414,11 @@ void lg_slot_start(struct cv_session *s)
 {
 	struct lg *lg = s->lg;
 
+	/* Its instance was made for another gateway (the name its
+	 * certificate must carry): a fresh one, never inside an upcall. */
+	if (s->inst && s->inst_remote_at != s->remote_at)
+		restart_instance(s);
+	s->inst_remote_at = s->remote_at;
 	if (!s->inst) {
 		restart_instance(s);
 		if (!s->inst) {
@@ -473,9 +489,12 @@ static void lg_link_down(struct cv_host *host, struct cv_session *session,
 			 session ? "link lost" : "cannot connect",
 			 why ? why : strerror(-err));
 	if (!session && s->lost_ms) {
-		/* The gateway is not back yet: again, after the pause. */
+		/* The gateway is not back yet: again, after the pause (in a
+		 * cluster, on the next one). */
 		finish(s, false);
 		s->returning = true;
+		if (lg->opt.n_remotes > 1)
+			s->remote_at = (s->remote_at + 1) % lg->opt.n_remotes;
 		loop_timer_arm(s->timer, AGAIN_MS);
 		return;
 	}
@@ -615,6 +634,7 @@ static void lg_deliver(struct cv_host *host, struct cv_session *s,
 				lg->tot.lost++;
 			else
 				lg->tot.failed++;
+			s->drained = m.bye.reason == PROTO_REASON_DRAINING;
 			lost(s, true, false);
 			return;
 		case PROTO_RESET:

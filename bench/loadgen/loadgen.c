@@ -51,6 +51,7 @@ static const struct option long_options[] = {
 	{ "attack", required_argument, NULL, 'x' },
 	{ "attack-to", required_argument, NULL, 'X' },
 	{ "reconnect", no_argument, NULL, 'E' },
+	{ "failover-spread", required_argument, NULL, 'F' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -60,7 +61,7 @@ static const struct option long_options[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: culvert-loadgen --transport tls|dtls|udp --remote HOST:PORT [options]\n"
+		"usage: culvert-loadgen --transport tls|dtls|udp --remote HOST:PORT[,HOST:PORT...] [options]\n"
 		"  --ca FILE --cert FILE --key FILE   certificates (tls, dtls)\n"
 		"  --server-name NAME   name in the server's certificate (default: host of --remote)\n"
 		"  --user NAME --password TEXT        password authentication\n"
@@ -77,6 +78,9 @@ static void usage(FILE *f)
 		"  --attack-to ADDRESS  gso1: the segment's IPv4 destination (port 9)\n"
 		"  --reconnect          a lost session starts again, asking its address back\n"
 		"                       (a gateway's restart: time it takes, same address)\n"
+		"  --remote A,B...      a cluster: every session starts on A; with --reconnect,\n"
+		"                       one lost moves to the next gateway in its slot of\n"
+		"  --failover-spread S  seconds (default 5), as culvertd's client\n"
 		"  --plugin-dir DIR     where the transport plugins are\n"
 		"  --json               the summary as JSON\n"
 		"  --verbose            the plugins' info and debug lines too\n");
@@ -98,6 +102,51 @@ static int number(const char *opt, const char *text, unsigned long min,
 	return 0;
 }
 
+static int spread(const char *text, unsigned int *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+
+	if (errno || end == text || *end || v < 0 || v > 60) {
+		fprintf(stderr, "culvert-loadgen: --failover-spread: '%s' is not a number of seconds from 0 to 60\n",
+			text);
+		return -EINVAL;
+	}
+	*out = (unsigned int)(v * 1000 + 0.5);
+	return 0;
+}
+
+/* --remote: one gateway, or a cluster's, separated by commas. */
+static int remotes(struct lg_options *o)
+{
+	const char *s = o->remote, *why;
+	char host[256], port[8];
+
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		char *one = o->remotes[o->n_remotes];
+
+		if (o->n_remotes == CONFIG_MAX_REMOTES ||
+		    len >= sizeof(o->remotes[0]))
+			goto bad;
+		memcpy(one, s, len);
+		one[len] = '\0';
+		if (endpoint_split(one, host, sizeof(host), port, sizeof(port),
+				   &why) < 0)
+			goto bad;
+		o->n_remotes++;
+		s += len;
+		if (!*s)
+			return 0;
+		s += 1 + strspn(s + 1, " ");
+	}
+bad:
+	fprintf(stderr, "culvert-loadgen: --remote: '%s' is not a list of at most %d HOST:PORT\n",
+		o->remote, CONFIG_MAX_REMOTES);
+	return -EINVAL;
+}
+
 static int parse_options(int argc, char **argv, struct lg_options *o)
 {
 	int c, err = 0;
@@ -105,7 +154,7 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 
 	*o = (struct lg_options){
 		.sessions = 10, .hold_s = 10, .rate = 1, .duration_s = 300,
-		.parallel = 32,
+		.parallel = 32, .failover_spread_ms = 5000,
 		.plugin_dir = getenv("CULVERT_PLUGIN_DIR") ? getenv("CULVERT_PLUGIN_DIR")
 							   : PLUGINDIR,
 	};
@@ -148,6 +197,7 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 			}
 			break;
 		case 'E': o->reconnect = true; break;
+		case 'F': err = spread(optarg, &o->failover_spread_ms); break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -160,6 +210,8 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 		usage(stderr);
 		return -EINVAL;
 	}
+	if (remotes(o) < 0)
+		return -EINVAL;
 	if (!total_set)
 		o->total = o->sessions;
 	if (o->attack == LG_ATTACK_GSO1 && !o->attack_to.family) {

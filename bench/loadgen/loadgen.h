@@ -27,6 +27,7 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "config.h"
 #include "plugin.h"
 
 struct loop;
@@ -56,6 +57,12 @@ struct lg_options {
 	 * at once with up to a second's pause after a reset, else after
 	 * 1 s; counted apart (lost sessions then fail nothing). */
 	bool reconnect;
+	/* --remote A,B...: a cluster's gateways. Every session starts on
+	 * the first; one lost moves to the next in its slot of
+	 * failover_spread_ms, as culvertd's client does (failover.h). */
+	unsigned int n_remotes;
+	char remotes[CONFIG_MAX_REMOTES][300];
+	unsigned int failover_spread_ms;
 	bool json;
 	bool verbose;
 };
@@ -103,6 +110,10 @@ struct cv_session {
 	uint8_t reset_token[CV_RESET_TOKEN_LEN];
 	int64_t lost_ms;
 	bool returning;			/* idle, waiting to start again */
+	bool drained;			/* the gateway said bye, draining */
+	/* --remote A,B...: the gateway it connects to, and the one its
+	 * instance was made for (a fresh one when they differ). */
+	unsigned int remote_at, inst_remote_at;
 };
 
 struct lg_totals {

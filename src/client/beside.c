@@ -61,7 +61,8 @@ static void on_deadline(void *arg)
 		client_lost(c);
 }
 
-void client_beside_start(struct client *c, unsigned int i, const char *why)
+void client_beside_start(struct client *c, unsigned int i,
+			 unsigned int gateway, const char *why)
 {
 	struct client_beside *b = &c->beside;
 	const struct core *core = c->core;
@@ -73,13 +74,15 @@ void client_beside_start(struct client *c, unsigned int i, const char *why)
 	if (!b->deadline &&
 	    !(b->deadline = loop_timer_new(core->loop, on_deadline, c)))
 		return;
-	struct cv_host *h = transport_spare_new(c->transports, i);
+	struct cv_host *h = transport_spare_new(c->transports, i,
+						client_gateway(c, gateway));
 	if (!h)
 		return;
 	b->host = h;
+	b->gateway = gateway;
 	b->started_at = now;
-	log_notice("%s; trying a new session over %s beside the one up",
-		   why, h->t->name);
+	log_notice("%s; trying a new session over %s with %s beside the one up",
+		   why, h->t->name, client_gateway(c, gateway));
 	loop_timer_arm(b->deadline, (core->cfg->handshake_timeout + 2) * 1000);
 	int err = h->t->connect(h->inst);
 	if (err < 0) {
@@ -145,6 +148,7 @@ void client_beside_up(struct client *c, struct cv_session *s)
 	unsigned int i = transport_index(c->transports, s->transport);
 	c->session = s;
 	c->next_transport = i;
+	c->gateways.at = c->beside.gateway;
 	over(c, true);
 	session_log(s, LOG_NOTICE, "the new session over %s took over",
 		    s->transport->t->name);
@@ -170,7 +174,7 @@ static void on_retry_first(void *arg)
 		return;
 	snprintf(why, sizeof(why), "over %s for %u s (fallback-retry)",
 		 c->session->transport->t->name, c->core->cfg->fallback_retry);
-	client_beside_start(c, 0, why);
+	client_beside_start(c, 0, c->gateways.at, why);
 	client_retry_first_arm(c);
 }
 

@@ -18,6 +18,10 @@
  * A refusal that trying again cannot fix (a password, a certificate)
  * holds the client for refused-retry instead of the back-off.
  *
+ * With several gateways in 'remote' (gateways.c), each connect goes to
+ * one of them, in the client's own order; a session lost, or a gateway
+ * draining, moves the client to the next.
+ *
  * connection.c keeps the connection; session_client.c is its sessions'
  * half of the protocol: hello, then the welcome installed, and removed at
  * the end; beside.c the session tried beside the one up; liveness.c
@@ -32,6 +36,7 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "config.h"
 #include "tunnel_routes.h"
 
 struct core;
@@ -52,12 +57,25 @@ struct client_liveness {
 	bool busy;			/* packets came since the last probe */
 };
 
+/* The gateways of 'remote', in this client's order (gateways.c). */
+struct client_gateways {
+	unsigned int n;			/* 0: remote names one */
+	unsigned int order[CONFIG_MAX_REMOTES];	/* into cfg->remotes */
+	unsigned int at;		/* the one in use: order[at] */
+	/* A session in doubt: the try beside it on the next gateway waits
+	 * for the client's slot (client_gateways_doubt). */
+	struct loop_timer *move;
+	bool moving;			/* move armed */
+	char why[256];
+};
+
 /* A session tried beside the one up (beside.c). */
 struct client_beside {
 	struct cv_host *host;		/* the spare it connects on, or NULL */
 	struct cv_session *session;	/* once its link is up */
 	struct loop_timer *deadline;	/* welcomed by then, or given up */
 	int64_t started_at;		/* loop ms, for the pause between two */
+	unsigned int gateway;		/* where it connects: gateways.at */
 };
 
 struct client {
@@ -66,6 +84,7 @@ struct client {
 	struct datapath *datapath;	/* sends every packet to the session */
 	struct cv_session *session;	/* the one session, or NULL */
 	struct client_beside beside;
+	struct client_gateways gateways;
 	struct client_liveness liveness;
 	struct path_watch *path;	/* the way to the server, or NULL */
 	struct loop_timer *retry_first;	/* fallback-retry */
@@ -112,10 +131,31 @@ void client_connect_now(struct client *c, const char *why);
 /* The sessions' turns (session_ops), for beside.c's sessions too. */
 extern const struct session_ops client_session_ops;
 
+/* gateways.c: the gateways of a cluster. */
+/* Their order for this client (and the transports aimed at the first). */
+void client_gateways_init(struct client *c);
+/* The gateway at position pos of the order, HOST:PORT. */
+const char *client_gateway(const struct client *c, unsigned int pos);
+/* The position after the one in use. */
+unsigned int client_gateway_next(const struct client *c);
+/* h connects to the gateway at pos from its next connect() on. */
+void client_gateway_aim(struct client *c, struct cv_host *h, unsigned int pos);
+/* The session up ended (draining: the gateway said so): the next
+ * gateway, after the client's slot of failover-spread. */
+void client_failover(struct client *c, bool draining);
+/* The session up is in doubt (why: for the log): a session beside it on
+ * the next gateway, after the client's slot; true when that is the
+ * plan (several gateways), false when the doubt is the caller's. */
+bool client_gateways_doubt(struct client *c, const char *why);
+/* The session ended, or the client stops: no move beside it. */
+void client_gateways_stop(struct client *c);
+
 /* beside.c: a session tried beside the one up. */
-/* Start one over transport i (why: for the log), unless one is under
- * way or the last began less than a second ago. */
-void client_beside_start(struct client *c, unsigned int i, const char *why);
+/* Start one over transport i to the gateway at position gateway (why:
+ * for the log), unless one is under way or the last began less than a
+ * second ago. */
+void client_beside_start(struct client *c, unsigned int i,
+			 unsigned int gateway, const char *why);
 /* A link came up on h: the session beside, when h is its spare (*out,
  * NULL when refused), and true; false when h is not. */
 bool client_beside_link_up(struct client *c, struct cv_host *h,

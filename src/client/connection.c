@@ -25,13 +25,21 @@
 
 /* ---- the way back */
 
+/* The next transport; after the last, in a cluster, the next gateway. */
+static void next_transport(struct client *c)
+{
+	c->next_transport = (c->next_transport + 1) % c->transports->n;
+	if (c->next_transport == 0 && c->gateways.n > 1)
+		c->gateways.at = client_gateway_next(c);
+}
+
 /* No session, and none coming: try the next transport after the
  * back-off. */
 void client_lost(struct client *c)
 {
 	if (c->core->stopping || c->connecting || client_hold(c))
 		return;
-	c->next_transport = (c->next_transport + 1) % c->transports->n;
+	next_transport(c);
 	unsigned int delay = c->reconnect_delay_ms ? c->reconnect_delay_ms * 2
 						   : RECONNECT_FIRST_MS;
 	if (delay > RECONNECT_MAX_MS)
@@ -58,7 +66,9 @@ void client_connect(struct client *c)
 {
 	struct cv_host *h = c->transports->host[c->next_transport];
 
-	log_info("connecting to %s over %s", c->core->cfg->remote, h->t->name);
+	client_gateway_aim(c, h, c->gateways.at);
+	log_info("connecting to %s over %s",
+		 client_gateway(c, c->gateways.at), h->t->name);
 	c->connecting = true;
 	/* With another transport to try, a silent one (UDP dropped on the
 	 * way) must not hold the client for a whole handshake timeout. */
@@ -105,11 +115,12 @@ static void on_fallback(void *arg)
 
 	if (!c->connecting)
 		return;
-	c->next_transport = (c->next_transport + 1) % c->transports->n;
-	log_notice("no %s link to %s after %u s; falling back to %s",
-		   from->t->name, c->core->cfg->remote,
-		   c->core->cfg->fallback_timeout,
-		   c->transports->host[c->next_transport]->t->name);
+	const char *gateway = client_gateway(c, c->gateways.at);
+	next_transport(c);
+	log_notice("no %s link to %s after %u s; falling back to %s with %s",
+		   from->t->name, gateway, c->core->cfg->fallback_timeout,
+		   c->transports->host[c->next_transport]->t->name,
+		   client_gateway(c, c->gateways.at));
 	transport_restart(from);
 	c->connecting = false;
 	client_connect(c);
@@ -146,6 +157,17 @@ static void on_up(struct cv_session *s)
 	client_liveness_start(c);
 }
 
+/* No session up to move from: the next transport after the back-off;
+ * a drained gateway's refusal skips its other transports, which it
+ * refuses too, for the next gateway (the back-off still applies: two
+ * gateways drained at once must not bounce a client between them). */
+static void back_off(struct client *c, const struct cv_session *s)
+{
+	if (s->refused_reason == PROTO_REASON_DRAINING)
+		c->next_transport = c->transports->n - 1;
+	client_lost(c);
+}
+
 static void on_ended(struct cv_session *s)
 {
 	struct client *c = s->owner;
@@ -162,6 +184,7 @@ static void on_ended(struct cv_session *s)
 	c->session = NULL;
 	client_retry_first_arm(c);
 	client_liveness_stop(c);
+	client_gateways_stop(c);
 	/* A session tried beside this one comes up in its place, or
 	 * reports its failure. */
 	if (c->beside.host)
@@ -170,8 +193,24 @@ static void on_ended(struct cv_session *s)
 		session_log(s, LOG_WARNING, "the server gave this client's session to a new one of the same identity: another machine with this certificate or user? (if on purpose, set duplicate-identity = yes on the server)");
 	if (s->reset)
 		reset(c, transport_index(c->transports, s->transport));
+	else if (c->gateways.n > 1 && !c->core->stopping &&
+		 s->state == SESSION_UP)
+		client_failover(c, s->bye_reason == PROTO_REASON_DRAINING);
 	else
-		client_lost(c);
+		back_off(c, s);
+}
+
+static void on_move(struct cv_session *s)
+{
+	struct client *c = s->owner;
+
+	if (s != c->session || c->gateways.n < 2)
+		return;
+	/* The gateway paces its MOVEs: no slot of our own. */
+	client_gateways_stop(c);
+	client_beside_start(c, transport_index(c->transports, s->transport),
+			    client_gateway_next(c),
+			    "the gateway is drained and says to move");
 }
 
 static void on_doubt(struct cv_session *s, const char *why)
@@ -188,6 +227,7 @@ const struct session_ops client_session_ops = {
 	.up = on_up,
 	.ended = on_ended,
 	.doubt = on_doubt,
+	.move = on_move,
 };
 
 struct cv_session *client_link_up(void *arg, struct cv_host *h,
@@ -241,6 +281,7 @@ int client_new(struct core *core, struct transports *ts, struct datapath *dp,
 	c->datapath = dp;
 	if ((err = password_load(core->cfg, &c->password)) < 0)
 		return err;
+	client_gateways_init(c);
 	c->reconnect = loop_timer_new(core->loop, on_reconnect, c);
 	c->fallback = loop_timer_new(core->loop, on_fallback, c);
 	if (!c->reconnect || !c->fallback)
@@ -258,6 +299,7 @@ void client_free(struct client *c)
 	client_beside_free(c);
 	client_liveness_stop(c);
 	loop_timer_free(c->liveness.timer);
+	loop_timer_free(c->gateways.move);
 	loop_timer_free(c->reconnect);
 	loop_timer_free(c->fallback);
 	password_free(c->password);

@@ -40,8 +40,12 @@ void client_doubt(struct client *c, const char *why)
 		return;
 	snprintf(text, sizeof(text), "the session with %s is in doubt: %s",
 		 s->peer, why);
+	/* In a cluster, beside it on the next gateway, in the client's
+	 * slot: the same address there, and this one may be gone. */
+	if (client_gateways_doubt(c, text))
+		return;
 	client_beside_start(c, transport_index(c->transports, s->transport),
-			    text);
+			    c->gateways.at, text);
 }
 
 static void watch(struct client *c, struct cv_session *s, int64_t now)

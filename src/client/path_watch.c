@@ -154,8 +154,9 @@ static void remote_address(struct path_watch *pw)
 	char host[256], port[16];
 	const char *why;
 
-	if (endpoint_split(pw->c->core->cfg->remote, host, sizeof(host), port,
-			   sizeof(port), &why) == 0 &&
+	/* A cluster's: the gateway of the client's first choice. */
+	if (endpoint_split(client_gateway(pw->c, pw->c->gateways.at), host,
+			   sizeof(host), port, sizeof(port), &why) == 0 &&
 	    addr_parse(host, &pw->server) == 0)
 		pw->known = true;
 }

@@ -37,6 +37,9 @@ static int send_hello(struct cv_session *s)
 	if (session_takes_partial(s))
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
 	m.hello.flags |= PROTO_HELLO_PATH_MTU;
+	/* Only a client with somewhere to go can be told to move. */
+	if (((const struct client *)s->owner)->gateways.n > 1)
+		m.hello.flags |= PROTO_HELLO_MOVE;
 	if (s->core->tun.tap)
 		m.hello.frames = PROTO_FRAMES_ETHERNET;
 	/* A password goes only where the transport encrypts it and has

@@ -31,6 +31,8 @@ int ctl_show(int argc, char *argv[]);
 int ctl_metrics(int argc, char *argv[]);
 int ctl_kick(int argc, char *argv[]);
 int ctl_reload(int argc, char *argv[]);
+int ctl_drain(int argc, char *argv[]);
+int ctl_undrain(int argc, char *argv[]);
 /* culvertctl diagnose [-c FILE]: the network around the tunnel */
 int ctl_diagnose(int argc, char *argv[]);
 /* culvertctl pki SUBCOMMAND DIR ...: a CA in a directory (pki.h) */

@@ -233,15 +233,17 @@ static void find_tun(struct netcheck *nc, bool running)
 			       nc->tun.name);
 }
 
-/* The gateway's outer address, from remote. */
+/* The gateway's outer address, from remote: a cluster's first gateway
+ * (the others are reached the same way). */
 static bool gateway_addr(struct netcheck *nc, struct cv_addr *out)
 {
 	char host[256], port[16], fix[400];
-	const char *why;
+	const char *why, *remote = nc->cfg->n_remotes ? nc->cfg->remotes[0]
+						       : nc->cfg->remote;
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
 
-	if (!nc->cfg->remote || endpoint_split(nc->cfg->remote, host, sizeof(host),
-					       port, sizeof(port), &why) < 0)
+	if (!remote || endpoint_split(remote, host, sizeof(host), port,
+				      sizeof(port), &why) < 0)
 		return false;
 	if (addr_parse(host, out) == 0)
 		return true;

@@ -26,6 +26,7 @@ struct control {
 	struct core *core;
 	const struct transports *transports;
 	control_reload_fn *reload;
+	control_drain_fn *drain;
 	void *reload_arg;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -121,15 +122,30 @@ static bool peer_may_change(const struct control *c, int fd, const char *what)
 	return false;
 }
 
+static void drain_request(struct control *c, int fd, bool on)
+{
+	char words[160];
+	struct strbuf body = { 0 };
+
+	if (c->drain(c->reload_arg, on, words, sizeof(words)) < 0) {
+		answer(fd, "error: only a gateway (mode = server) drains", NULL);
+		return;
+	}
+	strbuf_printf(&body, "%s", words);
+	answer(fd, "ok", &body);
+	free(body.buf);
+}
+
 static void handle(struct control *c, int fd, char *request, size_t len)
 {
 	struct strbuf body = { 0 };
 	struct control_request r = control_request_parse(request, len);
 	char error[80];
 
-	if ((r.op == CONTROL_KICK || r.op == CONTROL_RELOAD) &&
-	    !peer_may_change(c, fd, r.op == CONTROL_KICK ? "kick" : "reload")) {
-		answer(fd, "error: permission denied: kick and reload are for root and admin-group (culvert.conf(5))",
+	if ((r.op == CONTROL_KICK || r.op == CONTROL_RELOAD ||
+	     r.op == CONTROL_DRAIN || r.op == CONTROL_UNDRAIN) &&
+	    !peer_may_change(c, fd, control_op_word(r.op))) {
+		answer(fd, "error: permission denied: kick, reload and drain are for root and admin-group (culvert.conf(5))",
 		       NULL);
 		return;
 	}
@@ -166,6 +182,10 @@ static void handle(struct control *c, int fd, char *request, size_t len)
 				   ? "ok"
 				   : "error: the new config was refused; see the log",
 		       NULL);
+		break;
+	case CONTROL_DRAIN:
+	case CONTROL_UNDRAIN:
+		drain_request(c, fd, r.op == CONTROL_DRAIN);
 		break;
 	case CONTROL_BAD:
 		snprintf(error, sizeof(error), "error: %s", r.why);
@@ -233,7 +253,8 @@ static int bind_private(int fd, const struct sockaddr_un *sun)
 }
 
 int control_open(struct core *core, const struct transports *ts,
-		 control_reload_fn *reload, void *arg, struct control **out)
+		 control_reload_fn *reload, control_drain_fn *drain, void *arg,
+		 struct control **out)
 {
 	struct control *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -244,6 +265,7 @@ int control_open(struct core *core, const struct transports *ts,
 	c->core = core;
 	c->transports = ts;
 	c->reload = reload;
+	c->drain = drain;
 	c->reload_arg = arg;
 	control_path(core->cfg, c->path, sizeof(c->path));
 	if (!c->path[0]) {

@@ -8,6 +8,9 @@
 #ifndef CULVERT_CONTROL_H
 #define CULVERT_CONTROL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct control;
 struct core;
 struct transports;
@@ -15,12 +18,17 @@ struct transports;
 /* What `culvertctl reload` runs: 0, or a negative errno after logging
  * why the new config was refused. */
 typedef int control_reload_fn(void *arg);
+/* What `culvertctl drain` (on) and `undrain` run: a negative errno when
+ * this culvertd cannot (not a gateway); the words for culvertctl in out. */
+typedef int control_drain_fn(void *arg, bool on, char *out, size_t size);
 
 /* Listen on the control socket: status from core and the transports,
- * kick among core's sessions, reload through reload(arg). Refuses
- * (-EADDRINUSE, logged) when a running daemon answers there already. */
+ * kick among core's sessions, reload through reload(arg), drain and
+ * undrain through drain(arg). Refuses (-EADDRINUSE, logged) when a
+ * running daemon answers there already. */
 int control_open(struct core *core, const struct transports *ts,
-		 control_reload_fn *reload, void *arg, struct control **out);
+		 control_reload_fn *reload, control_drain_fn *drain, void *arg,
+		 struct control **out);
 /* Stop listening and remove the socket. */
 void control_close(struct control *c);
 

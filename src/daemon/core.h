@@ -53,7 +53,7 @@ struct counters {
  * the failures): the reason and result labels of culvert_refused_total
  * and culvert_logins_total in the metrics (culvertd(8), METRICS). */
 #define REFUSAL_REASONS(X) \
-	X(waiting) X(version) X(full) X(no_certificate) X(bad_identity) \
+	X(waiting) X(version) X(full) X(draining) X(no_certificate) X(bad_identity) \
 	X(device_type) \
 	X(throttled) X(no_password) X(login_failed) X(cert_user_mismatch) \
 	X(busy) X(too_many_routes) X(pool_exhausted) X(address_in_use) \
@@ -81,6 +81,8 @@ struct core {
 	struct hook *hooks;		/* scripts still running */
 	struct counters counters;
 	uint64_t refusals[N_REFUSALS];
+	/* Server: culvertctl drain (drain.c): new sessions refused. */
+	bool drained;
 	uint64_t logins[N_LOGIN_RESULTS];
 	time_t started_at;		/* wall clock, for status */
 	int64_t started_ms;		/* loop_now(), for the uptime */

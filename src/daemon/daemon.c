@@ -122,6 +122,15 @@ static int on_control_reload(void *arg)
 	return daemon_reload(arg);
 }
 
+static int on_control_drain(void *arg, bool on, char *out, size_t size)
+{
+	struct daemon *d = arg;
+
+	if (!d->server)
+		return -EOPNOTSUPP;
+	return server_drain(d->server, on, out, size);
+}
+
 /* Where the transports' upcalls go: links to the role the daemon plays,
  * data to the datapath. */
 static void point_transports(struct daemon *d)
@@ -200,7 +209,8 @@ int daemon_init(struct daemon *d, struct config *cfg, bool detached)
 		return err;
 	transports_warn_insecure(&d->transports);
 	if ((err = run_dir_make(&d->run, cfg, detached)) < 0 ||
-	    (err = control_open(&d->core, &d->transports, on_control_reload, d,
+	    (err = control_open(&d->core, &d->transports, on_control_reload,
+				on_control_drain, d,
 				&d->control)) < 0 ||
 	    (err = run_dir_write_pid(&d->run)) < 0)
 		return err;

@@ -167,7 +167,8 @@ static void retire(struct transports *ts, struct cv_host *h)
 		reap(ts);	/* out of memory: now, then */
 }
 
-struct cv_host *transport_spare_new(struct transports *ts, unsigned int i)
+struct cv_host *transport_spare_new(struct transports *ts, unsigned int i,
+				    const char *remote)
 {
 	if (i >= ts->n || ts->spares[i] ||
 	    ts->n_retired + 2 > sizeof(ts->retired) / sizeof(ts->retired[0]))
@@ -177,6 +178,8 @@ struct cv_host *transport_spare_new(struct transports *ts, unsigned int i)
 		return NULL;
 	*spare = *ts->host[i];
 	spare->inst = NULL;
+	if (remote)
+		snprintf(spare->remote, sizeof(spare->remote), "%s", remote);
 	spare->ended_rx_packets = spare->ended_rx_bytes = 0;
 	spare->ended_tx_packets = spare->ended_tx_bytes = 0;
 	int err = spare->t->create(&host_api, spare, &spare->inst);
@@ -256,9 +259,24 @@ static void host_timer_free(struct cv_timer *timer)
 	loop_timer_free((struct loop_timer *)timer);
 }
 
+const char *transport_config_get(const struct cv_host *host, const char *key)
+{
+	const struct config *cfg = host->core->cfg;
+	const char *value = config_get(cfg, host->t->name, key);
+
+	/* The gateway the client chose (before it chose, the first one
+	 * listed), unless the plugin's section names a remote of its own. */
+	if (strcmp(key, "remote") != 0 || !value || !cfg->remote ||
+	    strcmp(value, cfg->remote) != 0)
+		return value;
+	if (host->remote[0])
+		return host->remote;
+	return cfg->n_remotes > 1 ? cfg->remotes[0] : value;
+}
+
 static const char *host_config_get(struct cv_host *host, const char *key)
 {
-	return config_get(host->core->cfg, host->t->name, key);
+	return transport_config_get(host, key);
 }
 
 static struct cv_session *host_link_up(struct cv_host *host,
@@ -281,7 +299,7 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 		return;		/* a spare given up, or a server */
 	/* A connect() that never came up. */
 	log_warn("%s: cannot connect to %s: %s", host->t->name,
-		 host->core->cfg->remote, why ? why : "no reason given");
+		 transport_config_get(host, "remote"), why ? why : "no reason given");
 	if (host->connect_failed)
 		host->connect_failed(host->owner, host, err);
 }

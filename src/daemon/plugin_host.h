@@ -27,6 +27,9 @@ struct cv_host {
 	struct plugin plugin;		/* unloaded with transports' own only */
 	const struct cv_transport *t;	/* plugin.transport */
 	struct cv_instance *inst;
+	/* Client of a cluster: the gateway this instance connects to, what
+	 * the plugin reads as 'remote' (gateways.c); "": the config's. */
+	char remote[300];
 
 	/* Where its upcalls go, set once the daemon's role is set up. */
 	struct datapath *datapath;	/* deliver() */
@@ -64,6 +67,11 @@ struct transports {
 	struct loop_timer *reaper;
 };
 
+/* What the plugin of h reads as key (its section's value, else the
+ * global one; for a client of a cluster, 'remote' is the gateway h
+ * connects to). */
+const char *transport_config_get(const struct cv_host *h, const char *key);
+
 /* Load every transport of core's config, check it (its ABI, its
  * section's keys, insecure = yes for one that is not secure), and create
  * its instance, which reads its config but opens nothing. Returns 0 or a
@@ -81,9 +89,11 @@ void transport_restart(struct cv_host *h);
  * plugin cannot make on the instance of that link (connect() there
  * would abandon it), so on a second instance of transport i. Upcalls of
  * the spare go where the first's go. NULL when there is one already for
- * i, or create() fails (logged).
+ * i, or create() fails (logged). remote: the gateway it connects to
+ * (NULL: the one of transport i's instance).
  */
-struct cv_host *transport_spare_new(struct transports *ts, unsigned int i);
+struct cv_host *transport_spare_new(struct transports *ts, unsigned int i,
+				    const char *remote);
 /* The spare's session is up: the spare becomes transport i's instance,
  * and the one it replaces is destroyed at the loop's next turn. */
 void transport_spare_promote(struct transports *ts, struct cv_host *spare);

@@ -593,7 +593,7 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		}
 		/* A type no version-1 peer sends is counted apart from a
 		 * garbled message of a known type: a probe, or a newer peer. */
-		if (msg[0] > PROTO_RESET) {
+		if (msg[0] > PROTO_MOVE) {
 			core->counters.unknown_type++;
 			log_dropped(s, why);
 		} else {
@@ -636,6 +636,14 @@ bool session_control(struct cv_session *s, const uint8_t *msg, size_t len)
 		return true;
 	case PROTO_RESET:
 		return reset_received(s, &m);
+	case PROTO_MOVE:
+		if (server || s->state != SESSION_UP || !s->ops->move) {
+			session_malformed(s, server ? "move sent to a server"
+					  : "move to a client that does not take it");
+			return true;
+		}
+		s->ops->move(s);
+		return true;
 	case PROTO_BYE: {
 		char text[80];
 		s->bye_reason = m.bye.reason;

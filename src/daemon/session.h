@@ -106,6 +106,8 @@ struct cv_session {
 	size_t path_max;
 	struct path_mtu *pmtu;
 	bool probes_answered;		/* the peer answers PROTO_PROBE */
+	bool takes_move;		/* server: the client takes PROTO_MOVE */
+	int64_t move_sent_at;		/* server, drained: its first MOVE */
 	unsigned int mtu;		/* the tunnel MTU of the welcome */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
@@ -117,6 +119,7 @@ struct cv_session {
 	struct cv_addr inner6;
 	struct cv_addr previous6;
 	struct session_policy *policy;	/* NULL: none */
+	bool announced;			/* server: in announce-table */
 	/* Server, device-type = tap: the MAC addresses it owns and its
 	 * flood budget (mac_table.h), from its first frame; NULL before. */
 	struct mac_port *macs;

@@ -32,6 +32,9 @@ struct session_ops {
 	 * for two keepalive intervals, or the plugin's sign (ICMP). The
 	 * session goes on; why: for the log. */
 	void (*doubt)(struct cv_session *s, const char *why);
+	/* Optional. Client: the gateway of an up session is drained and
+	 * says to move to another now (PROTO_MOVE); the session goes on. */
+	void (*move)(struct cv_session *s);
 };
 
 /* A link came up: a new session for owner, in core->sessions, its timer

@@ -69,6 +69,8 @@ static void header(const struct core *core, const struct transports *ts,
 	strbuf_printf(out, "\nsessions: %u up, %u pending", d.up, d.pending);
 	if (d.max_clients)
 		strbuf_printf(out, " (max-clients %u)", d.max_clients);
+	if (d.drained)
+		strbuf_printf(out, "; drained: new sessions refused (culvertctl undrain)");
 	strbuf_printf(out, "\n");
 }
 

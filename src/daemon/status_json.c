@@ -168,6 +168,7 @@ static void daemon_json(const struct core *core, const struct transports *ts,
 	number(out, "sessions_up", d.up);
 	number(out, "sessions_pending", d.pending);
 	count_or_null(out, "max_clients", d.max_clients, d.max_clients);
+	boolean(out, "drained", d.drained);
 	key(out, "transports");
 	strbuf_printf(out, "[");
 	for (unsigned int i = 0; i < ts->n; i++) {

@@ -17,10 +17,8 @@ const char *const login_names[] = { LOGIN_RESULTS(NAME) };
 const char *transport_endpoint(const struct core *core,
 			       const struct cv_host *h)
 {
-	const struct config *cfg = core->cfg;
-
-	return config_get(cfg, h->t->name,
-			  cfg->mode == MODE_SERVER ? "listen" : "remote");
+	return transport_config_get(h, core->cfg->mode == MODE_SERVER ? "listen"
+								      : "remote");
 }
 
 void daemon_view(const struct core *core, struct daemon_view *v)
@@ -31,6 +29,7 @@ void daemon_view(const struct core *core, struct daemon_view *v)
 	v->uptime_s = (loop_now(core->loop) - core->started_ms) / 1000;
 	if (core->cfg->mode == MODE_SERVER)
 		v->max_clients = core->cfg->max_clients;
+	v->drained = core->drained;
 	for (const struct cv_session *s = core->sessions; s; s = s->next) {
 		if (s->state == SESSION_UP)
 			v->up++;

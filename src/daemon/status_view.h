@@ -31,6 +31,7 @@ struct daemon_view {
 	int64_t uptime_s;
 	unsigned int up, pending;	/* sessions by state */
 	unsigned int max_clients;	/* server; 0 on a client */
+	bool drained;			/* server: culvertctl drain */
 };
 
 /* Where a transport listens (server) or connects to (client): its own

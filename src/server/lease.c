@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "announce.h"
 #include "claims.h"
 #include "config.h"
 #include "core.h"
@@ -318,6 +319,7 @@ int lease_take(struct cv_session *s, struct lease_refusal *why)
 		lease_give_back(s);
 		return -1;
 	}
+	announce_session(s);
 	return 0;
 }
 
@@ -364,6 +366,7 @@ void lease_give_back(struct cv_session *s)
 	struct server *srv = s->owner;
 	const struct session_policy *p = s->policy;
 
+	announce_withdraw(s);
 	unroute_networks(s);
 	give_back_inner(s, srv->pool6, &s->inner6, &s->has_inner6,
 			p ? &p->addr6 : NULL, p && p->addr6_leased);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "core.h"
 #include "log.h"
+#include "loop.h"
 #include "netcheck.h"
 #include "netlink.h"
 #include "pending.h"
@@ -295,6 +296,7 @@ void server_free(struct server *srv)
 		return;
 	auth_worker_free(srv->auth_worker);
 	radius_free(srv->radius);
+	loop_timer_free(srv->drain);
 	while (srv->retired_auth) {
 		struct retired_auth *r = srv->retired_auth;
 		srv->retired_auth = r->next;

@@ -16,6 +16,9 @@
 #ifndef CULVERT_SERVER_H
 #define CULVERT_SERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <culvert/transport.h>
 
 #include "addr.h"
@@ -26,6 +29,7 @@ struct config;
 struct core;
 struct cv_host;
 struct cv_session;
+struct loop_timer;
 struct pending;
 struct policy_set;
 struct pool;
@@ -62,6 +66,9 @@ struct server {
 	 * one, so they live until the server ends. */
 	struct retired_auth *retired_auth;
 	struct stateless_reset *reset;	/* NULL: no resets (no secret) */
+	/* culvertctl drain (drain.c): new sessions refused, and those up
+	 * ended a batch at a time, each told to move to another gateway. */
+	struct loop_timer *drain;	/* core->drained: the byes' pace */
 };
 
 /* The password checks, the pools and the route table; touches no
@@ -80,6 +87,10 @@ int server_start(struct server *srv);
 int server_bridge_join(struct server *srv);
 int server_bridge_hairpin(struct server *srv);
 void server_free(struct server *srv);
+
+/* drain.c: culvertctl drain (on) and undrain. Returns the number of
+ * sessions that will be told to move; the words for culvertctl in out. */
+int server_drain(struct server *srv, bool on, char *out, size_t size);
 
 /* The per-client policy of cfg (client-config-dir, group-config-dir),
  * loaded and checked against cfg and this gateway's own addresses into

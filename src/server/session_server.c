@@ -166,6 +166,10 @@ static bool admit(struct cv_session *s, struct proto_hello *h)
 		return server_refuse(s, REFUSAL_full, PROTO_REASON_BUSY,
 				     "the server is full",
 				     "max-clients reached");
+	if (s->core->drained)
+		return server_refuse(s, REFUSAL_draining, PROTO_REASON_DRAINING,
+				     "this gateway is drained: connect to another",
+				     "drained (culvertctl undrain takes clients again)");
 	/* Insecure transports prove nothing; insecure = yes let them in. */
 	if (!(s->transport->t->flags & CV_TRANSPORT_SECURE))
 		return true;
@@ -240,6 +244,7 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	s->data_partial = session_takes_partial(s) &&
 			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
 	s->probes_answered = h->flags & PROTO_HELLO_PATH_MTU;
+	s->takes_move = h->flags & PROTO_HELLO_MOVE;
 	s->previous4 = h->previous4;
 	s->previous6 = h->previous6;
 	if (!admit(s, h))

@@ -100,6 +100,8 @@ static void request(const uint8_t *data, size_t size)
 	case CONTROL_STATUS_JSON:
 	case CONTROL_METRICS:
 	case CONTROL_RELOAD:
+	case CONTROL_DRAIN:
+	case CONTROL_UNDRAIN:
 		round_trip(r.op, NULL);
 		break;
 	}

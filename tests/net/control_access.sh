@@ -4,7 +4,7 @@
 # runs under a umask of 0117, and nothing chmods the socket afterwards
 # (strace shows it), so there is no moment at which anyone may connect.
 # A user who may connect (here: uid 65534 in the socket's group, root)
-# may ask for status, but kick and reload are refused to it with words
+# may ask for status, but kick, reload and drain are refused to it with words
 # and a log line; once a reload names a group of its in admin-group,
 # the same user may reload and kick. Hosts: drawing in lab.sh (the
 # gateway only, over udp).
@@ -68,16 +68,16 @@ as_other() {
 as_other status >"$LAB_TMP/status.out" 2>&1 ||
 	fail "uid $OTHER in the socket's group cannot ask for status: $(cat "$LAB_TMP/status.out")"
 ok "uid $OTHER in the socket's group may ask for status"
-for op in reload "kick alice"; do
+for op in reload "kick alice" drain undrain; do
 	# shellcheck disable=SC2086  # "kick alice": two words
 	as_other $op >"$LAB_TMP/op.out" 2>&1 &&
 		fail "uid $OTHER, not root nor in admin-group, may $op"
-	grep -q 'permission denied: kick and reload are for root and admin-group' "$LAB_TMP/op.out" ||
+	grep -q 'permission denied: kick, reload and drain are for root and admin-group' "$LAB_TMP/op.out" ||
 		fail "a refused $op said: $(cat "$LAB_TMP/op.out")"
 done
 lab_wait_log gw "control socket: refused 'kick' from uid $OTHER" 2 ||
 	fail "the gateway did not log the refused kick"
-ok "uid $OTHER may not reload or kick: $(head -n 1 "$LAB_TMP/op.out")"
+ok "uid $OTHER may not reload, kick, drain or undrain: $(head -n 1 "$LAB_TMP/op.out")"
 
 printf 'admin-group = %s\n' "$admins" >>"$LAB_TMP/gw.conf"
 "$CULVERTCTL" -s "$sock" reload >"$LAB_TMP/reload.out" 2>&1 ||

@@ -3,10 +3,13 @@
 fault tests (tests/net/fault_lib.sh): does it survive the fault, and do
 its bytes keep counting afterwards?
 
-  tcp_stream.py recv PORT FILE     accept ONE connection on PORT, count
+  tcp_stream.py recv PORT FILE [SILENCES]
+                                   accept ONE connection on PORT, count
                                    what arrives; every 0.1 s FILE holds
                                    "BYTES open PEER", and at the end
-                                   "BYTES closed|error:WHY PEER"
+                                   "BYTES closed|error:WHY PEER"; each
+                                   silence longer than 0.2 s is a line
+                                   "START SECONDS" (epoch) in SILENCES
   tcp_stream.py send HOST PORT KBPS   connect once, send KBPS KiB a second
                                    until killed (or the connection fails)
 
@@ -26,7 +29,7 @@ def report(path, total, state, peer):
     os.replace(tmp, path)
 
 
-def recv(port, path):
+def recv(port, path, silences=None):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("0.0.0.0", port))
@@ -38,6 +41,7 @@ def recv(port, path):
     peer = f"{addr[0]}:{addr[1]}"
     conn.settimeout(0.1)
     total, last = 0, 0.0
+    last_data = time.time()
     while True:
         try:
             data = conn.recv(65536)
@@ -51,6 +55,11 @@ def recv(port, path):
             return
         if data:
             total += len(data)
+            now = time.time()
+            if silences and total > len(data) and now - last_data > 0.2:
+                with open(silences, "a") as f:
+                    f.write(f"{last_data:.3f} {now - last_data:.3f}\n")
+            last_data = now
         now = time.monotonic()
         if now - last >= 0.1:
             report(path, total, "open", peer)
@@ -70,8 +79,8 @@ def send(host, port, kbps):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "recv":
-        recv(int(sys.argv[2]), sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "recv":
+        recv(int(sys.argv[2]), sys.argv[3], *sys.argv[4:])
     elif len(sys.argv) == 5 and sys.argv[1] == "send":
         send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

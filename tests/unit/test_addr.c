@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "failover.h"
 
 static struct cv_prefix prefix(const char *text)
 {
@@ -339,6 +341,34 @@ START_TEST(addr_and_prefix_strings)
 }
 END_TEST
 
+/* A cluster's clients: neighbouring inner addresses move in slots of
+ * their own, within failover-spread; a drained gateway's at once. */
+START_TEST(failover_slots)
+{
+	struct cv_addr a;
+	char text[32];
+	unsigned int prev = 0;
+
+	for (unsigned int i = 11; i <= 30; i++) {
+		snprintf(text, sizeof(text), "203.0.113.%u", i);
+		ck_assert_int_eq(addr_parse(text, &a), 0);
+		unsigned int lo = failover_pause_ms(&a, 5000, false, 0);
+		unsigned int hi = failover_pause_ms(&a, 5000, false, 0xffffffffu);
+		ck_assert_uint_eq(lo, i * 156);
+		ck_assert_uint_le(hi, i * 156 + 39);
+		if (i > 11)
+			ck_assert_uint_ge(lo - prev, 156 - 39);
+		prev = hi;
+	}
+	ck_assert_int_eq(addr_parse("2001:db8::3f", &a), 0);
+	ck_assert_uint_eq(failover_pause_ms(&a, 3200, false, 0), 31 * 100);
+	ck_assert_uint_lt(failover_pause_ms(&a, 3200, true, 12345), 100);
+	a.family = 0;
+	ck_assert_uint_lt(failover_pause_ms(&a, 3200, false, 0xdeadbeef), 3200);
+	ck_assert_uint_eq(failover_pause_ms(&a, 0, false, 7), 0);
+}
+END_TEST
+
 START_TEST(sockaddr_strings)
 {
 	char buf[ADDR_STRLEN];
@@ -373,6 +403,7 @@ static Suite *addr_suite(void)
 	tcase_add_test(contain, prefix_contains_edges);
 	tcase_add_test(contain, prefix_overlap_cases);
 	tcase_add_test(endpoint, endpoint_split_good);
+	tcase_add_test(contain, failover_slots);
 	tcase_add_test(endpoint, endpoint_split_bad);
 	tcase_add_test(endpoint, endpoint_split_respects_buffer_sizes);
 	tcase_add_test(text, addr_and_prefix_strings);

@@ -100,6 +100,30 @@ START_TEST(server_file)
 }
 END_TEST
 
+/* A cluster's gateways: each checked, kept in order, the text as is. */
+START_TEST(remote_list)
+{
+	struct config *cfg = parse_ok("mode = client\ntransport = udp\n"
+		"remote = 192.0.2.1:4433, [2001:db8::2]:4433 ,gw3.example.org:443\n"
+		"failover-spread = 2.5\n");
+
+	ck_assert_uint_eq(cfg->n_remotes, 3);
+	ck_assert_str_eq(cfg->remotes[0], "192.0.2.1:4433");
+	ck_assert_str_eq(cfg->remotes[1], "[2001:db8::2]:4433");
+	ck_assert_str_eq(cfg->remotes[2], "gw3.example.org:443");
+	ck_assert_uint_eq(cfg->failover_spread, 2500);
+	config_free(cfg);
+	cfg = parse_ok(CLIENT);
+	ck_assert_uint_eq(cfg->n_remotes, 1);
+	ck_assert_uint_eq(cfg->failover_spread, 5000);
+	config_free(cfg);
+	cfg = parse_ok(SERVER "announce-table = 100\n");
+	ck_assert_uint_eq(cfg->announce_table, 100);
+	ck_assert_uint_eq(cfg->announce_protocol, 147);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	struct config *cfg = parse_ok(CLIENT);
@@ -316,6 +340,13 @@ static const struct {
 	  "key 'remote': '192.0.2.1:0' has no valid port" },
 	{ "mode = client\ntransport = udp\nremote = 192.0.2.1:70000\n",
 	  "has no valid port" },
+	{ "mode = client\ntransport = udp\nremote = 192.0.2.1:1, 192.0.2.2\n",
+	  "key 'remote': '192.0.2.1:1, 192.0.2.2' is not an endpoint" },
+	{ "mode = client\ntransport = udp\nremote = 192.0.2.1:1,\n",
+	  "key 'remote': '192.0.2.1:1,'" },
+	{ SERVER "announce-protocol = 2\n",
+	  "key 'announce-protocol': '2' is not a route protocol number from 5 to 255" },
+	{ SERVER "announce-table = 254\n", "key 'announce-table': '254' is not a table number" },
 	{ SERVER "mtu = 100\n",
 	  "test.conf:5: key 'mtu': '100' is not an MTU (expected 576-65535)" },
 	{ SERVER "mtu = big\n", "key 'mtu': 'big' is not an MTU" },
@@ -543,6 +574,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, server_file);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, remote_list);
 	tcase_add_test(tc, rekey_limits);
 	tcase_add_test(tc, keepalive_timeout_default);
 	tcase_add_test(tc, welcome_policy_keys);

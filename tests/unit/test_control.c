@@ -89,6 +89,10 @@ START_TEST(requests)
 	ck_assert_int_eq(parse("status", buf).op, CONTROL_STATUS);
 	ck_assert_int_eq(parse("status --json\r\n", buf).op, CONTROL_STATUS_JSON);
 	ck_assert_int_eq(parse("reload\n", buf).op, CONTROL_RELOAD);
+	ck_assert_int_eq(parse("drain\n", buf).op, CONTROL_DRAIN);
+	ck_assert_int_eq(parse("undrain\n", buf).op, CONTROL_UNDRAIN);
+	ck_assert_int_eq(parse("drain now\n", buf).op, CONTROL_BAD);
+	ck_assert_str_eq(control_op_word(CONTROL_DRAIN), "drain");
 	struct control_request r = parse("kick alice bob\n", buf);
 	ck_assert_int_eq(r.op, CONTROL_KICK);
 	ck_assert_str_eq(r.arg, "alice bob");

@@ -225,6 +225,7 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_type_name(PROTO_PROBE), "probe");
 	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "probe_ack");
 	ck_assert_str_eq(proto_type_name(PROTO_RESET), "reset");
+	ck_assert_str_eq(proto_type_name(PROTO_MOVE), "move");
 	ck_assert_str_eq(proto_type_name(0x06), "unknown");
 	ck_assert_str_eq(proto_type_name(0xff), "unknown");
 
@@ -238,7 +239,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_reason_name(7), "refused by policy");
 	ck_assert_str_eq(proto_reason_name(8), "busy, try again later");
 	ck_assert_str_eq(proto_reason_name(9), "replaced by a new session");
-	ck_assert_str_eq(proto_reason_name(10), "unknown");
+	ck_assert_str_eq(proto_reason_name(10), "draining: connect to another gateway");
+	ck_assert_str_eq(proto_reason_name(11), "unknown");
 	ck_assert_str_eq(proto_reason_name(0xff), "unknown");
 }
 END_TEST
@@ -662,6 +664,16 @@ START_TEST(test_keepalive_and_bye)
 	ck_assert_uint_eq(buf[0], 0x04);
 	ADD(&w, 0x04, 0x00);
 	expect_bad(&w, "keepalive with trailing bytes");
+
+	/* MOVE: the type alone, as KEEPALIVE (doc/PROTOCOL.md, "Move"). */
+	in.type = PROTO_MOVE;
+	ck_assert_uint_eq(round_trip(&in, buf, &out), 1);
+	ck_assert_uint_eq(buf[0], 0x0b);
+	ck_assert_uint_eq(out.type, PROTO_MOVE);
+	w.len = 0;
+	ADD(&w, 0x0b, 0x00);
+	expect_bad(&w, "move with trailing bytes");
+	w.len = 0;
 
 	in.type = PROTO_BYE;
 	for (unsigned int r = 0; r <= 0xff; r += 0x33) {
