@@ -22,14 +22,8 @@
 # CLUSTER).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$BENCH_DIR/.." && pwd)
-export CULVERTD=${CULVERTD:-$TOP/src/culvertd}
-export CULVERTCTL=${CULVERTCTL:-$TOP/src/culvertctl}
-export CULVERT_PLUGIN_DIR=${CULVERT_PLUGIN_DIR:-$TOP/plugins}
-LOADGEN=${CULVERT_LOADGEN:-$TOP/bench/loadgen/culvert-loadgen}
-# shellcheck source=tests/net/lab.sh
-. "$TOP/tests/net/lab.sh"
+# shellcheck source=bench/lab_env.sh
+. "$(dirname "$0")/lab_env.sh"
 # shellcheck source=tests/net/cluster_lib.sh
 . "$TOP/tests/net/cluster_lib.sh"
 
