@@ -64,10 +64,6 @@ routes() {
 }
 routes_are() { [[ $(routes "$1") == "$2" ]]; }
 wait_routes() { cl_until "$3" routes_are "$1" "$2"; }   # PROTOCOL COUNT SECS
-# The most lines of NAME's log matching ERE within one 100 ms.
-peak() {
-	grep -E -- "$2" "${LAB_LOG[$1]}" | cut -c1-11 | uniq -c | sort -rn | head -n 1 | awk '{ print $1 + 0 }'
-}
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 now() { echo "${EPOCHREALTIME/,/.}"; }
 
@@ -76,20 +72,8 @@ start_gw 2
 printf '%8s %9s %10s %10s %9s %11s\n' sessions spread "all back" "R via gw2" "same addr" "peak/100ms"
 for n in $FAILOVER_SESSIONS; do
 	start_gw 1
-	ip netns exec "cvt-c1-$LAB_ID" "$LOADGEN" --transport tls \
-		--remote "$GW1_PUB:4433,$GW2_PUB:4433" --failover-spread "$FAILOVER_SPREAD" \
-		--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" \
-		--server-name vpn.example.org --cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" \
-		--sessions "$n" --hold 3600 --rate 1 --parallel 64 \
-		--duration 300 --reconnect --json >"$LAB_TMP/lg-$n.json" 2>"$LAB_TMP/lg-$n.log" </dev/null &
-	LG=$!
-	lab_bg "$LG"
-	lab__deadline 120
-	until grep -q 'all .* sessions up' "$LAB_TMP/lg-$n.log"; do
-		lab__before && kill -0 "$LG" 2>/dev/null ||
-			fail "$n: not all sessions came up: $(tail -n 5 "$LAB_TMP/lg-$n.log")"
-		sleep 0.2
-	done
+	loadgen_hold "cvt-c1-$LAB_ID" "$n" "$n" 300 --transport tls \
+		--remote "$GW1_PUB:4433,$GW2_PUB:4433" --failover-spread "$FAILOVER_SPREAD"
 	wait_routes gw1_6 "$n" 60 || fail "$n: R has $(routes gw1_6) routes via gw1, not $n"
 	welcomes_before=$(grep -c 'session .* up over' "${LAB_LOG[${GW[2]}]}")
 	sleep 1
@@ -98,15 +82,11 @@ for n in $FAILOVER_SESSIONS; do
 	wait "${LAB_PID[${GW[1]}]}" 2>/dev/null
 	wait_routes gw2_6 "$n" 120 || fail "$n: R has $(routes gw2_6) routes via gw2 after 120 s, not $n"
 	t_routes=$(now)
-	lab__deadline 60
-	until grep -q 'sessions back up at' "$LAB_TMP/lg-$n.log"; do
-		lab__before || fail "$n: not every session was back within 60 s"
-		sleep 0.1
-	done
-	at=$(sed -n 's/.*sessions back up at \([0-9.]*\).*/\1/p' "$LAB_TMP/lg-$n.log" | tail -n 1)
+	loadgen_back "$n" "the kill"
+	at=$BACK_AT
 	kill -TERM "$LG"
 	wait "$LG"
-	f() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$LAB_TMP/lg-$n.json" "$1"; }
+	f() { loadgen_field "$n" "$1"; }
 	# The welcomes since the kill only.
 	tail -n +"$((welcomes_before + 1))" "${LAB_LOG[${GW[2]}]}" >"$LAB_TMP/after-$n.log"
 	LAB_LOG[after-$n]=$LAB_TMP/after-$n.log

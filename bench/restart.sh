@@ -50,44 +50,25 @@ start_gw() {
 	lab_start "$GW" gw "$LAB_TMP/gw.conf"
 	lab_wait_log "$GW" 'udp: listening' 15 || fail "the gateway did not start"
 }
-# The most lines of NAME's log matching ERE within one 100 ms.
-peak() {
-	grep -E -- "$2" "${LAB_LOG[$1]}" | cut -c1-11 | uniq -c | sort -rn | head -n 1 | awk '{ print $1 + 0 }'
-}
 
 printf '%-5s %8s %10s %8s %8s %10s %12s\n' transport sessions "back in s" "same addr" resets "gw resets" "peak/100ms"
 start_gw
 for t in $RESTART_TRANSPORTS; do
-	ip netns exec "$LAB_U" "$LOADGEN" --transport "$t" --remote "$LAB_GW_PUB:$(port "$t")" \
-		--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" \
-		--server-name vpn.example.org --cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" \
-		--sessions "$RESTART_SESSIONS" --hold 3600 --rate 1 --parallel 64 \
-		--duration 180 --reconnect --json >"$LAB_TMP/lg-$t.json" 2>"$LAB_TMP/lg-$t.log" </dev/null &
-	LG=$!
-	lab_bg "$LG"
-	lab__deadline 120
-	until grep -q 'all .* sessions up' "$LAB_TMP/lg-$t.log"; do
-		lab__before && kill -0 "$LG" 2>/dev/null ||
-			fail "$t: not all $RESTART_SESSIONS sessions came up: $(tail -n 5 "$LAB_TMP/lg-$t.log")"
-		sleep 0.2
-	done
+	loadgen_hold "$LAB_U" "$t" "$RESTART_SESSIONS" 180 --transport "$t" \
+		--remote "$LAB_GW_PUB:$(port "$t")"
 	sleep 2
 	fault_kill "$GW"
 	sleep "$RESTART_GAP"
 	start_gw
 	t_restart=$(fault_now)
-	lab__deadline 60
-	until grep -q 'sessions back up at' "$LAB_TMP/lg-$t.log"; do
-		lab__before || fail "$t: not every session was back within 60 s of the restart"
-		sleep 0.1
-	done
-	at=$(sed -n 's/.*sessions back up at \([0-9.]*\).*/\1/p' "$LAB_TMP/lg-$t.log" | tail -n 1)
+	loadgen_back "$t" "the restart"
+	at=$BACK_AT
 	took=$(awk -v a="$at" -v b="$t_restart" 'BEGIN { printf "%.2f", a - b }')
 	sleep 1
 	lab_counters "$GW" || fail "no counters from the gateway"
 	kill -TERM "$LG"
 	wait "$LG"
-	f() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$LAB_TMP/lg-$t.json" "$1"; }
+	f() { loadgen_field "$t" "$1"; }
 	printf '%-5s %8s %10s %8s %8s %10s %12s\n' "$t" "$RESTART_SESSIONS" "$took" \
 		"$(f back_same_address)/$(f back)" "$(f resets)" "${LAB_COUNTERS[resets_sent]}" \
 		"$(peak "$GW" 'session .* up over')"
