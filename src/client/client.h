@@ -54,7 +54,9 @@ struct client_liveness {
 	struct loop_timer *timer;
 	const struct cv_session *session;	/* what rx_seen counts */
 	uint64_t rx_seen;		/* the session's rx_packets, last look */
-	bool busy;			/* packets came since the last probe */
+	uint64_t tx_seen;		/* and its tx_packets */
+	bool busy;			/* packets came, or went unanswered,
+					 * since the last probe */
 };
 
 /* The gateways of 'remote', in this client's order (gateways.c). */
@@ -93,9 +95,14 @@ struct client {
 	struct cv_addr previous6;	/* and its IPv6 one (family 0: none) */
 	unsigned int next_transport;	/* which transport to try next */
 	unsigned int reconnect_delay_ms;
-	/* The kill switch: the blocked routes of the session that ended,
-	 * until the next one takes them over or culvertd stops. */
+	/* The routes and addresses of the session that ended, held into
+	 * the tunnel for CLIENT_HOLD_MS while the client connects again;
+	 * after that, with the kill switch, its routes blocked until the
+	 * next session takes them over or culvertd stops. */
 	struct tunnel_routes blocked;
+	struct cv_prefix held_addr[2];	/* IPv4, IPv6 */
+	bool held_addr_on[2];
+	struct loop_timer *hold;
 	struct loop_timer *reconnect;
 	struct loop_timer *fallback;	/* gives up on a slow transport */
 	bool connecting;		/* a connect() is under way */
@@ -204,9 +211,14 @@ void client_session_start(struct cv_session *s);
 /* The session's ops->handshake and ops->hello_timer. */
 bool client_session_welcome(struct cv_session *s, struct proto_msg *m);
 void client_session_hello_again(struct cv_session *s);
-/* The session ends: what its welcome installed, removed (or, with the
- * kill switch, its routes blocked into c->blocked). */
+/* The session ends: what its welcome installed, held for the next
+ * session (c->blocked, c->held_addr) for CLIENT_HOLD_MS, or removed at
+ * once when culvertd stops. */
+#define CLIENT_HOLD_MS 10000
 void client_session_uninstall(struct cv_session *s);
+/* The hold is over: routes removed (or, with the kill switch, blocked)
+ * and addresses removed. */
+void client_hold_release(struct client *c);
 
 /* tap_client.c, device-type = tap. At start: the TAP device up, carrier
  * off, its static addresses on (0 or a negative errno, logged). */

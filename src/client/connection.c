@@ -81,6 +81,12 @@ void client_connect(struct client *c)
 	}
 }
 
+/* No session came back while the last one's routes were held. */
+static void on_hold_over(void *arg)
+{
+	client_hold_release(arg);
+}
+
 static void on_reconnect(void *arg)
 {
 	struct client *c = arg;
@@ -284,7 +290,8 @@ int client_new(struct core *core, struct transports *ts, struct datapath *dp,
 	client_gateways_init(c);
 	c->reconnect = loop_timer_new(core->loop, on_reconnect, c);
 	c->fallback = loop_timer_new(core->loop, on_fallback, c);
-	if (!c->reconnect || !c->fallback)
+	c->hold = loop_timer_new(core->loop, on_hold_over, c);
+	if (!c->reconnect || !c->fallback || !c->hold)
 		return -ENOMEM;
 	return path_watch_new(c, &c->path);
 }
@@ -294,6 +301,7 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	const struct core *core = c->core;
+	client_hold_release(c);
 	tunnel_routes_down(&c->blocked, core->nl, core->cfg, core->tun.ifindex);
 	path_watch_free(c->path);
 	client_beside_free(c);
@@ -302,6 +310,7 @@ void client_free(struct client *c)
 	loop_timer_free(c->gateways.move);
 	loop_timer_free(c->reconnect);
 	loop_timer_free(c->fallback);
+	loop_timer_free(c->hold);
 	password_free(c->password);
 	free(c);
 }

@@ -83,6 +83,29 @@ void client_session_hello_again(struct cv_session *s)
 	loop_timer_arm(s->timer, s->retransmit_ms);
 }
 
+/* An inner address off the TUN device, if it is on. */
+static void tun_address_off(const struct core *core,
+			    const struct cv_prefix *addr, bool *installed)
+{
+	char buf[ADDR_STRLEN];
+	const char *why;
+
+	if (!*installed)
+		return;
+	int err = nl_addr_del(core->nl, core->tun.ifindex, addr, &why);
+	if (err < 0 && err != -EADDRNOTAVAIL)
+		log_warn("cannot remove address %s from %s: %s",
+			 prefix_str(addr, buf), core->tun.name,
+			 why ? why : strerror(-err));
+	*installed = false;
+}
+
+static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
+			   bool *installed)
+{
+	tun_address_off(s->core, addr, installed);
+}
+
 /* The session's inner address (IPv4 or IPv6) on the TUN device, kept in
  * *slot so that exactly it is removed. */
 static int add_address(struct cv_session *s, const struct cv_prefix *addr,
@@ -92,6 +115,9 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 	char buf[ADDR_STRLEN];
 	const char *why;
 
+	if (*installed && prefix_equal(slot, addr))
+		return 0;	/* held from the session before */
+	remove_address(s, slot, installed);
 	*slot = *addr;
 	int err = nl_addr_add(core->nl, core->tun.ifindex, slot, &why);
 	if (err < 0 && err != -EEXIST) {
@@ -105,35 +131,38 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 	return 0;
 }
 
-static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
-			   bool *installed)
+/* Whether the routes in tr stay, blocked, once no session carries them:
+ * a full tunnel (or one that is still blocked from the session before)
+ * of a client that will connect again. */
+static bool kill_switch_holds(const struct core *core,
+			      const struct tunnel_routes *tr)
 {
-	const struct core *core = s->core;
-	char buf[ADDR_STRLEN];
-	const char *why;
-
-	if (!*installed)
-		return;
-	int err = nl_addr_del(core->nl, core->tun.ifindex, addr, &why);
-	if (err < 0 && err != -EADDRNOTAVAIL)
-		session_log(s, LOG_WARNING,
-			    "cannot remove address %s from %s: %s",
-			    prefix_str(addr, buf), core->tun.name,
-			    why ? why : strerror(-err));
-	*installed = false;
+	return core->cfg->kill_switch && !core->stopping &&
+	       (tr->blocked || tunnel_routes_default(tr, AF_INET) ||
+		tunnel_routes_default(tr, AF_INET6));
 }
 
-/* Whether the routes of an ending session stay, blocked: a full tunnel
- * (or one that is still blocked from the session before) of a client
- * that will connect again. */
-static bool kill_switch_holds(const struct cv_session *s)
+/* The held addresses and routes, given up: no session came back in
+ * time, or culvertd stops. */
+void client_hold_release(struct client *c)
 {
-	const struct core *core = s->core;
+	const struct core *core = c->core;
 
-	return core->cfg->kill_switch && !core->stopping &&
-	       (s->tunnel.blocked ||
-		tunnel_routes_default(&s->tunnel, AF_INET) ||
-		tunnel_routes_default(&s->tunnel, AF_INET6));
+	if (c->hold)
+		loop_timer_arm(c->hold, -1);
+	if (kill_switch_holds(core, &c->blocked)) {
+		if (!c->blocked.blocked) {
+			unsigned int n = tunnel_routes_block(&c->blocked,
+							     core->nl, core->cfg);
+			log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
+				   n, core->cfg->route_table);
+		}
+	} else {
+		tunnel_routes_down(&c->blocked, core->nl, core->cfg,
+				   core->tun.ifindex);
+	}
+	for (int i = 0; i < 2; i++)
+		tun_address_off(core, &c->held_addr[i], &c->held_addr_on[i]);
 }
 
 void client_session_uninstall(struct cv_session *s)
@@ -150,19 +179,46 @@ void client_session_uninstall(struct cv_session *s)
 
 	dns_down(s->dns);
 	s->dns = NULL;
-	if (kill_switch_holds(s)) {
-		unsigned int n = tunnel_routes_block(&s->tunnel, core->nl,
-						     core->cfg);
-		c->blocked = s->tunnel;
-		memset(&s->tunnel, 0, sizeof(s->tunnel));
-		log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
-			   n, core->cfg->route_table);
-	} else {
-		tunnel_routes_down(&s->tunnel, core->nl, core->cfg,
-				   core->tun.ifindex);
+	if (!s->addr_installed && !s->addr6_installed && !s->tunnel.n_routes &&
+	    !s->tunnel.n_rules)
+		return;		/* a session that never came up: nothing of it */
+	/* Held, as they are, while the client connects again: to the
+	 * kernel the tunnel is a link that loses packets for a moment, not
+	 * a network that vanished. A send into it fails for no one, so the
+	 * connections through it live on: an established one waits out a
+	 * lost segment anyway, but a half-open one dies of the first
+	 * SYN-ACK the kernel cannot route, and its peer's next segment
+	 * meets a reset. Nothing leaks meanwhile: cv0 carries it, and
+	 * culvertd drops what no session takes. */
+	c->blocked = s->tunnel;
+	memset(&s->tunnel, 0, sizeof(s->tunnel));
+	c->held_addr[0] = s->addr;
+	c->held_addr_on[0] = s->addr_installed;
+	c->held_addr[1] = s->addr6;
+	c->held_addr_on[1] = s->addr6_installed;
+	s->addr_installed = s->addr6_installed = false;
+	if (core->stopping) {
+		client_hold_release(c);
+		return;
 	}
-	remove_address(s, &s->addr6, &s->addr6_installed);
-	remove_address(s, &s->addr, &s->addr_installed);
+	log_info("the tunnel's addresses and routes stay for %d s while the client connects again: connections through it outlive a short break",
+		 CLIENT_HOLD_MS / 1000);
+	loop_timer_arm(c->hold, CLIENT_HOLD_MS);
+}
+
+/* The session before's addresses and routes, held, now s's. */
+static void take_over_hold(struct cv_session *s)
+{
+	struct client *c = s->owner;
+
+	loop_timer_arm(c->hold, -1);
+	s->tunnel = c->blocked;
+	memset(&c->blocked, 0, sizeof(c->blocked));
+	s->addr = c->held_addr[0];
+	s->addr_installed = c->held_addr_on[0];
+	s->addr6 = c->held_addr[1];
+	s->addr6_installed = c->held_addr_on[1];
+	c->held_addr_on[0] = c->held_addr_on[1] = false;
 }
 
 static bool has_route6(const struct proto_welcome *w)
@@ -175,7 +231,6 @@ static bool has_route6(const struct proto_welcome *w)
 
 static int install(struct cv_session *s, const struct proto_welcome *w)
 {
-	struct client *c = s->owner;
 	const struct core *core = s->core;
 	const char *why;
 	int err;
@@ -191,6 +246,9 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	}
 	bool ipv4 = w->addr4.addr.family == AF_INET;
 	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
+	/* What the session before held, taken over: the same addresses
+	 * stay (add_address), other ones go. */
+	take_over_hold(s);
 	/* An IPv6-only tunnel cannot drop IPv6: nothing would be left. */
 	if (!ipv4 && !ipv6) {
 		session_log(s, LOG_ERR,
@@ -221,9 +279,10 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	    (err = add_address(s, &w->addr6, &s->addr6,
 			       &s->addr6_installed)) < 0)
 		return err;
-	/* The kill switch's blocked routes, taken over. */
-	s->tunnel = c->blocked;
-	memset(&c->blocked, 0, sizeof(c->blocked));
+	if (!ipv4)
+		remove_address(s, &s->addr, &s->addr_installed);
+	if (w->addr6.addr.family != AF_INET6)
+		remove_address(s, &s->addr6, &s->addr6_installed);
 	err = tunnel_routes_up(&s->tunnel, core->nl, core->cfg,
 			       core->tun.ifindex, core->tun.name, w);
 	if (err < 0)

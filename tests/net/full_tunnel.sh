@@ -208,7 +208,7 @@ ok "up-script got the pushed DNS: $(grep CULVERT_DNS "$H/up.env" | tr '\n' ' ');
 # it out physically; the next session takes the table over.
 in_ns u ip route add "$INET_ADDR/32" via "$LAB_GW_PUB" dev u0 || fail "rogue route"
 lab_stop gw || fail "gateway exited with status $?"
-lab_wait_log u 'kill-switch: until the next session' 15 ||
+lab_wait_log u 'kill-switch: until the next session' 25 ||
 	fail "the client did not block the tunnel's routes when its session ended"
 table=$(ip -n "$LAB_U" route show table 51821)
 [[ $table == *"unreachable default"* ]] || fail "table 51821 while reconnecting: $table"
