@@ -80,6 +80,11 @@ struct cv_link {
 	unsigned int mtu;
 	size_t chunk;
 	int64_t stall_seen;		/* a retransmission first seen, or 0 */
+	/* A client's stall: a new connection asks whether the server is
+	 * there (tls_pmtu.c); -1 when none is under way. */
+	int ask_fd;
+	int64_t asked_at;
+	bool path_answered;		/* it did, during this stall */
 	/* A send failed (said once, in words): every later one fails
 	 * without a word, with this errno. */
 	int send_err;
@@ -107,11 +112,10 @@ struct cv_instance {
 	int listen_fd;
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
 	struct tls_stats stats;
-	/* Segment sizes (tls_pmtu.c): [tls] mtu (0: auto); a client's
-	 * clamp after a stall; a server's per host; the watch on stalls. */
+	/* Segment sizes (tls_pmtu.c): [tls] mtu (0: auto); a server's
+	 * clamps per host (a client's is the process's); the watch on
+	 * stalls. */
 	unsigned int mtu;
-	unsigned int clamp;
-	int64_t clamp_until;
 	struct tls_clamp clamps[TLS_CLAMPS];
 	struct cv_timer *watch_timer;
 	bool watching;
@@ -175,6 +179,8 @@ void tls_pmtu_listening(struct cv_instance *inst, int fd, int family);
 void tls_pmtu_accepted(struct cv_link *link);
 /* A link is up: watch it, with the others, for stalls. */
 void tls_pmtu_watch(struct cv_instance *inst);
+/* The link's connection closes: what its watch had open goes too. */
+void tls_pmtu_forget(struct cv_link *link);
 
 /* ---- tls_rekey.c: new keys */
 

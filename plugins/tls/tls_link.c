@@ -50,6 +50,7 @@ struct cv_link *link_new(struct cv_instance *inst, cv_timer_cb *on_timer)
 		return NULL;
 	link->inst = inst;
 	link->fd = -1;
+	link->ask_fd = -1;
 	link->rekey_timer = inst->gl.api->timer_new(inst->gl.host,
 						    tls_rekey_on_timer, link);
 	if (!link->rekey_timer) {
@@ -77,6 +78,7 @@ void link_attach(struct cv_link *link, int fd)
 
 void link_close_fd(struct cv_link *link)
 {
+	tls_pmtu_forget(link);
 	endpoint_close(link->inst->gl.api, link->inst->gl.host, &link->fd);
 	link->events = 0;
 }

@@ -20,9 +20,15 @@
  * while the peer is still heard: an ACK or data from it since the
  * stall began (its keepalive, at the latest after the keepalive
  * interval), or segments it acknowledged selectively (SACK: small ones
- * after the lost one arrived). An outage, a link down or a peer gone,
- * is silent both ways, and must not cost a session that would survive
- * it. The end whose segments vanish ends the connection, and the next
+ * after the lost one arrived). A server with nothing to say stays
+ * silent, though, and a client's probe waits behind the segments that
+ * vanish: so a stalled client asks the path itself, at its second
+ * timeout, with a new TCP connection to the server (its SYN and SYN-ACK
+ * are small), reset at once; an answer cuts its next connections small
+ * at once (the core may try one beside the stalled link before the
+ * fourth timeout). An outage, a link down or a peer gone, is silent
+ * both ways, that connection too, and must not cost a session that
+ * would survive it. The end whose segments vanish ends the connection, and the next
  * one is smaller, for CLAMP_MS:
  *  - a client sets TCP_MAXSEG before it connects: its own segments fit,
  *    and the MSS its SYN announces makes the server's fit too;
@@ -38,12 +44,15 @@
  * then 1024, then 576 (IPv4's own minimum); IPv6 stops at 1280.
  */
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "../common/endpoint.h"
 #include "tls.h"
 
 #define WATCH_MS 1000
@@ -51,6 +60,12 @@
  * 1.6 s on a short path, about 3 s; at 5% random loss, one such stall
  * in several million timeouts. */
 #define STALL_RETRANSMITS 4
+/* A client's question to the path: after how many timeouts it is asked,
+ * how long a connect may take to be an answer, and how often it is
+ * asked again while the stall lasts. */
+#define ASK_RETRANSMITS 2
+#define ASK_TIMEOUT_MS 3000
+#define ASK_AGAIN_MS 5000
 /* How long a size learnt from a stall holds: as long as the kernel keeps
  * a path MTU it learnt from ICMP (net.ipv4.route.mtu_expires). */
 #define CLAMP_MS (600 * 1000)
@@ -94,6 +109,14 @@ static bool same_host(const struct sockaddr_storage *a,
 		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
+/* The path MTU link's segments were cut for: its clamp, or the kernel's
+ * own path MTU. */
+static unsigned int link_pmtu(const struct cv_link *link,
+			      const struct tcp_info *ti)
+{
+	return link->mtu ? link->mtu : ti->tcpi_pmtu;
+}
+
 static void on_watch(void *arg);
 
 int tls_pmtu_init(struct cv_instance *inst)
@@ -119,13 +142,26 @@ void tls_pmtu_deinit(struct cv_instance *inst)
 
 /* ---- the client: TCP_MAXSEG before connect() */
 
+/* A client's clamp after a stall: the process's, not an instance's. The
+ * core tries a session beside one it doubts on a spare instance of the
+ * transport, and the path that swallows one instance's segments
+ * swallows the spare's: the spare must connect small at once. One word,
+ * atomic: the clamp (low 16 bits) and until when, in ms (the rest). */
+static _Atomic uint64_t client_clamp;
+
+static void client_clamp_set(unsigned int mtu)
+{
+	client_clamp = (uint64_t)(plugin_now_ms() + CLAMP_MS) << 16 | mtu;
+}
+
 /* The path MTU the client's next connection is cut for: [tls] mtu, or
  * less while a stall's clamp holds; 0: the kernel's. */
 static unsigned int client_mtu(struct cv_instance *inst)
 {
-	if (inst->clamp && plugin_now_ms() >= inst->clamp_until)
-		inst->clamp = 0;
-	return smaller(inst->mtu, inst->clamp);
+	uint64_t c = client_clamp;
+	unsigned int clamp = (int64_t)(c >> 16) > plugin_now_ms() ? c & 0xffff : 0;
+
+	return smaller(inst->mtu, clamp);
 }
 
 void tls_pmtu_connecting(struct cv_link *link, int family)
@@ -146,7 +182,7 @@ void tls_pmtu_connecting(struct cv_link *link, int family)
 	LOG(inst, CV_LOG_INFO,
 	    "connecting to %s in packets of at most %u bytes (TCP segments of %d)%s",
 	    link->g.peer_name, mtu, mss,
-	    mtu == inst->clamp ? ", since larger ones vanished" : "");
+	    mtu != inst->mtu ? ", since larger ones vanished" : "");
 }
 
 /* ---- the server: the listener's clamp, and small writes per host */
@@ -246,12 +282,31 @@ void tls_pmtu_accepted(struct cv_link *link)
 
 /* ---- the stall */
 
-/* The path MTU link's segments were cut for: its clamp, or the kernel's
- * own path MTU. */
-static unsigned int link_pmtu(const struct cv_link *link,
-			      const struct tcp_info *ti)
+/* Why link stalls, in words. */
+static void stall_why(const struct cv_link *link, const struct tcp_info *ti,
+		      char *why, size_t size)
 {
-	return link->mtu ? link->mtu : ti->tcpi_pmtu;
+	int n = snprintf(why, size,
+			 "packets of %u bytes to %s vanish while smaller ones pass: %u segments wait, the oldest retransmitted %u times (a path MTU black hole: a link on the way carries less, and no ICMP says so)",
+			 link_pmtu(link, ti), link->g.peer_name,
+			 ti->tcpi_unacked, ti->tcpi_retransmits);
+	if (n < 0)
+		why[0] = '\0';
+}
+
+/* A client's next connections, smaller: said once per stall. */
+static void client_clamps(struct cv_link *link, const struct tcp_info *ti,
+			  unsigned int next)
+{
+	char why[400];
+
+	if (client_mtu(link->inst) && client_mtu(link->inst) <= next)
+		return;
+	client_clamp_set(next);
+	stall_why(link, ti, why, sizeof(why));
+	LOG(link->inst, CV_LOG_WARNING,
+	    "%s; connecting again in packets of at most %u bytes ([tls] mtu sets a size for good)",
+	    why, next);
 }
 
 static void stalled(struct cv_link *link, const struct tcp_info *ti,
@@ -259,19 +314,10 @@ static void stalled(struct cv_link *link, const struct tcp_info *ti,
 {
 	struct cv_instance *inst = link->inst;
 	char why[400];
-	int n = snprintf(why, sizeof(why),
-			 "packets of %u bytes to %s vanish while smaller ones pass: %u segments wait, the oldest retransmitted %u times (a path MTU black hole: a link on the way carries less, and no ICMP says so)",
-			 link_pmtu(link, ti), link->g.peer_name,
-			 ti->tcpi_unacked, ti->tcpi_retransmits);
 
-	if (n < 0)
-		why[0] = '\0';
+	stall_why(link, ti, why, sizeof(why));
 	if (!inst->gl.server) {
-		inst->clamp = next;
-		inst->clamp_until = plugin_now_ms() + CLAMP_MS;
-		LOG(inst, CV_LOG_WARNING,
-		    "%s; connecting again in packets of at most %u bytes ([tls] mtu sets a size for good)",
-		    why, next);
+		client_clamps(link, ti, next);
 	} else {
 		clamp_host(inst, &link->g.peer, next);
 		LOG(inst, CV_LOG_WARNING,
@@ -293,29 +339,104 @@ static bool peer_heard(const struct cv_link *link, const struct tcp_info *ti,
 	       ti->tcpi_sacked > 0;
 }
 
-/* Whether link stalled (then it is gone). */
+/* ---- a client asks the path */
+
+void tls_pmtu_forget(struct cv_link *link)
+{
+	if (link->ask_fd < 0)
+		return;
+	/* A reset: the server's end of it goes at once, not after a
+	 * handshake timeout. */
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(link->ask_fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	close(link->ask_fd);
+	link->ask_fd = -1;
+}
+
+static void ask(struct cv_link *link, int64_t now)
+{
+	struct cv_instance *inst = link->inst;
+	const struct sockaddr_storage *peer = &link->g.peer;
+	socklen_t len = peer->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						    : sizeof(struct sockaddr_in);
+	int fd = socket(peer->ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+
+	link->asked_at = now;
+	if (fd < 0)
+		return;
+	/* Marked as the link is: the question must take the way the link
+	 * takes, never the tunnel's. */
+	if (endpoint_mark(inst->gl.api, inst->gl.host, fd) < 0 ||
+	    (connect(fd, (const struct sockaddr *)peer, len) < 0 &&
+	     errno != EINPROGRESS)) {
+		close(fd);
+		return;
+	}
+	link->ask_fd = fd;
+}
+
+/* Whether the server answered a new connection while link stalls: the
+ * answer comes at a later watch (false until then). */
+static bool path_answers(struct cv_link *link, int64_t now)
+{
+	if (link->path_answered)
+		return true;
+	if (link->ask_fd < 0) {
+		if (!link->asked_at || now - link->asked_at >= ASK_AGAIN_MS)
+			ask(link, now);
+		return false;
+	}
+	struct pollfd p = { .fd = link->ask_fd, .events = POLLOUT };
+	if (poll(&p, 1, 0) <= 0) {
+		if (now - link->asked_at >= ASK_TIMEOUT_MS)
+			tls_pmtu_forget(link);
+		return false;
+	}
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(link->ask_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	tls_pmtu_forget(link);
+	link->path_answered = err == 0;
+	return link->path_answered;
+}
+
+/* Whether link stalled (then it is gone). A client's stall: its
+ * segments unanswered twice in a row, while a new connection to the
+ * server comes up (small packets pass): the next connections are cut
+ * smaller at once, for a session the core tries beside this one; two
+ * timeouts later this one goes too. */
 static bool watch_link(struct cv_link *link)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 	int64_t now = plugin_now_ms();
+	bool server = link->inst->gl.server;
 
 	memset(&ti, 0, sizeof(ti));
 	if (link->fd < 0 ||
 	    getsockopt(link->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
 	    ti.tcpi_state != TCP_ESTABLISHED || ti.tcpi_retransmits == 0) {
 		link->stall_seen = 0;
+		link->asked_at = 0;
+		link->path_answered = false;
+		tls_pmtu_forget(link);
 		return false;
 	}
 	if (!link->stall_seen)
 		link->stall_seen = now;
-	if (ti.tcpi_retransmits < STALL_RETRANSMITS ||
-	    !peer_heard(link, &ti, now))
-		return false;
 	unsigned int next = step_below(link_pmtu(link, &ti),
 				       link->g.peer.ss_family);
 	if (!next)
-		return false;	/* nothing smaller to try: a dead peer? */
+		return false;	/* nothing smaller to try */
+	bool answered = !server && ti.tcpi_retransmits >= ASK_RETRANSMITS &&
+			path_answers(link, now);
+	if (answered)
+		client_clamps(link, &ti, next);
+	if (ti.tcpi_retransmits < STALL_RETRANSMITS ||
+	    (!answered && !peer_heard(link, &ti, now)))
+		return false;
 	stalled(link, &ti, next);
 	return true;
 }

@@ -3,7 +3,9 @@
  * timeout. Where the server answers probes (PROTO_FEATURE_PROBE):
  *
  *   - when the server goes quiet for a second after packets came from
- *     it, the client asks (a PROBE), and again every second while no
+ *     it, or after the client sent some (a server that hears them and
+ *     has nothing to say still answers a probe), the client asks (a
+ *     PROBE), and again every second while no
  *     answer comes. A server that restarted answers the first probe
  *     that reaches it with a stateless reset; one that is gone answers
  *     nothing, or ICMP port unreachable (the plugin's link_suspect);
@@ -56,11 +58,20 @@ static void watch(struct client *c, struct cv_session *s, int64_t now)
 
 	if (l->session != s) {
 		*l = (struct client_liveness){ .timer = l->timer, .session = s,
-					      .rx_seen = s->rx_packets };
+					      .rx_seen = s->rx_packets,
+					      .tx_seen = s->tx_packets };
 	}
 	if (s->rx_packets != l->rx_seen) {
 		l->rx_seen = s->rx_packets;
 		l->busy = true;
+	}
+	/* Sent into a silence: over tls, a path that swallows our large
+	 * packets looks just like this, and the beside session a probe's
+	 * doubt starts is what finds the size that passes. */
+	if (s->tx_packets != l->tx_seen) {
+		l->tx_seen = s->tx_packets;
+		if (s->last_tx > s->last_rx)
+			l->busy = true;
 	}
 	if (s->probe_at && s->last_rx >= s->probe_at)
 		s->probe_at = 0;	/* answered: the server is there */

@@ -18,8 +18,7 @@
 #   The router forwards no packet over 1280 bytes either way, and tells
 #   nobody: the path carries 1280 bytes, and neither end's own interface
 #   says so. Fragments are counted where they arrive (nftables on u0 and
-#   gw0). About 30 s: dtls 5 s, tls 25 s (the gateway hears U again at
-#   U's next keepalive, after up to 10 s).
+#   gw0). About 30 s: dtls 5 s, tls 25 s.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh

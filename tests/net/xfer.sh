@@ -124,6 +124,10 @@ lab_xfer_between() {
 	ip netns exec "$(lab__ns "$from")" timeout "$limit" socat -u "OPEN:$d/send" \
 		"TCP:$addr:5002,connect-timeout=5" 2>"$d/send.err" || {
 		echo "xfer: $from could not send within $limit s: $(cat "$d/send.err")" >&2
+		# A reset may come from either end: what the receiver saw.
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "xfer: the receiver in $to got $(stat -c %s "$d/recv" 2>/dev/null || echo 0) bytes and said: $(cat "$d/listen.err")" >&2
 		return 1
 	}
 	wait "$pid" 2>/dev/null
