@@ -100,6 +100,8 @@ static const char *lg_config_get(struct cv_host *host, const char *key)
 		return o->cert;
 	if (strcmp(key, "key") == 0)
 		return o->key;
+	if (strcmp(key, "source") == 0 && o->n_sources)
+		return o->sources[host->slot->index % o->n_sources];
 	return NULL;
 }
 

@@ -33,6 +33,8 @@
 struct loop;
 struct loop_timer;
 
+#define LG_MAX_SOURCES 64
+
 enum lg_attack {
 	LG_ATTACK_NONE,
 	LG_ATTACK_SILENT,	/* finish the handshake, never say hello */
@@ -63,6 +65,12 @@ struct lg_options {
 	unsigned int n_remotes;
 	char remotes[CONFIG_MAX_REMOTES][300];
 	unsigned int failover_spread_ms;
+	/* --source A,B...: the local addresses the sessions' sockets leave
+	 * from, slot i from the (i mod n)th: one address has some 28,000
+	 * ephemeral ports a protocol towards one gateway. None: the
+	 * kernel's choice. */
+	unsigned int n_sources;
+	char sources[LG_MAX_SOURCES][48];
 	bool json;
 	bool verbose;
 };
@@ -139,6 +147,7 @@ struct lg {
 	unsigned int n_connecting;	/* connect() to welcome */
 	unsigned int max_up;		/* the most up at once */
 	struct loop_timer *kick_timer, *end_timer;
+	unsigned int kick_at;		/* where on_kick's next look begins */
 	int64_t start_ms, first_up_ms, last_up_ms, all_up_ms;
 	unsigned int n_lost;		/* --reconnect: lost, not back yet */
 	bool stopping;
