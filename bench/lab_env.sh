@@ -56,3 +56,39 @@ loadgen_field() {
 peak() {
 	grep -E -- "$2" "${LAB_LOG[$1]}" | cut -c1-11 | uniq -c | sort -rn | head -n 1 | awk '{ print $1 + 0 }'
 }
+
+# bench_scale_limits SESSIONS : what SESSIONS sessions at once need
+# beyond a test's few: the open files hard limit of this shell (culvertd
+# and culvert-loadgen take their soft limits from it), and in the
+# gateway's namespace the TCP accept and SYN backlogs (a tls storm
+# queues thousands of connections at once). Root.
+bench_scale_limits() {
+	local need=$(($1 + 4096))
+	if (($(ulimit -Hn) < need)); then
+		ulimit -Hn "$need" 2>/dev/null ||
+			fail "cannot raise the open files hard limit to $need (ulimit -Hn; fs.nr_open is $(cat /proc/sys/fs/nr_open))"
+	fi
+	ip netns exec "$LAB_GW" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 ||
+		fail "cannot raise the gateway's somaxconn and tcp_max_syn_backlog"
+}
+
+# loadgen_sources SESSIONS : U's outer addresses for SESSIONS sessions
+# of one transport from one culvert-loadgen, LG_PER_SOURCE (25,000) each (an
+# address has 28,232 ephemeral ports a protocol by default), added to
+# u0 beside LAB_U_PUB; the list, comma-separated, in LG_SOURCES for
+# culvert-loadgen --source.
+loadgen_sources() {
+	local per=${LG_PER_SOURCE:-25000}
+	local n=$((($1 + per - 1) / per)) i a
+	LG_SOURCES=$LAB_U_PUB
+	for ((i = 1; i < n; i++)); do
+		if [[ $LAB_U_PUB == *:* ]]; then
+			a=2001:db8::1:$i
+		else
+			a=192.0.2.$((100 + i))
+		fi
+		ip -n "$LAB_U" addr replace "$a/$LAB_PUB_LEN" dev u0 ${LAB_OUTER6_FLAGS:-} ||
+			fail "cannot add the outer address $a to U"
+		LG_SOURCES+=,$a
+	done
+}

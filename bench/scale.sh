@@ -36,7 +36,10 @@ SCALE_CHURN=${SCALE_CHURN:-2000}
 SCALE_PARALLEL=${SCALE_PARALLEL:-64}
 SCALE_TRANSPORTS=${SCALE_TRANSPORTS:-tls dtls}
 SCALE_TOGETHER=${SCALE_TOGETHER:-0}
+SCALE_EACH=${SCALE_EACH:-1}
+SCALE_ACTIVE=${SCALE_ACTIVE:-0}
 SCALE_POOL6=2001:db8:1000::/64
+SCALE_GW6=2001:db8:1000::1
 [[ -x $LOADGEN ]] || { echo "no culvert-loadgen at $LOADGEN: build the tree first (make)" >&2; exit 99; }
 lab_require
 for t in $SCALE_TRANSPORTS; do lab_require_tls "$t"; done
@@ -45,14 +48,13 @@ HELD=$SCALE_SESSIONS
 N_TRANSPORTS=$(wc -w <<<"$SCALE_TRANSPORTS")
 ALL=$HELD
 ((SCALE_TOGETHER)) && ALL=$((HELD * N_TRANSPORTS))
-# A socket a session on each side (and a few more of GnuTLS's), in one
-# process each: the hard limit is what culvertd and culvert-loadgen take.
-if (($(ulimit -Hn) < ALL + 256)); then
-	echo "# the hard open files limit ($(ulimit -Hn)) is below $((ALL + 256)) for $ALL sessions: raise it (ulimit -Hn)" >&2
-	exit 1
-fi
 
 lab_up
+# A socket a session on each side, in one process each: the hard limit
+# is what culvertd and culvert-loadgen take; the ports, from as many of
+# U's addresses as they need.
+bench_scale_limits "$ALL"
+loadgen_sources "$HELD"
 lab_pki "$LAB_TMP/pki"
 # pool= and route= remove the lab's IPv4 pool and LAN route: IPv6 only.
 # Every session is alice: duplicate-identity = yes keeps them all.
@@ -70,13 +72,13 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
 # CPU second tell its capacity even on a machine busy with other work.
 cpu_ticks() { local s; s=$(cat "/proc/$GW_PID/stat"); s=${s##*) }; set -- $s; echo $((${12} + ${13})); }
 HZ=$(getconf CLK_TCK)
+# The counters' line (SIGUSR1), not status: cheap with 100,000 sessions.
 sessions_now() {
-	"$CULVERTCTL" -c "$LAB_TMP/gw.conf" status --json 2>/dev/null |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["sessions"])'
+	lab_counters gw && echo "${LAB_COUNTERS[sessions]}"
 }
 wait_idle() {
 	local i
-	for ((i = 0; i < 150; i++)); do
+	for ((i = 0; i < 150 + HELD / 100; i++)); do
 		[[ $(sessions_now) == 0 ]] && return 0
 		sleep 0.2
 	done
@@ -85,16 +87,16 @@ wait_idle() {
 loadgen() {   # loadgen NAME TRANSPORT ARGS... : in U, in the background
 	local name=$1 t=$2
 	shift 2
-	ip netns exec "$LAB_U" "$LOADGEN" --transport "$t" --remote "$LAB_GW_PUB:$LAB_PORT" \
+	ip netns exec "$LAB_U" "$LOADGEN" --transport "$t" --remote "$LAB_GW_EP" \
 		--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" \
 		--server-name vpn.example.org --cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" \
-		--json "$@" >"$LAB_TMP/$name.json" 2>"$LAB_TMP/$name.log" </dev/null &
+		--source "$LG_SOURCES" --json "$@" >"$LAB_TMP/$name.json" 2>"$LAB_TMP/$name.log" </dev/null &
 	LG=$!
 	lab_bg "$LG"
 }
 # wait_all_up NAME COUNT PID : until NAME's loadgen says all COUNT are up
 wait_all_up() {
-	lab__deadline 240
+	lab__deadline $((240 + $2 / 100))
 	until grep -q 'all .* sessions up' "$LAB_TMP/$1.log"; do
 		lab__before && lab__alive "$3" "$(lab__starttime "$3")" ||
 			fail "$1: not all $2 sessions came up: $(grep -v '^\[' "$LAB_TMP/$1.log" | tail -n 5)"
@@ -102,6 +104,42 @@ wait_all_up() {
 	done
 }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$LAB_TMP/$1.json" "$2"; }
+
+# active NAME : one real client (culvertd over dtls in U, its own TUN
+# device) beside whatever the gateway holds: iperf3 TCP through it to the
+# gateway's inner address for 3 s, and 40 pings at 50 ms; one line.
+ACTIVE_N=0
+active() {
+	local name=$1 cl pid mbps rtt
+	ACTIVE_N=$((ACTIVE_N + 1))
+	cl=u$ACTIVE_N
+	lab_client_conf "$LAB_TMP/$cl.conf" transport=dtls
+	lab_start "$cl" u "$LAB_TMP/$cl.conf"
+	lab_wait_log "$cl" 'tunnel up' 60 || fail "$name: the active client did not come up within 60 s"
+	ip netns exec "$LAB_GW" timeout 30 iperf3 -s -1 -B "$SCALE_GW6" >/dev/null 2>&1 &
+	pid=$!
+	lab_bg "$pid"
+	sleep 0.5
+	mbps=$(ip netns exec "$LAB_U" timeout 20 iperf3 -c "$SCALE_GW6" -t 3 -J |
+		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))')
+	wait "$pid"
+	rtt=$(ip netns exec "$LAB_U" ping -6 -c 40 -i 0.05 -q "$SCALE_GW6" | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	lab_stop "$cl" 10 >/dev/null
+	printf '# active session, %s: tcp %s Mbit/s, ping %s ms\n' "$name" "${mbps:-?}" "${rtt:-?}"
+}
+
+# status_time : how long culvertctl status (text and JSON) takes, and
+# how much it says, with every session held.
+status_time() {
+	local f t0 t1
+	for f in "" --json; do
+		t0=$EPOCHREALTIME
+		"$CULVERTCTL" -c "$LAB_TMP/gw.conf" status $f >"$LAB_TMP/status$f.out" 2>&1
+		t1=$EPOCHREALTIME
+		printf '# culvertctl status %s: %.2f s, %s bytes\n' "$f" \
+			"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$(wc -c <"$LAB_TMP/status$f.out")"
+	done
+}
 
 # Warm-up: GnuTLS and the heap at working size before the idle figure.
 for t in $SCALE_TRANSPORTS; do
@@ -111,12 +149,13 @@ done
 wait_idle || fail "sessions left after the warm-up"
 IDLE=$(rss_kb)
 echo "# idle gateway (after a warm-up): RSS $IDLE KiB"
+((SCALE_ACTIVE)) && active "idle gateway"
 printf '%-6s %8s %10s %12s %10s %11s %16s\n' transport held "RSS KiB" "KiB/session" "ramp hs/s" "churn hs/s" "hs/gw-CPU-second"
 
-for t in $SCALE_TRANSPORTS; do
+((SCALE_EACH)) && for t in $SCALE_TRANSPORTS; do
 	# 1. hold HELD sessions
 	loadgen hold-$t "$t" --sessions "$HELD" --total "$HELD" --hold 3600 --rate 0 \
-		--parallel "$SCALE_PARALLEL" --duration 300
+		--parallel "$SCALE_PARALLEL" --duration $((300 + HELD / 50))
 	wait_all_up "hold-$t" "$HELD" "$LG"
 	sleep 2   # the last welcomes' keepalive timers, GnuTLS's buffers settle
 	ON_GW=$(sessions_now)
@@ -148,7 +187,7 @@ if ((SCALE_TOGETHER && N_TRANSPORTS > 1)); then
 	declare -A LGS=()
 	for t in $SCALE_TRANSPORTS; do
 		loadgen together-$t "$t" --sessions "$HELD" --total "$HELD" --hold 3600 --rate 0 \
-			--parallel "$SCALE_PARALLEL" --duration 400
+			--parallel "$SCALE_PARALLEL" --duration $((400 + ALL / 50))
 		LGS[$t]=$LG
 	done
 	for t in $SCALE_TRANSPORTS; do
@@ -158,6 +197,8 @@ if ((SCALE_TOGETHER && N_TRANSPORTS > 1)); then
 	ON_GW=$(sessions_now)
 	RSS=$(rss_kb)
 	FDS=$(find "/proc/$GW_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
+	status_time
+	((SCALE_ACTIVE)) && active "$ALL sessions held"
 	for t in $SCALE_TRANSPORTS; do
 		kill -TERM "${LGS[$t]}"
 		wait "${LGS[$t]}"
