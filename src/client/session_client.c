@@ -131,9 +131,10 @@ static bool kill_switch_holds(const struct cv_session *s)
 	const struct core *core = s->core;
 
 	return core->cfg->kill_switch && !core->stopping &&
-	       (s->tunnel.blocked ||
-		tunnel_routes_default(&s->tunnel, AF_INET) ||
-		tunnel_routes_default(&s->tunnel, AF_INET6));
+	       s->tunnel &&
+	       (s->tunnel->blocked ||
+		tunnel_routes_default(s->tunnel, AF_INET) ||
+		tunnel_routes_default(s->tunnel, AF_INET6));
 }
 
 void client_session_uninstall(struct cv_session *s)
@@ -151,14 +152,14 @@ void client_session_uninstall(struct cv_session *s)
 	dns_down(s->dns);
 	s->dns = NULL;
 	if (kill_switch_holds(s)) {
-		unsigned int n = tunnel_routes_block(&s->tunnel, core->nl,
+		unsigned int n = tunnel_routes_block(s->tunnel, core->nl,
 						     core->cfg);
-		c->blocked = s->tunnel;
-		memset(&s->tunnel, 0, sizeof(s->tunnel));
+		c->blocked = *s->tunnel;
+		memset(s->tunnel, 0, sizeof(*s->tunnel));
 		log_notice("kill-switch: until the next session, what the tunnel carried is unreachable (%u routes in table %u); stopping culvertd lifts it",
 			   n, core->cfg->route_table);
-	} else {
-		tunnel_routes_down(&s->tunnel, core->nl, core->cfg,
+	} else if (s->tunnel) {
+		tunnel_routes_down(s->tunnel, core->nl, core->cfg,
 				   core->tun.ifindex);
 	}
 	remove_address(s, &s->addr6, &s->addr6_installed);
@@ -222,15 +223,17 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 			       &s->addr6_installed)) < 0)
 		return err;
 	/* The kill switch's blocked routes, taken over. */
-	s->tunnel = c->blocked;
+	if (!s->tunnel && !(s->tunnel = calloc(1, sizeof(*s->tunnel))))
+		return -ENOMEM;
+	*s->tunnel = c->blocked;
 	memset(&c->blocked, 0, sizeof(c->blocked));
-	err = tunnel_routes_up(&s->tunnel, core->nl, core->cfg,
+	err = tunnel_routes_up(s->tunnel, core->nl, core->cfg,
 			       core->tun.ifindex, core->tun.name, w);
 	if (err < 0)
 		return err;
 	/* A full tunnel: the default route of the tunnel's main family. */
 	return dns_up(&s->dns, w, core->tun.ifindex, core->tun.name,
-		      tunnel_routes_default(&s->tunnel,
+		      tunnel_routes_default(s->tunnel,
 					    ipv4 ? AF_INET : AF_INET6));
 }
 
@@ -241,9 +244,9 @@ static void log_tunnel_up(const struct cv_session *s,
 	char routes[512] = "";
 	size_t used = 0;
 
-	const struct tunnel_routes *tr = &s->tunnel;
+	const struct tunnel_routes *tr = s->tunnel;
 
-	for (unsigned int i = 0; i < tr->n_routes && used < sizeof(routes); i++) {
+	for (unsigned int i = 0; tr && i < tr->n_routes && used < sizeof(routes); i++) {
 		char r[ADDR_STRLEN];
 		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s%s",
 				 i ? ", " : "",

@@ -100,8 +100,8 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		/* Room for every route whole. */
 		char routes[TUNNEL_MAX_ROUTES * ADDR_STRLEN] = "";
 		size_t used = 0;
-		for (unsigned int i = 0; i < s->tunnel.n_routes; i++) {
-			const struct tunnel_route *r = &s->tunnel.routes[i];
+		for (unsigned int i = 0; s->tunnel && i < s->tunnel->n_routes; i++) {
+			const struct tunnel_route *r = &s->tunnel->routes[i];
 			if (r->type != RTN_UNICAST)
 				continue;
 			int n = snprintf(routes + used, sizeof(routes) - used,
@@ -245,6 +245,7 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 	free(s->login);
 	free(s->cert_group);
 	free(s->policy);
+	free(s->tunnel);
 	free(s);
 }
 
