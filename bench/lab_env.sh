@@ -15,18 +15,20 @@ LOADGEN=${CULVERT_LOADGEN:-$TOP/bench/loadgen/culvert-loadgen}
 # loadgen_hold NS NAME SESSIONS DURATION [OPTIONS...] : culvert-loadgen
 # in NS holding SESSIONS of alice's that come back when lost
 # (--reconnect), its summary in $LAB_TMP/lg-NAME.json and its log in
-# lg-NAME.log, its pid in LG; returns once all are up (within 120 s).
+# lg-NAME.log, its pid in LG; returns once all are up (within LG_UP_SECS,
+# 120 s). Each pings LG_RATE times a second (1; 0: keepalives alone),
+# LG_PARALLEL (64) handshakes at a time.
 loadgen_hold() {
 	local ns=$1 name=$2 n=$3 duration=$4
 	shift 4
 	ip netns exec "$ns" "$LOADGEN" "$@" \
 		--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" \
 		--server-name vpn.example.org --cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" \
-		--sessions "$n" --hold 3600 --rate 1 --parallel 64 \
+		--sessions "$n" --hold 3600 --rate "${LG_RATE:-1}" --parallel "${LG_PARALLEL:-64}" \
 		--duration "$duration" --reconnect --json >"$LAB_TMP/lg-$name.json" 2>"$LAB_TMP/lg-$name.log" </dev/null &
 	LG=$!
 	lab_bg "$LG"
-	lab__deadline 120
+	lab__deadline "${LG_UP_SECS:-120}"
 	until grep -q 'all .* sessions up' "$LAB_TMP/lg-$name.log"; do
 		lab__before && kill -0 "$LG" 2>/dev/null ||
 			fail "$name: not all $n sessions came up: $(tail -n 5 "$LAB_TMP/lg-$name.log")"
@@ -35,12 +37,12 @@ loadgen_hold() {
 }
 
 # loadgen_back NAME WHAT : once loadgen_hold's NAME says every session is
-# back up (within 60 s of WHAT, which the failure names), the time it
-# says (EPOCHREALTIME) in BACK_AT.
+# back up (within LG_BACK_SECS, 60 s, of WHAT, which the failure names),
+# the time it says (EPOCHREALTIME) in BACK_AT.
 loadgen_back() {
-	lab__deadline 60
+	lab__deadline "${LG_BACK_SECS:-60}"
 	until grep -q 'sessions back up at' "$LAB_TMP/lg-$1.log"; do
-		lab__before || fail "$1: not every session was back within 60 s of $2"
+		lab__before || fail "$1: not every session was back within ${LG_BACK_SECS:-60} s of $2"
 		sleep 0.1
 	done
 	BACK_AT=$(sed -n 's/.*sessions back up at \([0-9.]*\).*/\1/p' "$LAB_TMP/lg-$1.log" | tail -n 1)

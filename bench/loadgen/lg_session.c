@@ -36,6 +36,10 @@
 /* --reconnect: the pause before a lost session starts again; after a
  * stateless reset a random one up to this, as culvertd's. */
 #define AGAIN_MS 1000
+/* culvertd's back-off (src/client/connection.c): 1 s, doubling at
+ * each failed try up to a minute, each +-25% at random, so that a
+ * gateway's 100,000 clients do not come back in the same second. */
+#define AGAIN_MAX_MS 60000
 
 /* ---- the host table */
 
@@ -343,6 +347,20 @@ static void say_bye(struct cv_session *s)
 	send_control(s, &m);
 }
 
+/* The next pause of a session that is not back yet: culvertd's
+ * back-off, with its jitter. */
+static int64_t again_pause(struct cv_session *s)
+{
+	uint32_t r = 0;
+
+	s->again_ms = s->again_ms ? s->again_ms * 2 : AGAIN_MS;
+	if (s->again_ms > AGAIN_MAX_MS)
+		s->again_ms = AGAIN_MAX_MS;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = s->index;
+	return s->again_ms - s->again_ms / 4 + r % (s->again_ms / 2 + 1);
+}
+
 /* --reconnect: a session that was up is gone (reset: by a stateless
  * reset); it starts again in its slot after a pause. */
 static void lost(struct cv_session *s, bool close_link, bool reset)
@@ -373,7 +391,8 @@ static void lost(struct cv_session *s, bool close_link, bool reset)
 		s->drained = false;
 		return;
 	}
-	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : AGAIN_MS);
+	s->again_ms = 0;
+	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : again_pause(s));
 }
 
 /* A session lost before and welcomed again: how long it took, and
@@ -497,7 +516,7 @@ static void lg_link_down(struct cv_host *host, struct cv_session *session,
 		s->returning = true;
 		if (lg->opt.n_remotes > 1)
 			s->remote_at = (s->remote_at + 1) % lg->opt.n_remotes;
-		loop_timer_arm(s->timer, AGAIN_MS);
+		loop_timer_arm(s->timer, again_pause(s));
 		return;
 	}
 	lost(s, false, err == -ESTALE);
@@ -694,7 +713,7 @@ static void on_slot_timer(void *arg)
 			finish(s, true);
 			if (s->lost_ms && !lg->stopping) {
 				s->returning = true;	/* the gateway is not back */
-				loop_timer_arm(s->timer, AGAIN_MS);
+				loop_timer_arm(s->timer, again_pause(s));
 			}
 			return;
 		}

@@ -57,7 +57,9 @@ struct lg_options {
 	/* A session lost (a stateless reset, the link down, a bye) starts
 	 * again in its slot, asking its addresses back, as culvertd would:
 	 * at once with up to a second's pause after a reset, else after
-	 * 1 s; counted apart (lost sessions then fail nothing). */
+	 * culvertd's back-off (1 s, doubling to a minute while the gateway
+	 * is not back, +-25%); counted apart (lost sessions then fail
+	 * nothing). */
 	bool reconnect;
 	/* --remote A,B...: a cluster's gateways. Every session starts on
 	 * the first; one lost moves to the next in its slot of
@@ -117,6 +119,7 @@ struct cv_session {
 	bool has_reset_token;
 	uint8_t reset_token[CV_RESET_TOKEN_LEN];
 	int64_t lost_ms;
+	unsigned int again_ms;		/* the back-off's last pause, unjittered */
 	bool returning;			/* idle, waiting to start again */
 	bool drained;			/* the gateway said bye, draining */
 	/* --remote A,B...: the gateway it connects to, and the one its
