@@ -14,6 +14,7 @@
 #include "core.h"
 #include "dns.h"
 #include "hook.h"
+#include "identity_index.h"
 #include "log.h"
 #include "loop.h"
 #include "mac_table.h"
@@ -216,6 +217,7 @@ static void unlink_session(struct cv_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	core->n_sessions--;
+	identity_index_remove(core, s);
 }
 
 void session_free(struct cv_session *s, bool link_gone, const char *why)
@@ -440,6 +442,7 @@ struct cv_session *session_new(struct core *core,
 		s->next->prev = s;
 	core->sessions = s;
 	core->n_sessions++;
+	identity_index_add(core, s);
 	core->counters.sessions_opened++;
 	return s;
 
