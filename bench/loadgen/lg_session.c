@@ -362,14 +362,16 @@ static int64_t again_pause(struct cv_session *s)
 }
 
 /* --reconnect: a session that was up is gone (reset: by a stateless
- * reset); it starts again in its slot after a pause. */
+ * reset), or one on its way back lost its link before its welcome (a
+ * storm's gateway ended it, or refused it); it starts again in its
+ * slot after a pause. */
 static void lost(struct cv_session *s, bool close_link, bool reset)
 {
 	struct lg *lg = s->lg;
+	bool was_up = s->state == LG_UP || s->state == LG_DRAINING;
 	uint32_t r = 0;
 
-	if (!lg->opt.reconnect || lg->stopping ||
-	    (s->state != LG_UP && s->state != LG_DRAINING)) {
+	if (!lg->opt.reconnect || lg->stopping || (!was_up && !s->lost_ms)) {
 		finish(s, close_link);
 		return;
 	}
@@ -377,6 +379,8 @@ static void lost(struct cv_session *s, bool close_link, bool reset)
 		s->lost_ms = loop_now(lg->loop);
 		lg->n_lost++;
 	}
+	if (was_up)
+		s->again_ms = 0;	/* the back-off starts again */
 	lg->tot.resets += reset;
 	finish(s, close_link);
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
@@ -391,7 +395,6 @@ static void lost(struct cv_session *s, bool close_link, bool reset)
 		s->drained = false;
 		return;
 	}
-	s->again_ms = 0;
 	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : again_pause(s));
 }
 
@@ -646,7 +649,7 @@ static void lg_deliver(struct cv_host *host, struct cv_session *s,
 				 proto_reason_name(m.refuse.reason),
 				 m.refuse.text[0] ? ": " : "", m.refuse.text);
 			lg->tot.refused++;
-			finish(s, true);
+			lost(s, true, false);	/* on its way back: again */
 			return;
 		case PROTO_BYE:
 			log_warn("session %u: the gateway said bye (%s)", s->index,
