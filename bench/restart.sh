@@ -50,13 +50,21 @@ for t in $RESTART_TRANSPORTS; do [[ $t == udp ]] || lab_require_tls "$t"; done
 N_TRANSPORTS=$(wc -w <<<"$RESTART_TRANSPORTS")
 ALL=$RESTART_SESSIONS
 ((RESTART_TOGETHER)) && ALL=$((RESTART_SESSIONS * N_TRANSPORTS))
-# The loadgen's deadlines grow with the count: a ramp of some 300
-# handshakes a second, a storm given twice that.
-export LG_RATE=$RESTART_RATE LG_PARALLEL=$RESTART_PARALLEL
-export LG_UP_SECS=$((120 + RESTART_SESSIONS / 200)) LG_BACK_SECS=$((60 + ALL / 100))
 
 lab_up
 bench_scale_limits "$ALL"
+# A tls session is a socket in culvertd: below its open files limit.
+declare -A COUNT=()
+for t in $RESTART_TRANSPORTS; do COUNT[$t]=$RESTART_SESSIONS; done
+if [[ -n ${COUNT[tls]:-} ]] && ((COUNT[tls] > LAB_FD_HARD - 1024)); then
+	COUNT[tls]=$((LAB_FD_HARD - 1024))
+	echo "# tls: ${COUNT[tls]} sessions, not $RESTART_SESSIONS: culvertd's open files hard limit is $LAB_FD_HARD"
+	((RESTART_TOGETHER)) && ALL=$((ALL - RESTART_SESSIONS + COUNT[tls]))
+fi
+# The loadgen's deadlines grow with the count: a ramp of some 300
+# handshakes a second, a storm given twice that.
+export LG_RATE=$RESTART_RATE
+export LG_UP_SECS=$((120 + RESTART_SESSIONS / 200)) LG_BACK_SECS=$((60 + ALL / 100))
 loadgen_sources "$RESTART_SESSIONS"
 lab_pki "$LAB_TMP/pki"
 # udp on port 4434 (the global listen), tls and dtls on the lab's port.
@@ -88,20 +96,43 @@ stop_gw() {
 	fi
 	STOP_SECS=$(fault_since "$t0")
 }
-hold() {   # hold T : loadgen_hold for transport T, in LGS[T]
-	loadgen_hold "$LAB_U" "$1" "$RESTART_SESSIONS" $((600 + ALL / 50)) --transport "$1" \
-		--remote "${LAB_GW_EP%:*}:$(port "$1")" --source "$LG_SOURCES"
-	LGS[$1]=$LG
+# hold T WAYS : RESTART_SESSIONS of transport T over as many loadgen_hold
+# as the open files limit needs (T.1, T.2...), their names in NAMES[T],
+# pids in LGS[T]; RESTART_PARALLEL handshakes under way between them
+# and the WAYS transports held at once.
+hold() {
+	local t=$1 i=0 part
+	loadgen_split "${COUNT[$t]}"
+	LG_PARALLEL=$((RESTART_PARALLEL / (${#LG_PARTS[@]} * $2)))
+	((LG_PARALLEL >= 4)) || LG_PARALLEL=4
+	NAMES[$t]= LGS[$t]=
+	for part in "${LG_PARTS[@]}"; do
+		i=$((i + 1))
+		loadgen_hold "$LAB_U" "$t.$i" "$part" $((600 + ALL / 50)) --transport "$t" \
+			--remote "${LAB_GW_EP%:*}:$(port "$t")" --source "$LG_SOURCES"
+		NAMES[$t]+=" $t.$i"
+		LGS[$t]+=" $LG"
+	done
 }
-# report T : T's row, once its loadgen ended
+# sum T KEY : KEY summed over T's loadgens; most T KEY: the largest
+sum() {
+	local name v=0
+	for name in ${NAMES[$1]}; do v=$((v + $(loadgen_field "$name" "$2"))); done
+	echo "$v"
+}
+most() {
+	local name
+	for name in ${NAMES[$1]}; do loadgen_field "$name" "$2"; done | sort -g | tail -n 1
+}
+# report T : T's row, once its loadgens ended
 report() {
-	local t=$1 took
+	local t=$1 took name
 	took=$(awk -v a="${BACK[$t]}" -v b="$t_restart" 'BEGIN { printf "%.2f", a - b }')
-	f() { loadgen_field "$t" "$1"; }
-	printf '%-5s %8s %10s %12s %8s %10s %12s %8s\n' "$t" "$RESTART_SESSIONS" "$took" \
-		"$(f back_same_address)/$(f back)" "$(f resets)" "${LAB_COUNTERS[resets_sent]}" \
+	printf '%-5s %8s %10s %12s %8s %10s %12s %8s\n' "$t" "${COUNT[$t]}" "$took" \
+		"$(sum "$t" back_same_address)/$(sum "$t" back)" "$(sum "$t" resets)" "${LAB_COUNTERS[resets_sent]}" \
 		"$(peak "$GW" 'session .* up over')" "$STOP_SECS"
-	echo "# $t: $(cat "$LAB_TMP/lg-$t.json")"
+	echo "# $t: the slowest back after $(most "$t" back_max_s) s"
+	for name in ${NAMES[$t]}; do echo "# $name: $(cat "$LAB_TMP/lg-$name.json")"; done
 }
 sessions_left() {
 	lab__wait $((30 + ALL / 1000)) bash -c "[[ \$(\"$CULVERTCTL\" -s '${LAB_SOCK[$GW]}' status --json --page-size 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"counters\"][\"sessions\"])') == 0 ]]" ||
@@ -109,22 +140,25 @@ sessions_left() {
 }
 # restart_round T... : hold T's sessions, restart the gateway, time their return
 restart_round() {
-	local t
-	for t in "$@"; do hold "$t"; done
+	local t name pid
+	for t in "$@"; do hold "$t" $#; done
 	sleep 2
 	stop_gw
 	sleep "$RESTART_GAP"
 	start_gw
 	t_restart=$(fault_now)
 	for t in "$@"; do
-		loadgen_back "$t" "the restart"
-		BACK[$t]=$BACK_AT
+		BACK[$t]=0
+		for name in ${NAMES[$t]}; do
+			loadgen_back "$name" "the restart"
+			BACK[$t]=$(printf '%s\n' "${BACK[$t]}" "$BACK_AT" | sort -g | tail -n 1)
+		done
 	done
 	sleep 1
 	lab_counters "$GW" || fail "no counters from the gateway"
 	for t in "$@"; do
-		kill -TERM "${LGS[$t]}"
-		wait "${LGS[$t]}"
+		for pid in ${LGS[$t]}; do kill -TERM "$pid"; done
+		for pid in ${LGS[$t]}; do wait "$pid"; done
 	done
 	for t in "$@"; do report "$t"; done
 	if (($# > 1)); then
@@ -134,7 +168,7 @@ restart_round() {
 	sessions_left
 }
 
-declare -A LGS=() BACK=()
+declare -A LGS=() NAMES=() BACK=()
 printf '%-5s %8s %10s %12s %8s %10s %12s %8s\n' transport sessions "back in s" "same addr" resets "gw resets" "peak/100ms" "stop s"
 start_gw
 if ((RESTART_TOGETHER)); then
