@@ -91,26 +91,56 @@ const char *control_op_word(enum control_op op)
 	return "status";
 }
 
-/* "status" and its options, --all and --json, in any order. */
+/* A page's number or size: 1 to max, digits only. */
+static bool page_number(const char *text, unsigned int max, unsigned int *out)
+{
+	unsigned long v = 0;
+
+	if (!text || !*text || strlen(text) > 7)
+		return false;
+	for (const char *c = text; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	if (v < 1 || v > max)
+		return false;
+	*out = (unsigned int)v;
+	return true;
+}
+
+/* "status" and its options, --all, --json, --page N|all and
+ * --page-size N, in any order, each once. */
 static struct control_request status_request(char *options)
 {
-	bool all = false, json = false;
-
+	bool all = false, json = false, paged = false, sized = false;
+	struct control_request r = { .page = 1, .page_size = CONTROL_PAGE_SIZE };
 	char *save = NULL;
 
 	for (char *o = options ? strtok_r(options, " ", &save) : NULL; o;
 	     o = strtok_r(NULL, " ", &save)) {
-		if (strcmp(o, "--all") == 0 && !all)
+		if (strcmp(o, "--all") == 0 && !all) {
 			all = true;
-		else if (strcmp(o, "--json") == 0 && !json)
+		} else if (strcmp(o, "--json") == 0 && !json) {
 			json = true;
-		else
+		} else if (strcmp(o, "--page") == 0 && !paged) {
+			const char *v = strtok_r(NULL, " ", &save);
+			paged = true;
+			if (v && strcmp(v, "all") == 0)
+				r.page = CONTROL_PAGE_ALL;
+			else if (!page_number(v, CONTROL_PAGE_SIZE_MAX, &r.page))
+				return bad("--page takes a number from 1, or all");
+		} else if (strcmp(o, "--page-size") == 0 && !sized) {
+			sized = true;
+			if (!page_number(strtok_r(NULL, " ", &save),
+					 CONTROL_PAGE_SIZE_MAX, &r.page_size))
+				return bad("--page-size takes a number from 1 to 1000000");
+		} else {
 			return bad("unknown request");
+		}
 	}
-	return (struct control_request){
-		.op = json ? CONTROL_STATUS_JSON
-			   : all ? CONTROL_STATUS_ALL : CONTROL_STATUS,
-	};
+	r.op = json ? CONTROL_STATUS_JSON : all ? CONTROL_STATUS_ALL : CONTROL_STATUS;
+	return r;
 }
 
 struct control_request control_request_parse(char *buf, size_t len)

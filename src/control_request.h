@@ -3,7 +3,8 @@
  * functions so that both ends agree and the fuzzer can reach them.
  *
  * culvertctl sends one line, ended by "\n" (a "\r" before it is
- * ignored): "status", "status --all", "status --json", "show NAME",
+ * ignored): "status", "status --all", "status --json" (each may add
+ * "--page N|all" and "--page-size N"), "show NAME",
  * "show-json NAME", "metrics", "kick NAME", "reload", "drain" or
  * "undrain". The daemon
  * answers "ok" or "error: WHY" on the first line, then the body, then
@@ -72,10 +73,20 @@ const char *control_op_word(enum control_op op);
 #define CONTROL_NAMED(op) \
 	((op) == CONTROL_KICK || (op) == CONTROL_SHOW || (op) == CONTROL_SHOW_JSON)
 
+/* status lists its sessions a page at a time: the first page unless
+ * "--page N" (from 1) or "--page all" says otherwise, of "--page-size N"
+ * sessions (default CONTROL_PAGE_SIZE), so that a gateway of 100,000
+ * sessions answers a plain status in a few milliseconds. */
+#define CONTROL_PAGE_SIZE 1000
+#define CONTROL_PAGE_SIZE_MAX 1000000
+#define CONTROL_PAGE_ALL 0	/* page: every session */
+
 struct control_request {
 	enum control_op op;
 	const char *arg;	/* CONTROL_NAMED: inside the parsed buffer */
 	const char *why;	/* CONTROL_BAD: a static sentence */
+	unsigned int page;	/* status: from 1, or CONTROL_PAGE_ALL */
+	unsigned int page_size;	/* status: sessions a page */
 };
 
 /* The request in the len bytes of buf, as the daemon read them (one

@@ -36,6 +36,10 @@
 /* --reconnect: the pause before a lost session starts again; after a
  * stateless reset a random one up to this, as culvertd's. */
 #define AGAIN_MS 1000
+/* culvertd's back-off (src/client/connection.c): 1 s, doubling at
+ * each failed try up to a minute, each +-25% at random, so that a
+ * gateway's 100,000 clients do not come back in the same second. */
+#define AGAIN_MAX_MS 60000
 
 /* ---- the host table */
 
@@ -100,6 +104,8 @@ static const char *lg_config_get(struct cv_host *host, const char *key)
 		return o->cert;
 	if (strcmp(key, "key") == 0)
 		return o->key;
+	if (strcmp(key, "source") == 0 && o->n_sources)
+		return o->sources[host->slot->index % o->n_sources];
 	return NULL;
 }
 
@@ -341,15 +347,31 @@ static void say_bye(struct cv_session *s)
 	send_control(s, &m);
 }
 
+/* The next pause of a session that is not back yet: culvertd's
+ * back-off, with its jitter. */
+static int64_t again_pause(struct cv_session *s)
+{
+	uint32_t r = 0;
+
+	s->again_ms = s->again_ms ? s->again_ms * 2 : AGAIN_MS;
+	if (s->again_ms > AGAIN_MAX_MS)
+		s->again_ms = AGAIN_MAX_MS;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = s->index;
+	return s->again_ms - s->again_ms / 4 + r % (s->again_ms / 2 + 1);
+}
+
 /* --reconnect: a session that was up is gone (reset: by a stateless
- * reset); it starts again in its slot after a pause. */
+ * reset), or one on its way back lost its link before its welcome (a
+ * storm's gateway ended it, or refused it); it starts again in its
+ * slot after a pause. */
 static void lost(struct cv_session *s, bool close_link, bool reset)
 {
 	struct lg *lg = s->lg;
+	bool was_up = s->state == LG_UP || s->state == LG_DRAINING;
 	uint32_t r = 0;
 
-	if (!lg->opt.reconnect || lg->stopping ||
-	    (s->state != LG_UP && s->state != LG_DRAINING)) {
+	if (!lg->opt.reconnect || lg->stopping || (!was_up && !s->lost_ms)) {
 		finish(s, close_link);
 		return;
 	}
@@ -357,6 +379,8 @@ static void lost(struct cv_session *s, bool close_link, bool reset)
 		s->lost_ms = loop_now(lg->loop);
 		lg->n_lost++;
 	}
+	if (was_up)
+		s->again_ms = 0;	/* the back-off starts again */
 	lg->tot.resets += reset;
 	finish(s, close_link);
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
@@ -371,7 +395,7 @@ static void lost(struct cv_session *s, bool close_link, bool reset)
 		s->drained = false;
 		return;
 	}
-	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : AGAIN_MS);
+	loop_timer_arm(s->timer, reset ? r % AGAIN_MS : again_pause(s));
 }
 
 /* A session lost before and welcomed again: how long it took, and
@@ -495,7 +519,7 @@ static void lg_link_down(struct cv_host *host, struct cv_session *session,
 		s->returning = true;
 		if (lg->opt.n_remotes > 1)
 			s->remote_at = (s->remote_at + 1) % lg->opt.n_remotes;
-		loop_timer_arm(s->timer, AGAIN_MS);
+		loop_timer_arm(s->timer, again_pause(s));
 		return;
 	}
 	lost(s, false, err == -ESTALE);
@@ -625,7 +649,7 @@ static void lg_deliver(struct cv_host *host, struct cv_session *s,
 				 proto_reason_name(m.refuse.reason),
 				 m.refuse.text[0] ? ": " : "", m.refuse.text);
 			lg->tot.refused++;
-			finish(s, true);
+			lost(s, true, false);	/* on its way back: again */
 			return;
 		case PROTO_BYE:
 			log_warn("session %u: the gateway said bye (%s)", s->index,
@@ -692,7 +716,7 @@ static void on_slot_timer(void *arg)
 			finish(s, true);
 			if (s->lost_ms && !lg->stopping) {
 				s->returning = true;	/* the gateway is not back */
-				loop_timer_arm(s->timer, AGAIN_MS);
+				loop_timer_arm(s->timer, again_pause(s));
 			}
 			return;
 		}

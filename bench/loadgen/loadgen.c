@@ -14,6 +14,7 @@
  * still up say bye and count as "cut"). SIGINT or SIGTERM ends it the same
  * way, which is how bench/scale.sh releases sessions it holds.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,7 +29,7 @@
 #include "log.h"
 #include "loop.h"
 
-#define MAX_SESSIONS 20000
+#define MAX_SESSIONS 100000
 
 static const struct option long_options[] = {
 	{ "transport", required_argument, NULL, 't' },
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
 	{ "attack-to", required_argument, NULL, 'X' },
 	{ "reconnect", no_argument, NULL, 'E' },
 	{ "failover-spread", required_argument, NULL, 'F' },
+	{ "source", required_argument, NULL, 'S' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -81,6 +83,8 @@ static void usage(FILE *f)
 		"  --remote A,B...      a cluster: every session starts on A; with --reconnect,\n"
 		"                       one lost moves to the next gateway in its slot of\n"
 		"  --failover-spread S  seconds (default 5), as culvertd's client\n"
+		"  --source A,B...      local addresses to connect from, slot i from the\n"
+		"                       (i mod n)th (more sessions than one address has ports)\n"
 		"  --plugin-dir DIR     where the transport plugins are\n"
 		"  --json               the summary as JSON\n"
 		"  --verbose            the plugins' info and debug lines too\n");
@@ -147,6 +151,35 @@ bad:
 	return -EINVAL;
 }
 
+/* --source: addresses separated by commas, each checked here (the
+ * plugin binds to it). */
+static int sources(struct lg_options *o, const char *text)
+{
+	const char *s = text;
+	uint8_t buf[16];
+
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		char *one = o->sources[o->n_sources];
+
+		if (o->n_sources == LG_MAX_SOURCES || len >= sizeof(o->sources[0]))
+			goto bad;
+		memcpy(one, s, len);
+		one[len] = '\0';
+		if (inet_pton(AF_INET, one, buf) != 1 &&
+		    inet_pton(AF_INET6, one, buf) != 1)
+			goto bad;
+		o->n_sources++;
+		s += len + (s[len] == ',');
+	}
+	if (o->n_sources)
+		return 0;
+bad:
+	fprintf(stderr, "culvert-loadgen: --source: '%s' is not a list of at most %d IP addresses\n",
+		text, LG_MAX_SOURCES);
+	return -EINVAL;
+}
+
 static int parse_options(int argc, char **argv, struct lg_options *o)
 {
 	int c, err = 0;
@@ -198,6 +231,7 @@ static int parse_options(int argc, char **argv, struct lg_options *o)
 			break;
 		case 'E': o->reconnect = true; break;
 		case 'F': err = spread(optarg, &o->failover_spread_ms); break;
+		case 'S': err = sources(o, optarg); break;
 		case 'J': o->json = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -241,21 +275,48 @@ static bool rate_allows(struct lg *lg)
 	return false;
 }
 
+/* Whether one more session may begin now. */
+static bool may_start(struct lg *lg)
+{
+	return !lg->stopping && lg->tot.started < lg->opt.total &&
+	       lg->n_connecting < lg->opt.parallel && rate_allows(lg);
+}
+
+/* Whether the run is over: every slot idle, none waiting to return. A
+ * look at every slot, taken only once no session is left to start. */
+static bool all_idle(const struct lg *lg)
+{
+	for (unsigned int i = 0; i < lg->opt.sessions; i++) {
+		const struct cv_session *s = &lg->slots[i];
+		if (s->state != LG_IDLE || (s->returning && !lg->stopping))
+			return false;
+	}
+	return true;
+}
+
+/* Start sessions in idle slots while the schedule allows, looking on
+ * from where the last look ended: with 50,000 slots a look at all of
+ * them at every welcome would cost more than the sessions. */
 static void on_kick(void *arg)
 {
 	struct lg *lg = arg;
-	bool idle = true;
+	unsigned int n = lg->opt.sessions;
 
-	for (unsigned int i = 0; i < lg->opt.sessions; i++) {
-		struct cv_session *s = &lg->slots[i];
-		if (s->state == LG_IDLE && !s->returning && !lg->stopping &&
-		    lg->tot.started < lg->opt.total &&
-		    lg->n_connecting < lg->opt.parallel && rate_allows(lg))
-			lg_slot_start(s);
-		if (s->state != LG_IDLE || (s->returning && !lg->stopping))
-			idle = false;
+	/* The run begins here, in the loop, whose clock is fresh: making
+	 * 50,000 instances took most of a minute before it. */
+	if (!lg->start_ms) {
+		lg->start_ms = loop_now(lg->loop);
+		loop_timer_arm(lg->end_timer, (int64_t)lg->opt.duration_s * 1000);
 	}
-	if (idle && (lg->stopping || lg->tot.started >= lg->opt.total))
+
+	for (unsigned int k = 0; k < n && may_start(lg); k++) {
+		struct cv_session *s = &lg->slots[lg->kick_at];
+		lg->kick_at = (lg->kick_at + 1) % n;
+		if (s->state == LG_IDLE && !s->returning)
+			lg_slot_start(s);
+	}
+	if ((lg->stopping || lg->tot.started >= lg->opt.total) &&
+	    lg->n_connecting == 0 && all_idle(lg))
 		loop_stop(lg->loop);
 }
 
@@ -409,8 +470,6 @@ int main(int argc, char **argv)
 			 loop_signal(lg.loop, SIGTERM, on_signal, &lg) < 0))
 		err = -EIO;
 	if (err == 0) {
-		lg.start_ms = loop_now(lg.loop);
-		loop_timer_arm(lg.end_timer, (int64_t)lg.opt.duration_s * 1000);
 		lg_kick(&lg);
 		err = loop_run(lg.loop);
 		/* Sessions the signal or the duration cut said bye: let the

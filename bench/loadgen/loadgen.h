@@ -33,6 +33,8 @@
 struct loop;
 struct loop_timer;
 
+#define LG_MAX_SOURCES 64
+
 enum lg_attack {
 	LG_ATTACK_NONE,
 	LG_ATTACK_SILENT,	/* finish the handshake, never say hello */
@@ -55,7 +57,9 @@ struct lg_options {
 	/* A session lost (a stateless reset, the link down, a bye) starts
 	 * again in its slot, asking its addresses back, as culvertd would:
 	 * at once with up to a second's pause after a reset, else after
-	 * 1 s; counted apart (lost sessions then fail nothing). */
+	 * culvertd's back-off (1 s, doubling to a minute while the gateway
+	 * is not back, +-25%); counted apart (lost sessions then fail
+	 * nothing). */
 	bool reconnect;
 	/* --remote A,B...: a cluster's gateways. Every session starts on
 	 * the first; one lost moves to the next in its slot of
@@ -63,6 +67,12 @@ struct lg_options {
 	unsigned int n_remotes;
 	char remotes[CONFIG_MAX_REMOTES][300];
 	unsigned int failover_spread_ms;
+	/* --source A,B...: the local addresses the sessions' sockets leave
+	 * from, slot i from the (i mod n)th: one address has some 28,000
+	 * ephemeral ports a protocol towards one gateway. None: the
+	 * kernel's choice. */
+	unsigned int n_sources;
+	char sources[LG_MAX_SOURCES][48];
 	bool json;
 	bool verbose;
 };
@@ -109,6 +119,7 @@ struct cv_session {
 	bool has_reset_token;
 	uint8_t reset_token[CV_RESET_TOKEN_LEN];
 	int64_t lost_ms;
+	unsigned int again_ms;		/* the back-off's last pause, unjittered */
 	bool returning;			/* idle, waiting to start again */
 	bool drained;			/* the gateway said bye, draining */
 	/* --remote A,B...: the gateway it connects to, and the one its
@@ -139,6 +150,7 @@ struct lg {
 	unsigned int n_connecting;	/* connect() to welcome */
 	unsigned int max_up;		/* the most up at once */
 	struct loop_timer *kick_timer, *end_timer;
+	unsigned int kick_at;		/* where on_kick's next look begins */
 	int64_t start_ms, first_up_ms, last_up_ms, all_up_ms;
 	unsigned int n_lost;		/* --reconnect: lost, not back yet */
 	bool stopping;

@@ -4,6 +4,7 @@
  */
 #include "endpoint.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,37 @@ int endpoint_mark(const struct cv_host_api *api, struct cv_host *host, int fd)
 		api->log(host, CV_LOG_ERR,
 			 "cannot mark the socket with fwmark %u (SO_MARK needs CAP_NET_ADMIN): %s",
 			 m, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int endpoint_bind_source(const struct cv_host_api *api, struct cv_host *host,
+			 int fd, int family, bool stream)
+{
+	const char *value = api->config_get(host, "source");
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = family == AF_INET6 ? sizeof(*sin6) : sizeof(*sin);
+	int one = 1;
+
+	if (!value)
+		return 0;
+	if (inet_pton(family, value, family == AF_INET6 ? (void *)&sin6->sin6_addr
+							 : (void *)&sin->sin_addr) != 1) {
+		api->log(host, CV_LOG_ERR,
+			 "'source': '%s' is not an %s address, as the remote's is",
+			 value, family == AF_INET6 ? "IPv6" : "IPv4");
+		return -EINVAL;
+	}
+	if (stream)	/* the port at connect(): one per destination */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+			   sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		int err = -errno;
+		api->log(host, CV_LOG_ERR, "cannot send from 'source' %s: %s",
+			 value, strerror(errno));
 		return err;
 	}
 	return 0;

@@ -52,6 +52,15 @@ void endpoint_dual_stack(int fd, int family);
 int endpoint_mark(const struct cv_host_api *api, struct cv_host *host,
 		  int fd);
 
+/* A client's socket leaves from the address 'source' names, when its
+ * host sets that key (culvert-loadgen --source: one host holds more
+ * connections to one gateway than one address has ephemeral ports).
+ * Binds fd of family to it with port 0 (a TCP socket picks its port at
+ * connect(), IP_BIND_ADDRESS_NO_PORT). Returns 0 (also when unset), or
+ * a negative errno after logging the address and why. */
+int endpoint_bind_source(const struct cv_host_api *api, struct cv_host *host,
+			 int fd, int family, bool stream);
+
 /*
  * culvert's one don't-fragment policy, for every socket of every shipped
  * transport, client and server: every outer packet carries DF, and no

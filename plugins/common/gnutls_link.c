@@ -306,9 +306,22 @@ int glink_session_new(struct glink *l, unsigned int flags)
 	return 0;
 }
 
-void glink_handshake_enter(struct glink *l)
+/* A storm of returning clients (a gateway's restart: 100,000 of them
+ * within seconds) fills max-handshakes with handshakes that all finish
+ * if left alone. Pushing out the oldest there threw away the work
+ * nearest its end, and with newcomers arriving faster than handshakes
+ * finish, few did. So only a handshake under way this long gives way;
+ * a newcomer that finds every place younger is turned away before any
+ * work on it (a dtls client sends its ClientHello again after a
+ * second, a tls one connects again after its back-off). A flood that
+ * stalls holds each place no longer than this. (Not "since its peer
+ * was last heard": a staller's retransmissions would keep it young.) */
+#define HS_GRACE_MS 1000
+
+bool glink_handshake_enter(struct glink *l)
 {
 	struct glinks *s = l->set;
+	int64_t now = plugin_now_ms();
 
 	if (s->handshakes.n >= s->max_handshakes) {
 		/* Full: the oldest handshake goes, not the newest. A real
@@ -318,13 +331,19 @@ void glink_handshake_enter(struct glink *l)
 		 * real clients out for as long as it lasts. */
 		struct glink *oldest =
 			container_of(s->handshakes.oldest, struct glink, hs);
+		if (now - oldest->hs_since < HS_GRACE_MS) {
+			s->counts.turned_away++;
+			return false;
+		}
 		s->counts.evicted++;
 		GLINK_PEER_LOG(s, CV_LOG_INFO,
 			       "dropped %s: the oldest of %u handshakes under way, making room for %s (max-handshakes)",
 			       oldest->peer_name, s->handshakes.n, l->peer_name);
 		glink_free(oldest);
 	}
+	l->hs_since = now;
 	hs_queue_enter(&s->handshakes, &l->hs);
+	return true;
 }
 
 int glink_handshake(struct glink *l)

@@ -78,6 +78,7 @@ struct glink {
 	struct glinks *set;
 	struct glink *prev, *next;	/* every link of the instance */
 	struct hs_entry hs;		/* server: handshakes under way */
+	int64_t hs_since;		/* when it joined them */
 	enum glink_state state;
 	gnutls_session_t tls;
 	struct cv_session *session;	/* up: the core's */
@@ -121,6 +122,7 @@ struct glink_ops {
 /* What every GnuTLS transport counts, for its stats(). */
 struct glink_counts {
 	uint64_t handshakes, handshake_failed, handshake_timeout, evicted;
+	uint64_t turned_away;	/* max-handshakes full of young ones */
 	uint64_t handshake_too_large;	/* GLINK_HANDSHAKE_MAX passed */
 	uint64_t rekeys;		/* keys renewed on a live link */
 };
@@ -276,9 +278,11 @@ void glink_client_give_up(struct glink *l);
 /* A GnuTLS session for l (gtls_session_new with flags), in
  * GLINK_HANDSHAKE. Logs and returns -ENOMEM on error. */
 int glink_session_new(struct glink *l, unsigned int flags);
-/* A server's new handshake joins the queue; when it is full, the
- * oldest one is dropped (counted, logged, freed) to make room. */
-void glink_handshake_enter(struct glink *l);
+/* A server's new handshake joins the queue. When it is full, the
+ * oldest one is dropped (counted, logged, freed) to make room if it has
+ * been under way HS_GRACE_MS or more; if every one is younger, l is
+ * turned away instead: returns false, and the caller frees l. */
+bool glink_handshake_enter(struct glink *l);
 /* gnutls_handshake(), past warning alerts and the like: 0 (done),
  * GNUTLS_E_AGAIN (waiting for the network), or a fatal error. */
 int glink_handshake(struct glink *l);

@@ -26,6 +26,16 @@ void peer_table_free(struct peer_table *t)
 	t->n_buckets = t->n = 0;
 }
 
+/* Put node first in the chain at head. */
+static void link_at(struct peer_node **head, struct peer_node *node)
+{
+	node->next = *head;
+	if (node->next)
+		node->next->pprev = &node->next;
+	node->pprev = head;
+	*head = node;
+}
+
 int peer_table_make_room(struct peer_table *t)
 {
 	if (t->n < t->n_buckets)
@@ -37,9 +47,9 @@ int peer_table_make_room(struct peer_table *t)
 	for (size_t i = 0; i < t->n_buckets; i++)
 		while (t->buckets[i]) {
 			struct peer_node *node = t->buckets[i];
+			struct peer_node **head = &b[node->hash & (n - 1)];
 			t->buckets[i] = node->next;
-			node->next = b[node->hash & (n - 1)];
-			b[node->hash & (n - 1)] = node;
+			link_at(head, node);
 		}
 	free(t->buckets);
 	t->buckets = b;
@@ -50,11 +60,8 @@ int peer_table_make_room(struct peer_table *t)
 void peer_table_insert(struct peer_table *t, struct peer_node *node,
 		       uint64_t hash)
 {
-	size_t i = hash & (t->n_buckets - 1);
-
 	node->hash = hash;
-	node->next = t->buckets[i];
-	t->buckets[i] = node;
+	link_at(&t->buckets[hash & (t->n_buckets - 1)], node);
 	node->in_table = true;
 	t->n++;
 }
@@ -71,15 +78,12 @@ void peer_table_remove(struct peer_table *t, struct peer_node *node)
 {
 	if (!node->in_table)
 		return;
-	struct peer_node **p = &t->buckets[node->hash & (t->n_buckets - 1)];
-
-	while (*p && *p != node)
-		p = &(*p)->next;
-	if (*p) {
-		*p = node->next;
-		t->n--;
-	}
+	*node->pprev = node->next;
+	if (node->next)
+		node->next->pprev = node->pprev;
+	t->n--;
 	node->next = NULL;
+	node->pprev = NULL;
 	node->in_table = false;
 }
 
@@ -89,7 +93,10 @@ void peer_table_drain(struct peer_table *t, void (*drop)(struct peer_node *))
 		while (t->buckets[i]) {
 			struct peer_node *node = t->buckets[i];
 			t->buckets[i] = node->next;
+			if (node->next)
+				node->next->pprev = &t->buckets[i];
 			node->next = NULL;
+			node->pprev = NULL;
 			node->in_table = false;
 			t->n--;
 			drop(node);

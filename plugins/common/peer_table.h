@@ -25,6 +25,11 @@
 
 struct peer_node {
 	struct peer_node *next;			/* chain */
+	/* What points at this node (the bucket, or the previous node's
+	 * next): removal in O(1), also from the one chain that holds every
+	 * link of an IP address in the table by IP (25,000 clients behind
+	 * one NAT, or one load generator). */
+	struct peer_node **pprev;
 	uint64_t hash;
 	/* The owner's address; it does not change while the node is in a
 	 * table (a link that moves leaves, changes, and enters again). */

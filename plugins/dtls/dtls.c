@@ -163,6 +163,7 @@ static void dtls_stats(struct cv_instance *inst,
 	emit(arg, "handshake_timeout", c->handshake_timeout);
 	emit(arg, "handshake_too_large", c->handshake_too_large);
 	emit(arg, "evicted", c->evicted);
+	emit(arg, "turned_away", c->turned_away);
 	emit(arg, "cookies_sent", inst->cookies_sent);
 	emit(arg, "bad_cookie", inst->bad_cookie);
 	emit(arg, "junk_datagram", inst->junk);

@@ -46,6 +46,9 @@ static bool try_next(struct cv_link *link)
 		endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 		/* A mark that cannot be set is logged by endpoint_mark. */
 		int err = endpoint_mark(api, host, fd);
+		if (err == 0)
+			err = endpoint_bind_source(api, host, fd, ai->ai_family,
+						   false);
 		if (err == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 			err = -errno;
 		if (err == 0)

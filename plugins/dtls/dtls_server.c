@@ -113,7 +113,10 @@ static void stranger_hello(struct cv_instance *inst, const uint8_t *d,
 		return;
 	}
 	gnutls_dtls_prestate_set(link->g.tls, &prestate);
-	glink_handshake_enter(&link->g);
+	if (!glink_handshake_enter(&link->g)) {
+		glink_free(&link->g);	/* its ClientHello comes again */
+		return;
+	}
 	if (up) {
 		up->successor = link;
 		link->predecessor = up;

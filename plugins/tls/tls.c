@@ -94,6 +94,7 @@ static void tls_stats(struct cv_instance *inst,
 	emit(arg, "oversized_record", st->oversized_record);
 	emit(arg, "closed_early", st->closed_early);
 	emit(arg, "evicted", c->evicted);
+	emit(arg, "turned_away", c->turned_away);
 	emit(arg, "zero_length_frame", st->zero_length_frame);
 	emit(arg, "accept_paused", st->accept_paused);
 	emit(arg, "rekeys", c->rekeys);

@@ -45,9 +45,12 @@ static bool try_next(struct cv_link *link)
 				       false);
 		tls_pmtu_connecting(link, ai->ai_family);
 		int err = endpoint_mark(api, inst->gl.host, fd);
+		if (err == 0)
+			err = endpoint_bind_source(api, inst->gl.host, fd,
+						   ai->ai_family, true);
 		if (err < 0) {
 			glink_failf(&link->g, err,
-				    "cannot mark the socket for %s with fwmark",
+				    "cannot mark or bind the socket for %s",
 				    peer);
 			link_close_fd(link);
 			continue;

@@ -37,6 +37,12 @@ _Static_assert(offsetof(struct cv_link, g) == 0,
 #define BACKLOG_MAX (1 << 20)
 /* A send buffer that grew past this is given back once it drains. */
 #define OUT_KEEP (256 * 1024)
+/* A batch up to this size (a keepalive, a welcome, a ping) gets a
+ * buffer of this size, given back once it drains: an idle link holds
+ * none. 100,000 idle links kept 16 KiB each, 1.6 GB, before. A link
+ * that carries bulk sends batches larger than this and keeps its
+ * buffer while it does. */
+#define OUT_SMALL 2048
 
 static void on_link_event(void *arg, int fd, uint32_t events);
 
@@ -170,7 +176,9 @@ static int out_reserve(struct cv_link *link, size_t need)
 		if (link->out_len + need <= link->out_cap)
 			return 0;
 	}
-	size_t cap = link->out_cap ? link->out_cap * 2 : 16 * 1024;
+	size_t cap = link->out_cap       ? link->out_cap * 2
+		     : need <= OUT_SMALL ? OUT_SMALL
+					 : 16 * 1024;
 	while (cap < link->out_len + need)
 		cap *= 2;
 	uint8_t *p = realloc(link->out, cap);
@@ -249,8 +257,9 @@ static int flush_out(struct cv_link *link)
 		return send_failed(link, n < 0 ? (int)n : GNUTLS_E_PUSH_ERROR,
 				   errno);
 	}
+	bool small = link->out_len <= OUT_SMALL;
 	link->out_off = link->out_len = 0;
-	if (link->out_cap > OUT_KEEP) {
+	if (link->out_cap > OUT_KEEP || small) {
 		free(link->out);
 		link->out = NULL;
 		link->out_cap = 0;

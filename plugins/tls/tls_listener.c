@@ -45,7 +45,10 @@ static void accept_one(struct cv_instance *inst, int fd,
 		return;
 	}
 	tls_pmtu_accepted(link);
-	glink_handshake_enter(&link->g);
+	if (!glink_handshake_enter(&link->g)) {
+		glink_free(&link->g);	/* closed: it connects again */
+		return;
+	}
 	link_set_events(link, CV_EV_IN);
 }
 

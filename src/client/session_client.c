@@ -179,8 +179,8 @@ void client_session_uninstall(struct cv_session *s)
 
 	dns_down(s->dns);
 	s->dns = NULL;
-	if (!s->addr_installed && !s->addr6_installed && !s->tunnel.n_routes &&
-	    !s->tunnel.n_rules)
+	if (!s->addr_installed && !s->addr6_installed &&
+	    (!s->tunnel || (!s->tunnel->n_routes && !s->tunnel->n_rules)))
 		return;		/* a session that never came up: nothing of it */
 	/* Held, as they are, while the client connects again: to the
 	 * kernel the tunnel is a link that loses packets for a moment, not
@@ -190,8 +190,10 @@ void client_session_uninstall(struct cv_session *s)
 	 * SYN-ACK the kernel cannot route, and its peer's next segment
 	 * meets a reset. Nothing leaks meanwhile: cv0 carries it, and
 	 * culvertd drops what no session takes. */
-	c->blocked = s->tunnel;
-	memset(&s->tunnel, 0, sizeof(s->tunnel));
+	if (s->tunnel) {
+		c->blocked = *s->tunnel;
+		memset(s->tunnel, 0, sizeof(*s->tunnel));
+	}
 	c->held_addr[0] = s->addr;
 	c->held_addr_on[0] = s->addr_installed;
 	c->held_addr[1] = s->addr6;
@@ -212,7 +214,7 @@ static void take_over_hold(struct cv_session *s)
 	struct client *c = s->owner;
 
 	loop_timer_arm(c->hold, -1);
-	s->tunnel = c->blocked;
+	*s->tunnel = c->blocked;
 	memset(&c->blocked, 0, sizeof(c->blocked));
 	s->addr = c->held_addr[0];
 	s->addr_installed = c->held_addr_on[0];
@@ -248,6 +250,8 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 	bool ipv6 = mtu >= SESSION_IPV6_MIN_MTU;
 	/* What the session before held, taken over: the same addresses
 	 * stay (add_address), other ones go. */
+	if (!s->tunnel && !(s->tunnel = calloc(1, sizeof(*s->tunnel))))
+		return -ENOMEM;
 	take_over_hold(s);
 	/* An IPv6-only tunnel cannot drop IPv6: nothing would be left. */
 	if (!ipv4 && !ipv6) {
@@ -283,13 +287,13 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 		remove_address(s, &s->addr, &s->addr_installed);
 	if (w->addr6.addr.family != AF_INET6)
 		remove_address(s, &s->addr6, &s->addr6_installed);
-	err = tunnel_routes_up(&s->tunnel, core->nl, core->cfg,
+	err = tunnel_routes_up(s->tunnel, core->nl, core->cfg,
 			       core->tun.ifindex, core->tun.name, w);
 	if (err < 0)
 		return err;
 	/* A full tunnel: the default route of the tunnel's main family. */
 	return dns_up(&s->dns, w, core->tun.ifindex, core->tun.name,
-		      tunnel_routes_default(&s->tunnel,
+		      tunnel_routes_default(s->tunnel,
 					    ipv4 ? AF_INET : AF_INET6));
 }
 
@@ -300,9 +304,9 @@ static void log_tunnel_up(const struct cv_session *s,
 	char routes[512] = "";
 	size_t used = 0;
 
-	const struct tunnel_routes *tr = &s->tunnel;
+	const struct tunnel_routes *tr = s->tunnel;
 
-	for (unsigned int i = 0; i < tr->n_routes && used < sizeof(routes); i++) {
+	for (unsigned int i = 0; tr && i < tr->n_routes && used < sizeof(routes); i++) {
 		char r[ADDR_STRLEN];
 		int n = snprintf(routes + used, sizeof(routes) - used, "%s%s%s",
 				 i ? ", " : "",

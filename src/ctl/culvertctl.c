@@ -8,8 +8,8 @@
 #include "log.h"
 
 static const struct ctl_command commands[] = {
-	{ "status", "[--json] [--all]", ctl_status,
-	  "the daemon, its sessions and its counters (--all: those at 0 too)" },
+	{ "status", "[--json] [--all] [--page N|all] [--page-size N]", ctl_status,
+	  "the daemon, its sessions (1000 a page) and its counters (--all: those at 0 too)" },
 	{ "show", "[--json] NAME", ctl_show,
 	  "the session NAME (identity or outer address) in full" },
 	{ "metrics", "", ctl_metrics,

@@ -153,11 +153,11 @@ static void handle(struct control *c, int fd, char *request, size_t len)
 	case CONTROL_STATUS:
 	case CONTROL_STATUS_ALL:
 		status_text(c->core, c->transports, r.op == CONTROL_STATUS_ALL,
-			    &body);
+			    r.page, r.page_size, &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_STATUS_JSON:
-		status_json(c->core, c->transports, &body);
+		status_json(c->core, c->transports, r.page, r.page_size, &body);
 		answer(fd, "ok", &body);
 		break;
 	case CONTROL_SHOW:

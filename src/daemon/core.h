@@ -78,6 +78,10 @@ struct core {
 	/* Every session, of either role: for shutdown, status and kick. */
 	struct cv_session *sessions;
 	unsigned int n_sessions;
+	/* The sessions by identity (identity_index.c). */
+	struct cv_session **id_buckets;
+	size_t id_n_buckets, id_n;
+	unsigned int id_missed;		/* with an identity, not in it */
 	struct hook *hooks;		/* scripts still running */
 	struct counters counters;
 	uint64_t refusals[N_REFUSALS];

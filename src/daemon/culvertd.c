@@ -117,25 +117,52 @@ static void print_summary(const struct config *cfg)
 	}
 }
 
-/* Each session holds a socket (and, under dtls and tls, GnuTLS's), so
+/* Open files beside the sessions' own: listeners, the TUN device, the
+ * control socket, auth workers, logs, tls handshakes under way. */
+#define FD_RESERVE 1024
+
+/* Each tls session holds a socket (dtls ones share the listener's), so
  * the usual soft limit of 1024 open files caps a server below 1,000
- * sessions. The hard limit is the administrator's (LimitNOFILE= in the
- * unit): take all of it, before any file is open. */
-static void raise_fd_limit(void)
+ * sessions. Take the whole hard limit (the administrator's,
+ * LimitNOFILE= in the unit), and when max-clients needs more than it,
+ * raise it too, as root may (CAP_SYS_RESOURCE, up to fs.nr_open); if
+ * that is refused, say at start how many sessions the limit holds,
+ * rather than refusing the next one with "too many open files".
+ * Before any file is open. */
+static void raise_fd_limit(const struct config *cfg)
 {
+	rlim_t want = cfg->mode == MODE_SERVER
+			      ? (rlim_t)cfg->max_clients + FD_RESERVE : 0;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	rlim_t was = rl.rlim_cur;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		log_info("cannot raise the open files limit from %llu to %llu: %s",
-			 (unsigned long long)was, (unsigned long long)rl.rlim_max,
-			 strerror(errno));
-	else
-		log_info("open files limit raised from %llu to %llu (the hard limit)",
-			 (unsigned long long)was, (unsigned long long)rl.rlim_max);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit more = { want, want };
+		if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+			rl = more;
+		else
+			log_warn("%s: max-clients = %u needs %llu open files, but the hard limit is %llu and cannot be raised (%s): about %llu sessions fit; raise LimitNOFILE= in the unit (or ulimit -Hn)",
+				 cfg->path, cfg->max_clients,
+				 (unsigned long long)want,
+				 (unsigned long long)rl.rlim_max, strerror(errno),
+				 rl.rlim_max > FD_RESERVE
+					 ? (unsigned long long)(rl.rlim_max - FD_RESERVE)
+					 : 0ULL);
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("cannot raise the open files limit from %llu to %llu: %s",
+				 (unsigned long long)was,
+				 (unsigned long long)rl.rlim_max, strerror(errno));
+			return;
+		}
+	}
+	if (rl.rlim_cur != was)
+		log_info("open files limit raised from %llu to %llu",
+			 (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
 /* Detached, culvertd works in /, and a reload reads the config file
@@ -227,7 +254,7 @@ int main(int argc, char **argv)
 		return err < 0 ? 1 : 0;
 	}
 
-	raise_fd_limit();
+	raise_fd_limit(cfg);
 	int ready_fd = foreground ? -1 : detach_start();
 	if (ready_fd < 0 && !foreground) {
 		config_free(cfg);

@@ -15,6 +15,7 @@
 #include "control_request.h"
 #include "datapath.h"
 #include "hook.h"
+#include "identity_index.h"
 #include "log.h"
 #include "loop.h"
 #ifdef HAVE_MICROHTTPD
@@ -266,6 +267,7 @@ void daemon_cleanup(struct daemon *d)
 #endif
 	run_dir_clean(&d->run);
 	hook_abandon_all(&d->core.hooks);
+	identity_index_free(&d->core);
 	datapath_free(d->datapath);
 	if (d->core.loop && d->core.tun.fd >= 0)
 		loop_unwatch(d->core.loop, d->core.tun.fd);

@@ -14,6 +14,7 @@
 #include "core.h"
 #include "dns.h"
 #include "hook.h"
+#include "identity_index.h"
 #include "log.h"
 #include "loop.h"
 #include "mac_table.h"
@@ -100,8 +101,8 @@ struct hook *session_hook(struct cv_session *s, const char *script,
 		/* Room for every route whole. */
 		char routes[TUNNEL_MAX_ROUTES * ADDR_STRLEN] = "";
 		size_t used = 0;
-		for (unsigned int i = 0; i < s->tunnel.n_routes; i++) {
-			const struct tunnel_route *r = &s->tunnel.routes[i];
+		for (unsigned int i = 0; s->tunnel && i < s->tunnel->n_routes; i++) {
+			const struct tunnel_route *r = &s->tunnel->routes[i];
 			if (r->type != RTN_UNICAST)
 				continue;
 			int n = snprintf(routes + used, sizeof(routes) - used,
@@ -216,6 +217,7 @@ static void unlink_session(struct cv_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	core->n_sessions--;
+	identity_index_remove(core, s);
 }
 
 void session_free(struct cv_session *s, bool link_gone, const char *why)
@@ -245,6 +247,7 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 	free(s->login);
 	free(s->cert_group);
 	free(s->policy);
+	free(s->tunnel);
 	free(s);
 }
 
@@ -439,6 +442,7 @@ struct cv_session *session_new(struct core *core,
 		s->next->prev = s;
 	core->sessions = s;
 	core->n_sessions++;
+	identity_index_add(core, s);
 	core->counters.sessions_opened++;
 	return s;
 

@@ -76,6 +76,10 @@ struct cv_session {
 	struct cv_host *transport;
 	struct cv_link *link;
 	struct cv_session *prev, *next;	/* core->sessions */
+	/* core's sessions by identity (identity_index.c) */
+	struct cv_session *id_next, **id_pprev;
+	uint32_t id_hash;
+	bool id_missed;
 	uint64_t id;			/* unique in this run, from 1: status, logs (SESSION=) */
 
 	enum session_state state;
@@ -155,7 +159,9 @@ struct cv_session {
 	struct cv_prefix addr;
 	bool addr6_installed;
 	struct cv_prefix addr6;
-	struct tunnel_routes tunnel;	/* routes, rules, block-ipv6 */
+	/* routes, rules, block-ipv6; NULL until installed: 4 KiB that a
+	 * server's 100,000 sessions never use. */
+	struct tunnel_routes *tunnel;
 	struct dns_state *dns;		/* pushed DNS, or NULL */
 };
 

@@ -292,15 +292,39 @@ static void counters(const struct core *core, const struct transports *ts,
 	}
 }
 
-void status_text(const struct core *core, const struct transports *ts,
-		 bool all, struct strbuf *out)
+/* What the page left out, and how to see it. */
+static void page_note(const struct session_page *p, struct strbuf *out)
 {
+	if (!p->page || (p->from <= 1 && p->count == p->total))
+		return;
+	if (!p->count)
+		strbuf_printf(out, "no page %u: %u session%s, %u page%s\n",
+			      p->page, p->total, p->total == 1 ? "" : "s",
+			      p->pages, p->pages == 1 ? "" : "s");
+	else
+		strbuf_printf(out, "sessions %u-%u of %u listed (page %u of %u)%s\n",
+			      p->from, p->from + p->count - 1, p->total, p->page,
+			      p->pages, p->page < p->pages
+					? ": culvertctl status --page N for the others, --page all for every one"
+					: "");
+}
+
+void status_text(const struct core *core, const struct transports *ts,
+		 bool all, unsigned int page, unsigned int page_size,
+		 struct strbuf *out)
+{
+	struct session_page p;
+	const struct cv_session *s;
+	unsigned int i = 0;
+
 	header(core, ts, out);
-	for (const struct cv_session *s = core->sessions; s; s = s->next) {
+	session_page(core, page, page_size, &p);
+	for (s = p.first; s && i < p.count; s = s->next, i++) {
 		struct session_view v;
 		session_view(core, s, &v);
 		session_brief(&v, out);
 	}
+	page_note(&p, out);
 	counters(core, ts, all, out);
 }
 

@@ -1,4 +1,4 @@
-/* What `culvertctl status` and `show` tell: a header, every session and
+/* What `culvertctl status` and `show` tell: a header, a page of sessions and
  * the daemon's counters with each transport's own, as text for a person
  * (status.c) or as JSON for a program (status_json.c); and the same
  * counters as one log line (SIGUSR1). */
@@ -12,11 +12,13 @@
 struct core;
 struct transports;
 
-/* all: the counters at 0 too. */
+/* all: the counters at 0 too. The sessions of page page_size long
+ * (from 1; 0: every session), and what the page left out. */
 void status_text(const struct core *core, const struct transports *ts,
-		 bool all, struct strbuf *out);
-void status_json(const struct core *core, const struct transports *ts,
+		 bool all, unsigned int page, unsigned int page_size,
 		 struct strbuf *out);
+void status_json(const struct core *core, const struct transports *ts,
+		 unsigned int page, unsigned int page_size, struct strbuf *out);
 /* The sessions called name (identity or outer address), in full, as
  * text or as JSON ({"sessions":[...]}). Returns how many. */
 unsigned int status_show(const struct core *core, const char *name,

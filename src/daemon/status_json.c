@@ -218,17 +218,33 @@ static void transport_counters(const struct transports *ts,
 	strbuf_printf(out, "}");
 }
 
-void status_json(const struct core *core, const struct transports *ts,
-		 struct strbuf *out)
+/* ,"page":{"page":2,"pages":100,"from":1001,"count":1000,"total":100000};
+ * page 0 for every session. */
+static void page_json(const struct session_page *p, struct strbuf *out)
 {
+	strbuf_printf(out, ",\"page\":{\"page\":%u,\"pages\":%u,\"from\":%u,"
+			   "\"count\":%u,\"total\":%u}",
+		      p->page, p->pages, p->from, p->count, p->total);
+}
+
+void status_json(const struct core *core, const struct transports *ts,
+		 unsigned int page, unsigned int page_size, struct strbuf *out)
+{
+	struct session_page p;
+	const struct cv_session *s;
+	unsigned int i = 0;
+
+	session_page(core, page, page_size, &p);
 	strbuf_printf(out, "{");
 	daemon_json(core, ts, out);
 	strbuf_printf(out, ",\"sessions\":[");
-	for (const struct cv_session *s = core->sessions; s; s = s->next) {
-		strbuf_printf(out, "%s", s == core->sessions ? "" : ",");
+	for (s = p.first; s && i < p.count; s = s->next, i++) {
+		strbuf_printf(out, "%s", i ? "," : "");
 		session_json(core, s, out);
 	}
-	strbuf_printf(out, "],\"counters\":{\"sessions\":%u", core->n_sessions);
+	strbuf_printf(out, "]");
+	page_json(&p, out);
+	strbuf_printf(out, ",\"counters\":{\"sessions\":%u", core->n_sessions);
 #define COUNTER_JSON(name) number(out, #name, core->counters.name);
 	CORE_COUNTERS(COUNTER_JSON)
 #undef COUNTER_JSON

@@ -76,6 +76,17 @@ extern const char *const refusal_names[];
 extern const char *const login_names[];
 
 void daemon_view(const struct core *core, struct daemon_view *v);
+
+/* The sessions status lists: page (from 1, or 0 for every session) of
+ * size, in the core's list order. from counts from 1; count is 0 for a
+ * page beyond the last. */
+struct session_page {
+	const struct cv_session *first;
+	unsigned int page, count, from, total, pages;
+};
+void session_page(const struct core *core, unsigned int page,
+		  unsigned int size, struct session_page *p);
+
 void session_view(const struct core *core, const struct cv_session *s,
 		  struct session_view *v);
 /* Whether s is called name: its identity, or its outer address. */

@@ -17,6 +17,7 @@
 #include "radius.h"
 #include "radius_session.h"
 #include "server_internal.h"
+#include "identity_index.h"
 #include "session_owner.h"
 #include "source_table.h"
 #include "throttle.h"
@@ -29,9 +30,11 @@ static bool take_login(struct cv_session *s)
 		session_log(s, LOG_INFO,
 			    "%s: certificate '%s' logs in as user '%s'",
 			    s->peer, s->identity, s->login);
+	identity_index_remove(s->core, s);
 	free(s->identity);
 	s->identity = s->login;
 	s->login = NULL;
+	identity_index_add(s->core, s);
 	return true;
 }
 

@@ -5,7 +5,8 @@
 # and cipher, keys' age and traffic in human units, the counters at 0
 # only with --all; `show NAME` has one session in full; `status --json`
 # parses, says null for what is absent, and its byte counters grow by at
-# least a transfer made through the tunnel; `kick` ends a session; `reload` with
+# least a transfer made through the tunnel; `status --page N --page-size
+# 1` lists one session a page and says which; `kick` ends a session; `reload` with
 # a new password file keeps the live session up (a ping running across it
 # loses nothing) and refuses a removed user at the next connect; a reload
 # of a broken file keeps the running config. Topology: lab.sh.
@@ -70,6 +71,32 @@ status --all
 has '^  spoofed_source: 0$' "spoofed_source: 0 with --all"
 has '^  tls\.junk: 0$' "tls.junk: 0 with --all"
 ok "the counters at 0 show only with --all"
+
+# Pages: two sessions, one a page; each page lists its own, says which,
+# and the JSON says the same; --page all lists both, a page beyond the
+# last none, and a bad page is refused with the reason.
+status --page-size 1
+[[ $(grep -c '^session ' "$LAB_TMP/status.txt") == 1 ]] || fail "--page-size 1 lists $(grep -c '^session ' "$LAB_TMP/status.txt") sessions: $(cat "$LAB_TMP/status.txt")"
+has '^sessions 1-1 of 2 listed \(page 1 of 2\): culvertctl status --page N for the others, --page all for every one$' "note of page 1 of 2"
+first=$(sed -n 's/^session \([a-z]*\):.*/\1/p' "$LAB_TMP/status.txt")
+status --page 2 --page-size 1
+has '^sessions 2-2 of 2 listed \(page 2 of 2\)$' "note of page 2 of 2"
+second=$(sed -n 's/^session \([a-z]*\):.*/\1/p' "$LAB_TMP/status.txt")
+[[ "$(printf '%s\n' "$first" "$second" | sort | tr '\n' ' ')" == "alice bob " ]] ||
+	fail "pages 1 and 2 of size 1 list '$first' and '$second', not alice and bob"
+has '^  sessions_up: 2$' "counters on page 2"
+status --page 3 --page-size 1
+has '^no page 3: 2 sessions, 2 pages$' "note of a page beyond the last"
+grep -q '^session ' "$LAB_TMP/status.txt" && fail "page 3 of 2 lists a session: $(cat "$LAB_TMP/status.txt")"
+status --page all --page-size 1
+[[ $(grep -c '^session ' "$LAB_TMP/status.txt") == 2 ]] || fail "--page all lists $(grep -c '^session ' "$LAB_TMP/status.txt") sessions"
+grep -q 'listed' "$LAB_TMP/status.txt" && fail "--page all has a page note: $(cat "$LAB_TMP/status.txt")"
+got=$(ctl status --json --page 2 --page-size 1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print([s["name"] for s in d["sessions"]], d["page"])')
+[[ $got == "['$second'] {'page': 2, 'pages': 2, 'from': 2, 'count': 1, 'total': 2}" ]] ||
+	fail "status --json --page 2 --page-size 1 gives $got"
+ctl status --page 0 >"$LAB_TMP/status.txt" 2>&1 && fail "status --page 0 succeeded: $(cat "$LAB_TMP/status.txt")"
+grep -q -- '--page takes a number from 1, or all' "$LAB_TMP/status.txt" || fail "status --page 0 said: $(cat "$LAB_TMP/status.txt")"
+ok "status pages: $first on page 1, $second on page 2 of size 1 (text and JSON), none on page 3, both with --page all; --page 0 refused"
 
 "$CULVERTCTL" -s "${LAB_SOCK[u]}" status >"$LAB_TMP/status.txt" 2>&1 || fail "culvertctl status on U: $(cat "$LAB_TMP/status.txt")"
 has '^culvertd [^ ]+: client, ' "client's header"

@@ -105,6 +105,22 @@ START_TEST(requests)
 	ck_assert_int_eq(parse("status --all --json\n", buf).op, CONTROL_STATUS_JSON);
 	ck_assert_int_eq(parse("status --json --all\n", buf).op, CONTROL_STATUS_JSON);
 	ck_assert_int_eq(parse("status --all --all\n", buf).op, CONTROL_BAD);
+	/* Pages: the first of CONTROL_PAGE_SIZE unless said. */
+	r = parse("status\n", buf);
+	ck_assert_uint_eq(r.page, 1);
+	ck_assert_uint_eq(r.page_size, CONTROL_PAGE_SIZE);
+	r = parse("status --page 3 --json --page-size 50\n", buf);
+	ck_assert_int_eq(r.op, CONTROL_STATUS_JSON);
+	ck_assert_uint_eq(r.page, 3);
+	ck_assert_uint_eq(r.page_size, 50);
+	ck_assert_uint_eq(parse("status --page all\n", buf).page, CONTROL_PAGE_ALL);
+	ck_assert_int_eq(parse("status --page 0\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("status --page\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("status --page 2x\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("status --page 1 --page 2\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("status --page-size 1000001\n", buf).op, CONTROL_BAD);
+	ck_assert_int_eq(parse("status --page-size 99999999999\n", buf).op, CONTROL_BAD);
+	ck_assert_uint_eq(parse("status --page-size 1000000\n", buf).page_size, 1000000);
 	ck_assert_int_eq(parse("metrics\n", buf).op, CONTROL_METRICS);
 	ck_assert_int_eq(parse("metrics x\n", buf).op, CONTROL_BAD);
 	ck_assert_int_eq(parse("show\n", buf).op, CONTROL_BAD);

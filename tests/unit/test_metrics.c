@@ -215,7 +215,7 @@ START_TEST(json_nulls)
 	struct strbuf out = { 0 };
 
 	start();
-	status_json(&core, &ts, &out);
+	status_json(&core, &ts, 1, 1000, &out);
 	/* Before its hello the session has no inner address, and the fake
 	 * transport tells no certificate. */
 	ck_assert_ptr_nonnull(strstr(out.buf, "\"inner\":null,\"inner6\":null,"));
@@ -225,7 +225,7 @@ START_TEST(json_nulls)
 	free(out.buf);
 
 	out = (struct strbuf){ 0 };
-	status_text(&core, &ts, false, &out);
+	status_text(&core, &ts, false, 1, 1000, &out);
 	ck_assert_ptr_nonnull(strstr(out.buf, "\nsession Bob \"the\" \\ Builder: waiting for hello over fake, FAKE1.0, ROT13\n"));
 	ck_assert_ptr_nonnull(strstr(out.buf, "\n  spoofed_source: 5\n"));
 	ck_assert_ptr_null(strstr(out.buf, "malformed"));

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "core.h"
 #include "datapath.h"
+#include "identity_index.h"
 #include "log.h"
 #include "loop.h"
 #include "plugin_host.h"
@@ -92,6 +93,7 @@ static void finish(void)
 	server_free(server);
 	client_free(client);
 	datapath_free(datapath);
+	identity_index_free(&core);
 	server = NULL;
 	client = NULL;
 	datapath = NULL;
@@ -349,6 +351,47 @@ static void next_turn(void)
 	loop_timer_free(t);
 }
 
+/* Among 200 clients (the index by identity grown past its first
+ * buckets), a new session of user77 replaces user77's alone; every
+ * session with an identity is in the index, and leaves it when it ends. */
+START_TEST(identity_replaces_among_many)
+{
+	char name[16];
+	struct cv_session *old = NULL;
+
+	as_server();
+	for (unsigned int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "user%u", i);
+		struct cv_session *s = link_up_as(name, (uint16_t)(41000 + i), NULL);
+		welcomed(s, i + 1, NULL);
+		if (i == 77)
+			old = s;
+	}
+	ck_assert_uint_eq(core.id_n, 200);
+	ck_assert_uint_ge(core.id_n_buckets, 200);
+	struct cv_addr a = old->inner;
+	logged[0] = '\0';
+	struct cv_session *s = link_up_as("user77", 42000, NULL);
+	welcomed(s, 1000, NULL);
+	ck_assert(addr_equal(&s->inner, &a));
+	ck_assert_uint_eq(core.counters.sessions_replaced, 1);
+	ck_assert_msg(strstr(logged, "session user77 from 192.0.2.1:42000 replaces its session from 192.0.2.1:41077"),
+		      "%s", logged);
+	next_turn();
+	ck_assert_uint_eq(core.n_sessions, 200);
+	ck_assert_uint_eq(core.id_n, 200);
+	ck_assert_ptr_eq(identity_index_first(&core, "user77"), s);
+	ck_assert_ptr_null(identity_index_next(s));
+	ck_assert_ptr_null(identity_index_first(&core, "user200"));
+	while (core.sessions) {
+		n_sent = 0;	/* the byes, of which sent[] holds 32 */
+		session_end(core.sessions, PROTO_REASON_SHUTDOWN, "test over");
+	}
+	ck_assert_uint_eq(core.id_n, 0);
+	finish();
+}
+END_TEST
+
 /* A client killed and started again: its new session gets the old
  * one's address at once, and the old one ends at the loop's next turn
  * (bye, reason 9); the server holds one. */
@@ -572,6 +615,7 @@ int main(void)
 	tcase_add_test(tc, stray_gets_reset);
 	tcase_add_test(tc, full_welcome_goes_without_token);
 	tcase_add_test(tc, identity_replaces_its_session);
+	tcase_add_test(tc, identity_replaces_among_many);
 	tcase_add_test(tc, static_address_replaced_or_refused);
 	tcase_add_test(tc, duplicate_identity_keeps_both);
 	tcase_add_test(tc, anonymous_same_ip_replaces);
