@@ -37,7 +37,7 @@ before=${LAB_COUNTERS[fragmented]:-0}
 sizes=(1000 $((mtu - 29)) $((mtu - 28)) $((mtu - 27)) $((mtu - 20)) 1200 1250 1300 1350 1371 1372)
 for n in "${sizes[@]}"; do
 	out=$(in_ns v ping -c 1 -W 2 -M dont -s "$n" "$u_inner" 2>&1)
-	echo "$out" | grep -q ' 0% packet loss' ||
+	grep -q ' 0% packet loss' <<<"$out" ||
 		fail "a packet of $((n + 28)) bytes without DF did not cross a session of MTU $mtu: $out"
 done
 ok "packets without DF of $((sizes[0] + 28))..$((sizes[-1] + 28)) bytes cross (${#sizes[@]} sizes)"
@@ -55,7 +55,7 @@ lab_counters gw || fail "no counters from the gateway"
 ((${LAB_COUNTERS[too_big]:-0} >= 1)) || fail "the gateway did not count the too-big packet"
 ok "the gateway counted it (too_big=${LAB_COUNTERS[too_big]})"
 out=$(in_ns v ping -c 2 -W 2 -M do -s $((mtu - 28)) "$u_inner" 2>&1)
-echo "$out" | grep -q ' 0% packet loss' || fail "a packet of exactly $mtu bytes did not cross: $out"
+grep -q ' 0% packet loss' <<<"$out" || fail "a packet of exactly $mtu bytes did not cross: $out"
 ok "a packet of exactly $mtu bytes crosses"
 
 exit 0

@@ -85,7 +85,10 @@ grep -q "refusing 192\.0\.2\.3:[0-9]*: user 'alice': wrong password" "$LAB_TMP/w
 	fail "journalctl -p warning lacks the refused login: $(cat "$LAB_TMP/warnings.txt")"
 grep -Eq 'session alice up|listening' "$LAB_TMP/warnings.txt" &&
 	fail "journalctl -p warning shows notice and info lines: $(cat "$LAB_TMP/warnings.txt")"
-jd_journal _PID="$GW_PID" -p notice..notice -o cat | grep -q 'tls: listening' ||
+# Into a variable, not "| grep -q": under pipefail, grep leaving at the
+# first match can fail the writer with SIGPIPE.
+notices=$(jd_journal _PID="$GW_PID" -p notice..notice -o cat)
+grep -q 'tls: listening' <<<"$notices" ||
 	fail "'tls: listening' is not at priority notice"
 ok "journalctl -p warning: $(head -n 1 "$LAB_TMP/warnings.txt")"
 [[ -z $(jd_journal SYSLOG_IDENTIFIER=culvertd-gw -o cat) ]] ||
