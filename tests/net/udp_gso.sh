@@ -12,7 +12,8 @@
 #  - dtls and udp: a datagram transport carries one datagram per message:
 #    each burst still leaves the TUN whole, and culvertd splits it into
 #    datagrams with their checksums left to the far kernel
-#    (udp_gso_split); nothing crosses whole.
+#    (udp_gso_split); nothing crosses whole, but the far culvertd joins
+#    them again into one write into its TUN (gro_joined).
 #  - tls with a client without offloads (offload = no, as an older peer):
 #    V's bursts reach the gateway whole and the gateway splits them for
 #    the client with every UDP checksum computed in software, which U's
@@ -120,7 +121,10 @@ for t in dtls udp; do
 		fail "$t: large UDP segments crossed whole a datagram transport: tx ${U[udp_gso_tx]:-}/${GW[udp_gso_tx]:-}, rx ${U[udp_gso_rx]:-}/${GW[udp_gso_rx]:-}"
 	((${U[csum_left]:-0} >= ${U[udp_gso_split]} * PER)) ||
 		fail "$t: the client left ${U[csum_left]:-} checksums to the gateway's kernel (expected >= $((${U[udp_gso_split]} * PER)))"
-	ok "$t: large UDP segments read whole and split (client ${U[udp_gso_split]}, gateway ${GW[udp_gso_split]}), checksums left to the far side"
+	# Joined again before TUN: most of each burst's 40 datagrams.
+	((${GW[gro_joined]:-0} >= BURSTS * PER / 2 && ${U[gro_joined]:-0} >= BURSTS * PER / 2)) ||
+		fail "$t: datagrams joined before TUN: gateway ${GW[gro_joined]:-}, client ${U[gro_joined]:-} (expected >= $((BURSTS * PER / 2)))"
+	ok "$t: large UDP segments read whole and split (client ${U[udp_gso_split]}, gateway ${GW[udp_gso_split]}), checksums left to the far side, joined again (gateway ${GW[gro_joined]}, client ${U[gro_joined]})"
 done
 
 # A client without offloads: it takes neither large segments nor

@@ -1,9 +1,11 @@
-/* Unit tests for src/datapath/offload.c with large UDP segments (USO:
- * what an application sent with UDP_SEGMENT, gso_type UDP_L4): checked,
- * split in software into datagrams of their own with the right lengths
- * and UDP checksums over IPv4 and IPv6 (whole, or left to do and then
- * finished), split into smaller large segments, and described to TUN
- * without TCP's ECN bit. */
+/* Unit tests for src/datapath/offload.c and gro.c with large UDP
+ * segments (USO: what an application sent with UDP_SEGMENT, gso_type
+ * UDP_L4): checked, split in software into datagrams of their own with
+ * the right lengths and UDP checksums over IPv4 and IPv6 (whole, or left
+ * to do and then finished), split into smaller large segments, described
+ * to TUN without TCP's ECN bit, and joined back by gro.c into the same
+ * large segment where the kernel takes them. */
+#include "gro.h"
 #include "offload.h"
 #include "wire.h"
 
@@ -11,6 +13,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <linux/virtio_net.h>
 
 #define SEG 1200		/* what QUIC stacks send */
@@ -256,6 +260,66 @@ START_TEST(test_vnet)
 }
 END_TEST
 
+/* The n datagrams of the last split through gro.c, into a socket pair
+ * standing in for TUN: the number of writes; the first in buf, its
+ * length in *first. */
+static unsigned int join_all(bool uso, bool partial, unsigned int n,
+			     uint8_t *buf, size_t size, ssize_t *first)
+{
+	static uint8_t more[70000];
+	struct gro g;
+	int sv[2], sndbuf = 1 << 20;
+	unsigned int writes = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct tun tun = { .fd = sv[0], .vnet_hdr = true, .uso = uso };
+	gro_init(&g, &tun);
+	for (unsigned int i = 0; i < n; i++)
+		gro_packet(&g, msgs[i].data + 1, msgs[i].len - 1,
+			   partial ? &out_seg : NULL);
+	gro_flush(&g);
+	*first = recv(sv[1], buf, size, MSG_DONTWAIT);
+	if (*first > 0)
+		writes++;
+	while (recv(sv[1], more, sizeof(more), MSG_DONTWAIT) > 0)
+		writes++;
+	close(sv[0]);
+	close(sv[1]);
+	return writes;
+}
+
+/* gro.c joins the datagrams back into the large segment they came from,
+ * byte for byte, where the kernel takes large UDP segments (uso), with
+ * their checksums done or left to do; one by one where it does not. */
+START_TEST(test_join)
+{
+	static uint8_t buf[70000];
+	struct cv_segmentation seg;
+	ssize_t len;
+
+	for (int partial = 0; partial <= 1; partial++) {
+		unsigned int n = split(partial ? 4 : 6, 1, partial);
+		ck_assert_uint_eq(join_all(false, partial, n, buf, sizeof(buf), &len), n);
+		ck_assert_uint_eq(join_all(true, partial, n, buf, sizeof(buf), &len), 1);
+		ck_assert_int_eq(len, VNET_HDR_LEN + (ssize_t)pkt_len);
+		offload_from_vnet(buf, &seg);
+		ck_assert_uint_eq(seg.gso_type, CV_GSO_UDP_L4);
+		ck_assert_uint_eq(seg.gso_size, SEG);
+		ck_assert_uint_eq(seg.csum_start, l4);
+		ck_assert_uint_eq(seg.csum_offset, 6);
+		ck_assert(seg.flags & CV_MSG_NEEDS_CSUM);
+		ck_assert_mem_eq(buf + VNET_HDR_LEN, pkt, pkt_len);
+	}
+	/* A datagram with a bad checksum is not joined: it goes alone, for
+	 * the kernel to drop; those before and after it are joined. */
+	unsigned int n = split(4, 1, false);
+	msgs[5].data[1 + 28 + 3] ^= 1;
+	ck_assert_uint_eq(join_all(true, false, n, buf, sizeof(buf), &len), 3);
+	ck_assert_int_eq(len, VNET_HDR_LEN + 28 + 5 * SEG);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("offload_udp");
@@ -268,6 +332,7 @@ int main(void)
 	tcase_add_test(tc, test_split_pieces);
 	tcase_add_test(tc, test_bad_metadata);
 	tcase_add_test(tc, test_vnet);
+	tcase_add_test(tc, test_join);
 	suite_add_tcase(s, tc);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
