@@ -7,6 +7,13 @@ a receiver that checks what arrives; for tests/net/udp_gso.sh.
       1200), the last datagram of each 300 bytes shorter, each burst one
       sendmsg() with UDP_SEGMENT = SEG, 20 ms apart. Prints the seconds
       the sends took.
+  udp_gso.py blast ADDR PORT SECS SEG COUNT
+      For bench/udp-gso.sh: as many sends as it can for SECS seconds,
+      each of COUNT datagrams of SEG bytes (COUNT 1: plain sends, without
+      UDP_SEGMENT). Prints the datagrams sent and the seconds taken.
+  udp_gso.py sink ADDR PORT SECS
+      A socket that is bound for SECS seconds and never read: what
+      arrives is counted by the kernel (InDatagrams, RcvbufErrors).
   udp_gso.py recv ADDR PORT EXPECT SECS
       Counts datagrams until EXPECT arrived or nothing came for SECS
       seconds (15 before the first); checks each one's content (its
@@ -53,6 +60,32 @@ def send(addr, port, bursts, seg=1200, count=40):
     print("%.3f" % (time.monotonic() - start))
 
 
+def blast(addr, port, secs, seg, count):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    if count > 1:
+        s.setsockopt(SOL_UDP, UDP_SEGMENT, seg)
+    buf = b"".join(payload(0, i, seg) for i in range(count))
+    sent, start = 0, time.monotonic()
+    end = start + secs
+    while True:
+        for _ in range(64):
+            try:
+                s.sendto(buf, (addr, port))
+                sent += count
+            except OSError:     # ENOBUFS: the queue is full; go on
+                pass
+        if time.monotonic() >= end:
+            break
+    print("%d %.3f" % (sent, time.monotonic() - start))
+
+
+def sink(addr, port, secs):
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    print("listening", flush=True)
+    time.sleep(secs)
+
+
 def recv(addr, port, expect, secs):
     s = socket.socket(family(addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -86,6 +119,10 @@ def main():
     a = sys.argv[1:]
     if len(a) >= 4 and a[0] == "send":
         send(a[1], int(a[2]), int(a[3]), *(int(x) for x in a[4:6]))
+    elif len(a) == 6 and a[0] == "blast":
+        blast(a[1], int(a[2]), float(a[3]), int(a[4]), int(a[5]))
+    elif len(a) == 4 and a[0] == "sink":
+        sink(a[1], int(a[2]), float(a[3]))
     elif len(a) == 5 and a[0] == "recv":
         recv(a[1], int(a[2]), int(a[3]), float(a[4]))
     else:
