@@ -22,20 +22,11 @@ shift
 (($#)) || set -- udp tls dtls
 SEG=1200
 export LAB_ID=bench-$$
-# shellcheck source=tests/net/lab.sh
-. "$here/../tests/net/lab.sh"
+# shellcheck source=bench/lab_env.sh
+. "$here/lab_env.sh"
 lab_require
 command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 77; }
 py=$here/../tests/net/udp_gso.py
-
-cpu_ticks() {   # utime + stime of the lab's culvertd processes, in clock ticks
-	local n sum=0 f
-	for n in gw u; do
-		f=$(cut -d' ' -f14,15 "/proc/${LAB_PID[$n]}/stat" 2>/dev/null) || continue
-		sum=$((sum + ${f% *} + ${f#* }))
-	done
-	echo "$sum"
-}
 
 arrived() {   # datagrams V's UDP has seen, delivered or dropped at the socket
 	ip netns exec "$LAB_V" awk '/^Udp:/ && $2 ~ /^[0-9]/ { print $2 + $4 }' /proc/net/snmp
@@ -70,7 +61,5 @@ for t; do
 	grep -h 'offloads on\|no TSO' "${LAB_LOG[u]}" | sed 's/^/  u: /'
 	one "$t" gso 40 6001
 	one "$t" plain 1 6002
-	lab_down
-	LAB_NAMES=() LAB_PID=() LAB_START=() LAB_BG=()
-	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX")
+	lab_again
 done

@@ -76,22 +76,12 @@ both() {
 	lab_tunnel "$@"
 	gso_pass "$t: U -> V" u v "$LAB_V_LAN"
 	gso_pass "$t: V -> U" v u "$(lab_inner u)"
-	lab_counters gw || fail "$t: no counters from the gateway"
-	declare -gA GW=()
-	for k in "${!LAB_COUNTERS[@]}"; do GW[$k]=${LAB_COUNTERS[$k]}; done
-	lab_counters u || fail "$t: no counters from the client"
-	declare -gA U=()
-	for k in "${!LAB_COUNTERS[@]}"; do U[$k]=${LAB_COUNTERS[$k]}; done
+	lab_counters_as gw GW || fail "$t: no counters from the gateway"
+	lab_counters_as u U || fail "$t: no counters from the client"
 	for side in GW U; do
 		local -n c=$side
 		((${c[malformed]:-1} == 0)) || fail "$t: $side counts malformed=${c[malformed]:-}"
 	done
-}
-
-next_lab() {
-	lab_down
-	LAB_NAMES=() LAB_PID=() LAB_START=() LAB_LOG=() LAB_BG=()
-	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || fail "no temp dir"
 }
 
 both tls
@@ -113,7 +103,7 @@ grep -q 'large segments whole: yes (TCP and UDP)' "$LAB_TMP/show.out" ||
 ok "tls: large UDP segments crossed whole (U -> V ${U[udp_gso_tx]} sent, ${GW[udp_gso_rx]} into the gateway's TUN; V -> U ${GW[udp_gso_tx]} sent, ${U[udp_gso_rx]} into U's)"
 
 for t in dtls udp; do
-	next_lab
+	lab_again
 	both "$t"
 	((${U[udp_gso_split]:-0} >= BURSTS / 2 && ${GW[udp_gso_split]:-0} >= BURSTS / 2)) ||
 		fail "$t: large UDP segments split: client ${U[udp_gso_split]:-}, gateway ${GW[udp_gso_split]:-} (expected >= $((BURSTS / 2)))"
@@ -129,7 +119,7 @@ done
 
 # A client without offloads: it takes neither large segments nor
 # checksums left to do, so the gateway computes every datagram's.
-next_lab
+lab_again
 both tls offload=no
 grep -q 'and UDP ones too' "${LAB_LOG[u]}" &&
 	fail "tls, offload = no: the client says UDP crosses whole"
