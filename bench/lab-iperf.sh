@@ -16,19 +16,10 @@ SECS=${1:-5}
 shift
 (($#)) || set -- udp tls dtls
 export LAB_ID=bench-$$
-# shellcheck source=tests/net/lab.sh
-. "$here/../tests/net/lab.sh"
+# shellcheck source=bench/lab_env.sh
+. "$here/lab_env.sh"
 command -v iperf3 >/dev/null || { echo "iperf3 not found: apt-get install iperf3" >&2; exit 77; }
 lab_require
-
-cpu_ticks() {   # utime + stime of the lab's culvertd processes, in clock ticks
-	local n sum=0 f
-	for n in gw u; do
-		f=$(cut -d' ' -f14,15 "/proc/${LAB_PID[$n]}/stat" 2>/dev/null) || continue
-		sum=$((sum + ${f% *} + ${f#* }))
-	done
-	echo "$sum"
-}
 
 run() {   # run TRANSPORT
 	local t=$1 dir rev out bits bytes c0 c1 hz
@@ -55,12 +46,10 @@ run() {   # run TRANSPORT
 	rtt=$(ip netns exec "$LAB_U" ping -q -c 20 -i 0.05 "$LAB_V_LAN" 2>/dev/null |
 		sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 	echo "$t rtt ${rtt:-?} ms"
-	lab_down
+	lab_again
 }
 
 command -v jq >/dev/null || { echo "jq not found: apt-get install jq" >&2; exit 77; }
 for t; do
 	run "$t"
-	LAB_NAMES=() LAB_PID=() LAB_START=() LAB_BG=()
-	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX")
 done

@@ -1,5 +1,6 @@
 # bench/lab_env.sh - sourced (never run) by the bench scripts that build
-# the test suite's lab (scale.sh, restart.sh, faults.sh, failover.sh):
+# the test suite's lab (scale.sh, restart.sh, faults.sh, failover.sh,
+# lab-iperf.sh, udp-gso.sh):
 # the build tree's culvertd, culvertctl, plugins and culvert-loadgen
 # unless the environment names others, then tests/net/lab.sh.
 # shellcheck shell=bash
@@ -11,6 +12,15 @@ export CULVERT_PLUGIN_DIR=${CULVERT_PLUGIN_DIR:-$TOP/plugins}
 LOADGEN=${CULVERT_LOADGEN:-$TOP/bench/loadgen/culvert-loadgen}
 # shellcheck source=tests/net/lab.sh
 . "$TOP/tests/net/lab.sh"
+
+cpu_ticks() {   # utime + stime of the lab's culvertd processes, in clock ticks
+	local n sum=0 f
+	for n in gw u; do
+		f=$(cut -d' ' -f14,15 "/proc/${LAB_PID[$n]}/stat" 2>/dev/null) || continue
+		sum=$((sum + ${f% *} + ${f#* }))
+	done
+	echo "$sum"
+}
 
 # loadgen_hold NS NAME SESSIONS DURATION [OPTIONS...] : culvert-loadgen
 # in NS holding SESSIONS of alice's that come back when lost

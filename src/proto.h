@@ -37,7 +37,9 @@ enum proto_type {
 	PROTO_KEEPALIVE = 0x04,
 	PROTO_BYE = 0x05,
 	/* An inner packet with segmentation metadata (a TCP segment of up
-	 * to 64 KiB, its checksum maybe left to do), to a peer that said it
+	 * to 64 KiB, or a UDP one when both said so with
+	 * PROTO_HELLO_DATA_USO, its checksum maybe left to do), to a peer
+	 * that said it
 	 * takes them (PROTO_HELLO_DATA_GSO, PROTO_FEATURE_DATA_GSO). Fast
 	 * path, like PROTO_DATA; see src/datapath/offload.h. */
 	PROTO_DATA_GSO = 0x06,
@@ -75,15 +77,18 @@ enum proto_type {
 #define PROTO_RESET_MIN (1 + PROTO_RESET_TOKEN_LEN)
 
 /* proto_hello.flags: the client takes PROTO_DATA_GSO, PROTO_DATA_PARTIAL;
- * it answers PROTO_PROBE; it takes PROTO_MOVE (it knows other gateways). */
+ * it answers PROTO_PROBE; it takes PROTO_MOVE (it knows other gateways);
+ * it takes PROTO_DATA_GSO of large UDP segments too (CV_GSO_UDP_L4). */
 #define PROTO_HELLO_DATA_GSO 0x01
 #define PROTO_HELLO_DATA_PARTIAL 0x02
 #define PROTO_HELLO_PATH_MTU 0x04
 #define PROTO_HELLO_MOVE 0x08
+#define PROTO_HELLO_DATA_USO 0x10
 /* proto_welcome.features: the server takes them, and answers them. */
 #define PROTO_FEATURE_DATA_GSO 0x01
 #define PROTO_FEATURE_DATA_PARTIAL 0x02
 #define PROTO_FEATURE_PATH_MTU 0x04
+#define PROTO_FEATURE_DATA_USO 0x08
 
 /* proto_hello.frames, proto_welcome.frames: what the session's data
  * messages carry. 0 (no FRAMES attribute): inner IP packets, from a TUN

@@ -156,7 +156,9 @@ struct cv_timer;
  *
  * Segmentation. With TUN offloads (offload = yes, the default) the core
  * reads from TUN TCP segments of up to 64 KiB that the kernel has not
- * split, and packets whose TCP or UDP checksum is left to do. What that
+ * split, UDP datagrams that stand for many (an application's UDP_SEGMENT
+ * send, where the kernel has USO: gso_type CV_GSO_UDP_L4), and packets
+ * whose TCP or UDP checksum is left to do. What that
  * means for a plugin:
  *  - Each message is complete as it is: the plugin never splits one nor
  *    finishes a checksum. `seg` may describe the packet inside (after the

@@ -36,6 +36,8 @@ static int send_hello(struct cv_session *s)
 		m.hello.flags |= PROTO_HELLO_DATA_GSO;
 	if (session_takes_partial(s))
 		m.hello.flags |= PROTO_HELLO_DATA_PARTIAL;
+	if (session_takes_uso(s))
+		m.hello.flags |= PROTO_HELLO_DATA_USO;
 	m.hello.flags |= PROTO_HELLO_PATH_MTU;
 	/* Only a client with somewhere to go can be told to move. */
 	if (((const struct client *)s->owner)->gateways.n > 1)
@@ -398,6 +400,8 @@ static void take_features(struct cv_session *s, const struct proto_welcome *w)
 		      (w->features & PROTO_FEATURE_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (w->features & PROTO_FEATURE_DATA_PARTIAL);
+	s->data_uso = s->data_gso && session_takes_uso(s) &&
+		      (w->features & PROTO_FEATURE_DATA_USO);
 	s->probes_answered = w->features & PROTO_FEATURE_PATH_MTU;
 }
 
@@ -474,8 +478,9 @@ bool client_session_welcome(struct cv_session *s, struct proto_msg *m)
 	check_forwarding(w);
 	if (s->data_gso)
 		session_log(s, LOG_INFO,
-			    "large TCP segments cross %s whole (offload)",
-			    s->transport->t->name);
+			    "large TCP segments cross %s whole (offload)%s",
+			    s->transport->t->name,
+			    s->data_uso ? ", and UDP ones too (USO)" : "");
 	return true;
 }
 

@@ -40,6 +40,7 @@ struct cv_session;
 	X(sessions_opened) X(sessions_closed) X(sessions_replaced) \
 	X(resets_sent) X(resets_limited) X(resets_received) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
+	X(udp_gso_tx) X(udp_gso_split) X(udp_gso_rx) \
 	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
 
 struct counters {

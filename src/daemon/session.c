@@ -38,6 +38,11 @@ bool session_takes_gso(const struct cv_session *s)
 	       (s->transport->t->flags & CV_TRANSPORT_GSO);
 }
 
+bool session_takes_uso(const struct cv_session *s)
+{
+	return s->core->tun.uso && session_takes_gso(s);
+}
+
 /* Any transport carries a packet with its checksum left to do; writing
  * it so into TUN needs the virtio-net header. */
 bool session_takes_partial(const struct cv_session *s)

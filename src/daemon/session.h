@@ -115,6 +115,7 @@ struct cv_session {
 	unsigned int mtu;		/* the tunnel MTU of the welcome */
 	bool data_gso;			/* both sides take PROTO_DATA_GSO */
 	bool data_partial;		/* and PROTO_DATA_PARTIAL */
+	bool data_uso;			/* and PROTO_DATA_GSO of UDP too */
 
 	bool has_inner;
 	struct cv_addr inner;		/* the peer's inner address (server) */

@@ -54,6 +54,9 @@ bool session_reliable(const struct cv_session *s);
 /* Whether this side takes PROTO_DATA_GSO on s: a TUN with offloads, and
  * a transport that carries large messages whole (CV_TRANSPORT_GSO). */
 bool session_takes_gso(const struct cv_session *s);
+/* Whether this side takes PROTO_DATA_GSO of large UDP segments too: a
+ * TUN with USO, and a transport that carries them (as for TCP). */
+bool session_takes_uso(const struct cv_session *s);
 /* Whether this end takes PROTO_DATA_PARTIAL. */
 bool session_takes_partial(const struct cv_session *s);
 

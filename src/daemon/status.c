@@ -232,8 +232,10 @@ static void session_full(const struct session_view *v, struct strbuf *out)
 		strbuf_printf(out, "  largest message: %zu bytes\n", v->max_msg);
 	else
 		strbuf_printf(out, "  largest message: no limit\n");
-	strbuf_printf(out, "  large segments whole: %s; checksums left to the far side: %s\n",
-		      v->data_gso ? "yes" : "no", v->data_partial ? "yes" : "no");
+	strbuf_printf(out, "  large segments whole: %s%s; checksums left to the far side: %s\n",
+		      v->data_gso ? "yes" : "no",
+		      v->data_uso ? " (TCP and UDP)" : "",
+		      v->data_partial ? "yes" : "no");
 }
 
 /* ---- the counters */

@@ -151,6 +151,7 @@ static void session_json(const struct core *core, const struct cv_session *s,
 	count_or_null(out, "max_msg", v.max_msg, v.max_msg);
 	boolean(out, "data_gso", v.data_gso);
 	boolean(out, "data_partial", v.data_partial);
+	boolean(out, "data_uso", v.data_uso);
 	strbuf_printf(out, "}");
 }
 

@@ -115,6 +115,7 @@ void session_view(const struct core *core, const struct cv_session *s,
 	v->max_msg = s->max_msg;
 	v->data_gso = s->data_gso;
 	v->data_partial = s->data_partial;
+	v->data_uso = s->data_uso;
 	v->link.size = sizeof(v->link);
 	if (h->inst && s->link && TRANSPORT_HAS(h->t, describe))
 		h->t->describe(h->inst, s->link, &v->link);

@@ -66,7 +66,7 @@ struct session_view {
 	double seen_s;			/* since the peer was last heard */
 	uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
 	size_t max_msg;			/* the link's, 0: no limit */
-	bool data_gso, data_partial;
+	bool data_gso, data_partial, data_uso;
 	/* The transport's describe(), zero without one. */
 	struct cv_link_desc link;
 };

@@ -2,6 +2,7 @@
 #include "datapath_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <stdio.h>
@@ -214,12 +215,37 @@ static void put_l2(struct datapath *dp, const uint8_t *frame,
 		memcpy(dp->msgs[dp->n + i].data + at, frame, dp->l2);
 }
 
+/* Whether s's peer takes the large segment seg whole: it takes
+ * PROTO_DATA_GSO, of UDP too for a UDP one, of that segment size. */
+static bool peer_takes_whole(const struct cv_session *s,
+			     const struct cv_segmentation *seg)
+{
+	return s->data_gso && seg->gso_size >= OFFLOAD_GSO_SIZE_MIN &&
+	       (seg->gso_type != CV_GSO_UDP_L4 || s->data_uso);
+}
+
+/* Count a large segment that went whole (or in large pieces), or split. */
+static void count_large(struct core *core, const struct cv_segmentation *seg,
+			bool whole)
+{
+	bool udp = seg->gso_type == CV_GSO_UDP_L4;
+
+	if (whole) {
+		core->counters.gso_whole++;
+		core->counters.udp_gso_tx += udp;
+	} else {
+		core->counters.gso_split++;
+		core->counters.udp_gso_split += udp;
+	}
+}
+
 /*
  * A large segment read from TUN (checked) for session s. To a peer that
  * takes them, whole as PROTO_DATA_GSO (in pieces of several segments if
- * the link's messages are smaller); to anyone else split into packets
- * that fit one wire segment each, checksums done. pkt is what was read:
- * with TAP, a frame, whose Ethernet header each piece gets.
+ * the link's messages are smaller, or a UDP one stands for more
+ * datagrams than a kernel takes at once); to anyone else split into
+ * packets that fit one wire segment each, checksums done. pkt is what
+ * was read: with TAP, a frame, whose Ethernet header each piece gets.
  */
 static void queue_large(struct datapath *dp, struct cv_session *s,
 			uint8_t *pkt, size_t len,
@@ -232,10 +258,14 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	size_t iplen = len - l2;
 	struct cv_segmentation out_seg;
 	size_t max = session_max_msg(s);
+	unsigned int most = seg->gso_type == CV_GSO_UDP_L4
+				    ? OFFLOAD_UDP_SEGMENTS_MAX
+				    : UINT_MAX;
 
 	/* Segments smaller than a peer takes whole go as packets. */
-	if (s->data_gso && seg->gso_size >= OFFLOAD_GSO_SIZE_MIN) {
-		if (!max || PROTO_DATA_GSO_HDR + len <= max) {
+	if (peer_takes_whole(s, seg)) {
+		if ((!max || PROTO_DATA_GSO_HDR + len <= max) &&
+		    offload_segments(iplen, seg) <= most) {
 			proto_put_data_gso(pkt - PROTO_DATA_GSO_HDR, seg);
 			dp->msgs[dp->n] = (struct cv_msg){
 				.data = pkt - PROTO_DATA_GSO_HDR,
@@ -244,15 +274,21 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			};
 			dp->slot++;
 			queue(dp, s, 1);
-			core->counters.gso_whole++;
+			count_large(core, seg, true);
 			return;
 		}
-		per = (unsigned int)((max - PROTO_DATA_GSO_HDR - l2 -
-				      seg->hdr_len) / seg->gso_size);
-		room = PROTO_DATA_GSO_HDR;
+		per = max ? (unsigned int)((max - PROTO_DATA_GSO_HDR - l2 -
+					    seg->hdr_len) / seg->gso_size)
+			  : most;
+		per = per < most ? per : most;
+		/* Pieces of one segment each go as packets. */
+		if (per > 1)
+			room = PROTO_DATA_GSO_HDR;
+		else
+			per = 1;
 	}
 	/* A peer that takes PROTO_DATA_PARTIAL gets the pieces with their
-	 * TCP checksum left to do: its kernel (or nobody, when the packet
+	 * TCP or UDP checksum left to do: its kernel (or nobody, when the packet
 	 * stays on the host) fills it in, so neither end sums every byte. */
 	bool leave = per == 1 && s->data_partial;
 	size_t need = offload_split_size(iplen, seg, per, room + l2);
@@ -275,10 +311,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	put_l2(dp, pkt, count, room);
 	dp->split_used += need;
 	queue(dp, s, count);
-	if (per > 1)
-		core->counters.gso_whole++;
-	else
-		core->counters.gso_split++;
+	count_large(core, seg, per > 1);
 	if (leave)
 		core->counters.csum_left += count;
 }

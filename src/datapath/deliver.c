@@ -188,9 +188,11 @@ static void deliver_partial(struct datapath *dp, struct cv_session *s,
 
 /* Whether a peer's segment size is one its kernel could have made: not
  * below OFFLOAD_GSO_SIZE_MIN, and each segment within the tunnel MTU it
- * was welcomed with. */
+ * was welcomed with; a UDP one, for datagrams this kernel takes at once
+ * (OFFLOAD_UDP_SEGMENTS_MAX). */
 static bool gso_size_sane(const struct cv_session *s,
-			  const struct cv_segmentation *seg, const char **why)
+			  const struct cv_segmentation *seg, size_t len,
+			  const char **why)
 {
 	if (seg->gso_size < OFFLOAD_GSO_SIZE_MIN) {
 		*why = "segment size below 536 bytes";
@@ -200,12 +202,18 @@ static bool gso_size_sane(const struct cv_session *s,
 		*why = "segments larger than the tunnel MTU";
 		return false;
 	}
+	if (seg->gso_type == CV_GSO_UDP_L4 &&
+	    offload_segments(len, seg) > OFFLOAD_UDP_SEGMENTS_MAX) {
+		*why = "a UDP segment of more than 64 datagrams";
+		return false;
+	}
 	return true;
 }
 
 /* A PROTO_DATA_GSO message: its metadata checked against the packet,
  * then into TUN whole, for the kernel to split or deliver as one. Only
- * a peer we told that we take them sends it. */
+ * a peer we told that we take them (large UDP ones: PROTO_HELLO_DATA_USO
+ * or PROTO_FEATURE_DATA_USO) sends it. */
 static void deliver_large(struct datapath *dp, struct cv_session *s,
 			  const uint8_t *msg, size_t len)
 {
@@ -225,14 +233,19 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 		why = "not an IP packet";
 	if (!ip || proto_get_data_gso(msg, len, &seg) < 0 ||
 	    offload_check(ip, plen - dp->l2, &seg, &why) < 0 ||
-	    !gso_size_sane(s, &seg, &why)) {
+	    !gso_size_sane(s, &seg, plen - dp->l2, &why)) {
 		char text[120];
 		snprintf(text, sizeof(text), "large segment: %s", why);
 		session_malformed(s, text);
 		return;
 	}
+	if (seg.gso_type == CV_GSO_UDP_L4 && !s->data_uso) {
+		session_malformed(s, "a large UDP segment, which we never offered to take");
+		return;
+	}
 	if (!data_allowed(dp, s, pkt, plen))
 		return;
+	core->counters.udp_gso_rx += seg.gso_type == CV_GSO_UDP_L4;
 	gro_flush(&dp->gro);	/* in order with what came before */
 	offload_to_vnet(ip, &seg, vnet);
 	offload_vnet_shift(vnet, dp->l2);

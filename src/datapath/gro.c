@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define PROTO_TCP 6
+#define PROTO_UDP 17
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
 #define IP_MAX 65535
@@ -32,41 +33,64 @@ static void write_one(struct gro *g, const uint8_t *pkt, size_t len,
 		g->write_failed++;
 }
 
-/* The IP and TCP header length of a packet that may be joined, or 0. */
-static size_t candidate(const uint8_t *pkt, size_t len, size_t *l4)
+/* The TCP header length of a TCP packet that may be joined, or 0. */
+static size_t tcp_candidate(const uint8_t *tcp, size_t l4, size_t len)
 {
+	size_t thl = (size_t)(tcp[12] >> 4) * 4;
+
+	/* ACK, maybe PSH, nothing else; and some payload. */
+	if (thl < 20 || (tcp[13] & (uint8_t)~TCP_PSH) != TCP_ACK ||
+	    (tcp[12] & 0x0f) || l4 + thl >= len)
+		return 0;
+	return thl;
+}
+
+/* The IP and TCP (or UDP) header length of a packet that may be
+ * joined, or 0; *udp for UDP, which is joined only where the kernel
+ * takes large UDP segments back (uso). */
+static size_t candidate(const uint8_t *pkt, size_t len, bool uso, size_t *l4,
+			bool *udp)
+{
+	uint8_t proto;
+
 	if (len < 40)
 		return 0;
 	if (pkt[0] == 0x45) {
 		/* No fragment: DF alone may be set. */
-		if (get16(pkt + 2) != len || (get16(pkt + 6) & 0xbfff) ||
-		    pkt[9] != PROTO_TCP)
+		if (get16(pkt + 2) != len || (get16(pkt + 6) & 0xbfff))
 			return 0;
 		*l4 = 20;
+		proto = pkt[9];
 	} else if (pkt[0] >> 4 == 6) {
-		if (len < 60 || get16(pkt + 4) + 40u != len || pkt[6] != PROTO_TCP)
+		if (len < 60 || get16(pkt + 4) + 40u != len)
 			return 0;
 		*l4 = 40;
+		proto = pkt[6];
 	} else {
 		return 0;
 	}
-	const uint8_t *tcp = pkt + *l4;
-	size_t thl = (size_t)(tcp[12] >> 4) * 4;
-	/* ACK, maybe PSH, nothing else; and some payload. */
-	if (thl < 20 || (tcp[13] & (uint8_t)~TCP_PSH) != TCP_ACK ||
-	    (tcp[12] & 0x0f) || *l4 + thl >= len)
+	*udp = proto == PROTO_UDP;
+	if (proto == PROTO_TCP) {
+		size_t thl = tcp_candidate(pkt + *l4, *l4, len);
+		return thl ? *l4 + thl : 0;
+	}
+	/* UDP: its length that of the packet; some payload. */
+	if (!*udp || !uso || get16(pkt + *l4 + 4) != len - *l4 ||
+	    *l4 + 8 >= len)
 		return 0;
-	return *l4 + thl;
+	return *l4 + 8;
 }
 
-/* Checksums right: the kernel will not look at them again. */
+/* Checksums right: the kernel will not look at them again. (A UDP
+ * datagram sent without a checksum, 0, fails: it goes alone.) */
 static bool checksums_ok(const uint8_t *pkt, size_t len, size_t l4)
 {
 	int version = pkt[0] >> 4;
+	uint8_t proto = version == 4 ? pkt[9] : pkt[6];
 
 	if (version == 4 && csum_fold(csum_add(0, pkt, 20)) != 0xffff)
 		return false;
-	uint32_t sum = csum_pseudo(pkt, version, PROTO_TCP, (uint32_t)(len - l4));
+	uint32_t sum = csum_pseudo(pkt, version, proto, (uint32_t)(len - l4));
 	return csum_fold(csum_add(sum, pkt + l4, len - l4)) == 0xffff;
 }
 
@@ -83,7 +107,7 @@ static bool joins(const struct gro *g, const uint8_t *pkt, size_t len,
 	if (g->closed || g->n >= GRO_MAX_SEGMENTS || hl != g->hdr_len ||
 	    l4 != g->l4 || plen > g->mss ||
 	    g->hdr_len + g->payload + plen > IP_MAX ||
-	    get32(t + 4) != g->next_seq)
+	    (!g->udp && get32(t + 4) != g->next_seq))
 		return false;
 	if (l4 == 20) {
 		/* Same version, TOS, flags, TTL, protocol, addresses. */
@@ -93,6 +117,9 @@ static bool joins(const struct gro *g, const uint8_t *pkt, size_t len,
 	} else if (memcmp(f, pkt, 4) || memcmp(f + 6, pkt + 6, 34)) {
 		return false;
 	}
+	/* UDP: the ports (the protocol is compared above). */
+	if (g->udp)
+		return memcmp(ft, t, 4) == 0;
 	/* Ports; ack, header length, flags but PSH, window; options. */
 	return memcmp(ft, t, 4) == 0 && memcmp(ft + 8, t + 8, 5) == 0 &&
 	       (ft[13] & (uint8_t)~TCP_PSH) == (t[13] & (uint8_t)~TCP_PSH) &&
@@ -101,9 +128,10 @@ static bool joins(const struct gro *g, const uint8_t *pkt, size_t len,
 }
 
 static void hold(struct gro *g, const uint8_t *pkt, size_t len, size_t hl,
-		 size_t l4, const struct cv_segmentation *partial)
+		 size_t l4, bool udp, const struct cv_segmentation *partial)
 {
 	g->n = 1;
+	g->udp = udp;
 	g->first = pkt - g->l2;
 	g->first_len = len + g->l2;
 	g->hdr_len = hl;
@@ -114,7 +142,7 @@ static void hold(struct gro *g, const uint8_t *pkt, size_t len, size_t hl,
 	g->checked = g->partial = partial != NULL;
 	if (partial)
 		g->first_seg = *partial;
-	g->closed = pkt[l4 + 13] & TCP_PSH;
+	g->closed = !udp && (pkt[l4 + 13] & TCP_PSH);
 	g->iov[1] = (struct iovec){ (void *)(pkt + hl), len - hl };
 }
 
@@ -129,21 +157,25 @@ void gro_flush(struct gro *g)
 		return;
 	}
 	/* One large segment: the first header with the total length, and
-	 * the TCP checksum left to the kernel (the pseudo-header's sum). */
+	 * the TCP or UDP checksum left to the kernel (the pseudo-header's
+	 * sum). */
 	uint8_t *vnet = g->head, *ip = g->head + VNET_HDR_LEN + g->l2;
 	size_t total = g->hdr_len + g->payload;
 	int version = g->first[g->l2] >> 4;
 	struct cv_segmentation seg = {
 		.flags = CV_MSG_NEEDS_CSUM,
-		.gso_type = version == 4 ? CV_GSO_TCPV4 : CV_GSO_TCPV6,
+		.gso_type = g->udp ? CV_GSO_UDP_L4
+			  : version == 4 ? CV_GSO_TCPV4 : CV_GSO_TCPV6,
 		.hdr_len = (uint16_t)g->hdr_len,
 		.gso_size = (uint16_t)g->mss,
 		.csum_start = (uint16_t)g->l4,
-		.csum_offset = 16,
+		.csum_offset = g->udp ? 6 : 16,
 	};
 
 	memcpy(ip - g->l2, g->first, g->l2 + g->hdr_len);
-	if (g->closed)
+	if (g->udp)
+		put16(ip + g->l4 + 4, (uint16_t)(total - g->l4));
+	else if (g->closed)
 		ip[g->l4 + 13] |= TCP_PSH;
 	if (version == 4) {
 		put16(ip + 2, (uint16_t)total);
@@ -153,9 +185,10 @@ void gro_flush(struct gro *g)
 	} else {
 		put16(ip + 4, (uint16_t)(total - 40));
 	}
-	uint16_t c = csum_fold(csum_pseudo(ip, version, PROTO_TCP,
+	uint16_t c = csum_fold(csum_pseudo(ip, version,
+					   g->udp ? PROTO_UDP : PROTO_TCP,
 					   (uint32_t)(total - g->l4)));
-	memcpy(ip + g->l4 + 16, &c, 2);
+	memcpy(ip + g->l4 + seg.csum_offset, &c, 2);
 	offload_to_vnet(ip, &seg, vnet);
 	offload_vnet_shift(vnet, g->l2);
 	g->iov[0] = (struct iovec){ g->head, VNET_HDR_LEN + g->l2 + g->hdr_len };
@@ -170,19 +203,21 @@ void gro_packet(struct gro *g, const uint8_t *frame, size_t flen,
 {
 	/* From here on pkt and len are the IP packet's. */
 	const uint8_t *pkt = g->l2 ? l2_ip(frame, flen) : frame;
-	size_t len = flen - g->l2, l4 = 0, hl = pkt ? candidate(pkt, len, &l4) : 0;
+	size_t len = flen - g->l2, l4 = 0;
+	bool udp = false;
+	size_t hl = pkt ? candidate(pkt, len, g->tun->uso, &l4, &udp) : 0;
 
 	if (!hl) {
 		gro_flush(g);
 		write_one(g, frame, flen, partial);
 		return;
 	}
-	if (g->n && joins(g, pkt, len, hl, l4)) {
+	if (g->n && udp == g->udp && joins(g, pkt, len, hl, l4)) {
 		if (!g->checked &&
 		    !checksums_ok(g->first + g->l2, g->first_len - g->l2, g->l4)) {
 			/* The held one goes alone; the kernel drops it. */
 			gro_flush(g);
-			hold(g, pkt, len, hl, l4, partial);
+			hold(g, pkt, len, hl, l4, udp, partial);
 			return;
 		}
 		g->checked = true;
@@ -194,10 +229,10 @@ void gro_packet(struct gro *g, const uint8_t *frame, size_t flen,
 		g->iov[++g->n] = (struct iovec){ (void *)(pkt + hl), len - hl };
 		g->payload += len - hl;
 		g->next_seq += (uint32_t)(len - hl);
-		if (len - hl < g->mss || (pkt[l4 + 13] & TCP_PSH))
+		if (len - hl < g->mss || (!udp && (pkt[l4 + 13] & TCP_PSH)))
 			g->closed = true;
 		return;
 	}
 	gro_flush(g);
-	hold(g, pkt, len, hl, l4, partial);
+	hold(g, pkt, len, hl, l4, udp, partial);
 }

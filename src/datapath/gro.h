@@ -10,7 +10,11 @@
  * without options or IPv6 without extension headers, TCP with ACK (and
  * PSH on the last), no SYN, FIN, RST, URG or ECN signal, equal headers
  * and options, sequence numbers in order, all but the last segment of
- * the same size. Checksums of joined packets are verified first, since
+ * the same size. Where the kernel takes large UDP segments (USO),
+ * consecutive UDP datagrams of one flow are joined too, all but the
+ * last of the same size: the kernel cuts them apart again at the same
+ * places (or hands them whole to a socket that asked, UDP_GRO), so one
+ * write carries what an application sent with UDP_SEGMENT. Checksums of joined packets are verified first, since
  * the joined packet's checksum is left to the kernel, unless the peer
  * left them to do in the first place (PROTO_DATA_PARTIAL). Anything
  * else is written as it came.
@@ -43,7 +47,7 @@ struct gro {
 	unsigned int n;		/* segments held; 0: none */
 	const uint8_t *first;	/* the first one, as it came (a frame on TAP) */
 	size_t first_len;
-	size_t hdr_len, l4;	/* its IP + TCP header length; IP alone
+	size_t hdr_len, l4;	/* its IP + TCP (UDP) header length; IP alone
 				 * (after the Ethernet header on TAP) */
 	size_t payload;		/* bytes after the headers, all segments */
 	size_t mss;		/* the first segment's payload */
@@ -52,6 +56,7 @@ struct gro {
 	bool partial;		/* the first one's checksum left to do */
 	struct cv_segmentation first_seg;	/* then, where it is */
 	bool closed;		/* the last one was short or had PSH */
+	bool udp;		/* the held ones are UDP datagrams */
 	uint8_t head[VNET_HDR_LEN + TAP_ETH_HLEN + 60 + 60];
 	struct iovec iov[GRO_MAX_SEGMENTS + 1];
 };

@@ -116,7 +116,8 @@ void offload_to_vnet(const uint8_t *pkt, const struct cv_segmentation *seg,
 						 : 0;
 	vnet[1] = seg->gso_type;
 	/* CWR set: the kernel must keep it on the first segment only. */
-	if (seg->gso_type != CV_GSO_NONE && (pkt[seg->csum_start + 13] & TCP_CWR))
+	if ((seg->gso_type == CV_GSO_TCPV4 || seg->gso_type == CV_GSO_TCPV6) &&
+	    (pkt[seg->csum_start + 13] & TCP_CWR))
 		vnet[1] |= VIRTIO_NET_HDR_GSO_ECN;
 	put_le16(vnet + 2, seg->hdr_len);
 	put_le16(vnet + 4, seg->gso_size);
@@ -133,6 +134,22 @@ void offload_vnet_shift(uint8_t vnet[VNET_HDR_LEN], size_t by)
 }
 
 /* ---- checking metadata */
+
+/* The transport protocol a gso type segments over IP version `version`,
+ * or 0 when the type is unknown or for the other version. */
+static uint8_t gso_proto(uint8_t gso_type, int version)
+{
+	switch (gso_type) {
+	case CV_GSO_TCPV4:
+		return version == 4 ? PROTO_TCP : 0;
+	case CV_GSO_TCPV6:
+		return version == 6 ? PROTO_TCP : 0;
+	case CV_GSO_UDP_L4:
+		return PROTO_UDP;
+	default:
+		return 0;
+	}
+}
 
 int offload_check(const uint8_t *pkt, size_t len, struct cv_segmentation *seg,
 		  const char **why)
@@ -167,8 +184,7 @@ int offload_check(const uint8_t *pkt, size_t len, struct cv_segmentation *seg,
 	seg->csum_start = seg->csum_offset = 0;
 	seg->hdr_len = 0;
 	if (seg->gso_type != CV_GSO_NONE) {
-		if (seg->gso_type != (version == 4 ? CV_GSO_TCPV4 : CV_GSO_TCPV6) ||
-		    proto != PROTO_TCP) {
+		if (gso_proto(seg->gso_type, version) != proto) {
 			*why = "segmentation type does not match the packet";
 			return -EINVAL;
 		}
@@ -187,7 +203,8 @@ int offload_check(const uint8_t *pkt, size_t len, struct cv_segmentation *seg,
 		seg->csum_offset = proto == PROTO_TCP ? 16 : 6;
 		seg->hdr_len = (uint16_t)(l4 + l4_min);
 	}
-	if (seg->gso_type != CV_GSO_NONE) {
+	/* A UDP segment's headers end with its 8-byte UDP header. */
+	if (seg->gso_type != CV_GSO_NONE && proto == PROTO_TCP) {
 		size_t thl = (size_t)(pkt[l4 + 12] >> 4) * 4;
 		if (thl < 20 || l4 + thl > len) {
 			*why = "bad TCP header";
@@ -231,6 +248,46 @@ size_t offload_split_size(size_t len, const struct cv_segmentation *seg,
 	return len - seg->hdr_len + n * (room + seg->hdr_len);
 }
 
+/* The transport header of piece k of n, whose payload starts `off`
+ * bytes into the large segment's and which has l4_len bytes of
+ * transport header and payload: TCP's sequence number and flags (CWR on
+ * the first piece only; FIN and PSH on the last), UDP's length. */
+static void fix_l4(uint8_t *l4h, bool udp, uint32_t seq, size_t off,
+		   size_t l4_len, unsigned int k, unsigned int n)
+{
+	if (udp) {
+		put16(l4h + 4, (uint16_t)l4_len);
+		return;
+	}
+	put32(l4h + 4, seq + (uint32_t)off);
+	if (k > 0)
+		l4h[13] &= (uint8_t)~TCP_CWR;
+	if (k + 1 < n)
+		l4h[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+}
+
+/* A piece's checksum: whole (`done`), or only the pseudo-header's sum,
+ * left to the kernel that finally sends or receives it. */
+static void piece_csum(uint8_t *ip, int version, size_t l4, size_t total,
+		       const struct cv_segmentation *seg, bool done)
+{
+	bool udp = seg->gso_type == CV_GSO_UDP_L4;
+	uint8_t *l4h = ip + l4, *field = l4h + seg->csum_offset;
+	uint32_t l4_len = (uint32_t)(total - l4);
+	uint32_t pseudo = csum_pseudo(ip, version, udp ? PROTO_UDP : PROTO_TCP,
+				      l4_len);
+
+	if (!done) {
+		store_csum(field, csum_fold(pseudo));
+		return;
+	}
+	field[0] = field[1] = 0;
+	uint16_t c = (uint16_t)~csum_fold(csum_add(pseudo, l4h, l4_len));
+	if (udp && c == 0)
+		c = 0xffff;	/* UDP: 0 would mean "no checksum" */
+	store_csum(field, c);
+}
+
 unsigned int offload_split(const uint8_t *pkt, size_t len,
 			   const struct cv_segmentation *seg, unsigned int per,
 			   bool leave_csum, size_t room, uint8_t *out, size_t cap,
@@ -241,6 +298,7 @@ unsigned int offload_split(const uint8_t *pkt, size_t len,
 	size_t payload = len - hl, chunk = (size_t)per * seg->gso_size;
 	unsigned int n = (offload_segments(len, seg) + per - 1) / per;
 	int version = pkt[0] >> 4;
+	bool udp = seg->gso_type == CV_GSO_UDP_L4;
 	uint32_t seq = get32(pkt + l4 + 4);
 	uint16_t id = version == 4 ? get16(pkt + 4) : 0;
 	size_t used = 0;
@@ -251,7 +309,7 @@ unsigned int offload_split(const uint8_t *pkt, size_t len,
 		size_t off = k * chunk;
 		size_t plen = payload - off < chunk ? payload - off : chunk;
 		size_t total = hl + plen;
-		uint8_t *ip = out + used + room, *tcp = ip + l4;
+		uint8_t *ip = out + used + room;
 
 		memcpy(ip, pkt, hl);
 		memcpy(ip + hl, pkt + hl + off, plen);
@@ -262,21 +320,8 @@ unsigned int offload_split(const uint8_t *pkt, size_t len,
 		} else {
 			put16(ip + 4, (uint16_t)(total - 40));
 		}
-		put32(tcp + 4, seq + (uint32_t)off);
-		/* CWR on the first segment only; FIN and PSH on the last. */
-		if (k > 0)
-			tcp[13] &= (uint8_t)~TCP_CWR;
-		if (k + 1 < n)
-			tcp[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
-		uint32_t pseudo = csum_pseudo(ip, version, PROTO_TCP,
-					      (uint32_t)(total - l4));
-		if (per == 1 && !leave_csum) {
-			tcp[16] = tcp[17] = 0;
-			store_csum(tcp + 16, (uint16_t)~csum_fold(
-				csum_add(pseudo, tcp, total - l4)));
-		} else {
-			store_csum(tcp + 16, csum_fold(pseudo));
-		}
+		fix_l4(ip + l4, udp, seq, off, total - l4, k, n);
+		piece_csum(ip, version, l4, total, seg, per == 1 && !leave_csum);
 		msgs[k] = (struct cv_msg){ .data = out + used,
 					   .len = room + total };
 		used += room + total;

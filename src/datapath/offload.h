@@ -1,15 +1,18 @@
 /*
- * TUN offloads: large TCP segments and checksums left to do.
+ * TUN offloads: large TCP and UDP segments and checksums left to do.
  *
  * With IFF_VNET_HDR each packet read from or written to TUN starts with a
  * struct virtio_net_hdr. A read may then return one TCP segment of up to
  * 64 KiB that the kernel has not split (gso_type set, gso_size payload
- * bytes per wire packet), and any packet may come with its L4 checksum
- * not yet computed (NEEDS_CSUM: the checksum field holds only the sum of
- * the pseudo-header). This file converts between that header and struct
- * cv_segmentation, checks segmentation metadata that came from a peer,
- * and splits a large segment into smaller ones in software for a link
- * that cannot carry it whole. Joining segments back is gro.c.
+ * bytes per wire packet: TSO), or, where the kernel has USO (Linux 6.2),
+ * one UDP datagram that an application sent with UDP_SEGMENT and that
+ * stands for gso_size-byte datagrams (gso_type CV_GSO_UDP_L4); any
+ * packet may come with its L4 checksum not yet computed (NEEDS_CSUM: the
+ * checksum field holds only the sum of the pseudo-header). This file
+ * converts between that header and struct cv_segmentation, checks
+ * segmentation metadata that came from a peer, and splits a large
+ * segment into smaller ones in software for a link that cannot carry it
+ * whole. Joining segments back is gro.c.
  */
 #ifndef CULVERT_OFFLOAD_H
 #define CULVERT_OFFLOAD_H
@@ -29,6 +32,10 @@
  * LAN (gso size 1: 30,000 of them); a flow whose MSS is smaller still
  * (a peer that advertised one) is split before it is sent. */
 #define OFFLOAD_GSO_SIZE_MIN 536
+/* The most datagrams one large UDP segment may stand for: what Linux
+ * lets an application send in one UDP_SEGMENT send (UDP_MAX_SEGMENTS
+ * before Linux 6.14), so that any receiver's kernel takes it. */
+#define OFFLOAD_UDP_SEGMENTS_MAX 64
 
 /* virtio_net_hdr (little endian, as TUN uses it) <-> cv_segmentation. */
 void offload_from_vnet(const uint8_t vnet[VNET_HDR_LEN],
@@ -43,10 +50,11 @@ void offload_vnet_shift(uint8_t vnet[VNET_HDR_LEN], size_t by);
 /*
  * Check seg against pkt and fill what follows from the headers:
  * csum_start and csum_offset (TCP or UDP after the IP header), hdr_len
- * (IP and TCP headers). For segments from a peer (PROTO_DATA_GSO) and
- * from TUN alike: the kernel's hdr_len is not the header length. Only a
- * TCP segment over IPv4 or IPv6 without extension headers may have a
- * gso_type. Returns 0 or -EINVAL (*why says what was wrong).
+ * (IP and TCP or UDP headers). For segments from a peer (PROTO_DATA_GSO)
+ * and from TUN alike: the kernel's hdr_len is not the header length.
+ * Only a TCP segment (gso_type TCPV4 or TCPV6, as the IP version) or a
+ * UDP one (UDP_L4) over IPv4 or IPv6 without extension headers may have
+ * a gso_type. Returns 0 or -EINVAL (*why says what was wrong).
  */
 int offload_check(const uint8_t *pkt, size_t len, struct cv_segmentation *seg,
 		  const char **why);
@@ -58,7 +66,9 @@ void offload_finish_csum(uint8_t *pkt, size_t len,
 /*
  * Split the large segment pkt (checked by offload_check) into packets of
  * `per` wire segments each: per == 1 gives plain packets with every
- * checksum computed, or with the TCP checksum left to do when
+ * checksum computed (TCP: sequence numbers and flags fixed up; UDP: each
+ * datagram's length, and a checksum of 0 sent as 0xffff), or with the
+ * TCP or UDP checksum left to do when
  * leave_csum (for a peer that takes PROTO_DATA_PARTIAL); per > 1 gives
  * smaller large segments whose checksum is left to do. out_seg
  * describes each packet (the same for all).

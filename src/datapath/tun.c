@@ -59,19 +59,44 @@ static void log_setiff_error(const char *name, bool tap, int err)
 	}
 }
 
+/* Linux 6.2's USO, for build hosts with older headers. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 /* Checksum offload and TSO for IPv4 and IPv6 on a device opened with
- * IFF_VNET_HDR. TSO_ECN: segments with CWR set come whole too. An old
- * kernel without them still works, with small packets only. */
+ * IFF_VNET_HDR, and USO where the kernel has it: UDP sent with
+ * UDP_SEGMENT then comes whole too (an older kernel says EINVAL, and
+ * cuts it before TUN). TSO_ECN: segments with CWR set come whole too.
+ * A kernel without any still works, with small packets only. One line
+ * says what is on. */
 static void enable_offload(struct tun *tun)
 {
 	int hdr_size = (int)sizeof(struct virtio_net_hdr);
 	unsigned int features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 |
 				TUN_F_TSO_ECN;
 
-	if (ioctl(tun->fd, TUNSETVNETHDRSZ, &hdr_size) < 0 ||
-	    ioctl(tun->fd, TUNSETOFFLOAD, features) < 0)
+	tun->uso = false;
+	if (ioctl(tun->fd, TUNSETVNETHDRSZ, &hdr_size) < 0) {
 		log_info("%s: no TSO offload (%s): packets go one by one",
 			 tun->name, strerror(errno));
+		return;
+	}
+	if (ioctl(tun->fd, TUNSETOFFLOAD,
+		  features | TUN_F_USO4 | TUN_F_USO6) == 0) {
+		tun->uso = true;
+		log_info("%s: offloads on: checksums, TSO and USO (large TCP and UDP segments)",
+			 tun->name);
+	} else if (ioctl(tun->fd, TUNSETOFFLOAD, features) == 0) {
+		log_info("%s: offloads on: checksums and TSO; no USO in this kernel (Linux 6.2 has it): UDP sent with UDP_SEGMENT is cut before %s",
+			 tun->name, tun->name);
+	} else {
+		log_info("%s: no TSO offload (%s): packets go one by one",
+			 tun->name, strerror(errno));
+	}
 }
 
 int tun_open(const char *name, bool offload, bool tap, struct tun *tun)
@@ -83,6 +108,7 @@ int tun_open(const char *name, bool offload, bool tap, struct tun *tun)
 	tun->ifindex = 0;
 	tun->name[0] = '\0';
 	tun->vnet_hdr = false;
+	tun->uso = false;
 	tun->tap = tap;
 	if (offload)
 		ifr.ifr_flags |= IFF_VNET_HDR;

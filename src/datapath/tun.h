@@ -18,6 +18,10 @@ struct tun {
 	 * kernel hands over and takes back TCP segments of up to 64 KiB
 	 * (TSO) with their checksum left to do. */
 	bool vnet_hdr;
+	/* And large UDP segments (USO, Linux 6.2): an application's
+	 * UDP_SEGMENT send comes, and goes back, as one datagram that
+	 * stands for many (gso_type UDP_L4). */
+	bool uso;
 	/* A TAP device: every read and write is an Ethernet frame (no FCS),
 	 * and the virtio-net header's offsets count from the frame's start. */
 	bool tap;
@@ -32,7 +36,8 @@ struct tun {
 /* name: the wanted device name, or NULL/"" to let the kernel choose.
  * Returns 0 or a negative errno, after logging a line that says what to do
  * (no /dev/net/tun, no CAP_NET_ADMIN, name in use). offload: open with
- * IFF_VNET_HDR and turn on TSO and checksum offload (see vnet_hdr).
+ * IFF_VNET_HDR and turn on TSO and checksum offload (see vnet_hdr),
+ * and USO where the kernel has it (see uso).
  * tap: a TAP device instead (IFF_TAP). */
 int tun_open(const char *name, bool offload, bool tap, struct tun *tun);
 /* Closing the fd deletes the device, and with it its addresses and

@@ -105,6 +105,8 @@ static void fill_welcome(const struct cv_session *s, struct proto_welcome *w)
 		w->features |= PROTO_FEATURE_DATA_GSO;
 	if (session_takes_partial(s))
 		w->features |= PROTO_FEATURE_DATA_PARTIAL;
+	if (session_takes_uso(s))
+		w->features |= PROTO_FEATURE_DATA_USO;
 	w->features |= PROTO_FEATURE_PATH_MTU;
 	server_welcome_reset_token(s, w);
 }
@@ -243,6 +245,8 @@ static bool hello(struct cv_session *s, struct proto_msg *m)
 	s->data_gso = session_takes_gso(s) && (h->flags & PROTO_HELLO_DATA_GSO);
 	s->data_partial = session_takes_partial(s) &&
 			  (h->flags & PROTO_HELLO_DATA_PARTIAL);
+	s->data_uso = s->data_gso && session_takes_uso(s) &&
+		      (h->flags & PROTO_HELLO_DATA_USO);
 	s->probes_answered = h->flags & PROTO_HELLO_PATH_MTU;
 	s->takes_move = h->flags & PROTO_HELLO_MOVE;
 	s->previous4 = h->previous4;

@@ -72,6 +72,7 @@
 #   lab_require                 skip (77) without root, /dev/net/tun, ip, socat, ping
 #   lab_up                      namespaces, veths, addresses, routes (forwarding off)
 #   lab_down                    what the EXIT trap does, for use before the end
+#   lab_again                   lab_down, then a new temp dir for the next lab_up
 #   lab_forwarding on|off       IPv4 forwarding in the gateway
 #   lab_write_configs           $LAB_TMP/gw.conf and $LAB_TMP/u.conf (udp, insecure)
 #   lab_start NAME NS CONF      start culvertd in NS, log to $LAB_TMP/NAME.log
@@ -80,6 +81,7 @@
 #   lab_wait_log NAME ERE SECS  poll NAME's log for ERE; 1 on timeout or death
 #   lab_counters NAME           SIGUSR1, parse the next `counters:` line into
 #                               the associative array LAB_COUNTERS
+#   lab_counters_as NAME ARRAY  the same, copied into the global array ARRAY
 #   lab_ping COUNT [NS [TO]]    ping V (or TO) from U (or NS); sets LAB_PING_RECEIVED
 #   lab_steady_ping COUNT       a ping U -> V every 0.05 s in the background,
 #                               for the length of an attack
@@ -292,6 +294,12 @@ lab_down() {   # end our processes, delete the namespaces and the temp dir
 	fi
 	return 0
 }
+lab_again() {   # lab_down, then ready for another lab_up in the same run
+	lab_down
+	LAB_NAMES=() LAB_PID=() LAB_START=() LAB_LOG=() LAB_BG=()
+	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || fail "no temp dir"
+}
+
 lab__cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -810,6 +818,15 @@ lab_counters() {   # lab_counters NAME : fills LAB_COUNTERS from a fresh `counte
 		[[ $kv == *=* ]] && LAB_COUNTERS[${kv%%=*}]=${kv#*=}
 	done
 	return 0
+}
+
+lab_counters_as() {   # lab_counters_as NAME ARRAY : lab_counters NAME, copied into the global ARRAY
+	local k
+	lab_counters "$1" || return 1
+	declare -gA "$2"
+	local -n lab__into=$2
+	lab__into=()
+	for k in "${!LAB_COUNTERS[@]}"; do lab__into[$k]=${LAB_COUNTERS[$k]}; done
 }
 
 lab_ping() {   # lab_ping COUNT [NS [TO]] : ping V (or TO) from U (or NS); LAB_PING_RECEIVED = replies

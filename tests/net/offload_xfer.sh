@@ -30,12 +30,8 @@ lab_run() {
 	ok "$t: $MB MiB U -> V in ${XFER_SECS}s, sha256 matches"
 	lab_xfer_between v u "$(lab_inner u)" "$MB" || fail "$t: $MB MiB TCP V -> U did not arrive whole"
 	ok "$t: $MB MiB V -> U in ${XFER_SECS}s, sha256 matches"
-	lab_counters gw || fail "$t: no counters from the gateway"
-	declare -gA GW=()
-	for k in "${!LAB_COUNTERS[@]}"; do GW[$k]=${LAB_COUNTERS[$k]}; done
-	lab_counters u || fail "$t: no counters from the client"
-	declare -gA U=()
-	for k in "${!LAB_COUNTERS[@]}"; do U[$k]=${LAB_COUNTERS[$k]}; done
+	lab_counters_as gw GW || fail "$t: no counters from the gateway"
+	lab_counters_as u U || fail "$t: no counters from the client"
 	for side in GW U; do
 		local -n c=$side
 		((${c[malformed]:-1} == 0 && ${c[spoofed_source]:-1} == 0)) ||
@@ -60,9 +56,7 @@ for t in udp dtls tls; do
 			fail "$t: packets sent with their checksum left to do: client ${U[csum_left]:-} of ${U[gso_split]} split, gateway ${GW[csum_left]:-} of ${GW[gso_split]}"
 		ok "$t: segments split (client ${U[gso_split]}, gateway ${GW[gso_split]}), checksums left to the far side (client ${U[csum_left]}, gateway ${GW[csum_left]}), joined again (client ${U[gro_joined]}, gateway ${GW[gro_joined]})"
 	fi
-	lab_down
-	LAB_NAMES=() LAB_PID=() LAB_START=() LAB_LOG=()
-	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cvt-$LAB_ID.XXXXXX") || fail "no temp dir"
+	lab_again
 done
 
 # A client without offloads, as an older culvert would be: it does not

@@ -10,7 +10,8 @@
  *
  * From a peer: a large segment whose segment size is absurd (1 byte,
  * which the kernel would make 30,000 packets of) or larger than the
- * tunnel MTU is dropped as malformed, and nothing reaches TUN. And on a
+ * tunnel MTU is dropped as malformed, and nothing reaches TUN. Large
+ * UDP segments go whole, and are taken, only between peers with USO. And on a
  * server with sites: which sources and destinations each session may
  * use, and the counter that names each drop. */
 #include <arpa/inet.h>
@@ -349,6 +350,96 @@ START_TEST(absurd_segment_size_refused)
 }
 END_TEST
 
+/* ---- large UDP segments (USO): whole only to a peer that takes them */
+
+#define UDP_SEG 1200	/* QUIC's datagrams */
+
+/* A large UDP segment from 203.0.113.2 to 198.51.100.2 standing for
+ * `count` datagrams, into ip; returns its length. */
+static size_t udp_large(uint8_t *ip, unsigned int count)
+{
+	size_t len = 28 + (size_t)count * UDP_SEG;
+
+	memset(ip, 0, len);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)len);
+	ip[8] = 64;
+	ip[9] = 17;				/* UDP */
+	memcpy(ip + 12, (const uint8_t[]){ 203, 0, 113, 2, 198, 51, 100, 2 }, 8);
+	put16(ip + 20, 40000);
+	put16(ip + 22, 443);
+	put16(ip + 24, (uint16_t)(len - 20));
+	return len;
+}
+
+START_TEST(udp_segment_whole_with_uso)
+{
+	static uint8_t buf[VNET_HDR_LEN + 28 + 65 * UDP_SEG];
+	struct rig r;
+
+	for (int uso = 0; uso <= 1; uso++) {
+		rig_up(&r, &fake, true);
+		r.s.data_gso = true;
+		r.s.data_uso = uso;
+		/* As TUN hands it over: its virtio-net header first. */
+		size_t n = VNET_HDR_LEN + udp_large(buf + VNET_HDR_LEN, 10);
+		memcpy(buf, (const uint8_t[]){ VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					       CV_GSO_UDP_L4, 0, 0,
+					       UDP_SEG & 0xff, UDP_SEG >> 8,
+					       20, 0, 6, 0 }, VNET_HDR_LEN);
+		ck_assert_int_eq(send(r.peer, buf, n, 0), (ssize_t)n);
+		rig_run(&r);
+		/* Without USO at the peer: ten datagrams, each on its own. */
+		ck_assert_uint_eq(n_seen, uso ? 1 : 10);
+		ck_assert_uint_eq(seen[0].type, uso ? PROTO_DATA_GSO : PROTO_DATA);
+		ck_assert_uint_eq(r.core.counters.udp_gso_tx, uso);
+		ck_assert_uint_eq(r.core.counters.udp_gso_split, !uso);
+		rig_down(&r);
+	}
+}
+END_TEST
+
+/* From the peer: a large UDP segment only when we said we take them,
+ * and of no more datagrams than a kernel sends in one. */
+START_TEST(udp_segment_from_peer)
+{
+	static uint8_t msg[PROTO_DATA_GSO_HDR + 28 + 65 * UDP_SEG];
+	static const struct {
+		bool uso;
+		unsigned int count;
+		bool taken;
+	} cases[] = {
+		{ false, 40, false }, { true, 40, true }, { true, 65, false },
+	};
+	struct rig r;
+	uint8_t out[VNET_HDR_LEN + 28 + 40 * UDP_SEG];
+
+	rig_up(&r, &fake, true);
+	r.s.data_gso = true;
+	r.s.mtu = 1400;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t malformed = r.core.counters.malformed;
+		r.s.data_uso = cases[i].uso;
+		size_t n = udp_large(msg + PROTO_DATA_GSO_HDR, cases[i].count);
+		struct cv_segmentation seg = {
+			.flags = CV_MSG_NEEDS_CSUM, .gso_type = CV_GSO_UDP_L4,
+			.gso_size = UDP_SEG,
+		};
+		proto_put_data_gso(msg, &seg);
+		struct cv_msg m = { .data = msg, .len = PROTO_DATA_GSO_HDR + n };
+		datapath_deliver(r.dp, &r.s, &m, 1);
+		ssize_t got = recv(r.peer, out, sizeof(out), 0);
+		ck_assert_msg((got > 0) == cases[i].taken, "case %zu: %zd", i, got);
+		if (cases[i].taken)
+			ck_assert_uint_eq(out[1], CV_GSO_UDP_L4);
+		ck_assert_uint_eq(r.core.counters.malformed,
+				  malformed + !cases[i].taken);
+	}
+	ck_assert_uint_eq(r.core.counters.udp_gso_rx, 1);
+	rig_down(&r);
+}
+END_TEST
+
 /* ---- a server's checks of what sessions send, with sites */
 
 static struct cv_prefix pfx(const char *text)
@@ -493,7 +584,9 @@ int main(void)
 	tcase_add_test(tc, full_table_mid_batch);
 	tcase_add_test(tc, path_carries_less);
 	suite_add_tcase(s, tc);
+	tcase_add_test(tc, udp_segment_whole_with_uso);
 	tcase_add_test(peer, absurd_segment_size_refused);
+	tcase_add_test(peer, udp_segment_from_peer);
 	suite_add_tcase(s, peer);
 	tcase_add_test(server, site_sources_and_routes);
 	suite_add_tcase(s, server);
