@@ -12,7 +12,9 @@
 # of no row, an optional sys_NAME_up hook run once the tunnel carries traffic,
 # the median table written for one run too, --median-tsv and --fields,
 # packages installed without their recommends, the loss columns (TCP
-# through 0, 1 and 5 % random loss on the outer link, made with nftables).
+# through 0, 1 and 5 % random loss on the outer link, made with nftables),
+# ping at 2 ms intervals and beside one saturating TCP stream, and the UDP
+# test's datagrams per CPU second of both VPN ends.
 # bench/run.sh (`make bench`) drives it with bench/culvert-systems.sh.
 #
 # usage: peers.sh [-r RUNS] [-o DIR] [-l] [SYSTEM...]
@@ -72,6 +74,8 @@ UDP_SECS=${UDP_SECS:-5}       # iperf3 -t for the UDP test
 UDP_RATE=${UDP_RATE:-2G}      # offered UDP rate
 UDP_LEN=${UDP_LEN:-1200}      # UDP payload: fits every tunnel's MTU unfragmented
 PINGS=${PINGS:-20}
+PINGS2=${PINGS2:-200}         # pings at 2 ms intervals (rtt2_ms)
+LOAD_PINGS=${LOAD_PINGS:-40}  # pings at 50 ms beside one saturating TCP stream (rtt_load_ms)
 UP_TIMEOUT=${UP_TIMEOUT:-30}  # seconds to wait for a tunnel to carry traffic
 LOSS_SECS=${LOSS_SECS:-5}     # iperf3 -t for each loss test; 0: no loss tests
 ALL_SYSTEMS="raw wireguard openvpn-udp openvpn-tcp openvpn-tcp-nodelay ocserv-dtls ocserv-tls tinc fastd crypto"
@@ -80,12 +84,13 @@ LOCK=${LOCK:-${TMPDIR:-/tmp}/culvert-bench-$NS_PREFIX.lock}   # one run per lab 
 # (s: text, N: decimals). The first twelve are the main table, the rest
 # details; status is "ok", "incomplete" (a test gave no number) or "failed:
 # WHY".
-FIELDS="system version transport tcp_mbps tcp_rev_mbps udp_mbps udp_loss_pct rtt_ms cpu_s_per_GB
- tcp_loss0_mbps tcp_loss1_mbps tcp_loss5_mbps
+FIELDS="system version transport tcp_mbps tcp_rev_mbps udp_mbps udp_loss_pct udp_kpps_per_core
+ rtt_ms rtt2_ms rtt_load_ms cpu_s_per_GB tcp_loss0_mbps tcp_loss1_mbps tcp_loss5_mbps
  mtu cipher cli_cpu_pct cli_sys_pct srv_cpu_pct srv_sys_pct hot_thread hot_thread_pct
- cpu_s_per_GB_rev box_busy_pct outer_udp_pct udp_sent_mbps status"
-FMTS="s s s 0 0 0 2 3 2 0 0 0 s s 0 0 0 0 s 0 2 0 0 0 s"
-MAIN_FIELDS=12
+ cpu_s_per_GB_rev box_busy_pct outer_udp_pct udp_sent_mbps
+ rtt2_p50_ms rtt_load_p90_ms rtt_load_max_ms load_tcp_mbps status"
+FMTS="s s s 0 0 0 2 0 3 3 3 2 0 0 0 s s 0 0 0 0 s 0 2 0 0 0 3 3 3 0 s"
+MAIN_FIELDS=15
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '[peers %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -574,12 +579,39 @@ iperf() {   # iperf OUTFILE ARGS... : bounded iperf3 client in hu, JSON out
 	wait "$pid"
 }
 
+ping_stats() {   # ping_stats COUNT INTERVAL -> "mean p50 p90 max" ms of U's pings to V, or "- - - -"
+	local secs; secs=$(awk -v c="$1" -v i="$2" 'BEGIN{printf "%d", c * i + 5}')
+	nsx "$HU" timeout "$secs" ping -n -c "$1" -i "$2" -W 1 $V_LAN 2>/dev/null |
+		awk '/ time=/ { sub(/.* time=/, ""); a[++n] = $1 + 0; s += $1 }
+		function q(p,   k) { k = int(p * n + 0.999999); return a[k < 1 ? 1 : k] }
+		END { if (!n) { print "- - - -"; exit }
+			for (j = 2; j <= n; j++) { x = a[j]; p = j - 1; while (p > 0 && a[p] > x) { a[p + 1] = a[p]; p-- } a[p + 1] = x }
+			print s / n, q(0.5), q(0.9), a[n] }'
+}
+rtt_under_load() {   # rtt_under_load R -> "mean p90 max load_mbps": pings beside one TCP stream U -> V
+	# the stream runs for the whole ping (1 s to ramp up, LOAD_PINGS at 50
+	# ms, 1 s to spare), bounded by iperf3 -t and timeout like every load
+	local f=$1-load.json secs stats mean p50 p90 max mbps
+	secs=$(awk -v c="$LOAD_PINGS" 'BEGIN{printf "%d", c * 0.05 + 2.999}')
+	ip netns exec "$HU" timeout $((secs + 20)) iperf3 -c $V_LAN -J -t "$secs" >"$f" 2>&1 9>&- &
+	local pid=$!; echo "$pid $(starttime $pid)" >>"$OUT/pids"
+	sleep 1
+	read -r mean p50 p90 max < <(ping_stats "$LOAD_PINGS" 0.05)
+	wait "$pid"
+	mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6' "$f" 2>/dev/null)
+	[[ $mbps =~ ^[0-9.]+$ ]] || { log "$CUR_SYS: the TCP stream beside the pings failed, see $f"; mean=- p90=- max=- mbps=-; }
+	echo "$mean $p90 $max $mbps"
+}
+
 measure() {   # measure SYS -> one TSV line on stdout
 	local sys=$1; local r=$OUT/raw/$RUN_ID-$sys; mkdir -p "$OUT/raw"
-	# RTT
-	local rtt
-	rtt=$(nsx "$HU" ping -c "$PINGS" -i 0.05 -W 1 -q $V_LAN 2>/dev/null |
-		awk -F'/' '/^rtt|^round-trip/{print $5}')
+	# RTT idle, at 50 ms and at 2 ms intervals, then beside a bulk stream
+	local rtt rtt2 rtt2_p50 p50 p90 max rtt_load load_p90 load_max load_mbps
+	read -r rtt p50 p90 max < <(ping_stats "$PINGS" 0.05)
+	read -r rtt2 rtt2_p50 p90 max < <(ping_stats "$PINGS2" 0.002)
+	sleep 1
+	read -r rtt_load load_p90 load_max load_mbps < <(rtt_under_load "$r")
+	sleep 1
 	# TCP forward (U sends to V), with CPU accounting of both VPN ends
 	local c0 s0 b0 o0 t0 c1 s1 b1 o1 t1
 	c0=$(cpu_ticks "${CLI_PIDS[@]}") s0=$(cpu_ticks "${SRV_PIDS[@]}") b0=$(box_cpu) o0=$(outer_pkts)
@@ -622,12 +654,22 @@ measure() {   # measure SYS -> one TSV line on stdout
 			split(a, x, " "); split(z, y, " "); print (y[1]+y[2]-x[1]-x[2])/h/(b/1e9)}')
 	fi
 	sleep 1
-	# UDP at a high offered rate, fixed datagram size
+	# UDP at a high offered rate, fixed datagram size; the datagrams that
+	# arrived per CPU second of both VPN ends is the small-packet figure
+	local u0 u1
+	u0=$(cpu_ticks "${CLI_PIDS[@]}" "${SRV_PIDS[@]}")
 	iperf "$r-udp.json" -u -b "$UDP_RATE" -l "$UDP_LEN" -t "$UDP_SECS"
-	local udp loss sent
+	u1=$(cpu_ticks "${CLI_PIDS[@]}" "${SRV_PIDS[@]}")
+	local udp loss sent pkts kpps=-
 	sent=$(jq -r '.end.sum.bits_per_second / 1e6' "$r-udp.json" 2>/dev/null)
 	loss=$(jq -r '.end.sum.lost_percent' "$r-udp.json" 2>/dev/null)
 	udp=$(awk -v s="$sent" -v l="$loss" 'BEGIN{ if (s=="" || l=="") print "-"; else print s*(1-l/100)}')
+	pkts=$(jq -r '.end.sum.packets - .end.sum.lost_packets' "$r-udp.json" 2>/dev/null)
+	if [[ $sys != raw && $pkts =~ ^[0-9]+$ ]]; then
+		kpps=$(awk -v a="$u0" -v z="$u1" -v h="$CLK_TCK" -v p="$pkts" 'BEGIN{
+			split(a, x, " "); split(z, y, " "); c = (y[1]+y[2]-x[1]-x[2])/h
+			print (c > 0) ? p / c / 1000 : "-"}')
+	fi
 	[[ $tcp =~ ^[0-9.]+$ ]] || { log "$sys: TCP test failed, see $r-tcp.json"; tcp=-; }
 	[[ $rev =~ ^[0-9.]+$ ]] || { log "$sys: reverse TCP test failed, see $r-tcprev.json"; rev=-; }
 	[[ $loss =~ ^[0-9.e+-]+$ ]] || { log "$sys: UDP test failed, see $r-udp.json"; udp=- loss=- sent=-; }
@@ -643,10 +685,12 @@ measure() {   # measure SYS -> one TSV line on stdout
 		loss_set 0
 	fi
 	local status=ok
-	[[ $tcp == - || $rev == - || $udp == - || -z $rtt ]] && status=incomplete
-	local vals=("${SYS_NAME:-$sys}" "$SYS_VERSION" "$SYS_TRANSPORT" "$tcp" "$rev" "$udp" "$loss" "${rtt:--}"
-		"$cpu_gb" "${lossy[@]}" "${mtu:-?}" "$SYS_CIPHER" "$cli_pct" "$cli_sys" "$srv_pct" "$srv_sys"
-		"$hot" "$hot_pct" "$cpu_gb_rev" "$busy" "$outer_udp" "$sent" "$status")
+	[[ $tcp == - || $rev == - || $udp == - || ${rtt:--} == - || ${rtt2:--} == - || ${rtt_load:--} == - ]] &&
+		status=incomplete
+	local vals=("${SYS_NAME:-$sys}" "$SYS_VERSION" "$SYS_TRANSPORT" "$tcp" "$rev" "$udp" "$loss" "$kpps"
+		"${rtt:--}" "${rtt2:--}" "${rtt_load:--}" "$cpu_gb" "${lossy[@]}" "${mtu:-?}" "$SYS_CIPHER"
+		"$cli_pct" "$cli_sys" "$srv_pct" "$srv_sys" "$hot" "$hot_pct" "$cpu_gb_rev" "$busy" "$outer_udp"
+		"$sent" "${rtt2_p50:--}" "${load_p90:--}" "${load_max:--}" "${load_mbps:--}" "$status")
 	printf '%s\t' "${vals[@]}" | sed 's/\t$//' | format_line
 }
 format_line() {   # round each numeric field of TSV lines as FMTS says
@@ -763,12 +807,20 @@ median_tsv() {   # median_tsv FILE... : per system, the median of each numeric f
 		for (i=2; i<=nf[k]; i++) line=line OFS (i == nf[k] && i == nfields ? status(k, i) : f[i] == "s" ? txt(k, i) : med(k, i))
 		print line } }' "$@" | format_line
 }
-spread() {   # spread FILE... : per system, min..max of the throughputs and RTT over runs
-	awk -F'\t' '{ k=$1; if (!(k in s)) { s[k]=1; o[++n]=k; c[k]=0 } c[k]++
-		for (i=4; i<=8; i++) { if ($i=="-" || i==7) continue
+field_no() {   # field_no NAME : its column in the TSV (1-based)
+	echo $FIELDS | tr ' ' '\n' | grep -nx -- "$1" | cut -d: -f1
+}
+spread() {   # spread FILE... : per system, min..max of the throughputs and RTTs over runs
+	local cols="" n
+	for n in tcp_mbps tcp_rev_mbps udp_mbps rtt_ms rtt2_ms rtt_load_ms; do cols+="$(field_no $n) "; done
+	awk -F'\t' -v cols="$cols" 'BEGIN { nc = split(cols, col, " ") }
+		{ k=$1; if (!(k in s)) { s[k]=1; o[++n]=k; c[k]=0 } c[k]++
+		for (j=1; j<=nc; j++) { i=col[j]; if ($i=="-" || $i=="") continue
 			if (!((k,i) in lo) || $i+0<lo[k,i]) lo[k,i]=$i+0; if (!((k,i) in hi) || $i+0>hi[k,i]) hi[k,i]=$i+0 } }
-		END { printf "%-20s %5s %-14s %-14s %-14s %-14s\n", "system", "runs", "tcp min..max", "rev min..max", "udp min..max", "rtt min..max"
-		for (j=1; j<=n; j++) { k=o[j]; printf "%-20s %5d %-14s %-14s %-14s %-14s\n", k, c[k], lo[k,4]".."hi[k,4], lo[k,5]".."hi[k,5], lo[k,6]".."hi[k,6], lo[k,8]".."hi[k,8] } }' "$@"
+		END { printf "%-20s %5s %-14s %-14s %-14s %-14s %-14s %-14s\n", "system", "runs", "tcp min..max",
+			"rev min..max", "udp min..max", "rtt min..max", "rtt2 min..max", "load min..max"
+		for (m=1; m<=n; m++) { k=o[m]; printf "%-20s %5d", k, c[k]
+			for (j=1; j<=nc; j++) printf " %-14s", lo[k,col[j]]".."hi[k,col[j]]; print "" } }' "$@"
 }
 
 # ================================================================== main

@@ -8,7 +8,8 @@
 # beside this script, then for an installed culvertd).
 #
 # Environment (make bench VAR=value passes them too):
-#   BENCH_RUNS      rounds, interleaved; medians are reported (default 3)
+#   BENCH_RUNS      rounds, interleaved; medians are reported (default 3;
+#                   5 for figures to quote: ping is noisy here)
 #   BENCH_SYSTEMS   systems to run (default: culvert-udp culvert-tls
 #                   culvert-dtls culvert-tap raw and every peer of peers.sh); `crypto`
 #                   adds the one-core crypto ceiling
@@ -19,7 +20,7 @@
 #                   results/); each run makes RESULTS/YYYYMMDD-HHMMSS/ with
 #                   results.csv, comparison.csv, results.png, report.txt,
 #                   host.txt, and work/ (peers.sh's logs, configs, raw JSON)
-#   TCP_SECS UDP_SECS UDP_RATE UDP_LEN PINGS UP_TIMEOUT LOSS_SECS
+#   TCP_SECS UDP_SECS UDP_RATE UDP_LEN PINGS PINGS2 LOAD_PINGS UP_TIMEOUT LOSS_SECS
 #                   passed to peers.sh (LOSS_SECS=0: no loss columns)
 #
 #   BENCH_CHART=0   no chart (and no gnuplot-nox installed for it)
@@ -60,6 +61,7 @@ elif [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	BENCH_RUNS=${BENCH_RUNS:-1}
 	BENCH_SYSTEMS=${BENCH_SYSTEMS:-"$CULVERT_SYSTEMS raw"}
 	export TCP_SECS=${TCP_SECS:-3} UDP_SECS=${UDP_SECS:-2} PINGS=${PINGS:-10}
+	export PINGS2=${PINGS2:-100} LOAD_PINGS=${LOAD_PINGS:-20}
 	export LOSS_SECS=${LOSS_SECS:-3}
 fi
 BENCH_RUNS=${BENCH_RUNS:-3}
@@ -94,7 +96,7 @@ run_bench() {   # the lab, every system, BENCH_RUNS rounds: sets DIR STAMP REPOR
 		echo "culvertd:  $CULVERTD ($("$CULVERTD" --version 2>/dev/null | head -n 1))"
 		local rev; rev=$(git -C "$BENCH_DIR" describe --always --dirty 2>/dev/null) && echo "commit:    $rev"
 		echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
-		echo "settings:  BENCH_RUNS=$BENCH_RUNS TCP_SECS=${TCP_SECS:-10} UDP_SECS=${UDP_SECS:-5} UDP_RATE=${UDP_RATE:-2G} PINGS=${PINGS:-20} LOSS_SECS=${LOSS_SECS:-5}"
+		echo "settings:  BENCH_RUNS=$BENCH_RUNS TCP_SECS=${TCP_SECS:-10} UDP_SECS=${UDP_SECS:-5} UDP_RATE=${UDP_RATE:-2G} PINGS=${PINGS:-20} PINGS2=${PINGS2:-200} LOAD_PINGS=${LOAD_PINGS:-40} LOSS_SECS=${LOSS_SECS:-5}"
 		echo "systems:   $BENCH_SYSTEMS"
 	}
 	host_info >"$DIR/host.txt"
@@ -131,6 +133,7 @@ csv() {   # TSV on stdin -> CSV on stdout, every text field quoted
 		printf "%s%s", v, (i < NF ? "," : "\n") } }'
 }
 { tr ' ' ',' <<<"$FIELDS"; csv <"$MEDIAN"; } >"$DIR/results.csv"
+col() { tr ' ' '\n' <<<"$FIELDS" | grep -nx -- "$1" | cut -d: -f1; }   # col NAME: its column
 
 # ------------------------------------------------------------ comparison
 # culvert-X against ocserv-X (tls, dtls), culvert-udp against raw veth (what
@@ -139,20 +142,23 @@ csv() {   # TSV on stdin -> CSV on stdout, every text field quoted
 # above 100 % is better for throughput, below 100 % for RTT and CPU.
 # What is compared, throughput first; the loss columns are TCP U -> V through
 # 0, 1 and 5 % random loss each way.
-METRICS="tcp_mbps tcp_rev_mbps udp_mbps tcp_loss0_mbps tcp_loss1_mbps tcp_loss5_mbps rtt_ms cpu_s_per_GB"
+# the small-packet rate per CPU second; the round trip idle at 50 ms and 2
+# ms intervals and beside one saturating TCP stream; CPU per GB.
+METRICS="tcp_mbps tcp_rev_mbps udp_mbps udp_kpps_per_core tcp_loss0_mbps tcp_loss1_mbps tcp_loss5_mbps rtt_ms rtt2_ms rtt_load_ms cpu_s_per_GB"
+# lower is better for these, higher for the rest
+LOWER_BETTER="rtt_ms rtt2_ms rtt_load_ms cpu_s_per_GB"
 compare() {   # compare MEDIAN.tsv -> comparison CSV lines
-	awk -F'\t' -v culvert="$CULVERT_SYSTEMS" -v metrics="$METRICS" '
+	awk -F'\t' -v culvert="$CULVERT_SYSTEMS" -v metrics="$METRICS" -v fields="$FIELDS" -v lower="$LOWER_BETTER" '
+	BEGIN { nf = split(fields, fn, " "); for (i = 1; i <= nf; i++) col[fn[i]] = i
+		nl = split(lower, lw, " "); for (i = 1; i <= nl; i++) low[lw[i]] = 1 }
 	function num(x) { return x != "-" && x != "" && x + 0 == x }
 	function pct(a, b) { return (num(a) && num(b) && b + 0 > 0) ? sprintf("%.0f", 100 * a / b) : "-" }
 	function row(c, against, other, m, a, b) {
 		if (!num(a)) return   # culvert has no figure: the list of failures says why
 		printf "%s,%s,%s,%s,%s,%s,%s\n", c, against, other, m, num(a) ? a : "-", num(b) ? b : "-", pct(a, b) }
-	function better(m, x, y) { return (m == "rtt_ms" || m == "cpu_s_per_GB") ? x + 0 < y + 0 : x + 0 > y + 0 }
-	{ sys[NR] = $1; n = NR
-	  val[$1, "tcp_mbps"] = $4; val[$1, "tcp_rev_mbps"] = $5; val[$1, "udp_mbps"] = $6
-	  val[$1, "rtt_ms"] = $8; val[$1, "cpu_s_per_GB"] = $9
-	  val[$1, "tcp_loss0_mbps"] = $10; val[$1, "tcp_loss1_mbps"] = $11
-	  val[$1, "tcp_loss5_mbps"] = $12; known[$1] = 1 }
+	function better(m, x, y) { return (m in low) ? x + 0 < y + 0 : x + 0 > y + 0 }
+	{ sys[NR] = $1; n = NR; known[$1] = 1
+	  for (i = 1; i <= nf; i++) val[$1, fn[i]] = $i }
 	END {
 		split(culvert, cs, " "); for (i in cs) isc[cs[i]] = 1
 		nm = split(metrics, ms, " ")
@@ -168,7 +174,7 @@ compare() {   # compare MEDIAN.tsv -> comparison CSV lines
 			# TAP beside TUN, both over dtls: what layer 2 costs
 			if (c == "culvert-tap" && ("culvert-dtls" in known)) pl[++np] = "culvert-dtls"
 			for (j = 1; j <= np; j++) { p = pl[j]
-				for (k = 1; k <= nm; k++) if (p != "raw" || ms[k] != "cpu_s_per_GB")
+				for (k = 1; k <= nm; k++) if (p != "raw" || (ms[k] != "cpu_s_per_GB" && ms[k] != "udp_kpps_per_core"))
 					row(c, p, p, ms[k], val[c, ms[k]], val[p, ms[k]]) }
 			# and, figure by figure, the best of the peers that were measured
 			for (k = 1; k <= nm; k++) { m = ms[k]
@@ -182,7 +188,7 @@ print_comparison() {   # the comparison CSV as a table, one line per culvert sys
 	{ k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k; c[k] = $1; o[k] = $2 }
 	  v[k, $4] = $5 " / " $6 ($2 != $3 ? " " $3 : "") " = " $7 ($7 == "-" ? "" : "%")
 	  # the latency a tunnel adds is clearer in ms than in %
-	  if ($2 == "raw" && $4 == "rtt_ms" && $5 != "-" && $6 != "-") v[k, $4] = sprintf("%s vs %s: +%.3f ms", $5, $6, $5 - $6) }
+	  if ($2 == "raw" && $4 ~ /^rtt/ && $5 != "-" && $6 != "-") v[k, $4] = sprintf("%s vs %s: +%.3f ms", $5, $6, $5 - $6) }
 	END {
 		nm = split(metrics, m, " ")
 		printf "%s\t%s", "culvert", "against"; for (j = 1; j <= nm; j++) printf "\t%s", m[j]; print ""
@@ -196,7 +202,7 @@ failed_list() {   # systems that failed in some run or every run, with why
 {
 	echo
 	echo "== culvert against the others (median of $BENCH_RUNS run(s)); culvert / other = culvert as % of other"
-	echo "   more than 100 % is better for throughput, less than 100 % is better for rtt_ms and cpu_s_per_GB"
+	echo "   more than 100 % is better for throughput and udp_kpps_per_core, less than 100 % is better for rtt_* and cpu_s_per_GB"
 	print_comparison "$DIR/comparison.csv"
 	if [[ -n $(failed_list) ]]; then
 		echo
@@ -206,7 +212,7 @@ failed_list() {   # systems that failed in some run or every run, with why
 	echo
 	echo "== the host during the run (figures on a busy box are low and noisy)"
 	grep -sE '^(host|load):' "$DIR/host.txt" | sed 's/^/   /'
-	awk -F'\t' '$(NF-3) ~ /^[0-9.]+$/ { s += $(NF-3); k++ } END { if (k) printf "   box_busy_pct during the TCP tests, mean over systems: %.0f %%\n", s / k }' "$MEDIAN"
+	awk -F'\t' -v c="$(col box_busy_pct)" '$c ~ /^[0-9.]+$/ { s += $c; k++ } END { if (k) printf "   box_busy_pct during the TCP tests, mean over systems: %.0f %%\n", s / k }' "$MEDIAN"
 } | tee "$DIR/comparison.txt" | tee -a "$REPORT"
 
 # ------------------------------------------------------------ the chart
@@ -221,8 +227,12 @@ need_gnuplot() {
 chart() {   # results.png: throughput, RTT and CPU per GB, one bar group per system
 	local dat=$DIR/chart.dat raw_note
 	# gnuplot reads whitespace-separated columns: system tcp rev udp rtt cpu,
-	# then TCP through 0, 1 and 5 % loss
-	awk -F'\t' '$1 != "raw" { print $1, $4, $5, $6, $8, $9, $10, $11, $12 }' "$MEDIAN" >"$dat"
+	# TCP through 0, 1 and 5 % loss, rtt at 2 ms intervals and under load
+	local cols="" n
+	for n in tcp_mbps tcp_rev_mbps udp_mbps rtt_ms cpu_s_per_GB tcp_loss0_mbps tcp_loss1_mbps \
+		tcp_loss5_mbps rtt2_ms rtt_load_ms; do cols+="$(col $n) "; done
+	awk -F'\t' -v cols="$cols" 'BEGIN { nc = split(cols, c, " ") }
+		$1 != "raw" { printf "%s", $1; for (j = 1; j <= nc; j++) printf " %s", $c[j]; print "" }' "$MEDIAN" >"$dat"
 	raw_note=$(awk -F'\t' '$1 == "raw" { printf "raw veth, no tunnel: %s / %s / %s Mbit/s", $4, $5, $6 }' "$MEDIAN")
 	local host
 	host=$(awk '/^host:/ { sub(/^host: */, ""); sub(/,.*/, ""); h = $0 }
@@ -247,7 +257,7 @@ chart() {   # results.png: throughput, RTT and CPU per GB, one bar group per sys
 	set title "TCP U->V through random loss on the outer link, each way, Mbit/s"
 	plot '$dat' using 7:xtic(1) title '0 %', '' using 8 title '1 %', '' using 9 title '5 %'
 	set title "ping RTT U->V, ms (lower is better)"
-	plot '$dat' using 5:xtic(1) title 'rtt ms' lc rgb '#8060c0'
+	plot '$dat' using 5:xtic(1) title 'idle, 50 ms apart' lc rgb '#8060c0', '' using 10 title 'idle, 2 ms apart', '' using 11 title 'beside one TCP stream'
 	set title "CPU seconds per GB carried, both VPN ends (lower is better)"
 	plot '$dat' using 6:xtic(1) title 'CPU s/GB' lc rgb '#c06040'
 	unset multiplot

@@ -13,6 +13,8 @@
  *         tls_pmtu.c      the size of its TCP segments: [tls] mtu, and
  *                         the stall (a path MTU black hole) that lowers it
  *         tls_frame.c     the 2-byte length framing (pure; fuzzed)
+ *         tls_outq.c      the send queue: an express lane for small
+ *                         packets beside the bulk (pure)
  *         ../common/      gnutls_link (what tls and dtls links share),
  *                         gnutls_common, endpoint, plugin_util
  *
@@ -34,6 +36,7 @@
 
 #include "../common/gnutls_link.h"
 #include "tls_frame.h"
+#include "tls_outq.h"
 
 #define FRAME_HDR TLS_FRAME_HDR
 #define MSG_MAX TLS_FRAME_MAX	/* the most a 2-byte length frames */
@@ -63,8 +66,7 @@ struct cv_link {
 	uint8_t *carry;
 	size_t carry_len;
 	/* Framed messages the socket has not taken yet. */
-	uint8_t *out;
-	size_t out_off, out_len, out_cap;
+	struct tls_outq out;
 
 	bool got_data;			/* application data has arrived */
 	bool heard;			/* server: the peer sent a byte */

@@ -32,17 +32,11 @@ _Static_assert(offsetof(struct cv_link, g) == 0,
 #define READ_ROUNDS 8
 /* gnutls_record_recv() calls per round; records may be tiny. */
 #define RECV_CALLS 256
-/* Bytes queued for one peer that is not reading; beyond it send()
- * accepts fewer messages, as a full router queue would drop them. */
-#define BACKLOG_MAX (1 << 20)
+/* Unsent bytes the kernel holds for us (TCP_NOTSENT_LOWAT): enough to
+ * keep the link busy while the loop comes back to refill it. */
+#define NOTSENT_LOWAT (128 * 1024)
 /* A send buffer that grew past this is given back once it drains. */
 #define OUT_KEEP (256 * 1024)
-/* A batch up to this size (a keepalive, a welcome, a ping) gets a
- * buffer of this size, given back once it drains: an idle link holds
- * none. 100,000 idle links kept 16 KiB each, 1.6 GB, before. A link
- * that carries bulk sends batches larger than this and keeps its
- * buffer while it does. */
-#define OUT_SMALL 2048
 
 static void on_link_event(void *arg, int fd, uint32_t events);
 
@@ -73,13 +67,17 @@ struct cv_link *link_new(struct cv_instance *inst, cv_timer_cb *on_timer)
 
 void link_attach(struct cv_link *link, int fd)
 {
-	int on = 1;
+	int on = 1, lowat = NOTSENT_LOWAT;
 
 	link->fd = fd;
 	/* Nagle would hold back a small record (an ACK of the tunnelled
 	 * TCP) until the previous one is acknowledged: the inner TCP's
 	 * ACK clock stalls and throughput halves. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/* The kernel keeps at most this much unsent: the backlog of a bulk
+	 * transfer waits in our queue instead, where a small packet goes
+	 * ahead of it (tls_outq.c), not in the socket, where it could not. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
 }
 
 void link_close_fd(struct cv_link *link)
@@ -97,7 +95,7 @@ static void link_free(struct glink *g)
 	link_close_fd(link);
 	link->inst->gl.api->timer_free(link->rekey_timer);
 	free(link->carry);
-	free(link->out);
+	tls_outq_free(&link->out);
 	glink_release(&link->g);
 	free(link);
 }
@@ -155,40 +153,6 @@ void link_set_events(struct cv_link *link, uint32_t events)
 
 /* ---- sending */
 
-static bool out_pending(const struct cv_link *link)
-{
-	return link->out_off < link->out_len;
-}
-
-static int out_reserve(struct cv_link *link, size_t need)
-{
-	if (!out_pending(link))
-		link->out_off = link->out_len = 0;
-	if (link->out_len + need <= link->out_cap)
-		return 0;
-	/* A record that met EAGAIN is already encrypted inside GnuTLS;
-	 * moving the bytes not yet handed over is safe. */
-	if (link->out_off) {
-		memmove(link->out, link->out + link->out_off,
-			link->out_len - link->out_off);
-		link->out_len -= link->out_off;
-		link->out_off = 0;
-		if (link->out_len + need <= link->out_cap)
-			return 0;
-	}
-	size_t cap = link->out_cap       ? link->out_cap * 2
-		     : need <= OUT_SMALL ? OUT_SMALL
-					 : 16 * 1024;
-	while (cap < link->out_len + need)
-		cap *= 2;
-	uint8_t *p = realloc(link->out, cap);
-	if (!p)
-		return -ENOMEM;
-	link->out = p;
-	link->out_cap = cap;
-	return 0;
-}
-
 /*
  * A send failed: say why once, in words (a peer that went away shows
  * as GnuTLS's "Error in the push function", and every send after it as
@@ -226,30 +190,33 @@ static int send_failed(struct cv_link *link, int ret, int saved_errno)
 }
 
 /*
- * Hand the queue to GnuTLS, one record per call. Not under
- * gnutls_record_cork(): cork overwrites GnuTLS's record of a pending TLS
- * 1.3 key update (its own after 2^24 records, or one the peer asked
- * for), which would then never happen. Our own buffer gives the same
- * full records, with the same one copy.
+ * Hand the queue to GnuTLS, one record per call, each from one lane of
+ * the queue (tls_outq.c). Not under gnutls_record_cork(): cork
+ * overwrites GnuTLS's record of a pending TLS 1.3 key update (its own
+ * after 2^24 records, or one the peer asked for), which would then
+ * never happen. Our own buffer gives the same full records, with the
+ * same one copy.
  * Returns 0 (all sent, or the socket is full: watch for CV_EV_OUT), or a
  * negative errno (said in words, once).
  */
 static int flush_out(struct cv_link *link)
 {
 	unsigned int interrupted = 0;
+	const uint8_t *data;
+	size_t len;
 
 	if (link->send_err)
 		return link->send_err;
-	while (out_pending(link)) {
-		ssize_t n = gnutls_record_send(link->g.tls,
-					       link->out + link->out_off,
-					       link->out_len - link->out_off);
+	while ((len = tls_outq_next(&link->out, &data)) > 0) {
+		ssize_t n = gnutls_record_send(link->g.tls, data, len);
 		if (n > 0) {
-			link->out_off += (size_t)n;
+			tls_outq_sent(&link->out, (size_t)n);
 			link->key_bytes += (size_t)n;
 			link->key_records++;
 			continue;
 		}
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			tls_outq_blocked(&link->out);
 		if (n == GNUTLS_E_AGAIN)
 			return 0;
 		if (n == GNUTLS_E_INTERRUPTED && interrupted++ < 8)
@@ -257,13 +224,7 @@ static int flush_out(struct cv_link *link)
 		return send_failed(link, n < 0 ? (int)n : GNUTLS_E_PUSH_ERROR,
 				   errno);
 	}
-	bool small = link->out_len <= OUT_SMALL;
-	link->out_off = link->out_len = 0;
-	if (link->out_cap > OUT_KEEP || small) {
-		free(link->out);
-		link->out = NULL;
-		link->out_cap = 0;
-	}
+	tls_outq_trim(&link->out, OUT_KEEP);
 	return 0;
 }
 
@@ -273,7 +234,8 @@ static bool link_drain(struct glink *g)
 {
 	struct cv_link *link = container_of(g, struct cv_link, g);
 
-	return link->fd >= 0 && flush_out(link) == 0 && !out_pending(link);
+	return link->fd >= 0 && flush_out(link) == 0 &&
+	       !tls_outq_pending(&link->out);
 }
 
 const struct glink_ops tls_link_ops = {
@@ -283,11 +245,14 @@ const struct glink_ops tls_link_ops = {
 
 static void watch_up(struct cv_link *link)
 {
-	link_set_events(link, CV_EV_IN | (out_pending(link) ? CV_EV_OUT : 0));
+	link_set_events(link, CV_EV_IN |
+				      (tls_outq_pending(&link->out) ? CV_EV_OUT : 0));
 }
 
-/* The table's send(): frame the batch into the send buffer, then hand
- * the socket what it takes now. */
+/* The table's send(): frame the batch into the send queue, then hand
+ * the socket what it takes now. A message the queue has no room for is
+ * dropped, as a full router queue drops it; a small one behind it may
+ * still go (the express lane), so all are offered. */
 int link_send(struct cv_link *link, const struct cv_msg *msgs,
 	      unsigned int count)
 {
@@ -301,13 +266,10 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 		size_t len = msgs[i].len;
 		if (len == 0 || len > MSG_MAX)
 			continue;	/* cannot be framed: dropped */
-		if (link->out_len - link->out_off + FRAME_HDR + len > BACKLOG_MAX)
+		int ret = tls_outq_add(&link->out, msgs[i].data, len);
+		if (ret < 0)
 			break;
-		if (out_reserve(link, FRAME_HDR + len) < 0)
-			break;
-		link->out_len += tls_frame_put(link->out + link->out_len,
-					       msgs[i].data, len);
-		accepted++;
+		accepted += (unsigned int)ret;
 	}
 	int ret = flush_out(link);
 	if (ret < 0)

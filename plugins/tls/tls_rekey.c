@@ -79,7 +79,7 @@ void tls_rekey_on_timer(void *arg)
 	}
 	/* A record GnuTLS could not finish sending must go out first: it
 	 * would be corrupted by a KeyUpdate sent in between. */
-	int ret = link->out_off < link->out_len
+	int ret = tls_outq_held(&link->out)
 			  ? GNUTLS_E_AGAIN
 			  : gnutls_session_key_update(link->g.tls,
 						      server ? 0 : GNUTLS_KU_PEER);
