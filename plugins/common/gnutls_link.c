@@ -313,10 +313,39 @@ int glink_session_new(struct glink *l, unsigned int flags)
  * finish, few did. So only a handshake under way this long gives way;
  * a newcomer that finds every place younger is turned away before any
  * work on it (a dtls client sends its ClientHello again after a
- * second, a tls one connects again after its back-off). A flood that
- * stalls holds each place no longer than this. (Not "since its peer
+ * second, a tls one connects again after its back-off), if its source
+ * has handshakes under way already. A flood that stalls holds each
+ * place no longer than this. (Not "since its peer
  * was last heard": a staller's retransmissions would keep it young.) */
 #define HS_GRACE_MS 1000
+
+/* One source: an IPv4 address, or an IPv6 /64 (what one host holds). */
+static bool same_source(const struct sockaddr_storage *a,
+			const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
+}
+
+/* Whether l's source has a handshake under way already. The grace is
+ * for a storm's own: a newcomer from a source with none always gets a
+ * place, or a flood that reopens as fast as it is cut (its places all
+ * young) would keep every other client out (tls_abuse.sh). Only when
+ * full: at most max-handshakes steps. */
+static bool source_waits(const struct glinks *s, const struct glink *l)
+{
+	for (const struct hs_entry *e = s->handshakes.oldest; e; e = e->next)
+		if (same_source(&container_of(e, struct glink, hs)->peer,
+				&l->peer))
+			return true;
+	return false;
+}
 
 bool glink_handshake_enter(struct glink *l)
 {
@@ -331,7 +360,7 @@ bool glink_handshake_enter(struct glink *l)
 		 * real clients out for as long as it lasts. */
 		struct glink *oldest =
 			container_of(s->handshakes.oldest, struct glink, hs);
-		if (now - oldest->hs_since < HS_GRACE_MS) {
+		if (now - oldest->hs_since < HS_GRACE_MS && source_waits(s, l)) {
 			s->counts.turned_away++;
 			return false;
 		}
