@@ -14,6 +14,7 @@
 #include "config.h"
 #include "core.h"
 #include "human_units.h"
+#include "identity_index.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -125,6 +126,7 @@ static void finish(void)
 	while (core.sessions)
 		session_end(core.sessions, PROTO_REASON_SHUTDOWN, "test over");
 	server_free(server);
+	identity_index_free(&core);
 	loop_free(core.loop);
 	config_free(core.cfg);
 	log_set_sink(NULL, NULL);

@@ -27,10 +27,11 @@ static size_t send_one(struct tls_outq *q, uint8_t *stream, size_t *at)
 	size_t len = tls_outq_next(q, &data);
 	size_t n = len < RECORD ? len : RECORD;
 
+	if (!len)
+		return 0;	/* nothing waits: no data to copy */
 	memcpy(stream + *at, data, n);
 	*at += n;
-	if (len)
-		tls_outq_sent(q, n);
+	tls_outq_sent(q, n);
 	return n;
 }
 
