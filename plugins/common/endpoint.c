@@ -216,3 +216,17 @@ void endpoint_format(const struct sockaddr *sa, socklen_t len, char *buf,
 	snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
 		 host, port);
 }
+
+bool endpoint_same_source(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b, unsigned int v6_bits)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr,
+		      v6_bits / 8) == 0;
+}

@@ -101,6 +101,12 @@ void endpoint_close(const struct cv_host_api *api, struct cv_host *host,
 socklen_t endpoint_unmap(const struct sockaddr *sa, socklen_t len,
 			 struct sockaddr_storage *out);
 
+/* Whether a and b are one source, ports aside: the same IPv4 address,
+ * or IPv6 addresses equal in their first v6_bits (128: one address, 64:
+ * one host's /64). */
+bool endpoint_same_source(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b, unsigned int v6_bits);
+
 /* "192.0.2.1:4433" or "[2001:db8::1]:4433", or "(unknown)". */
 void endpoint_format(const struct sockaddr *sa, socklen_t len, char *buf,
 		     size_t size);

@@ -319,21 +319,8 @@ int glink_session_new(struct glink *l, unsigned int flags)
  * was last heard": a staller's retransmissions would keep it young.) */
 #define HS_GRACE_MS 1000
 
-/* One source: an IPv4 address, or an IPv6 /64 (what one host holds). */
-static bool same_source(const struct sockaddr_storage *a,
-			const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return a->ss_family == AF_INET6 &&
-	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
-}
-
-/* Whether l's source has a handshake under way already. The grace is
+/* Whether l's source (its IPv4 address, its IPv6 /64: what one host
+ * holds) has a handshake under way already. The grace is
  * for a storm's own: a newcomer from a source with none always gets a
  * place, or a flood that reopens as fast as it is cut (its places all
  * young) would keep every other client out (tls_abuse.sh). Only when
@@ -341,8 +328,8 @@ static bool same_source(const struct sockaddr_storage *a,
 static bool source_waits(const struct glinks *s, const struct glink *l)
 {
 	for (const struct hs_entry *e = s->handshakes.oldest; e; e = e->next)
-		if (same_source(&container_of(e, struct glink, hs)->peer,
-				&l->peer))
+		if (endpoint_same_source(&container_of(e, struct glink, hs)->peer,
+					 &l->peer, 64))
 			return true;
 	return false;
 }

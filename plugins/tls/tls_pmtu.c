@@ -95,20 +95,6 @@ static unsigned int smaller(unsigned int a, unsigned int b)
 	return !a ? b : !b ? a : a < b ? a : b;
 }
 
-/* Whether two addresses are one host, ports aside. */
-static bool same_host(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return a->ss_family == AF_INET6 &&
-	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 /* The path MTU link's segments were cut for: its clamp, or the kernel's
  * own path MTU. */
 static unsigned int link_pmtu(const struct cv_link *link,
@@ -206,7 +192,7 @@ static struct tls_clamp *clamp_of(struct cv_instance *inst,
 
 	for (unsigned int i = 0; i < TLS_CLAMPS; i++) {
 		struct tls_clamp *c = &inst->clamps[i];
-		if (c->mtu && now < c->until && same_host(&c->host, peer))
+		if (c->mtu && now < c->until && endpoint_same_source(&c->host, peer, 128))
 			return c;
 	}
 	return NULL;
