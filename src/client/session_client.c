@@ -102,12 +102,6 @@ static void tun_address_off(const struct core *core,
 	*installed = false;
 }
 
-static void remove_address(struct cv_session *s, const struct cv_prefix *addr,
-			   bool *installed)
-{
-	tun_address_off(s->core, addr, installed);
-}
-
 /* The session's inner address (IPv4 or IPv6) on the TUN device, kept in
  * *slot so that exactly it is removed. */
 static int add_address(struct cv_session *s, const struct cv_prefix *addr,
@@ -119,7 +113,7 @@ static int add_address(struct cv_session *s, const struct cv_prefix *addr,
 
 	if (*installed && prefix_equal(slot, addr))
 		return 0;	/* held from the session before */
-	remove_address(s, slot, installed);
+	tun_address_off(s->core, slot, installed);
 	*slot = *addr;
 	int err = nl_addr_add(core->nl, core->tun.ifindex, slot, &why);
 	if (err < 0 && err != -EEXIST) {
@@ -286,9 +280,9 @@ static int install(struct cv_session *s, const struct proto_welcome *w)
 			       &s->addr6_installed)) < 0)
 		return err;
 	if (!ipv4)
-		remove_address(s, &s->addr, &s->addr_installed);
+		tun_address_off(s->core, &s->addr, &s->addr_installed);
 	if (w->addr6.addr.family != AF_INET6)
-		remove_address(s, &s->addr6, &s->addr6_installed);
+		tun_address_off(s->core, &s->addr6, &s->addr6_installed);
 	err = tunnel_routes_up(s->tunnel, core->nl, core->cfg,
 			       core->tun.ifindex, core->tun.name, w);
 	if (err < 0)
