@@ -15,6 +15,10 @@
 #include "addr.h"
 
 #define CONFIG_MAX_TRANSPORTS 4
+/* Event loops of a gateway (threads): beyond that many cores, one
+ * gateway's control loop, not its data path, is what limits it. */
+#define CONFIG_MAX_THREADS 64
+#define CONFIG_MAX_THREADS_TEXT "64"
 #define CONFIG_MAX_ROUTES 64
 /* Gateways one client may name in 'remote'. */
 #define CONFIG_MAX_REMOTES 16
@@ -122,6 +126,7 @@ struct config {
 	unsigned int handshake_timeout;	/* seconds */
 	unsigned int hello_timeout;	/* seconds */
 	unsigned int max_handshakes;
+	unsigned int threads;		/* 0: auto, one per CPU online */
 	unsigned int fallback_timeout;	/* seconds */
 	unsigned int fallback_retry;	/* seconds; 0: never */
 	unsigned int refused_retry;	/* seconds; 0: never, stop */

@@ -522,6 +522,21 @@ static int parse_count(struct config *cfg, void *field, const char *value,
 	return 0;
 }
 
+/* threads: "auto" (0: one loop per CPU online) or a count. */
+static int parse_threads(struct config *cfg, void *field, const char *value,
+			 const char **why)
+{
+	if (strcmp(value, "auto") == 0) {
+		*(unsigned int *)field = 0;
+		return 0;
+	}
+	if (config_unsigned(value, 1, CONFIG_MAX_THREADS, field) < 0) {
+		*why = "is neither auto nor a number of loops from 1 to " CONFIG_MAX_THREADS_TEXT;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_seconds(struct config *cfg, void *field, const char *value,
 			 const char **why)
 {
@@ -873,6 +888,9 @@ const struct config_key config_keys[] = {
 	{ "hello-timeout", parse_seconds, FIELD(hello_timeout), "5", "SECONDS",
 	  KEY_SERVER,
 	  "time a client has to say hello once its link is up (default 5)" },
+	{ "threads", parse_threads, FIELD(threads), "auto", "auto|COUNT",
+	  KEY_SERVER | KEY_RESTART,
+	  "event loops, each on a core of its own, that carry the sessions (default auto: one per CPU)" },
 	{ "max-handshakes", parse_count, FIELD(max_handshakes), "256", "COUNT",
 	  KEY_SERVER, "connections still in their handshake at once (default 256)" },
 	{ "rekey-interval", parse_rekey, FIELD(rekey_interval), "3600",

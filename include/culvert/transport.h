@@ -56,9 +56,18 @@
  * transport there is no such timer: a connect() must end by itself, in
  * link_up() or link_down(NULL, ...), within handshake-timeout.
  *
- * One thread. The core calls every entry from its event loop's thread, and
- * the plugin calls the host table from that thread only: inside a call the
- * core made, or inside its own fd and timer callbacks. A plugin that runs
+ * One thread per instance. A server with several event loops (threads in
+ * culvert.conf(5)) creates, of a plugin with CV_TRANSPORT_LOOPS, one
+ * instance per loop, each listening on the same port (SO_REUSEPORT, see
+ * 'threads' below), and gives each a cv_host of its loop. The core calls an instance's entries from its loop's
+ * thread, and the plugin calls the host table from that thread only:
+ * inside a call the core made, or inside its own fd and timer callbacks.
+ * Two exceptions, which only read: stats() and describe() may come from
+ * the core's main thread while the instance's loop runs (a counter read
+ * a packet late is fine; a link the plugin has reported down or been told
+ * to close is never described). Upcalls of an instance on another loop
+ * than the main one may take a moment (the core runs them on its main
+ * loop); the plugin notices nothing else. A plugin that runs
  * a thread hands its results to the loop through an fd it watches (an
  * eventfd, a pipe). Nothing may block the loop: sockets are non-blocking,
  * and a callback with much to do does some, then arms a 0 ms timer to go
@@ -96,8 +105,8 @@
  *  - A session is the core's, for passing back only, valid over the same
  *    span. Timers are the core's, from timer_new() until timer_free().
  *  - No global mutable state: everything hangs off the instance create()
- *    returned, so one process may hold several instances (one per loop
- *    and thread, later), and loading the plugin does nothing (culvertctl
+ *    returned, so one process holds several instances (one per event
+ *    loop, each on its own thread), and loading the plugin does nothing (culvertctl
  *    loads it only to read its table).
  *
  * A client link reported down with -ESTALE: the server proved, with a
@@ -372,6 +381,12 @@ struct cv_host_api {
 	 *                  10); a client's connect() ends within it
 	 *   max-handshakes server: links still in their handshake at once
 	 *                  (default 256); the oldest gives way to a new one
+	 *   threads        the number of event loops, each with an instance
+	 *                  of the plugin ("1" on a client): above 1, a
+	 *                  server's sockets set SO_REUSEPORT before bind, so
+	 *                  that every instance listens on the one port and
+	 *                  the kernel gives each peer to one of them, always
+	 *                  the same
 	 * and, for a plugin that sets CV_TRANSPORT_SECURE, these, which it must
 	 * honour as tls and dtls do (the core checks no certificate itself):
 	 *   cert, key      this side's certificate and private key (PEM): a
@@ -501,10 +516,15 @@ struct cv_option {
  * RELIABLE: every message send() accepted arrives, in order, or the link
  *   goes down; the core then sends each control message once.
  * GSO: the transport carries large segments whole (see Segmentation).
+ * LOOPS: instances on several event loops share a server's port (see
+ *   'threads' in config_get). Without it a server runs the transport on
+ *   its main loop only, whatever 'threads' says: a plugin written before
+ *   loops existed still starts.
  */
 #define CV_TRANSPORT_SECURE 0x01
 #define CV_TRANSPORT_RELIABLE 0x02
 #define CV_TRANSPORT_GSO 0x04
+#define CV_TRANSPORT_LOOPS 0x08
 
 /*
  * What a transport's messages look like on the wire, for the checks of

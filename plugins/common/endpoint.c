@@ -81,6 +81,24 @@ void endpoint_dual_stack(int fd, int family)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 }
 
+int endpoint_share_port(const struct cv_host_api *api, struct cv_host *host,
+			int fd)
+{
+	const char *loops = api->config_get(host, "threads");
+	int on = 1;
+
+	if (!loops || strcmp(loops, "1") == 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0) {
+		int err = errno;
+		api->log(host, CV_LOG_ERR,
+			 "cannot share the listening port among %s event loops (SO_REUSEPORT): %s",
+			 loops, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 int endpoint_mark(const struct cv_host_api *api, struct cv_host *host, int fd)
 {
 	const char *value = api->config_get(host, "fwmark");

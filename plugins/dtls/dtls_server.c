@@ -331,6 +331,11 @@ int dtls_server_listen(struct cv_instance *inst)
 	endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 	/* One socket for every client: a burst must not overflow it. */
 	endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
+	if ((err = endpoint_share_port(api, host, fd)) < 0) {
+		close(fd);
+		freeaddrinfo(ai);
+		return err;
+	}
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		err = endpoint_listen_failed(api, host, where, "UDP", errno);
 		close(fd);

@@ -131,7 +131,8 @@ const struct cv_transport culvert_transport = {
 	.size = sizeof(struct cv_transport),
 	.name = "tls",
 	.description = "TLS over TCP (GnuTLS), with X.509 certificates; the fallback where UDP is blocked",
-	.flags = CV_TRANSPORT_SECURE | CV_TRANSPORT_RELIABLE | CV_TRANSPORT_GSO,
+	.flags = CV_TRANSPORT_SECURE | CV_TRANSPORT_RELIABLE | CV_TRANSPORT_GSO |
+		 CV_TRANSPORT_LOOPS,
 	.options = tls_options,
 	.create = tls_create,
 	.listen = tls_listen,

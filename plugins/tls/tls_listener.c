@@ -116,6 +116,11 @@ int tls_listen(struct cv_instance *inst)
 	/* Accepted connections inherit both. */
 	endpoint_dont_fragment(api, host, fd, ai->ai_family, false);
 	tls_pmtu_listening(inst, fd, ai->ai_family);
+	if ((err = endpoint_share_port(api, host, fd)) < 0) {
+		close(fd);
+		freeaddrinfo(ai);
+		return err;
+	}
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, SOMAXCONN) < 0) {
 		err = endpoint_listen_failed(api, host, where, "TCP", errno);

@@ -147,6 +147,9 @@ static int udp_listen(struct cv_instance *inst)
 	inst->fd = open_socket(inst, ai);
 	if (inst->fd < 0) {
 		err = inst->fd;
+	} else if ((err = endpoint_share_port(inst->api, inst->host,
+					      inst->fd)) < 0) {
+		/* logged */
 	} else if (bind(inst->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		err = -errno;
 		LOG(inst, CV_LOG_ERR, "cannot listen on %s: %s",
@@ -377,7 +380,7 @@ const struct cv_transport culvert_transport = {
 	.size = sizeof(struct cv_transport),
 	.name = "udp",
 	.description = "plain UDP datagrams, no encryption (needs insecure = yes)",
-	.flags = 0,
+	.flags = CV_TRANSPORT_LOOPS,
 	.options = udp_options,
 	.create = udp_create,
 	.listen = udp_listen,

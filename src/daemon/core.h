@@ -20,6 +20,7 @@ struct loop;
 struct nl;
 struct hook;
 struct cv_session;
+struct shards;
 
 /* What happened, and what was dropped by reason: logged on SIGUSR1 and
  * shown by culvertctl status. One list, so that the names shown cannot
@@ -41,7 +42,8 @@ struct cv_session;
 	X(resets_sent) X(resets_limited) X(resets_received) \
 	X(gso_whole) X(gso_split) X(gro_joined) \
 	X(udp_gso_tx) X(udp_gso_split) X(udp_gso_rx) \
-	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left)
+	X(sessions_up) X(unknown_type) X(auth_skipped) X(csum_left) \
+	X(handed_off) X(handoff_full)
 
 struct counters {
 #define COUNTER_FIELD(name) uint64_t name;
@@ -75,7 +77,9 @@ struct core {
 	struct config *cfg;		/* in force: a reload replaces it */
 	struct loop *loop;
 	struct nl *nl;
-	struct tun tun;
+	struct tun tun;		/* loop 0's queue of it */
+	/* A gateway's event loops after the first (shard.h); NULL with one. */
+	struct shards *shards;
 	/* Every session, of either role: for shutdown, status and kick. */
 	struct cv_session *sessions;
 	unsigned int n_sessions;

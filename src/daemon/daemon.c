@@ -29,6 +29,7 @@
 #include "secret_file.h"
 #include "server.h"
 #include "session.h"
+#include "shard.h"
 #include "status.h"
 #include "tunnel_routes.h"
 
@@ -164,12 +165,24 @@ static int start_server(struct daemon *d)
 				  &d->server->addr6.addr)) < 0)
 		return err;
 	point_transports(d);
+	unsigned int loops = shard_loops(d->core.cfg);
+	if (loops > 1 &&
+	    ((err = shards_new(&d->core, loops, d->datapath)) < 0 ||
+	     (err = shards_add_transports(&d->core, &d->transports)) < 0 ||
+	     (err = shards_serve(&d->core, d->server->routes,
+				 d->server->site_networks,
+				 &d->server->addr4.addr,
+				 &d->server->addr6.addr)) < 0))
+		return err;
 	for (unsigned int i = 0; i < d->transports.n; i++) {
 		struct cv_host *h = d->transports.host[i];
 		if ((err = h->t->listen(h->inst)) < 0)
 			return err;
 	}
-	return drop_privileges(d);
+	if ((err = shards_listen(&d->core)) < 0 ||
+	    (err = drop_privileges(d)) < 0)
+		return err;
+	return shards_start(&d->core);
 }
 
 static int start_client(struct daemon *d)
@@ -221,7 +234,7 @@ int daemon_init(struct daemon *d, struct config *cfg, bool detached)
 		return err;
 #endif
 	if ((err = tun_open(cfg->device, cfg->offload, cfg->tap,
-			    &d->core.tun)) < 0)
+			    shard_loops(cfg) > 1, &d->core.tun)) < 0)
 		return err;
 	if ((err = nl_open(&d->core.nl)) < 0) {
 		log_err("cannot open a netlink socket: %s", strerror(-err));
@@ -256,6 +269,9 @@ int daemon_run(struct daemon *d)
 void daemon_cleanup(struct daemon *d)
 {
 	shutdown_sessions(d);
+	/* The other loops send the byes, close the links, and end; then
+	 * their instances go, before the plugins are unloaded. */
+	shards_free(&d->core);
 	/* Before the roles: a plugin's destroy() may still report a
 	 * connect() that never came up. */
 	transports_unload(&d->transports);

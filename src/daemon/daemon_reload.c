@@ -14,6 +14,7 @@
 #include "radius_config.h"
 #include "secret_file.h"
 #include "server.h"
+#include "shard.h"
 
 /* Keys a running daemon cannot change (its socket, device, pool): a new
  * value there refuses the whole reload rather than half-apply it. */
@@ -112,6 +113,13 @@ int daemon_reload(struct daemon *d)
 	if (d->server && d->core.tun.tap &&
 	    cfg->client_to_client != old->client_to_client)
 		server_bridge_hairpin(d->server);
+	/* The other loops' instances read it again on their loops, as loop
+	 * 0's did here; it passed, so theirs will (files read a moment
+	 * later aside, which they log). */
+	for (unsigned int i = 0; i < d->transports.n; i++)
+		for (struct cv_host *c = d->transports.host[i]->next_copy; c;
+		     c = c->next_copy)
+			shard_reload(&d->core, c);
 	log_notice("reloaded %s: new settings apply to new sessions", cfg->path);
 	if (d->client)
 		client_reload(d->client);

@@ -11,6 +11,7 @@
 #include "plugin.h"
 #include "plugin_host.h"
 #include "session.h"
+#include "shard.h"
 #include "status_view.h"
 
 /* ---- the format */
@@ -110,8 +111,11 @@ static void by_label(struct strbuf *out, const char *family, const char *help,
 
 static void core_counters(const struct core *core, struct strbuf *out)
 {
-	const struct counters *c = &core->counters;
+	struct counters sum;
+	const struct counters *c = &sum;
 	char name[96], labels[128];
+
+	shard_counters_sum(core, &sum);
 
 #define COUNTER_FAMILY(field) \
 	if (!is_drop(offsetof(struct counters, field))) { \
@@ -413,8 +417,7 @@ void metrics_text(const struct core *core, const struct transports *ts,
 	for (unsigned int i = 0; i < ts->n; i++) {
 		const struct cv_host *h = ts->host[i];
 		c.transport = h->t->name;
-		if (h->inst && TRANSPORT_HAS(h->t, stats))
-			h->t->stats(h->inst, gather, &c);
+		transport_stats(h, gather, &c);
 	}
 	transport_counters(&c, out);
 	free(c.v);

@@ -10,7 +10,9 @@
 #include "datapath.h"
 #include "log.h"
 #include "loop.h"
+#include "proto.h"
 #include "session.h"
+#include "shard.h"
 
 /* ---- loading */
 
@@ -41,6 +43,7 @@ int transports_load(struct transports *ts, struct core *core)
 			return -ENOMEM;
 		ts->host[i] = h;
 		h->core = core;
+		h->loop = core->loop;
 		err = plugin_load(cfg->plugin_dir, cfg->transports[i], &h->plugin);
 		if (err < 0) {
 			free(h);
@@ -117,6 +120,8 @@ void transport_restart(struct cv_host *h)
 unsigned int transport_index(const struct transports *ts,
 			     const struct cv_host *h)
 {
+	if (h->origin)
+		h = h->origin;
 	for (unsigned int i = 0; i < ts->n; i++)
 		if (ts->host[i] == h || ts->spares[i] == h)
 			return i;
@@ -217,6 +222,95 @@ void transport_spare_drop(struct transports *ts, struct cv_host *spare)
 	retire(ts, spare);
 }
 
+/* ---- copies on other loops */
+
+int transport_copy_new(struct cv_host *origin, struct loop *loop,
+		       unsigned int index, struct datapath *datapath,
+		       struct cv_host **out)
+{
+	struct cv_host *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return -ENOMEM;
+	*copy = *origin;
+	copy->inst = NULL;
+	copy->loop = loop;
+	copy->loop_index = index;
+	copy->origin = origin;
+	copy->datapath = datapath;
+	copy->ended_rx_packets = copy->ended_rx_bytes = 0;
+	copy->ended_tx_packets = copy->ended_tx_bytes = 0;
+	int err = copy->t->create(&host_api, copy, &copy->inst);
+	if (err < 0) {
+		log_err("transport '%s': cannot start its instance for event loop %u: %s",
+			copy->t->name, index, strerror(-err));
+		free(copy);
+		return err;
+	}
+	copy->next_copy = origin->next_copy;
+	origin->next_copy = copy;
+	*out = copy;
+	return 0;
+}
+
+void transport_copy_free(struct cv_host *copy)
+{
+	struct cv_host **at = &copy->origin->next_copy;
+
+	while (*at && *at != copy)
+		at = &(*at)->next_copy;
+	if (*at)
+		*at = copy->next_copy;
+	if (copy->inst)
+		copy->t->destroy(copy->inst);
+	free(copy);
+}
+
+/* What the instances of one transport counted, by name. */
+struct stat_sum {
+	unsigned int n;
+	struct {
+		const char *name;
+		uint64_t value;
+	} stat[64];
+};
+
+static void add_stat(void *arg, const char *name, uint64_t value)
+{
+	struct stat_sum *sum = arg;
+	unsigned int i = 0;
+
+	while (i < sum->n && strcmp(sum->stat[i].name, name) != 0)
+		i++;
+	if (i == sum->n) {
+		if (sum->n == sizeof(sum->stat) / sizeof(sum->stat[0]))
+			return;
+		sum->stat[sum->n++].name = name;
+		sum->stat[i].value = 0;
+	}
+	sum->stat[i].value += value;
+}
+
+void transport_stats(const struct cv_host *h,
+		     void (*emit)(void *arg, const char *name, uint64_t value),
+		     void *arg)
+{
+	if (!h->inst || !TRANSPORT_HAS(h->t, stats))
+		return;
+	if (!h->next_copy) {
+		h->t->stats(h->inst, emit, arg);
+		return;
+	}
+	/* Names are the plugin's static strings, the same in each. The
+	 * copies' loops run on meanwhile: stats() only reads counters. */
+	struct stat_sum sum = { 0 };
+	for (const struct cv_host *c = h; c; c = c->next_copy)
+		if (c->inst)
+			c->t->stats(c->inst, add_stat, &sum);
+	for (unsigned int i = 0; i < sum.n; i++)
+		emit(arg, sum.stat[i].name, sum.stat[i].value);
+}
+
 /* ---- the host table */
 
 __attribute__((format(printf, 3, 4)))
@@ -234,19 +328,19 @@ static void host_log(struct cv_host *host, int priority, const char *fmt, ...)
 static int host_watch(struct cv_host *host, int fd, uint32_t events,
 		      cv_fd_cb *cb, void *arg)
 {
-	return loop_watch(host->core->loop, fd, events, cb, arg);
+	return loop_watch(host->loop, fd, events, cb, arg);
 }
 
 static void host_unwatch(struct cv_host *host, int fd)
 {
-	loop_unwatch(host->core->loop, fd);
+	loop_unwatch(host->loop, fd);
 }
 
 /* A cv_timer is a loop_timer: the plugin only ever holds the pointer. */
 static struct cv_timer *host_timer_new(struct cv_host *host, cv_timer_cb *cb,
 				       void *arg)
 {
-	return (struct cv_timer *)loop_timer_new(host->core->loop, cb, arg);
+	return (struct cv_timer *)loop_timer_new(host->loop, cb, arg);
 }
 
 static void host_timer_arm(struct cv_timer *timer, int64_t msec)
@@ -276,64 +370,191 @@ const char *transport_config_get(const struct cv_host *host, const char *key)
 
 static const char *host_config_get(struct cv_host *host, const char *key)
 {
+	/* What the plugin needs to know is how many loops share its
+	 * port, not what the file said ("auto"). */
+	if (strcmp(key, "threads") == 0) {
+		snprintf(host->loops, sizeof(host->loops), "%u",
+			 host->t->flags & CV_TRANSPORT_LOOPS
+				 ? shard_loops(host->core->cfg) : 1);
+		return host->loops;
+	}
 	return transport_config_get(host, key);
+}
+
+/*
+ * The upcalls. Those of a copy on another loop (shard.h) run on loop 0,
+ * the copy's loop waiting meanwhile, but for data of a session that is
+ * up, which its own loop's datapath takes. One upcall, its arguments
+ * and its result, as loop 0 runs it:
+ */
+struct upcall {
+	enum { LINK_UP, LINK_DOWN, DELIVER, MOVED, GROUP, RESET_TOKEN,
+	       SUSPECT } what;
+	struct cv_host *host;
+	struct cv_session *session;
+	struct cv_link *link;
+	const struct cv_link_info *info;
+	int err;
+	const char *text;		/* why, or the group */
+	const struct cv_msg *msgs;
+	unsigned int count;
+	const struct sockaddr *peer;
+	socklen_t peer_len;
+	uint8_t *token;
+	struct cv_session *up;		/* LINK_UP's result */
+	int ret;			/* RESET_TOKEN's */
+};
+
+static void connect_failed(struct cv_host *host, int err, const char *why)
+{
+	if (!host->connect_failed)
+		return;		/* a spare given up, or a server */
+	/* A connect() that never came up. */
+	log_warn("%s: cannot connect to %s: %s", host->t->name,
+		 transport_config_get(host, "remote"), why ? why : "no reason given");
+	host->connect_failed(host->owner, host, err);
+}
+
+static void run_upcall(void *arg)
+{
+	struct upcall *u = arg;
+	struct cv_host *host = u->host;
+	struct cv_session *s = u->session;
+
+	/* Loop 0 ended s, and its loop has not closed the link yet. */
+	if (s && s->closed)
+		return;
+	switch (u->what) {
+	case LINK_UP:
+		u->up = host->core->stopping || !host->link_up
+				? NULL
+				: host->link_up(host->owner, host, u->link, u->info);
+		break;
+	case LINK_DOWN:
+		if (s)
+			session_link_lost(s, u->err, u->text);
+		else
+			connect_failed(host, u->err, u->text);
+		break;
+	case DELIVER:
+		datapath_deliver(host->datapath, s, u->msgs, u->count);
+		break;
+	case MOVED:
+		session_moved(s, u->peer, u->peer_len);
+		break;
+	case GROUP:
+		session_group_proved(s, u->text);
+		break;
+	case RESET_TOKEN:
+		u->ret = !host->reset_token || host->core->stopping
+				 ? -ENOTSUP
+				 : host->reset_token(host->owner, host, u->peer,
+						     u->peer_len, u->token);
+		break;
+	case SUSPECT:
+		session_suspect(s, u->text);
+		break;
+	}
+}
+
+static void upcall(struct upcall *u)
+{
+	shard_call_main(u->host->core, run_upcall, u);
 }
 
 static struct cv_session *host_link_up(struct cv_host *host,
 				       struct cv_link *link,
 				       const struct cv_link_info *info)
 {
-	if (host->core->stopping || !host->link_up)
-		return NULL;
-	return host->link_up(host->owner, host, link, info);
+	struct upcall u = { .what = LINK_UP, .host = host, .link = link,
+			    .info = info };
+
+	upcall(&u);
+	return u.up;
 }
 
 static void host_link_down(struct cv_host *host, struct cv_session *session,
 			   int err, const char *why)
 {
-	if (session) {
-		session_link_lost(session, err, why);
-		return;
-	}
-	if (!host->connect_failed)
-		return;		/* a spare given up, or a server */
-	/* A connect() that never came up. */
-	log_warn("%s: cannot connect to %s: %s", host->t->name,
-		 transport_config_get(host, "remote"), why ? why : "no reason given");
-	if (host->connect_failed)
-		host->connect_failed(host->owner, host, err);
+	struct upcall u = { .what = LINK_DOWN, .host = host,
+			    .session = session, .err = err, .text = why };
+
+	/* From now on the link is no longer the core's to close. */
+	if (session)
+		session->link_gone = true;
+	upcall(&u);
+}
+
+/* Whether the data path of another loop takes msg of s itself. */
+static bool data_here(const struct cv_session *s, const struct cv_msg *msg)
+{
+	uint8_t type = msg->len ? msg->data[0] : 0;
+
+	return s->state == SESSION_UP && !s->closed &&
+	       (type == PROTO_DATA || type == PROTO_DATA_GSO ||
+		type == PROTO_DATA_PARTIAL);
 }
 
 static void host_deliver(struct cv_host *host, struct cv_session *session,
 			 const struct cv_msg *msgs, unsigned int count)
 {
-	datapath_deliver(host->datapath, session, msgs, count);
+	if (host->loop_index == 0) {
+		datapath_deliver(host->datapath, session, msgs, count);
+		return;
+	}
+	/* Runs of data here, anything else on loop 0, in order. */
+	for (unsigned int i = 0, n; i < count; i += n) {
+		bool here = data_here(session, &msgs[i]);
+		for (n = 1; i + n < count &&
+			    data_here(session, &msgs[i + n]) == here;
+		     n++)
+			;
+		if (here) {
+			datapath_deliver(host->datapath, session, msgs + i, n);
+			continue;
+		}
+		struct upcall u = { .what = DELIVER, .host = host,
+				    .session = session, .msgs = msgs + i,
+				    .count = n };
+		upcall(&u);
+	}
 }
 
 static void host_link_moved(struct cv_host *host, struct cv_session *session,
 			    const struct sockaddr *peer, socklen_t peer_len)
 {
-	session_moved(session, peer, peer_len);
+	struct upcall u = { .what = MOVED, .host = host, .session = session,
+			    .peer = peer, .peer_len = peer_len };
+
+	upcall(&u);
 }
 
 static void host_link_group(struct cv_host *host, struct cv_session *session,
 			    const char *group)
 {
-	session_group_proved(session, group);
+	struct upcall u = { .what = GROUP, .host = host, .session = session,
+			    .text = group };
+
+	upcall(&u);
 }
 
 static int host_reset_token(struct cv_host *host, const struct sockaddr *peer,
 			    socklen_t peer_len, uint8_t token[CV_RESET_TOKEN_LEN])
 {
-	if (!host->reset_token || host->core->stopping)
-		return -ENOTSUP;
-	return host->reset_token(host->owner, host, peer, peer_len, token);
+	struct upcall u = { .what = RESET_TOKEN, .host = host, .peer = peer,
+			    .peer_len = peer_len, .token = token };
+
+	upcall(&u);
+	return u.ret;
 }
 
 static void host_link_suspect(struct cv_host *host, struct cv_session *session,
 			      const char *why)
 {
-	session_suspect(session, why);
+	struct upcall u = { .what = SUSPECT, .host = host, .session = session,
+			    .text = why };
+
+	upcall(&u);
 }
 
 const struct cv_host_api host_api = {

@@ -9,6 +9,7 @@
 #define CULVERT_PLUGIN_HOST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <culvert/transport.h>
 
@@ -24,6 +25,15 @@ struct datapath;
  * its own (the plugin's handle shared with the first). */
 struct cv_host {
 	struct core *core;
+	/* The event loop it runs on, and its index (shard.h): core->loop
+	 * and 0 but for the copies a gateway of several loops makes. */
+	struct loop *loop;
+	unsigned int loop_index;
+	/* A copy on another loop: the instance of ts it copies (whose
+	 * owner, upcalls and totals it shares), and the next copy of it. */
+	struct cv_host *origin;
+	struct cv_host *next_copy;
+	char loops[12];			/* what the plugin reads as threads */
 	struct plugin plugin;		/* unloaded with transports' own only */
 	const struct cv_transport *t;	/* plugin.transport */
 	struct cv_instance *inst;
@@ -102,6 +112,20 @@ void transport_spare_drop(struct transports *ts, struct cv_host *spare);
 /* Which of ts's transports h is an instance of (its own or a spare). */
 unsigned int transport_index(const struct transports *ts,
 			     const struct cv_host *h);
+
+/* Copies on other loops (shard.h): an instance of origin's transport
+ * on loop (index), delivering to datapath, its upcalls where origin's
+ * go. 0 or a negative errno, logged. */
+int transport_copy_new(struct cv_host *origin, struct loop *loop,
+		       unsigned int index, struct datapath *datapath,
+		       struct cv_host **out);
+/* Its instance destroyed: its loop has stopped. */
+void transport_copy_free(struct cv_host *copy);
+/* The counters of transport h and its copies, added up by name, each
+ * name once: emit as a plugin's stats(). */
+void transport_stats(const struct cv_host *h,
+		     void (*emit)(void *arg, const char *name, uint64_t value),
+		     void *arg);
 
 extern const struct cv_host_api host_api;
 

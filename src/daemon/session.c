@@ -21,6 +21,7 @@
 #include "path_mtu.h"
 #include "plugin_host.h"
 #include "session_owner.h"
+#include "shard.h"
 
 bool session_is_server(const struct cv_session *s)
 {
@@ -164,15 +165,22 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 		 unsigned int count)
 {
 	struct cv_host *tr = s->transport;
+
+	if (s->loop != shard_here()) {
+		/* Loop 0's control message, for another loop's link. */
+		s->last_tx = loop_now(s->core->loop);
+		return shard_send(s, msgs, count);
+	}
 	int sent = tr->t->send(tr->inst, s->link, msgs, count);
+	struct counters *counters = shard_counters(s->core);
 
 	if (sent < 0) {
-		s->core->counters.send_failed += count;
+		counters->send_failed += count;
 		return sent;
 	}
 	if ((unsigned int)sent < count)
-		s->core->counters.send_failed += count - (unsigned int)sent;
-	s->last_tx = loop_now(s->core->loop);
+		counters->send_failed += count - (unsigned int)sent;
+	s->last_tx = loop_now(tr->loop);
 	return sent;
 }
 
@@ -235,29 +243,58 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 		session_log(s, LOG_DEBUG,
 			    "link %s ended before hello: %s",
 			    s->peer, why);
-	if (!link_gone)
+	s->closed = true;
+	if (link_gone)
+		;
+	else if (s->loop != shard_here())
+		shard_close(s);
+	else
 		s->transport->t->close(s->transport->inst, s->link);
 	path_mtu_stop(s);
 	mac_port_free(s->macs);
 	s->macs = NULL;
 	s->ops->ended(s);
-	s->transport->ended_rx_packets += s->rx_packets;
-	s->transport->ended_rx_bytes += s->rx_bytes;
-	s->transport->ended_tx_packets += s->tx_packets;
-	s->transport->ended_tx_bytes += s->tx_bytes;
+	/* The transport's totals, on whichever loop it carried them. */
+	struct cv_host *totals = s->transport->origin ? s->transport->origin
+						      : s->transport;
+	totals->ended_rx_packets += s->rx_packets;
+	totals->ended_rx_bytes += s->rx_bytes;
+	totals->ended_tx_packets += s->tx_packets;
+	totals->ended_tx_bytes += s->tx_bytes;
 	unlink_session(s);
 	s->core->counters.sessions_closed++;
 	loop_timer_free(s->timer);
 	free(s->identity);
 	free(s->login);
 	free(s->cert_group);
-	free(s->policy);
 	free(s->tunnel);
-	free(s);
+	/* Another loop's data path may hold these until its turn ends. */
+	shard_release(s->core, s->policy);
+	shard_release(s->core, s);
+}
+
+struct ending {
+	struct cv_session *s;
+	uint8_t reason;
+	const char *why;
+};
+
+static void end_on_main(void *arg)
+{
+	struct ending *e = arg;
+
+	if (!e->s->closed)
+		session_end(e->s, e->reason, e->why);
 }
 
 void session_end(struct cv_session *s, uint8_t reason, const char *why)
 {
+	if (shard_here() != 0) {
+		/* The data path of another loop could not send. */
+		struct ending e = { s, reason, why };
+		shard_call_main(s->core, end_on_main, &e);
+		return;
+	}
 	if (s->state == SESSION_UP) {
 		struct proto_msg m = { .type = PROTO_BYE };
 		m.bye.reason = reason;
@@ -427,6 +464,7 @@ struct cv_session *session_new(struct core *core,
 	s->owner = owner;
 	s->transport = transport;
 	s->link = link;
+	s->loop = transport->loop_index;
 	/* Numbered as opened: a session keeps its number in status and
 	 * the journal while its name changes from its address to its user. */
 	s->id = ++core->last_session_id;
@@ -572,8 +610,26 @@ static bool reset_received(struct cv_session *s, const struct proto_msg *m)
 	return false;
 }
 
+struct malformed {
+	struct cv_session *s;
+	const char *why;
+};
+
+static void malformed_on_main(void *arg)
+{
+	struct malformed *m = arg;
+
+	session_malformed(m->s, m->why);
+}
+
 void session_malformed(struct cv_session *s, const char *why)
 {
+	if (shard_here() != 0) {
+		/* Its log line is rate-limited by loop 0. */
+		struct malformed m = { s, why };
+		shard_call_main(s->core, malformed_on_main, &m);
+		return;
+	}
 	s->core->counters.malformed++;
 	log_dropped(s, why);
 }

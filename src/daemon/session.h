@@ -75,6 +75,15 @@ struct cv_session {
 	void *owner;
 	struct cv_host *transport;
 	struct cv_link *link;
+	/* The event loop of its link (shard.h): 0, the main thread's,
+	 * unless the gateway runs several. Its packets go through that
+	 * loop; its control, through loop 0. */
+	unsigned int loop;
+	/* Set by loop 0 when it ends the session: another loop's data
+	 * path then stops carrying its packets. */
+	_Atomic bool closed;
+	/* Its loop's: the plugin lost its link, or was told to close it. */
+	bool link_gone;
 	struct cv_session *prev, *next;	/* core->sessions */
 	/* core's sessions by identity (identity_index.c) */
 	struct cv_session *id_next, **id_pprev;

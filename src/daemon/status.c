@@ -19,6 +19,7 @@
 #include "plugin.h"
 #include "plugin_host.h"
 #include "session.h"
+#include "shard.h"
 #include "status_view.h"
 
 static const char *utc(time_t t, char buf[32])
@@ -72,6 +73,8 @@ static void header(const struct core *core, const struct transports *ts,
 	if (d.drained)
 		strbuf_printf(out, "; drained: new sessions refused (culvertctl undrain)");
 	strbuf_printf(out, "\n");
+	if (d.loops > 1)
+		strbuf_printf(out, "loops: %u\n", d.loops);
 }
 
 /* ---- one session */
@@ -189,6 +192,7 @@ static void session_full(const struct session_view *v, struct strbuf *out)
 	strbuf_printf(out, "  id: %" PRIu64 "\n", v->id);
 	strbuf_printf(out, "  state: %s\n", v->state);
 	strbuf_printf(out, "  transport: %s\n", v->transport);
+	strbuf_printf(out, "  loop: %u\n", v->loop);
 	strbuf_printf(out, "  protocol: %s\n", v->link.protocol ? v->link.protocol : "-");
 	strbuf_printf(out, "  cipher: %s\n", v->link.cipher ? v->link.cipher : "-");
 	strbuf_printf(out, "  outer address: %s\n", v->outer);
@@ -273,11 +277,14 @@ static void emit_counter(void *arg, const char *name, uint64_t value)
 static void counters(const struct core *core, const struct transports *ts,
 		     bool all, struct strbuf *out)
 {
+	struct counters sum;
+
+	shard_counters_sum(core, &sum);
 	strbuf_printf(out, "\ncounters%s:\n",
 		      all ? "" : " (those at 0 left out: status --all shows them)");
 #define COUNTER_LINE(name) \
-	if (core->counters.name || all) \
-		counter_line(out, "", #name, core->counters.name);
+	if (sum.name || all) \
+		counter_line(out, "", #name, sum.name);
 	CORE_COUNTERS(COUNTER_LINE)
 #undef COUNTER_LINE
 	for (size_t i = 0; i < N_REFUSALS; i++)
@@ -289,8 +296,7 @@ static void counters(const struct core *core, const struct transports *ts,
 	for (unsigned int i = 0; i < ts->n; i++) {
 		const struct cv_host *h = ts->host[i];
 		struct emit_ctx c = { out, h->t->name, all };
-		if (h->inst && TRANSPORT_HAS(h->t, stats))
-			h->t->stats(h->inst, emit_counter, &c);
+		transport_stats(h, emit_counter, &c);
 	}
 }
 
@@ -369,20 +375,21 @@ void status_log(const struct core *core, const struct transports *ts)
 {
 	char line[LOG_LINE_MAX - 64];
 	size_t used = 0;
+	struct counters sum;
 
+	shard_counters_sum(core, &sum);
 #define COUNTER_PRINT(name) \
 	if (used < sizeof(line)) \
 		used += (size_t)snprintf(line + used, sizeof(line) - used, \
 					 " " #name "=%llu", \
-					 (unsigned long long)core->counters.name);
+					 (unsigned long long)sum.name);
 	CORE_COUNTERS(COUNTER_PRINT)
 #undef COUNTER_PRINT
 	/* The transports' own counters, as tls.NAME=VALUE. */
 	for (unsigned int i = 0; i < ts->n; i++) {
 		const struct cv_host *h = ts->host[i];
 		struct counter_line c = { line, sizeof(line), used, h->t->name };
-		if (h->inst && TRANSPORT_HAS(h->t, stats))
-			h->t->stats(h->inst, append_transport_counter, &c);
+		transport_stats(h, append_transport_counter, &c);
 		used = c.used;
 	}
 	log_notice("counters: sessions=%u%s", core->n_sessions, line);

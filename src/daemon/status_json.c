@@ -15,6 +15,7 @@
 #include "plugin.h"
 #include "plugin_host.h"
 #include "session.h"
+#include "shard.h"
 #include "status_view.h"
 
 /* ,"key": */
@@ -96,6 +97,7 @@ static void session_json(const struct core *core, const struct cv_session *s,
 	string_or_null(out, "name", v.name);
 	string_or_null(out, "identity", s->identity);
 	string_or_null(out, "transport", v.transport);
+	number(out, "loop", v.loop);
 	string_or_null(out, "state", v.state);
 	string_or_null(out, "outer", v.outer);
 	string_or_null(out, "inner", v.inner);
@@ -170,6 +172,7 @@ static void daemon_json(const struct core *core, const struct transports *ts,
 	number(out, "sessions_pending", d.pending);
 	count_or_null(out, "max_clients", d.max_clients, d.max_clients);
 	boolean(out, "drained", d.drained);
+	number(out, "loops", d.loops);
 	key(out, "transports");
 	strbuf_printf(out, "[");
 	for (unsigned int i = 0; i < ts->n; i++) {
@@ -212,8 +215,7 @@ static void transport_counters(const struct transports *ts,
 		strbuf_printf(out, "%s", i ? "," : "");
 		strbuf_json_string(out, h->t->name);
 		strbuf_printf(out, ":{");
-		if (h->inst && TRANSPORT_HAS(h->t, stats))
-			h->t->stats(h->inst, emit_counter, &c);
+		transport_stats(h, emit_counter, &c);
 		strbuf_printf(out, "}");
 	}
 	strbuf_printf(out, "}");
@@ -245,8 +247,10 @@ void status_json(const struct core *core, const struct transports *ts,
 	}
 	strbuf_printf(out, "]");
 	page_json(&p, out);
+	struct counters sum;
+	shard_counters_sum(core, &sum);
 	strbuf_printf(out, ",\"counters\":{\"sessions\":%u", core->n_sessions);
-#define COUNTER_JSON(name) number(out, #name, core->counters.name);
+#define COUNTER_JSON(name) number(out, #name, sum.name);
 	CORE_COUNTERS(COUNTER_JSON)
 #undef COUNTER_JSON
 	strbuf_printf(out, "}");

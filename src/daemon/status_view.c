@@ -8,6 +8,7 @@
 #include "plugin.h"
 #include "plugin_host.h"
 #include "session.h"
+#include "shard.h"
 
 #define NAME(n) #n,
 const char *const refusal_names[] = { REFUSAL_REASONS(NAME) };
@@ -30,6 +31,7 @@ void daemon_view(const struct core *core, struct daemon_view *v)
 	if (core->cfg->mode == MODE_SERVER)
 		v->max_clients = core->cfg->max_clients;
 	v->drained = core->drained;
+	v->loops = shard_count(core);
 	for (const struct cv_session *s = core->sessions; s; s = s->next) {
 		if (s->state == SESSION_UP)
 			v->up++;
@@ -87,6 +89,7 @@ void session_view(const struct core *core, const struct cv_session *s,
 	v->id = s->id;
 	v->name = session_name(s);
 	v->transport = h->t->name;
+	v->loop = s->loop;
 	v->up = s->state == SESSION_UP;
 	v->state = v->up ? "up" : "hello";
 	v->outer = s->peer;

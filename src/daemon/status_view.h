@@ -32,6 +32,7 @@ struct daemon_view {
 	unsigned int up, pending;	/* sessions by state */
 	unsigned int max_clients;	/* server; 0 on a client */
 	bool drained;			/* server: culvertctl drain */
+	unsigned int loops;		/* event loops (threads) */
 };
 
 /* Where a transport listens (server) or connects to (client): its own
@@ -43,6 +44,7 @@ struct session_view {
 	uint64_t id;
 	const char *name;		/* identity, or the outer address */
 	const char *transport;
+	unsigned int loop;		/* the event loop of its link */
 	bool up;			/* welcomed; else waiting for hello */
 	const char *state;		/* "up" or "hello", as shown */
 	const char *outer;

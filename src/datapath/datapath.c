@@ -27,11 +27,23 @@
 
 int datapath_new(struct core *core, struct datapath **out)
 {
+	return datapath_new_queue(core, core->loop, &core->tun, &core->counters,
+				  0, out);
+}
+
+int datapath_new_queue(struct core *core, struct loop *loop,
+		       const struct tun *tun, struct counters *counters,
+		       unsigned int index, struct datapath **out)
+{
 	struct datapath *dp = calloc(1, sizeof(*dp));
 
 	if (!dp)
 		return -ENOMEM;
 	dp->core = core;
+	dp->loop = loop;
+	dp->tun = tun;
+	dp->counters = counters;
+	dp->index = index;
 	for (int i = 0; i < BATCH; i++) {
 		/* Large and untouched until used: the kernel backs only the
 		 * pages a packet actually reaches. */
@@ -46,8 +58,8 @@ int datapath_new(struct core *core, struct datapath **out)
 		datapath_free(dp);
 		return -ENOMEM;
 	}
-	gro_init(&dp->gro, &core->tun);
-	dp->l2 = core->tun.tap ? TAP_ETH_HLEN : 0;
+	gro_init(&dp->gro, dp->tun);
+	dp->l2 = dp->tun->tap ? TAP_ETH_HLEN : 0;
 	*out = dp;
 	return 0;
 }
@@ -103,14 +115,14 @@ static struct cv_session *session_for(struct datapath *dp, const uint8_t *pkt,
 	if (!family)
 		return NULL;
 	struct cv_session *s = route_lookup(dp->routes, family, dst);
-	return s && s->state == SESSION_UP ? s : NULL;
+	return s && s->state == SESSION_UP && !s->closed ? s : NULL;
 }
 
 void datapath_to_tun(struct datapath *dp, const uint8_t *vnet,
 		     const uint8_t *pkt, size_t len)
 {
-	if (tun_write(&dp->core->tun, vnet, pkt, len) < 0)
-		dp->core->counters.tun_full++;
+	if (tun_write(dp->tun, vnet, pkt, len) < 0)
+		dp->counters->tun_full++;
 }
 
 /* Send the run of messages under way, msgs[first..n). */
@@ -171,7 +183,6 @@ static void queue(struct datapath *dp, struct cv_session *s,
 static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 		    size_t fits)
 {
-	struct core *core = dp->core;
 	uint8_t answer[TAP_ETH_HLEN + ICMP6_ANSWER_MAX];
 	uint8_t *icmp = answer + dp->l2;
 	const uint8_t *ip = dp->l2 ? l2_ip(pkt, len) : pkt;
@@ -184,7 +195,7 @@ static void too_big(struct datapath *dp, const uint8_t *pkt, size_t len,
 	const uint8_t *dst;
 	size_t n = 0;
 
-	core->counters.too_big++;
+	dp->counters->too_big++;
 	/* A frame to a group address has no host to answer as. */
 	if (!ip || (dp->l2 && (pkt[0] & 1)))
 		return;
@@ -225,17 +236,17 @@ static bool peer_takes_whole(const struct cv_session *s,
 }
 
 /* Count a large segment that went whole (or in large pieces), or split. */
-static void count_large(struct core *core, const struct cv_segmentation *seg,
+static void count_large(struct datapath *dp, const struct cv_segmentation *seg,
 			bool whole)
 {
 	bool udp = seg->gso_type == CV_GSO_UDP_L4;
 
 	if (whole) {
-		core->counters.gso_whole++;
-		core->counters.udp_gso_tx += udp;
+		dp->counters->gso_whole++;
+		dp->counters->udp_gso_tx += udp;
 	} else {
-		core->counters.gso_split++;
-		core->counters.udp_gso_split += udp;
+		dp->counters->gso_split++;
+		dp->counters->udp_gso_split += udp;
 	}
 }
 
@@ -251,7 +262,6 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			uint8_t *pkt, size_t len,
 			const struct cv_segmentation *seg)
 {
-	struct core *core = dp->core;
 	unsigned int per = 1, count;
 	size_t room = 1, l2 = dp->l2;
 	const uint8_t *ip = pkt + l2;
@@ -274,7 +284,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			};
 			dp->slot++;
 			queue(dp, s, 1);
-			count_large(core, seg, true);
+			count_large(dp, seg, true);
 			return;
 		}
 		per = max ? (unsigned int)((max - PROTO_DATA_GSO_HDR - l2 -
@@ -297,7 +307,7 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 			      SPLIT_CAP - dp->split_used, dp->msgs + dp->n,
 			      MSGS_MAX - dp->n, &out_seg);
 	if (count == 0) {
-		core->counters.malformed++;	/* cannot happen: sized above */
+		dp->counters->malformed++;	/* cannot happen: sized above */
 		return;
 	}
 	for (unsigned int i = 0; i < count; i++) {
@@ -311,9 +321,9 @@ static void queue_large(struct datapath *dp, struct cv_session *s,
 	put_l2(dp, pkt, count, room);
 	dp->split_used += need;
 	queue(dp, s, count);
-	count_large(core, seg, per > 1);
+	count_large(dp, seg, per > 1);
 	if (leave)
-		core->counters.csum_left += count;
+		dp->counters->csum_left += count;
 }
 
 /* The IP packet that fits s's link, with TAP within the MTU its TAP
@@ -337,7 +347,6 @@ static struct cv_session *queue_fragments(struct datapath *dp,
 					  struct cv_session *s, uint8_t *pkt,
 					  size_t len, struct cv_segmentation *seg)
 {
-	struct core *core = dp->core;
 	size_t l2 = dp->l2, bytes, mtu = fitting(dp, s);
 	uint8_t *ip = pkt + l2;
 	size_t iplen = len - l2;
@@ -361,7 +370,7 @@ static struct cv_session *queue_fragments(struct datapath *dp,
 			      MSGS_MAX - dp->n)
 	      : 0;
 	if (n == 0) {
-		core->counters.no_route++;	/* the session ended meanwhile */
+		dp->counters->no_route++;	/* the session ended meanwhile */
 		return NULL;
 	}
 	for (unsigned int i = 0; i < n; i++) {
@@ -370,7 +379,7 @@ static struct cv_session *queue_fragments(struct datapath *dp,
 	}
 	put_l2(dp, pkt, n, 1);
 	queue(dp, s, n);
-	core->counters.fragmented++;
+	dp->counters->fragmented++;
 	return s;
 }
 
@@ -425,7 +434,7 @@ static void flood(struct datapath *dp, uint8_t *pkt, size_t len,
 			continue;
 		size_t max = session_max_msg(s);
 		if (max && msgs[0].len > max) {
-			core->counters.too_big++;
+			dp->counters->too_big++;
 			continue;
 		}
 		s->tx_packets++;
@@ -433,8 +442,8 @@ static void flood(struct datapath *dp, uint8_t *pkt, size_t len,
 		if (session_send(s, msgs, count) < 0)
 			session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send");
 	}
-	core->counters.tx_packets++;
-	core->counters.tx_bytes += (uint64_t)len;
+	dp->counters->tx_packets++;
+	dp->counters->tx_bytes += (uint64_t)len;
 }
 
 /* One packet read from TUN at buf + HEAD, len bytes, with its
@@ -443,7 +452,6 @@ static void flood(struct datapath *dp, uint8_t *pkt, size_t len,
 static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		     struct cv_segmentation *seg)
 {
-	struct core *core = dp->core;
 	uint8_t *pkt = buf + HEAD;
 	size_t l2 = dp->l2;
 	uint8_t *ip = pkt + l2;
@@ -453,12 +461,12 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 	struct cv_session *except;
 
 	if (len < l2 || (l2 && !l2_from_vnet(pkt, len, seg))) {
-		core->counters.malformed++;
+		dp->counters->malformed++;
 		return;
 	}
 	if (seg->gso_type != CV_GSO_NONE) {
 		if (offload_check(ip, iplen, seg, &why) < 0) {
-			core->counters.malformed++;
+			dp->counters->malformed++;
 			return;
 		}
 		/* Split pieces are the most room it may need. */
@@ -471,7 +479,13 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		return;
 	}
 	if (!s) {
-		core->counters.no_route++;
+		dp->counters->no_route++;
+		return;
+	}
+	if (s->loop != dp->index) {
+		/* Its link is another loop's: that loop sends it, counting
+		 * it there. */
+		dp->handoff(dp->handoff_arg, dp, s, pkt, len, seg);
 		return;
 	}
 	size_t max = session_max_msg(s);
@@ -498,14 +512,14 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 		if ((seg->flags & CV_MSG_NEEDS_CSUM) && !leave)
 			offload_finish_csum(ip, iplen, seg);
 		pkt[-1] = leave ? PROTO_DATA_PARTIAL : PROTO_DATA;
-		core->counters.csum_left += leave;
+		dp->counters->csum_left += leave;
 		dp->msgs[dp->n] = (struct cv_msg){ .data = pkt - 1,
 						   .len = len + 1 };
 		dp->slot++;
 		queue(dp, s, 1);
 	}
-	core->counters.tx_packets++;
-	core->counters.tx_bytes += (uint64_t)len;
+	dp->counters->tx_packets++;
+	dp->counters->tx_bytes += (uint64_t)len;
 	s->tx_packets++;
 	s->tx_bytes += (uint64_t)len;
 }
@@ -513,8 +527,7 @@ static void from_tun(struct datapath *dp, uint8_t *buf, size_t len,
 static void on_tun_readable(void *arg, int fd, uint32_t events)
 {
 	struct datapath *dp = arg;
-	struct core *core = dp->core;
-	bool vnet = core->tun.vnet_hdr;
+	bool vnet = dp->tun->vnet_hdr;
 
 	dp->slot = dp->n = dp->first = 0;
 	dp->split_used = 0;
@@ -526,17 +539,17 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 		uint8_t *buf = dp->buf[dp->slot];
 		uint8_t *at = vnet ? buf + HEAD - VNET_HDR_LEN : buf + HEAD;
 		size_t hdr = vnet ? VNET_HDR_LEN : 0;
-		ssize_t len = tun_read(&core->tun, at, PACKET_MAX + hdr);
+		ssize_t len = tun_read(dp->tun, at, PACKET_MAX + hdr);
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("reading %s: %s", core->tun.name,
+				log_warn("reading %s: %s", dp->tun->name,
 					 strerror(errno));
 			break;
 		}
 		struct cv_segmentation seg = { 0 };
 		if (vnet) {
 			if ((size_t)len < hdr) {
-				core->counters.malformed++;
+				dp->counters->malformed++;
 				continue;
 			}
 			offload_from_vnet(at, &seg);
@@ -546,10 +559,31 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 	flush_run(dp);
 }
 
+void datapath_set_handoff(struct datapath *dp, datapath_handoff *fn,
+			  void *arg)
+{
+	dp->handoff = fn;
+	dp->handoff_arg = arg;
+}
+
+void datapath_handed(struct datapath *dp, const uint8_t *pkt, size_t len,
+		     const struct cv_segmentation *seg)
+{
+	struct cv_segmentation copy = *seg;
+
+	if (len > PACKET_MAX)
+		return;
+	dp->slot = dp->n = dp->first = 0;
+	dp->split_used = 0;
+	dp->run = NULL;
+	memcpy(dp->buf[0] + HEAD, pkt, len);
+	from_tun(dp, dp->buf[0], len, &copy);
+	flush_run(dp);
+}
+
 int datapath_start(struct datapath *dp)
 {
-	struct core *core = dp->core;
 
-	return loop_watch(core->loop, core->tun.fd, CV_EV_IN, on_tun_readable, dp);
+	return loop_watch(dp->loop, dp->tun->fd, CV_EV_IN, on_tun_readable, dp);
 }
 

@@ -13,12 +13,32 @@
 #include "addr.h"
 
 struct core;
+struct counters;
 struct datapath;
+struct loop;
+struct tun;
 struct cv_session;
 struct route_table;
 
-/* Reads core's TUN device, counts into core's counters. */
+/* Reads core's TUN device on core's loop, counts into core's counters:
+ * loop 0's. */
 int datapath_new(struct core *core, struct datapath **out);
+/* Another loop's (shard.h): reads tun, its queue of the device, on
+ * loop, counts into counters. */
+int datapath_new_queue(struct core *core, struct loop *loop,
+		       const struct tun *tun, struct counters *counters,
+		       unsigned int index, struct datapath **out);
+/* A packet read for a session of another loop (s->loop) goes to fn,
+ * which hands it to that loop; unset, none ever is (one loop). */
+typedef void datapath_handoff(void *arg, struct datapath *dp,
+			      const struct cv_session *s, const uint8_t *pkt,
+			      size_t len, const struct cv_segmentation *seg);
+void datapath_set_handoff(struct datapath *dp, datapath_handoff *fn,
+			  void *arg);
+/* A packet another loop read from its queue for a session of this one
+ * (the session looked up again here: it may have ended meanwhile). */
+void datapath_handed(struct datapath *dp, const uint8_t *pkt, size_t len,
+		     const struct cv_segmentation *seg);
 void datapath_free(struct datapath *dp);
 
 /* A server's: a packet from TUN goes to the session that routes has for

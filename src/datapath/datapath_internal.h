@@ -17,6 +17,7 @@
 #include <culvert/transport.h>
 
 #include "addr.h"
+#include "datapath.h"
 #include "gro.h"
 
 /* Packets read from TUN per wakeup: enough to amortise the wakeup and the
@@ -35,12 +36,26 @@
 #define SPLIT_CAP (512 * 1024)
 
 struct core;
+struct counters;
 struct cv_session;
 struct l2;
+struct loop;
+struct tun;
 struct route_table;
 
 struct datapath {
 	struct core *core;
+	/* The loop it runs on, its queue of the device, and the counters
+	 * it counts in: the core's own for loop 0, its loop's for the
+	 * others (shard.h), so that no two threads write one counter. */
+	struct loop *loop;
+	const struct tun *tun;
+	struct counters *counters;
+	unsigned int index;		/* its loop's: 0 is the main thread */
+	/* A packet from TUN for a session of another loop: handed to it,
+	 * as if that loop had read it (datapath_set_handoff). */
+	datapath_handoff *handoff;
+	void *handoff_arg;
 	/* Where packets from TUN go: by destination through routes (a
 	 * server), or all to the one session that is up (a client). */
 	const struct route_table *routes;

@@ -27,12 +27,11 @@
 static uint64_t *source_refused(struct datapath *dp, const struct cv_session *s,
 				const uint8_t *pkt, size_t len)
 {
-	struct core *core = dp->core;
 	const uint8_t *src;
 	int family = packet_addr(pkt, len, true, &src);
 
 	if (!dp->routes)
-		return family ? NULL : &core->counters.spoofed_source;
+		return family ? NULL : &dp->counters->spoofed_source;
 	if (packet_source_is(pkt, len, dp->routes, s))
 		return NULL;
 	/* Named apart when it lies in another client's network: a site
@@ -41,8 +40,8 @@ static uint64_t *source_refused(struct datapath *dp, const struct cv_session *s,
 				    ? route_lookup(dp->networks, family, src)
 				    : NULL;
 	if (owner && (!s->identity || strcmp(owner, s->identity) != 0))
-		return &core->counters.spoofed_network;
-	return &core->counters.spoofed_source;
+		return &dp->counters->spoofed_network;
+	return &dp->counters->spoofed_source;
 }
 
 /* A client restricted to its routes (restrict-to-routes) sends only
@@ -95,15 +94,14 @@ static bool to_other_client(const struct datapath *dp,
 static uint64_t *ip_refused(struct datapath *dp, struct cv_session *s,
 			    const uint8_t *pkt, size_t len)
 {
-	struct core *core = dp->core;
 	uint64_t *refused = source_refused(dp, s, pkt, len);
 
 	if (refused)
 		return refused;
 	if (to_other_client(dp, s, pkt, len))
-		return &core->counters.client_to_client;
+		return &dp->counters->client_to_client;
 	if (outside_routes(dp, s, pkt, len))
-		return &core->counters.outside_routes;
+		return &dp->counters->outside_routes;
 	return NULL;
 }
 
@@ -113,7 +111,7 @@ static uint64_t *frame_refused(struct datapath *dp, struct cv_session *s,
 			       const uint8_t *frame, size_t len)
 {
 	if (len < TAP_ETH_HLEN)
-		return &dp->core->counters.malformed;
+		return &dp->counters->malformed;
 	return dp->eth ? l2_refused(dp->eth, s, frame, len) : NULL;
 }
 
@@ -123,10 +121,9 @@ static uint64_t *frame_refused(struct datapath *dp, struct cv_session *s,
 static bool data_allowed(struct datapath *dp, struct cv_session *s,
 			 const uint8_t *pkt, size_t len)
 {
-	struct core *core = dp->core;
 
 	if (s->state != SESSION_UP) {
-		core->counters.before_hello++;
+		dp->counters->before_hello++;
 		return false;
 	}
 	uint64_t *refused = dp->l2 ? frame_refused(dp, s, pkt, len)
@@ -135,8 +132,8 @@ static bool data_allowed(struct datapath *dp, struct cv_session *s,
 		(*refused)++;
 		return false;
 	}
-	core->counters.rx_packets++;
-	core->counters.rx_bytes += len;
+	dp->counters->rx_packets++;
+	dp->counters->rx_bytes += len;
 	s->rx_packets++;
 	s->rx_bytes += len;
 	return true;
@@ -147,7 +144,7 @@ static void deliver_data(struct datapath *dp, struct cv_session *s,
 {
 	if (!data_allowed(dp, s, pkt, len))
 		return;
-	if (dp->core->tun.vnet_hdr)
+	if (dp->tun->vnet_hdr)
 		gro_packet(&dp->gro, pkt, len, NULL);
 	else
 		datapath_to_tun(dp, NULL, pkt, len);
@@ -217,14 +214,13 @@ static bool gso_size_sane(const struct cv_session *s,
 static void deliver_large(struct datapath *dp, struct cv_session *s,
 			  const uint8_t *msg, size_t len)
 {
-	struct core *core = dp->core;
 	const char *why = "truncated";
 	const uint8_t *pkt = msg + PROTO_DATA_GSO_HDR;
 	size_t plen = len - PROTO_DATA_GSO_HDR;
 	struct cv_segmentation seg;
 	uint8_t vnet[VNET_HDR_LEN];
 
-	if (!core->tun.vnet_hdr || !s->data_gso) {
+	if (!dp->tun->vnet_hdr || !s->data_gso) {
 		session_malformed(s, "a large segment, which we never offered to take");
 		return;
 	}
@@ -245,7 +241,7 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 	}
 	if (!data_allowed(dp, s, pkt, plen))
 		return;
-	core->counters.udp_gso_rx += seg.gso_type == CV_GSO_UDP_L4;
+	dp->counters->udp_gso_rx += seg.gso_type == CV_GSO_UDP_L4;
 	gro_flush(&dp->gro);	/* in order with what came before */
 	offload_to_vnet(ip, &seg, vnet);
 	offload_vnet_shift(vnet, dp->l2);
@@ -255,47 +251,45 @@ static void deliver_large(struct datapath *dp, struct cv_session *s,
 /* What gro.c counted, into the core's counters. */
 static void gro_done(struct datapath *dp)
 {
-	struct core *core = dp->core;
 
 	gro_flush(&dp->gro);
-	core->counters.gro_joined += dp->gro.joined;
-	core->counters.tun_full += dp->gro.write_failed;
+	dp->counters->gro_joined += dp->gro.joined;
+	dp->counters->tun_full += dp->gro.write_failed;
 	dp->gro.joined = dp->gro.write_failed = 0;
 }
 
 void datapath_deliver(struct datapath *dp, struct cv_session *s,
 		      const struct cv_msg *msgs, unsigned int count)
 {
-	struct core *core = dp->core;
 
 	for (unsigned int i = 0; i < count; i++) {
 		if (msgs[i].len == 0) {
-			core->counters.malformed++;
+			dp->counters->malformed++;
 			continue;
 		}
 		if (session_stray(s, msgs[i].data, msgs[i].len)) {
-			core->counters.after_end += count - i - 1;
+			dp->counters->after_end += count - i - 1;
 			return;
 		}
 		if (msgs[i].data[0] == PROTO_DATA) {
-			s->last_rx = loop_now(core->loop);
+			s->last_rx = loop_now(dp->loop);
 			deliver_data(dp, s, msgs[i].data + 1, msgs[i].len - 1);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA_GSO) {
-			s->last_rx = loop_now(core->loop);
+			s->last_rx = loop_now(dp->loop);
 			deliver_large(dp, s, msgs[i].data, msgs[i].len);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_DATA_PARTIAL) {
-			s->last_rx = loop_now(core->loop);
+			s->last_rx = loop_now(dp->loop);
 			deliver_partial(dp, s, msgs[i].data + 1,
 					msgs[i].len - 1);
 			continue;
 		}
 		if (msgs[i].data[0] == PROTO_PROBE ||
 		    msgs[i].data[0] == PROTO_PROBE_ACK) {
-			s->last_rx = loop_now(core->loop);
+			s->last_rx = loop_now(dp->loop);
 			path_mtu_received(s, msgs[i].data, msgs[i].len);
 			continue;
 		}
@@ -305,7 +299,7 @@ void datapath_deliver(struct datapath *dp, struct cv_session *s,
 		if (!session_control(s, msgs[i].data, msgs[i].len)) {
 			/* The session ended: the rest of the batch has no
 			 * one to go to. */
-			core->counters.after_end += count - i - 1;
+			dp->counters->after_end += count - i - 1;
 			return;
 		}
 	}

@@ -45,6 +45,8 @@ struct route_table {
 	uint32_t per_len[2][MAX_LEN + 1];
 	uint8_t lens[2][MAX_LEN + 1];
 	unsigned int n_lens[2];
+	route_observer *observer;	/* told of every change */
+	void *observer_arg;
 };
 
 static unsigned int family_bits(int family)
@@ -237,6 +239,8 @@ int route_add(struct route_table *table, const struct cv_prefix *p,
 	*e = (struct route_entry){ .key = k, .hash = hash, .session = session };
 	table->count++;
 	count_len(table, &k, 1);
+	if (table->observer)
+		table->observer(table->observer_arg, p, session, true);
 	return 0;
 }
 
@@ -277,8 +281,46 @@ void route_del(struct route_table *table, const struct cv_prefix *p,
 	if (prefix_key(p, &k) < 0)
 		return;
 	struct route_entry *e = probe(table, key_hash(&k), &k);
-	if (e->session && e->session == session)
-		remove_at(table, (uint32_t)(e - table->entries));
+	if (!e->session || e->session != session)
+		return;
+	void *e_session = e->session;	/* the same, but not const */
+	remove_at(table, (uint32_t)(e - table->entries));
+	if (table->observer)
+		table->observer(table->observer_arg, p, e_session, false);
+}
+
+void route_table_observe(struct route_table *table, route_observer *fn,
+			 void *arg)
+{
+	table->observer = fn;
+	table->observer_arg = arg;
+}
+
+/* A key back as the prefix it was made of. */
+static struct cv_prefix prefix_of(const struct route_key *k)
+{
+	struct cv_prefix p = { .len = k->len };
+	uint64_t hi = htobe64(k->hi), lo = htobe64(k->lo);
+
+	p.addr.family = k->v6 ? AF_INET6 : AF_INET;
+	memcpy(p.addr.bytes, &hi, k->v6 ? 8 : 4);
+	if (k->v6)
+		memcpy(p.addr.bytes + 8, &lo, 8);
+	return p;
+}
+
+int route_table_copy(const struct route_table *from, struct route_table *to)
+{
+	for (uint32_t i = 0; i <= from->mask; i++) {
+		const struct route_entry *e = &from->entries[i];
+		if (!e->session)
+			continue;
+		struct cv_prefix p = prefix_of(&e->key);
+		int err = route_add(to, &p, e->session);
+		if (err < 0)
+			return err;
+	}
+	return 0;
 }
 
 void *route_find(const struct route_table *table, const struct cv_prefix *p)

@@ -13,13 +13,14 @@
  * networks), so a lookup costs the same with ten sessions as with
  * 100,000.
  *
- * Lookups never write to the table, so that loops on several cores can
- * later share it read-mostly: the one writer would then publish changes
- * (RCU-style) while readers only read. Today every call comes from the
- * one event loop.
+ * Lookups never write to the table. A table is one thread's: a gateway
+ * on several loops keeps a replica on each loop after the first, which
+ * the observer of loop 0's table keeps in step (shard.h).
  */
 #ifndef CULVERT_ROUTE_H
 #define CULVERT_ROUTE_H
+
+#include <stdbool.h>
 
 #include "addr.h"
 
@@ -44,5 +45,14 @@ void *route_lookup(const struct route_table *table, int family,
 /* The session routed exactly p, or NULL. */
 void *route_find(const struct route_table *table, const struct cv_prefix *p);
 unsigned int route_count(const struct route_table *table);
+
+/* fn(arg, p, session, added) after each route_add that added, and each
+ * route_del that removed, p. One observer per table; NULL: none. */
+typedef void route_observer(void *arg, const struct cv_prefix *p,
+			    void *session, bool added);
+void route_table_observe(struct route_table *table, route_observer *fn,
+			 void *arg);
+/* Every route of from added to to: 0 or a negative errno. */
+int route_table_copy(const struct route_table *from, struct route_table *to);
 
 #endif

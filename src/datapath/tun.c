@@ -99,7 +99,8 @@ static void enable_offload(struct tun *tun)
 	}
 }
 
-int tun_open(const char *name, bool offload, bool tap, struct tun *tun)
+int tun_open(const char *name, bool offload, bool tap, bool multi_queue,
+	     struct tun *tun)
 {
 	struct ifreq ifr = { .ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI };
 	int err;
@@ -112,6 +113,9 @@ int tun_open(const char *name, bool offload, bool tap, struct tun *tun)
 	tun->tap = tap;
 	if (offload)
 		ifr.ifr_flags |= IFF_VNET_HDR;
+	if (multi_queue)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	tun->flags = ifr.ifr_flags;
 	if (!name)
 		name = "";
 	if (strlen(name) >= IFNAMSIZ) {
@@ -147,6 +151,29 @@ int tun_open(const char *name, bool offload, bool tap, struct tun *tun)
 	if (offload) {
 		tun->vnet_hdr = true;
 		enable_offload(tun);
+	}
+	return 0;
+}
+
+int tun_open_queue(const struct tun *tun, struct tun *queue)
+{
+	struct ifreq ifr = { .ifr_flags = tun->flags };
+	int err;
+
+	*queue = *tun;
+	memcpy(ifr.ifr_name, tun->name, IFNAMSIZ);
+	queue->fd = open(tun_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (queue->fd < 0) {
+		err = errno;
+		log_open_error(err);
+		return -err;
+	}
+	if (ioctl(queue->fd, TUNSETIFF, &ifr) < 0) {
+		err = errno;
+		log_err("cannot open another queue of %s: %s", tun->name,
+			strerror(err));
+		tun_close(queue);
+		return -err;
 	}
 	return 0;
 }

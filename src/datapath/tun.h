@@ -25,6 +25,7 @@ struct tun {
 	/* A TAP device: every read and write is an Ethernet frame (no FCS),
 	 * and the virtio-net header's offsets count from the frame's start. */
 	bool tap;
+	short flags;		/* TUNSETIFF's: what another queue opens with */
 };
 
 /* What a TAP device's frames add to an IP packet: the Ethernet header,
@@ -38,8 +39,16 @@ struct tun {
  * (no /dev/net/tun, no CAP_NET_ADMIN, name in use). offload: open with
  * IFF_VNET_HDR and turn on TSO and checksum offload (see vnet_hdr),
  * and USO where the kernel has it (see uso).
- * tap: a TAP device instead (IFF_TAP). */
-int tun_open(const char *name, bool offload, bool tap, struct tun *tun);
+ * tap: a TAP device instead (IFF_TAP).
+ * multi_queue: a device of several queues (IFF_MULTI_QUEUE), one per
+ * event loop: tun is the first, and each loop after it opens its own
+ * with tun_open_queue into queue (a copy of tun but for its fd). The
+ * kernel sends a flow's packets to the queue that last wrote one of
+ * it. */
+int tun_open(const char *name, bool offload, bool tap, bool multi_queue,
+	     struct tun *tun);
+/* Another queue of tun: 0 or a negative errno, logged. */
+int tun_open_queue(const struct tun *tun, struct tun *queue);
 /* Closing the fd deletes the device, and with it its addresses and
  * routes. */
 void tun_close(struct tun *tun);

@@ -18,6 +18,7 @@
 #include "radius.h"
 #include "server_internal.h"
 #include "session.h"
+#include "shard.h"
 
 /* ---- the password file */
 
@@ -167,7 +168,8 @@ static void recheck(struct server *srv, struct cv_session *s,
 		   session_name(s), p && p->group ? "in group " : "in no group",
 		   p && p->group ? p->group : "",
 		   p && p->restrict_to_routes ? "on" : "off");
-	free(s->policy);
+	/* The data path of the session's loop may be reading it. */
+	shard_release(s->core, s->policy);
 	s->policy = p;
 out:
 	free(before);

@@ -27,6 +27,7 @@
 #include "refusal_log.h"
 #include "server_internal.h"
 #include "session_owner.h"
+#include "shard.h"
 #include "source_table.h"
 #include "stateless_reset.h"
 #include "throttle.h"
@@ -355,7 +356,7 @@ bool server_accept(struct cv_session *s)
 	if (cfg->cert_group && s->cert_group && !group_name_valid(s->cert_group))
 		session_log(s, LOG_WARNING, "session %s: its certificate's OU '%s' is not a group name (letters, digits, '.', '_', '-'): no group from it",
 			 session_name(s), s->cert_group);
-	free(s->policy);
+	shard_release(s->core, s->policy);
 	int err = server_session_policy(srv->policy, s, &s->policy);
 	if (err == -E2BIG)
 		return server_refuse(s, REFUSAL_too_many_routes, PROTO_REASON_POLICY,

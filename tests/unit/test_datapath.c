@@ -147,7 +147,7 @@ static void rig_up(struct rig *r, const struct cv_transport *t, bool vnet)
 					     &r->core.cfg), 0);
 	ck_assert_int_eq(loop_new(&r->core.loop), 0);
 	r->core.tun = (struct tun){ .fd = r->tun, .vnet_hdr = vnet, .name = "tun" };
-	r->host = (struct cv_host){ .core = &r->core, .t = t };
+	r->host = (struct cv_host){ .core = &r->core, .loop = r->core.loop, .t = t };
 	r->s = (struct cv_session){
 		.core = &r->core, .transport = &r->host, .state = SESSION_UP,
 	};
@@ -507,6 +507,7 @@ START_TEST(site_sources_and_routes)
 					     &core.cfg), 0);
 	core.tun = (struct tun){ .fd = sv[0], .name = "tun" };
 	ck_assert_int_eq(loop_new(&core.loop), 0);
+	host.loop = core.loop;
 	ck_assert_int_eq(route_table_new(&routes), 0);
 	ck_assert_int_eq(route_table_new(&networks), 0);
 	struct { struct cv_session *s; const char *p; } held[] = {

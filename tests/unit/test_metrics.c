@@ -110,7 +110,7 @@ static void start(void)
 					     &core.cfg), 0);
 	ck_assert_int_eq(loop_new(&core.loop), 0);
 	ts = (struct transports){ .n = 1 };
-	host = (struct cv_host){ .core = &core, .t = &fake,
+	host = (struct cv_host){ .core = &core, .loop = core.loop, .t = &fake,
 				 .inst = (struct cv_instance *)&core };
 	ts.host[0] = &host;
 	inet_pton(AF_INET, "192.0.2.7", &peer.sin_addr);

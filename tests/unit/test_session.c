@@ -79,7 +79,7 @@ static void start(const char *conf)
 	ck_assert_int_eq(config_parse_string("test.conf", conf, &core.cfg), 0);
 	ck_assert_int_eq(loop_new(&core.loop), 0);
 	transports = (struct transports){ .n = 1 };
-	host = (struct cv_host){ .core = &core, .t = &fake };
+	host = (struct cv_host){ .core = &core, .loop = core.loop, .t = &fake };
 	transports.host[0] = &host;
 	peer = (struct sockaddr_in){ .sin_family = AF_INET,
 				     .sin_port = htons(4433) };
