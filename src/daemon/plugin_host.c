@@ -10,6 +10,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "loop.h"
+#include "mailbox.h"
 #include "proto.h"
 #include "session.h"
 #include "shard.h"
@@ -383,9 +384,10 @@ static const char *host_config_get(struct cv_host *host, const char *key)
 
 /*
  * The upcalls. Those of a copy on another loop (shard.h) run on loop 0,
- * the copy's loop waiting meanwhile, but for data of a session that is
- * up, which its own loop's datapath takes. One upcall, its arguments
- * and its result, as loop 0 runs it:
+ * but for data of a session that is up, which its own loop's datapath
+ * takes: link_up and reset_token while the loop waits for their result,
+ * the others later (the loop goes on), each loop's in order. One
+ * upcall, its arguments and its result, as loop 0 runs it:
  */
 struct upcall {
 	enum { LINK_UP, LINK_DOWN, DELIVER, MOVED, GROUP, RESET_TOKEN,
@@ -457,9 +459,61 @@ static void run_upcall(void *arg)
 	}
 }
 
+/* An upcall with a result: the loop waits for it. */
 static void upcall(struct upcall *u)
 {
 	shard_call_main(u->host->core, run_upcall, u);
+}
+
+/* A letter to loop 0 with an upcall and copies of what it points to. */
+struct later {
+	struct letter l;
+	struct upcall u;
+	struct cv_msg msgs[];		/* then the bytes */
+};
+
+static void run_later(void *arg)
+{
+	run_upcall(&((struct later *)arg)->u);
+}
+
+/* An upcall with no result: another loop goes on at once, and loop 0
+ * runs it later, in order with the loop's other upcalls. The plugin
+ * lends what u points to for the call only: copied. */
+static void upcall_later(const struct upcall *u)
+{
+	if (u->host->loop_index == 0) {
+		run_upcall((struct upcall *)u);
+		return;
+	}
+	size_t text = u->text ? strlen(u->text) + 1 : 0, bytes = text;
+	for (unsigned int i = 0; i < u->count; i++)
+		bytes += u->msgs[i].len;
+	if (u->peer)
+		bytes += u->peer_len;
+	struct later *c = malloc(sizeof(*c) + u->count * sizeof(*u->msgs) +
+				 bytes);
+	if (!c) {
+		log_err("event loop %u: an upcall of %s lost: out of memory",
+			u->host->loop_index, u->host->t->name);
+		return;
+	}
+	uint8_t *at = (uint8_t *)(c->msgs + u->count);
+	c->l = (struct letter){ .fn = run_later, .arg = c };
+	c->u = *u;
+	for (unsigned int i = 0; i < u->count; i++) {
+		c->msgs[i] = u->msgs[i];
+		c->msgs[i].data = memcpy(at, u->msgs[i].data, u->msgs[i].len);
+		at += u->msgs[i].len;
+	}
+	c->u.msgs = c->msgs;
+	if (u->peer) {
+		c->u.peer = memcpy(at, u->peer, u->peer_len);
+		at += u->peer_len;
+	}
+	if (u->text)
+		c->u.text = memcpy(at, u->text, text);
+	shard_post(u->host->core, 0, &c->l);
 }
 
 static struct cv_session *host_link_up(struct cv_host *host,
@@ -482,7 +536,7 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	/* From now on the link is no longer the core's to close. */
 	if (session)
 		session->link_gone = true;
-	upcall(&u);
+	upcall_later(&u);
 }
 
 /* Whether the data path of another loop takes msg of s itself. */
@@ -516,7 +570,7 @@ static void host_deliver(struct cv_host *host, struct cv_session *session,
 		struct upcall u = { .what = DELIVER, .host = host,
 				    .session = session, .msgs = msgs + i,
 				    .count = n };
-		upcall(&u);
+		upcall_later(&u);
 	}
 }
 
@@ -526,7 +580,7 @@ static void host_link_moved(struct cv_host *host, struct cv_session *session,
 	struct upcall u = { .what = MOVED, .host = host, .session = session,
 			    .peer = peer, .peer_len = peer_len };
 
-	upcall(&u);
+	upcall_later(&u);
 }
 
 static void host_link_group(struct cv_host *host, struct cv_session *session,
@@ -535,7 +589,7 @@ static void host_link_group(struct cv_host *host, struct cv_session *session,
 	struct upcall u = { .what = GROUP, .host = host, .session = session,
 			    .text = group };
 
-	upcall(&u);
+	upcall_later(&u);
 }
 
 static int host_reset_token(struct cv_host *host, const struct sockaddr *peer,
@@ -554,7 +608,7 @@ static void host_link_suspect(struct cv_host *host, struct cv_session *session,
 	struct upcall u = { .what = SUSPECT, .host = host, .session = session,
 			    .text = why };
 
-	upcall(&u);
+	upcall_later(&u);
 }
 
 const struct cv_host_api host_api = {

@@ -112,6 +112,11 @@ void shard_call_main(struct core *core, void (*fn)(void *), void *arg)
 	sem_destroy(&done);
 }
 
+void shard_post(struct core *core, unsigned int to, struct letter *letter)
+{
+	mailbox_post(shard_at(core, to)->mail, letter);
+}
+
 /* ---- loop 0 to a session's loop */
 
 struct posted_send {
@@ -235,9 +240,12 @@ struct release {
 
 static void pass_release(void *arg);
 
+/* Through loops 1 to n - 1, then loop 0, which frees: loop 0 may have
+ * letters about ptr from other loops (their upcalls) in its mailbox,
+ * which come before. */
 static void release_from(struct shards *shards, unsigned int at, void *ptr)
 {
-	if (at >= shards->n) {
+	if (at == 0 && here == 0) {
 		free(ptr);
 		return;
 	}
@@ -256,7 +264,8 @@ static void pass_release(void *arg)
 {
 	struct release *r = arg;
 
-	release_from(r->shards, r->at + 1, r->ptr);
+	release_from(r->shards, r->at == 0 || r->at + 1 == r->shards->n
+					? 0 : r->at + 1, r->ptr);
 }
 
 void shard_release(struct core *core, void *ptr)
@@ -588,10 +597,11 @@ void shards_free(struct core *core)
 		route_table_observe(shards->routes, NULL, NULL);
 	if (shards->networks)
 		route_table_observe(shards->networks, NULL, NULL);
-	/* What the mailboxes still hold runs here, loop 0's first: a
-	 * release goes on from loop to loop in increasing order. */
-	for (unsigned int i = 0; i < shards->n; i++)
-		mailbox_run(shards->loop[i]->mail);
+	/* What the mailboxes still hold runs here: a release goes on from
+	 * loop to loop, once round at most. */
+	for (unsigned int pass = 0; pass <= shards->n; pass++)
+		for (unsigned int i = 0; i < shards->n; i++)
+			mailbox_run(shards->loop[i]->mail);
 	for (unsigned int i = 0; i < shards->n; i++)
 		shard_free(shards->loop[i]);
 	free(shards);

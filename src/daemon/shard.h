@@ -44,6 +44,7 @@ struct core;
 struct counters;
 struct cv_addr;
 struct cv_host;
+struct letter;
 struct cv_session;
 struct datapath;
 struct route_table;
@@ -62,6 +63,9 @@ unsigned int shard_here(void);
 /* fn(arg) on loop 0, the caller waiting for it to return; a plain call
  * on loop 0. */
 void shard_call_main(struct core *core, void (*fn)(void *), void *arg);
+
+/* letter run on loop `to` (mailbox.h: freed after). */
+void shard_post(struct core *core, unsigned int to, struct letter *letter);
 
 /* From loop 0: the session's messages sent, or its link closed, by the
  * session's loop (copies of msgs: they are lent). */
