@@ -165,7 +165,13 @@ static int start_server(struct daemon *d)
 				  &d->server->addr6.addr)) < 0)
 		return err;
 	point_transports(d);
-	unsigned int loops = shard_loops(d->core.cfg);
+	unsigned int loops = shard_loops(d->core.cfg), shared = 0;
+	for (unsigned int i = 0; i < d->transports.n; i++)
+		shared += !!(d->transports.host[i]->t->flags & CV_TRANSPORT_LOOPS);
+	if (loops > 1 && !shared) {
+		log_info("no transport here runs on several event loops: one loop carries every session");
+		loops = 1;
+	}
 	if (loops > 1 &&
 	    ((err = shards_new(&d->core, loops, d->datapath)) < 0 ||
 	     (err = shards_add_transports(&d->core, &d->transports)) < 0 ||
