@@ -8,8 +8,8 @@
 # beside this script, then for an installed culvertd).
 #
 # Environment (make bench VAR=value passes them too):
-#   BENCH_RUNS      rounds, interleaved; medians are reported (default 3;
-#                   5 for figures to quote: ping is noisy here)
+#   BENCH_RUNS      rounds, interleaved; medians are reported (default 5:
+#                   ping is noisy here, and fewer rounds quote noise)
 #   BENCH_SYSTEMS   systems to run (default: culvert-udp culvert-tls
 #                   culvert-dtls culvert-tap raw and every peer of peers.sh); `crypto`
 #                   adds the one-core crypto ceiling
@@ -64,7 +64,7 @@ elif [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	export PINGS2=${PINGS2:-100} LOAD_PINGS=${LOAD_PINGS:-20}
 	export LOSS_SECS=${LOSS_SECS:-3}
 fi
-BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_SYSTEMS=${BENCH_SYSTEMS:-"$CULVERT_SYSTEMS raw $PEER_SYSTEMS"}
 BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
 [[ $BENCH_RUNS =~ ^[1-9][0-9]?$ ]] || die "BENCH_RUNS must be 1..99, not '$BENCH_RUNS'"
