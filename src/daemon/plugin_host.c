@@ -386,7 +386,8 @@ static const char *host_config_get(struct cv_host *host, const char *key)
  * The upcalls. Those of a copy on another loop (shard.h) run on loop 0,
  * but for data of a session that is up, which its own loop's datapath
  * takes: link_up and reset_token while the loop waits for their result,
- * the others later (the loop goes on), each loop's in order. One
+ * link_down while it waits to free the link, the others later (the loop
+ * goes on), each loop's in order. One
  * upcall, its arguments and its result, as loop 0 runs it:
  */
 struct upcall {
@@ -533,10 +534,12 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	struct upcall u = { .what = LINK_DOWN, .host = host,
 			    .session = session, .err = err, .text = why };
 
-	/* From now on the link is no longer the core's to close. */
+	/* From now on the link is no longer the core's to close. The
+	 * loop waits: the plugin frees the link when this returns, and
+	 * loop 0 may be describing it (status) until it has heard. */
 	if (session)
 		session->link_gone = true;
-	upcall_later(&u);
+	upcall(&u);
 }
 
 /* Whether the data path of another loop takes msg of s itself. */

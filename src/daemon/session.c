@@ -171,6 +171,10 @@ int session_send(struct cv_session *s, const struct cv_msg *msgs,
 		s->last_tx = loop_now(s->core->loop);
 		return shard_send(s, msgs, count);
 	}
+	/* Its loop's plugin lost the link, and loop 0 has not heard yet:
+	 * the link is freed, the session about to end. */
+	if (s->link_gone)
+		return 0;
 	int sent = tr->t->send(tr->inst, s->link, msgs, count);
 	struct counters *counters = shard_counters(s->core);
 
