@@ -13,9 +13,10 @@
  * What crosses between threads, and how; no lock is taken per packet:
  *  - A loop's plugins call the host from that loop. Data of a session
  *    that is up goes to that loop's datapath, at once; every other
- *    upcall (a link up or down, a control message) runs on loop 0
- *    while the loop waits for it (shard_call_main). Loop 0 never waits
- *    for another loop, so nothing can deadlock.
+ *    upcall runs on loop 0: a link up or down while the loop waits for
+ *    it (shard_call_main), a control message as a copy in a letter
+ *    (shard_post), the loop going on. Loop 0 never waits for another
+ *    loop, so nothing can deadlock.
  *  - Loop 0 calls a loop's plugin only through that loop's mailbox: a
  *    control message to send, a link to close (shard_send,
  *    shard_close); in order, after what was posted before.
