@@ -28,6 +28,9 @@ int gtls_reload(struct gtls *g)
 		return err;
 	}
 	gtls_cred_unref(g->cred);
+	/* Loaded through next, a copy on the stack: the sessions made
+	 * with these find their instance through owner (gnutls_link.c). */
+	cred->owner = g;
 	g->cred = cred;
 	g->auth = next.auth;
 	g->ca = next.ca;
