@@ -65,9 +65,10 @@
 #
 # Everything is named with $LAB_ID (test name + PID), so tests run in parallel.
 # CULVERT_TEST_THREADS=N in the environment (1..64, or auto): lab_start puts
-# `threads = N` on line 1 of every config it starts culvertd with that has
-# no `threads` line of its own, so the whole suite runs with N event loops
-# (CI runs it with 1 and with 2); a test that needs a number sets it.
+# `threads = N` on line 1 of every server config it starts culvertd with
+# that has no `threads` line of its own, so every gateway of the suite runs
+# N event loops (CI runs it with 1 and with 2); a test that needs a number
+# sets it. Clients run one loop (the key is the server's).
 # One EXIT trap, set when this file is sourced, ends every process started
 # here (by PID), deletes the namespaces and the temp dir, on success, failure,
 # or a signal. Tests must not set their own EXIT/INT/TERM traps.
@@ -80,7 +81,7 @@
 #   lab_forwarding on|off       IPv4 forwarding in the gateway
 #   lab_write_configs           $LAB_TMP/gw.conf and $LAB_TMP/u.conf (udp, insecure)
 #   lab_start NAME NS CONF      start culvertd in NS, log to $LAB_TMP/NAME.log
-#                               (threads = $CULVERT_TEST_THREADS put in CONF if set)
+#                               (a server's CONF gets threads = $CULVERT_TEST_THREADS if set)
 #   lab_stop NAME [SECS]        SIGTERM, wait (bounded); returns culvertd's status
 #   lab_alive NAME              is NAME's culvertd still running?
 #   lab_wait_log NAME ERE SECS  poll NAME's log for ERE; 1 on timeout or death
@@ -755,9 +756,12 @@ lab_start() {   # lab_start NAME NS CONF
 	fi
 	[[ -n ${LAB_DEFAULT_SOCKET:-} ]] ||
 		LAB_SOCK[$name]=$(sed -n 's/^[[:space:]]*control-socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1)
-	# CULVERT_TEST_THREADS=N: every daemon runs with threads = N unless
-	# its test chose (CI runs the whole suite with 1 and with 2 loops).
-	if [[ -n ${CULVERT_TEST_THREADS:-} ]] && ! grep -q '^[[:space:]]*threads[[:space:]]*=' "$conf"; then
+	# CULVERT_TEST_THREADS=N: every gateway runs with threads = N unless
+	# its test chose (CI runs the whole suite with 1 and with 2 loops). A
+	# client runs one loop, and refuses the key.
+	if [[ -n ${CULVERT_TEST_THREADS:-} ]] &&
+		grep -q '^[[:space:]]*mode[[:space:]]*=[[:space:]]*server' "$conf" &&
+		! grep -q '^[[:space:]]*threads[[:space:]]*=' "$conf"; then
 		sed -i "1i threads = $CULVERT_TEST_THREADS" "$conf"
 	fi
 	ip netns exec "$ns" "$CULVERTD" -c "$conf" -f -v >"${LAB_LOG[$name]}" 2>&1 </dev/null &
