@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# threads.sh - one event loop per core: a gateway with threads = 2 (loop 0
+# the main thread, loop 1 the thread cv-loop1), on the sites topology of
+# lab.sh (drawing there) with road warriors U, U4, U5, U6 (dtls, tls,
+# dtls, tls) and the site routers R1 (dtls) and R3 (tls). The kernel
+# spreads the clients over the loops' sockets (SO_REUSEPORT) by their
+# addresses and ports: more clients join (U7, U8) until both loops hold
+# sessions, and a client whose session must sit on a given loop starts
+# again (a new source port) until it does. Every client renews its keys
+# every 2 s and every 2 MiB (rekey-interval, rekey-bytes).
+#   - status: `loops: 2`, "loops": 2 and each session's "loop"; sessions
+#     on both loops; `show NAME` says the same loop
+#   - every client reaches V
+#   - client-to-client between A on loop 0 and B on loop 1: pings both
+#     ways, 8 MiB each way intact (sha256); cv-loop1 spent CPU on them
+#   - site to site with R1 and R3 on different loops: X and Z ping each
+#     other, 8 MiB X -> Z intact, X reaches Y
+#   - rekeys of B (loop 1) while 400 pings B -> A and B -> V lose nothing,
+#     in one session
+#   - reloads of a client-config-dir file touching B (loop 1): its group
+#     turns restrict-to-routes on in place (B no longer reaches A, counted
+#     as outside_routes, still reaches V), then off (B reaches A again);
+#     a new route ends B's session, which comes back with it and reaches Y
+#   - `culvertctl kick` of a session on loop 1: it leaves status, its
+#     client comes back and reaches V
+#   - the gateway exits 0 on SIGTERM
+# About 45 s.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
+set -u -o pipefail
+# shellcheck source=tests/net/lab.sh
+. "$(dirname "$0")/lab.sh"
+
+lab_require
+lab_require_tls tls
+lab_require_tls dtls
+command -v python3 >/dev/null || skip "python3 is needed to parse the JSON (apt-get install python3)"
+lab_sites_up
+for n in 4 5 6 7 8; do lab_add_client "$n"; done
+lab_pki "$LAB_TMP/pki"
+
+# Each client's identity (its certificate's CN) is its namespace's short
+# name, U's is u1; ROAM are the road warriors, in the order they join.
+declare -A NS_OF=([u1]=u [u4]=u4 [u5]=u5 [u6]=u6 [u7]=u7 [u8]=u8 [r1]=r1 [r3]=r3)
+declare -A T_OF=([u1]=dtls [u4]=tls [u5]=dtls [u6]=tls [u7]=dtls [u8]=tls [r1]=dtls [r3]=tls)
+declare -A CUR=() TRIES=()   # identity -> its running culvertd's lab name; starts
+ROAM=(u1 u4 u5 u6)
+MORE=(u7 u8)
+
+CCD=$LAB_TMP/clients GROUP_DIR=$LAB_TMP/groups
+mkdir -p "$CCD" "$GROUP_DIR"
+lab_server_conf "$LAB_TMP/gw.conf" threads=2 "transport=tls, dtls" \
+	client-to-client=yes "client-config-dir=$CCD" "group-config-dir=$GROUP_DIR"
+printf '%s\n' 'network = 198.18.1.0/24' 'group = sites' >"$CCD/r1"
+printf '%s\n' 'network = 198.18.3.0/24' 'group = sites' >"$CCD/r3"
+printf '%s\n' 'route = 198.18.0.0/16' >"$GROUP_DIR/sites"
+printf '%s\n' '# only where its routes lead: not to the other clients' \
+	'restrict-to-routes = yes' >"$GROUP_DIR/locked"
+for id in "${!NS_OF[@]}"; do
+	lab_pki_client "$id"
+	lab_client_conf "$LAB_TMP/$id.conf" "transport=${T_OF[$id]}" \
+		"cert=$LAB_PKI/$id.crt" "key=$LAB_PKI/$id.key" rekey-interval=2 rekey-bytes=2M
+done
+
+lab_start gw gw "$LAB_TMP/gw.conf"
+for t in dtls '[^d]tls'; do
+	lab_wait_log gw "$t: listening" 10 || fail "the gateway did not listen on ${t#'[^d]'} within 10 s"
+done
+GW_PID=${LAB_PID[gw]}
+ctl() { "$CULVERTCTL" -s "${LAB_SOCK[gw]}" "$@"; }
+gw_alive() {   # gw_alive WHAT : fail, saying how the gateway ended, unless it runs
+	local rc
+	lab_alive gw && return 0
+	wait "$GW_PID"
+	rc=$?
+	((rc > 128)) && fail "the gateway died of signal $((rc - 128)) ($(kill -l $((rc - 128)))) after $1"
+	fail "the gateway exited with status $rc after $1"
+}
+
+# ---- the gateway's threads
+thread_tid() {   # thread_tid NAME : the gateway's thread called NAME
+	local t
+	for t in /proc/"$GW_PID"/task/*; do
+		[[ $(cat "$t/comm" 2>/dev/null) == "$1" ]] && { echo "${t##*/}"; return 0; }
+	done
+	return 1
+}
+thread_ticks() {   # thread_ticks TID : its utime + stime, in clock ticks
+	local s
+	s=$(cat "/proc/$GW_PID/task/$1/stat") || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	echo $((${12} + ${13}))
+}
+LOOP1_TID=$(thread_tid cv-loop1) || fail "the gateway has no thread cv-loop1 with threads = 2: $(cat /proc/"$GW_PID"/task/*/comm | tr '\n' ' ')"
+thread_tid cv-loop2 >/dev/null && fail "the gateway has a thread cv-loop2 with threads = 2"
+ok "threads = 2: the gateway runs its main thread and cv-loop1 (thread $LOOP1_TID)"
+
+# ---- the clients
+up() {   # up ID : start ID's culvertd (again), wait for its tunnel and its session
+	local id=$1 name
+	TRIES[$id]=$((${TRIES[$id]:-0} + 1))
+	name=$id.${TRIES[$id]}
+	[[ -n ${CUR[$id]:-} ]] && { lab_stop "${CUR[$id]}" || fail "$id did not stop cleanly"; }
+	CUR[$id]=$name
+	lab_start "$name" "${NS_OF[$id]}" "$LAB_TMP/$id.conf"
+	lab_wait_log "$name" 'tunnel up' 15 || fail "$id: no 'tunnel up' over ${T_OF[$id]} within 15 s"
+}
+status_json() {
+	ctl status --json >"$LAB_TMP/status.json" 2>"$LAB_TMP/ctl.err" || {
+		gw_alive "the last step"
+		fail "culvertctl status --json: $(cat "$LAB_TMP/ctl.err")"
+	}
+}
+st() {   # st PYTHON-EXPRESSION : on d (status --json) and up (identity -> session up)
+	status_json
+	python3 -c "import json,sys
+d=json.load(open(sys.argv[1]))
+up={s['identity']: s for s in d['sessions'] if s['state'] == 'up'}
+print($1)" "$LAB_TMP/status.json" ||
+		fail "status --json is not what was expected: $(cat "$LAB_TMP/status.json")"
+}
+loop_of() {   # loop_of ID : the loop of ID's session (once the gateway has it up)
+	local i l
+	for ((i = 0; i < 50; i++)); do
+		l=$(st "up['$1']['loop'] if '$1' in up else ''")
+		[[ -n $l ]] && { echo "$l"; return 0; }
+		sleep 0.1
+	done
+	fail "$1's session is not up in the gateway's status: $(cat "$LAB_TMP/status.json")"
+}
+on_loops() {   # on_loops : the loops that hold sessions, e.g. "0 1"
+	st "' '.join(str(l) for l in sorted(set(s['loop'] for s in up.values())))"
+}
+# place ID LOOP : start ID again (each time from a new source port) until
+# its session is on LOOP; at most 10 starts, so 1 in 1024 by chance.
+place() {
+	local id=$1 want=$2 i
+	for ((i = 0; i < 10; i++)); do
+		[[ $(loop_of "$id") == "$want" ]] && return 0
+		up "$id"
+	done
+	fail "$id: 10 starts from 10 source ports, its session never on loop $want: does the kernel spread the clients over both loops' sockets (SO_REUSEPORT)?"
+}
+
+for id in "${ROAM[@]}" r1 r3; do up "$id"; done
+for id in "${ROAM[@]}" r1 r3; do loop_of "$id" >/dev/null; done
+while [[ $(on_loops) != "0 1" ]] && ((${#MORE[@]})); do
+	up "${MORE[0]}"
+	ROAM+=("${MORE[0]}")
+	MORE=("${MORE[@]:1}")
+	loop_of "${ROAM[-1]}" >/dev/null
+done
+n=$((${#ROAM[@]} + 2))
+[[ $(on_loops) == "0 1" ]] ||
+	fail "$n clients from $n source addresses, every session on loop $(on_loops): the kernel did not spread them over both loops (SO_REUSEPORT)"
+ok "$n clients up (${ROAM[*]} r1 r3), sessions on loops $(on_loops)"
+
+# ---- status sees both loops
+[[ $(st "d['culvertd']['loops']") == 2 ]] || fail "status --json says loops: $(st "d['culvertd'].get('loops')"), not 2"
+[[ $(st "sorted(set(s['loop'] for s in d['sessions'])) == [0, 1] and all(type(s['loop']) is int for s in d['sessions'])") == True ]] ||
+	fail "status --json: the sessions' loops are not 0 and 1: $(st "[(s['identity'], s.get('loop')) for s in d['sessions']]")"
+ctl status >"$LAB_TMP/status.txt" 2>&1 || fail "culvertctl status: $(cat "$LAB_TMP/status.txt")"
+grep -Eq '^loops: 2$' "$LAB_TMP/status.txt" || fail "culvertctl status has no line 'loops: 2': $(cat "$LAB_TMP/status.txt")"
+for id in "${ROAM[@]}" r1 r3; do
+	l=$(loop_of "$id")
+	ctl show "$id" >"$LAB_TMP/show.txt" 2>&1 || fail "culvertctl show $id: $(cat "$LAB_TMP/show.txt")"
+	grep -Eq "^ *loop: $l\$" "$LAB_TMP/show.txt" ||
+		fail "show $id has no line 'loop: $l' (status --json's): $(cat "$LAB_TMP/show.txt")"
+done
+counts=$(st "' '.join('loop %d: %d' % (l, sum(1 for s in up.values() if s['loop'] == l)) for l in (0, 1))")
+ok "status: loops: 2; $counts sessions; show NAME says each one's loop"
+
+# ---- (b) every client reaches V
+for id in "${ROAM[@]}" r1 r3; do
+	lab_ping 3 "${NS_OF[$id]}" "$LAB_V_LAN"
+	((LAB_PING_RECEIVED == 3)) ||
+		fail "$id (${T_OF[$id]}, loop $(loop_of "$id")) reaches V $LAB_PING_RECEIVED of 3 times"
+done
+gw_alive "the pings to V"
+ok "every client reaches V, from both loops"
+
+# ---- (a) client to client across the loops: A on loop 0, B on loop 1
+pick() {   # pick LOOP : a road warrior whose session is on LOOP, or nothing
+	local id
+	for id in "${ROAM[@]}"; do
+		[[ $(loop_of "$id") == "$1" ]] && { echo "$id"; return 0; }
+	done
+}
+A=$(pick 0)
+[[ -n $A ]] || { A=${ROAM[0]}; place "$A" 0; }
+B=$(pick 1)
+[[ -n $B ]] || { B=${ROAM[1]}; [[ $B == "$A" ]] && B=${ROAM[2]}; place "$B" 1; }
+[[ $(loop_of "$A") == 0 && $(loop_of "$B") == 1 ]] || fail "A ($A) and B ($B) are not on loops 0 and 1"
+A_IN=$(lab_inner "${NS_OF[$A]}") B_IN=$(lab_inner "${NS_OF[$B]}")
+lab_ping 3 "${NS_OF[$A]}" "$B_IN"
+((LAB_PING_RECEIVED == 3)) || fail "$A (loop 0) -> $B (loop 1, $B_IN): $LAB_PING_RECEIVED of 3 answers"
+lab_ping 3 "${NS_OF[$B]}" "$A_IN"
+((LAB_PING_RECEIVED == 3)) || fail "$B (loop 1) -> $A (loop 0, $A_IN): $LAB_PING_RECEIVED of 3 answers"
+ok "client to client across the loops: $A (${T_OF[$A]}, loop 0, $A_IN) and $B (${T_OF[$B]}, loop 1, $B_IN) ping each other"
+ticks0=$(thread_ticks "$LOOP1_TID")
+lab_xfer_between "${NS_OF[$A]}" "${NS_OF[$B]}" "$B_IN" 8 ||
+	fail "8 MiB $A (loop 0) -> $B (loop 1) did not arrive whole"
+t1=$XFER_SECS
+lab_xfer_between "${NS_OF[$B]}" "${NS_OF[$A]}" "$A_IN" 8 ||
+	fail "8 MiB $B (loop 1) -> $A (loop 0) did not arrive whole"
+ticks=$(($(thread_ticks "$LOOP1_TID") - ticks0))
+((ticks > 0)) || fail "cv-loop1 spent no CPU time while its session $B carried 16 MiB"
+ok "8 MiB $A -> $B in ${t1}s and 8 MiB $B -> $A in ${XFER_SECS}s arrived whole (sha256), across rekeys; cv-loop1 spent $ticks ticks on them"
+
+# ---- (d) site to site across the loops: R1 and R3 on different loops
+L1=$(loop_of r1)
+place r3 $((1 - L1))
+pings() {   # pings FROM TO... : 3 pings each, all answered
+	local from=$1 to
+	shift
+	for to; do
+		lab_ping 3 "$from" "$to"
+		((LAB_PING_RECEIVED == 3)) || fail "$from -> $to: $LAB_PING_RECEIVED of 3 answers (R1 on loop $L1, R3 on loop $((1 - L1)))"
+	done
+}
+pings x 198.18.3.10 198.18.2.10
+pings z 198.18.1.10
+LAB_V=$(lab__ns z) LAB_V_LAN=198.18.3.10 lab_xfer 8 5001 x ||
+	fail "8 MiB X -> Z (R1 on loop $L1, R3 on loop $((1 - L1))) did not arrive whole"
+gw_alive "site to site"
+ok "site to site across the loops: R1 on loop $L1, R3 on loop $((1 - L1)); X and Z ping each other, X reaches Y, 8 MiB X -> Z arrived whole in ${XFER_SECS}s"
+
+# ---- (c) rekeys on loop 1 while B's pings cross both loops
+[[ $(loop_of "$B") == 1 ]] || fail "B ($B) left loop 1"
+outer=$(st "up['$B']['outer']")
+# The gateway's rekeys of B: tls counts them in status (the client's
+# KeyUpdates); dtls makes a new session and says so in the log (its
+# status leaves "rekeys" at 0).
+rekeys() {
+	echo $(($(st "up['$B']['rekeys'] or 0") + $(grep -c "new DTLS keys with $outer " "${LAB_LOG[gw]}")))
+}
+r0=$(rekeys)
+bg_ping() {   # bg_ping NAME NS TO : 400 pings at 0.01 s, in the background
+	ip netns exec "$(lab__ns "$2")" timeout 30 ping -c 400 -i 0.01 -W 2 "$3" \
+		>"$LAB_TMP/$1.ping" 2>&1 </dev/null &
+	lab_bg $!
+	PIDS+=($!)
+}
+PIDS=()
+bg_ping ba "${NS_OF[$B]}" "$A_IN"
+bg_ping bv "${NS_OF[$B]}" "$LAB_V_LAN"
+for p in "${PIDS[@]}"; do wait "$p"; done
+for p in ba bv; do
+	got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$LAB_TMP/$p.ping")
+	[[ ${got:-0} == 400 ]] || fail "$B's pings across its rekeys ($p): ${got:-0} of 400: $(tail -n 2 "$LAB_TMP/$p.ping")"
+done
+r=$(($(rekeys) - r0))
+((r >= 2)) || fail "$B (loop 1, rekey-interval = 2) renewed its keys $r times in 4 s of pings"
+[[ $(st "up['$B']['outer']") == "$outer" && $(grep -c 'tunnel up' "${LAB_LOG[${CUR[$B]}]}") == 1 ]] ||
+	fail "$B's session did not survive its rekeys"
+gw_alive "B's rekeys"
+ok "$B (${T_OF[$B]}, loop 1) renewed its keys $r times while 400 pings to $A (loop 0) and 400 to V all came back, in one session"
+
+# ---- (c) reloads that touch B, on loop 1
+lab_counters gw || fail "no counters from the gateway"
+out0=${LAB_COUNTERS[outside_routes]:-0}
+printf '%s\n' 'group = locked' >"$CCD/$B"
+ctl reload >"$LAB_TMP/reload.out" 2>&1 || fail "reload: $(cat "$LAB_TMP/reload.out")"
+lab_wait_log gw "session $B: now in group locked, restrict-to-routes on" 5 ||
+	fail "the reload did not put $B's session in group locked in place"
+lab_ping 3 "${NS_OF[$B]}" "$A_IN"
+((LAB_PING_RECEIVED == 0)) || fail "$B, restricted to its routes by the reload, reached $A $LAB_PING_RECEIVED times"
+lab_counters gw || fail "no counters from the gateway"
+((LAB_COUNTERS[outside_routes] >= out0 + 3)) ||
+	fail "$B's pings to $A: outside_routes $out0 -> ${LAB_COUNTERS[outside_routes]}"
+lab_ping 3 "${NS_OF[$B]}" "$LAB_V_LAN"
+((LAB_PING_RECEIVED == 3)) || fail "$B, restricted to its routes, reaches V $LAB_PING_RECEIVED of 3 times"
+rm -f "$CCD/$B"
+ctl reload >"$LAB_TMP/reload.out" 2>&1 || fail "reload: $(cat "$LAB_TMP/reload.out")"
+lab_wait_log gw "session $B: now in no group, restrict-to-routes off" 5 ||
+	fail "the second reload did not lift $B's restriction in place"
+lab_ping 3 "${NS_OF[$B]}" "$A_IN"
+((LAB_PING_RECEIVED == 3)) || fail "$B, no longer restricted, reaches $A $LAB_PING_RECEIVED of 3 times"
+[[ $(st "up['$B']['outer']") == "$outer" ]] || fail "$B's session did not stay across the reloads"
+gw_alive "the reloads in place"
+ok "reloads applied in place to $B on loop 1: restricted, it no longer reached $A (outside_routes +$((LAB_COUNTERS[outside_routes] - out0))) but reached V; lifted, it reaches $A again"
+
+lab_ping 1 "${NS_OF[$B]}" 198.18.2.10
+((LAB_PING_RECEIVED == 0)) || fail "$B reaches Y without a route to it"
+printf '%s\n' 'route = 198.18.2.0/24' >"$CCD/$B"
+ctl reload >"$LAB_TMP/reload.out" 2>&1 || fail "reload: $(cat "$LAB_TMP/reload.out")"
+lab_wait_log gw "session $B: the reload changed its routes" 5 || fail "the reload did not end $B's session for its new route"
+lab_wait_log "${CUR[$B]}" 'tunnel up: .*198\.18\.2\.0/24' 20 || fail "$B did not come back with its new route"
+lab_ping 3 "${NS_OF[$B]}" 198.18.2.10
+((LAB_PING_RECEIVED == 3)) || fail "$B, back with its route, reaches Y $LAB_PING_RECEIVED of 3 times"
+gw_alive "the reload of B's route"
+ok "a reload gave $B (loop 1) a route: its session ended, came back with it (now on loop $(loop_of "$B")) and reaches Y"
+
+# ---- (c) kick a session on loop 1
+K=
+for id in "${ROAM[@]}" r1 r3; do
+	[[ $(loop_of "$id") == 1 ]] && { K=$id; break; }
+done
+[[ -n $K ]] || { K=$B; place "$K" 1; }
+outer=$(st "up['$K']['outer']")
+ctl kick "$K" >"$LAB_TMP/kick.out" 2>&1 || fail "culvertctl kick $K: $(cat "$LAB_TMP/kick.out")"
+grep -q '^1 session ended' "$LAB_TMP/kick.out" || fail "kick $K said: $(cat "$LAB_TMP/kick.out")"
+lab_wait_log gw "session $K kicked by the administrator" 5 || fail "the gateway did not log the kick of $K"
+[[ $(st "sum(1 for s in d['sessions'] if s['outer'] == '$outer')") == 0 ]] ||
+	fail "$K's kicked session ($outer) is still in status"
+n=$(grep -c 'tunnel up' "${LAB_LOG[${CUR[$K]}]}")
+lab__deadline 20
+until (($(grep -c 'tunnel up' "${LAB_LOG[${CUR[$K]}]}") > n)); do
+	gw_alive "the kick of $K (${T_OF[$K]}, loop 1)"
+	lab__before || fail "$K did not come back within 20 s of its kick"
+	sleep 0.1
+done
+lab_ping 3 "${NS_OF[$K]}" "$LAB_V_LAN"
+((LAB_PING_RECEIVED == 3)) || fail "$K, back after its kick, reaches V $LAB_PING_RECEIVED of 3 times"
+gw_alive "the kick"
+ok "kick ended $K's session on loop 1 ($outer left status); it came back (on loop $(loop_of "$K")) and reaches V"
+
+# ---- the end
+for id in "${!CUR[@]}"; do
+	lab_stop "${CUR[$id]}" || fail "$id did not stop cleanly"
+done
+lab_stop gw || fail "the gateway exited with status $? on SIGTERM"
+ok "every culvertd exits 0 on SIGTERM"
+exit 0
