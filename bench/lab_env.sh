@@ -1,6 +1,6 @@
 # bench/lab_env.sh - sourced (never run) by the bench scripts that build
 # the test suite's lab (scale.sh, restart.sh, faults.sh, failover.sh,
-# lab-iperf.sh, udp-gso.sh):
+# threads.sh, lab-iperf.sh, udp-gso.sh):
 # the build tree's culvertd, culvertctl, plugins and culvert-loadgen
 # unless the environment names others, then tests/net/lab.sh.
 # shellcheck shell=bash
