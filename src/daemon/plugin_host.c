@@ -173,21 +173,34 @@ static void retire(struct transports *ts, struct cv_host *h)
 		reap(ts);	/* out of memory: now, then */
 }
 
+/* A second handle on from's transport, its upcalls going where from's
+ * go, without an instance yet nor totals of its own; NULL without
+ * memory. */
+static struct cv_host *host_dup(const struct cv_host *from)
+{
+	struct cv_host *h = malloc(sizeof(*h));
+
+	if (!h)
+		return NULL;
+	*h = *from;
+	h->inst = NULL;
+	h->next_copy = NULL;
+	h->ended_rx_packets = h->ended_rx_bytes = 0;
+	h->ended_tx_packets = h->ended_tx_bytes = 0;
+	return h;
+}
+
 struct cv_host *transport_spare_new(struct transports *ts, unsigned int i,
 				    const char *remote)
 {
 	if (i >= ts->n || ts->spares[i] ||
 	    ts->n_retired + 2 > sizeof(ts->retired) / sizeof(ts->retired[0]))
 		return NULL;
-	struct cv_host *spare = malloc(sizeof(*spare));
+	struct cv_host *spare = host_dup(ts->host[i]);
 	if (!spare)
 		return NULL;
-	*spare = *ts->host[i];
-	spare->inst = NULL;
 	if (remote)
 		snprintf(spare->remote, sizeof(spare->remote), "%s", remote);
-	spare->ended_rx_packets = spare->ended_rx_bytes = 0;
-	spare->ended_tx_packets = spare->ended_tx_bytes = 0;
 	int err = spare->t->create(&host_api, spare, &spare->inst);
 	if (err < 0) {
 		log_err("transport '%s': cannot start a second instance: %s",
@@ -229,18 +242,14 @@ int transport_copy_new(struct cv_host *origin, struct loop *loop,
 		       unsigned int index, struct datapath *datapath,
 		       struct cv_host **out)
 {
-	struct cv_host *copy = malloc(sizeof(*copy));
+	struct cv_host *copy = host_dup(origin);
 
 	if (!copy)
 		return -ENOMEM;
-	*copy = *origin;
-	copy->inst = NULL;
 	copy->loop = loop;
 	copy->loop_index = index;
 	copy->origin = origin;
 	copy->datapath = datapath;
-	copy->ended_rx_packets = copy->ended_rx_bytes = 0;
-	copy->ended_tx_packets = copy->ended_tx_bytes = 0;
 	int err = copy->t->create(&host_api, copy, &copy->inst);
 	if (err < 0) {
 		log_err("transport '%s': cannot start its instance for event loop %u: %s",

@@ -99,6 +99,17 @@ static void enable_offload(struct tun *tun)
 	}
 }
 
+/* /dev/net/tun opened into *fd: 0, or a negative errno, logged. */
+static int open_tun(int *fd)
+{
+	*fd = open(tun_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (*fd >= 0)
+		return 0;
+	int err = errno;
+	log_open_error(err);
+	return -err;
+}
+
 int tun_open(const char *name, bool offload, bool tap, bool multi_queue,
 	     struct tun *tun)
 {
@@ -125,12 +136,8 @@ int tun_open(const char *name, bool offload, bool tap, bool multi_queue,
 	}
 	strcpy(ifr.ifr_name, name);
 
-	tun->fd = open(tun_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (tun->fd < 0) {
-		err = errno;
-		log_open_error(err);
-		return -err;
-	}
+	if ((err = open_tun(&tun->fd)) < 0)
+		return err;
 	if (ioctl(tun->fd, TUNSETIFF, &ifr) < 0) {
 		err = errno;
 		log_setiff_error(name, tap, err);
@@ -162,12 +169,8 @@ int tun_open_queue(const struct tun *tun, struct tun *queue)
 
 	*queue = *tun;
 	memcpy(ifr.ifr_name, tun->name, IFNAMSIZ);
-	queue->fd = open(tun_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (queue->fd < 0) {
-		err = errno;
-		log_open_error(err);
-		return -err;
-	}
+	if ((err = open_tun(&queue->fd)) < 0)
+		return err;
 	if (ioctl(queue->fd, TUNSETIFF, &ifr) < 0) {
 		err = errno;
 		log_err("cannot open another queue of %s: %s", tun->name,
