@@ -19,14 +19,114 @@
 #      (their rx_bytes + tx_bytes in status --json, by "loop").
 # One table, the ratio of 2 loops to 1 for each figure, and a model of a
 # 16-core gateway from the per-loop figures (its assumptions printed).
+# The figures are kept in BENCH_RESULTS (bench/results)/threads-DATE.tsv.
 # Root; not part of make check; a few minutes. Run from a built tree,
 # one bench at a time on a shared machine:
 #
 #   sudo bench/threads.sh
 #   sudo THREADS_SECS=5 THREADS_CHURN=1000 bench/threads.sh
 #   sudo THREADS_LIST="1 2 4" THREADS_TRANSPORTS=dtls bench/threads.sh
+#   bench/threads.sh --report bench/results/threads-DATE.tsv   # again, no root
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
+
+# report FILE : the table and the 16-core model from a run's results
+report() {
+	python3 - "$1" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = dict(kv.split('=') for kv in lines[0].split())
+hz = int(head['hz'])
+R = {}
+for l in lines[1:]:
+    k, v = l.split('\t', 1)
+    R[tuple(k.split(','))] = v
+ns, ts = head['loops'].split(','), head['transports'].split(',')
+def snap(s):
+    return {k: int(v) for k, v in (kv.split('=') for kv in s.split())}
+def cpu_s(n, t, what):
+    c = snap(R[(n, t, what)])
+    return {k: v / hz for k, v in c.items()}
+def loops_str(c, n):
+    return ' '.join('%.2f' % c.get(str(l), 0) for l in range(int(n))) + ' | %.2f' % c.get('other', 0)
+
+print('loadgen pinned to CPU %s; %s handshakes a run; iperf3 %s s, 4 clients at once'
+      % (head['lg_cpu'], head['churn'], head['secs']))
+print('%-5s %-5s %-10s %13s %5s %5s  %-24s %s' % ('loops', 'tport', 'test', 'result', 'ratio', 'split',
+      'CPU s: loop0 .. | other', 'per loop'))
+base = {}
+model = {}
+for t in ts:
+    for n in ns:
+        # handshakes
+        hs = float(R[(n, t, 'hs')])
+        c = cpu_s(n, t, 'hs_cpu')
+        up = int(R[(n, t, 'hs_up')])
+        per = ' '.join('l%d %.0f hs/CPU-s' % (l, up / int(n) / c[str(l)]) if c.get(str(l)) else 'l%d -' % l
+                       for l in range(int(n)))
+        base.setdefault((t, 'hs'), hs)
+        print('%-5s %-5s %-10s %11.1f/s %5s %5s  %-24s %s; loadgen %s of a core%s' % (n, t, 'handshakes', hs,
+              '%.2f' % (hs / base[(t, 'hs')]), '-', loops_str(c, n), per, R[(n, t, 'lg_core')],
+              '' if R[(n, t, 'hs_failed')] == '0' else '  (%s failed)' % R[(n, t, 'hs_failed')]))
+        if int(n) >= 2:
+            model[(t, 'hs')] = (up, c, int(n))
+        # throughput
+        mbps = int(R[(n, t, 'mbps')])
+        c = cpu_s(n, t, 'x_cpu')
+        b = snap(R[(n, t, 'x_bytes')])
+        per = ' '.join('l%d %.2f s/GB' % (l, c.get(str(l), 0) / (b[str(l)] / 1e9)) if b.get(str(l)) else 'l%d -' % l
+                       for l in range(int(n)))
+        base.setdefault((t, 'x'), mbps)
+        print('%-5s %-5s %-10s %6d Mbit/s %5s %5s  %-24s %s' % (n, t, 'iperf3 x4', mbps,
+              '%.2f' % (mbps / base[(t, 'x')] if base[(t, 'x')] else 0), R[(n, t, 'split')], loops_str(c, n), per))
+        if int(n) >= 2:
+            model[(t, 'x')] = (c, b, int(n))
+
+print()
+print('16-core model, from the runs with the most loops: a gateway whose 16 loops each have a core of')
+print('their own (clients, loadgen and iperf3 elsewhere), the kernel spreading sessions evenly, the')
+print("per-loop costs measured here unchanged; handshakes split evenly over the loops (SO_REUSEPORT over")
+print("thousands of source ports), loop 0 adding the control of every session (login, lease, welcome):")
+print('its CPU beyond the mean of the others, per handshake, is the control share that caps the total.')
+print("A loop's CPU holds the kernel's work in its system calls (sockets, TUN, the veth to the next")
+print('namespace), not what interrupts cost elsewhere, nor a real NIC.')
+for t in ts:
+    busy = [(n, R[(n, t, 'lg_core')]) for n in ns if float(R[(n, t, 'lg_core')]) >= 0.9]
+    if busy:
+        print('Here, %s: the handshake runs were limited by loadgen, which kept its core busy (%s of it with %s),'
+              % (t, ', '.join(c for _, c in busy), ' and '.join('%s loops' % n for n, _ in busy)))
+        print("    not by the gateway's loops: the model uses their CPU per handshake, not the rate.")
+for t in ts:
+    if (t, 'hs') in model:
+        up, c, n = model[(t, 'hs')]
+        others = [c.get(str(l), 0) for l in range(1, n)]
+        t_hs = sum(others) / len(others) / (up / n)        # CPU-s a handshake costs a loop
+        t_ctl = (c.get('0', 0) - sum(others) / len(others)) / up   # loop 0's extra per session
+        res = 2.0 / hz / up   # two clock ticks over the run: what the difference can tell
+        bound = t_ctl < res   # below that, take the resolution as the bound
+        t_ctl = max(t_ctl, res)
+        h16 = 1 / (t_hs / 16 + t_ctl)
+        hs_line = ('%s%.0f handshakes/s (%.2f ms of a loop each; loop 0 %s%.3f ms more each, its control share, '
+                   'which alone caps it at %s%.0f/s)'
+                   % ('at least ' if bound else '', h16, t_hs * 1e3, 'at most ' if bound else '',
+                      t_ctl * 1e3, 'at least ' if bound else '', 1 / t_ctl))
+    else:
+        hs_line = 'no run with 2 loops or more'
+    if (t, 'x') in model:
+        c, b, n = model[(t, 'x')]
+        caps = [b[str(l)] / 1e9 * 8 / c[str(l)] for l in range(n) if b.get(str(l)) and c.get(str(l))]
+        x_line = ('%.1f Gbit/s (16 x %.2f Gbit/s a loop-core, the slower loop of %s)'
+                  % (16 * min(caps), min(caps), ' and '.join('%.2f' % x for x in caps))) if caps else 'no per-loop figure'
+    else:
+        x_line = 'no run with 2 loops or more'
+    print('16-core model, %s: %s; throughput %s' % (t, hs_line, x_line))
+PY
+}
+if [[ ${1:-} == --report ]]; then
+	report "${2:?usage: threads.sh --report RESULTS/threads-DATE.tsv}"
+	exit
+fi
+
 export LAB_ID=${LAB_ID:-bench-threads-$$}
 # shellcheck source=bench/lab_env.sh
 . "$(dirname "$0")/lab_env.sh"
@@ -246,93 +346,13 @@ for n in $THREADS_LIST; do
 	lab_stop "$GW" 30 || echo "# threads = $n: the gateway did not exit cleanly" >&2
 done
 
-# ---- the table and the model
+# ---- the results, kept, then the table and the model
+RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
+mkdir -p "$RESULTS" || fail "cannot make $RESULTS"
+OUT=$RESULTS/threads-$(date +%Y%m%d-%H%M%S).tsv
 {
-	echo "hz=$HZ lg_cpu=${THREADS_LG_CPU:-none} churn=$THREADS_CHURN secs=$THREADS_SECS"
+	echo "hz=$HZ lg_cpu=${THREADS_LG_CPU:-none} churn=$THREADS_CHURN secs=$THREADS_SECS loops=${THREADS_LIST// /,} transports=${THREADS_TRANSPORTS// /,}"
 	for k in "${!R[@]}"; do printf '%s\t%s\n' "$k" "${R[$k]}"; done
-} >"$LAB_TMP/results.tsv"
-python3 - "$LAB_TMP/results.tsv" "$THREADS_LIST" "$THREADS_TRANSPORTS" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-head = dict(kv.split('=') for kv in lines[0].split())
-hz = int(head['hz'])
-R = {}
-for l in lines[1:]:
-    k, v = l.split('\t', 1)
-    R[tuple(k.split(','))] = v
-ns, ts = sys.argv[2].split(), sys.argv[3].split()
-def snap(s):
-    return {k: int(v) for k, v in (kv.split('=') for kv in s.split())}
-def cpu_s(n, t, what):
-    c = snap(R[(n, t, what)])
-    return {k: v / hz for k, v in c.items()}
-def loops_str(c, n):
-    return ' '.join('%.2f' % c.get(str(l), 0) for l in range(int(n))) + ' | %.2f' % c.get('other', 0)
-
-print('loadgen pinned to CPU %s; %s handshakes a run; iperf3 %s s, 4 clients at once'
-      % (head['lg_cpu'], head['churn'], head['secs']))
-print('%-5s %-5s %-10s %13s %5s %5s  %-24s %s' % ('loops', 'tport', 'test', 'result', 'ratio', 'split',
-      'CPU s: loop0 .. | other', 'per loop'))
-base = {}
-model = {}
-for t in ts:
-    for n in ns:
-        # handshakes
-        hs = float(R[(n, t, 'hs')])
-        c = cpu_s(n, t, 'hs_cpu')
-        up = int(R[(n, t, 'hs_up')])
-        per = ' '.join('l%d %.0f hs/CPU-s' % (l, up / int(n) / c[str(l)]) if c.get(str(l)) else 'l%d -' % l
-                       for l in range(int(n)))
-        base.setdefault((t, 'hs'), hs)
-        print('%-5s %-5s %-10s %11.1f/s %5s %5s  %-24s %s; loadgen %s of a core%s' % (n, t, 'handshakes', hs,
-              '%.2f' % (hs / base[(t, 'hs')]), '-', loops_str(c, n), per, R[(n, t, 'lg_core')],
-              '' if R[(n, t, 'hs_failed')] == '0' else '  (%s failed)' % R[(n, t, 'hs_failed')]))
-        if int(n) >= 2:
-            model[(t, 'hs')] = (up, c, int(n))
-        # throughput
-        mbps = int(R[(n, t, 'mbps')])
-        c = cpu_s(n, t, 'x_cpu')
-        b = snap(R[(n, t, 'x_bytes')])
-        per = ' '.join('l%d %.2f s/GB' % (l, c.get(str(l), 0) / (b[str(l)] / 1e9)) if b.get(str(l)) else 'l%d -' % l
-                       for l in range(int(n)))
-        base.setdefault((t, 'x'), mbps)
-        print('%-5s %-5s %-10s %6d Mbit/s %5s %5s  %-24s %s' % (n, t, 'iperf3 x4', mbps,
-              '%.2f' % (mbps / base[(t, 'x')] if base[(t, 'x')] else 0), R[(n, t, 'split')], loops_str(c, n), per))
-        if int(n) >= 2:
-            model[(t, 'x')] = (c, b, int(n))
-
-print()
-print('16-core model, from the runs with the most loops: a gateway whose 16 loops each have a core of')
-print('their own (clients, loadgen and iperf3 elsewhere), the kernel spreading sessions evenly, the')
-print("per-loop costs measured here unchanged; handshakes split evenly over the loops (SO_REUSEPORT over")
-print("thousands of source ports), loop 0 adding the control of every session (login, lease, welcome):")
-print('its CPU beyond the mean of the others, per handshake, is the control share that caps the total.')
-print("A loop's CPU holds the kernel's work in its system calls (sockets, TUN, the veth to the next")
-print('namespace), not what interrupts cost elsewhere, nor a real NIC.')
-for t in ts:
-    busy = [(n, R[(n, t, 'lg_core')]) for n in ns if float(R[(n, t, 'lg_core')]) >= 0.9]
-    if busy:
-        print('Here, %s: the handshake runs were limited by loadgen, which kept its core busy (%s of it with %s),'
-              % (t, ', '.join(c for _, c in busy), ' and '.join('%s loops' % n for n, _ in busy)))
-        print("    not by the gateway's loops: the model uses their CPU per handshake, not the rate.")
-for t in ts:
-    if (t, 'hs') in model:
-        up, c, n = model[(t, 'hs')]
-        others = [c.get(str(l), 0) for l in range(1, n)]
-        t_hs = sum(others) / len(others) / (up / n)        # CPU-s a handshake costs a loop
-        t_ctl = max(c.get('0', 0) - sum(others) / len(others), 0) / up   # loop 0's extra per session
-        h16 = 1 / (t_hs / 16 + t_ctl)
-        cap = '%.0f/s' % (1 / t_ctl) if t_ctl > 0 else 'none seen'
-        hs_line = ('%.0f handshakes/s (%.2f ms of a loop each, loop 0 %.3f ms more each: alone it caps at %s)'
-                   % (h16, t_hs * 1e3, t_ctl * 1e3, cap))
-    else:
-        hs_line = 'no run with 2 loops or more'
-    if (t, 'x') in model:
-        c, b, n = model[(t, 'x')]
-        caps = [b[str(l)] / 1e9 * 8 / c[str(l)] for l in range(n) if b.get(str(l)) and c.get(str(l))]
-        x_line = ('%.1f Gbit/s (16 x %.2f Gbit/s a loop-core, the slower loop of %s)'
-                  % (16 * min(caps), min(caps), ' and '.join('%.2f' % x for x in caps))) if caps else 'no per-loop figure'
-    else:
-        x_line = 'no run with 2 loops or more'
-    print('16-core model, %s: %s; throughput %s' % (t, hs_line, x_line))
-PY
+} >"$OUT"
+report "$OUT"
+echo "# the figures: $OUT (bench/threads.sh --report FILE prints this again)"
