@@ -200,7 +200,8 @@ for tid in os.listdir(f'/proc/{pid}/task'):
     elif comm.startswith('cv-loop') and comm[7:].isdigit():
         loops[int(comm[7:])] = t
 total = ticks(f'/proc/{pid}/stat')
-print(' '.join(f'{k}={v}' for k, v in sorted(loops.items())), f'other={total - sum(loops.values())}')
+# rounding: the process's total may read a tick below its threads' sum
+print(' '.join(f'{k}={v}' for k, v in sorted(loops.items())), f'other={max(total - sum(loops.values()), 0)}')
 PY
 }
 # bytes_snap : each loop's sessions' rx_bytes + tx_bytes, "0=B 1=B ..."
