@@ -386,7 +386,10 @@ struct cv_host_api {
 	 *                  server's sockets set SO_REUSEPORT before bind, so
 	 *                  that every instance listens on the one port and
 	 *                  the kernel gives each peer to one of them, always
-	 *                  the same
+	 *                  the same; a transport that follows a peer to a
+	 *                  new port sees to it that the new port reaches
+	 *                  the same instance (udp and dtls attach a classic
+	 *                  BPF program that picks by source address)
 	 * and, for a plugin that sets CV_TRANSPORT_SECURE, these, which it must
 	 * honour as tls and dtls do (the core checks no certificate itself):
 	 *   cert, key      this side's certificate and private key (PEM): a

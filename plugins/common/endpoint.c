@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/filter.h>
 
 int endpoint_parse(const char *value, char *host, size_t host_size,
 		   const char **port)
@@ -81,22 +82,91 @@ void endpoint_dual_stack(int fd, int family)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 }
 
+/*
+ * Which socket of the port's group a datagram goes to: a hash of its
+ * source address alone, not of its port. A client whose NAT gives it a
+ * new port (a roam, which udp and dtls follow) then stays with the
+ * instance that holds its link; one that comes from a new address
+ * starts a new session, which a stateless reset hurries. Classic BPF
+ * sees the IP header at SKF_NET_OFF, whichever family the socket is.
+ */
+static int steer_by_address(int fd, unsigned int loops)
+{
+	struct sock_filter code[] = {
+		/* IPv4 or IPv6? */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_NET_OFF + 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 2, 0),
+		/* IPv4: its source address */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_STMT(BPF_JMP | BPF_JA, 10),
+		/* IPv6: the four words of its source address, xored */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 20),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		/* Fibonacci hashing: neighbouring addresses spread too */
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, loops),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(code) / sizeof(code[0]),
+		.filter = code,
+	};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+			  sizeof(prog)) < 0 ? -errno : 0;
+}
+
+/* The core's event loops, as 'threads' says: 1 on a client. */
+static unsigned int loops_of(const struct cv_host_api *api,
+			     struct cv_host *host)
+{
+	const char *loops = api->config_get(host, "threads");
+	unsigned long n = loops ? strtoul(loops, NULL, 10) : 1;
+
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned int)n;
+}
+
 int endpoint_share_port(const struct cv_host_api *api, struct cv_host *host,
 			int fd)
 {
-	const char *loops = api->config_get(host, "threads");
+	unsigned int n = loops_of(api, host);
 	int on = 1;
 
-	if (!loops || strcmp(loops, "1") == 0)
+	if (n < 2 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+				sizeof(on)) == 0)
 		return 0;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0) {
-		int err = errno;
+	int err = errno;
+	api->log(host, CV_LOG_ERR,
+		 "cannot share the listening port among %u event loops (SO_REUSEPORT): %s",
+		 n, strerror(err));
+	return -err;
+}
+
+int endpoint_steer_datagrams(const struct cv_host_api *api,
+			     struct cv_host *host, int fd)
+{
+	unsigned int n = loops_of(api, host);
+
+	if (n < 2)
+		return 0;
+	/* Once bound, in the port's group: attached before, the program
+	 * would make a group of its own, which bind then finds taken. */
+	int err = steer_by_address(fd, n);
+	if (err < 0)
 		api->log(host, CV_LOG_ERR,
-			 "cannot share the listening port among %s event loops (SO_REUSEPORT): %s",
-			 loops, strerror(err));
-		return -err;
-	}
-	return 0;
+			 "cannot steer datagrams among %u event loops by address (SO_ATTACH_REUSEPORT_CBPF): %s",
+			 n, strerror(-err));
+	return err;
 }
 
 int endpoint_mark(const struct cv_host_api *api, struct cv_host *host, int fd)

@@ -47,11 +47,17 @@ void endpoint_dual_stack(int fd, int family);
 /* A server's socket, before bind: when the core runs several event
  * loops (the core's 'threads' says how many), each has an instance of
  * the plugin listening on the same port (SO_REUSEPORT), and the kernel
- * gives each client to one of them by a hash of its addresses and
- * ports, where it stays: its link lives in that instance. Returns 0,
- * or a negative errno after logging. */
+ * gives each client to one of them, where it stays: its link lives in
+ * that instance, by its addresses and ports (a TCP connection). Returns
+ * 0, or a negative errno after logging. */
 int endpoint_share_port(const struct cv_host_api *api, struct cv_host *host,
 			int fd);
+/* And after bind, for a UDP socket: a datagram goes by its source
+ * address alone (a classic BPF program), so that a client whose port
+ * changes (a roam) stays where its link is. 0, or a negative errno
+ * after logging. */
+int endpoint_steer_datagrams(const struct cv_host_api *api,
+			     struct cv_host *host, int fd);
 
 /* A client's socket carries the core's 'fwmark' (SO_MARK), so that its
  * packets take the physical path even when the tunnel is the default

@@ -343,6 +343,10 @@ int dtls_server_listen(struct cv_instance *inst)
 		return err;
 	}
 	freeaddrinfo(ai);
+	if ((err = endpoint_steer_datagrams(api, host, fd)) < 0) {
+		close(fd);
+		return err;
+	}
 	inst->fd = fd;
 	err = api->watch(host, fd, CV_EV_IN, on_server_readable, inst);
 	if (err < 0) {

@@ -154,6 +154,9 @@ static int udp_listen(struct cv_instance *inst)
 		err = -errno;
 		LOG(inst, CV_LOG_ERR, "cannot listen on %s: %s",
 		    inst->api->config_get(inst->host, "listen"), strerror(errno));
+	} else if ((err = endpoint_steer_datagrams(inst->api, inst->host,
+						   inst->fd)) < 0) {
+		/* logged */
 	} else {
 		err = inst->api->watch(inst->host, inst->fd, CV_EV_IN,
 				       on_readable, inst);

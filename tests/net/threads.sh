@@ -133,7 +133,10 @@ on_loops() {   # on_loops : the loops that hold sessions, e.g. "0 1"
 	st "' '.join(str(l) for l in sorted(set(s['loop'] for s in up.values())))"
 }
 # place ID LOOP : start ID again (each time from a new source port) until
-# its session is on LOOP; at most 10 starts, so 1 in 1024 by chance.
+# its session is on LOOP; at most 10 starts, so 1 in 1024 by chance. A tls
+# client only: the kernel gives a TCP connection to a loop by its
+# addresses and ports, a dtls datagram by its source address alone (so
+# that a roam keeps it on its loop), which a new port does not change.
 place() {
 	local id=$1 want=$2 i
 	for ((i = 0; i < 10; i++)); do
@@ -187,10 +190,16 @@ pick() {   # pick LOOP : a road warrior whose session is on LOOP, or nothing
 		[[ $(loop_of "$id") == "$1" ]] && { echo "$id"; return 0; }
 	done
 }
+tls_roam() {   # tls_roam [BUT] : a tls road warrior other than BUT
+	local id
+	for id in "${ROAM[@]}"; do
+		[[ ${T_OF[$id]} == tls && $id != "${1:-}" ]] && { echo "$id"; return 0; }
+	done
+}
 A=$(pick 0)
-[[ -n $A ]] || { A=${ROAM[0]}; place "$A" 0; }
+[[ -n $A ]] || { A=$(tls_roam); place "$A" 0; }
 B=$(pick 1)
-[[ -n $B ]] || { B=${ROAM[1]}; [[ $B == "$A" ]] && B=${ROAM[2]}; place "$B" 1; }
+[[ -n $B ]] || { B=$(tls_roam "$A"); place "$B" 1; }
 [[ $(loop_of "$A") == 0 && $(loop_of "$B") == 1 ]] || fail "A ($A) and B ($B) are not on loops 0 and 1"
 A_IN=$(lab_inner "${NS_OF[$A]}") B_IN=$(lab_inner "${NS_OF[$B]}")
 lab_ping 3 "${NS_OF[$A]}" "$B_IN"
@@ -297,7 +306,7 @@ K=
 for id in "${ROAM[@]}" r1 r3; do
 	[[ $(loop_of "$id") == 1 ]] && { K=$id; break; }
 done
-[[ -n $K ]] || { K=$B; place "$K" 1; }
+[[ -n $K ]] || { K=$(tls_roam); place "$K" 1; }
 outer=$(st "up['$K']['outer']")
 ctl kick "$K" >"$LAB_TMP/kick.out" 2>&1 || fail "culvertctl kick $K: $(cat "$LAB_TMP/kick.out")"
 grep -q '^1 session ended' "$LAB_TMP/kick.out" || fail "kick $K said: $(cat "$LAB_TMP/kick.out")"
