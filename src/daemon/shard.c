@@ -125,14 +125,6 @@ struct posted_send {
 	struct cv_msg msgs[];		/* then their bytes */
 };
 
-static void end_on_main(void *arg)
-{
-	struct cv_session *s = arg;
-
-	if (!s->closed)
-		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send");
-}
-
 static void run_send(void *arg)
 {
 	struct posted_send *p = arg;
@@ -143,8 +135,10 @@ static void run_send(void *arg)
 	 * among these. The link lives until the close posted after. */
 	if (s->link_gone)
 		return;
-	if (h->t->send(h->inst, s->link, p->msgs, p->count) < 0)
-		shard_call_main(s->core, end_on_main, s);
+	/* From another loop session_end goes to loop 0, which ends s
+	 * unless it has meanwhile (closed is checked there again). */
+	if (h->t->send(h->inst, s->link, p->msgs, p->count) < 0 && !s->closed)
+		session_end(s, PROTO_REASON_UNSPECIFIED, "cannot send");
 }
 
 int shard_send(struct cv_session *s, const struct cv_msg *msgs,
