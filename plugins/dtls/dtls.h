@@ -95,7 +95,6 @@ struct dtls_rekey {
 	uint64_t tx_bytes, tx_records;	/* under the current keys */
 	uint64_t rx_bytes, rx_records;
 	bool worn;			/* by volume: the timer is armed */
-	unsigned int count;
 	/* Until bind_until, the peer's binding record may come again
 	 * (dropped; a server answers once more with ours). */
 	uint8_t peer_bind[DTLS_BIND_LEN], own_bind[DTLS_BIND_LEN];

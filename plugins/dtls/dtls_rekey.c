@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dtls.h"
 
@@ -402,13 +403,15 @@ static void switch_keys(struct cv_link *link)
 	link->rk.tx_bytes = link->rk.tx_records = 0;
 	link->rk.rx_bytes = link->rk.rx_records = 0;
 	link->rk.worn = false;
-	link->rk.count++;
+	/* What status reports, as a KeyUpdate counts on tls. */
+	link->g.keys_made = time(NULL);
+	link->g.rekeys++;
 	inst->gl.counts.rekeys++;
 	if (!inst->gl.server)
 		link->rk.next_at = plugin_now_ms() +
 				   (int64_t)inst->gl.rekey.interval * 1000;
 	LOG(inst, CV_LOG_INFO, "new DTLS keys with %s (rekey %u)",
-	    link->g.peer_name, link->rk.count);
+	    link->g.peer_name, link->g.rekeys);
 	arm(link);
 }
 

@@ -89,6 +89,8 @@
 #                               the associative array LAB_COUNTERS
 #   lab_counters_as NAME ARRAY  the same, copied into the global array ARRAY
 #   lab_ping COUNT [NS [TO]]    ping V (or TO) from U (or NS); sets LAB_PING_RECEIVED
+#   lab_pings FROM TO...        3 pings from FROM to each TO; fail unless all answer
+#                               (naming $LAB_PINGS_WHERE, if set, in the failure)
 #   lab_steady_ping COUNT       a ping U -> V every 0.05 s in the background,
 #                               for the length of an attack
 #   lab_steady_ping_check WHAT  wait for it (bounded); fail unless it lost < 1%
@@ -849,6 +851,15 @@ lab_ping() {   # lab_ping COUNT [NS [TO]] : ping V (or TO) from U (or NS); LAB_P
 	printf '%s\n' "$out" | sed 's/^/    /'
 	LAB_PING_RECEIVED=$(sed -n 's/.* \([0-9][0-9]*\) \(packets \)\{0,1\}received.*/\1/p' <<<"$out")
 	LAB_PING_RECEIVED=${LAB_PING_RECEIVED:-0}
+}
+lab_pings() {   # lab_pings FROM TO... : 3 pings each, all answered, else fail
+	local from=$1 to
+	shift
+	for to; do
+		lab_ping 3 "$from" "$to"
+		((LAB_PING_RECEIVED == 3)) ||
+			fail "$from -> $to: $LAB_PING_RECEIVED of 3 answers${LAB_PINGS_WHERE:+ ($LAB_PINGS_WHERE)}"
+	done
 }
 
 # The good client's ping during an attack: COUNT pings U -> V at 0.05 s

@@ -12,7 +12,8 @@
 # gateway drops its own answers to U's rekey bindings (nftables), so that
 # U switches keys only when data under the new keys reaches it: until
 # then U still sends under the old keys, which the gateway must read
-# after its own switch (dtls.old_key_records). Topology: lab.sh.
+# after its own switch (dtls.old_key_records). Both sides' status counts
+# the session's rekeys. Topology: lab.sh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -24,12 +25,20 @@ XFER_MB=16
 lab_require
 lab_require_tls tls
 lab_require_tls dtls
+command -v python3 >/dev/null || skip "python3 is needed to parse the JSON (apt-get install python3)"
 lab_up
 lab_forwarding on
 lab_pki "$LAB_TMP/pki"
 lab_server_conf "$LAB_TMP/gw.conf" "transport=tls, dtls" "[tls]=" rekey-records=300
 lab_start gw gw "$LAB_TMP/gw.conf"
 lab_wait_log gw 'dtls: listening' 10 || fail "gateway did not start"
+
+# rekeys NAME : the rekeys that NAME's status --json gives its session that is up
+rekeys() {
+	"$CULVERTCTL" -s "${LAB_SOCK[$1]}" status --json | python3 -c 'import json,sys
+s = [s for s in json.load(sys.stdin)["sessions"] if s["state"] == "up"]
+print(s[-1]["rekeys"] if s else "none")'
+}
 
 for t in tls dtls; do
 	if [[ $t == tls ]]; then what='new TLS keys with'; else what='new DTLS keys with'; fi
@@ -73,6 +82,10 @@ for t in tls dtls; do
 	((${LAB_COUNTERS[$t.rekeys]:-0} >= g)) ||
 		fail "$t: the gateway's $t.rekeys is ${LAB_COUNTERS[$t.rekeys]:-unset}, below the $g rekeys it logged"
 	ok "$t: U renewed its keys $n times during the transfer, the gateway $g times during the run ($t.rekeys = ${LAB_COUNTERS[$t.rekeys]}), all in one session"
+	r_u=$(rekeys "u-$t") r_gw=$(rekeys gw)
+	[[ $r_u =~ ^[0-9]+$ && $r_gw =~ ^[0-9]+$ ]] && ((r_u >= 3 && r_gw >= 3)) ||
+		fail "$t: status counts $r_u rekeys of the session on U and $r_gw on the gateway (at least 3 each expected)"
+	ok "$t: status counts the session's rekeys: $r_u on U, $r_gw on the gateway"
 	if [[ $t == dtls ]]; then
 		dropped=$(ip netns exec "$LAB_GW" nft list table ip cvt_rekey | grep -o 'packets [0-9]*' | cut -d' ' -f2)
 		((${dropped:-0} > 0)) || fail "dtls: the nftables rule dropped none of the gateway's answers to U's bindings"

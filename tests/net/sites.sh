@@ -140,14 +140,9 @@ done
 ok "the gateway routes the sites' networks into $LAB_DEV"
 
 # ---- traffic: pings both ways, IPv4 and IPv6
-pings() {   # pings FROM TO... : 3 pings each, all must answer
-	local from=$1 to
-	shift
-	for to; do
-		lab_ping 3 "$from" "$to"
-		((LAB_PING_RECEIVED == 3)) || fail "$from -> $to: $LAB_PING_RECEIVED of 3 answers"
-	done
-	ok "$from reaches $*"
+pings() {   # pings FROM TO... : lab_pings, then say so
+	lab_pings "$@"
+	ok "$1 reaches ${*:2}"
 }
 pings x 198.18.2.10 198.18.3.10 2001:db8:b:1::10 2001:db8:c:1::10
 pings y 198.18.1.10 2001:db8:a:1::10
