@@ -1,5 +1,5 @@
 /*
- * Datagrams in batches: the receive slots and their recvmmsg(2) rounds,
+ * Datagrams in batches: the receive slots and a recvmmsg(2) batch,
  * and the one line about a path that refuses UDP_SEGMENT. See
  * dgram_batch.h.
  */
@@ -25,7 +25,7 @@ void dgram_rx_free(struct dgram_rx *rx)
 	rx->buf = NULL;
 }
 
-/* recvmmsg() writes the lengths back: every round starts afresh. */
+/* recvmmsg() writes the lengths back: every batch starts afresh. */
 static void setup(struct dgram_rx *rx)
 {
 	for (unsigned int i = 0; i < DGRAM_BATCH; i++) {
@@ -41,22 +41,17 @@ static void setup(struct dgram_rx *rx)
 	}
 }
 
-int dgram_rx_drain(struct dgram_rx *rx, const int *fd, unsigned int rounds,
+int dgram_rx_batch(struct dgram_rx *rx, int fd,
 		   void (*handle)(void *arg, unsigned int n), void *arg)
 {
-	for (unsigned int round = 0; round < rounds; round++) {
-		setup(rx);
-		if (*fd < 0)
-			return 0;
-		int n = recvmmsg(*fd, rx->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
+	if (fd < 0)
+		return 0;
+	setup(rx);
+	int n = recvmmsg(fd, rx->msg, DGRAM_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return -errno;
+	if (n > 0)
 		handle(arg, (unsigned int)n);
-		if (n < DGRAM_BATCH)
-			return 0;
-	}
 	return 0;
 }
 

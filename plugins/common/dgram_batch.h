@@ -1,9 +1,9 @@
 /*
  * dgram_batch.h - datagrams in batches, as udp and dtls read and write
- * them: recvmmsg(2) into a set of slots, a few batches per wakeup, and
+ * them: recvmmsg(2) into a set of slots, one batch per wakeup, and
  * runs of equal-sized datagrams that leave as one UDP_SEGMENT send.
  *
- * What is done with a batch is the transport's: dgram_rx_drain() calls
+ * What is done with a batch is the transport's: dgram_rx_batch() calls
  * its handler once per batch (not per datagram), and the handler reads
  * the slots with the inline accessors.
  */
@@ -44,13 +44,16 @@ int dgram_rx_init(struct dgram_rx *rx, size_t slot, bool names, bool control);
 void dgram_rx_free(struct dgram_rx *rx);
 
 /*
- * Up to rounds batches from *fd, each handed to handle(arg, n) with n
- * datagrams in the first n slots. Stops after a batch smaller than
- * DGRAM_BATCH (the socket is drained), and before a round when *fd is
- * below 0: the handler may have closed the socket (a client's link ended
- * by the core). Returns 0, or recvmmsg's negative errno.
+ * One batch from fd, handed to handle(arg, n) with n datagrams in the
+ * first n slots; nothing when fd is below 0 (the core may have closed a
+ * client's link, and its socket, earlier in this turn of the loop).
+ * One batch a wakeup, then back to the loop: the loop's other fds (TUN,
+ * where the answers and ACKs going the other way wait) are served after
+ * at most DGRAM_BATCH datagrams' work, never after several rounds of it,
+ * and the socket stays readable for the next turn if it holds more.
+ * Returns 0, or recvmmsg's negative errno.
  */
-int dgram_rx_drain(struct dgram_rx *rx, const int *fd, unsigned int rounds,
+int dgram_rx_batch(struct dgram_rx *rx, int fd,
 		   void (*handle)(void *arg, unsigned int n), void *arg);
 
 static inline uint8_t *dgram_rx_data(const struct dgram_rx *rx, unsigned int i)

@@ -54,8 +54,6 @@
 #include "dtls_classify.h"
 #include "dtls_hs_limit.h"
 
-/* recvmmsg rounds per wakeup, then the loop serves TUN and the others. */
-#define RX_ROUNDS 4
 /* The largest UDP datagram; one may hold several DTLS records. */
 #define DATAGRAM_MAX 65535
 /* The most one DTLS record decrypts to (RFC 6347: 2^14). */

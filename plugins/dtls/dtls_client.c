@@ -75,7 +75,7 @@ static bool try_next(struct cv_link *link)
 	return false;
 }
 
-/* One batch from the socket (dgram_rx_drain's handler). */
+/* One batch from the socket (dgram_rx_batch's handler). */
 static void client_batch(void *arg, unsigned int n)
 {
 	struct cv_instance *inst = arg;
@@ -120,9 +120,8 @@ static void on_client_readable(void *arg, int fd, uint32_t events)
 					 (const struct sockaddr *)&inst->client->addr,
 					 inst->client->addr_len);
 	/* inst->fd, not fd: the core may have closed the link, and with it
-	 * the socket, in the previous round. */
-	int err = dgram_rx_drain(&inst->rx, &inst->fd, RX_ROUNDS, client_batch,
-				 inst);
+	 * the socket, while dgram_errors_read reported. */
+	int err = dgram_rx_batch(&inst->rx, inst->fd, client_batch, inst);
 	if ((err == -ECONNREFUSED || refused) && inst->client)
 		link_port_unreachable(inst->client);
 }

@@ -282,7 +282,7 @@ static void server_datagram(struct cv_instance *inst, const uint8_t *d,
 	}
 }
 
-/* One batch from the socket (dgram_rx_drain's handler). */
+/* One batch from the socket (dgram_rx_batch's handler). */
 static void server_batch(void *arg, unsigned int n)
 {
 	struct cv_instance *inst = arg;
@@ -303,7 +303,7 @@ static void on_server_readable(void *arg, int fd, uint32_t events)
 {
 	struct cv_instance *inst = arg;
 
-	dgram_rx_drain(&inst->rx, &inst->fd, RX_ROUNDS, server_batch, inst);
+	dgram_rx_batch(&inst->rx, inst->fd, server_batch, inst);
 }
 
 int dtls_server_listen(struct cv_instance *inst)

@@ -28,8 +28,6 @@
 #define TX_IOV 256
 #define GSO_SEGMENTS 64
 #define RX_MSGS 1024
-/* recvmmsg rounds per wakeup, then back to the loop: fairness to TUN. */
-#define RX_ROUNDS 4
 #define DEFAULT_SOCKET_BUFFER (4 << 20)
 
 struct cv_link {
@@ -76,7 +74,7 @@ struct cv_instance {
  * peer's datagrams go up in one deliver(), and a datagram UDP_GRO joined
  * (its size in rx's cmsg) goes up as the datagrams it was made of. A
  * server makes a link for a new peer and asks the core (link_up); the
- * core may close any link inside an upcall. dgram_rx_drain()'s handler:
+ * core may close any link inside an upcall. dgram_rx_batch()'s handler:
  * inst is the struct cv_instance. */
 void udp_rx_dispatch(void *inst, unsigned int n);
 /* Take a server's link out of the table, and free it. */

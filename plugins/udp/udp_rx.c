@@ -3,7 +3,7 @@
  * deliver(): its peers by address (a server makes a link for each new
  * one, if the core takes it) and the runs of one peer's datagrams that go
  * up together. No sockets here: on_readable() in udp.c fills the batch
- * (dgram_rx_drain), and the fuzzer (tests/fuzz/fuzz_udp_rx.c) fills it
+ * (dgram_rx_batch), and the fuzzer (tests/fuzz/fuzz_udp_rx.c) fills it
  * too. The table itself is ../common/peer_table.h's.
  */
 #include <errno.h>

@@ -534,7 +534,9 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 	dp->run = NULL;
 	/* Bounded also when every packet is dropped, so that a flood into
 	 * TUN cannot starve the other fds. */
-	for (unsigned int reads = 0; reads < 2 * BATCH; reads++) {
+	size_t bytes = 0;
+	for (unsigned int reads = 0;
+	     reads < 2 * BATCH && bytes < TUN_BYTES_PER_WAKEUP; reads++) {
 		make_room(dp, 1, 0);
 		uint8_t *buf = dp->buf[dp->slot];
 		uint8_t *at = vnet ? buf + HEAD - VNET_HDR_LEN : buf + HEAD;
@@ -546,6 +548,7 @@ static void on_tun_readable(void *arg, int fd, uint32_t events)
 					 strerror(errno));
 			break;
 		}
+		bytes += (size_t)len;
 		struct cv_segmentation seg = { 0 };
 		if (vnet) {
 			if ((size_t)len < hdr) {

@@ -23,6 +23,11 @@
 /* Packets read from TUN per wakeup: enough to amortise the wakeup and the
  * plugin's send over many packets, few enough to stay fair to peers. */
 #define BATCH 64
+/* Bytes read from TUN per wakeup, at most: with segmentation offload a
+ * read may be 64 KiB, and a wakeup that encrypts megabytes keeps the
+ * packets waiting on the other side (ACKs, a ping's answer) waiting as
+ * long. About a third of a millisecond of encryption. */
+#define TUN_BYTES_PER_WAKEUP (128 * 1024)
 /* A TUN read never returns more than the largest IP packet (with its
  * Ethernet header, from TAP). */
 #define PACKET_MAX (65535 + TAP_ETH_HLEN)
