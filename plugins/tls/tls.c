@@ -73,7 +73,6 @@ static void tls_destroy(struct cv_instance *inst)
 	endpoint_close(inst->gl.api, inst->gl.host, &inst->listen_fd);
 	if (inst->accept_timer)
 		inst->gl.api->timer_free(inst->accept_timer);
-	tls_pmtu_deinit(inst);
 	free(inst);
 }
 

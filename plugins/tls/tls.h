@@ -82,6 +82,9 @@ struct cv_link {
 	unsigned int mtu;
 	size_t chunk;
 	int64_t stall_seen;		/* a retransmission first seen, or 0 */
+	/* The watch on stalls, armed while segments are in flight. */
+	struct cv_timer *watch_timer;
+	bool watched;
 	/* A client's stall: a new connection asks whether the server is
 	 * there (tls_pmtu.c); -1 when none is under way. */
 	int ask_fd;
@@ -115,12 +118,9 @@ struct cv_instance {
 	struct cv_timer *accept_timer;	/* re-watches the listener after EMFILE */
 	struct tls_stats stats;
 	/* Segment sizes (tls_pmtu.c): [tls] mtu (0: auto); a server's
-	 * clamps per host (a client's is the process's); the watch on
-	 * stalls. */
+	 * clamps per host (a client's is the process's). */
 	unsigned int mtu;
 	struct tls_clamp clamps[TLS_CLAMPS];
-	struct cv_timer *watch_timer;
-	bool watching;
 
 	struct cv_msg msgs[DELIVER_BATCH];
 	uint8_t rx[RX_SIZE];
@@ -167,10 +167,9 @@ int link_send(struct cv_link *link, const struct cv_msg *msgs,
 
 /* ---- tls_pmtu.c: the size of a link's segments */
 
-/* [tls] mtu, and the watch's timer: create()'s part. Returns 0, or a
- * negative errno after logging. */
+/* [tls] mtu: create()'s part. Returns 0, or a negative errno after
+ * logging. */
 int tls_pmtu_init(struct cv_instance *inst);
-void tls_pmtu_deinit(struct cv_instance *inst);
 /* Client: link->fd, of family, before connect(): TCP_MAXSEG when [tls]
  * mtu or a stall says so. */
 void tls_pmtu_connecting(struct cv_link *link, int family);
@@ -179,10 +178,13 @@ void tls_pmtu_listening(struct cv_instance *inst, int fd, int family);
 /* Server: a connection just accepted (its GnuTLS session made): small
  * writes when its host's connections stalled before. */
 void tls_pmtu_accepted(struct cv_link *link);
-/* A link is up: watch it, with the others, for stalls. */
-void tls_pmtu_watch(struct cv_instance *inst);
+/* The link handed its socket bytes: watch it for a stall until
+ * nothing is in flight. */
+void tls_pmtu_watch(struct cv_link *link);
 /* The link's connection closes: what its watch had open goes too. */
 void tls_pmtu_forget(struct cv_link *link);
+/* The link goes: its watch too. */
+void tls_pmtu_unwatch(struct cv_link *link);
 
 /* ---- tls_rekey.c: new keys */
 

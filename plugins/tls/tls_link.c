@@ -93,6 +93,7 @@ static void link_free(struct glink *g)
 	struct cv_link *link = container_of(g, struct cv_link, g);
 
 	link_close_fd(link);
+	tls_pmtu_unwatch(link);
 	link->inst->gl.api->timer_free(link->rekey_timer);
 	free(link->carry);
 	tls_outq_free(&link->out);
@@ -213,6 +214,7 @@ static int flush_out(struct cv_link *link)
 			tls_outq_sent(&link->out, (size_t)n);
 			link->key_bytes += (size_t)n;
 			link->key_records++;
+			tls_pmtu_watch(link);
 			continue;
 		}
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
@@ -458,7 +460,6 @@ static void handshake_done(struct cv_link *link)
 	tls_rekey_up(link);
 	if (!glink_up(&link->g, identity, MSG_MAX))
 		return;
-	tls_pmtu_watch(link->inst);
 	watch_up(link);
 	/* The peer's first messages may have come with its last handshake
 	 * flight: GnuTLS holds them already and epoll will not say so. */

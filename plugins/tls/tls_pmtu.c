@@ -13,8 +13,11 @@
  * offers no such switch per socket, and a connection's segment size,
  * once agreed, cannot be lowered from user space.
  *
- * So each end watches its own sending (TCP_INFO, once a second): the
- * oldest unacknowledged segment retransmitted STALL_RETRANSMITS times
+ * So each end watches its own sending (TCP_INFO, once a second while a
+ * link has segments in flight: a link's own timer, armed when it hands
+ * its socket bytes and left alone once all are acknowledged, so that
+ * idle links cost nothing and a gateway's 100,000 are never looked at
+ * all at once): the oldest unacknowledged segment retransmitted STALL_RETRANSMITS times
  * in a row on timeouts, with nothing acknowledged meanwhile, is a stall
  * (random loss makes that once in millions). It is a black hole only
  * while the peer is still heard: an ACK or data from it since the
@@ -115,15 +118,7 @@ int tls_pmtu_init(struct cv_instance *inst)
 	    plugin_config_number(api, inst->gl.host, "mtu", 0, 576, 65535,
 				 &inst->mtu) < 0)
 		return -EINVAL;
-	inst->watch_timer = api->timer_new(inst->gl.host, on_watch, inst);
-	return inst->watch_timer ? 0 : -ENOMEM;
-}
-
-void tls_pmtu_deinit(struct cv_instance *inst)
-{
-	if (inst->watch_timer)
-		inst->gl.api->timer_free(inst->watch_timer);
-	inst->watch_timer = NULL;
+	return 0;
 }
 
 /* ---- the client: TCP_MAXSEG before connect() */
@@ -388,12 +383,16 @@ static bool path_answers(struct cv_link *link, int64_t now)
 	return link->path_answered;
 }
 
-/* Whether link stalled (then it is gone). A client's stall: its
- * segments unanswered twice in a row, while a new connection to the
- * server comes up (small packets pass): the next connections are cut
- * smaller at once, for a session the core tries beside this one; two
- * timeouts later this one goes too. */
-static bool watch_link(struct cv_link *link)
+enum watch { WATCH_IDLE, WATCH_AGAIN, WATCH_GONE };
+
+/* What link's sending looks like now: nothing in flight (the watch
+ * rests until the next send), segments in flight, or a stall (then the
+ * link is gone). A client's stall: its segments unanswered twice in a
+ * row, while a new connection to the server comes up (small packets
+ * pass): the next connections are cut smaller at once, for a session
+ * the core tries beside this one; two timeouts later this one goes
+ * too. */
+static enum watch watch_link(struct cv_link *link)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -408,51 +407,63 @@ static bool watch_link(struct cv_link *link)
 		link->asked_at = 0;
 		link->path_answered = false;
 		tls_pmtu_forget(link);
-		return false;
+		return ti.tcpi_unacked > 0 ? WATCH_AGAIN : WATCH_IDLE;
 	}
 	if (!link->stall_seen)
 		link->stall_seen = now;
 	unsigned int next = step_below(link_pmtu(link, &ti),
 				       link->g.peer.ss_family);
 	if (!next)
-		return false;	/* nothing smaller to try */
+		return WATCH_AGAIN;	/* nothing smaller to try */
 	bool answered = !server && ti.tcpi_retransmits >= ASK_RETRANSMITS &&
 			path_answers(link, now);
 	if (answered)
 		client_clamps(link, &ti, next);
 	if (ti.tcpi_retransmits < STALL_RETRANSMITS ||
 	    (!answered && !peer_heard(link, &ti, now)))
-		return false;
+		return WATCH_AGAIN;
 	stalled(link, &ti, next);
-	return true;
+	return WATCH_GONE;
 }
 
 static void on_watch(void *arg)
 {
-	struct cv_instance *inst = arg;
-	bool any = false;
+	struct cv_link *link = arg;
 
-	for (struct glink *g = inst->gl.all; g; g = g->next) {
-		if (g->state != GLINK_UP || g->closed || g->upcalls)
-			continue;
-		any = true;
-		if (watch_link(container_of(g, struct cv_link, g))) {
-			/* The core heard of it, and may have changed the
-			 * links: go on from the loop. */
-			inst->gl.api->timer_arm(inst->watch_timer, 0);
-			return;
-		}
+	link->watched = false;
+	if (link->g.state != GLINK_UP || link->g.closed)
+		return;
+	/* In an upcall, the core may be ending the link: look later. */
+	switch (link->g.upcalls ? WATCH_AGAIN : watch_link(link)) {
+	case WATCH_AGAIN:
+		link->watched = true;
+		link->inst->gl.api->timer_arm(link->watch_timer, WATCH_MS);
+		break;
+	case WATCH_IDLE:
+		break;
+	case WATCH_GONE:
+		return;		/* the core heard of it: link may be gone */
 	}
-	if (any)
-		inst->gl.api->timer_arm(inst->watch_timer, WATCH_MS);
-	else
-		inst->watching = false;
 }
 
-void tls_pmtu_watch(struct cv_instance *inst)
+void tls_pmtu_watch(struct cv_link *link)
 {
-	if (inst->watching || !inst->watch_timer)
+	const struct cv_host_api *api = link->inst->gl.api;
+
+	if (link->watched || link->g.state != GLINK_UP)
 		return;
-	inst->watching = true;
-	inst->gl.api->timer_arm(inst->watch_timer, WATCH_MS);
+	if (!link->watch_timer &&
+	    !(link->watch_timer = api->timer_new(link->inst->gl.host,
+						 on_watch, link)))
+		return;		/* no watch: a stall ends it by timeout */
+	link->watched = true;
+	api->timer_arm(link->watch_timer, WATCH_MS);
+}
+
+void tls_pmtu_unwatch(struct cv_link *link)
+{
+	if (link->watch_timer)
+		link->inst->gl.api->timer_free(link->watch_timer);
+	link->watch_timer = NULL;
+	link->watched = false;
 }
