@@ -143,6 +143,8 @@ struct cv_link {
 	struct seen_window seen;
 	uint64_t replays, forged, oversize;
 	unsigned int replays_unlogged, forged_unlogged, oversize_unlogged;
+	/* In the instance's to_report while a drop is unlogged. */
+	struct cv_link *report_next, **report_prev;
 
 	/* Client: how this address of 'remote' is going. */
 	bool heard;			/* a datagram came back from the server */
@@ -169,9 +171,12 @@ struct cv_instance {
 	/* Keys used this much are renewed (a server, which cannot start a
 	 * rekey, ends the link at twice the limits): gl.rekey, or twice. */
 	uint64_t worn_bytes, worn_records;
-	/* Counts for the debug log, and the timer that reports drops. */
+	/* Counts for the debug log, the timer that reports drops, and the
+	 * links it has to report on (not every link: a pass looks only
+	 * at those, however many links there are). */
 	struct cv_timer *report_timer;
 	bool report_armed;
+	struct cv_link *to_report;
 	uint64_t replays, forged, stale, oversize, strays, cookies_sent, roams;
 	uint64_t resets_sent;
 	/* And for stats(): what strangers sent that was dropped unread. */
@@ -335,7 +340,7 @@ void dtls_account_drops(struct cv_link *link, unsigned int before,
 /* send() dropped n messages larger than one record carries. */
 void dtls_count_oversize(struct cv_link *link, unsigned int n);
 /* The link ends: one debug line with what it dropped over its life. */
-void dtls_drops_link_end(const struct cv_link *link);
+void dtls_drops_link_end(struct cv_link *link);
 
 /* A record of len bytes under the link's current keys, sent (tx) or
  * received: renewed once they carried worn_bytes or worn_records. */

@@ -88,7 +88,7 @@ enum drop_kind dtls_drop_kind(const struct cv_link *link, const uint8_t *d,
 
 /* ---- counting */
 
-static void arm_report(struct cv_instance *inst);
+static void report(struct cv_link *link);
 
 void dtls_account_drops(struct cv_link *link, unsigned int before,
 			enum drop_kind kind)
@@ -114,7 +114,7 @@ void dtls_account_drops(struct cv_link *link, unsigned int before,
 		inst->forged += d;
 		break;
 	}
-	arm_report(inst);
+	report(link);
 }
 
 void dtls_count_oversize(struct cv_link *link, unsigned int n)
@@ -122,11 +122,23 @@ void dtls_count_oversize(struct cv_link *link, unsigned int n)
 	link->oversize += n;
 	link->oversize_unlogged += n;
 	link->inst->oversize += n;
-	arm_report(link->inst);
+	report(link);
 }
 
-void dtls_drops_link_end(const struct cv_link *link)
+static void unqueue(struct cv_link *link)
 {
+	if (!link->report_prev)
+		return;
+	*link->report_prev = link->report_next;
+	if (link->report_next)
+		link->report_next->report_prev = link->report_prev;
+	link->report_next = NULL;
+	link->report_prev = NULL;
+}
+
+void dtls_drops_link_end(struct cv_link *link)
+{
+	unqueue(link);
 	if (link->replays || link->forged || link->oversize)
 		LOG(link->inst, CV_LOG_DEBUG,
 		    "link to %s ends; dropped over its life: %llu replayed records, %llu that failed authentication, %llu messages too large",
@@ -163,15 +175,12 @@ static void link_report_drops(struct cv_link *link)
 
 static bool report_pass(struct cv_instance *inst)
 {
-	bool any = false;
+	bool any = inst->to_report != NULL;
 
-	for (struct glink *g = inst->gl.all; g; g = g->next) {
-		struct cv_link *l = container_of(g, struct cv_link, g);
-		if (!l->replays_unlogged && !l->forged_unlogged &&
-		    !l->oversize_unlogged)
-			continue;
+	while (inst->to_report) {
+		struct cv_link *l = inst->to_report;
+		unqueue(l);
 		link_report_drops(l);
-		any = true;
 	}
 	if (any)
 		LOG(inst, CV_LOG_DEBUG,
@@ -196,8 +205,19 @@ static void on_report(void *arg)
 		inst->report_armed = false;
 }
 
-static void arm_report(struct cv_instance *inst)
+/* The link has a drop unlogged: reported at once if the last report
+ * was over a second ago, else at the next pass. */
+static void report(struct cv_link *link)
 {
+	struct cv_instance *inst = link->inst;
+
+	if (!link->report_prev) {
+		link->report_next = inst->to_report;
+		if (inst->to_report)
+			inst->to_report->report_prev = &link->report_next;
+		inst->to_report = link;
+		link->report_prev = &inst->to_report;
+	}
 	if (inst->report_armed)
 		return;
 	report_pass(inst);
