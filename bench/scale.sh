@@ -16,7 +16,7 @@
 # as the ports need (loadgen_split, loadgen_sources). SCALE_EACH=0 skips
 # the per-transport rounds; SCALE_ACTIVE=1 measures one real dtls
 # client's iperf3 TCP and ping through the gateway, idle and with every
-# session held; culvertctl status's time is measured with them held.
+# session held (medians of SCALE_ACTIVE_ROUNDS, 5, rounds); culvertctl status's time is measured with them held.
 #
 # The lab of tests/net/lab.sh (U and the gateway), the gateway listening on
 # tls and dtls with auth = certificate. For each transport, culvert-loadgen
@@ -52,6 +52,7 @@ SCALE_TRANSPORTS=${SCALE_TRANSPORTS:-tls dtls}
 SCALE_TOGETHER=${SCALE_TOGETHER:-0}
 SCALE_EACH=${SCALE_EACH:-1}
 SCALE_ACTIVE=${SCALE_ACTIVE:-0}
+SCALE_ACTIVE_ROUNDS=${SCALE_ACTIVE_ROUNDS:-5}
 SCALE_POOL6=2001:db8:1000::/64
 SCALE_GW6=2001:db8:1000::1
 [[ -x $LOADGEN ]] || { echo "no culvert-loadgen at $LOADGEN: build the tree first (make)" >&2; exit 99; }
@@ -122,6 +123,17 @@ loadgen() {   # loadgen NAME TRANSPORT ARGS... : in U, in the background
 	LG=$!
 	lab_bg "$LG"
 }
+# lg_ticks : the CPU ticks (user + system) of every culvert-loadgen held now
+lg_ticks() {
+	local pid sum=0 s
+	for pid in ${PARTS[*]}; do
+		s=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		s=${s##*) }
+		set -- $s
+		sum=$((sum + ${12} + ${13}))
+	done
+	echo "$sum"
+}
 # hold NAME TRANSPORT COUNT SECS [WAYS] : COUNT sessions held, over as
 # many culvert-loadgen as the open files limit needs (NAME.1, NAME.2...),
 # their pids in PARTS[NAME]; SCALE_PARALLEL handshakes under way between
@@ -175,26 +187,36 @@ summaries() {   # summaries NAME : every part's JSON summary, one line each
 }
 
 # active NAME : one real client (culvertd over dtls in U, its own TUN
-# device) beside whatever the gateway holds: iperf3 TCP through it to the
-# gateway's inner address for 3 s, and 40 pings at 50 ms; one line.
+# device) beside whatever the gateway holds, SCALE_ACTIVE_ROUNDS times:
+# iperf3 TCP through it to the gateway's inner address for 3 s, then 40
+# pings at 50 ms; one line, the medians (ping is noisy here: one round
+# quotes noise), and every round's figures.
 ACTIVE_N=0
 active() {
-	local name=$1 cl pid mbps rtt
+	local name=$1 cl pid r mbps=() rtt=()
 	ACTIVE_N=$((ACTIVE_N + 1))
 	cl=u$ACTIVE_N
 	lab_client_conf "$LAB_TMP/$cl.conf" transport=dtls
 	lab_start "$cl" u "$LAB_TMP/$cl.conf"
 	lab_wait_log "$cl" 'tunnel up' 60 || fail "$name: the active client did not come up within 60 s"
-	ip netns exec "$LAB_GW" timeout 30 iperf3 -s -1 -B "$SCALE_GW6" >/dev/null 2>&1 &
-	pid=$!
-	lab_bg "$pid"
-	sleep 0.5
-	mbps=$(ip netns exec "$LAB_U" timeout 20 iperf3 -c "$SCALE_GW6" -t 3 -J |
-		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))')
-	wait "$pid"
-	rtt=$(ip netns exec "$LAB_U" ping -6 -c 40 -i 0.05 -q "$SCALE_GW6" | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	for ((r = 0; r < SCALE_ACTIVE_ROUNDS; r++)); do
+		ip netns exec "$LAB_GW" timeout 30 iperf3 -s -1 -B "$SCALE_GW6" >/dev/null 2>&1 &
+		pid=$!
+		lab_bg "$pid"
+		sleep 0.5
+		mbps+=("$(ip netns exec "$LAB_U" timeout 20 iperf3 -c "$SCALE_GW6" -t 3 -J |
+			python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))')")
+		wait "$pid"
+		rtt+=("$(ip netns exec "$LAB_U" ping -6 -c 40 -i 0.05 -q "$SCALE_GW6" | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p')")
+	done
 	lab_stop "$cl" 10 >/dev/null
-	printf '# active session, %s: tcp %s Mbit/s, ping %s ms\n' "$name" "${mbps:-?}" "${rtt:-?}"
+	python3 - "$name" "${mbps[*]}" "${rtt[*]}" <<-'PY'
+	import statistics, sys
+	name, mbps, rtt = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+	med = lambda v: statistics.median(float(x) for x in v) if v else float('nan')
+	print('# active session, %s: tcp %.0f Mbit/s, ping %.3f ms (medians of %d rounds: %s Mbit/s; %s ms)'
+	      % (name, med(mbps), med(rtt), len(rtt), ' '.join(mbps), ' '.join(rtt)))
+	PY
 }
 
 # status_time : how long culvertctl status (a page, and every session;
@@ -267,15 +289,17 @@ if ((SCALE_TOGETHER && $(wc -w <<<"$SCALE_TRANSPORTS") > 1)); then
 	FDS=$(find "/proc/$GW_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
 	status_time
 	((SCALE_ACTIVE)) && active "$ALL sessions held"
-	# Keepalives running: the gateway's CPU over 20 s of holding them.
-	CPU0=$(cpu_ticks)
+	# Keepalives running: the gateway's CPU over 20 s of holding them,
+	# and its clients' (every culvert-loadgen, on this same machine).
+	CPU0=$(cpu_ticks) LG0=$(lg_ticks)
 	sleep 20
 	HOLD_CPU=$(python3 -c 'import sys; print(round(100 * int(sys.argv[1]) / int(sys.argv[2]) / 20, 1))' "$(($(cpu_ticks) - CPU0))" "$HZ")
+	LG_CPU=$(python3 -c 'import sys; print(round(100 * int(sys.argv[1]) / int(sys.argv[2]) / 20, 1))' "$(($(lg_ticks) - LG0))" "$HZ")
 	for t in $SCALE_TRANSPORTS; do release "together-$t"; done
 	[[ $ON_GW == "$ALL" ]] || fail "together: the gateway holds $ON_GW sessions, not $ALL"
 	printf '%-6s %8s %10s %12s %10s\n' together "$ALL" "$RSS" "$(((RSS - IDLE) / ALL))" "fds $FDS"
-	awk -v a="$T0" -v b="$T1" -v n="$ALL" -v c="$HOLD_CPU" \
-		'BEGIN { printf "# together: all %d up in %.1f s (%.0f handshakes/s); holding them costs the gateway %s%% of a core\n", n, b - a, n / (b - a), c }'
+	awk -v a="$T0" -v b="$T1" -v n="$ALL" -v c="$HOLD_CPU" -v l="$LG_CPU" \
+		'BEGIN { printf "# together: all %d up in %.1f s (%.0f handshakes/s); holding them costs the gateway %s%% of a core (their clients, culvert-loadgen on this machine: %s%%)\n", n, b - a, n / (b - a), c, l }'
 	for t in $SCALE_TRANSPORTS; do summaries "together-$t"; done
 	wait_idle || fail "together: sessions left after the hold"
 fi
