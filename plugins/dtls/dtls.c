@@ -101,6 +101,13 @@ static int dtls_create(const struct cv_host_api *api, struct cv_host *host,
 		err = plugin_config_number(api, host, "mtu", PATH_MTU_DEFAULT,
 					   PATH_MTU_MIN, PATH_MTU_MAX,
 					   &inst->path_mtu);
+	uint64_t buffer = 0;
+	if (err == 0)
+		err = plugin_config_bytes(api, host, "socket-buffer",
+					  SOCKET_BUFFER_DEFAULT,
+					  SOCKET_BUFFER_MIN, SOCKET_BUFFER_MAX,
+					  &buffer);
+	inst->socket_buffer = (int)buffer;
 	if (err == 0)
 		err = glinks_start(&inst->gl, DEFAULT_PRIORITY);
 	if (err == 0) {
@@ -193,6 +200,7 @@ static const struct cv_option dtls_options[] = {
 	{ "mtu", "path MTU: the largest IP packet the outer network carries, 576-65535 (default 1500)" },
 	{ "rekey-bytes", "bytes one key protects on dtls before it is renewed, if not the global rekey-bytes" },
 	{ "rekey-records", "records one key protects on dtls before it is renewed, if not the global rekey-records" },
+	{ "socket-buffer", "bytes each UDP socket holds each way, 64K-64M (default 512K: a short queue, low latency under load)" },
 	{ NULL, NULL },
 };
 

@@ -67,7 +67,15 @@
 #define PATH_MTU_DEFAULT 1500
 #define PATH_MTU_MIN 576	/* what every IPv4 host must take */
 #define PATH_MTU_MAX 65535
-#define DEFAULT_SOCKET_BUFFER (4 << 20)
+/* [dtls] socket-buffer: what each UDP socket may hold, each way (the
+ * kernel doubles it for its bookkeeping). A queue a loop drains in about
+ * a millisecond at 3 Gbit/s: a bulk transfer that outruns the loop
+ * learns it from loss, as from a router's bounded queue, rather than
+ * filling megabytes that every ping of every client then waits behind
+ * (bench/README.md, "Latency under load"). */
+#define SOCKET_BUFFER_DEFAULT (512 * 1024)
+#define SOCKET_BUFFER_MIN (64 * 1024)
+#define SOCKET_BUFFER_MAX (64 * 1024 * 1024)
 
 /* DTLS 1.2 with AEAD ciphers and ECDHE only. */
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-DTLS1.2:" GTLS_AEAD_ECDHE_ONLY
@@ -159,6 +167,7 @@ struct cv_link {
 struct cv_instance {
 	struct glinks gl;		/* the GnuTLS setup, every link */
 	unsigned int path_mtu;
+	int socket_buffer;		/* [dtls] socket-buffer, bytes */
 	int fd;
 	/* Keyed hashes: strangers cannot pick collisions. */
 	uint64_t seed;

@@ -41,7 +41,7 @@ static bool try_next(struct cv_link *link)
 				    link->g.peer_name, strerror(errno));
 			continue;
 		}
-		endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
+		endpoint_buffers(fd, inst->socket_buffer);
 		dgram_errors_on(fd, ai->ai_family);
 		endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
 		/* A mark that cannot be set is logged by endpoint_mark. */

@@ -329,8 +329,9 @@ int dtls_server_listen(struct cv_instance *inst)
 	}
 	endpoint_dual_stack(fd, ai->ai_family);	/* [::] takes IPv4 clients too */
 	endpoint_dont_fragment(api, host, fd, ai->ai_family, true);
-	/* One socket for every client: a burst must not overflow it. */
-	endpoint_buffers(fd, DEFAULT_SOCKET_BUFFER);
+	/* One socket for every client of the loop: [dtls] socket-buffer
+	 * bounds what waits in it. */
+	endpoint_buffers(fd, inst->socket_buffer);
 	if ((err = endpoint_share_port(api, host, fd)) < 0) {
 		close(fd);
 		freeaddrinfo(ai);

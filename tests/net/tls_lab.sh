@@ -25,8 +25,11 @@ lab_server_conf "$LAB_TMP/gw.conf" "transport=$T"
 lab_client_conf "$LAB_TMP/u.conf" "transport=$T"
 lab_client_conf "$LAB_TMP/u2.conf" "transport=$T" server-name= \
 	"cert=$P/bob.crt" "key=$P/bob.key"
+# Over dtls, carol's client asks for larger socket buffers.
+extra=()
+[[ $T == dtls ]] && extra=("[dtls]=" socket-buffer=2M)
 lab_client_conf "$LAB_TMP/u3.conf" "transport=$T" server-name= \
-	"cert=$P/carol.crt" "key=$P/carol.key"
+	"cert=$P/carol.crt" "key=$P/carol.key" "${extra[@]}"
 
 lab_start gw gw "$LAB_TMP/gw.conf"
 lab_wait_log gw "$T: listening" 10 || fail "gateway did not log '$T: listening' within 10 s"
@@ -45,6 +48,15 @@ for c in "${clients[@]}"; do
 	[[ -n ${inner[$c]} ]] || fail "client $c has no address on $LAB_DEV"
 done
 ok "three clients up over $T at once: u=${inner[u]} u2=${inner[u2]} u3=${inner[u3]}"
+if [[ $T == dtls ]]; then
+	# rb: what the kernel grants, twice what was asked ([dtls] socket-buffer)
+	rb() { ip netns exec "$1" ss -Huamn "$2" | grep -o 'rb[0-9]*' | sort -u | paste -sd ' '; }
+	[[ $(rb "$LAB_GW" "sport = :$LAB_PORT") == rb1048576 ]] ||
+		fail "the gateway's dtls sockets hold $(rb "$LAB_GW" "sport = :$LAB_PORT"), not rb1048576 (socket-buffer 512K, the default)"
+	[[ $(rb "$(lab__ns u3)" "dport = :$LAB_PORT") == rb4194304 ]] ||
+		fail "carol's dtls socket holds $(rb "$(lab__ns u3)" "dport = :$LAB_PORT"), not rb4194304 ([dtls] socket-buffer = 2M)"
+	ok "dtls sockets hold what socket-buffer says: 512K (the default) on the gateway, 2M on carol's client"
+fi
 for c in "${clients[@]}"; do
 	grep -qE "session ${user[$c]} up over $T: inner address ${inner[$c]//./\\.}( |$)" "${LAB_LOG[gw]}" ||
 		fail "gateway did not log 'session ${user[$c]} up over $T: inner address ${inner[$c]}' (${user[$c]} is the CN of $c's certificate)"
