@@ -101,13 +101,12 @@ static int dtls_create(const struct cv_host_api *api, struct cv_host *host,
 		err = plugin_config_number(api, host, "mtu", PATH_MTU_DEFAULT,
 					   PATH_MTU_MIN, PATH_MTU_MAX,
 					   &inst->path_mtu);
-	uint64_t buffer = 0;
-	if (err == 0)
-		err = plugin_config_bytes(api, host, "socket-buffer",
-					  SOCKET_BUFFER_DEFAULT,
-					  SOCKET_BUFFER_MIN, SOCKET_BUFFER_MAX,
-					  &buffer);
-	inst->socket_buffer = (int)buffer;
+	uint64_t buffer;
+	if (err == 0 &&
+	    (err = plugin_config_bytes(api, host, "socket-buffer",
+				       SOCKET_BUFFER_DEFAULT, SOCKET_BUFFER_MIN,
+				       SOCKET_BUFFER_MAX, &buffer)) == 0)
+		inst->socket_buffer = (int)buffer;
 	if (err == 0)
 		err = glinks_start(&inst->gl, DEFAULT_PRIORITY);
 	if (err == 0) {

@@ -17,9 +17,10 @@
  * link has segments in flight: a link's own timer, armed when it hands
  * its socket bytes and left alone once all are acknowledged, so that
  * idle links cost nothing and a gateway's 100,000 are never looked at
- * all at once): the oldest unacknowledged segment retransmitted STALL_RETRANSMITS times
- * in a row on timeouts, with nothing acknowledged meanwhile, is a stall
- * (random loss makes that once in millions). It is a black hole only
+ * all at once): the oldest unacknowledged segment retransmitted
+ * STALL_RETRANSMITS times in a row on timeouts, with nothing
+ * acknowledged meanwhile, is a stall (random loss makes that once in
+ * millions). It is a black hole only
  * while the peer is still heard: an ACK or data from it since the
  * stall began (its keepalive, at the latest after the keepalive
  * interval), or segments it acknowledged selectively (SACK: small ones

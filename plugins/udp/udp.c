@@ -122,10 +122,9 @@ static void on_readable(void *arg, int fd, uint32_t events)
 	if (!inst->server && (events & CV_EV_ERR))
 		client_errors(inst);
 	/* inst->fd, not fd: the core may have closed the client's link,
-	 * and with it the socket, just now. An
-	 * error (say ECONNREFUSED, an ICMP error for an earlier send while
-	 * the server is not up yet) is the core's retransmission's and
-	 * keepalives' business. */
+	 * and with it the socket, just now. An error (say ECONNREFUSED, an
+	 * ICMP error for an earlier send while the server is not up yet) is
+	 * the core's retransmission's and keepalives' business. */
 	dgram_rx_batch(&inst->rx, inst->fd, udp_rx_dispatch, inst);
 }
 

@@ -248,10 +248,12 @@ void session_free(struct cv_session *s, bool link_gone, const char *why)
 			    "link %s ended before hello: %s",
 			    s->peer, why);
 	s->closed = true;
-	if (!link_gone && s->loop != shard_here())
-		shard_close(s);		/* by its loop, after what it sends */
-	else if (!link_gone)
-		s->transport->t->close(s->transport->inst, s->link);
+	if (!link_gone) {
+		if (s->loop == shard_here())
+			s->transport->t->close(s->transport->inst, s->link);
+		else
+			shard_close(s);	/* by its loop, after what it sends */
+	}
 	path_mtu_stop(s);
 	mac_port_free(s->macs);
 	s->macs = NULL;
