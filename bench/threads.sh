@@ -6,7 +6,13 @@
 #      culvert-loadgen in U churns THREADS_CHURN sessions (handshake,
 #      welcome, bye at once; THREADS_PARALLEL under way at a time) over
 #      dtls and over tls, pinned with taskset to CPU THREADS_LG_CPU (the
-#      last one; empty: not pinned);
+#      last one; empty: not pinned), from THREADS_SOURCES (16) outer
+#      addresses (the gateway steers datagrams to a loop by their source
+#      address: one address would put every dtls handshake on one loop);
+#      the gateway's certificate has a THREADS_SERVER_KEY (ecdsa, the
+#      lab's P-256; rsa2048, rsa3072, rsa4096: the gateway signs with RSA
+#      and the client verifies, so the gateway's share of a handshake is
+#      most of it, as on a gateway whose clients are elsewhere);
 #   2. iperf3: four real clients (culvertd in U, U2, U3, U4, one TCP
 #      stream each to V at once, THREADS_SECS seconds) over dtls and
 #      over tls; with two loops the clients are spread two and two (a
@@ -26,6 +32,7 @@
 #   sudo bench/threads.sh
 #   sudo THREADS_SECS=5 THREADS_CHURN=1000 bench/threads.sh
 #   sudo THREADS_LIST="1 2 4" THREADS_TRANSPORTS=dtls bench/threads.sh
+#   sudo THREADS_SERVER_KEY=rsa3072 THREADS_SECS=3 bench/threads.sh
 #   bench/threads.sh --report bench/results/threads-DATE.tsv   # again, no root
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -50,8 +57,10 @@ def cpu_s(n, t, what):
 def loops_str(c, n):
     return ' '.join('%.2f' % c.get(str(l), 0) for l in range(int(n))) + ' | %.2f' % c.get('other', 0)
 
-print('loadgen pinned to CPU %s; %s handshakes a run; iperf3 %s s, 4 clients at once'
-      % (head['lg_cpu'], head['churn'], head['secs']))
+print('loadgen pinned to CPU %s, from %s addresses; %s handshakes a run, the gateway\'s key %s; '
+      'iperf3 %s s, 4 clients at once'
+      % (head['lg_cpu'], head.get('sources', '1'), head['churn'], head.get('server_key', 'ecdsa'),
+         head['secs']))
 print('%-5s %-5s %-10s %13s %5s %5s  %-24s %s' % ('loops', 'tport', 'test', 'result', 'ratio', 'split',
       'CPU s: loop0 .. | other', 'per loop'))
 base = {}
@@ -137,6 +146,8 @@ THREADS_SECS=${THREADS_SECS:-10}
 THREADS_CHURN=${THREADS_CHURN:-2000}
 THREADS_PARALLEL=${THREADS_PARALLEL:-64}
 THREADS_LG_CPU=${THREADS_LG_CPU-$(($(nproc) - 1))}
+THREADS_SOURCES=${THREADS_SOURCES:-16}
+THREADS_SERVER_KEY=${THREADS_SERVER_KEY:-ecdsa}
 CLIENTS=(u u2 u3 u4)
 HZ=$(getconf CLK_TCK)
 [[ -x $LOADGEN ]] || { echo "no culvert-loadgen at $LOADGEN: build the tree first (make)" >&2; exit 99; }
@@ -150,6 +161,12 @@ lab_up
 lab_forwarding on
 for n in 2 3 4; do lab_add_client "$n"; done
 lab_pki "$LAB_TMP/pki"
+SERVER_CERT=()
+if [[ $THREADS_SERVER_KEY != ecdsa ]]; then
+	lab_pki_server "server-$THREADS_SERVER_KEY" "$THREADS_SERVER_KEY"
+	SERVER_CERT=("cert=$LAB_PKI/server-$THREADS_SERVER_KEY.crt" "key=$LAB_PKI/server-$THREADS_SERVER_KEY.key")
+fi
+LG_PER_SOURCE=1 loadgen_sources "$THREADS_SOURCES"
 for c in "${CLIENTS[@]}"; do
 	lab_pki_client "c-$c"
 	for t in $THREADS_TRANSPORTS; do
@@ -164,7 +181,7 @@ ctl() { "$CULVERTCTL" -s "${LAB_SOCK[$GW]}" "$@"; }
 start_gw() {   # start_gw LOOPS
 	GW=gw$1
 	lab_server_conf "$LAB_TMP/$GW.conf" "threads=$1" "transport=${THREADS_TRANSPORTS// /, }" \
-		duplicate-identity=yes
+		duplicate-identity=yes "${SERVER_CERT[@]}"
 	lab_start "$GW" gw "$LAB_TMP/$GW.conf"
 	for t in $THREADS_TRANSPORTS; do
 		lab_wait_log "$GW" "(^|[^d])$t: listening" 15 || fail "threads = $1: the gateway does not listen on $t"
@@ -233,7 +250,8 @@ loadgen() {
 		time ip netns exec "$LAB_U" "${pin[@]}" "$LOADGEN" --transport "$t" --remote "$LAB_GW_EP" \
 			--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" \
 			--server-name vpn.example.org --cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" \
-			--hold 0 --rate 0 --json "$@" >"$LAB_TMP/$name.json" 2>"$LAB_TMP/$name.log" </dev/null
+			--source "$LG_SOURCES" --hold 0 --rate 0 --json "$@" \
+			>"$LAB_TMP/$name.json" 2>"$LAB_TMP/$name.log" </dev/null
 	} 2>"$LAB_TMP/$name.time"
 }
 lg_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$LAB_TMP/$1.json" "$2"; }
@@ -352,7 +370,7 @@ RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
 mkdir -p "$RESULTS" || fail "cannot make $RESULTS"
 OUT=$RESULTS/threads-$(date +%Y%m%d-%H%M%S).tsv
 {
-	echo "hz=$HZ lg_cpu=${THREADS_LG_CPU:-none} churn=$THREADS_CHURN secs=$THREADS_SECS loops=${THREADS_LIST// /,} transports=${THREADS_TRANSPORTS// /,}"
+	echo "hz=$HZ lg_cpu=${THREADS_LG_CPU:-none} churn=$THREADS_CHURN secs=$THREADS_SECS loops=${THREADS_LIST// /,} transports=${THREADS_TRANSPORTS// /,} server_key=$THREADS_SERVER_KEY sources=$THREADS_SOURCES"
 	for k in "${!R[@]}"; do printf '%s\t%s\n' "$k" "${R[$k]}"; done
 } >"$OUT"
 report "$OUT"

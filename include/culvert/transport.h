@@ -66,8 +66,10 @@
  * the core's main thread while the instance's loop runs (a counter read
  * a packet late is fine; a link the plugin has reported down or been told
  * to close is never described). Upcalls of an instance on another loop
- * than the main one may take a moment (the core runs them on its main
- * loop); the plugin notices nothing else. A plugin that runs
+ * than the main one return without waiting (the core runs them on its
+ * main loop later, in order): link_up() there returns a session that
+ * the core may still refuse a moment later with close(); the plugin
+ * notices nothing else. A plugin that runs
  * a thread hands its results to the loop through an fd it watches (an
  * eventfd, a pipe). Nothing may block the loop: sockets are non-blocking,
  * and a callback with much to do does some, then arms a 0 ms timer to go

@@ -126,7 +126,8 @@ void client_connect(struct client *c);
 /* The transports' upcalls (struct cv_host's link_up, connect_failed). */
 struct cv_session *client_link_up(void *c, struct cv_host *h,
 				  struct cv_link *link,
-				  const struct cv_link_info *info);
+				  const struct cv_link_info *info,
+				  struct cv_session *shell);
 void client_connect_failed(void *c, struct cv_host *h, int err);
 /* No session, and none coming: the next attempt after the back-off,
  * or after refused-retry when trying again cannot help (client_hold). */

@@ -238,11 +238,13 @@ const struct session_ops client_session_ops = {
 
 struct cv_session *client_link_up(void *arg, struct cv_host *h,
 				  struct cv_link *link,
-				  const struct cv_link_info *info)
+				  const struct cv_link_info *info,
+				  struct cv_session *shell)
 {
 	struct client *c = arg;
 	struct cv_session *beside;
 
+	(void)shell;	/* NULL: a client runs one loop (shard_loops) */
 	if (client_beside_link_up(c, h, link, info, &beside))
 		return beside;
 	connect_done(c);

@@ -20,6 +20,7 @@
 #include "mailbox.h"
 #include "proto.h"
 #include "session.h"
+#include "session_owner.h"
 #include "shard.h"
 
 __attribute__((format(printf, 3, 4)))
@@ -78,20 +79,20 @@ static const char *host_config_get(struct cv_host *host, const char *key)
 /*
  * The upcalls. Those of a copy on another loop (shard.h) run on loop 0,
  * but for data of a session that is up, which its own loop's datapath
- * takes: link_up and reset_token while the loop waits for their result,
- * link_down while it waits to free the link, the others later (the loop
- * goes on), each loop's in order. One
- * upcall, its arguments and its result, as loop 0 runs it:
+ * takes: reset_token while the loop waits for its result, the others
+ * later (the loop goes on), each loop's in order. One upcall, its
+ * arguments and its result, as loop 0 runs it:
  */
 struct upcall {
 	enum { LINK_UP, LINK_DOWN, DELIVER, MOVED, GROUP, RESET_TOKEN,
 	       SUSPECT } what;
 	struct cv_host *host;
-	struct cv_session *session;
+	struct cv_session *session;	/* LINK_UP: the shell, or NULL */
 	struct cv_link *link;
-	const struct cv_link_info *info;
+	const struct cv_link_info *info; /* LINK_UP: or in text, peer, max_msg */
+	size_t max_msg;
 	int err;
-	const char *text;		/* why, or the group */
+	const char *text;		/* why, the group, or the identity */
 	const struct cv_msg *msgs;
 	unsigned int count;
 	const struct sockaddr *peer;
@@ -111,6 +112,23 @@ static void connect_failed(struct cv_host *host, int err, const char *why)
 	host->connect_failed(host->owner, host, err);
 }
 
+static void link_up(struct upcall *u)
+{
+	struct cv_host *host = u->host;
+	struct cv_link_info copy = { .identity = u->text, .peer = u->peer,
+				     .peer_len = u->peer_len,
+				     .max_msg = u->max_msg };
+	const struct cv_link_info *info = u->info ? u->info : &copy;
+
+	u->up = host->core->stopping || !host->link_up
+			? NULL
+			: host->link_up(host->owner, host, u->link, info,
+					u->session);
+	/* Refused before it was opened: its loop still holds the shell. */
+	if (!u->up && u->session && !u->session->closed)
+		session_abandon(u->session);
+}
+
 static void run_upcall(void *arg)
 {
 	struct upcall *u = arg;
@@ -122,9 +140,7 @@ static void run_upcall(void *arg)
 		return;
 	switch (u->what) {
 	case LINK_UP:
-		u->up = host->core->stopping || !host->link_up
-				? NULL
-				: host->link_up(host->owner, host, u->link, u->info);
+		link_up(u);
 		break;
 	case LINK_DOWN:
 		if (s)
@@ -174,11 +190,11 @@ static void run_later(void *arg)
 /* An upcall with no result: another loop goes on at once, and loop 0
  * runs it later, in order with the loop's other upcalls. The plugin
  * lends what u points to for the call only: copied. */
-static void upcall_later(const struct upcall *u)
+static bool upcall_later(const struct upcall *u)
 {
 	if (u->host->loop_index == 0) {
 		run_upcall((struct upcall *)u);
-		return;
+		return true;
 	}
 	size_t text = u->text ? strlen(u->text) + 1 : 0, bytes = text;
 	for (unsigned int i = 0; i < u->count; i++)
@@ -190,7 +206,7 @@ static void upcall_later(const struct upcall *u)
 	if (!c) {
 		log_err("event loop %u: an upcall of %s lost: out of memory",
 			u->host->loop_index, u->host->t->name);
-		return;
+		return false;
 	}
 	uint8_t *at = (uint8_t *)(c->msgs + u->count);
 	c->l = (struct letter){ .fn = run_later, .arg = c };
@@ -208,17 +224,35 @@ static void upcall_later(const struct upcall *u)
 	if (u->text)
 		c->u.text = memcpy(at, u->text, text);
 	shard_post(u->host->core, 0, &c->l);
+	return true;
 }
 
 static struct cv_session *host_link_up(struct cv_host *host,
 				       struct cv_link *link,
 				       const struct cv_link_info *info)
 {
-	struct upcall u = { .what = LINK_UP, .host = host, .link = link,
-			    .info = info };
-
-	upcall(&u);
-	return u.up;
+	if (host->loop_index == 0) {
+		struct upcall u = { .what = LINK_UP, .host = host,
+				    .link = link, .info = info };
+		run_upcall(&u);
+		return u.up;
+	}
+	/* Another loop goes on with a shell that loop 0 opens later
+	 * (session_owner.h): waiting for a loop 0 busy with handshakes
+	 * of its own would make this loop's handshakes, and its packets,
+	 * wait too. A refusal then closes the link (session_abandon). */
+	struct cv_session *shell = session_shell(host->core, host, link);
+	if (!shell)
+		return NULL;
+	struct upcall u = { .what = LINK_UP, .host = host, .session = shell,
+			    .link = link, .text = info->identity,
+			    .peer = info->peer, .peer_len = info->peer_len,
+			    .max_msg = info->max_msg };
+	if (!upcall_later(&u)) {
+		free(shell);
+		return NULL;
+	}
+	return shell;
 }
 
 static void host_link_down(struct cv_host *host, struct cv_session *session,
@@ -227,12 +261,13 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	struct upcall u = { .what = LINK_DOWN, .host = host,
 			    .session = session, .err = err, .text = why };
 
-	/* From now on the link is no longer the core's to close. The
-	 * loop waits: the plugin frees the link when this returns, and
-	 * loop 0 may be describing it (status) until it has heard. */
+	/* From now on the link is no longer the core's to close, nor
+	 * for loop 0 to describe (status): the plugin frees it when this
+	 * returns. So another loop need not wait for loop 0 to hear. */
 	if (session)
-		session->link_gone = true;
-	upcall(&u);
+		shard_link_gone(session);
+	if (host->loop_index == 0 || !session || !upcall_later(&u))
+		upcall(&u);
 }
 
 /* Whether the data path of another loop takes msg of s itself. */

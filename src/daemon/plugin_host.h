@@ -44,10 +44,13 @@ struct cv_host {
 	/* Where its upcalls go, set once the daemon's role is set up. */
 	struct datapath *datapath;	/* deliver() */
 	void *owner;			/* the server, or the client's connection */
-	/* A link came up: its session, or NULL to refuse it. */
+	/* A link came up: its session, or NULL to refuse it. shell: the
+	 * session another loop made for it (session_shell), for the
+	 * owner to open; NULL on loop 0, where the owner makes one. */
 	struct cv_session *(*link_up)(void *owner, struct cv_host *h,
 				      struct cv_link *link,
-				      const struct cv_link_info *info);
+				      const struct cv_link_info *info,
+				      struct cv_session *shell);
 	/* A client's connect() ended without a link (NULL on a server);
 	 * err as the plugin's link_down() said. */
 	void (*connect_failed)(void *owner, struct cv_host *h, int err);

@@ -454,35 +454,45 @@ static void on_hello_timer(void *arg)
 		s->ops->hello_timer(s);
 }
 
-struct cv_session *session_new(struct core *core,
-			       const struct session_ops *ops, void *owner,
-			       struct cv_host *transport, struct cv_link *link,
-			       const struct cv_link_info *info)
+struct cv_session *session_shell(struct core *core, struct cv_host *transport,
+				 struct cv_link *link)
 {
 	struct cv_session *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->core = core;
-	s->ops = ops;
-	s->owner = owner;
 	s->transport = transport;
 	s->link = link;
 	s->loop = transport->loop_index;
+	s->state = SESSION_HELLO;
+	return s;
+}
+
+struct cv_session *session_open(struct cv_session *s,
+				const struct session_ops *ops, void *owner,
+				const struct cv_link_info *info)
+{
+	struct core *core = s->core;
+
+	s->ops = ops;
+	s->owner = owner;
 	/* Numbered as opened: a session keeps its number in status and
 	 * the journal while its name changes from its address to its user. */
 	s->id = ++core->last_session_id;
-	s->state = SESSION_HELLO;
 	s->refused_reason = -1;
 	s->max_msg = info->max_msg;
 	s->started = s->last_rx = s->last_tx = loop_now(core->loop);
 	s->connected_at = time(NULL);
 	set_peer(s, info->peer, info->peer_len);
 	if (info->identity && !(s->identity = strdup(info->identity)))
-		goto fail;
+		return NULL;
 	s->timer = loop_timer_new(core->loop, on_hello_timer, s);
-	if (!s->timer)
-		goto fail;
+	if (!s->timer) {
+		free(s->identity);
+		s->identity = NULL;
+		return NULL;
+	}
 
 	s->next = core->sessions;
 	if (s->next)
@@ -492,12 +502,27 @@ struct cv_session *session_new(struct core *core,
 	identity_index_add(core, s);
 	core->counters.sessions_opened++;
 	return s;
+}
 
-fail:
-	loop_timer_free(s->timer);
-	free(s->identity);
-	free(s);
-	return NULL;
+struct cv_session *session_new(struct core *core,
+			       const struct session_ops *ops, void *owner,
+			       struct cv_host *transport, struct cv_link *link,
+			       const struct cv_link_info *info)
+{
+	struct cv_session *s = session_shell(core, transport, link);
+
+	if (s && !session_open(s, ops, owner, info)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void session_abandon(struct cv_session *s)
+{
+	s->closed = true;
+	shard_close(s);
+	shard_release(s->core, s);
 }
 
 int session_up(struct cv_session *s, unsigned int interval_s,

@@ -43,6 +43,20 @@ struct cv_session *session_new(struct core *core,
 			       const struct session_ops *ops, void *owner,
 			       struct cv_host *transport, struct cv_link *link,
 			       const struct cv_link_info *info);
+/* session_new in two steps, for a link that came up on another loop
+ * (host_api.c): that loop makes the shell, all it reads of a session
+ * before loop 0 has opened it (its link, loop and state: hello), and
+ * hands it to the plugin at once; loop 0 opens it later, in order with
+ * the loop's other upcalls. session_open returns NULL when out of
+ * memory, the shell then as it was; one not opened (refused or out of
+ * memory) is given up with session_abandon: its link closed, its memory
+ * freed once no loop can hold it. */
+struct cv_session *session_shell(struct core *core, struct cv_host *transport,
+				 struct cv_link *link);
+struct cv_session *session_open(struct cv_session *shell,
+				const struct session_ops *ops, void *owner,
+				const struct cv_link_info *info);
+void session_abandon(struct cv_session *shell);
 /* The handshake is done: the session is up, its owner told (ops->up),
  * keepalives every interval_s from now on, dead after timeout_s. Returns
  * 0, or -ENOMEM, and then the caller ends the session. */

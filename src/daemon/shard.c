@@ -40,6 +40,9 @@ struct shard {
 	struct route_table *routes, *networks;	/* replicas */
 	struct counters counters;
 	atomic_uint handed;		/* handoffs in its mailbox */
+	/* Held by this loop while it marks a link of its own gone (the
+	 * plugin frees it then), and by loop 0 while it describes one. */
+	pthread_mutex_t links;
 	pthread_t thread;
 	bool started;
 	struct letter stop;		/* the last: ends its loop */
@@ -173,10 +176,47 @@ static void run_close(void *arg)
 {
 	struct cv_session *s = ((struct posted_close *)arg)->s;
 
-	if (s->link_gone)
+	if (shard_link_gone(s))
 		return;		/* the plugin said it was lost meanwhile */
-	s->link_gone = true;
 	s->transport->t->close(s->transport->inst, s->link);
+}
+
+/* Loop 0 describes another loop's links for status while that loop
+ * goes on: link_gone changes, and the link is freed, only while loop 0
+ * is not looking. Once a session, with no lock on the data path. */
+bool shard_link_gone(struct cv_session *s)
+{
+	bool was;
+
+	if (s->loop == 0) {
+		was = s->link_gone;
+		s->link_gone = true;
+		return was;
+	}
+	struct shard *sh = shard_at(s->core, s->loop);
+	pthread_mutex_lock(&sh->links);
+	was = s->link_gone;
+	s->link_gone = true;
+	pthread_mutex_unlock(&sh->links);
+	return was;
+}
+
+void shard_describe(const struct cv_session *s, struct cv_link_desc *desc)
+{
+	const struct cv_host *h = s->transport;
+
+	if (!h->inst || !s->link || !TRANSPORT_HAS(h->t, describe))
+		return;
+	if (s->loop == 0) {
+		if (!s->link_gone)
+			h->t->describe(h->inst, s->link, desc);
+		return;
+	}
+	struct shard *sh = shard_at(s->core, s->loop);
+	pthread_mutex_lock(&sh->links);
+	if (!s->link_gone)
+		h->t->describe(h->inst, s->link, desc);
+	pthread_mutex_unlock(&sh->links);
 }
 
 void shard_close(struct cv_session *s)
@@ -396,6 +436,7 @@ static void shard_free(struct shard *sh)
 	if (!sh)
 		return;
 	mailbox_free(sh->mail);
+	pthread_mutex_destroy(&sh->links);
 	if (sh->index == 0) {
 		free(sh);
 		return;
@@ -424,6 +465,7 @@ static int shard_new(struct core *core, unsigned int index,
 	sh->index = index;
 	sh->core = core;
 	sh->tun.fd = -1;
+	pthread_mutex_init(&sh->links, NULL);
 	if (index == 0) {
 		sh->loop = core->loop;
 		sh->dp = dp0;

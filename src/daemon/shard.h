@@ -13,9 +13,14 @@
  * What crosses between threads, and how; no lock is taken per packet:
  *  - A loop's plugins call the host from that loop. Data of a session
  *    that is up goes to that loop's datapath, at once; every other
- *    upcall runs on loop 0: a link up or down while the loop waits for
- *    it (shard_call_main), a control message as a copy in a letter
- *    (shard_post), the loop going on. Loop 0 never waits for another
+ *    upcall runs on loop 0, as a copy in a letter (shard_post), the
+ *    loop going on: a link up (the plugin has a session shell at once,
+ *    which loop 0 opens), a link down (marked gone first, under the
+ *    loop's lock of its links, which loop 0 takes to describe one), a
+ *    control message. A loop waits for loop 0 only where it needs an
+ *    answer (shard_call_main: a reset token, a session ended from its
+ *    data path): a loop 0 busy with handshakes must not hold up the
+ *    others' handshakes and packets. Loop 0 never waits for another
  *    loop, so nothing can deadlock.
  *  - Loop 0 calls a loop's plugin only through that loop's mailbox: a
  *    control message to send, a link to close (shard_send,
@@ -73,6 +78,12 @@ void shard_post(struct core *core, unsigned int to, struct letter *letter);
 int shard_send(struct cv_session *s, const struct cv_msg *msgs,
 	       unsigned int count);
 void shard_close(struct cv_session *s);
+/* On the session's loop: its link is gone (the plugin lost it, or is
+ * closing it), from now on never described; whether it was already. */
+bool shard_link_gone(struct cv_session *s);
+/* On loop 0: the transport's description of s's link into desc, unless
+ * the link is gone (or the transport describes nothing). */
+void shard_describe(const struct cv_session *s, struct cv_link_desc *desc);
 
 /* From loop 0, after a reload: copy (plugin_host.h) reloads on its loop. */
 void shard_reload(struct core *core, struct cv_host *copy);

@@ -120,8 +120,7 @@ void session_view(const struct core *core, const struct cv_session *s,
 	v->data_partial = s->data_partial;
 	v->data_uso = s->data_uso;
 	v->link.size = sizeof(v->link);
-	if (h->inst && s->link && TRANSPORT_HAS(h->t, describe))
-		h->t->describe(h->inst, s->link, &v->link);
+	shard_describe(s, &v->link);
 }
 
 bool session_called(const struct cv_session *s, const char *name)

@@ -118,11 +118,13 @@ void server_reload_radius_commit(struct server *srv, struct radius_config *rc);
 void server_reload_policy_commit(struct server *srv, struct policy_set *set);
 
 /* session_server.c: a transport's link came up (struct cv_host's
- * link_up): its session, or NULL when out of memory. When too many wait
- * for their hello, the oldest of them gives way (pending.h). */
+ * link_up): its session (shell, opened, when another loop made one), or
+ * NULL when out of memory. When too many wait for their hello, the
+ * oldest of them gives way (pending.h). */
 struct cv_session *server_link_up(void *srv, struct cv_host *h,
 				  struct cv_link *link,
-				  const struct cv_link_info *info);
+				  const struct cv_link_info *info,
+				  struct cv_session *shell);
 /* The token of a stateless reset to peer over h (struct cv_host's
  * reset_token): 0, -EAGAIN past the rate, -ENOTSUP without a secret. */
 int server_reset_token(void *srv, struct cv_host *h,

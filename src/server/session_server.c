@@ -455,11 +455,14 @@ static void make_room(struct server *srv, const struct sockaddr *sa,
 
 struct cv_session *server_link_up(void *arg, struct cv_host *h,
 				  struct cv_link *link,
-				  const struct cv_link_info *info)
+				  const struct cv_link_info *info,
+				  struct cv_session *shell)
 {
 	struct server *srv = arg;
-	struct cv_session *s = session_new(srv->core, &server_session, srv, h,
-					   link, info);
+	struct cv_session *s = shell ? session_open(shell, &server_session,
+						    srv, info)
+				     : session_new(srv->core, &server_session,
+						   srv, h, link, info);
 
 	if (!s)
 		return NULL;
@@ -469,8 +472,10 @@ struct cv_session *server_link_up(void *arg, struct cv_host *h,
 	if (pending_enter(srv->pending, &s->pending, sa) < 0) {
 		srv->core->counters.refused++;
 		srv->core->refusals[REFUSAL_waiting]++;
-		session_free(s, true, "no place to wait for hello");
-		return NULL;	/* the plugin closes the link */
+		/* Refused on the spot, the plugin closes the link; once
+		 * another loop gave it a session, the core does. */
+		session_free(s, !shell, "no place to wait for hello");
+		return NULL;
 	}
 	/* A stranger may make us allocate, but not for long. */
 	loop_timer_arm(s->timer, srv->core->cfg->hello_timeout * 1000);

@@ -110,6 +110,7 @@
 #   lab_require_loadgen         skip (77) without culvert-loadgen ($CULVERT_LOADGEN)
 #   lab_pki DIR                 test certificates and keys in DIR (see there)
 #   lab_pki_client NAME [OU]    one more client certificate there, CN NAME, OU OU
+#   lab_pki_server NAME KEY     one more server certificate there, a KEY of rsa3072 (...)
 #   lab_tls_configs             $LAB_TMP/gw.conf and $LAB_TMP/u.conf over tls,
 #                               auth = certificate, U presents alice's cert
 #   lab_server_conf FILE [K=V..]  a tls server config; K=V replaces or adds
@@ -597,14 +598,31 @@ lab_pki_client() {
 	lab__sign "$dir" "$1" ca "$1"
 	rm -f "$dir/$1.tmpl"
 }
+# lab_pki_server NAME KEY : one more server certificate in $LAB_PKI (the
+# names of `server`), signed by the lab's CA, with a KEY of rsa2048,
+# rsa3072 or rsa4096 (a gateway's handshake then costs it more than its
+# client: it signs with RSA, the client verifies) or ecdsa.
+lab_pki_server() {
+	local dir=$LAB_PKI
+	lab__tmpl "$dir/$1.tmpl" 'cn = "vpn.example.org"' 'dns_name = "vpn.example.org"' \
+		'ip_address = "192.0.2.1"' tls_www_server signing_key encryption_key
+	lab__sign "$dir" "$1" ca "$1" "$2"
+	rm -f "$dir/$1.tmpl"
+}
 lab__tmpl() {   # lab__tmpl FILE LINE... : a certtool template, valid 2020-2099
 	local f=$1
 	shift
 	printf '%s\n' "$@" 'activation_date = "2020-01-01 00:00:00 UTC"' \
 		'expiration_date = "2099-12-31 23:59:59 UTC"' >"$f"
 }
-lab__key() {   # lab__key DIR NAME : DIR/NAME.key, mode 600 from its creation
-	(umask 077 && certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+lab__key() {   # lab__key DIR NAME [KEY] : DIR/NAME.key, mode 600 from its creation
+	local kind=(--key-type=ecdsa --curve=secp256r1)
+	case ${3:-ecdsa} in
+	ecdsa) ;;
+	rsa2048 | rsa3072 | rsa4096) kind=(--key-type=rsa --bits="${3#rsa}") ;;
+	*) fail "lab__key: no key type $3 (ecdsa, rsa2048, rsa3072, rsa4096)" ;;
+	esac
+	(umask 077 && certtool --generate-privkey "${kind[@]}" \
 		--outfile "$1/$2.key" >/dev/null 2>"$1/$2.err") ||
 		fail "certtool: cannot make key $2: $(cat "$1/$2.err")"
 	chmod 600 "$1/$2.key"
@@ -616,8 +634,8 @@ lab__selfsign() {   # lab__selfsign DIR NAME
 		fail "certtool: cannot make $2.crt: $(cat "$1/$2.err")"
 	rm -f "$1/$2.err"
 }
-lab__sign() {   # lab__sign DIR NAME CA TEMPLATE
-	lab__key "$1" "$2"
+lab__sign() {   # lab__sign DIR NAME CA TEMPLATE [KEY]
+	lab__key "$1" "$2" "${5:-}"
 	certtool --generate-certificate --load-privkey "$1/$2.key" \
 		--load-ca-certificate "$1/$3.crt" --load-ca-privkey "$1/$3.key" \
 		--template "$1/$4.tmpl" --outfile "$1/$2.crt" >/dev/null 2>"$1/$2.err" ||

@@ -23,8 +23,12 @@
 #     a new route ends B's session, which comes back with it and reaches Y
 #   - `culvertctl kick` of a session on loop 1: it leaves status, its
 #     client comes back and reaches V
+#   - loop 0 stopped (its thread alone, ptrace) for 6 s while 8 dtls
+#     links from 8 addresses come to both loops (culvert-loadgen): a
+#     session on loop 1 keeps reaching V; once loop 0 runs again all 8
+#     become sessions
 #   - the gateway exits 0 on SIGTERM
-# About 45 s.
+# About 55 s.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
 set -u -o pipefail
 # shellcheck source=tests/net/lab.sh
@@ -48,7 +52,8 @@ MORE=(u7 u8)
 
 CCD=$LAB_TMP/clients GROUP_DIR=$LAB_TMP/groups
 mkdir -p "$CCD" "$GROUP_DIR"
-lab_server_conf "$LAB_TMP/gw.conf" threads=2 "transport=tls, dtls" \
+# duplicate-identity: culvert-loadgen's 8 sessions are all alice's (e)
+lab_server_conf "$LAB_TMP/gw.conf" threads=2 "transport=tls, dtls" duplicate-identity=yes \
 	client-to-client=yes "client-config-dir=$CCD" "group-config-dir=$GROUP_DIR"
 printf '%s\n' 'network = 198.18.1.0/24' 'group = sites' >"$CCD/r1"
 printf '%s\n' 'network = 198.18.3.0/24' 'group = sites' >"$CCD/r3"
@@ -314,6 +319,82 @@ lab_ping 3 "${NS_OF[$K]}" "$LAB_V_LAN"
 ((LAB_PING_RECEIVED == 3)) || fail "$K, back after its kick, reaches V $LAB_PING_RECEIVED of 3 times"
 gw_alive "the kick"
 ok "kick ended $K's session on loop 1 ($outer left status); it came back (on loop $(loop_of "$K")) and reaches V"
+
+# ---- (e) loop 0 held still: loop 1 takes new links and goes on carrying
+# A loop hands a link that came up to loop 0 without waiting for it: a
+# loop 0 busy with handshakes of its own must not stop the others' (nor
+# their packets). The main thread is stopped alone (ptrace; the process
+# runs on), handshakes then come to both loops, and a session of loop 1
+# must keep carrying pings meanwhile; once loop 0 runs again, every new
+# link becomes a session.
+freeze() {   # freeze TID SECS : stop that one thread for SECS, in the background
+	python3 - "$1" "$2" >"$LAB_TMP/freeze.out" 2>&1 <<'PY' &
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+SEIZE, INTERRUPT, DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+tid, secs = int(sys.argv[1]), float(sys.argv[2])
+for req in (SEIZE, INTERRUPT):
+    if libc.ptrace(req, tid, None, None) != 0:
+        sys.exit('ptrace: ' + os.strerror(ctypes.get_errno()))
+libc.waitpid(tid, ctypes.byref(ctypes.c_int()), WALL)
+print('stopped', flush=True)
+time.sleep(secs)
+libc.ptrace(DETACH, tid, None, None)
+print('running', flush=True)
+PY
+	FREEZE=$!
+	lab_bg "$FREEZE"
+}
+if [[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]]; then
+	W=
+	for id in "${ROAM[@]}" r1 r3; do
+		[[ $(loop_of "$id") == 1 ]] && { W=$id; break; }
+	done
+	[[ -n $W ]] || { W=$(tls_roam); place "$W" 1; }
+	# Eight outer addresses of U: the gateway steers a dtls client's
+	# datagrams to a loop by its address, so both loops get links.
+	SOURCES=
+	for i in 1 2 3 4 5 6 7 8; do
+		ip -n "$LAB_U" addr add "192.0.2.$((100 + i))/$LAB_PUB_LEN" dev u0 || fail "cannot add 192.0.2.$((100 + i)) to U"
+		SOURCES+=${SOURCES:+,}192.0.2.$((100 + i))
+	done
+	n0=$(st "len(d['sessions'])")
+	freeze "${LAB_PID[gw]}" 6
+	lab__deadline 5
+	until grep -q stopped "$LAB_TMP/freeze.out"; do
+		lab__before && kill -0 "$FREEZE" 2>/dev/null || fail "cannot stop the gateway's main thread: $(cat "$LAB_TMP/freeze.out")"
+		sleep 0.05
+	done
+	ip netns exec "$LAB_U" timeout 40 "$CULVERT_LOADGEN" --transport dtls --remote "$LAB_GW_EP" \
+		--plugin-dir "$CULVERT_PLUGIN_DIR" --ca "$LAB_PKI/ca.crt" --server-name vpn.example.org \
+		--cert "$LAB_PKI/alice.crt" --key "$LAB_PKI/alice.key" --source "$SOURCES" \
+		--sessions 8 --parallel 8 --hold 12 --rate 0 --duration 30 --json \
+		>"$LAB_TMP/lg-frozen.json" 2>"$LAB_TMP/lg-frozen.log" </dev/null &
+	LG=$!
+	lab_bg "$LG"
+	sleep 1   # their handshakes done, loop 1's links up
+	lab_ping 3 "${NS_OF[$W]}" "$LAB_V_LAN"
+	((LAB_PING_RECEIVED == 3)) ||
+		fail "with loop 0 stopped and new links coming to loop 1, $W (${T_OF[$W]}, loop 1) reached V $LAB_PING_RECEIVED of 3 times"
+	grep -q stopped "$LAB_TMP/freeze.out" && ! grep -q running "$LAB_TMP/freeze.out" ||
+		fail "loop 0 was not stopped all through the pings: $(cat "$LAB_TMP/freeze.out")"
+	wait "$FREEZE"
+	lab__deadline 15
+	until [[ $(st "len(d['sessions'])") -ge $((n0 + 8)) ]]; do
+		gw_alive "loop 0 running again"
+		lab__before || fail "loop 0 running again, $(($(st "len(d['sessions'])") - n0)) of the 8 links that came meanwhile became sessions within 15 s"
+		sleep 0.2
+	done
+	on1=$(st "sum(1 for s in d['sessions'] if s['identity'] == 'alice' and s['loop'] == 1)")
+	((on1 > 0)) || fail "none of the 8 links from 8 addresses came to loop 1: $(st "[(s['outer'], s['loop']) for s in d['sessions']]")"
+	kill "$LG" 2>/dev/null
+	wait "$LG" 2>/dev/null
+	gw_alive "loop 0 held still"
+	ok "loop 0 stopped for 6 s: $W (loop 1) reached V all the while new dtls links came ($on1 of 8 to loop 1); running again, all 8 became sessions"
+else
+	echo "# (e) skipped: CULVERT_LOADGEN is not set (make check sets it)"
+fi
 
 # ---- the end
 for id in "${!CUR[@]}"; do

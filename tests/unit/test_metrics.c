@@ -116,7 +116,7 @@ static void start(void)
 	inet_pton(AF_INET, "192.0.2.7", &peer.sin_addr);
 	ck_assert_int_eq(server_new(&core, &server), 0);
 	ck_assert_ptr_nonnull(server_link_up(server, ts.host[0],
-					     (struct cv_link *)&core, &info));
+					     (struct cv_link *)&core, &info, NULL));
 	core.counters.spoofed_source = 5;
 	core.counters.rx_bytes = 1234;
 }

@@ -118,8 +118,9 @@ static struct cv_session *link_up_as(const char *identity, uint16_t port,
 		from.sin_port = htons(port);
 	if (ip)
 		inet_pton(AF_INET, ip, &from.sin_addr);
-	struct cv_session *s = server ? server_link_up(server, h, link, &info)
-				      : client_link_up(client, h, link, &info);
+	struct cv_session *s =
+		server ? server_link_up(server, h, link, &info, NULL)
+		       : client_link_up(client, h, link, &info, NULL);
 	ck_assert_ptr_nonnull(s);
 	return s;
 }
@@ -131,8 +132,9 @@ static struct cv_session *link_up(void)
 				     .peer_len = sizeof(peer) };
 	struct cv_host *h = transports.host[0];
 	struct cv_link *link = (struct cv_link *)&core;
-	struct cv_session *s = server ? server_link_up(server, h, link, &info)
-				      : client_link_up(client, h, link, &info);
+	struct cv_session *s =
+		server ? server_link_up(server, h, link, &info, NULL)
+		       : client_link_up(client, h, link, &info, NULL);
 
 	ck_assert_ptr_nonnull(s);
 	return s;
