@@ -78,14 +78,13 @@ static const char *host_config_get(struct cv_host *host, const char *key)
 
 /*
  * The upcalls. Those of a copy on another loop (shard.h) run on loop 0,
- * but for data of a session that is up, which its own loop's datapath
- * takes: reset_token while the loop waits for its result, the others
- * later (the loop goes on), each loop's in order. One upcall, its
+ * later, each loop's in order, the loop going on; but for data of a
+ * session that is up, which its own loop's datapath takes, and a reset
+ * token, which the owner makes on the loop that asks. One upcall, its
  * arguments and its result, as loop 0 runs it:
  */
 struct upcall {
-	enum { LINK_UP, LINK_DOWN, DELIVER, MOVED, GROUP, RESET_TOKEN,
-	       SUSPECT } what;
+	enum { LINK_UP, LINK_DOWN, DELIVER, MOVED, GROUP, SUSPECT } what;
 	struct cv_host *host;
 	struct cv_session *session;	/* LINK_UP: the shell, or NULL */
 	struct cv_link *link;
@@ -97,9 +96,7 @@ struct upcall {
 	unsigned int count;
 	const struct sockaddr *peer;
 	socklen_t peer_len;
-	uint8_t *token;
 	struct cv_session *up;		/* LINK_UP's result */
-	int ret;			/* RESET_TOKEN's */
 };
 
 static void connect_failed(struct cv_host *host, int err, const char *why)
@@ -156,12 +153,6 @@ static void run_upcall(void *arg)
 		break;
 	case GROUP:
 		session_group_proved(s, u->text);
-		break;
-	case RESET_TOKEN:
-		u->ret = !host->reset_token || host->core->stopping
-				 ? -ENOTSUP
-				 : host->reset_token(host->owner, host, u->peer,
-						     u->peer_len, u->token);
 		break;
 	case SUSPECT:
 		session_suspect(s, u->text);
@@ -323,14 +314,13 @@ static void host_link_group(struct cv_host *host, struct cv_session *session,
 	upcall_later(&u);
 }
 
+/* Not an upcall: the owner answers on this loop (server.h). */
 static int host_reset_token(struct cv_host *host, const struct sockaddr *peer,
 			    socklen_t peer_len, uint8_t token[CV_RESET_TOKEN_LEN])
 {
-	struct upcall u = { .what = RESET_TOKEN, .host = host, .peer = peer,
-			    .peer_len = peer_len, .token = token };
-
-	upcall(&u);
-	return u.ret;
+	if (!host->reset_token || host->core->stopping)
+		return -ENOTSUP;
+	return host->reset_token(host->owner, host, peer, peer_len, token);
 }
 
 static void host_link_suspect(struct cv_host *host, struct cv_session *session,

@@ -55,7 +55,8 @@ struct cv_host {
 	 * err as the plugin's link_down() said. */
 	void (*connect_failed)(void *owner, struct cv_host *h, int err);
 	/* Server: the token of a stateless reset to peer (NULL on a
-	 * client: the host table then says -ENOTSUP). */
+	 * client: the host table then says -ENOTSUP). Called on h's own
+	 * loop: a stranger's records must not make a loop wait for loop 0. */
 	int (*reset_token)(void *owner, struct cv_host *h,
 			   const struct sockaddr *peer, socklen_t peer_len,
 			   uint8_t *token);

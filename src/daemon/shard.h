@@ -17,11 +17,12 @@
  *    loop going on: a link up (the plugin has a session shell at once,
  *    which loop 0 opens), a link down (marked gone first, under the
  *    loop's lock of its links, which loop 0 takes to describe one), a
- *    control message. A loop waits for loop 0 only where it needs an
- *    answer (shard_call_main: a reset token, a session ended from its
- *    data path): a loop 0 busy with handshakes must not hold up the
- *    others' handshakes and packets. Loop 0 never waits for another
- *    loop, so nothing can deadlock.
+ *    control message. A loop waits for loop 0 only to end a session its
+ *    data path cannot send for (shard_call_main), and makes a stateless
+ *    reset's token itself: a loop 0 busy with handshakes must not hold
+ *    up the others' handshakes and packets, nor can strangers' records
+ *    make a loop wait. Loop 0 never waits for another loop, so nothing
+ *    can deadlock.
  *  - Loop 0 calls a loop's plugin only through that loop's mailbox: a
  *    control message to send, a link to close (shard_send,
  *    shard_close); in order, after what was posted before.

@@ -126,7 +126,9 @@ struct cv_session *server_link_up(void *srv, struct cv_host *h,
 				  const struct cv_link_info *info,
 				  struct cv_session *shell);
 /* The token of a stateless reset to peer over h (struct cv_host's
- * reset_token): 0, -EAGAIN past the rate, -ENOTSUP without a secret. */
+ * reset_token): 0, -EAGAIN past the rate, -ENOTSUP without a secret.
+ * Runs on h's own event loop, whichever: it reads the secret, fixed
+ * while the server lives, and counts against that loop's own rate. */
 int server_reset_token(void *srv, struct cv_host *h,
 		       const struct sockaddr *peer, socklen_t peer_len,
 		       uint8_t *token);

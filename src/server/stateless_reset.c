@@ -21,15 +21,20 @@
 #include "plugin_host.h"
 #include "server.h"
 #include "session_owner.h"
+#include "shard.h"
 #include "wire.h"
 
 /* What the HMAC covers first: a new derivation gets a new label. */
 #define TOKEN_LABEL "culvert stateless reset 1"
 
 struct stateless_reset {
-	uint8_t secret[RESET_SECRET_LEN];
-	int64_t refilled_at;		/* loop ms */
-	unsigned int budget;		/* resets that may leave now */
+	uint8_t secret[RESET_SECRET_LEN];	/* read-only once made */
+	/* Each event loop's own rate, touched by that loop alone: a loop
+	 * answers strangers without asking loop 0 (server_reset_token). */
+	struct {
+		int64_t refilled_at;	/* its loop's ms */
+		unsigned int budget;	/* resets that may leave now */
+	} __attribute__((aligned(64))) rate[CONFIG_MAX_THREADS];
 };
 
 /* ---- the secret */
@@ -137,7 +142,8 @@ int stateless_reset_new(const struct config *cfg,
 	}
 	memcpy(r->secret, secret, sizeof(secret));
 	explicit_bzero(secret, sizeof(secret));
-	r->budget = RESET_RATE;
+	for (unsigned int i = 0; i < CONFIG_MAX_THREADS; i++)
+		r->rate[i].budget = RESET_RATE;
 	*out = r;
 	return 0;
 }
@@ -207,22 +213,24 @@ void stateless_reset_token(const struct stateless_reset *r,
 
 /* ---- the rate */
 
-bool stateless_reset_allowed(struct stateless_reset *r, int64_t now)
+bool stateless_reset_allowed(struct stateless_reset *r, unsigned int loop,
+			     int64_t now)
 {
-	int64_t ms = now - r->refilled_at;
+	__typeof__(r->rate[0]) *rate = &r->rate[loop];
+	int64_t ms = now - rate->refilled_at;
 
 	if (ms > 0) {
 		uint64_t add = (uint64_t)ms * RESET_RATE / 1000;
 		if (add > 0) {
-			r->budget = add >= RESET_RATE - r->budget
-					    ? RESET_RATE
-					    : r->budget + (unsigned int)add;
-			r->refilled_at = now;
+			rate->budget = add >= RESET_RATE - rate->budget
+					       ? RESET_RATE
+					       : rate->budget + (unsigned int)add;
+			rate->refilled_at = now;
 		}
 	}
-	if (r->budget == 0)
+	if (rate->budget == 0)
 		return false;
-	r->budget--;
+	rate->budget--;
 	return true;
 }
 
@@ -263,12 +271,13 @@ void server_welcome_reset_token(const struct cv_session *s,
 	}
 }
 
-/* Whether one more reset may go now; counted either way. */
-static bool may_send(struct server *srv)
+/* Whether one more reset may go now from the calling event loop (its
+ * index and loop); counted either way, in that loop's counters. */
+static bool may_send(struct server *srv, unsigned int index, struct loop *loop)
 {
-	struct counters *c = &srv->core->counters;
+	struct counters *c = shard_counters(srv->core);
 
-	if (!stateless_reset_allowed(srv->reset, loop_now(srv->core->loop))) {
+	if (!stateless_reset_allowed(srv->reset, index, loop_now(loop))) {
 		c->resets_limited++;
 		return false;
 	}
@@ -282,7 +291,9 @@ void server_session_stray(struct cv_session *s, size_t len)
 	struct proto_msg m = { .type = PROTO_RESET };
 
 	/* Shorter than what it answers: a reset never amplifies. */
-	if (!srv->reset || len <= PROTO_RESET_MIN || !may_send(srv))
+	/* On loop 0, whichever loop s's link is on. */
+	if (!srv->reset || len <= PROTO_RESET_MIN ||
+	    !may_send(srv, 0, srv->core->loop))
 		return;
 	m.reset.len = (uint16_t)(len - 1 < RESET_MAX_LEN ? len - 1 : RESET_MAX_LEN);
 	token_for(srv->reset, s->core->cfg, s->transport,
@@ -302,7 +313,7 @@ int server_reset_token(void *arg, struct cv_host *h,
 
 	if (!srv->reset)
 		return -ENOTSUP;
-	if (!may_send(srv))
+	if (!may_send(srv, h->loop_index, h->loop))
 		return -EAGAIN;
 	token_for(srv->reset, srv->core->cfg, h, peer, peer_len, token);
 	return 0;

@@ -41,9 +41,11 @@ void stateless_reset_token(const struct stateless_reset *r,
 			   const struct sockaddr *peer, socklen_t peer_len,
 			   uint8_t token[PROTO_RESET_TOKEN_LEN]);
 
-/* Whether one more reset may leave now (now: loop milliseconds), at
- * RESET_RATE a second, bursts of as many. */
-bool stateless_reset_allowed(struct stateless_reset *r, int64_t now);
+/* Whether one more reset may leave event loop `loop` now (now: that
+ * loop's milliseconds), at RESET_RATE a second a loop, bursts of as
+ * many. Each loop calls it for itself alone. */
+bool stateless_reset_allowed(struct stateless_reset *r, unsigned int loop,
+			     int64_t now);
 
 /* ---- the server's use of them (server.h has server_reset_token) */
 

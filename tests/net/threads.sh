@@ -23,10 +23,11 @@
 #     a new route ends B's session, which comes back with it and reaches Y
 #   - `culvertctl kick` of a session on loop 1: it leaves status, its
 #     client comes back and reaches V
-#   - loop 0 stopped (its thread alone, ptrace) for 6 s while 8 dtls
+#   - loop 0 stopped (its thread alone, ptrace) for 8 s while 8 dtls
 #     links from 8 addresses come to both loops (culvert-loadgen): a
-#     session on loop 1 keeps reaching V; once loop 0 runs again all 8
-#     become sessions
+#     session on loop 1 keeps reaching V, and a stranger's records from
+#     8 more addresses get stateless resets; once loop 0 runs again all
+#     8 links become sessions
 #   - the gateway exits 0 on SIGTERM
 # About 55 s.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # automake may run us with sh
@@ -360,7 +361,10 @@ if [[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]]; then
 		SOURCES+=${SOURCES:+,}192.0.2.$((100 + i))
 	done
 	n0=$(st "len(d['sessions'])")
-	freeze "${LAB_PID[gw]}" 6
+	for i in 11 12 13 14 15 16 17 18; do   # a stranger's, for (e)'s records
+		ip -n "$LAB_U" addr add "192.0.2.$((100 + i))/$LAB_PUB_LEN" dev u0 || fail "cannot add 192.0.2.$((100 + i)) to U"
+	done
+	freeze "${LAB_PID[gw]}" 8
 	lab__deadline 5
 	until grep -q stopped "$LAB_TMP/freeze.out"; do
 		lab__before && kill -0 "$FREEZE" 2>/dev/null || fail "cannot stop the gateway's main thread: $(cat "$LAB_TMP/freeze.out")"
@@ -377,8 +381,34 @@ if [[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]]; then
 	lab_ping 3 "${NS_OF[$W]}" "$LAB_V_LAN"
 	((LAB_PING_RECEIVED == 3)) ||
 		fail "with loop 0 stopped and new links coming to loop 1, $W (${T_OF[$W]}, loop 1) reached V $LAB_PING_RECEIVED of 3 times"
+	# A stranger's dtls records from 8 more addresses, as a client's of
+	# a session the gateway lost: each earns a stateless reset, which a
+	# loop makes without asking loop 0.
+	resets=$(ip netns exec "$LAB_U" python3 - "${LAB_GW_EP%:*}" "${LAB_GW_EP##*:}" <<'PY'
+import os, select, socket, sys, time
+gw = (sys.argv[1], int(sys.argv[2]))
+socks = []
+for i in range(111, 119):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('192.0.2.%d' % i, 0))
+    body = os.urandom(80)
+    # application data, DTLS 1.2, epoch 1, a sequence number, its length
+    s.sendto(bytes([23, 0xfe, 0xfd, 0, 1]) + os.urandom(6) + len(body).to_bytes(2, 'big') + body, gw)
+    socks.append(s)
+got, end = 0, time.time() + 1.5
+while socks and time.time() < end:
+    ready, _, _ = select.select(socks, [], [], max(0.0, end - time.time()))
+    for s in ready:
+        d = s.recv(2048)
+        if len(d) < 93 and d[:3] == bytes([23, 0xfe, 0xfd]):
+            got += 1
+        socks.remove(s)
+print(got)
+PY
+)
+	((resets > 0)) || fail "with loop 0 stopped, none of 8 strangers' records from 8 addresses got a stateless reset: does a loop wait for loop 0 to make one?"
 	grep -q stopped "$LAB_TMP/freeze.out" && ! grep -q running "$LAB_TMP/freeze.out" ||
-		fail "loop 0 was not stopped all through the pings: $(cat "$LAB_TMP/freeze.out")"
+		fail "loop 0 was not stopped all through the pings and the strangers' records: $(cat "$LAB_TMP/freeze.out")"
 	wait "$FREEZE"
 	lab__deadline 15
 	until [[ $(st "len(d['sessions'])") -ge $((n0 + 8)) ]]; do
@@ -391,7 +421,7 @@ if [[ -n ${CULVERT_LOADGEN:-} && -x $CULVERT_LOADGEN ]]; then
 	kill "$LG" 2>/dev/null
 	wait "$LG" 2>/dev/null
 	gw_alive "loop 0 held still"
-	ok "loop 0 stopped for 6 s: $W (loop 1) reached V all the while new dtls links came ($on1 of 8 to loop 1); running again, all 8 became sessions"
+	ok "loop 0 stopped for 8 s: $W (loop 1) reached V all the while new dtls links came ($on1 of 8 to loop 1) and $resets of 8 strangers' records got a stateless reset; running again, all 8 links became sessions"
 else
 	echo "# (e) skipped: CULVERT_LOADGEN is not set (make check sets it)"
 fi
