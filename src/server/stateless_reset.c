@@ -135,7 +135,13 @@ int stateless_reset_new(const struct config *cfg,
 		log_warn("no stateless resets: after a crash of this gateway, its udp and dtls clients notice only by silence (see state-dir in culvert.conf(5))");
 		return 0;
 	}
-	struct stateless_reset *r = calloc(1, sizeof(*r));
+	struct stateless_reset *r = NULL;
+	/* Aligned as its rates are, each on a cache line of its own. */
+	if (posix_memalign((void **)&r, _Alignof(struct stateless_reset),
+			   sizeof(*r)) != 0)
+		r = NULL;
+	else
+		memset(r, 0, sizeof(*r));
 	if (!r) {
 		explicit_bzero(secret, sizeof(secret));
 		return -ENOMEM;
