@@ -29,8 +29,10 @@
 
 struct stateless_reset {
 	uint8_t secret[RESET_SECRET_LEN];	/* read-only once made */
-	/* Each event loop's own rate, touched by that loop alone: a loop
-	 * answers strangers without asking loop 0 (server_reset_token). */
+	/* Each event loop's share of RESET_RATE (per_loop a second), its
+	 * own, touched by that loop alone: a loop answers strangers
+	 * without asking loop 0 (server_reset_token). */
+	unsigned int per_loop;
 	struct {
 		int64_t refilled_at;	/* its loop's ms */
 		unsigned int budget;	/* resets that may leave now */
@@ -148,8 +150,10 @@ int stateless_reset_new(const struct config *cfg,
 	}
 	memcpy(r->secret, secret, sizeof(secret));
 	explicit_bzero(secret, sizeof(secret));
+	unsigned int loops = shard_loops(cfg);
+	r->per_loop = RESET_RATE / loops ? RESET_RATE / loops : 1;
 	for (unsigned int i = 0; i < CONFIG_MAX_THREADS; i++)
-		r->rate[i].budget = RESET_RATE;
+		r->rate[i].budget = r->per_loop;
 	*out = r;
 	return 0;
 }
@@ -226,10 +230,10 @@ bool stateless_reset_allowed(struct stateless_reset *r, unsigned int loop,
 	int64_t ms = now - rate->refilled_at;
 
 	if (ms > 0) {
-		uint64_t add = (uint64_t)ms * RESET_RATE / 1000;
+		uint64_t add = (uint64_t)ms * r->per_loop / 1000;
 		if (add > 0) {
-			rate->budget = add >= RESET_RATE - rate->budget
-					       ? RESET_RATE
+			rate->budget = add >= r->per_loop - rate->budget
+					       ? r->per_loop
 					       : rate->budget + (unsigned int)add;
 			rate->refilled_at = now;
 		}

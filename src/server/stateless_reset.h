@@ -42,8 +42,9 @@ void stateless_reset_token(const struct stateless_reset *r,
 			   uint8_t token[PROTO_RESET_TOKEN_LEN]);
 
 /* Whether one more reset may leave event loop `loop` now (now: that
- * loop's milliseconds), at RESET_RATE a second a loop, bursts of as
- * many. Each loop calls it for itself alone. */
+ * loop's milliseconds), at its share of RESET_RATE a second (the
+ * server's loops share it evenly), bursts of as many. Each loop calls
+ * it for itself alone. */
 bool stateless_reset_allowed(struct stateless_reset *r, unsigned int loop,
 			     int64_t now);
 
