@@ -257,8 +257,8 @@ static void host_link_down(struct cv_host *host, struct cv_session *session,
 	 * returns. So another loop need not wait for loop 0 to hear. */
 	if (session)
 		shard_link_gone(session);
-	if (host->loop_index == 0 || !session || !upcall_later(&u))
-		upcall(&u);
+	if (!upcall_later(&u))
+		upcall(&u);	/* out of memory: the loop waits instead */
 }
 
 /* Whether the data path of another loop takes msg of s itself. */

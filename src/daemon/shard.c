@@ -183,21 +183,31 @@ static void run_close(void *arg)
 
 /* Loop 0 describes another loop's links for status while that loop
  * goes on: link_gone changes, and the link is freed, only while loop 0
- * is not looking. Once a session, with no lock on the data path. */
+ * is not looking. Once a session, with no lock on the data path. A
+ * session of loop 0 needs none: loop 0 is the one that looks. */
+static pthread_mutex_t *links_lock(const struct cv_session *s)
+{
+	pthread_mutex_t *lock = s->loop ? &shard_at(s->core, s->loop)->links
+					: NULL;
+
+	if (lock)
+		pthread_mutex_lock(lock);
+	return lock;
+}
+
+static void links_unlock(pthread_mutex_t *lock)
+{
+	if (lock)
+		pthread_mutex_unlock(lock);
+}
+
 bool shard_link_gone(struct cv_session *s)
 {
-	bool was;
+	pthread_mutex_t *lock = links_lock(s);
+	bool was = s->link_gone;
 
-	if (s->loop == 0) {
-		was = s->link_gone;
-		s->link_gone = true;
-		return was;
-	}
-	struct shard *sh = shard_at(s->core, s->loop);
-	pthread_mutex_lock(&sh->links);
-	was = s->link_gone;
 	s->link_gone = true;
-	pthread_mutex_unlock(&sh->links);
+	links_unlock(lock);
 	return was;
 }
 
@@ -207,16 +217,10 @@ void shard_describe(const struct cv_session *s, struct cv_link_desc *desc)
 
 	if (!h->inst || !s->link || !TRANSPORT_HAS(h->t, describe))
 		return;
-	if (s->loop == 0) {
-		if (!s->link_gone)
-			h->t->describe(h->inst, s->link, desc);
-		return;
-	}
-	struct shard *sh = shard_at(s->core, s->loop);
-	pthread_mutex_lock(&sh->links);
+	pthread_mutex_t *lock = links_lock(s);
 	if (!s->link_gone)
 		h->t->describe(h->inst, s->link, desc);
-	pthread_mutex_unlock(&sh->links);
+	links_unlock(lock);
 }
 
 void shard_close(struct cv_session *s)

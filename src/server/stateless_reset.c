@@ -27,16 +27,19 @@
 /* What the HMAC covers first: a new derivation gets a new label. */
 #define TOKEN_LABEL "culvert stateless reset 1"
 
+/* One loop's rate, on a cache line of its own. */
+struct reset_rate {
+	int64_t refilled_at;		/* its loop's ms */
+	unsigned int budget;		/* resets that may leave now */
+} __attribute__((aligned(64)));
+
 struct stateless_reset {
 	uint8_t secret[RESET_SECRET_LEN];	/* read-only once made */
 	/* Each event loop's share of RESET_RATE (per_loop a second), its
 	 * own, touched by that loop alone: a loop answers strangers
 	 * without asking loop 0 (server_reset_token). */
 	unsigned int per_loop;
-	struct {
-		int64_t refilled_at;	/* its loop's ms */
-		unsigned int budget;	/* resets that may leave now */
-	} __attribute__((aligned(64))) rate[CONFIG_MAX_THREADS];
+	struct reset_rate rate[CONFIG_MAX_THREADS];
 };
 
 /* ---- the secret */
@@ -226,7 +229,7 @@ void stateless_reset_token(const struct stateless_reset *r,
 bool stateless_reset_allowed(struct stateless_reset *r, unsigned int loop,
 			     int64_t now)
 {
-	__typeof__(r->rate[0]) *rate = &r->rate[loop];
+	struct reset_rate *rate = &r->rate[loop];
 	int64_t ms = now - rate->refilled_at;
 
 	if (ms > 0) {

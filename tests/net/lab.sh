@@ -563,8 +563,7 @@ lab_pki() {
 	LAB_PKI=$dir
 	lab__tmpl "$dir/ca.tmpl" 'cn = "culvert test CA"' ca cert_signing_key crl_signing_key
 	lab__tmpl "$dir/other-ca.tmpl" 'cn = "someone else CA"' ca cert_signing_key
-	lab__tmpl "$dir/server.tmpl" 'cn = "vpn.example.org"' 'dns_name = "vpn.example.org"' \
-		'ip_address = "192.0.2.1"' tls_www_server signing_key
+	lab__server_tmpl "$dir/server.tmpl"
 	for n in alice bob carol mallory dave; do
 		lab__tmpl "$dir/$n.tmpl" "cn = \"$n\"" tls_www_client signing_key
 	done
@@ -604,10 +603,13 @@ lab_pki_client() {
 # client: it signs with RSA, the client verifies) or ecdsa.
 lab_pki_server() {
 	local dir=$LAB_PKI
-	lab__tmpl "$dir/$1.tmpl" 'cn = "vpn.example.org"' 'dns_name = "vpn.example.org"' \
-		'ip_address = "192.0.2.1"' tls_www_server signing_key encryption_key
+	lab__server_tmpl "$dir/$1.tmpl"
 	lab__sign "$dir" "$1" ca "$1" "$2"
 	rm -f "$dir/$1.tmpl"
+}
+lab__server_tmpl() {   # lab__server_tmpl FILE : the gateway's names, as `server`
+	lab__tmpl "$1" 'cn = "vpn.example.org"' 'dns_name = "vpn.example.org"' \
+		'ip_address = "192.0.2.1"' tls_www_server signing_key
 }
 lab__tmpl() {   # lab__tmpl FILE LINE... : a certtool template, valid 2020-2099
 	local f=$1
